@@ -1,0 +1,178 @@
+"""Answer composition: the extractive backend and citation assembly.
+
+The extractive backend needs no LLM.  It scores the sentences of the top
+passages against the question (sentence vectors were computed at build time),
+keeps a lead sentence and a few non-redundant supporting points, and ends each
+with the ``[n]`` of its passage.  Citations are numbered by first use; cited
+passages are listed first, then the other retrieved ones.  Everything here
+except ``ExtractiveBackend.answer`` is a pure function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.chunk import is_answer_sentence
+from rag.records import Citation, Hit, Paper
+from rag.settings import AnswerSettings
+
+ABSTAIN_TEXT = (
+    "The reading material does not cover this question well enough to answer it. "
+    "The closest passages are listed below; try rephrasing or asking about a topic "
+    "from the reading list."
+)
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that could go into the answer."""
+
+    hit_rank: int  # 0-based position of its passage in the hits
+    sentence: int  # index into the index's sentence table
+    text: str
+    score: float
+
+
+def score_candidates(
+    query_vec: np.ndarray, hits: Sequence[Hit], ranges: Sequence[tuple[int, int]],
+    sentences: Sequence[tuple[int, str]], sentence_vectors: np.ndarray,
+    chunk_index: dict[str, int],
+) -> list[Candidate]:
+    """Every answer-worthy sentence of the hits with its cosine to the question."""
+    seen: set[str] = set()
+    out: list[Candidate] = []
+    for rank, hit in enumerate(hits):
+        start, end = ranges[chunk_index[hit.chunk.chunk_id]]
+        if end <= start:
+            continue
+        scores = sentence_vectors[start:end] @ query_vec
+        for offset, score in enumerate(scores):
+            text = sentences[start + offset][1]
+            if text in seen or not is_answer_sentence(text):
+                continue
+            seen.add(text)
+            out.append(Candidate(rank, start + offset, text, float(score)))
+    return sorted(out, key=lambda c: (-c.score, c.hit_rank, c.sentence))
+
+
+def select_points(
+    candidates: Sequence[Candidate], sentence_vectors: np.ndarray, settings: AnswerSettings,
+) -> list[Candidate]:
+    """Lead sentence plus up to ``max_points`` close, non-redundant supporting ones."""
+    if not candidates or candidates[0].score < settings.abstain_threshold:
+        return []
+    chosen = [candidates[0]]
+    floor = max(settings.abstain_threshold, candidates[0].score - settings.support_margin)
+    for cand in candidates[1:]:
+        if len(chosen) > settings.max_points or cand.score < floor:
+            break
+        vec = sentence_vectors[cand.sentence]
+        if all(float(vec @ sentence_vectors[c.sentence]) < settings.redundancy_threshold
+               for c in chosen):
+            chosen.append(cand)
+    return chosen[: settings.max_points + 1]
+
+
+def citation_order(used_ranks: Sequence[int], n_hits: int) -> list[int]:
+    """Hit ranks in citation order: cited ones by first use, then the rest by rank."""
+    order = list(dict.fromkeys(used_ranks))
+    return order + [r for r in range(n_hits) if r not in order]
+
+
+def build_citations(
+    hits: Sequence[Hit], order: Sequence[int], cited: set[int],
+    used: dict[int, list[str]],
+) -> list[Citation]:
+    """Numbered citations (n from 1) for ``hits`` in ``order``."""
+    citations = []
+    for n, rank in enumerate(order, start=1):
+        hit = hits[rank]
+        c = hit.chunk
+        citations.append(Citation(
+            n=n, doc_id=c.doc_id, title=c.title, section=c.section, url=c.url, text=c.text,
+            score=hit.score, cited=rank in cited, chunk_id=c.chunk_id,
+            used_sentences=tuple(used.get(rank, ()))))
+    return citations
+
+
+def as_point(sentence: str, n: int) -> str:
+    """One answer line ending with its marker: ``sentence [n]``."""
+    text = " ".join(sentence.split()).rstrip()
+    text = text[:-1].rstrip() if text.endswith(".") else text
+    return f"{text} [{n}]"
+
+
+def compose(points: Sequence[Candidate], number_of: dict[int, int]) -> str:
+    """Lead paragraph, then supporting points as a list; each ends with its [n]."""
+    lines = [as_point(points[0].text, number_of[points[0].hit_rank])]
+    if len(points) > 1:
+        lines.append("")
+        lines.extend("- " + as_point(p.text, number_of[p.hit_rank]) for p in points[1:])
+    return "\n".join(lines)
+
+
+def markers_in(text: str) -> list[int]:
+    return [int(m) for m in _MARKER.findall(text)]
+
+
+def related_papers(
+    citations: Sequence[Citation], chunk_arxiv: dict[str, tuple[str, ...]],
+    papers: dict[str, dict],
+) -> list[Paper]:
+    """Papers linked from (or being) the cited passages, in citation order."""
+    found: dict[str, Paper] = {}
+    for cit in citations:
+        if not cit.cited:
+            continue
+        for arxiv_id in chunk_arxiv.get(cit.chunk_id, ()):
+            card = papers.get(arxiv_id)
+            if card and arxiv_id not in found:
+                found[arxiv_id] = Paper(arxiv_id=arxiv_id, title=card["title"],
+                                        year=card.get("year"), url=card["url"])
+    return list(found.values())
+
+
+@dataclass
+class Draft:
+    """What a backend produces before the assistant adds timings and metadata."""
+
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    backend: str
+    fallback_reason: str | None = None
+    unsupported_sentences: tuple[str, ...] = ()
+    invalid_citations_removed: int = 0
+
+
+class ExtractiveBackend:
+    """Answers from the passages' own sentences; works offline, no model beyond embeddings."""
+
+    name = "extractive"
+
+    def __init__(self, index, settings: AnswerSettings):
+        self.index = index
+        self.settings = settings
+        self.chunk_index = {c.chunk_id: i for i, c in enumerate(index.chunks)}
+
+    def answer(self, question: str, query_vec: np.ndarray, hits: Sequence[Hit]) -> Draft:
+        top = list(hits[: self.settings.passages_for_answer])
+        cands = score_candidates(query_vec, top, self.index.sentence_ranges,
+                                 self.index.sentences, self.index.sentence_vectors,
+                                 self.chunk_index)
+        points = select_points(cands, self.index.sentence_vectors, self.settings)
+        if not points:
+            order = citation_order([], len(hits))
+            return Draft(ABSTAIN_TEXT, build_citations(hits, order, set(), {}), True, self.name)
+        order = citation_order([p.hit_rank for p in points], len(hits))
+        number_of = {rank: n for n, rank in enumerate(order, start=1)}
+        used: dict[int, list[str]] = {}
+        for p in points:
+            used.setdefault(p.hit_rank, []).append(p.text)
+        citations = build_citations(hits, order, set(used), used)
+        return Draft(compose(points, number_of), citations, False, self.name)

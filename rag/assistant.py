@@ -1,0 +1,104 @@
+"""The Python API: ``Assistant.load()`` once, then ``ask()`` many times."""
+
+from __future__ import annotations
+
+import logging
+import time
+import unicodedata
+
+from rag.answer import Draft, ExtractiveBackend, related_papers
+from rag.embed import Embedder
+from rag.errors import BackendError, IndexProblem, InvalidQuestion
+from rag.index import BuildReport, build_index, load_index
+from rag.records import Answer
+from rag.retrieve import Retriever
+from rag.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+_ALLOWED_CONTROL = {"\n", "\t", "\r"}
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    """The question, trimmed; raises ``InvalidQuestion`` with a clear message."""
+    if not isinstance(question, str):
+        raise InvalidQuestion("the question must be text")
+    text = question.strip()
+    if not text:
+        raise InvalidQuestion("the question is empty: type a question, e.g. "
+                              "\"Why divide attention scores by sqrt(d_k)?\"")
+    if len(text) > max_chars:
+        raise InvalidQuestion(f"the question is too long ({len(text):,} characters; "
+                              f"the limit is {max_chars:,}): shorten it")
+    bad = sorted({ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs")
+                  and ch not in _ALLOWED_CONTROL})
+    if bad:
+        names = ", ".join(f"U+{ord(ch):04X}" for ch in bad[:5])
+        raise InvalidQuestion(f"the question contains control characters ({names}): "
+                              "remove them and ask again")
+    return " ".join(text.split())
+
+
+class Assistant:
+    """Loads the model and index once; answers questions with cited passages."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, index, build: BuildReport | None):
+        self.settings = settings
+        self.embedder = embedder
+        self.index = index
+        self.build_report = build
+        self.retriever = Retriever(index, settings.retrieval)
+        self.chunk_arxiv = {c.chunk_id: c.arxiv_ids for c in index.chunks}
+        self.backends = {"extractive": ExtractiveBackend(index, settings.answer)}
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, build: bool = True,
+             progress: bool = False) -> Assistant:
+        """Load (and, when missing or stale, build) the index; ``build=False`` only loads."""
+        settings = settings or load_settings()
+        embedder = Embedder(settings.embedding)
+        report = None
+        if build:
+            report = build_index(settings, embedder, progress=progress)
+        try:
+            index = load_index(settings)
+        except IndexProblem:
+            if not build:
+                raise
+            report = build_index(settings, embedder, force=True, progress=progress)
+            index = load_index(settings)
+        return cls(settings, embedder, index, report)
+
+    @property
+    def available_backends(self) -> list[str]:
+        return list(self.backends)
+
+    def ask(self, question: str, k: int | None = None, backend: str | None = None) -> Answer:
+        """Answer one question; raises ``InvalidQuestion`` for bad input."""
+        t0 = time.perf_counter()
+        text = validate_question(question, self.settings.answer.max_question_chars)
+        name = backend or self.settings.answer.backend
+        if name not in self.backends:
+            raise BackendError(f"unknown or unavailable backend {name!r}; "
+                               f"available: {', '.join(self.backends)}")
+        if k is not None and not 1 <= k <= 50:
+            raise InvalidQuestion(f"k must be between 1 and 50 (got {k})")
+        query_vec = self.embedder.encode_query(text)
+        t1 = time.perf_counter()
+        hits = self.retriever.search(text, query_vec, k=k)
+        t2 = time.perf_counter()
+        draft = self.backends[name].answer(text, query_vec, hits)
+        t3 = time.perf_counter()
+        return self._finish(question, text, draft, {
+            "embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
+            "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
+
+    def _finish(self, question: str, search_query: str, draft: Draft,
+                timings: dict[str, float]) -> Answer:
+        papers = related_papers(draft.citations, self.chunk_arxiv, self.index.papers)
+        return Answer(
+            question=question.strip(), text=draft.text, citations=tuple(draft.citations),
+            abstained=draft.abstained, timings_ms=timings, backend=draft.backend,
+            search_query=search_query, related_papers=tuple(papers),
+            unsupported_sentences=draft.unsupported_sentences,
+            invalid_citations_removed=draft.invalid_citations_removed,
+            fallback_reason=draft.fallback_reason)

@@ -1,0 +1,26 @@
+"""Domain errors.  Each message says what is wrong and how to fix it; the CLI and
+the app show it as it is (exit code 2), never a traceback."""
+
+
+class RagError(Exception):
+    """Base of every error meant for the user."""
+
+
+class InvalidQuestion(RagError):
+    """The question is empty, too long or holds control characters."""
+
+
+class CorpusError(RagError):
+    """The corpus folder is missing or holds nothing usable."""
+
+
+class IndexProblem(RagError):
+    """The index is missing, stale or damaged."""
+
+
+class EmbeddingModelError(RagError):
+    """The embedding model's files are missing or unreadable."""
+
+
+class BackendError(RagError):
+    """An answer backend is unknown or unavailable."""

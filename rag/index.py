@@ -1,0 +1,393 @@
+"""Build, persist and load the index: FAISS vectors, BM25, chunks and sentences.
+
+Layout under ``index/<settings hash>/``::
+
+    current -> builds/<build id>      (symlink, swapped atomically)
+    builds/<build id>/manifest.json   (what built it, counts, file checksums)
+                      chunks.jsonl, vectors.faiss, sentences.jsonl,
+                      sentence_vectors.npy, bm25/
+
+A build writes a fresh folder and only then repoints ``current``, so a crash
+never damages the index being served.  Vectors of unchanged texts are reused
+(keyed by content hash), so a rebuild embeds only what changed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunk import chunk_sources, content_hash, is_answer_sentence, split_sentences
+from rag.embed import Embedder
+from rag.errors import IndexProblem
+from rag.ingest import load_corpus
+from rag.records import Chunk
+from rag.settings import FORMAT_VERSION, Settings
+
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+VECTORS = "vectors.faiss"
+SENTENCES = "sentences.jsonl"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+BM25_DIR = "bm25"
+PAPERS = "papers.json"
+
+
+@dataclass
+class BuildReport:
+    index_dir: Path
+    rebuilt: bool
+    chunks: int = 0
+    sentences: int = 0
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+def corpus_fingerprint(corpus_dir: Path) -> str:
+    """SHA-256 over the corpus files' names and contents."""
+    digest = hashlib.sha256()
+    files = sorted((corpus_dir / "docs").glob("*.txt")) + [corpus_dir / "papers.jsonl"]
+    for path in files:
+        if path.is_file():
+            digest.update(path.relative_to(corpus_dir).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def current_build(settings: Settings) -> Path | None:
+    link = settings.index_dir / "current"
+    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+
+def read_manifest(build_dir: Path) -> dict:
+    try:
+        return json.loads((build_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexProblem(f"index manifest unreadable at {build_dir} ({exc}); run `rag build`")
+
+
+def staleness(settings: Settings, manifest: dict) -> str:
+    """Why the index no longer matches the settings or corpus ('' when it does)."""
+    shape = settings.index_shape()
+    for key, value in shape.items():
+        if manifest.get(key) != value:
+            return f"{key} changed ({manifest.get(key)!r} -> {value!r})"
+    if settings.corpus_dir.is_dir():
+        if manifest.get("corpus_fingerprint") != corpus_fingerprint(settings.corpus_dir):
+            return "corpus changed"
+    return ""
+
+
+def verify_files(build_dir: Path, manifest: dict) -> str:
+    """A problem with the stored files ('' when every checksum matches)."""
+    for name, expected in manifest.get("files", {}).items():
+        path = build_dir / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if file_sha256(path) != expected:
+            return f"{name} is damaged (checksum mismatch)"
+    return ""
+
+
+@contextmanager
+def build_lock(settings: Settings) -> Iterator[None]:
+    """One build at a time per index folder (other builders wait)."""
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.index_dir / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_index(
+    settings: Settings, embedder: Embedder, force: bool = False, progress: bool = False,
+) -> BuildReport:
+    """Build the index unless an intact, up-to-date one exists."""
+    with build_lock(settings):
+        start = time.perf_counter()
+        existing = current_build(settings)
+        reason = _rebuild_reason(settings, existing, force)
+        if not reason:
+            manifest = read_manifest(existing)
+            return BuildReport(existing, rebuilt=False, chunks=manifest["counts"]["chunks"],
+                               sentences=manifest["counts"]["sentences"])
+        report = _build(settings, embedder, existing, progress)
+        report.reason = reason
+        report.seconds = time.perf_counter() - start
+        return report
+
+
+def _rebuild_reason(settings: Settings, existing: Path | None, force: bool) -> str:
+    if force:
+        return "forced"
+    if existing is None:
+        return "no index yet"
+    try:
+        manifest = read_manifest(existing)
+    except IndexProblem as exc:
+        return str(exc)
+    return staleness(settings, manifest) or verify_files(existing, manifest)
+
+
+def _build(
+    settings: Settings, embedder: Embedder, previous: Path | None, progress: bool,
+) -> BuildReport:
+    fingerprint = corpus_fingerprint(settings.corpus_dir)  # before reading: no race
+    sources, warnings = load_corpus(settings.corpus_dir)
+    max_body = settings.embedding.max_seq_tokens - 2
+    chunks = chunk_sources(sources, settings.chunking, embedder.count_tokens, max_body)
+    sentences = [(i, s) for i, c in enumerate(chunks) for s in split_sentences(c.text)
+                 if is_answer_sentence(s)]
+    cache = _vector_cache(previous, embedder) if previous else {}
+    chunk_vecs, n_new_c = _embed_cached([c.embed_text for c in chunks], cache, embedder,
+                                        "Embedding passages", progress)
+    sent_texts = [sentence_embed_text(chunks[i], s) for i, s in sentences]
+    sent_vecs, n_new_s = _embed_cached(sent_texts, cache, embedder,
+                                       "Embedding sentences", progress)
+    builds = settings.index_dir / "builds"
+    tmp = builds / f".tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        _write_build(tmp, settings, chunks, chunk_vecs, sentences, sent_vecs)
+        _write_papers(tmp, sources)
+        _write_manifest(tmp, settings, fingerprint, chunks, len(sentences))
+        final = builds / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        os.rename(tmp, final)
+        _swap_current(settings.index_dir, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune_builds(builds, keep=final)
+    total = len(chunks) + len(sentences)
+    return BuildReport(final, rebuilt=True, chunks=len(chunks), sentences=len(sentences),
+                       embedded=n_new_c + n_new_s, reused=total - n_new_c - n_new_s,
+                       warnings=warnings)
+
+
+def sentence_embed_text(chunk: Chunk, sentence: str) -> str:
+    """A sentence with its nearest heading (or paper title) as context."""
+    context = chunk.title if chunk.doc_id.startswith("arxiv:") else chunk.section
+    context = context.rsplit(" › ", 1)[-1] if context else chunk.title
+    return f"{context}: {sentence}"
+
+
+def _vector_cache(previous: Path, embedder: Embedder) -> dict[str, np.ndarray]:
+    """Vectors of the previous build by content hash (same model only)."""
+    try:
+        manifest = read_manifest(previous)
+        if manifest.get("embedding_model") != embedder.settings.model_name:
+            return {}
+        loaded = load_build(previous, manifest)
+    except Exception:  # a damaged previous build just means no reuse
+        return {}
+    cache = {content_hash(c.embed_text): v for c, v in zip(loaded.chunks, loaded.chunk_vectors)}
+    for (i, s), v in zip(loaded.sentences, loaded.sentence_vectors):
+        cache[content_hash(sentence_embed_text(loaded.chunks[i], s))] = v
+    return cache
+
+
+def _embed_cached(
+    texts: list[str], cache: dict[str, np.ndarray], embedder: Embedder, label: str,
+    progress: bool,
+) -> tuple[np.ndarray, int]:
+    keys = [content_hash(t) for t in texts]
+    todo = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
+    if todo:
+        vectors = embedder.encode([t for _, t in todo], progress=progress, label=label)
+        cache.update({k: v for (k, _), v in zip(todo, vectors)})
+    out = np.stack([cache[k] for k in keys]) if keys else np.zeros((0, embedder.dim))
+    return out.astype(np.float32), len(todo)
+
+
+def _write_build(
+    out: Path, settings: Settings, chunks: list[Chunk], chunk_vecs: np.ndarray,
+    sentences: list[tuple[int, str]], sent_vecs: np.ndarray,
+) -> None:
+    import faiss
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(chunk_vecs.shape[1]))
+    store.add([TextNode(id_=c.chunk_id, text="", embedding=v.tolist())
+               for c, v in zip(chunks, chunk_vecs)])
+    store.persist(persist_path=str(out / VECTORS))
+    _write_jsonl(out / CHUNKS, (c.model_dump(mode="json") for c in chunks))
+    _write_jsonl(out / SENTENCES, ({"chunk": i, "text": s} for i, s in sentences))
+    np.save(out / SENTENCE_VECTORS, sent_vecs, allow_pickle=False)
+    _write_bm25(out / BM25_DIR, [c.embed_text for c in chunks])
+
+
+def _write_papers(out: Path, sources: list) -> None:
+    papers = {s.doc_id.removeprefix("arxiv:"): {"title": s.title, "year": s.year, "url": s.url}
+              for s in sources if s.kind == "paper"}
+    (out / PAPERS).write_text(json.dumps(papers, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _write_manifest(out: Path, settings: Settings, fingerprint: str, chunks: list[Chunk],
+                    n_sentences: int) -> None:
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    manifest = {
+        **settings.index_shape(),
+        "index_name": settings.index_name(),
+        "corpus_fingerprint": fingerprint,
+        "vector_store": "llama_index FaissVectorStore (faiss.IndexFlatIP, normalised)",
+        "bm25": {"library": "bm25s", "stemmer": "english", "stopwords": "en"},
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "counts": {"chunks": len(chunks), "sentences": n_sentences,
+                   "sources": len({c.doc_id for c in chunks})},
+        "files": {p.relative_to(out).as_posix(): file_sha256(p) for p in files},
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    _fsync_tree(out)
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in [*root.rglob("*"), root]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _swap_current(index_dir: Path, target: Path) -> None:
+    """Point ``current`` at ``target`` atomically (symlink + rename)."""
+    tmp_link = index_dir / f".current-{uuid.uuid4().hex[:8]}"
+    os.symlink(os.path.relpath(target, index_dir), tmp_link)
+    os.replace(tmp_link, index_dir / "current")
+
+
+def _prune_builds(builds: Path, keep: Path) -> None:
+    """Remove older builds and leftovers of interrupted ones."""
+    for path in builds.iterdir():
+        if path != keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------- loading
+def _write_bm25(path: Path, texts: list[str]) -> None:
+    import bm25s
+
+    retriever = bm25s.BM25()
+    retriever.index(bm25_tokenize(texts), show_progress=False)
+    retriever.save(str(path), show_progress=False)
+
+
+def bm25_tokenize(texts: list[str], return_ids: bool = True):
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(Stemmer),
+                          return_ids=return_ids, show_progress=False)
+
+
+_STEMMER = None
+
+
+def _stemmer(module):
+    global _STEMMER
+    if _STEMMER is None:
+        _STEMMER = module.Stemmer("english")
+    return _STEMMER
+
+
+@dataclass
+class LoadedIndex:
+    build_dir: Path
+    manifest: dict
+    chunks: list[Chunk]
+    vector_store: object
+    chunk_vectors: np.ndarray
+    sentences: list[tuple[int, str]]
+    sentence_vectors: np.ndarray
+    bm25: object
+    papers: dict[str, dict] = field(default_factory=dict)
+    sentence_ranges: list[tuple[int, int]] = field(default_factory=list)
+
+
+def load_build(build_dir: Path, manifest: dict) -> LoadedIndex:
+    """Read one build folder, checking counts agree with each other."""
+    import bm25s
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    try:
+        chunks = [Chunk(**json.loads(line)) for line in
+                  (build_dir / CHUNKS).read_text(encoding="utf-8").splitlines()]
+        store = FaissVectorStore.from_persist_path(str(build_dir / VECTORS))
+        sentences = [(row["chunk"], row["text"]) for row in map(json.loads, (
+            build_dir / SENTENCES).read_text(encoding="utf-8").splitlines())]
+        sent_vecs = np.load(build_dir / SENTENCE_VECTORS, allow_pickle=False)
+        bm25 = bm25s.BM25.load(str(build_dir / BM25_DIR), show_progress=False)
+        papers = json.loads((build_dir / PAPERS).read_text(encoding="utf-8"))
+    except Exception as exc:  # noqa: BLE001 - any failure here means a damaged index
+        raise IndexProblem(f"index at {build_dir} is damaged ({exc}); run `rag build`") from exc
+    faiss_index = store.client
+    problem = _count_problem(faiss_index.ntotal, len(chunks), len(sentences), len(sent_vecs),
+                             manifest)
+    if problem:
+        raise IndexProblem(f"index at {build_dir} is inconsistent: {problem}; run `rag build`")
+    vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
+    return LoadedIndex(build_dir, manifest, chunks, store, vectors, sentences, sent_vecs,
+                       bm25, papers, _ranges(sentences, len(chunks)))
+
+
+def _count_problem(n_vectors: int, n_chunks: int, n_sent: int, n_sent_vecs: int,
+                   manifest: dict) -> str:
+    if n_vectors != n_chunks:
+        return f"{n_vectors} vectors for {n_chunks} chunks"
+    if n_sent != n_sent_vecs:
+        return f"{n_sent_vecs} sentence vectors for {n_sent} sentences"
+    if manifest.get("counts", {}).get("chunks") != n_chunks:
+        return "chunk count differs from the manifest"
+    return ""
+
+
+def _ranges(sentences: list[tuple[int, str]], n_chunks: int) -> list[tuple[int, int]]:
+    ranges = [(0, 0)] * n_chunks
+    start = 0
+    for pos in range(1, len(sentences) + 1):
+        if pos == len(sentences) or sentences[pos][0] != sentences[start][0]:
+            ranges[sentences[start][0]] = (start, pos)
+            start = pos
+    return ranges
+
+
+def load_index(settings: Settings) -> LoadedIndex:
+    """The current build, verified; raises ``IndexProblem`` naming the problem and fix."""
+    build = current_build(settings)
+    if build is None:
+        raise IndexProblem(f"no index at {settings.index_dir}; run `rag build`")
+    manifest = read_manifest(build)
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexProblem("index format is outdated; run `rag build`")
+    problem = staleness(settings, manifest) or verify_files(build, manifest)
+    if problem:
+        raise IndexProblem(f"index at {build} does not match: {problem}; run `rag build`")
+    return load_build(build, manifest)

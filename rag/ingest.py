@@ -1,0 +1,214 @@
+"""Read the corpus folder into cleaned ``Source`` records.
+
+Documents (``corpus/docs/*.txt``) are split into sections by their headings:
+markdown ``#`` lines, or lines ending in ``¶`` for scraped docs pages (where
+``#`` lines are code comments).  Paper cards (``corpus/papers.jsonl``) become
+one source each, ``doc_id`` ``arxiv:<id>``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag import clean
+from rag.errors import CorpusError
+from rag.records import Section, Source
+
+log = logging.getLogger(__name__)
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_NUMBERED = re.compile(r"^\d+[.)]\s")
+PILCROW = "¶"
+
+
+@dataclass
+class _Block:
+    heading_level: int = 0
+    heading: str = ""
+    lines: list[str] = field(default_factory=list)
+
+
+def load_corpus(corpus_dir: Path) -> tuple[list[Source], list[str]]:
+    """All sources under ``corpus_dir`` and the warnings about files skipped."""
+    docs_dir = corpus_dir / "docs"
+    if not docs_dir.is_dir() and not (corpus_dir / "papers.jsonl").is_file():
+        raise CorpusError(f"no corpus at {corpus_dir} (expected docs/*.txt and papers.jsonl)")
+    sources: list[Source] = []
+    warnings: list[str] = []
+    for path in sorted(docs_dir.glob("*.txt")) if docs_dir.is_dir() else []:
+        source, problem = _read_document(path)
+        if problem:
+            warnings.append(f"{path.name}: {problem}")
+        elif source is not None:
+            sources.append(source)
+    cards, card_warnings = load_cards(corpus_dir / "papers.jsonl")
+    sources.extend(cards)
+    warnings.extend(card_warnings)
+    if not sources:
+        raise CorpusError(f"no usable documents or paper cards under {corpus_dir}")
+    return sources, warnings
+
+
+def _read_document(path: Path) -> tuple[Source | None, str | None]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"unreadable ({exc.strerror or exc})"
+    if b"\x00" in data[:4096]:
+        return None, "binary file"
+    try:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text (byte {exc.start})"
+    source = parse_document(path.stem, raw)
+    if not source.sections:
+        return None, "no text"
+    return source, None
+
+
+def parse_document(doc_id: str, raw: str) -> Source:
+    """Clean one document and split it into sections with heading paths."""
+    text = clean.repair_mojibake(raw)
+    meta, body = clean.split_front_matter(text)
+    style = "pilcrow" if _count_pilcrow_headings(body) >= 3 else "markdown"
+    blocks = list(_blocks(body, style))
+    title = _clean_inline(meta.get("title", "")) or _first_title(blocks) or doc_id
+    sections = _sections(blocks, title_level=1 if style == "markdown" else 2)
+    return Source(doc_id=doc_id, title=title, url=f"corpus/docs/{doc_id}.txt",
+                  kind="document", metadata=meta, sections=tuple(sections))
+
+
+def _count_pilcrow_headings(body: str) -> int:
+    return sum(1 for line in body.splitlines() if line.rstrip().endswith(PILCROW))
+
+
+def _blocks(body: str, style: str) -> Iterator[_Block]:
+    """Yield heading-delimited blocks; fenced code becomes readable text."""
+    block = _Block()
+    code: list[str] | None = None
+    for line in body.splitlines():
+        if style == "markdown" and _FENCE.match(line):
+            if code is None:
+                code = []
+            else:
+                block.lines.append(clean.code_to_text("\n".join(code)))
+                code = None
+            continue
+        if code is not None:
+            code.append(line)
+            continue
+        level, heading = _heading(line, style)
+        if level:
+            yield block
+            block = _Block(level, heading)
+        else:
+            block.lines.append(_clean_prose(line))
+    if code:  # an unclosed fence keeps its content
+        block.lines.append(clean.code_to_text("\n".join(code)))
+    yield block
+
+
+def _heading(line: str, style: str) -> tuple[int, str]:
+    if style == "pilcrow":
+        stripped = line.rstrip()
+        if not stripped.endswith(PILCROW):
+            return 0, ""
+        text = _clean_inline(stripped[:-1])
+        return (3 if _NUMBERED.match(text) else 2), text
+    match = _MD_HEADING.match(line)
+    if not match:
+        return 0, ""
+    return len(match.group(1)), _clean_inline(match.group(2))
+
+
+def _clean_prose(line: str) -> str:
+    return clean.strip_emphasis(clean.strip_html(clean.strip_blockquote(line)))
+
+
+def _clean_inline(text: str) -> str:
+    text, _ = clean.unlink_markdown(clean.strip_html(text))
+    return clean.strip_symbols(clean.strip_emphasis(text))
+
+
+def _first_title(blocks: list[_Block]) -> str:
+    for block in blocks:
+        if block.heading:
+            return block.heading
+    return ""
+
+
+def _sections(blocks: list[_Block], title_level: int) -> list[Section]:
+    """Turn blocks into sections.  The first top heading is the title, not a path step."""
+    path: list[tuple[int, str]] = []
+    sections: list[Section] = []
+    title_seen = False
+    for block in blocks:
+        if block.heading:
+            is_title = not title_seen and block.heading_level <= title_level
+            title_seen = True
+            if not is_title:
+                path = [p for p in path if p[0] < block.heading_level]
+                path.append((block.heading_level, block.heading))
+        body, links = clean.unlink_markdown("\n".join(block.lines))
+        body = clean.normalize_whitespace(body)
+        if not clean.is_meaningful(body):
+            continue
+        urls = tuple(url for _, url in links)
+        sections.append(Section(
+            heading_path=tuple(h for _, h in path), text=body,
+            links=tuple(f"{anchor}\t{url}" for anchor, url in links),
+            arxiv_ids=clean.arxiv_ids_in(urls)))
+    return sections
+
+
+def load_cards(path: Path) -> tuple[list[Source], list[str]]:
+    """Paper cards, one JSON object a line; bad lines are skipped with a warning."""
+    if not path.is_file():
+        return [], []
+    sources: dict[str, Source] = {}
+    warnings: list[str] = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            card = parse_card(json.loads(line))
+        except (ValueError, KeyError, TypeError) as exc:
+            warnings.append(f"{path.name}:{lineno}: skipped ({exc})")
+            continue
+        if card.doc_id in sources:
+            card = _merge_cards(sources[card.doc_id], card)
+        sources[card.doc_id] = card
+    return list(sources.values()), warnings
+
+
+def parse_card(record: dict) -> Source:
+    """A paper card: title, year, authors and summary; URL is the arXiv abstract page."""
+    arxiv_id = str(record["arxiv_id"]).strip()
+    if not arxiv_id:
+        raise ValueError("empty arxiv_id")
+    summary = clean.repair_mojibake(str(record.get("summary", ""))).strip()
+    if not clean.is_meaningful(summary):
+        raise ValueError(f"card {arxiv_id} has no summary")
+    authors = record.get("authors") or []
+    year = record.get("year")
+    source_kind = str(record.get("source", "card"))
+    heading = "arXiv abstract" if source_kind == "arxiv" else "Paper card"
+    return Source(
+        doc_id=f"arxiv:{arxiv_id}", title=clean.repair_mojibake(str(record["title"])).strip(),
+        url=f"https://arxiv.org/abs/{arxiv_id}", kind="paper",
+        year=int(year) if year else None,
+        metadata={"authors": ", ".join(map(str, authors)), "source": source_kind},
+        sections=(Section(heading_path=(heading,), text=summary, arxiv_ids=(arxiv_id,)),))
+
+
+def _merge_cards(first: Source, second: Source) -> Source:
+    """Two records of one paper (e.g. card and fetched abstract) become two sections."""
+    texts = {s.text for s in first.sections}
+    extra = tuple(s for s in second.sections if s.text not in texts)
+    return first.model_copy(update={"sections": first.sections + extra})

@@ -1,0 +1,127 @@
+"""Typed records passed between pipeline stages.
+
+Every stage takes and returns these frozen pydantic models; nothing passes
+loose dicts.  ``Answer.to_json()`` is the public JSON contract of
+``rag ask --json`` and is read by tools outside the project: keep the names.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Section(_Frozen):
+    """A run of body text under one heading path of a source."""
+
+    heading_path: tuple[str, ...] = ()
+    text: str
+    links: tuple[str, ...] = ()
+    arxiv_ids: tuple[str, ...] = ()
+
+
+class Source(_Frozen):
+    """One ingested document or paper card, already cleaned."""
+
+    doc_id: str
+    title: str
+    url: str = ""
+    kind: str = Field(description="'document' or 'paper'")
+    year: int | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    sections: tuple[Section, ...] = ()
+
+
+class Chunk(_Frozen):
+    """A retrievable passage.  ``embed_text`` is what the embedding model sees."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    url: str = ""
+    text: str
+    embed_text: str
+    arxiv_ids: tuple[str, ...] = ()
+    position: int = 0
+
+
+class Hit(_Frozen):
+    """A chunk returned by retrieval, with its fused score and per-retriever ranks."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+class Citation(_Frozen):
+    """A numbered passage listed under an answer."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    url: str
+    text: str
+    score: float
+    cited: bool = True
+    chunk_id: str = ""
+    used_sentences: tuple[str, ...] = ()
+
+
+class Paper(_Frozen):
+    """A paper linked from a cited passage."""
+
+    arxiv_id: str
+    title: str
+    year: int | None = None
+    url: str
+
+
+class Answer(_Frozen):
+    """The result of ``Assistant.ask``."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    abstained: bool = False
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    backend: str = "extractive"
+    search_query: str = ""
+    related_papers: tuple[Paper, ...] = ()
+    unsupported_sentences: tuple[str, ...] = ()
+    invalid_citations_removed: int = 0
+    fallback_reason: str | None = None
+
+    def to_json(self) -> dict:
+        """The ``rag ask --json`` contract."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [
+                {
+                    "n": c.n,
+                    "doc_id": c.doc_id,
+                    "title": c.title,
+                    "section": c.section,
+                    "url": c.url,
+                    "text": c.text,
+                    "score": round(c.score, 6),
+                    "cited": c.cited,
+                }
+                for c in self.citations
+            ],
+            "related_papers": [p.model_dump() for p in self.related_papers],
+            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+            "backend": self.backend,
+            "search_query": self.search_query,
+            "unsupported_sentences": list(self.unsupported_sentences),
+            "invalid_citations_removed": self.invalid_citations_removed,
+            "fallback_reason": self.fallback_reason,
+        }

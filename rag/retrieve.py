@@ -1,0 +1,97 @@
+"""Hybrid retrieval: dense (FAISS through llama-index) + BM25 (bm25s), fused by RRF.
+
+``rrf`` and ``collapse_near_duplicates`` are pure functions; ``Retriever``
+wires them to the loaded index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from rag.index import LoadedIndex, bm25_tokenize
+from rag.records import Hit
+from rag.settings import RetrievalSettings
+
+
+def rrf(rankings: Sequence[Sequence[int]], weights: Sequence[float], k0: int) -> dict[int, float]:
+    """Reciprocal rank fusion: score(d) = sum_i w_i / (k0 + rank_i(d)), ranks from 1."""
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, doc in enumerate(ranking, start=1):
+            scores[doc] = scores.get(doc, 0.0) + weight / (k0 + rank)
+    return scores
+
+
+def collapse_near_duplicates(
+    ordered: Sequence[int], vectors: np.ndarray, threshold: float,
+) -> list[int]:
+    """Keep the first of any group of passages whose cosine exceeds ``threshold``."""
+    kept: list[int] = []
+    for doc in ordered:
+        if all(float(vectors[doc] @ vectors[other]) < threshold for other in kept):
+            kept.append(doc)
+    return kept
+
+
+class Retriever:
+    """Search the loaded index with a precomputed query vector."""
+
+    def __init__(self, index: LoadedIndex, settings: RetrievalSettings):
+        self.index = index
+        self.settings = settings
+        self._sentence_chunk = np.array([c for c, _ in index.sentences], dtype=np.int64)
+
+    def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        n = min(n, len(self.index.chunks))
+        result = self.index.vector_store.query(
+            VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=n))
+        return [(int(i), float(s)) for i, s in zip(result.ids, result.similarities)]
+
+    def by_sentence(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """Passages ranked by their best sentence's cosine to the question."""
+        if not len(self._sentence_chunk):
+            return []
+        scores = self.index.sentence_vectors @ query_vec
+        best = np.full(len(self.index.chunks), -np.inf, dtype=np.float32)
+        np.maximum.at(best, self._sentence_chunk, scores)
+        n = min(n, int(np.isfinite(best).sum()))
+        top = np.argpartition(-best, n - 1)[:n] if n else []
+        return sorted(((int(d), float(best[d])) for d in top), key=lambda x: -x[1])
+
+    def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
+        tokens = bm25_tokenize([query], return_ids=False)
+        if not tokens or not tokens[0]:
+            return []
+        n = min(n, len(self.index.chunks))
+        docs, scores = self.index.bm25.retrieve(tokens, k=n, show_progress=False, n_threads=1)
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    def search(
+        self, query: str, query_vec: np.ndarray, k: int | None = None, mode: str | None = None,
+    ) -> list[Hit]:
+        """Top-``k`` passages, near-duplicates collapsed."""
+        cfg = self.settings
+        k = k or cfg.k
+        mode = mode or cfg.mode
+        dense = self.dense(query_vec, cfg.candidates) if mode != "bm25" else []
+        lexical = self.lexical(query, cfg.candidates) if mode != "dense" else []
+        use_sent = mode == "hybrid" and cfg.sentence_weight > 0
+        by_sent = self.by_sentence(query_vec, cfg.candidates) if use_sent else []
+        rankings = [[d for d, _ in dense], [d for d, _ in lexical], [d for d, _ in by_sent]]
+        weights = [cfg.dense_weight, cfg.bm25_weight, cfg.sentence_weight]
+        fused = rrf(rankings, weights, cfg.rrf_k)
+        ordered = sorted(fused, key=lambda d: (-fused[d], d))
+        kept = collapse_near_duplicates(ordered, self.index.chunk_vectors, cfg.dedup_threshold)
+        dense_pos = {d: (r, s) for r, (d, s) in enumerate(dense, start=1)}
+        lex_rank = {d: r for r, (d, _) in enumerate(lexical, start=1)}
+        hits = []
+        for doc in kept[:k]:
+            cos = float(self.index.chunk_vectors[doc] @ query_vec)
+            hits.append(Hit(chunk=self.index.chunks[doc], score=fused[doc], dense_score=cos,
+                            dense_rank=dense_pos.get(doc, (None,))[0],
+                            bm25_rank=lex_rank.get(doc)))
+        return hits
