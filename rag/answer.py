@@ -11,8 +11,9 @@ except ``ExtractiveBackend.answer`` is a pure function.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -150,6 +151,20 @@ class Draft:
     invalid_citations_removed: int = 0
 
 
+class Backend(Protocol):
+    """An answer backend: ``stream`` yields text pieces, then exactly one ``Draft``."""
+
+    name: str
+
+    def stream(self, question: str, query_vec: np.ndarray,
+               hits: Sequence[Hit]) -> Iterator[str | Draft]: ...
+
+
+def word_pieces(text: str) -> Iterator[str]:
+    """Split text into words with their trailing whitespace (streaming granularity)."""
+    yield from re.findall(r"\S+\s*|\s+", text)
+
+
 class ExtractiveBackend:
     """Answers from the passages' own sentences; works offline, no model beyond embeddings."""
 
@@ -176,3 +191,9 @@ class ExtractiveBackend:
             used.setdefault(p.hit_rank, []).append(p.text)
         citations = build_citations(hits, order, set(used), used)
         return Draft(compose(points, number_of), citations, False, self.name)
+
+    def stream(self, question: str, query_vec: np.ndarray,
+               hits: Sequence[Hit]) -> Iterator[str | Draft]:
+        draft = self.answer(question, query_vec, hits)
+        yield from word_pieces(draft.text)
+        yield draft

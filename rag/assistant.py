@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
+from collections.abc import Iterator, Sequence
 
 from rag.answer import Draft, ExtractiveBackend, related_papers
+from rag.conversation import rewrite_followup
 from rag.embed import Embedder
 from rag.errors import BackendError, IndexProblem, InvalidQuestion
 from rag.index import BuildReport, build_index, load_index
@@ -72,9 +74,46 @@ class Assistant:
     def available_backends(self) -> list[str]:
         return list(self.backends)
 
-    def ask(self, question: str, k: int | None = None, backend: str | None = None) -> Answer:
-        """Answer one question; raises ``InvalidQuestion`` for bad input."""
+    def ask(self, question: str, k: int | None = None, backend: str | None = None,
+            history: Sequence[str] = ()) -> Answer:
+        """Answer one question; raises ``InvalidQuestion`` for bad input.
+
+        ``history`` holds the conversation's earlier (standalone) questions, oldest
+        first; an elliptical follow-up is rewritten with them before retrieval.
+        """
+        answer = None
+        for event in self.stream(question, k=k, backend=backend, history=history):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, k: int | None = None, backend: str | None = None,
+               history: Sequence[str] = ()) -> Iterator[str | Answer]:
+        """Yield answer text pieces as they are produced, then the final ``Answer``."""
         t0 = time.perf_counter()
+        text, name = self._check(question, k, backend)
+        search_query = self.search_query(text, history)
+        query_vec = self.embedder.encode_query(search_query)
+        t1 = time.perf_counter()
+        hits = self.retriever.search(search_query, query_vec, k=k)
+        t2 = time.perf_counter()
+        draft = None
+        for event in self.backends[name].stream(search_query, query_vec, hits):
+            if isinstance(event, Draft):
+                draft = event
+            else:
+                yield event
+        t3 = time.perf_counter()
+        yield self._finish(question, search_query, draft, {
+            "embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
+            "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
+
+    def search_query(self, question: str, history: Sequence[str] = ()) -> str:
+        """The standalone query retrieval uses for ``question`` in this conversation."""
+        return rewrite_followup(question, [h for h in history if h and h.strip()])
+
+    def _check(self, question: str, k: int | None, backend: str | None) -> tuple[str, str]:
         text = validate_question(question, self.settings.answer.max_question_chars)
         name = backend or self.settings.answer.backend
         if name not in self.backends:
@@ -82,15 +121,7 @@ class Assistant:
                                f"available: {', '.join(self.backends)}")
         if k is not None and not 1 <= k <= 50:
             raise InvalidQuestion(f"k must be between 1 and 50 (got {k})")
-        query_vec = self.embedder.encode_query(text)
-        t1 = time.perf_counter()
-        hits = self.retriever.search(text, query_vec, k=k)
-        t2 = time.perf_counter()
-        draft = self.backends[name].answer(text, query_vec, hits)
-        t3 = time.perf_counter()
-        return self._finish(question, text, draft, {
-            "embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
-            "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
+        return text, name
 
     def _finish(self, question: str, search_query: str, draft: Draft,
                 timings: dict[str, float]) -> Answer:

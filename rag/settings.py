@@ -77,6 +77,27 @@ class AnswerSettings(_Section):
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
 
 
+class LLMSettings(_Section):
+    """OpenAI-compatible endpoint or local GGUF model (answer backends ``openai``/``llamacpp``)."""
+
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. "
+                                 "http://127.0.0.1:11434/v1 (Ollama).")
+    model: str | None = Field(None, description="Model name the endpoint serves.")
+    api_key_env: str = Field("RAG_LLM_API_KEY", description="Environment variable holding "
+                             "the API key (the key itself is never stored in settings).")
+    gguf_path: str | None = Field(None, description="Local GGUF file for the llamacpp backend.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(400, ge=16, description="Answer length limit in tokens.")
+    timeout_s: float = Field(30.0, gt=0, description="Per-request timeout in seconds.")
+    retries: int = Field(2, ge=0, le=5, description="Retries on connection errors/5xx.")
+
+
+class AppSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address the Gradio app binds.")
+    port: int = Field(7860, ge=0, le=65535, description="Port of the Gradio app (0 = any).")
+    concurrency: int = Field(2, ge=1, description="Requests the Gradio queue runs at once.")
+
+
 class Settings(BaseSettings):
     """All knobs of the pipeline; ``index_name()`` hashes those that shape the index."""
 
@@ -89,6 +110,8 @@ class Settings(BaseSettings):
     chunking: ChunkSettings = ChunkSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    llm: LLMSettings = LLMSettings()
+    app: AppSettings = AppSettings()
 
     @property
     def corpus_dir(self) -> Path:

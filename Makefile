@@ -1,0 +1,41 @@
+# Two commands a newcomer needs:  `make app`  and  `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RAG := $(VENV)/bin/rag
+STAMP := $(VENV)/.installed
+EXTRAS ?= app,eval,test
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: app test setup index lint clean
+
+## make app: set up everything, build the index if missing, launch the Gradio app
+app: setup index
+	$(PY) app.py
+
+## make test: set up everything, then run the full test suite and the eval gate
+test: setup
+	bash scripts/ci_deps.sh
+	$(RAG) build --quiet
+	$(PY) -m pytest -q
+	$(RAG) eval --gate
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+index: setup
+	$(RAG) build
+
+lint: setup
+	$(VENV)/bin/ruff check rag app.py tests benchmarks
+
+clean:
+	rm -rf index .pytest_cache

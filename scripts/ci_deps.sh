@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# System packages the browser tests need (Debian's chromium; Playwright's own
+# browser download does not work on these machines).  Idempotent.
+set -euo pipefail
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ]; then
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium missing: sudo apt-get install -y chromium (browser tests will be skipped)" >&2
+  fi
+fi
