@@ -10,8 +10,10 @@ except ``ExtractiveBackend.answer`` is a pure function.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,42 +38,76 @@ class Candidate:
     hit_rank: int  # 0-based position of its passage in the hits
     sentence: int  # index into the index's sentence table
     text: str
-    score: float
+    score: float  # ranking score: cosine + lexical overlap + passage-rank bonus
+    cosine: float = 0.0
+
+
+def term_overlap(query_terms: set[str], sentence_terms: frozenset[str],
+                 idf: dict[str, float]) -> float:
+    """IDF-weighted share of the query's terms that the sentence contains (0..1)."""
+    total = sum(idf.get(t, 0.0) for t in query_terms)
+    if total <= 0:
+        return 0.0
+    return sum(idf.get(t, 0.0) for t in query_terms if t in sentence_terms) / total
+
+
+def idf_table(documents: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Smoothed inverse document frequency of each term over tokenised documents."""
+    df: Counter[str] = Counter(t for doc in documents for t in set(doc))
+    n = len(documents)
+    return {t: math.log(1 + n / c) for t, c in df.items()}
 
 
 def score_candidates(
     query_vec: np.ndarray, hits: Sequence[Hit], ranges: Sequence[tuple[int, int]],
     sentences: Sequence[tuple[int, str]], sentence_vectors: np.ndarray,
-    chunk_index: dict[str, int],
+    chunk_index: dict[str, int], lexical: Callable[[int], float] = lambda i: 0.0,
+    rank_weight: float = 0.0,
 ) -> list[Candidate]:
-    """Every answer-worthy sentence of the hits with its cosine to the question."""
+    """Every answer-worthy sentence of the hits, best first.
+
+    Score = cosine to the question + ``lexical(i)`` (weighted term overlap) + a
+    small bonus for sentences of higher-ranked passages.
+    """
     seen: set[str] = set()
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
         start, end = ranges[chunk_index[hit.chunk.chunk_id]]
-        if end <= start:
-            continue
-        scores = sentence_vectors[start:end] @ query_vec
-        for offset, score in enumerate(scores):
+        cosines = sentence_vectors[start:end] @ query_vec if end > start else []
+        bonus = rank_weight * (len(hits) - rank) / len(hits)
+        for offset, cos in enumerate(cosines):
             text = sentences[start + offset][1]
             if text in seen or not is_answer_sentence(text):
                 continue
             seen.add(text)
-            out.append(Candidate(rank, start + offset, text, float(score)))
+            score = float(cos) + lexical(start + offset) + bonus
+            out.append(Candidate(rank, start + offset, text, score, float(cos)))
     return sorted(out, key=lambda c: (-c.score, c.hit_rank, c.sentence))
+
+
+def confidence(best_sentence: float, hits: Sequence[Hit], settings: AnswerSettings) -> float:
+    """Evidence strength: the best of sentence and passage cosine, plus a capped bonus
+    when BM25 finds a strong lexical match (rare terms the embedding model blurs)."""
+    dense = max((h.dense_score or 0.0 for h in hits), default=0.0)
+    bm25 = max((h.bm25_score or 0.0 for h in hits), default=0.0)
+    bonus = min(settings.bm25_bonus_max,
+                settings.bm25_bonus_per_point * max(0.0, bm25 - settings.bm25_bonus_from))
+    return max(best_sentence, dense) + bonus
 
 
 def select_points(
     candidates: Sequence[Candidate], sentence_vectors: np.ndarray, settings: AnswerSettings,
 ) -> list[Candidate]:
     """Lead sentence plus up to ``max_points`` close, non-redundant supporting ones."""
-    if not candidates or candidates[0].score < settings.abstain_threshold:
+    if not candidates:
         return []
     chosen = [candidates[0]]
-    floor = max(settings.abstain_threshold, candidates[0].score - settings.support_margin)
+    floor = candidates[0].score - settings.support_margin
     for cand in candidates[1:]:
         if len(chosen) > settings.max_points or cand.score < floor:
             break
+        if cand.cosine < settings.min_support_score:
+            continue
         vec = sentence_vectors[cand.sentence]
         if all(float(vec @ sentence_vectors[c.sentence]) < settings.redundancy_threshold
                for c in chosen):
@@ -146,6 +182,7 @@ class Draft:
     citations: list[Citation]
     abstained: bool
     backend: str
+    confidence: float = 0.0
     fallback_reason: str | None = None
     unsupported_sentences: tuple[str, ...] = ()
     invalid_citations_removed: int = 0
@@ -171,26 +208,45 @@ class ExtractiveBackend:
     name = "extractive"
 
     def __init__(self, index, settings: AnswerSettings):
+        from rag.index import bm25_tokenize
+
         self.index = index
         self.settings = settings
         self.chunk_index = {c.chunk_id: i for i, c in enumerate(index.chunks)}
+        self._tokenize = lambda text: bm25_tokenize([text], return_ids=False)[0]
+        self.idf = idf_table(bm25_tokenize([c.embed_text for c in index.chunks],
+                                           return_ids=False))
+        self.sentence_terms = [frozenset(t) for t in bm25_tokenize(
+            [s for _, s in index.sentences], return_ids=False)]
+
+    def candidates(self, question: str, query_vec: np.ndarray,
+                   hits: Sequence[Hit]) -> list[Candidate]:
+        """Scored sentences of the top passages for this question."""
+        terms = set(self._tokenize(question))
+        weight = self.settings.lexical_weight
+        return score_candidates(
+            query_vec, list(hits[: self.settings.passages_for_answer]),
+            self.index.sentence_ranges, self.index.sentences, self.index.sentence_vectors,
+            self.chunk_index,
+            lambda i: weight * term_overlap(terms, self.sentence_terms[i], self.idf),
+            self.settings.rank_weight)
 
     def answer(self, question: str, query_vec: np.ndarray, hits: Sequence[Hit]) -> Draft:
-        top = list(hits[: self.settings.passages_for_answer])
-        cands = score_candidates(query_vec, top, self.index.sentence_ranges,
-                                 self.index.sentences, self.index.sentence_vectors,
-                                 self.chunk_index)
+        cands = self.candidates(question, query_vec, hits)
+        best_cosine = max((c.cosine for c in cands), default=0.0)
+        conf = confidence(best_cosine, hits, self.settings)
         points = select_points(cands, self.index.sentence_vectors, self.settings)
-        if not points:
+        if not points or conf < self.settings.abstain_threshold:
             order = citation_order([], len(hits))
-            return Draft(ABSTAIN_TEXT, build_citations(hits, order, set(), {}), True, self.name)
+            return Draft(ABSTAIN_TEXT, build_citations(hits, order, set(), {}), True, self.name,
+                         conf)
         order = citation_order([p.hit_rank for p in points], len(hits))
         number_of = {rank: n for n, rank in enumerate(order, start=1)}
         used: dict[int, list[str]] = {}
         for p in points:
             used.setdefault(p.hit_rank, []).append(p.text)
         citations = build_citations(hits, order, set(used), used)
-        return Draft(compose(points, number_of), citations, False, self.name)
+        return Draft(compose(points, number_of), citations, False, self.name, conf)
 
     def stream(self, question: str, query_vec: np.ndarray,
                hits: Sequence[Hit]) -> Iterator[str | Draft]:

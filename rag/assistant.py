@@ -8,7 +8,8 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 
 from rag.answer import Draft, ExtractiveBackend, related_papers
-from rag.conversation import rewrite_followup
+from rag.conversation import is_elliptical, rewrite_followup
+from rag.glossary import expand_acronyms
 from rag.embed import Embedder
 from rag.errors import BackendError, IndexProblem, InvalidQuestion
 from rag.index import BuildReport, build_index, load_index
@@ -51,6 +52,7 @@ class Assistant:
         self.retriever = Retriever(index, settings.retrieval)
         self.chunk_arxiv = {c.chunk_id: c.arxiv_ids for c in index.chunks}
         self.backends = {"extractive": ExtractiveBackend(index, settings.answer)}
+        self.backends.update(_llm_backends(settings, self.backends["extractive"]))
 
     @classmethod
     def load(cls, settings: Settings | None = None, build: bool = True,
@@ -93,7 +95,7 @@ class Assistant:
         """Yield answer text pieces as they are produced, then the final ``Answer``."""
         t0 = time.perf_counter()
         text, name = self._check(question, k, backend)
-        search_query = self.search_query(text, history)
+        search_query = self.search_query(text, history, backend=name)
         query_vec = self.embedder.encode_query(search_query)
         t1 = time.perf_counter()
         hits = self.retriever.search(search_query, query_vec, k=k)
@@ -109,9 +111,17 @@ class Assistant:
             "embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
             "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
 
-    def search_query(self, question: str, history: Sequence[str] = ()) -> str:
-        """The standalone query retrieval uses for ``question`` in this conversation."""
-        return rewrite_followup(question, [h for h in history if h and h.strip()])
+    def search_query(self, question: str, history: Sequence[str] = (),
+                     backend: str | None = None) -> str:
+        """The standalone query retrieval uses for ``question`` in this conversation:
+        follow-ups carry the previous question's terms; acronyms are spelled out.
+        With an LLM answer ``backend``, the LLM rewrites an elliptical follow-up
+        (the keyword heuristic is the fallback)."""
+        past = [h for h in history if h and h.strip()]
+        llm = getattr(self.backends.get(backend or ""), "condense", None)
+        condensed = llm(question, past) if llm and past and is_elliptical(question) else None
+        standalone = condensed or rewrite_followup(question, past)
+        return expand_acronyms(standalone)
 
     def _check(self, question: str, k: int | None, backend: str | None) -> tuple[str, str]:
         text = validate_question(question, self.settings.answer.max_question_chars)
@@ -129,7 +139,17 @@ class Assistant:
         return Answer(
             question=question.strip(), text=draft.text, citations=tuple(draft.citations),
             abstained=draft.abstained, timings_ms=timings, backend=draft.backend,
+            confidence=draft.confidence,
             search_query=search_query, related_papers=tuple(papers),
             unsupported_sentences=draft.unsupported_sentences,
             invalid_citations_removed=draft.invalid_citations_removed,
             fallback_reason=draft.fallback_reason)
+
+
+def _llm_backends(settings: Settings, extractive: ExtractiveBackend) -> dict:
+    """LLM backends the settings configure (``rag.llm`` is imported only then)."""
+    if not (settings.llm.base_url and settings.llm.model) and not settings.llm.gguf_path:
+        return {}
+    from rag.llm import llm_backends
+
+    return llm_backends(settings, extractive)

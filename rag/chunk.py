@@ -191,7 +191,10 @@ def is_answer_sentence(text: str) -> bool:
     Only these sentences are embedded at build time and offered to the answerer.
     """
     words = text.split()
-    if len(words) < 5 or len(text) < 24 or text.rstrip().endswith(":"):
+    stripped = text.strip()
+    if len(words) < 5 or len(stripped) < 24 or stripped.endswith((":", "?")):
+        return False
+    if stripped[0] in "\"'“‘,;)]}":  # a fragment of a quoted list, not a statement
         return False
     if _CODE_LIKE.search(text.strip()):
         return False

@@ -173,9 +173,9 @@ def _readable_key(key: str) -> str:
 
 
 def normalize_whitespace(text: str) -> str:
-    """Trim line ends, collapse runs of blank lines, drop horizontal rules."""
+    """Trim line ends, collapse runs of blank lines, drop rules and symbol-only lines."""
     lines = [line.rstrip() for line in text.splitlines()]
-    lines = ["" if re.fullmatch(r"\s*(?:-{3,}|\*{3,}|_{3,})\s*", ln) else ln for ln in lines]
+    lines = [ln if is_meaningful(ln) else "" for ln in lines]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 

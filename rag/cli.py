@@ -12,10 +12,11 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 
 from rag.errors import RagError
 from rag.records import Answer
-from rag.settings import PRESETS, Settings, load_settings
+from rag.settings import PRESETS, REPO_ROOT, Settings, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +35,41 @@ def _parser() -> argparse.ArgumentParser:
                      help="read questions one per line on stdin, write JSON lines")
     ask.add_argument("--k", type=int, default=None, help="number of passages (1-50)")
     ask.add_argument("--backend", default=None, help="answer backend (default: extractive)")
+    _add_corpus_parser(sub)
+    _add_eval_parser(sub)
     return parser
+
+
+def _add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("eval", help="evaluate retrieval and answers on evals/dataset.jsonl")
+    ev.add_argument("--dataset", type=Path, default=None,
+                    help="questions as JSONL (default: evals/dataset.jsonl)")
+    ev.add_argument("--out", type=Path, default=None,
+                    help="results folder; a timestamped run folder is made inside "
+                         "(default: evals/results)")
+    ev.add_argument("--compare", type=Path, default=None, metavar="OLDER_RESULTS_JSON",
+                    help="show the deltas against an older results.json")
+    ev.add_argument("--gate", action="store_true",
+                    help="exit 1 when a threshold of --thresholds is missed")
+    ev.add_argument("--thresholds", type=Path, default=None,
+                    help="gate thresholds (default: evals/thresholds.toml)")
+    ev.add_argument("--configs", default="hybrid,dense,bm25",
+                    help="comma-separated retrieval configurations (default: all)")
+    ev.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    ev.add_argument("--no-ragas", action="store_true",
+                    help="skip the ragas metrics (quick checks; the gate needs them)")
+
+
+def _add_corpus_parser(sub: argparse._SubParsersAction) -> None:
+    corpus = sub.add_parser("corpus", help="linked papers and corpus statistics")
+    corpus_sub = corpus.add_subparsers(dest="corpus_command", required=True)
+    papers = corpus_sub.add_parser(
+        "papers", help="fetch arXiv abstracts of the linked papers into corpus/papers.jsonl")
+    papers.add_argument("--refresh", action="store_true",
+                        help="fetch every linked paper again, not only the missing ones")
+    papers.add_argument("--offline", action="store_true",
+                        help="report what is linked, cached and unresolved; no network")
+    corpus_sub.add_parser("stats", help="documents, papers by source, chunks, missing ids")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,12 +119,36 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     validate_question(args.question, settings.answer.max_question_chars)  # before loading
     assistant = _load(settings, quiet=args.json)
-    answer = assistant.ask(args.question, k=args.k, backend=args.backend)
     if args.json:
+        answer = assistant.ask(args.question, k=args.k, backend=args.backend)
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    elif (args.backend or settings.answer.backend) == "extractive":
+        print(format_answer(assistant.ask(args.question, k=args.k, backend=args.backend)))
     else:
-        print(format_answer(answer))
+        _ask_streaming(assistant, args)
     return 0
+
+
+def _ask_streaming(assistant, args: argparse.Namespace) -> None:
+    """Print an LLM answer token by token, then its sources; the final (checked)
+    text is printed again only when it differs from what streamed (a fallback)."""
+    shown: list[str] = []
+    answer = None
+    for event in assistant.stream(args.question, k=args.k, backend=args.backend):
+        if isinstance(event, Answer):
+            answer = event
+        else:
+            shown.append(event)
+            sys.stdout.write(event)
+            sys.stdout.flush()
+    streamed = "".join(shown).strip()
+    if streamed == answer.text:
+        print("\n")
+        print(format_answer(answer, with_text=False))
+        return
+    if streamed:
+        print("\n\n(the text above was replaced; final answer:)\n")
+    print(format_answer(answer))
 
 
 def _load(settings: Settings, quiet: bool):
@@ -127,9 +186,9 @@ def _emit(obj: dict) -> None:
     sys.stdout.flush()
 
 
-def format_answer(answer: Answer, width: int = 100) -> str:
+def format_answer(answer: Answer, width: int = 100, with_text: bool = True) -> str:
     """Readable answer: text, numbered sources, related papers, timing."""
-    lines = [answer.text, ""]
+    lines = [answer.text, ""] if with_text else []
     cited = [c for c in answer.citations if c.cited]
     other = [c for c in answer.citations if not c.cited]
     for heading, group in (("Sources", cited), ("Other retrieved passages", other)):
@@ -146,13 +205,79 @@ def format_answer(answer: Answer, width: int = 100) -> str:
         lines.append("Related papers:")
         lines.extend(f"  - {p.title} ({p.year}) {p.url}" for p in answer.related_papers)
         lines.append("")
+    lines.extend(_check_notes(answer))
     lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms)")
     return "\n".join(lines)
+
+
+def _check_notes(answer: Answer) -> list[str]:
+    """What the citation check and the fallback did, one line each (LLM backends)."""
+    notes = []
+    if answer.fallback_reason:
+        notes.append(f"note: extractive answer used: {answer.fallback_reason}")
+    if answer.invalid_citations_removed:
+        notes.append(f"note: removed {answer.invalid_citations_removed} citation(s) "
+                     "to passages that were not listed")
+    if answer.unsupported_sentences:
+        notes.append(f"note: {len(answer.unsupported_sentences)} sentence(s) cite no passage")
+    return notes
+
+
+def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import papers
+
+    if args.corpus_command == "stats":
+        print("\n".join(papers.corpus_stats(settings).lines()))
+        return 0
+    report = papers.update_papers(settings, refresh=args.refresh, offline=args.offline,
+                                  progress=lambda line: print(line, file=sys.stderr))
+    print("\n".join(report.lines()))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import evaluate, report
+
+    root = REPO_ROOT / "evals"
+    configs = evaluate.parse_configs(args.configs)
+    thresholds = evaluate.load_thresholds(args.thresholds or root / "thresholds.toml") \
+        if args.gate else None
+    if thresholds and (args.no_ragas or thresholds.config not in configs):
+        raise RagError(f"--gate needs the ragas metrics and the {thresholds.config} "
+                       "configuration: drop --no-ragas and include it in --configs")
+    older = report.load_results(args.compare) if args.compare else None
+    dataset = args.dataset or root / "dataset.jsonl"
+    questions = evaluate.load_dataset(dataset)
+    if args.limit is not None and args.limit < 1:
+        raise RagError(f"--limit must be at least 1 (got {args.limit})")
+    assistant = _load(settings, quiet=False)
+    run = evaluate.run_eval(
+        assistant, questions[: args.limit], configs, by_id={q.id: q for q in questions},
+        use_ragas=not args.no_ragas, progress=True, dataset=str(dataset))
+    missed = evaluate.check_gate(run.summary, thresholds) if thresholds else None
+    compare = (str(args.compare), older) if older else None
+    out = report.write_outputs(run, args.out or root / "results", missed, compare)
+    print(report.summary_table(run.summary, run.notes))
+    if compare:
+        print(f"\nCompared with {args.compare}:\n" + report.compare_table(
+            run.summary, older["summary"]))
+    print(f"\n{run.n_questions} questions x {len(run.configs)} configurations in "
+          f"{run.wall_s:.0f} s; report: {out / 'report.md'}")
+    if missed:
+        print(f"gate FAILED: {len(missed)} threshold(s) missed:\n"
+              + "\n".join(f"  - {line}" for line in missed), file=sys.stderr)
+        return 1
+    if thresholds:
+        print(f"gate passed ({len(thresholds.min) + len(thresholds.max)} thresholds, "
+              f"{thresholds.config})")
+    return 0
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "build": cmd_build,
     "ask": cmd_ask,
+    "corpus": cmd_corpus,
+    "eval": cmd_eval,
 }
 
 if __name__ == "__main__":

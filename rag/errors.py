@@ -24,3 +24,7 @@ class EmbeddingModelError(RagError):
 
 class BackendError(RagError):
     """An answer backend is unknown or unavailable."""
+
+
+class InvalidAnswer(RagError):
+    """A mock-interview answer is empty, too long, or there is no question to answer."""

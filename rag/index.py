@@ -33,6 +33,7 @@ from rag.chunk import chunk_sources, content_hash, is_answer_sentence, split_sen
 from rag.embed import Embedder
 from rag.errors import IndexProblem
 from rag.ingest import load_corpus
+from rag.linking import link_chunks
 from rag.records import Chunk
 from rag.settings import FORMAT_VERSION, Settings
 
@@ -157,6 +158,7 @@ def _build(
     sources, warnings = load_corpus(settings.corpus_dir)
     max_body = settings.embedding.max_seq_tokens - 2
     chunks = chunk_sources(sources, settings.chunking, embedder.count_tokens, max_body)
+    chunks = link_chunks(chunks, sources)  # chunks that name a paper carry its arXiv id
     sentences = [(i, s) for i, c in enumerate(chunks) for s in split_sentences(c.text)
                  if is_answer_sentence(s)]
     cache = _vector_cache(previous, embedder) if previous else {}

@@ -199,11 +199,14 @@ def parse_card(record: dict) -> Source:
     year = record.get("year")
     source_kind = str(record.get("source", "card"))
     heading = "arXiv abstract" if source_kind == "arxiv" else "Paper card"
+    metadata = {"authors": ", ".join(map(str, authors)), "source": source_kind}
+    if record.get("resolved_from"):  # names a title search matched (rag.papers)
+        metadata["resolved_from"] = " | ".join(map(str, record["resolved_from"]))
     return Source(
         doc_id=f"arxiv:{arxiv_id}", title=clean.repair_mojibake(str(record["title"])).strip(),
         url=f"https://arxiv.org/abs/{arxiv_id}", kind="paper",
         year=int(year) if year else None,
-        metadata={"authors": ", ".join(map(str, authors)), "source": source_kind},
+        metadata=metadata,
         sections=(Section(heading_path=(heading,), text=summary, arxiv_ids=(arxiv_id,)),))
 
 
@@ -211,4 +214,5 @@ def _merge_cards(first: Source, second: Source) -> Source:
     """Two records of one paper (e.g. card and fetched abstract) become two sections."""
     texts = {s.text for s in first.sections}
     extra = tuple(s for s in second.sections if s.text not in texts)
-    return first.model_copy(update={"sections": first.sections + extra})
+    return first.model_copy(update={"sections": first.sections + extra,
+                                    "metadata": {**second.metadata, **first.metadata}})

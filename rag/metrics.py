@@ -82,3 +82,65 @@ def abstention_scores(rows: Sequence[tuple[bool, bool]]) -> dict[str, float]:
 
 def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if values else 0.0
+
+
+# --- Per-question scoring and aggregation (used by ``rag eval``) -------------------
+
+RETRIEVAL_KS = (1, 3, 5)
+
+
+def reference_chunk_ids(chunks: Sequence[tuple[str, str, str]], evidence: Sequence[dict],
+                        ) -> list[str]:
+    """Ids of the chunks ``(chunk_id, doc_id, text)`` that support any evidence item.
+
+    These are the reference context ids of the ID-based ragas metrics: the evidence
+    itself does not depend on chunking, so the ids are derived from the index in use.
+    """
+    return [cid for cid, doc_id, text in chunks
+            if any(supports(doc_id, text, ev) for ev in evidence)]
+
+
+def abstention_correct(answerable: bool, abstained: bool) -> float:
+    """1.0 when the assistant answered an answerable question or abstained otherwise."""
+    return 1.0 if abstained != answerable else 0.0
+
+
+def question_scores(
+    passages: Sequence[tuple[str, str]], cited: Sequence[tuple[str, str]],
+    listed: Sequence[int], answer_text: str, evidence: Sequence[dict],
+    answerable: bool, abstained: bool,
+) -> dict[str, float | None]:
+    """Every per-question metric of ours; ``None`` where a metric does not apply.
+
+    Retrieval metrics apply to answerable questions; citation support to answerable
+    questions that were answered (abstention has its own metric).
+    """
+    scores: dict[str, float | None] = {
+        "citation_validity": citation_validity(answer_text, listed),
+        "abstention_correct": abstention_correct(answerable, abstained),
+        "first_rank": None, "reciprocal_rank": None, "context_precision": None,
+        "context_recall": None, "citation_support": None,
+        **{f"hit_at_{k}": None for k in RETRIEVAL_KS},
+    }
+    if not answerable or not evidence:
+        return scores
+    rank = first_relevant_rank(passages, evidence)
+    scores.update({f"hit_at_{k}": hit_at_k(rank, k) for k in RETRIEVAL_KS})
+    scores.update(first_rank=float(rank), reciprocal_rank=reciprocal_rank(rank),
+                  context_precision=evidence_precision(passages, evidence),
+                  context_recall=evidence_recall(passages, evidence))
+    if not abstained:
+        scores["citation_support"] = citation_support(cited, evidence)
+    return scores
+
+
+def mean_or_none(values: Sequence[float | None]) -> float | None:
+    """Mean of the values that are not ``None`` (or NaN); ``None`` when there are none."""
+    kept = [float(v) for v in values if v is not None and not np.isnan(v)]
+    return float(np.mean(kept)) if kept else None
+
+
+def latency_summary(values_ms: Sequence[float]) -> dict[str, float]:
+    """p50 and p95 of per-question latencies in milliseconds."""
+    return {"latency_p50_ms": percentile(values_ms, 50),
+            "latency_p95_ms": percentile(values_ms, 95)}

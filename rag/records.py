@@ -57,6 +57,7 @@ class Hit(_Frozen):
     dense_score: float | None = None
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    bm25_score: float | None = None
 
 
 class Citation(_Frozen):
@@ -91,6 +92,8 @@ class Answer(_Frozen):
     citations: tuple[Citation, ...] = ()
     abstained: bool = False
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    confidence: float = Field(0.0, description="Evidence strength; below the abstain "
+                              "threshold the answer abstains.")
     backend: str = "extractive"
     search_query: str = ""
     related_papers: tuple[Paper, ...] = ()
@@ -119,9 +122,58 @@ class Answer(_Frozen):
             ],
             "related_papers": [p.model_dump() for p in self.related_papers],
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+            "confidence": round(self.confidence, 4),
             "backend": self.backend,
             "search_query": self.search_query,
             "unsupported_sentences": list(self.unsupported_sentences),
             "invalid_citations_removed": self.invalid_citations_removed,
             "fallback_reason": self.fallback_reason,
         }
+
+
+# --- Mock interview (rag/interview.py) -------------------------------------
+
+
+class BankEntry(_Frozen):
+    """One mock-interview question derived from the corpus."""
+
+    entry_id: str
+    question: str
+    topic: str
+    origin: str = Field(description="'guide', 'discussion', 'heading' or 'paper'")
+    source_chunk_ids: tuple[str, ...] = Field(
+        (), description="Passages that answer it (reference evidence).")
+    origin_chunk_id: str = Field("", description="The passage the question was taken from.")
+
+
+class KeyPoint(_Frozen):
+    """A sentence of the reference evidence an answer should cover."""
+
+    text: str
+    n: int = Field(description="Number of its passage in the grade's evidence list.")
+    title: str
+    section: str
+    url: str = ""
+    weight: float
+    covered: bool = False
+    similarity: float = Field(0.0, description="Best cosine to a sentence of the answer.")
+    matched: str = Field("", description="The answer sentence closest to it.")
+
+
+class Grade(_Frozen):
+    """The grade of one mock-interview answer."""
+
+    entry: BankEntry
+    user_answer: str
+    score: float = Field(description="0-10: 10 x covered weight / total weight.")
+    key_points: tuple[KeyPoint, ...]
+    evidence: tuple[Citation, ...]
+    model_answer: Answer
+
+    @property
+    def covered(self) -> list[KeyPoint]:
+        return [p for p in self.key_points if p.covered]
+
+    @property
+    def missed(self) -> list[KeyPoint]:
+        return [p for p in self.key_points if not p.covered]

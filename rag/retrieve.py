@@ -87,11 +87,12 @@ class Retriever:
         ordered = sorted(fused, key=lambda d: (-fused[d], d))
         kept = collapse_near_duplicates(ordered, self.index.chunk_vectors, cfg.dedup_threshold)
         dense_pos = {d: (r, s) for r, (d, s) in enumerate(dense, start=1)}
-        lex_rank = {d: r for r, (d, _) in enumerate(lexical, start=1)}
+        lex_rank = {d: (r, s) for r, (d, s) in enumerate(lexical, start=1)}
         hits = []
         for doc in kept[:k]:
             cos = float(self.index.chunk_vectors[doc] @ query_vec)
             hits.append(Hit(chunk=self.index.chunks[doc], score=fused[doc], dense_score=cos,
                             dense_rank=dense_pos.get(doc, (None,))[0],
-                            bm25_rank=lex_rank.get(doc)))
+                            bm25_rank=lex_rank.get(doc, (None,))[0],
+                            bm25_score=lex_rank.get(doc, (None, None))[1]))
         return hits

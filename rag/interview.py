@@ -1,0 +1,457 @@
+"""Mock interview: a question bank derived from the corpus, and answer grading.
+
+The bank is built at start-up from the loaded index's chunks, never typed in:
+
+* ``guide``: the quoted questions of the reading guide's "Typical Interview
+  Questions" section (their evidence is found by retrieval);
+* ``discussion``: each item of the guide's "Discussion points: ..." lines,
+  asked about the paper section it belongs to;
+* ``heading``: "Explain <topic>" for every section heading that names a known
+  topic and holds enough answer sentences;
+* ``paper``: "What problem does <title> solve?" for every paper card.
+
+Questions that name no known topic (e.g. "What research directions excite
+you?") are dropped: nothing in the corpus can grade them.
+
+Grading: the reference evidence is the passages the assistant retrieves for
+the question (numbered like its model answer) plus the entry's own passages.
+Their answer sentences (``split_sentences`` + ``is_answer_sentence``) most
+similar to the question, minus near-duplicates, are the key points; each
+weighs its cosine to the question.  A key point is covered when a sentence of
+the user's answer reaches ``cover_threshold`` cosine to it, and
+
+    score = round(10 * covered weight / total weight, 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+
+from rag.chunk import is_answer_sentence, split_sentences
+from rag.errors import InvalidAnswer
+from rag.records import BankEntry, Chunk, Citation, Grade, KeyPoint
+from rag.settings import InterviewSettings
+
+# Topic -> regex fragments matched at word starts (case-insensitive).  Order
+# breaks ties: the broad "transformers" comes last so a specific topic wins.
+TOPIC_RULES: dict[str, tuple[str, ...]] = {
+    "alignment": (r"rlhf", r"rlaif", r"align", r"preference", r"dpo\b", r"kto\b", r"orpo\b",
+                  r"reward", r"constitution", r"instruction", r"human feedback", r"ppo\b"),
+    "efficiency": (r"lora\b", r"qlora", r"fine-?tun", r"quantiz", r"flash", r"mixture of expert",
+                   r"moe\b", r"distill", r"efficien", r"compression", r"prun", r"sparse",
+                   r"serving", r"low-rank", r"memory", r"io-aware", r"sram", r"hbm\b"),
+    "agents": (r"agent", r"tool[- ]us", r"tool call", r"toolformer", r"react\b",
+               r"function call", r"planning"),
+    "rag": (r"retriev", r"rag\b", r"knowledge (?:base|graph|intensive)", r"vector (?:store|db)",
+            r"embedding model", r"hallucinat", r"grounding"),
+    "reasoning": (r"reason", r"chain-of-thought", r"chain of thought", r"cot\b", r"tot\b",
+                  r"tree of thought", r"test-time", r"math", r"self-consistency", r"r1\b"),
+    "evaluation": (r"benchmark", r"evaluat", r"evals?\b", r"metric", r"leaderboard",
+                   r"judge"),
+    "multimodal": (r"vision", r"image", r"video", r"multimodal", r"clip\b", r"speech",
+                   r"voice", r"audio", r"diffusion", r"visual"),
+    "safety": (r"safety", r"interpretab", r"monosemantic", r"red team", r"sleeper",
+               r"jailbreak", r"autoencoder", r"deceptive"),
+    "code": (r"code\b", r"coding", r"programming", r"codex", r"swe-bench", r"software"),
+    "transformers": (r"attention", r"transformer", r"positional", r"bert\b", r"gpt",
+                     r"language models?\b", r"llms?\b", r"pre-?train", r"scaling law",
+                     r"mamba", r"state space", r"ssms?\b", r"llama", r"tokeni[sz]",
+                     r"in-context"),
+}
+_TOPIC_RE = {t: re.compile(r"\b(?:" + "|".join(p) + ")", re.I) for t, p in TOPIC_RULES.items()}
+GENERAL = "general"
+_QUOTED = re.compile(r"[\"“]([^\"”]{8,300})[\"”]")
+_DISCUSSION = re.compile(r"^Discussion points[^:]*:\s*(.+)$", re.I | re.M)
+_HEADING_NOISE = re.compile(
+    r"^(?:section\s+\d+\s*[:.-]\s*|\d+[.)]\s*)|\s*\((?:[^()]*\d{4}[^()]*)\)\s*$", re.I)
+_NON_WORD_LEAD = re.compile(r"^[^\w(]+")
+
+
+# --- topics -----------------------------------------------------------------
+
+
+def topic_scores(weighted_texts: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Keyword hits per topic, each text's hits multiplied by its weight."""
+    scores = dict.fromkeys(TOPIC_RULES, 0.0)
+    for text, weight in weighted_texts:
+        for topic, pattern in _TOPIC_RE.items():
+            scores[topic] += weight * len(pattern.findall(text))
+    return scores
+
+
+def assign_topic(weighted_texts: Iterable[tuple[str, float]]) -> str:
+    """The topic with the most weighted keyword hits, ``general`` when none hit."""
+    scores = topic_scores(weighted_texts)
+    best = max(scores, key=lambda t: scores[t])  # first topic wins ties
+    return best if scores[best] > 0 else GENERAL
+
+
+def names_topic(text: str) -> bool:
+    """Does ``text`` mention any known topic?"""
+    return any(p.search(text) for p in _TOPIC_RE.values())
+
+
+def topics_in(bank: Sequence[BankEntry]) -> list[str]:
+    """The bank's topics, alphabetical (``general`` last)."""
+    present = {e.topic for e in bank}
+    return sorted(present - {GENERAL}) + ([GENERAL] if GENERAL in present else [])
+
+
+# --- question bank ------------------------------------------------------------
+
+
+def entry_id(origin: str, question: str) -> str:
+    return f"{origin}-{hashlib.sha1(question.lower().encode()).hexdigest()[:10]}"
+
+
+def clean_heading(heading: str) -> str:
+    """``"Section 2: Benchmarks and Evals"`` -> ``"Benchmarks and Evals"``; drops
+    numbering, a trailing "(2017)"-style note and leading emoji."""
+    text = _NON_WORD_LEAD.sub("", heading.strip())
+    previous = None
+    while previous != text:
+        previous, text = text, _HEADING_NOISE.sub("", text).strip()
+    return text
+
+
+def quoted_questions(text: str) -> list[str]:
+    """Quoted strings that read as questions or prompts ("Explain ...", "... ?")."""
+    out = []
+    for match in _QUOTED.finditer(text):
+        q = " ".join(match.group(1).split())
+        if q.endswith("?") or re.match(r"(?:explain|compare|describe|when|how|why|what)\b",
+                                       q, re.I):
+            out.append(q)
+    return out
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """Split at ``sep`` outside parentheses."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == sep and depth <= 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def discussion_items(text: str) -> list[str]:
+    """The items of "Discussion points: a (hint), b (hint), c." lines, hints removed."""
+    items = []
+    for line in _DISCUSSION.findall(text):
+        for part in split_top_level(line.rstrip(". ")):
+            item = re.sub(r"\s*\([^()]*(?:\([^()]*\)[^()]*)*\)", "", part).strip(" .;")
+            if len(item.split()) >= 2:
+                items.append(item)
+    return items
+
+
+def _sections(chunks: Iterable[Chunk]) -> dict[tuple[str, str], list[Chunk]]:
+    groups: dict[tuple[str, str], list[Chunk]] = {}
+    for chunk in chunks:
+        groups.setdefault((chunk.doc_id, chunk.section), []).append(chunk)
+    return groups
+
+
+def _entry(origin: str, question: str, topic_texts: list[tuple[str, float]],
+           sources: Sequence[str], origin_chunk: str = "") -> BankEntry:
+    return BankEntry(entry_id=entry_id(origin, question), question=question,
+                     topic=assign_topic(topic_texts), origin=origin,
+                     source_chunk_ids=tuple(sources), origin_chunk_id=origin_chunk)
+
+
+def guide_entries(chunks: Sequence[Chunk], guide_doc: str,
+                  search: Callable[[str], list[str]] | None = None) -> list[BankEntry]:
+    """Quoted questions of the guide's question sections, sources found by ``search``."""
+    out = []
+    for chunk in chunks:
+        if chunk.doc_id != guide_doc or "question" not in chunk.section.lower():
+            continue
+        for q in quoted_questions(chunk.text):
+            if not names_topic(q):
+                continue
+            sources = [c for c in (search(q) if search else []) if c != chunk.chunk_id]
+            out.append(_entry("guide", q, [(q, 3.0)], sources, chunk.chunk_id))
+    return out
+
+
+def discussion_entries(chunks: Sequence[Chunk], guide_doc: str) -> list[BankEntry]:
+    """One question per discussion item, about the paper section it closes."""
+    out = []
+    for (doc, section), group in _sections(chunks).items():
+        if doc != guide_doc:
+            continue
+        label = clean_heading(section.split(" › ")[-1])
+        ids = [c.chunk_id for c in group]
+        body = " ".join(c.text for c in group)
+        for chunk in group:
+            for item in discussion_items(chunk.text):
+                q = f"{label}: {item}?"
+                texts = [(label, 3.0), (item, 2.0), (body, 1.0)]
+                out.append(_entry("discussion", q, texts, ids,
+                                  chunk.chunk_id))
+    return out
+
+
+def heading_entries(chunks: Sequence[Chunk], min_sentences: int) -> list[BankEntry]:
+    """"Explain <heading>" for document sections that name a topic and say enough."""
+    out = []
+    for (doc, section), group in _sections(chunks).items():
+        if doc.startswith("arxiv:") or not section:
+            continue
+        label = clean_heading(section.split(" › ")[-1])
+        sentences = [s for c in group for s in split_sentences(c.text) if is_answer_sentence(s)]
+        if len(sentences) < min_sentences or not names_topic(label):
+            continue
+        texts = [(label, 3.0), (section, 2.0), (" ".join(sentences), 0.5)]
+        out.append(_entry("heading", f"Explain {label}", texts, [c.chunk_id for c in group]))
+    return out
+
+
+def paper_entries(chunks: Sequence[Chunk]) -> list[BankEntry]:
+    """"What problem does <title> solve?" for every paper card."""
+    cards: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        if chunk.doc_id.startswith("arxiv:"):
+            cards.setdefault(chunk.doc_id, []).append(chunk)
+    out = []
+    for group in cards.values():
+        title = group[0].title
+        texts = [(title, 3.0), (" ".join(c.text for c in group), 1.0)]
+        out.append(_entry("paper", f"What problem does “{title}” solve?", texts,
+                          [c.chunk_id for c in group]))
+    return out
+
+
+def build_bank(chunks: Sequence[Chunk], settings: InterviewSettings,
+               search: Callable[[str], list[str]] | None = None) -> list[BankEntry]:
+    """The whole question bank, duplicates (by question text) removed."""
+    entries = [*guide_entries(chunks, settings.guide_doc_id, search),
+               *discussion_entries(chunks, settings.guide_doc_id),
+               *heading_entries(chunks, settings.min_section_sentences),
+               *paper_entries(chunks)]
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        key = entry.question.lower()
+        if key not in seen:
+            seen.add(key)
+            unique.append(entry)
+    return unique
+
+
+def bank_for(assistant) -> list[BankEntry]:
+    """The bank of a loaded ``Assistant`` (guide questions' sources by retrieval)."""
+    cfg = assistant.settings.interview
+
+    def search(question: str) -> list[str]:
+        vec = assistant.embedder.encode_query(question)
+        hits = assistant.retriever.search(question, vec, k=cfg.reference_passages)
+        return [h.chunk.chunk_id for h in hits]
+
+    return build_bank(assistant.index.chunks, cfg, search)
+
+
+def pick_question(bank: Sequence[BankEntry], topics: Iterable[str], asked: Iterable[str],
+                  rng: random.Random) -> BankEntry | None:
+    """A random entry of the chosen topics (all when none chosen), unasked ones first."""
+    wanted = set(topics)
+    pool = [e for e in bank if not wanted or e.topic in wanted]
+    done = set(asked)
+    fresh = [e for e in pool if e.entry_id not in done]
+    choices = fresh or pool
+    return rng.choice(choices) if choices else None
+
+
+# --- grading ------------------------------------------------------------------
+
+
+def check_answer(text: object, max_chars: int) -> str:
+    """The answer, trimmed; raises ``InvalidAnswer`` with a clear message."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidAnswer("your answer is empty: type your answer, then press Grade")
+    if len(text) > max_chars:
+        raise InvalidAnswer(f"your answer is too long ({len(text):,} characters; the limit "
+                            f"is {max_chars:,}): shorten it")
+    return text.strip()
+
+
+def answer_units(text: str, min_words: int = 3) -> list[str]:
+    """The pieces of a user's answer matched against key points: its sentences
+    (lines and list items split too) and their ';'-separated clauses, each of at
+    least ``min_words`` words; raises ``InvalidAnswer`` when none is that long."""
+    units: list[str] = []
+    for sentence in split_sentences(text) or [text.strip()]:
+        units.append(sentence)
+        clauses = [c.strip() for c in sentence.split(";")]
+        if len(clauses) > 1:
+            units.extend(clauses)
+    units = [u for u in dict.fromkeys(units) if len(u.split()) >= min_words]
+    if not units:
+        raise InvalidAnswer(f"your answer is too short to grade: write at least one sentence "
+                            f"of {min_words} or more words")
+    return units
+
+
+def is_statement(sentence: str) -> bool:
+    """An answer sentence that states something (questions are not key points)."""
+    return is_answer_sentence(sentence) and "?" not in sentence
+
+
+def evidence_sentences(index, evidence: Sequence[Citation], skip_chunks: set[str],
+                       ) -> tuple[list[tuple[str, Citation]], np.ndarray]:
+    """Statement sentences of the evidence passages and their build-time vectors.
+
+    The index already holds every answer sentence (``split_sentences`` +
+    ``is_answer_sentence``) of every chunk with its vector, so nothing is encoded.
+    """
+    position = {c.chunk_id: i for i, c in enumerate(index.chunks)}
+    out, rows, seen = [], [], set()
+    for cit in evidence:
+        i = position.get(cit.chunk_id)
+        if cit.chunk_id in skip_chunks or i is None:
+            continue
+        start, end = index.sentence_ranges[i]
+        for row in range(start, end):
+            text = index.sentences[row][1]
+            if is_statement(text) and text not in seen:
+                seen.add(text)
+                out.append((text, cit))
+                rows.append(row)
+    return out, index.sentence_vectors[rows]
+
+
+def point_weight(similarity: float) -> float:
+    """A key point weighs its cosine to the question, at least 0.1."""
+    return round(max(0.1, float(similarity)), 4)
+
+
+def coverage(point_vecs: np.ndarray, unit_vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each key point: best cosine to any answer unit, and that unit's index."""
+    if not len(unit_vecs) or not len(point_vecs):
+        return np.zeros(len(point_vecs)), np.zeros(len(point_vecs), dtype=int)
+    sims = point_vecs @ unit_vecs.T
+    return sims.max(axis=1), sims.argmax(axis=1)
+
+
+def echo_mask(unit_vecs: np.ndarray, question_vec: np.ndarray, echo: float) -> np.ndarray:
+    """True for answer units that merely restate the question."""
+    if not len(unit_vecs):
+        return np.zeros(0, dtype=bool)
+    return (unit_vecs @ question_vec) >= echo
+
+
+def score_out_of_10(points: Sequence[KeyPoint]) -> float:
+    """10 x covered weight / total weight, one decimal."""
+    total = sum(p.weight for p in points)
+    if total <= 0:
+        return 0.0
+    return round(10 * sum(p.weight for p in points if p.covered) / total, 1)
+
+
+def reference_evidence(citations: Sequence[Citation], entry: BankEntry,
+                       chunks_by_id: dict[str, Chunk]) -> list[Citation]:
+    """The model answer's citations, then the entry's own passages not among them."""
+    evidence = list(citations)
+    have = {c.chunk_id for c in evidence}
+    for cid in entry.source_chunk_ids:
+        chunk = chunks_by_id.get(cid)
+        if chunk is None or cid in have:
+            continue
+        have.add(cid)
+        evidence.append(Citation(
+            n=len(evidence) + 1, doc_id=chunk.doc_id, title=chunk.title, section=chunk.section,
+            url=chunk.url, text=chunk.text, score=0.0, cited=False, chunk_id=cid))
+    return evidence
+
+
+def rank_candidates(question_vec: np.ndarray, sentences: Sequence[tuple[str, Citation]],
+                    vectors: np.ndarray, used: Iterable[str], limit: int) -> list[int]:
+    """Up to ``limit`` candidate key points: the sentences the model answer used, in
+    order, then the others by cosine to the question (build-time vectors)."""
+    position = {text: i for i, (text, _) in enumerate(sentences)}
+    first = [position[u] for u in dict.fromkeys(used) if u in position]
+    sims = vectors @ question_vec if len(vectors) else np.zeros(0)
+    rest = [int(i) for i in np.argsort(-sims, kind="stable") if int(i) not in first]
+    return (first + rest)[:limit]
+
+
+def make_key_points(sentences: Sequence[tuple[str, Citation]], order: Sequence[int],
+                    vecs: np.ndarray, question_vec: np.ndarray,
+                    cfg: InterviewSettings) -> tuple[list[KeyPoint], np.ndarray]:
+    """Key points from candidates ``order`` with plain-text vectors ``vecs``:
+    near-duplicates dropped, each weighted by its cosine to the question."""
+    keep: list[int] = []
+    for i in range(len(order)):
+        if len(keep) == cfg.key_points:
+            break
+        if all(float(vecs[i] @ vecs[j]) < cfg.redundancy_threshold for j in keep):
+            keep.append(i)
+    points = []
+    for i in keep:
+        text, cit = sentences[order[i]]
+        points.append(KeyPoint(text=text, n=cit.n, title=cit.title, section=cit.section,
+                               url=cit.url, weight=point_weight(vecs[i] @ question_vec)))
+    return points, vecs[keep]
+
+
+def mark_coverage(points: Sequence[KeyPoint], point_vecs: np.ndarray, unit_vecs: np.ndarray,
+                  units: Sequence[str], threshold: float) -> list[KeyPoint]:
+    """Key points with ``covered`` (best cosine >= ``threshold``), ``similarity`` and
+    ``matched`` (the closest answer unit) filled in."""
+    best, which = coverage(point_vecs, unit_vecs)
+    return [p.model_copy(update={
+        "covered": bool(best[i] >= threshold), "similarity": round(float(best[i]), 4),
+        "matched": units[int(which[i])] if units else ""}) for i, p in enumerate(points)]
+
+
+def grade_answer(assistant, entry: BankEntry, user_answer: str,
+                 backend: str | None = None) -> Grade:
+    """Grade ``user_answer`` to ``entry``; raises ``InvalidAnswer`` for an empty one."""
+    cfg = assistant.settings.interview
+    text = check_answer(user_answer, cfg.max_answer_chars)
+    units = answer_units(text)
+    model = assistant.ask(entry.question, k=cfg.reference_passages, backend=backend)
+    chunks_by_id = {c.chunk_id: c for c in assistant.index.chunks}
+    evidence = reference_evidence(model.citations, entry, chunks_by_id)
+    sentences, vectors = evidence_sentences(assistant.index, evidence, {entry.origin_chunk_id})
+    qvec = assistant.embedder.encode_query(entry.question)
+    used = [s for c in model.citations for s in c.used_sentences]
+    order = rank_candidates(qvec, sentences, vectors, used, 3 * cfg.key_points)
+    vecs = assistant.embedder.encode([sentences[i][0] for i in order] + units)  # one batch
+    points, point_vecs = make_key_points(sentences, order, vecs[:len(order)], qvec, cfg)
+    unit_vecs = vecs[len(order):]
+    echoes = echo_mask(unit_vecs, qvec, cfg.echo_threshold)  # restating the question
+    units = [u for u, e in zip(units, echoes, strict=True) if not e]
+    points = mark_coverage(points, point_vecs, unit_vecs[~echoes], units, cfg.cover_threshold)
+    return Grade(entry=entry, user_answer=text, score=score_out_of_10(points),
+                 key_points=tuple(points), evidence=tuple(evidence), model_answer=model)
+
+
+# --- score history ------------------------------------------------------------
+
+HISTORY_HEADERS = ["Topic", "Answers", "Average /10", "Best /10", "Last /10"]
+
+
+def record_score(history: Sequence[dict], grade: Grade) -> list[dict]:
+    """The session's score history with ``grade`` appended (a new list)."""
+    return [*history, {"topic": grade.entry.topic, "question": grade.entry.question,
+                       "score": grade.score}]
+
+
+def history_rows(history: Sequence[dict]) -> list[list]:
+    """One row per topic: answers, average, best and last score."""
+    by_topic: dict[str, list[float]] = {}
+    for item in history:
+        by_topic.setdefault(item["topic"], []).append(float(item["score"]))
+    return [[topic, len(s), round(sum(s) / len(s), 1), max(s), s[-1]]
+            for topic, s in by_topic.items()]

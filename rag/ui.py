@@ -1,0 +1,231 @@
+"""The Gradio interface: layout and thin callbacks.
+
+Callbacks only call ``Assistant`` / ``rag.interview`` and format with
+``rag.present``; retrieval, answering and grading live in the library.  The
+assistant (model and index) is loaded once by ``app.py`` and shared by every
+session; per-session data lives in ``gr.State``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import gradio as gr
+import pandas as pd
+
+from rag import interview, present
+from rag.errors import RagError
+from rag.records import Answer, BankEntry
+from rag.settings import Settings
+
+TITLE = "AI interview prep · cited answers from the reading list"
+EXAMPLES = [
+    "Explain the attention mechanism",
+    "DPO vs RLHF?",
+    "When would you use LoRA over full fine-tuning?",
+    "How does RAG help with hallucinations?",
+    "Why divide attention scores by sqrt(d_k)?",
+    "What is Mixture of Experts and why load balancing?",
+]
+CSS = """
+.gradio-container { max-width: 1400px !important; }
+#app-title h1 { margin-bottom: 0; }
+#app-title p { margin-top: .2rem; opacity: .8; }
+.evidence, .related, .grade { font-size: 0.92rem; line-height: 1.45; }
+.ev { border: 1px solid var(--border-color-primary); border-radius: 8px;
+      padding: .45rem .7rem; margin: 0 0 .55rem 0; background: var(--block-background-fill); }
+.ev-cited { border-left: 4px solid var(--color-accent); }
+.ev-uncited { opacity: .85; }
+.ev summary { cursor: pointer; font-weight: 600; }
+.ev-n { display: inline-block; min-width: 2.1em; font-weight: 700; color: var(--color-accent); }
+.ev-meta { font-size: .8rem; opacity: .75; margin: .2rem 0 .35rem 0; }
+.ev-text { white-space: pre-wrap; }
+.ev-text mark, .ev-text mark * { background: #fde68a; color: #1f2937; border-radius: 3px;
+      padding: 0 .1em; }
+.ev-sep { margin: .8rem 0 .4rem; font-size: .8rem; text-transform: uppercase;
+      letter-spacing: .04em; opacity: .7; }
+.ev-weak { border: 1px solid #f59e0b; background: rgba(245, 158, 11, .12);
+      border-radius: 8px; padding: .5rem .7rem; margin-bottom: .6rem; }
+.ev-empty, .rel-empty { opacity: .7; font-style: italic; }
+.related { margin: 0; padding-left: 1.2rem; }
+.grade-score { display: flex; align-items: baseline; gap: .4rem; margin-bottom: .4rem; }
+.grade-score .score { font-size: 2.2rem; font-weight: 800; color: var(--color-accent); }
+.grade-score .of { font-size: 1.1rem; opacity: .7; }
+.grade-sum { margin-left: .6rem; opacity: .8; }
+.kp-h { margin: .6rem 0 .2rem; }
+.kp-h.ok { color: #16a34a; }
+.kp-h.miss { color: #dc2626; }
+.kp { padding-left: 1.2rem; margin: 0; }
+.kp li { margin-bottom: .35rem; }
+.kp-cite { font-weight: 700; color: var(--color-accent); }
+.kp-src, .kp-match { font-size: .8rem; opacity: .75; }
+.grade-sources { font-size: .82rem; padding-left: 1.2rem; }
+"""
+
+
+def launch_options() -> dict:
+    """Theme and CSS; Gradio 6 takes them in ``launch()``."""
+    theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
+    return {"theme": theme, "css": CSS}
+
+
+class Callbacks:
+    """Event handlers bound to one loaded assistant and its question bank."""
+
+    def __init__(self, assistant, settings: Settings, bank: list[BankEntry]):
+        self.assistant = assistant
+        self.settings = settings
+        self.bank = bank
+        self.rng = random.Random()
+
+    # --- chat -----------------------------------------------------------------
+
+    def respond(self, question: str, messages: list, queries: list[str], k: float,
+                backend: str, show_uncited: bool) -> Iterator[tuple]:
+        """Stream the answer into the chat, then fill the evidence panel."""
+        messages = list(messages or [])
+        shown = (question or "").strip()
+        if shown:
+            messages.append({"role": "user", "content": shown})
+        messages.append({"role": "assistant", "content": "…"})
+        weak = self.settings.app.weak_evidence_below
+        partial, answer = "", None
+        try:
+            yield messages, "", queries, None, present.evidence_html(None), "", "Searching…"
+            for event in self.assistant.stream(question or "", k=int(k), backend=backend,
+                                               history=queries):
+                if isinstance(event, Answer):
+                    answer = event
+                else:
+                    partial += event
+                    messages[-1] = {"role": "assistant", "content": partial}
+                    yield messages, "", queries, None, gr.skip(), gr.skip(), gr.skip()
+        except RagError as exc:
+            messages[-1] = {"role": "assistant", "content": present.error_message(str(exc))}
+            yield messages, question, queries, None, present.evidence_html(None), "", ""
+            return
+        messages[-1] = {"role": "assistant", "content": answer.text}
+        yield (messages, "", [*queries, answer.search_query], answer,
+               present.evidence_html(answer, show_uncited, weak),
+               present.related_html(answer.related_papers), present.answer_footer(answer))
+
+    def new_chat(self) -> tuple:
+        return [], "", [], None, present.evidence_html(None), "", ""
+
+    def rerender(self, answer: Answer | None, show_uncited: bool) -> str:
+        return present.evidence_html(answer, show_uncited, self.settings.app.weak_evidence_below)
+
+    # --- mock interview -------------------------------------------------------
+
+    def next_question(self, topics: list[str], asked: list[str]) -> tuple:
+        entry = interview.pick_question(self.bank, topics or [], asked or [], self.rng)
+        asked = [*(asked or []), entry.entry_id] if entry else list(asked or [])
+        return (present.question_markdown(entry, len(asked)), entry, asked, "",
+                "", "")
+
+    def grade(self, answer_text: str, entry: BankEntry | None, history: list[dict]) -> tuple:
+        history = list(history or [])
+        if entry is None:
+            return (_notice("Click “Next question” first."), "", history,
+                    _history_frame(history))
+        try:
+            grade = interview.grade_answer(self.assistant, entry, answer_text)
+        except RagError as exc:
+            return _notice(str(exc)), "", history, _history_frame(history)
+        history = interview.record_score(history, grade)
+        return (present.grade_html(grade), present.model_answer_markdown(grade), history,
+                _history_frame(history))
+
+
+def _notice(message: str) -> str:
+    return f'<div class="ev-weak" role="alert">{present.esc(message)}</div>'
+
+
+def _history_frame(history: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(interview.history_rows(history), columns=interview.HISTORY_HEADERS)
+
+
+def build_app(assistant, settings: Settings | None = None) -> gr.Blocks:
+    """The whole app for a loaded ``Assistant`` (the question bank is built here, once)."""
+    settings = settings or assistant.settings
+    bank = interview.bank_for(assistant)
+    cb = Callbacks(assistant, settings, bank)
+    with gr.Blocks(title="Interview prep assistant") as demo:
+        gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
+                    "every claim carries an [n] marker that points to the evidence beside it.",
+                    elem_id="app-title")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                _chat_tab(cb, assistant, settings)
+            with gr.Tab("Mock interview", id="interview"):
+                _interview_tab(cb, bank)
+    return demo
+
+
+def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
+    queries = gr.State([])
+    last_answer = gr.State(None)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(label="Conversation", height=520, elem_id="chatbot",
+                                 buttons=["copy"], feedback_options=None,
+                                 placeholder="Ask an interview question, or pick an example "
+                                 "below. Follow-ups like “and what are its limitations?” work.")
+            with gr.Row():
+                question = gr.Textbox(show_label=False, scale=6, elem_id="question",
+                                      placeholder="Ask an interview question…", autofocus=True)
+                send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+            examples = gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
+            new_chat = gr.Button("New chat", elem_id="new-chat", size="sm")
+            with gr.Accordion("Settings", open=False):
+                k = gr.Slider(1, 10, value=min(10, settings.retrieval.k), step=1,
+                              label="Passages to retrieve (k)")
+                backends = assistant.available_backends
+                default = settings.answer.backend
+                backend = gr.Dropdown(backends, value=default if default in backends
+                                      else backends[0], label="Answer backend")
+                show_uncited = gr.Checkbox(True, label="Show uncited evidence")
+        with gr.Column(scale=2):
+            footer = gr.Markdown(elem_id="answer-footer")
+            gr.Markdown("### Evidence")
+            evidence = gr.HTML(present.evidence_html(None), elem_id="evidence")
+            gr.Markdown("### Related papers")
+            related = gr.HTML("", elem_id="related")
+    inputs = [question, chatbot, queries, k, backend, show_uncited]
+    outputs = [chatbot, question, queries, last_answer, evidence, related, footer]
+    send.click(cb.respond, inputs, outputs, api_name="ask")
+    question.submit(cb.respond, inputs, outputs, api_visibility="private")
+    examples.load_input_event.then(cb.respond, inputs, outputs, api_visibility="private")
+    new_chat.click(cb.new_chat, None, outputs, api_name="new_chat")
+    show_uncited.change(cb.rerender, [last_answer, show_uncited], evidence,
+                        api_visibility="private")
+
+
+def _interview_tab(cb: Callbacks, bank: list[BankEntry]) -> None:
+    entry = gr.State(None)
+    asked = gr.State([])
+    history = gr.State([])
+    topics = interview.topics_in(bank)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chosen = gr.CheckboxGroup(topics, value=[], elem_id="topics",
+                                      label=f"Topics ({len(bank)} questions from the corpus; "
+                                      "none ticked = all)")
+            next_btn = gr.Button("Next question", variant="secondary", elem_id="next-question")
+            question = gr.Markdown("Pick topics, then click **Next question**.",
+                                   elem_id="interview-question")
+            answer = gr.Textbox(lines=6, label="Your answer", elem_id="interview-answer",
+                                placeholder="Answer as you would in an interview: a few "
+                                "sentences that cover the key ideas.")
+            grade_btn = gr.Button("Grade my answer", variant="primary", elem_id="grade")
+            result = gr.HTML("", elem_id="grade-result")
+        with gr.Column(scale=2):
+            table = gr.Dataframe(_history_frame([]), label="Score history by topic",
+                                 interactive=False, elem_id="history")
+            model_answer = gr.Markdown(elem_id="model-answer")
+    next_btn.click(cb.next_question, [chosen, asked],
+                   [question, entry, asked, answer, result, model_answer],
+                   api_name="next_question")
+    grade_btn.click(cb.grade, [answer, entry, history], [result, model_answer, history, table],
+                    api_name="grade")
