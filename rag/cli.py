@@ -259,8 +259,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     out = report.write_outputs(run, args.out or root / "results", missed, compare)
     print(report.summary_table(run.summary, run.notes))
     if compare:
-        print(f"\nCompared with {args.compare}:\n" + report.compare_table(
-            run.summary, older["summary"]))
+        print("\n" + report.compare_section(run, *compare))
     print(f"\n{run.n_questions} questions x {len(run.configs)} configurations in "
           f"{run.wall_s:.0f} s; report: {out / 'report.md'}")
     if missed:

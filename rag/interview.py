@@ -70,6 +70,7 @@ _DISCUSSION = re.compile(r"^Discussion points[^:]*:\s*(.+)$", re.I | re.M)
 _HEADING_NOISE = re.compile(
     r"^(?:section\s+\d+\s*[:.-]\s*|\d+[.)]\s*)|\s*\((?:[^()]*\d{4}[^()]*)\)\s*$", re.I)
 _NON_WORD_LEAD = re.compile(r"^[^\w(]+")
+_PAREN = r"\([^()]*(?:\([^()]*\)[^()]*)*\)"  # one level of nesting: "(O(n^2) in memory)"
 
 
 # --- topics -----------------------------------------------------------------
@@ -144,14 +145,16 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def discussion_items(text: str) -> list[str]:
-    """The items of "Discussion points: a (hint), b (hint), c." lines, hints removed."""
+def discussion_items(text: str) -> list[tuple[str, str]]:
+    """``(item, hint)`` for "Discussion points: a (hint), b (hint), c." lines;
+    items of one word are dropped, a missing hint is ""."""
     items = []
     for line in _DISCUSSION.findall(text):
         for part in split_top_level(line.rstrip(". ")):
-            item = re.sub(r"\s*\([^()]*(?:\([^()]*\)[^()]*)*\)", "", part).strip(" .;")
+            hints = re.findall(_PAREN, part)
+            item = re.sub(r"\s*" + _PAREN, "", part).strip(" .;")
             if len(item.split()) >= 2:
-                items.append(item)
+                items.append((item, "; ".join(h[1:-1].strip() for h in hints)))
     return items
 
 
@@ -194,11 +197,14 @@ def discussion_entries(chunks: Sequence[Chunk], guide_doc: str) -> list[BankEntr
         ids = [c.chunk_id for c in group]
         body = " ".join(c.text for c in group)
         for chunk in group:
-            for item in discussion_items(chunk.text):
+            for item, hint in discussion_items(chunk.text):
                 q = f"{label}: {item}?"
                 texts = [(label, 3.0), (item, 2.0), (body, 1.0)]
-                out.append(_entry("discussion", q, texts, ids,
-                                  chunk.chunk_id))
+                entry = _entry("discussion", q, texts, ids, chunk.chunk_id)
+                if hint:
+                    point = f"{item[0].upper()}{item[1:]}: {hint}."
+                    entry = entry.model_copy(update={"hint": point})
+                out.append(entry)
     return out
 
 
@@ -374,6 +380,13 @@ def reference_evidence(citations: Sequence[Citation], entry: BankEntry,
     return evidence
 
 
+def hint_candidate(entry: BankEntry, evidence: Sequence[Citation],
+                   ) -> list[tuple[str, Citation]]:
+    """The entry's hint as the first key-point candidate, cited to its passage."""
+    origin = [c for c in evidence if c.chunk_id == entry.origin_chunk_id]
+    return [(entry.hint, origin[0])] if entry.hint and origin else []
+
+
 def rank_candidates(question_vec: np.ndarray, sentences: Sequence[tuple[str, Citation]],
                     vectors: np.ndarray, used: Iterable[str], limit: int) -> list[int]:
     """Up to ``limit`` candidate key points: the sentences the model answer used, in
@@ -385,20 +398,20 @@ def rank_candidates(question_vec: np.ndarray, sentences: Sequence[tuple[str, Cit
     return (first + rest)[:limit]
 
 
-def make_key_points(sentences: Sequence[tuple[str, Citation]], order: Sequence[int],
-                    vecs: np.ndarray, question_vec: np.ndarray,
+def make_key_points(candidates: Sequence[tuple[str, Citation]], vecs: np.ndarray,
+                    question_vec: np.ndarray,
                     cfg: InterviewSettings) -> tuple[list[KeyPoint], np.ndarray]:
-    """Key points from candidates ``order`` with plain-text vectors ``vecs``:
+    """Key points from ranked candidates with plain-text vectors ``vecs``:
     near-duplicates dropped, each weighted by its cosine to the question."""
     keep: list[int] = []
-    for i in range(len(order)):
+    for i in range(len(candidates)):
         if len(keep) == cfg.key_points:
             break
         if all(float(vecs[i] @ vecs[j]) < cfg.redundancy_threshold for j in keep):
             keep.append(i)
     points = []
     for i in keep:
-        text, cit = sentences[order[i]]
+        text, cit = candidates[i]
         points.append(KeyPoint(text=text, n=cit.n, title=cit.title, section=cit.section,
                                url=cit.url, weight=point_weight(vecs[i] @ question_vec)))
     return points, vecs[keep]
@@ -423,13 +436,15 @@ def grade_answer(assistant, entry: BankEntry, user_answer: str,
     model = assistant.ask(entry.question, k=cfg.reference_passages, backend=backend)
     chunks_by_id = {c.chunk_id: c for c in assistant.index.chunks}
     evidence = reference_evidence(model.citations, entry, chunks_by_id)
-    sentences, vectors = evidence_sentences(assistant.index, evidence, {entry.origin_chunk_id})
+    skip = {entry.origin_chunk_id} - set(entry.source_chunk_ids)  # e.g. the question list
+    sentences, vectors = evidence_sentences(assistant.index, evidence, skip)
     qvec = assistant.embedder.encode_query(entry.question)
     used = [s for c in model.citations for s in c.used_sentences]
     order = rank_candidates(qvec, sentences, vectors, used, 3 * cfg.key_points)
-    vecs = assistant.embedder.encode([sentences[i][0] for i in order] + units)  # one batch
-    points, point_vecs = make_key_points(sentences, order, vecs[:len(order)], qvec, cfg)
-    unit_vecs = vecs[len(order):]
+    cands = hint_candidate(entry, evidence) + [sentences[i] for i in order]
+    vecs = assistant.embedder.encode([text for text, _ in cands] + units)  # one batch
+    points, point_vecs = make_key_points(cands, vecs[:len(cands)], qvec, cfg)
+    unit_vecs = vecs[len(cands):]
     echoes = echo_mask(unit_vecs, qvec, cfg.echo_threshold)  # restating the question
     units = [u for u, e in zip(units, echoes, strict=True) if not e]
     points = mark_coverage(points, point_vecs, unit_vecs[~echoes], units, cfg.cover_threshold)

@@ -102,7 +102,8 @@ def classify_openai_error(exc: Exception, url: str, timeout_s: float, key_env: s
         return Failure(f"cannot connect to {url}", True)
     if isinstance(exc, openai.APIStatusError):
         code = exc.status_code
-        hint = {401: f" (check the API key in ${key_env})", 403: f" (check the API key in ${key_env})",
+        key_hint = f" (check the API key in ${key_env})"
+        hint = {401: key_hint, 403: key_hint,
                 404: " (check the base URL and the model name)"}.get(code, "")
         return Failure(f"HTTP {code} from {url}{hint}", code >= 500 or code in _RETRY_STATUS)
     if isinstance(exc, (openai.APIResponseValidationError, json.JSONDecodeError, ValueError,
@@ -111,7 +112,8 @@ def classify_openai_error(exc: Exception, url: str, timeout_s: float, key_env: s
     return Failure(f"{type(exc).__name__} talking to {url}", False)
 
 
-def with_retries(attempt: Callable[[float], Iterator[str]], classify: Callable[[Exception], Failure],
+def with_retries(attempt: Callable[[float], Iterator[str]],
+                 classify: Callable[[Exception], Failure],
                  retries: int, backoff_s: float, timeout_s: float) -> Iterator[str]:
     """Yield from ``attempt(remaining_s)``; retry retryable failures before the first
     piece, with backoff, while the ``timeout_s`` budget lasts; else ``LLMUnavailable``."""
@@ -311,9 +313,11 @@ class LlamaCppBackend(LLMBackend):
             try:
                 from llama_cpp import Llama
 
-                self._model = Llama(model_path=self.path, n_ctx=self.llm_settings.n_ctx,
-                                    chat_format=self.llm_settings.chat_format,
-                                    n_threads=os.cpu_count() or 1, verbose=False)
+                s = self.llm_settings
+                threads = {"n_threads": s.n_threads, "n_threads_batch": s.n_threads} \
+                    if s.n_threads else {}
+                self._model = Llama(model_path=self.path, n_ctx=s.n_ctx, verbose=False,
+                                    chat_format=s.chat_format, **threads)
             except ImportError:
                 raise LLMUnavailable("llama-cpp-python is not installed: "
                                      "pip install -e '.[llm]'") from None

@@ -80,7 +80,8 @@ def weak_notice(answer: Answer) -> str:
     elif answer.abstained:
         why = "The retrieved passages do not answer the question, so the assistant abstained."
     else:
-        why = "The passages below only partly match the question: check them before relying on the answer."
+        why = ("The passages below only partly match the question: check them before "
+               "relying on the answer.")
     return (f'<div class="ev-weak" role="note"><strong>Weak evidence.</strong> {esc(why)} '
             "Try rephrasing, or ask about a topic from the reading list.</div>")
 
@@ -95,9 +96,15 @@ def citation_block(c: Citation, open_: bool) -> str:
         f'<details class="ev {"ev-cited" if c.cited else "ev-uncited"}" id="ev-{c.n}" '
         f'data-n="{c.n}"{" open" if open_ else ""}>'
         f'<summary><span class="ev-n">[{c.n}]</span> <span class="ev-title">{esc(c.title)}'
-        f"</span></summary>"
+        f"</span>{_section_tail(c.section)}</summary>"
         f'<div class="ev-meta">{" · ".join(m for m in meta if m)}</div>'
         f'<div class="ev-text">{highlight(c.text, c.used_sentences)}</div></details>')
+
+
+def _section_tail(section: str) -> str:
+    """The last heading of a section path, shown beside the title ("" for cards)."""
+    tail = section.rsplit(" › ", 1)[-1] if section and section != "Paper card" else ""
+    return f' <span class="ev-sec">› {esc(tail)}</span>' if tail else ""
 
 
 def evidence_html(answer: Answer | None, show_uncited: bool = True,
@@ -142,7 +149,7 @@ def answer_footer(answer: Answer) -> str:
         parts.append(f"fell back: {md_escape(answer.fallback_reason)}")
     note = " · ".join(parts)
     if answer.search_query and answer.search_query != answer.question:
-        note += f"  \nFollow-up searched as: _{md_escape(answer.search_query)}_"
+        note += f"  \nSearched for: _{md_escape(answer.search_query)}_"
     return note
 
 

@@ -144,6 +144,8 @@ class BankEntry(_Frozen):
     source_chunk_ids: tuple[str, ...] = Field(
         (), description="Passages that answer it (reference evidence).")
     origin_chunk_id: str = Field("", description="The passage the question was taken from.")
+    hint: str = Field("", description="The corpus's own short answer, when it gives one "
+                      "(a discussion point's parenthesis); graded as a key point.")
 
 
 class KeyPoint(_Frozen):

@@ -94,6 +94,16 @@ def compare_table(new: dict[str, dict], old: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def compare_section(run: EvalRun, path: str, older: dict) -> str:
+    """Heading, a warning when the question sets differ, and the delta table."""
+    lines = [f"## Compared with `{path}` ({older.get('created', '?')})", ""]
+    if older.get("n_questions") != run.n_questions or older.get("dataset") != run.dataset:
+        lines += [f"Note: the older run scored {older.get('n_questions', '?')} questions of "
+                  f"`{older.get('dataset', '?')}`, this one {run.n_questions} of "
+                  f"`{run.dataset}`; the deltas compare different question sets.", ""]
+    return "\n".join(lines + [compare_table(run.summary, older["summary"])])
+
+
 def question_quality(result: QuestionResult) -> float:
     """Mean of the question's applicable scores (lower = worse), for ranking the worst."""
     values = [result.scores.get(k) for k in WORST_SCORES]
@@ -141,9 +151,7 @@ def render_report(run: EvalRun, gate: Sequence[str] | None = None,
         parts += ["## Gate", "", "passed" if not gate else "FAILED:", ""]
         parts += [f"- {line}" for line in gate] + [""]
     if compare is not None:
-        path, older = compare
-        parts += [f"## Compared with `{path}` ({older.get('created', '?')})", "",
-                  compare_table(run.summary, older["summary"]), ""]
+        parts += [compare_section(run, *compare), ""]
     config = worst_config if worst_config in run.configs else run.configs[0]
     worst = worst_questions(run, config)
     parts += [f"## Worst {len(worst)} questions ({config})", ""]

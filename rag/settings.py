@@ -111,6 +111,8 @@ class LLMSettings(_Section):
                        "llamacpp loads the GGUF with it; openai uses it for prompt sizing.")
     chat_format: str | None = Field(None, description="llamacpp chat format, e.g. 'gemma' "
                                     "for a GGUF without a chat template; None = the GGUF's own.")
+    n_threads: int | None = Field(None, ge=1, description="llamacpp CPU threads (None: "
+                                  "llama.cpp's default); 1 is fastest on a busy 2-core machine.")
 
 
 class AppSettings(_Section):

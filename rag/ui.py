@@ -38,6 +38,7 @@ CSS = """
 .ev-cited { border-left: 4px solid var(--color-accent); }
 .ev-uncited { opacity: .85; }
 .ev summary { cursor: pointer; font-weight: 600; }
+.ev-sec { font-weight: 400; opacity: .8; }
 .ev-n { display: inline-block; min-width: 2.1em; font-weight: 700; color: var(--color-accent); }
 .ev-meta { font-size: .8rem; opacity: .75; margin: .2rem 0 .35rem 0; }
 .ev-text { white-space: pre-wrap; }
@@ -66,18 +67,22 @@ CSS = """
 
 def launch_options() -> dict:
     """Theme and CSS; Gradio 6 takes them in ``launch()``."""
-    theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate")
+    local = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
+             "sans-serif"]  # offline: no web fonts
+    theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=local,
+                           font_mono=["ui-monospace", "Consolas", "monospace"])
     return {"theme": theme, "css": CSS}
 
 
 class Callbacks:
     """Event handlers bound to one loaded assistant and its question bank."""
 
-    def __init__(self, assistant, settings: Settings, bank: list[BankEntry]):
+    def __init__(self, assistant, settings: Settings, bank: list[BankEntry],
+                 seed: int | None = None):
         self.assistant = assistant
         self.settings = settings
         self.bank = bank
-        self.rng = random.Random()
+        self.rng = random.Random(seed)
 
     # --- chat -----------------------------------------------------------------
 
@@ -146,12 +151,14 @@ def _history_frame(history: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(interview.history_rows(history), columns=interview.HISTORY_HEADERS)
 
 
-def build_app(assistant, settings: Settings | None = None) -> gr.Blocks:
-    """The whole app for a loaded ``Assistant`` (the question bank is built here, once)."""
+def build_app(assistant, settings: Settings | None = None,
+              bank: list[BankEntry] | None = None, seed: int | None = None) -> gr.Blocks:
+    """The whole app for a loaded ``Assistant``.  The question bank is built here,
+    once, unless given; ``seed`` makes the interview's question order repeatable."""
     settings = settings or assistant.settings
-    bank = interview.bank_for(assistant)
-    cb = Callbacks(assistant, settings, bank)
-    with gr.Blocks(title="Interview prep assistant") as demo:
+    bank = bank if bank is not None else interview.bank_for(assistant)
+    cb = Callbacks(assistant, settings, bank, seed)
+    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
                     "every claim carries an [n] marker that points to the evidence beside it.",
                     elem_id="app-title")
@@ -168,7 +175,8 @@ def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
     last_answer = gr.State(None)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            chatbot = gr.Chatbot(label="Conversation", height=520, elem_id="chatbot",
+            chatbot = gr.Chatbot(label="Conversation", show_label=False, height=None,
+                                 min_height=360, max_height=620, elem_id="chatbot",
                                  buttons=["copy"], feedback_options=None,
                                  placeholder="Ask an interview question, or pick an example "
                                  "below. Follow-ups like “and what are its limitations?” work.")
@@ -187,11 +195,12 @@ def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
                                       else backends[0], label="Answer backend")
                 show_uncited = gr.Checkbox(True, label="Show uncited evidence")
         with gr.Column(scale=2):
-            footer = gr.Markdown(elem_id="answer-footer")
+            footer = gr.Markdown(elem_id="answer-footer", label="Answer details")
             gr.Markdown("### Evidence")
-            evidence = gr.HTML(present.evidence_html(None), elem_id="evidence")
+            evidence = gr.HTML(present.evidence_html(None), elem_id="evidence", label="Evidence",
+                               show_label=False)
             gr.Markdown("### Related papers")
-            related = gr.HTML("", elem_id="related")
+            related = gr.HTML("", elem_id="related", label="Related papers", show_label=False)
     inputs = [question, chatbot, queries, k, backend, show_uncited]
     outputs = [chatbot, question, queries, last_answer, evidence, related, footer]
     send.click(cb.respond, inputs, outputs, api_name="ask")
@@ -214,16 +223,16 @@ def _interview_tab(cb: Callbacks, bank: list[BankEntry]) -> None:
                                       "none ticked = all)")
             next_btn = gr.Button("Next question", variant="secondary", elem_id="next-question")
             question = gr.Markdown("Pick topics, then click **Next question**.",
-                                   elem_id="interview-question")
+                                   elem_id="interview-question", label="Question")
             answer = gr.Textbox(lines=6, label="Your answer", elem_id="interview-answer",
                                 placeholder="Answer as you would in an interview: a few "
                                 "sentences that cover the key ideas.")
             grade_btn = gr.Button("Grade my answer", variant="primary", elem_id="grade")
-            result = gr.HTML("", elem_id="grade-result")
+            result = gr.HTML("", elem_id="grade-result", label="Grade", show_label=False)
         with gr.Column(scale=2):
             table = gr.Dataframe(_history_frame([]), label="Score history by topic",
                                  interactive=False, elem_id="history")
-            model_answer = gr.Markdown(elem_id="model-answer")
+            model_answer = gr.Markdown(elem_id="model-answer", label="Model answer")
     next_btn.click(cb.next_question, [chosen, asked],
                    [question, entry, asked, answer, result, model_answer],
                    api_name="next_question")

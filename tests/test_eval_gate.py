@@ -171,7 +171,8 @@ def test_cli_compare_and_gate_exit_code(tmp_path, capsys):
     assert "gate FAILED: 1 threshold(s) missed" in captured.err
     assert "hybrid mrr" in captured.err and "hit_at_5" not in captured.err
     assert "| hit@5 |" in captured.out  # the summary table is printed either way
-    assert f"Compared with {older}" in captured.out
+    assert f"## Compared with `{older}` (earlier)" in captured.out
+    assert "the deltas compare different question sets" in captured.out
     assert "| hybrid | hit@5 | 0.500 |" in captured.out
     (run_dir,) = (tmp_path / "r").iterdir()
     report = (run_dir / "report.md").read_text()

@@ -1,0 +1,107 @@
+"""Take the README screenshots of both app tabs with Debian's chromium.
+
+    .venv/bin/python scripts/screenshots.py [--out docs]
+
+Starts the real app in-process on a free 127.0.0.1 port, asks a question and a
+follow-up in the chat, does one mock-interview round, and writes
+``screenshot-chat.png`` and ``screenshot-interview.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+GOOD_ANSWER = (
+    "LoRA freezes the pretrained weights and only trains a low-rank update BA added to "
+    "some weight matrices, so far fewer parameters and much less GPU memory are needed. "
+    "Adapters are small and can be swapped quickly, and quality is about the same as full "
+    "fine-tuning. Full fine-tuning updates every weight; it is worth it with lots of data "
+    "and compute or when the task is far from pre-training.")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lora_seed(bank) -> int:
+    """A seed whose first "efficiency" question is about LoRA (matches GOOD_ANSWER)."""
+    import random
+
+    from rag import interview
+
+    for seed in range(10_000):
+        entry = interview.pick_question(bank, ["efficiency"], [], random.Random(seed))
+        if entry and entry.question.lower().startswith(("when would you use lora",
+                                                        "explain lora")):
+            return seed
+    return 0
+
+
+def chat_round(page, question: str) -> None:
+    """Ask ``question`` and wait until the answer is complete."""
+    before = page.locator("#answer-footer").inner_text()
+    page.locator("#question textarea").fill(question)
+    page.locator("#send").click()
+    page.wait_for_function(
+        "prev => { const t = document.querySelector('#answer-footer')?.innerText || '';"
+        " return t.includes('Answered by') && t !== prev; }", arg=before, timeout=60_000)
+
+
+def interview_round(page, topic: str, answer: str) -> None:
+    page.get_by_role("tab", name="Mock interview").click()
+    page.locator("#topics").get_by_label(topic).check()
+    page.locator("#next-question").click()
+    page.wait_for_selector("#interview-question :text('Topic:')", timeout=30_000)
+    page.locator("#interview-answer textarea").fill(answer)
+    page.locator("#grade").click()
+    page.wait_for_selector("#grade-result .grade-score", timeout=60_000)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    from rag import interview, ui
+    from rag.assistant import Assistant
+
+    assistant = Assistant.load()
+    bank = interview.bank_for(assistant)
+    demo = ui.build_app(assistant, bank=bank, seed=lora_seed(bank))
+    demo.queue(default_concurrency_limit=assistant.settings.app.concurrency)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                quiet=True, **ui.launch_options())
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("#question textarea", timeout=60_000)
+            chat_round(page, "When would you use LoRA over full fine-tuning?")
+            chat_round(page, "and what are its limitations?")
+            page.screenshot(path=str(args.out / "screenshot-chat.png"), full_page=True)
+            interview_round(page, "efficiency", GOOD_ANSWER)
+            page.screenshot(path=str(args.out / "screenshot-interview.png"), full_page=True)
+            browser.close()
+    finally:
+        demo.close()
+    print(f"wrote {args.out / 'screenshot-chat.png'} and {args.out / 'screenshot-interview.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The real Gradio app on 127.0.0.1, driven through ``gradio_client``.
+
+The app is built exactly as ``app.py`` builds it (``rag.ui.build_app`` over the
+session's real Assistant) and launched on a free port inside the test."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from rag.settings import REPO_ROOT
+
+pytestmark = pytest.mark.app
+
+LORA = "When would you use LoRA over full fine-tuning?"
+GOOD_LORA = ("LoRA freezes the pretrained weights and trains only a small low-rank update, so "
+             "it needs far fewer trainable parameters and much less GPU memory. Its quality is "
+             "about the same as full fine-tuning, and adapters can be swapped quickly.")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(real_assistant):
+    from rag import ui
+
+    demo = ui.build_app(real_assistant)
+    demo.queue(default_concurrency_limit=real_assistant.settings.app.concurrency)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                quiet=True, **ui.launch_options())
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def text_of(message: dict) -> str:
+    """The text of a chat message as the client returns it (str or content parts)."""
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+def ask(client, question: str, history=None, k: int = 5, show_uncited: bool = True):
+    return client.predict(question, history or [], k, "extractive", show_uncited,
+                          api_name="/ask")
+
+
+def test_chat_answer_has_marker_and_numbered_evidence(client):
+    chat, box, evidence, related, footer = ask(client, LORA)
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    assert text_of(chat[0]) == LORA
+    assert "[1]" in text_of(chat[1])
+    assert re.search(r'<details[^>]*data-n="1"[^>]*open', evidence)
+    assert '<span class="ev-n">[1]</span>' in evidence
+    assert "Answered by **extractive**" in footer
+    assert "arxiv.org/abs/2106.09685" in related  # the LoRA paper
+    assert box == ""
+
+
+def test_followup_uses_the_conversation(client):
+    chat, *_ = ask(client, LORA)
+    chat, _, evidence, _, footer = ask(client, "and what are its limitations?", chat)
+    assert len(chat) == 4 and "[1]" in text_of(chat[3])
+    assert "LoRA" in footer  # the rewritten search query carries the earlier topic
+    first_block = evidence.split("</details>")[0]
+    assert "LoRA" in first_block
+
+
+def test_fewer_passages_and_hidden_uncited(client):
+    _, _, evidence, _, _ = ask(client, "DPO vs RLHF?", k=2, show_uncited=False)
+    assert len(re.findall(r"<details", evidence)) <= 2
+    assert 'data-n="3"' not in evidence
+
+
+def test_bad_input_is_a_message_not_a_traceback(client):
+    chat, box, evidence, _, _ = ask(client, "   ")
+    assert len(chat) == 1 and chat[0]["role"] == "assistant"
+    assert "question is empty" in text_of(chat[0])
+    assert "Ask a question" in evidence
+    long_q = "why " * 1000
+    chat, box, *_ = ask(client, long_q)
+    assert "too long" in text_of(chat[-1])
+    assert box == long_q  # the user's text is kept, not lost
+
+
+def test_new_chat_clears(client):
+    ask(client, LORA)
+    chat, box, evidence, related, footer = client.predict(api_name="/new_chat")
+    assert chat == [] and "Ask a question" in evidence and footer == ""
+
+
+def test_one_mock_interview_round_returns_a_grade(client):
+    question, answer_box, result, model = client.predict(["efficiency"],
+                                                         api_name="/next_question")
+    assert "Topic: **efficiency**" in question and answer_box == ""
+    grade, model_answer, table = client.predict(GOOD_LORA, api_name="/grade")
+    score = re.search(r'<span class="score">(\d+\.\d)</span>', grade)
+    assert score and 0.0 <= float(score.group(1)) <= 10.0
+    assert "key points covered" in grade and "Missed" in grade and "Sources" in grade
+    assert "Model answer" in model_answer and "[1]" in model_answer
+    assert table["data"] == [["efficiency", 1, float(score.group(1)),
+                              float(score.group(1)), float(score.group(1))]]
+
+
+def test_empty_interview_answer_gets_a_message_and_no_score(client):
+    client.predict(["rag"], api_name="/next_question")
+    grade, model_answer, table = client.predict("", api_name="/grade")
+    assert "your answer is empty" in grade and model_answer == ""
+    assert not any(row and row[0] == "rag" for row in table["data"])  # no score recorded
+
+
+def test_grading_before_a_question_is_asked(client):
+    grade, _, _ = client.predict("Some answer about attention.", api_name="/grade")
+    assert "Next question" in grade
+
+
+def test_app_cli_flags():
+    out = subprocess.run([sys.executable, "app.py", "--help"], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    assert "--host" in out.stdout and "--port" in out.stdout and "127.0.0.1" in out.stdout

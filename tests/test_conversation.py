@@ -1,0 +1,49 @@
+"""Follow-up rewriting (pure) and follow-ups through the real pipeline."""
+
+import pytest
+
+from rag.conversation import content_terms, is_elliptical, rewrite_followup
+from rag.glossary import expand_acronyms
+
+
+@pytest.mark.parametrize("question", [
+    "and what are its limitations?", "What about its memory cost?", "Why does it work?",
+    "How do they compare?", "And the second version?", "Is that still true at scale?"])
+def test_elliptical(question):
+    assert is_elliptical(question)
+
+
+@pytest.mark.parametrize("question", [
+    "What is LoRA?", "Compare chain-of-thought and ReAct prompting",
+    "How does FlashAttention reduce memory traffic?"])
+def test_standalone(question):
+    assert not is_elliptical(question)
+
+
+def test_rewrite_carries_previous_key_terms():
+    q = rewrite_followup("and what are its limitations?", ["How does LoRA reduce fine-tuning cost?"])
+    assert q.startswith("and what are its limitations?")
+    assert "LoRA" in q and "fine-tuning" in q
+    assert rewrite_followup("What is DPO?", ["What is LoRA?"]) == "What is DPO?"
+    assert rewrite_followup("and why?", []) == "and why?"
+
+
+def test_content_terms_skip_stopwords():
+    assert content_terms("How does the LoRA method work in practice?") == [
+        "LoRA", "method", "practice"]
+
+
+def test_acronyms_expanded_once():
+    assert expand_acronyms("Compare CoT and ToT") == (
+        "Compare CoT and ToT (chain-of-thought prompting; tree of thoughts)")
+    assert expand_acronyms("What is low-rank adaptation (LoRA)?") == (
+        "What is low-rank adaptation (LoRA)?")
+    assert expand_acronyms("cot bed") == "cot bed"
+
+
+@pytest.mark.integration
+def test_followup_retrieves_previous_topic(real_assistant):
+    first = "When would you use LoRA over full fine-tuning?"
+    ans = real_assistant.ask("and what are its limitations?", history=[first])
+    assert "LoRA" in ans.search_query
+    assert any("lora" in (c.title + c.section + c.text).lower() for c in ans.citations[:3])
