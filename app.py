@@ -3,12 +3,21 @@
 Loads the embedding model and the index once (building the index if it is
 missing or stale), then serves the chat and mock-interview tabs from
 ``rag.ui``.  Offline: nothing is downloaded.
+
+Security defaults: the app binds 127.0.0.1 (reachable only from this machine);
+``--host 0.0.0.0`` serves other machines and ``--share`` opens a Gradio share
+link, each only when given.  Setting ``RAG_APP_USERNAME`` and ``RAG_APP_PASSWORD``
+makes every page and API call ask for that login.  No folder is added to
+Gradio's allowed file paths, so its file routes serve nothing from disk.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import os
 import sys
+from collections.abc import Mapping
 
 from rag.errors import RagError
 from rag.settings import load_settings
@@ -20,7 +29,42 @@ def parse_args(argv: list[str] | None, settings) -> argparse.Namespace:
                         help=f"address to bind (default {settings.app.host})")
     parser.add_argument("--port", type=int, default=settings.app.port,
                         help=f"port to listen on (default {settings.app.port}; 0 = any free)")
+    parser.add_argument("--share", action="store_true",
+                        help="also open a public Gradio share link (off by default)")
     return parser.parse_args(argv)
+
+
+def auth_from_env(environ: Mapping[str, str] = os.environ) -> tuple[str, str] | None:
+    """The login from RAG_APP_USERNAME / RAG_APP_PASSWORD (both or neither)."""
+    user = environ.get("RAG_APP_USERNAME", "")
+    password = environ.get("RAG_APP_PASSWORD", "")
+    if bool(user) != bool(password):
+        raise RagError("set both RAG_APP_USERNAME and RAG_APP_PASSWORD (or neither)")
+    return (user, password) if user else None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def launch_kwargs(args: argparse.Namespace, auth: tuple[str, str] | None) -> dict:
+    """What ``demo.launch`` gets: bind address, share link and login; nothing widens
+    the file paths Gradio may serve (no ``allowed_paths``)."""
+    return {"server_name": args.host, "server_port": args.port or None,
+            "share": bool(args.share), "auth": auth, "show_error": False}
+
+
+def exposure_warnings(args: argparse.Namespace, auth: tuple[str, str] | None) -> list[str]:
+    public = args.share or not is_loopback(args.host)
+    if public and auth is None:
+        return ["the app is reachable from other machines without a login; "
+                "set RAG_APP_USERNAME and RAG_APP_PASSWORD to require one"]
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     from rag.assistant import Assistant
 
     try:
+        auth = auth_from_env()
+        for warning in exposure_warnings(args, auth):
+            print(f"warning: {warning}", file=sys.stderr)
         print("Loading the model and index…", flush=True)
         assistant = Assistant.load(settings, progress=True)
         demo = ui.build_app(assistant, settings)
@@ -37,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     demo.queue(default_concurrency_limit=settings.app.concurrency)
-    demo.launch(server_name=args.host, server_port=args.port or None, show_error=False,
-                **ui.launch_options())
+    demo.launch(**launch_kwargs(args, auth), **ui.launch_options())
     return 0
 
 

@@ -118,7 +118,7 @@ class Assistant:
         With an LLM answer ``backend``, the LLM rewrites an elliptical follow-up
         (the keyword heuristic is the fallback)."""
         past = [h for h in history if h and h.strip()]
-        llm = getattr(self.backends.get(backend or ""), "condense", None)
+        llm = getattr(self.backends.get(backend or self.settings.answer.backend), "condense", None)
         condensed = llm(question, past) if llm and past and is_elliptical(question) else None
         standalone = condensed or rewrite_followup(question, past)
         return expand_acronyms(standalone)

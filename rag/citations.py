@@ -32,6 +32,7 @@ _PARTIAL = re.compile(r"\[[\w\s,;\-–]*")  # what an unfinished marker may look
 _NUMBER = re.compile(r"\d+")
 _RANGE = re.compile(r"(\d+)\s*[-–]\s*(\d+)")
 _VALID = re.compile(r"\[\d+\]")
+_UNCLOSED = re.compile(r"\[[\w\s,;\-–]{0,78}$")
 _LEADING_MARKERS = re.compile(r"^((?:\s*\[\d+\])+)\s*")
 _MAX_HELD = 80
 _ABSTAIN = re.compile(
@@ -94,6 +95,7 @@ class CitationRewriter:
         self._held = ""
         self._out: list[str] = []
         self._started = False
+        self._before = ""  # the last 80 characters of raw text already rewritten
 
     def feed(self, piece: str) -> str:
         """Rewritten text that is safe to show now (may be empty)."""
@@ -118,6 +120,7 @@ class CitationRewriter:
 
     def _emit(self, ready: str) -> str:
         text = _MARKER.sub(self._replace, ready)
+        self._before = (self._before + ready)[-80:]
         if not self._started:
             text = text.lstrip()
             self._started = bool(text)
@@ -133,8 +136,9 @@ class CitationRewriter:
             new = self.number_of.setdefault(m, len(self.number_of) + 1)
             if new not in kept:
                 kept.append(new)
-        if not kept:
-            return ""
+        if not kept:  # a space, not nothing, where "[1" + "]" would close into a marker
+            before = (self._before + match.string[:match.start()])[-80:]
+            return " " if _UNCLOSED.search(before) else ""
         return match.group(1) + "".join(f"[{n}]" for n in kept)
 
 

@@ -34,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--jsonl", action="store_true",
                      help="read questions one per line on stdin, write JSON lines")
     ask.add_argument("--k", type=int, default=None, help="number of passages (1-50)")
-    ask.add_argument("--backend", default=None, help="answer backend (default: extractive)")
+    ask.add_argument("--backend", default=None,
+                     help="answer backend: extractive (default), openai or llamacpp "
+                          "(when configured: RAG_LLM__BASE_URL/MODEL or RAG_LLM__GGUF_PATH)")
     _add_corpus_parser(sub)
     _add_eval_parser(sub)
     return parser

@@ -8,6 +8,7 @@ one source each, ``doc_id`` ``arxiv:<id>``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -41,8 +42,9 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Source], list[str]]:
         raise CorpusError(f"no corpus at {corpus_dir} (expected docs/*.txt and papers.jsonl)")
     sources: list[Source] = []
     warnings: list[str] = []
+    seen: dict[str, str] = {}  # content hash -> first file name
     for path in sorted(docs_dir.glob("*.txt")) if docs_dir.is_dir() else []:
-        source, problem = _read_document(path)
+        source, problem = _read_document(path, seen)
         if problem:
             warnings.append(f"{path.name}: {problem}")
         elif source is not None:
@@ -55,11 +57,15 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Source], list[str]]:
     return sources, warnings
 
 
-def _read_document(path: Path) -> tuple[Source | None, str | None]:
+def _read_document(path: Path, seen: dict[str, str]) -> tuple[Source | None, str | None]:
+    """One document, or why it is skipped; ``seen`` maps content hashes to file names."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         return None, f"unreadable ({exc.strerror or exc})"
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in seen:
+        return None, f"duplicate of {seen[digest]} (same content)"
     if b"\x00" in data[:4096]:
         return None, "binary file"
     try:
@@ -69,6 +75,7 @@ def _read_document(path: Path) -> tuple[Source | None, str | None]:
     source = parse_document(path.stem, raw)
     if not source.sections:
         return None, "no text"
+    seen[digest] = path.name
     return source, None
 
 

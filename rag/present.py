@@ -158,6 +158,11 @@ def md_escape(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]<>#|~])", r"\\\1", text)
 
 
+def notice_html(message: str) -> str:
+    """A plain notice box (bad input in the interview tab)."""
+    return f'<div class="ev-weak" role="alert">{esc(message)}</div>'
+
+
 def error_message(message: str) -> str:
     """The chat reply for bad input."""
     return f"⚠️ {message}"

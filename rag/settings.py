@@ -84,7 +84,8 @@ class AnswerSettings(_Section):
         0.30, description="Supporting sentences need at least this cosine to the question."
     )
     support_margin: float = Field(
-        0.12, description="A supporting sentence may score at most this far below the lead."
+        0.20, description="A supporting sentence may score at most this far below the lead "
+        "(0.20 vs 0.12: citation support 0.865 vs 0.833, answer similarity 0.651 vs 0.626)."
     )
     redundancy_threshold: float = Field(
         0.8, description="Skip a sentence this similar to one already chosen."

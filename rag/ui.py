@@ -132,19 +132,15 @@ class Callbacks:
     def grade(self, answer_text: str, entry: BankEntry | None, history: list[dict]) -> tuple:
         history = list(history or [])
         if entry is None:
-            return (_notice("Click “Next question” first."), "", history,
+            return (present.notice_html("Click “Next question” first."), "", history,
                     _history_frame(history))
         try:
             grade = interview.grade_answer(self.assistant, entry, answer_text)
         except RagError as exc:
-            return _notice(str(exc)), "", history, _history_frame(history)
+            return present.notice_html(str(exc)), "", history, _history_frame(history)
         history = interview.record_score(history, grade)
         return (present.grade_html(grade), present.model_answer_markdown(grade), history,
                 _history_frame(history))
-
-
-def _notice(message: str) -> str:
-    return f'<div class="ev-weak" role="alert">{present.esc(message)}</div>'
 
 
 def _history_frame(history: list[dict]) -> pd.DataFrame:

@@ -48,14 +48,18 @@ def lora_seed(bank) -> int:
     return 0
 
 
+BOT_MESSAGES = "#chatbot [data-testid='bot']"
+DONE = """n => document.querySelectorAll("#chatbot [data-testid='bot']").length > n
+  && !document.querySelector('.pending, .generating')
+  && (document.querySelector('#answer-footer')?.innerText || '').includes('Answered by')"""
+
+
 def chat_round(page, question: str) -> None:
-    """Ask ``question`` and wait until the answer is complete."""
-    before = page.locator("#answer-footer").inner_text()
+    """Ask ``question`` and wait until the answer and its evidence are complete."""
+    before = page.locator(BOT_MESSAGES).count()
     page.locator("#question textarea").fill(question)
     page.locator("#send").click()
-    page.wait_for_function(
-        "prev => { const t = document.querySelector('#answer-footer')?.innerText || '';"
-        " return t.includes('Answered by') && t !== prev; }", arg=before, timeout=60_000)
+    page.wait_for_function(DONE, arg=before, timeout=60_000)
 
 
 def interview_round(page, topic: str, answer: str) -> None:

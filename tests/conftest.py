@@ -52,3 +52,81 @@ def real_assistant(embedder):
     settings = load_settings().updated(home=REPO_ROOT)
     report = build_index(settings, embedder)
     return Assistant(settings, embedder, load_index(settings), report)
+
+
+# --- app.py in a subprocess (tests/test_server_security.py, tests/test_load.py) ---------
+def free_local_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppProcess:
+    """``python app.py --port <free port> [args]``, started and waited for by ``start()``."""
+
+    def __init__(self, args: tuple[str, ...] = (), env: dict | None = None,
+                 log_path: Path | None = None):
+        import os
+        import tempfile
+
+        self.port = free_local_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = ("--port", str(self.port), *args)
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.log_path = log_path or Path(tempfile.mkstemp(suffix="-app.log")[1])
+        self.proc = None
+
+    def start(self, timeout: float = 300) -> AppProcess:
+        import subprocess
+        import sys
+        import time
+        import urllib.error
+        import urllib.request
+
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen([sys.executable, "app.py", *self.args], cwd=REPO_ROOT,
+                                     env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app.py exited ({self.proc.returncode}):\n{self.log()}")
+            try:
+                urllib.request.urlopen(self.url + "/gradio_api/info", timeout=2)
+                return self
+            except urllib.error.HTTPError:  # answering (e.g. 401 with a login): up
+                return self
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"app.py did not start in {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process (MiB), from /proc."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(kb) / 1024
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except Exception:  # noqa: BLE001 - still running: kill it
+                self.proc.kill()
+                self.proc.wait(timeout=20)
+
+
+APP_LOGIN = ("rag-tester", "correct-horse-battery")
+
+
+@pytest.fixture(scope="session")
+def locked_app():
+    """``app.py`` as a user starts it (default host) with a login from the environment."""
+    app = AppProcess(env={"RAG_APP_USERNAME": APP_LOGIN[0], "RAG_APP_PASSWORD": APP_LOGIN[1]})
+    yield app.start()
+    app.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rag.answer import citation_order, markers_in
@@ -127,6 +127,8 @@ _PIECES = st.lists(st.sampled_from([
 
 @settings(max_examples=300, deadline=None)
 @given(_PIECES, st.integers(min_value=1, max_value=5))
+@example(["[", "1", "[Passage 3]", "]"], 1)  # removing the inner marker must not close "[1]"
+@example([" [", " [", "7", "]", "Attention"], 1)  # the same, across streamed pieces
 def test_streaming_equals_batch(pieces, n):
     rw = CitationRewriter(n)
     streamed = "".join(rw.feed(p) for p in pieces) + rw.flush()

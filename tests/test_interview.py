@@ -66,8 +66,10 @@ def test_quoted_questions_keep_questions_and_prompts_only():
 
 def test_discussion_items_split_outside_parentheses_with_hints():
     items = interview.discussion_items(DISCUSSION)
-    assert items == [("why specifically sin/cos for positions", "extrapolation, relative positions"),
-                     ("alternatives DPO", "")]  # one-word items ("limitations", "KTO") dropped
+    assert items == [
+        ("why specifically sin/cos for positions", "extrapolation, relative positions"),
+        ("alternatives DPO", ""),  # one-word items ("limitations", "KTO") are dropped
+    ]
 
 
 def test_clean_heading():

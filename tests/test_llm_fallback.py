@@ -22,17 +22,16 @@ from rag.answer import markers_in
 from rag.assistant import Assistant
 from rag.cli import main
 from rag.llm import backoff_delays, clean_condensed
-from rag.settings import load_settings
 
 QUESTION = "Why are attention scores divided by the square root of d_k?"
 SECRET = "sk-test-DO-NOT-LEAK-4242"
 
 
 @pytest.fixture(scope="module")
-def base() -> Assistant:
+def base(real_assistant) -> Assistant:
     import llama_index.llms.openai_like  # noqa: F401 - import once, outside the timings
 
-    return Assistant.load(load_settings())
+    return real_assistant
 
 
 def with_llm(base: Assistant, **llm) -> Assistant:

@@ -32,7 +32,6 @@ from rag.assistant import Assistant  # noqa: E402
 from rag.cli import main  # noqa: E402
 from rag.llm import LlamaCppBackend, OpenAIBackend  # noqa: E402
 from rag.prompts import NO_ANSWER  # noqa: E402
-from rag.settings import load_settings  # noqa: E402
 
 KEY_ENV, KEY = "RAG_TEST_LLM_KEY", "test-key-7d1f"
 MODEL = "gemma-3-270m"
@@ -97,13 +96,13 @@ def server(gguf, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def assistant(server):
+def assistant(server, real_assistant):
     """The real index, answering with the ``openai`` backend pointed at the server."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(KEY_ENV, KEY)
-        settings = load_settings(llm={**LLM, "base_url": server},
-                                 answer={"passages_for_answer": 2})
-        yield Assistant.load(settings)
+        settings = real_assistant.settings.updated(llm={**LLM, "base_url": server},
+                                                   answer={"passages_for_answer": 2})
+        yield Assistant(settings, real_assistant.embedder, real_assistant.index, None)
 
 
 def backend_with_grammar(assistant: Assistant, grammar: str) -> OpenAIBackend:

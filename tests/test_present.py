@@ -139,3 +139,8 @@ def test_question_markdown_escapes_and_names_topic():
     md = present.question_markdown(_grade().entry, 3)
     assert "\\<LoRA\\>" in md and "**efficiency**" in md and "question 3" in md
     assert "No questions" in present.question_markdown(None)
+
+
+def test_notice_and_error_messages_are_plain_and_escaped():
+    assert "&lt;b&gt;" in present.notice_html("bad <b>input</b>")
+    assert present.error_message("the question is empty").endswith("the question is empty")
