@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 RAG := $(VENV)/bin/rag
 STAMP := $(VENV)/.installed
 EXTRAS ?= app,eval,test,llm
-# llama-cpp-python (the llm extra) has no PyPI wheel and compiles from source; its
-# multimodal library is not needed here, and skipping it saves about a quarter of
-# the build.  pip caches the built wheel, so only the first setup pays.
+# llama-cpp-python (the llm extra) has no PyPI wheel: pip compiles it, about 10
+# CPU-minutes (~5 min on 2 free cores).  Its multimodal library is not needed here;
+# skipping it saves ~10%.  pip caches the built wheel, so only the first setup pays.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1

@@ -10,6 +10,9 @@
    the build's own time (model load excluded), chunk count and peak memory (``wait4``).
 4. Throughput: 4 concurrent clients against the running Gradio app (``app.py``, the
    ``/ask`` endpoint through ``gradio_client``), and one client for reference.
+
+``--smoke``: 6 questions, one cold start, the stub corpus for the build, and threads
+calling ``Assistant.ask`` instead of the app (starting the app takes too long for CI).
 """
 
 from __future__ import annotations
@@ -26,9 +29,22 @@ import threading
 import time
 from pathlib import Path
 
-from _common import (REPO, STUB_CORPUS, benchmark_questions, machine, parse_args, ratio,
-                     subprocess_env, summary_ms, table, target, targets_table, timed,
-                     venv_bin, write_result)
+from _common import (
+    REPO,
+    STUB_CORPUS,
+    benchmark_questions,
+    machine,
+    parse_args,
+    ratio,
+    subprocess_env,
+    summary_ms,
+    table,
+    target,
+    targets_table,
+    timed,
+    venv_bin,
+    write_result,
+)
 
 NAME = "bench_latency"
 _BUILT = re.compile(r"(\d+) chunks, (\d+) sentences; embedded (\d+), reused (\d+); ([\d.]+) s")
@@ -51,7 +67,8 @@ def warm_latency(assistant, questions: list[str], warmup: int = 3) -> dict:
             stages[stage].append(answer.timings_ms.get(stage, 0.0) / 1000)
     return {"questions": len(questions), "query_embedding": summary_ms(embed),
             "retrieval_only": summary_ms(retrieve),
-            "embedding_plus_retrieval": summary_ms([a + b for a, b in zip(embed, retrieve)]),
+            "embedding_plus_retrieval": summary_ms(
+                [a + b for a, b in zip(embed, retrieve, strict=True)]),
             "full_answer": summary_ms(full),
             "full_answer_stages": {k: summary_ms(v) for k, v in stages.items()}}
 
@@ -263,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus, preset = (STUB_CORPUS, "fast") if args.smoke else (REPO / "corpus", "default")
     result["build"] = build_cost(corpus, preset)
     clients, per_client = 4, (2 if args.smoke else 25)
-    use_app = not args.no_app and (REPO / "app.py").is_file()
+    use_app = not (args.no_app or args.smoke) and (REPO / "app.py").is_file()
     try:
         result["throughput"] = (app_throughput(questions, clients, per_client,
                                                assistant.settings.retrieval.k)

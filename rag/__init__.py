@@ -7,7 +7,7 @@
 
 from rag.assistant import Assistant
 from rag.errors import RagError
-from rag.records import Answer, Citation, Chunk, Hit
+from rag.records import Answer, Chunk, Citation, Hit
 from rag.settings import Settings, load_settings
 
 __all__ = ["Answer", "Assistant", "Chunk", "Citation", "Hit", "RagError", "Settings",

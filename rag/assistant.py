@@ -9,9 +9,9 @@ from collections.abc import Iterator, Sequence
 
 from rag.answer import Draft, ExtractiveBackend, related_papers
 from rag.conversation import is_elliptical, rewrite_followup
-from rag.glossary import expand_acronyms
 from rag.embed import Embedder
 from rag.errors import BackendError, IndexProblem, InvalidQuestion
+from rag.glossary import expand_acronyms
 from rag.index import BuildReport, build_index, load_index
 from rag.records import Answer
 from rag.retrieve import Retriever

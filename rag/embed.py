@@ -54,7 +54,8 @@ class Embedder:
             self._model = SentenceTransformer(str(self.path), device="cpu",
                                               local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any load failure is a model problem
-            raise EmbeddingModelError(f"cannot load the embedding model at {self.path}: {exc}")
+            raise EmbeddingModelError(
+                f"cannot load the embedding model at {self.path}: {exc}") from exc
         self._model.max_seq_length = settings.max_seq_tokens
 
     @cached_property

@@ -35,7 +35,7 @@ from rag.errors import IndexProblem
 from rag.ingest import load_corpus
 from rag.linking import link_chunks
 from rag.records import Chunk
-from rag.settings import FORMAT_VERSION, Settings
+from rag.settings import FORMAT_VERSION, Settings, VectorIndexSettings
 
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
@@ -83,7 +83,8 @@ def read_manifest(build_dir: Path) -> dict:
     try:
         return json.loads((build_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexProblem(f"index manifest unreadable at {build_dir} ({exc}); run `rag build`")
+        raise IndexProblem(
+            f"index manifest unreadable at {build_dir} ({exc}); run `rag build`") from exc
 
 
 def staleness(settings: Settings, manifest: dict) -> str:
@@ -226,11 +227,11 @@ def _write_build(
     out: Path, settings: Settings, chunks: list[Chunk], chunk_vecs: np.ndarray,
     sentences: list[tuple[int, str]], sent_vecs: np.ndarray,
 ) -> None:
-    import faiss
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(chunk_vecs.shape[1]))
+    store = FaissVectorStore(faiss_index=make_faiss_index(
+        len(chunk_vecs), chunk_vecs.shape[1], settings.vector_index))
     store.add([TextNode(id_=c.chunk_id, text="", embedding=v.tolist())
                for c, v in zip(chunks, chunk_vecs)])
     store.persist(persist_path=str(out / VECTORS))
@@ -238,6 +239,33 @@ def _write_build(
     _write_jsonl(out / SENTENCES, ({"chunk": i, "text": s} for i, s in sentences))
     np.save(out / SENTENCE_VECTORS, sent_vecs, allow_pickle=False)
     _write_bm25(out / BM25_DIR, [c.embed_text for c in chunks])
+
+
+def faiss_index_kind(n: int, settings: VectorIndexSettings) -> str:
+    """'flat' or 'hnsw': the setting, or by corpus size when it is 'auto'."""
+    if settings.index_type != "auto":
+        return settings.index_type
+    return "flat" if n <= settings.flat_max_vectors else "hnsw"
+
+
+def make_faiss_index(n: int, dim: int, settings: VectorIndexSettings):
+    """An empty inner-product FAISS index for ``n`` vectors: exact below the threshold,
+    HNSW above it (benchmarks/bench_scale.py measures both)."""
+    import faiss
+
+    if faiss_index_kind(n, settings) == "flat":
+        return faiss.IndexFlatIP(dim)
+    index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = settings.hnsw_ef_construction
+    index.hnsw.efSearch = settings.hnsw_ef_search
+    return index
+
+
+def describe_faiss_index(n: int, settings: VectorIndexSettings) -> str:
+    if faiss_index_kind(n, settings) == "flat":
+        return "faiss.IndexFlatIP"
+    return (f"faiss.IndexHNSWFlat M={settings.hnsw_m} efConstruction="
+            f"{settings.hnsw_ef_construction} efSearch={settings.hnsw_ef_search}")
 
 
 def _write_papers(out: Path, sources: list) -> None:
@@ -253,7 +281,8 @@ def _write_manifest(out: Path, settings: Settings, fingerprint: str, chunks: lis
         **settings.index_shape(),
         "index_name": settings.index_name(),
         "corpus_fingerprint": fingerprint,
-        "vector_store": "llama_index FaissVectorStore (faiss.IndexFlatIP, normalised)",
+        "vector_store": f"llama_index FaissVectorStore "
+                        f"({describe_faiss_index(len(chunks), settings.vector_index)}, normalised)",
         "bm25": {"library": "bm25s", "stemmer": "english", "stopwords": "en"},
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "counts": {"chunks": len(chunks), "sentences": n_sentences,

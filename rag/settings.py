@@ -61,6 +61,24 @@ class RetrievalSettings(_Section):
     )
 
 
+class VectorIndexSettings(_Section):
+    """The FAISS index of the passage vectors, chosen at build time by corpus size
+    (measurements behind the defaults: docs/benchmarks.md).  A change applies at the
+    next rebuild (``rag build --force``)."""
+
+    index_type: Literal["auto", "flat", "hnsw"] = Field(
+        "auto", description="'flat' (exact), 'hnsw' (approximate graph) or 'auto': flat up "
+        "to flat_max_vectors vectors, HNSW above.")
+    flat_max_vectors: int = Field(
+        50_000, ge=0, description="Largest corpus 'auto' keeps flat (measured on 2 cores: "
+        "exact search stays under ~5 ms per query up to here).")
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree (M).")
+    hnsw_ef_construction: int = Field(64, ge=8, description="HNSW build-time beam width.")
+    hnsw_ef_search: int = Field(
+        256, ge=8, description="HNSW query-time beam width (measured: recall@10 >= 0.95 "
+        "on 100k embedding-like vectors).")
+
+
 class AnswerSettings(_Section):
     backend: str = Field("extractive", description="Answer backend name.")
     passages_for_answer: int = Field(4, ge=1, description="Top passages sentences are drawn from.")
@@ -171,6 +189,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkSettings = ChunkSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    vector_index: VectorIndexSettings = VectorIndexSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     app: AppSettings = AppSettings()

@@ -86,10 +86,15 @@ class Callbacks:
 
     # --- chat -----------------------------------------------------------------
 
-    def respond(self, question: str, messages: list, queries: list[str], k: float,
-                backend: str, show_uncited: bool) -> Iterator[tuple]:
-        """Stream the answer into the chat, then fill the evidence panel."""
+    def respond(self, question: str, messages: list, k: float, backend: str,
+                show_uncited: bool) -> Iterator[tuple]:
+        """Stream the answer into the chat, then fill the evidence panel.
+
+        The conversation is the chat itself: the earlier questions are read from
+        ``messages``, so a follow-up is rewritten the same way for the browser and
+        for API clients, with no server-side state to go stale."""
         messages = list(messages or [])
+        history = standalone_history(self.assistant, asked_questions(messages))
         shown = (question or "").strip()
         if shown:
             messages.append({"role": "user", "content": shown})
@@ -97,26 +102,25 @@ class Callbacks:
         weak = self.settings.app.weak_evidence_below
         partial, answer = "", None
         try:
-            yield messages, "", queries, None, present.evidence_html(None), "", "Searching…"
+            yield messages, "", None, present.evidence_html(None), "", "Searching…"
             for event in self.assistant.stream(question or "", k=int(k), backend=backend,
-                                               history=queries):
+                                               history=history):
                 if isinstance(event, Answer):
                     answer = event
                 else:
                     partial += event
                     messages[-1] = {"role": "assistant", "content": partial}
-                    yield messages, "", queries, None, gr.skip(), gr.skip(), gr.skip()
+                    yield messages, "", None, gr.skip(), gr.skip(), gr.skip()
         except RagError as exc:
             messages[-1] = {"role": "assistant", "content": present.error_message(str(exc))}
-            yield messages, question, queries, None, present.evidence_html(None), "", ""
+            yield messages, question, None, present.evidence_html(None), "", ""
             return
         messages[-1] = {"role": "assistant", "content": answer.text}
-        yield (messages, "", [*queries, answer.search_query], answer,
-               present.evidence_html(answer, show_uncited, weak),
+        yield (messages, "", answer, present.evidence_html(answer, show_uncited, weak),
                present.related_html(answer.related_papers), present.answer_footer(answer))
 
     def new_chat(self) -> tuple:
-        return [], "", [], None, present.evidence_html(None), "", ""
+        return [], "", None, present.evidence_html(None), "", ""
 
     def rerender(self, answer: Answer | None, show_uncited: bool) -> str:
         return present.evidence_html(answer, show_uncited, self.settings.app.weak_evidence_below)
@@ -143,6 +147,34 @@ class Callbacks:
                 _history_frame(history))
 
 
+def message_text(message: dict) -> str:
+    """The text of a chat message (plain string or Gradio's list of content parts)."""
+    content = message.get("content", "")
+    if isinstance(content, str):
+        return content
+    parts = content if isinstance(content, list) else [content]
+    return "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+
+
+def asked_questions(messages: list[dict]) -> list[str]:
+    """The user's earlier questions, oldest first, leaving out those that got an error."""
+    out = []
+    for i, message in enumerate(messages):
+        reply = messages[i + 1] if i + 1 < len(messages) else None
+        failed = reply is None or message_text(reply).startswith(present.error_message(""))
+        if message.get("role") == "user" and not failed:
+            out.append(message_text(message))
+    return out
+
+
+def standalone_history(assistant, questions: list[str]) -> list[str]:
+    """Each earlier question as retrieval saw it (follow-ups rewritten in turn)."""
+    history: list[str] = []
+    for question in questions:
+        history.append(assistant.search_query(question, history))
+    return history
+
+
 def _history_frame(history: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(interview.history_rows(history), columns=interview.HISTORY_HEADERS)
 
@@ -167,7 +199,6 @@ def build_app(assistant, settings: Settings | None = None,
 
 
 def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
-    queries = gr.State([])
     last_answer = gr.State(None)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
@@ -197,8 +228,8 @@ def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
                                show_label=False)
             gr.Markdown("### Related papers")
             related = gr.HTML("", elem_id="related", label="Related papers", show_label=False)
-    inputs = [question, chatbot, queries, k, backend, show_uncited]
-    outputs = [chatbot, question, queries, last_answer, evidence, related, footer]
+    inputs = [question, chatbot, k, backend, show_uncited]
+    outputs = [chatbot, question, last_answer, evidence, related, footer]
     send.click(cb.respond, inputs, outputs, api_name="ask")
     question.submit(cb.respond, inputs, outputs, api_visibility="private")
     examples.load_input_event.then(cb.respond, inputs, outputs, api_visibility="private")

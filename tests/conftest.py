@@ -111,6 +111,13 @@ class AppProcess:
         kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
         return int(kb) / 1024
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used (from /proc)."""
+        import os
+
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()

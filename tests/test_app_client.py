@@ -135,3 +135,19 @@ def test_app_cli_flags():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     assert "--host" in out.stdout and "--port" in out.stdout and "127.0.0.1" in out.stdout
+
+
+def test_conversation_is_read_from_the_chat(real_assistant):
+    from rag import present, ui
+
+    chat = [{"role": "user", "content": [{"type": "text", "text": LORA}]},
+            {"role": "assistant", "content": "LoRA answer [1]"},
+            {"role": "user", "content": "x" * 5000},
+            {"role": "assistant", "content": present.error_message("too long")},
+            {"role": "user", "content": "and what are its limitations?"},
+            {"role": "assistant", "content": "Limits [1]"}]
+    asked = ui.asked_questions(chat)
+    assert asked == [LORA, "and what are its limitations?"]  # the failed one is left out
+    history = ui.standalone_history(real_assistant, asked)
+    assert "LoRA" in history[1]  # the follow-up as retrieval saw it
+    assert "LoRA" in real_assistant.search_query("What about its memory cost?", history)

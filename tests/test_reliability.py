@@ -162,3 +162,13 @@ def test_jsonl_stdin_mixed_lines_keep_good_answers(real_assistant, monkeypatch, 
     assert rows[1] == {"line": 2, "error": "line 2 is not valid UTF-8 (byte 3)"}
     assert "too long" in rows[2]["error"] and rows[2]["line"] == 3
     assert rows[3]["question"] == "Что такое LoRA? 🤖" and rows[3]["answer"].strip()
+
+
+def test_cli_argument_with_undecodable_bytes(capsys):
+    """``rag ask $'\\xff'``: Python hands the byte over as a lone surrogate."""
+    from rag.cli import main
+
+    assert main(["ask", "what is \udcff\udcfe lora?"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the question contains control characters (U+DCFE, U+DCFF)")
+    assert "Traceback" not in err
