@@ -32,7 +32,10 @@ def validate_question(question: object, max_chars: int) -> str:
     if len(text) > max_chars:
         raise InvalidQuestion(f"the question is too long ({len(text):,} characters; "
                               f"the limit is {max_chars:,}): shorten it")
-    bad = sorted({ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs")
+    if any(unicodedata.category(ch) == "Cs" for ch in text):
+        raise InvalidQuestion("the question is not valid UTF-8 text: re-type it or check "
+                              "the encoding of your input")
+    bad = sorted({ch for ch in text if unicodedata.category(ch) == "Cc"
                   and ch not in _ALLOWED_CONTROL})
     if bad:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in bad[:5])

@@ -79,7 +79,7 @@ def split_text(
     overlap = min(settings.overlap_tokens, budget // 4)
     splitter = SentenceSplitter(
         chunk_size=budget, chunk_overlap=overlap, paragraph_separator="\n\n",
-        secondary_chunking_regex="[^,.;。？！\n]+[,.;。？！\n]?",
+        secondary_chunking_regex=r"\s*[^,.;。？！\n]+[,.;。？！\n]?",  # keeps blank lines
         tokenizer=lambda s: range(count_tokens(s)),
     )
     pieces = [p.strip() for p in splitter.split_text(text)]

@@ -320,6 +320,8 @@ def _prune_builds(builds: Path, keep: Path) -> None:
     for path in builds.iterdir():
         if path != keep:
             shutil.rmtree(path, ignore_errors=True)
+    for link in builds.parent.glob(".current-*"):  # left by a build killed mid-swap
+        link.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------- loading

@@ -25,7 +25,7 @@ BAD = [
     ("attention " * 10_000, "the question is too long (99,999 characters; the limit is 2,000"),
     ("what is\x00 attention?", "control characters (U+0000)"),
     ("why \x1b[2J\x7f?", "control characters (U+001B, U+007F)"),
-    ("bad \udcff bytes", "U+DCFF"),  # an undecodable byte kept by surrogateescape
+    ("bad \udcff bytes", "not valid UTF-8"),  # an undecodable byte kept by surrogateescape
 ]
 ODD = [
     "🤖 What is LoRA and why is it cheaper than full fine-tuning? 🚀",
@@ -170,5 +170,5 @@ def test_cli_argument_with_undecodable_bytes(capsys):
 
     assert main(["ask", "what is \udcff\udcfe lora?"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: the question contains control characters (U+DCFE, U+DCFF)")
+    assert err.startswith("error: the question is not valid UTF-8 text")
     assert "Traceback" not in err
