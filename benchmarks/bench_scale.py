@@ -253,7 +253,7 @@ def choose(sweep: list[dict]) -> dict:
 
 def method_settings(method: str, n: int) -> dict:
     if method == "hnsw":
-        return {"M": 32, "efConstruction": 64}
+        return {"M": 32, "efConstruction": 40}
     if method == "ivfpq":
         return {"nlist": ivf_lists(n), "pq": f"PQ{DIM // 4}x4fs", "refine": "IndexRefineFlat"}
     return {}

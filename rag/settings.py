@@ -73,7 +73,7 @@ class VectorIndexSettings(_Section):
         50_000, ge=0, description="Largest corpus 'auto' keeps flat (measured on 2 cores: "
         "exact search stays under ~5 ms per query up to here).")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree (M).")
-    hnsw_ef_construction: int = Field(64, ge=8, description="HNSW build-time beam width.")
+    hnsw_ef_construction: int = Field(40, ge=8, description="HNSW build-time beam width.")
     hnsw_ef_search: int = Field(
         256, ge=8, description="HNSW query-time beam width (measured: recall@10 >= 0.95 "
         "on 100k embedding-like vectors).")

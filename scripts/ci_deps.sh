@@ -6,6 +6,6 @@ if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ]; then
     apt-get update -qq && apt-get install -y -qq chromium >/dev/null
   else
-    echo "chromium missing: sudo apt-get install -y chromium (browser tests will be skipped)" >&2
+    echo "chromium missing: run as root or sudo apt-get install -y chromium (the browser test fails without it)" >&2
   fi
 fi
