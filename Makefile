@@ -41,5 +41,15 @@ index: setup
 lint: setup
 	$(VENV)/bin/ruff check rag app.py tests benchmarks
 
+## make bench: every benchmark (run it on an idle machine: timings are load-sensitive),
+## then docs/benchmarks.md and docs/benchmarks_scale.png are rewritten from the results
+.PHONY: bench
+bench: setup index
+	$(PY) benchmarks/bench_latency.py
+	$(PY) benchmarks/bench_quality.py
+	$(PY) benchmarks/bench_incremental.py
+	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/report.py
+
 clean:
 	rm -rf index .pytest_cache

@@ -56,7 +56,7 @@ N_QUERIES = 200
 RECALL_GOAL = 0.95
 LATENCY_BUDGET_S = 3.0  # per parameter setting: at most this long (at least 10 queries)
 PLOT = REPO / "docs" / "benchmarks_scale.png"
-HNSW_EF_SEARCH = (16, 32, 64, 128, 256, 512)
+HNSW_EF_SEARCH = (16, 32, 64, 128, 256, 512, 1024)
 # (nprobe, k_factor): the PQ codes of nprobe lists rank candidates, k_factor x 10 of them
 # are re-ranked exactly; cheapest first.
 IVF_SEARCH = ((8, 20), (16, 20), (32, 20), (64, 20), (128, 20), (256, 20), (256, 50),

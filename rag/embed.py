@@ -50,6 +50,7 @@ class Embedder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()  # token counting of long sections warns otherwise
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
         try:
             self._model = SentenceTransformer(str(self.path), device="cpu",
                                               local_files_only=True)

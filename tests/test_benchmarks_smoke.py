@@ -29,7 +29,8 @@ def smoke(tmp_path_factory) -> dict[str, tuple[int, str, Path]]:
     """name -> (exit code, output, JSON path) of each script's ``--smoke`` run."""
     out = tmp_path_factory.mktemp("bench")
     procs = {name: subprocess.Popen(
-        [sys.executable, str(BENCH / f"{name}.py"), "--smoke", "--out", str(out / name)],
+        [sys.executable, str(BENCH / f"{name}.py"), "--smoke", "--out",
+         str(out / f"{name}.json")],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for name in SCRIPTS}
     results = {}
@@ -39,7 +40,7 @@ def smoke(tmp_path_factory) -> dict[str, tuple[int, str, Path]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             output, _ = proc.communicate()
-        results[name] = (proc.returncode, output, out / name)
+        results[name] = (proc.returncode, output, out / f"{name}.json")
     return results
 
 
@@ -104,6 +105,22 @@ def test_incremental_smoke(smoke):
         assert scenario["rebuilt"] and 0 < scenario["embedded"] < scenario["reused"]
         assert scenario["only_changed_source"]
     assert data["no_change"]["rebuilt"] is False
+
+
+def test_report_renders_the_page_from_results(smoke, tmp_path):
+    for name in SCRIPTS:
+        _result(smoke, name)
+    results_dir = smoke[SCRIPTS[0]][2].parent
+    doc = tmp_path / "benchmarks.md"
+    proc = subprocess.run([sys.executable, str(BENCH / "report.py"), "--results",
+                           str(results_dir), "--doc", str(doc)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    page = doc.read_text(encoding="utf-8")
+    for heading in ("## Machine", "## Targets", "## Latency", "## Quality", "## Scale",
+                    "## Incremental"):
+        assert heading in page
+    assert "Not run yet" not in page and "| verdict" in page
 
 
 # ----------------------------------------------------------------- pure helpers

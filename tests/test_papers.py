@@ -340,16 +340,20 @@ def test_interrupted_command_leaves_papers_intact(home: Path) -> None:
     """SIGINT while the second batch is in flight: the first batch is saved, nothing torn."""
     path = _papers_file(home)
     before = path.read_bytes()
-    with StubArxiv(lambda n: "ok" if n == 0 else "stall", stall_s=5.0) as stub:
+    # The second batch stalls far longer than a loaded CI machine needs to start the
+    # command, so the signal always lands while that request is in flight.
+    with StubArxiv(lambda n: "ok" if n == 0 else "stall", stall_s=30.0) as stub:
         env = {**os.environ, "RAG_HOME": str(home), "RAG_PAPERS__API_URL": stub.url,
                "RAG_PAPERS__DELAY_S": "0", "RAG_PAPERS__BATCH_SIZE": "4",
-               "RAG_PAPERS__TIMEOUT_S": "10"}
+               "RAG_PAPERS__TIMEOUT_S": "60"}
         proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "corpus", "papers"],
                                 env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while len(stub.times) < 2 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 180
+        while len(stub.times) < 2 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
+        assert len(stub.times) >= 2, "the command never reached its second batch"
+        time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and b"interrupted" in err

@@ -105,16 +105,16 @@ def _respond(real_assistant, question, k=5):
     from rag.ui import Callbacks
 
     callbacks = Callbacks(real_assistant, real_assistant.settings, bank=[])
-    updates = list(callbacks.respond(question, [], [], k, "extractive", True))
+    updates = list(callbacks.respond(question, [], k, "extractive", True))
     return updates[-1]
 
 
 @pytest.mark.parametrize("question,message", BAD)
 def test_app_callback_shows_a_message_and_keeps_the_text(real_assistant, question, message):
-    chat, box, queries, answer, evidence, related, footer = _respond(real_assistant, question)
+    chat, box, answer, evidence, related, footer = _respond(real_assistant, question)
     assert chat[-1]["role"] == "assistant" and message.split(" (")[0] in chat[-1]["content"]
     assert "Traceback" not in chat[-1]["content"]
-    assert box == question and answer is None and queries == []  # nothing lost or stored
+    assert box == question and answer is None  # the typed text is kept, nothing stored
 
 
 def test_app_callback_refuses_a_bad_k_without_a_traceback(real_assistant):
@@ -124,9 +124,9 @@ def test_app_callback_refuses_a_bad_k_without_a_traceback(real_assistant):
 
 @pytest.mark.parametrize("question", [ODD[0], ODD[2], INJECTIONS[0]])
 def test_app_callback_answers_odd_questions(real_assistant, question):
-    chat, box, queries, answer, evidence, _, _ = _respond(real_assistant, question)
+    chat, box, answer, evidence, _, _ = _respond(real_assistant, question)
     assert [m["role"] for m in chat] == ["user", "assistant"] and box == ""
-    assert chat[1]["content"] == answer.text and queries == [answer.search_query]
+    assert chat[1]["content"] == answer.text and answer.search_query
     _grounded(answer)
     for line in _prompt_lines():
         assert line not in chat[1]["content"] and line not in evidence

@@ -38,18 +38,14 @@ def test_hnsw_index_carries_its_parameters():
     assert describe_faiss_index(100, VectorIndexSettings()) == "faiss.IndexFlatIP"
 
 
-def test_hnsw_build_loads_and_finds_what_flat_finds(stub_home, embedder):
+def test_hnsw_build_loads_and_finds_what_flat_finds(stub_home, stub_assistant, embedder):
     """An HNSW-backed build round-trips (efSearch kept) and ranks like the exact index."""
-    flat_settings = stub_home
-    hnsw_settings = stub_home.updated(home=stub_home.home / "hnsw",
-                                      vector_index={"index_type": "hnsw"})
-    hnsw_settings.home.mkdir()
-    (hnsw_settings.home / "corpus").symlink_to(stub_home.corpus_dir)
-    for settings in (flat_settings, hnsw_settings):
-        build_index(settings, embedder)
-    flat, hnsw = load_index(flat_settings), load_index(hnsw_settings)
+    settings = stub_home.updated(vector_index={"index_type": "hnsw"})
+    build_index(settings, embedder)
+    flat, hnsw = stub_assistant.index, load_index(settings)
+    assert isinstance(flat.vector_store.client, faiss.IndexFlatIP)
     assert isinstance(hnsw.vector_store.client, faiss.IndexHNSWFlat)
-    assert hnsw.vector_store.client.hnsw.efSearch == 256
+    assert hnsw.vector_store.client.hnsw.efSearch == settings.vector_index.hnsw_ef_search
     assert "IndexHNSWFlat" in read_manifest(hnsw.build_dir)["vector_store"]
     np.testing.assert_allclose(hnsw.chunk_vectors, flat.chunk_vectors, atol=1e-6)
     query = flat.chunk_vectors[3][None, :]
