@@ -94,8 +94,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.index import build_index, read_manifest, up_to_date
+
+    ready = None if args.force else up_to_date(settings)
+    if ready is not None:  # no model load needed
+        chunks = read_manifest(ready)["counts"]["chunks"]
+        print(f"index up to date: {ready} ({chunks} chunks); nothing to do")
+        return 0
     from rag.embed import Embedder
-    from rag.index import build_index
 
     report = build_index(settings, Embedder(settings.embedding), force=args.force,
                          progress=not args.quiet)

@@ -140,6 +140,14 @@ def build_index(
         return report
 
 
+def up_to_date(settings: Settings) -> Path | None:
+    """The current build when it is intact and matches settings and corpus, else None.
+
+    Needs no embedding model, so ``rag build`` with nothing to do returns at once."""
+    existing = current_build(settings)
+    return existing if existing and not _rebuild_reason(settings, existing, False) else None
+
+
 def _rebuild_reason(settings: Settings, existing: Path | None, force: bool) -> str:
     if force:
         return "forced"
