@@ -274,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     assistant, load_s = timed(Assistant.load)  # builds the index first when it is stale
     questions = benchmark_questions(6 if args.smoke else None)
     result: dict = {"smoke": args.smoke, "assistant_load_s": round(load_s, 2),
-                    "index_chunks": len(assistant.index.chunks)}
+                    "index_chunks": len(assistant.index.chunks),
+                    "app_concurrency": assistant.settings.app.concurrency}
     result["warm"] = warm_latency(assistant, questions, warmup=1 if args.smoke else 3)
     result["cold_start"] = cold_start(questions[0], runs=1 if args.smoke else 3)
     corpus, preset = (STUB_CORPUS, "fast") if args.smoke else (REPO / "corpus", "default")

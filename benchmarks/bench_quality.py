@@ -23,6 +23,8 @@ evaluation dataset (``evals/dataset.jsonl``), same evidence matching
 Metrics on the answerable questions: hit@1, hit@5, MRR (top 5), answer similarity
 (cosine of answer and reference answer, same model, citation markers removed), top
 passage similarity, latency p50/p95; also on the standalone subset (no follow-ups).
+And hit@5 / MRR on our own questions (``tests/data/own_questions.jsonl``), where a hit
+is a passage from one of the question's expected source documents.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ from pathlib import Path
 import numpy as np
 from _common import (
     DATASET,
+    OWN_QUESTIONS,
     REPO,
     machine,
     parse_args,
     ratio,
+    read_jsonl,
     strip_markers,
     summary_ms,
     table,
@@ -157,6 +161,21 @@ def add_similarities(rows: list[dict], embedder) -> None:
         row["top_passage_similarity"] = float(top @ ref)
 
 
+def own_question_scores(ask: Callable, questions: list[dict]) -> dict:
+    """hit@5 and MRR on ``tests/data/own_questions.jsonl`` (expected source documents,
+    matched by doc_id: these questions carry no quotes)."""
+    from rag import metrics
+
+    ranks = []
+    for q in questions:
+        passages, _ = ask(q["question"], [])
+        ranks.append(next((i for i, (doc_id, _) in enumerate(passages[:K], start=1)
+                           if doc_id in q["sources"]), 0))
+    return {"questions": len(ranks),
+            "hit_at_5": round(float(np.mean([metrics.hit_at_k(r, K) for r in ranks])), 4),
+            "mrr": round(float(np.mean([metrics.reciprocal_rank(r) for r in ranks])), 4)}
+
+
 def aggregate(rows: list[dict]) -> dict:
     from rag import metrics
 
@@ -197,6 +216,10 @@ def report(result: dict) -> None:
                 ["baseline", "hit@5", "hit@5 +points", "MRR", "answer sim", "latency p50"],
                 [(name, r["hit_at_5"], r["hit_at_5_points"], r["mrr"], r["answer_similarity"],
                   r["latency_p50"]) for name, r in ratios.items()]))
+    print(table("Our own questions (tests/data/own_questions.jsonl, source document in top 5)",
+                ["system", "n", "hit@5", "MRR"],
+                [(name, o["questions"], o["hit_at_5"], o["mrr"])
+                 for name, o in result["own_questions"].items()]))
     print(table("Naive indexes", ["index", "documents", "nodes", "build s"],
                 [(name, b["documents"], b["nodes"], b["build_s"])
                  for name, b in result["naive_build"].items()]))
@@ -238,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
               "ratios": {s: compare(v) for s, v in summary.items()},
               "per_question": {name: [{k: r[k] for k in ("id", "rank", "answer_similarity")}
                                       for r in rows] for name, rows in per_question.items()}}
+    own = read_jsonl(OWN_QUESTIONS)[:3 if args.smoke else None]
+    result["own_questions"] = {name: own_question_scores(ask, own) for name, ask in asks.items()}
     result["targets"] = [
         target(f"hit@5 points above {name} (all answerable)",
                result["ratios"]["all"][name]["hit_at_5_points"], 10.0,

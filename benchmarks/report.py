@@ -133,7 +133,9 @@ def latency_section(r: dict | None) -> str:
                  tp_rows),
         "",
         f"4 clients give {tp['speedup']} x the throughput of one: the app's queue runs "
-        "`app.concurrency` (2) requests at once, and there are 2 cores.",
+        f"`app.concurrency` ({r.get('app_concurrency', 2)}) requests at once on "
+        f"{r['machine']['cores']} cores.  Through the app a request costs far more than "
+        "`ask` itself (Gradio queue, streamed updates, evidence HTML, client round trips).",
     ])
 
 
@@ -166,6 +168,11 @@ def quality_section(r: dict | None) -> str:
                            [(n, x["hit_at_5"], x["hit_at_5_points"], x["mrr"],
                              x["answer_similarity"], x["latency_p50"])
                             for n, x in ratios.items()]), "",
+              "**Our own questions** (`tests/data/own_questions.jsonl`: a hit is a passage "
+              "from one of the expected source documents in the top 5)", "",
+              md_table(["system", "n", "hit@5", "MRR"],
+                       [(n, o["questions"], o["hit_at_5"], o["mrr"])
+                        for n, o in r.get("own_questions", {}).items()]), "",
               md_table(["naive index", "documents", "nodes", "build s"],
                        [(n, b["documents"], b["nodes"], b["build_s"])
                         for n, b in r["naive_build"].items()]), "",

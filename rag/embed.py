@@ -21,6 +21,9 @@ from rag.settings import EmbeddingSettings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# torch and FAISS each bring an OpenMP runtime whose idle threads spin; on a busy
+# 2-core machine that made query embedding 4x slower (docs/benchmarks.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def model_path(settings: EmbeddingSettings) -> Path:

@@ -82,6 +82,8 @@ def test_quality_smoke(smoke):
         assert 0 <= system["mrr"] <= system["hit_at_5"]
         assert -1 <= system["answer_similarity"] <= 1
     assert set(data["ratios"]["all"]) == {"bm25", "naive"}
+    for own in data["own_questions"].values():
+        assert own["questions"] == 3 and 0 <= own["mrr"] <= own["hit_at_5"] <= 1
     assert data["naive_build"]["naive"]["nodes"] >= data["naive_build"]["naive"]["documents"]
 
 
