@@ -21,6 +21,7 @@ random.  The full run also draws ``docs/benchmarks_scale.png``.
 from __future__ import annotations
 
 import gc
+import json
 import math
 import os
 import sys
@@ -29,12 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-
-# Idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning threads
-# made FAISS builds 20-100x slower (measured: IVF-PQ training 0.4 s vs 37 s at 2k vectors).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from _common import (  # noqa: E402
+from _common import (
     REPO,
     benchmark_questions,
     machine,
@@ -434,8 +430,18 @@ def main(argv: list[str] | None = None) -> int:
         (("--threads",), {"type": int, "default": None,
                           "help": "FAISS threads for building and batch search (default: "
                                   "all cores; 1 with --smoke); queries are timed on one"}),
-        (("--no-plot",), {"action": "store_true", "help": "do not draw the PNG"})])
+        (("--no-plot",), {"action": "store_true", "help": "do not draw the PNG"}),
+        (("--replot",), {"action": "store_true",
+                         "help": "only redraw the PNG from the JSON result (--out)"})])
+    if args.replot:
+        plot(json.loads(args.out.read_text(encoding="utf-8")), PLOT)
+        print(f"plot: {PLOT}")
+        return 0
     started, before = time.perf_counter(), machine()
+    # Idle OpenMP threads sleep instead of spinning (read when FAISS loads its OpenMP): on
+    # a busy 2-core machine spinning threads made FAISS builds 20-100x slower (measured:
+    # IVF-PQ training of 2k vectors 0.4 s vs 37 s).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import faiss
 
     threads = args.threads or (1 if args.smoke else os.cpu_count() or 1)

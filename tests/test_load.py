@@ -46,9 +46,9 @@ def _text(message: dict) -> str:
 def _ask(client, question: str) -> tuple[str, str, float]:
     """(user message echoed, answer text, seconds) for one /ask call in a new chat.
 
-    The session's conversation state (earlier questions) lives on the server; each
-    client resets it first, so the same question must get the same answer."""
-    client.predict(api_name="/new_chat")  # a fresh conversation: no follow-up rewriting
+    The conversation is the chat history the client sends; an empty history is a
+    fresh conversation (no follow-up rewriting), so the same question must get the
+    same answer."""
     start = time.perf_counter()
     chat, *_ = client.predict(question, [], 5, "extractive", True, api_name="/ask")
     elapsed = time.perf_counter() - start
