@@ -346,9 +346,12 @@ def test_interrupted_command_leaves_papers_intact(home: Path) -> None:
         env = {**os.environ, "RAG_HOME": str(home), "RAG_PAPERS__API_URL": stub.url,
                "RAG_PAPERS__DELAY_S": "0", "RAG_PAPERS__BATCH_SIZE": "4",
                "RAG_PAPERS__TIMEOUT_S": "60"}
+        # A shell that runs CI in the background starts its children with SIGINT
+        # ignored, which Python would inherit: give the command the default handler.
         proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "corpus", "papers"],
                                 env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 180
         while len(stub.times) < 2 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
