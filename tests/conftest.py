@@ -63,6 +63,20 @@ def free_local_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="module")
+def app_url(real_assistant):
+    """The Gradio app in this process on a free loopback port (app and browser tests)."""
+    from rag import ui
+
+    demo = ui.build_app(real_assistant)
+    demo.queue(default_concurrency_limit=real_assistant.settings.app.concurrency)
+    port = free_local_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                quiet=True, **ui.launch_options())
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
 class AppProcess:
     """``python app.py --port <free port> [args]``, started and waited for by ``start()``."""
 

@@ -6,7 +6,6 @@ session's real Assistant) and launched on a free port inside the test."""
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 
@@ -20,25 +19,6 @@ LORA = "When would you use LoRA over full fine-tuning?"
 GOOD_LORA = ("LoRA freezes the pretrained weights and trains only a small low-rank update, so "
              "it needs far fewer trainable parameters and much less GPU memory. Its quality is "
              "about the same as full fine-tuning, and adapters can be swapped quickly.")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(real_assistant):
-    from rag import ui
-
-    demo = ui.build_app(real_assistant)
-    demo.queue(default_concurrency_limit=real_assistant.settings.app.concurrency)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True, **ui.launch_options())
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ clear message, when it is missing."""
 from __future__ import annotations
 
 import re
-import socket
 import sys
 from pathlib import Path
 
@@ -27,25 +26,6 @@ from screenshots import (  # noqa: E402 - the same browser steps as the README s
     chat_round,
     interview_round,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(real_assistant):
-    from rag import ui
-
-    demo = ui.build_app(real_assistant)
-    demo.queue(default_concurrency_limit=real_assistant.settings.app.concurrency)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True, **ui.launch_options())
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
 
 
 @pytest.fixture(scope="module")
