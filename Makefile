@@ -22,6 +22,7 @@ app: setup index
 ## make test: set up everything, then run the full test suite and the eval gate
 test: setup
 	bash scripts/ci_deps.sh
+	$(VENV)/bin/lint-imports
 	$(RAG) build --quiet
 	$(PY) -m pytest -q
 	$(RAG) eval --gate
@@ -40,6 +41,7 @@ index: setup
 
 lint: setup
 	$(VENV)/bin/ruff check rag app.py tests benchmarks
+	$(VENV)/bin/lint-imports
 
 ## make bench: every benchmark (run it on an idle machine: timings are load-sensitive),
 ## then docs/benchmarks.md and docs/benchmarks_scale.png are rewritten from the results

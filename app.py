@@ -2,7 +2,7 @@
 
 Loads the embedding model and the index once (building the index if it is
 missing or stale), then serves the chat and mock-interview tabs from
-``rag.ui``.  Offline: nothing is downloaded.
+``rag.app.ui``.  Offline: nothing is downloaded.
 
 Security defaults: the app binds 127.0.0.1 (reachable only from this machine);
 ``--host 0.0.0.0`` serves other machines and ``--share`` opens a Gradio share
@@ -70,7 +70,7 @@ def exposure_warnings(args: argparse.Namespace, auth: tuple[str, str] | None) ->
 def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     args = parse_args(argv, settings)
-    from rag import ui
+    from rag.app import ui
     from rag.assistant import Assistant
 
     try:

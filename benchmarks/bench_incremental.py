@@ -91,7 +91,7 @@ SCENARIOS = {"edit one sentence of a document": edit_sentence,
 
 def texts_of(settings, doc_id: str) -> int:
     """Chunks plus answer sentences of one source in the current build."""
-    from rag.index import load_index
+    from rag.search.index import load_index
 
     index = load_index(settings)
     mine = {i for i, c in enumerate(index.chunks) if c.doc_id == doc_id}
@@ -99,7 +99,7 @@ def texts_of(settings, doc_id: str) -> int:
 
 
 def run_scenario(name: str, change, settings, embedder) -> dict:
-    from rag.index import build_index
+    from rag.search.build import build_index
 
     doc_id = change(settings.corpus_dir)
     report = build_index(settings, embedder)
@@ -128,8 +128,8 @@ def report(result: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(NAME, __doc__.splitlines()[0], argv)
     started, before = time.perf_counter(), machine()
-    from rag.embed import Embedder
-    from rag.index import build_index
+    from rag.search.build import build_index
+    from rag.search.embed import Embedder
     from rag.settings import load_settings
 
     preset, corpus = ("fast", STUB_CORPUS) if args.smoke else ("default", REPO / "corpus")

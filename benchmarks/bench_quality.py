@@ -4,7 +4,7 @@
 
 Same run, same embedding model (all-MiniLM-L6-v2 from the bundled package), same
 evaluation dataset (``evals/dataset.jsonl``), same evidence matching
-(``rag.metrics.supports``: doc_id plus the reference quote inside the passage text).
+(``rag.evaluation.metrics.supports``: doc_id plus the reference quote inside the passage text).
 
 * ``ours``: ``Assistant.ask`` (hybrid retrieval, extractive cited answer; follow-ups get
   the previous question as history, as in ``rag eval``).
@@ -81,7 +81,7 @@ def clean_documents(corpus: Path, smoke: bool) -> list:
     """Our cleaned sources (headings and section text), one ``Document`` each."""
     from llama_index.core import Document
 
-    from rag.ingest import load_corpus
+    from rag.corpus.ingest import load_corpus
 
     sources, _ = load_corpus(corpus)
     if smoke:
@@ -118,7 +118,7 @@ def naive_retriever(documents: list, embed_model) -> tuple[object, dict]:
 # ---------------------------------------------------------------------- asking
 def ask_ours(assistant, mode: str) -> Callable:
     """A function question -> (passages, answer text) through ``Assistant.ask``."""
-    from rag.evaluate import recording
+    from rag.evaluation.run import recording
 
     def ask(question: str, history: list[str]) -> tuple[list[tuple[str, str]], str]:
         with recording(assistant, mode) as recorder:
@@ -136,8 +136,8 @@ def ask_naive(retriever) -> Callable:
 
 
 def run_system(ask: Callable, questions: list, by_id: dict) -> list[dict]:
-    from rag import metrics
-    from rag.evaluate import history_for
+    from rag.evaluation import metrics
+    from rag.evaluation.run import history_for
 
     rows = []
     for q in questions:
@@ -164,7 +164,7 @@ def add_similarities(rows: list[dict], embedder) -> None:
 def own_question_scores(ask: Callable, questions: list[dict]) -> dict:
     """hit@5 and MRR on ``tests/data/own_questions.jsonl`` (expected source documents,
     matched by doc_id: these questions carry no quotes)."""
-    from rag import metrics
+    from rag.evaluation import metrics
 
     ranks = []
     for q in questions:
@@ -177,7 +177,7 @@ def own_question_scores(ask: Callable, questions: list[dict]) -> dict:
 
 
 def aggregate(rows: list[dict]) -> dict:
-    from rag import metrics
+    from rag.evaluation import metrics
 
     def mean(key: str) -> float:
         return round(float(np.mean([r[key] for r in rows])), 4) if rows else 0.0
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(NAME, __doc__.splitlines()[0], argv)
     started, before = time.perf_counter(), machine()
     from rag.assistant import Assistant
-    from rag.evaluate import load_dataset
+    from rag.evaluation.run import load_dataset
 
     assistant = Assistant.load()
     dataset = load_dataset(DATASET)

@@ -280,8 +280,8 @@ def run_vectors(sizes: list[int], generators: dict, max_hnsw: dict[str, int]) ->
 
 # ------------------------------------------------------------------------------ BM25
 def corpus_sentences() -> list[str]:
-    from rag.chunk import split_sentences
-    from rag.ingest import load_corpus
+    from rag.corpus.chunk import split_sentences
+    from rag.corpus.ingest import load_corpus
 
     sources, _ = load_corpus(REPO / "corpus")
     return [s for src in sources for sec in src.sections for s in split_sentences(sec.text)]
@@ -303,7 +303,7 @@ def synthetic_documents(sentences: list[str], n: int, seed: int = 0) -> list[str
 def run_bm25(sizes: list[int], questions: list[str]) -> list[dict]:
     import bm25s
 
-    from rag.index import bm25_tokenize
+    from rag.search.index import bm25_tokenize
 
     sentences = corpus_sentences()
     rows = []

@@ -145,7 +145,7 @@ def quality_section(r: dict | None) -> str:
     parts = ["## Quality side by side (`bench_quality.py`)", "",
              "Same run, same model (all-MiniLM-L6-v2), same dataset "
              f"(`{r['dataset']}`, answerable questions), same evidence matching "
-             "(`rag.metrics.supports`), top 5.  `naive` = llama-index `VectorStoreIndex."
+             "(`rag.evaluation.metrics.supports`), top 5.  `naive` = llama-index `VectorStoreIndex."
              "from_documents` with defaults (SimpleDirectoryReader, SentenceSplitter "
              "1024/200, our model via `HuggingFaceEmbedding`, `similarity_top_k=5`); "
              "there is no LLM offline, so its *retriever* is used and its answer is its "
@@ -304,7 +304,7 @@ def notes() -> str:
         "`OMP_WAIT_POLICY=PASSIVE` (40 questions, two runs each, load ~5.5); FAISS "
         "IVF-PQ training of 2k vectors took 37 s vs 0.4 s.  `bench_scale.py` sets "
         "`OMP_WAIT_POLICY=PASSIVE` for itself; the latency benchmark measures the "
-        "product as it ships.  Setting it in `rag/embed.py` (like "
+        "product as it ships.  Setting it in `rag/search/embed.py` (like "
         "`TOKENIZERS_PARALLELISM`) is worth considering.",
         "* **Random unit vectors are the wrong proxy for embeddings.**  With no structure, "
         "every approximate index must scan most of the corpus for recall@10 >= 0.95 (the "

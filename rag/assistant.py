@@ -7,14 +7,15 @@ import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 
-from rag.answer import Draft, ExtractiveBackend, related_papers
-from rag.conversation import is_elliptical, rewrite_followup
-from rag.embed import Embedder
+from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
 from rag.errors import BackendError, IndexProblem, InvalidQuestion
-from rag.glossary import expand_acronyms
-from rag.index import BuildReport, build_index, load_index
 from rag.records import Answer
-from rag.retrieve import Retriever
+from rag.search.build import BuildReport, build_index
+from rag.search.conversation import is_elliptical, rewrite_followup
+from rag.search.embed import Embedder
+from rag.search.glossary import expand_acronyms
+from rag.search.index import load_index
+from rag.search.retrieve import Retriever
 from rag.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -150,9 +151,9 @@ class Assistant:
 
 
 def _llm_backends(settings: Settings, extractive: ExtractiveBackend) -> dict:
-    """LLM backends the settings configure (``rag.llm`` is imported only then)."""
+    """LLM backends the settings configure (``rag.answer.llm`` is imported only then)."""
     if not (settings.llm.base_url and settings.llm.model) and not settings.llm.gguf_path:
         return {}
-    from rag.llm import llm_backends
+    from rag.answer.llm import llm_backends
 
     return llm_backends(settings, extractive)

@@ -94,14 +94,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.index import build_index, read_manifest, up_to_date
+    from rag.search.build import build_index, up_to_date
+    from rag.search.index import read_manifest
 
     ready = None if args.force else up_to_date(settings)
     if ready is not None:  # no model load needed
         chunks = read_manifest(ready)["counts"]["chunks"]
         print(f"index up to date: {ready} ({chunks} chunks); nothing to do")
         return 0
-    from rag.embed import Embedder
+    from rag.search.embed import Embedder
 
     report = build_index(settings, Embedder(settings.embedding), force=args.force,
                          progress=not args.quiet)
@@ -232,11 +233,13 @@ def _check_notes(answer: Answer) -> list[str]:
 
 
 def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
-    from rag import papers
-
     if args.corpus_command == "stats":
-        print("\n".join(papers.corpus_stats(settings).lines()))
+        from rag.evaluation.corpus_stats import corpus_stats
+
+        print("\n".join(corpus_stats(settings).lines()))
         return 0
+    from rag.corpus import papers
+
     report = papers.update_papers(settings, refresh=args.refresh, offline=args.offline,
                                   progress=lambda line: print(line, file=sys.stderr))
     print("\n".join(report.lines()))
@@ -244,7 +247,8 @@ def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag import evaluate, report
+    from rag.evaluation import report
+    from rag.evaluation import run as evaluate
 
     root = REPO_ROOT / "evals"
     configs = evaluate.parse_configs(args.configs)

@@ -131,7 +131,7 @@ class Answer(_Frozen):
         }
 
 
-# --- Mock interview (rag/interview.py) -------------------------------------
+# --- Mock interview (rag/study/) -------------------------------------
 
 
 class BankEntry(_Frozen):

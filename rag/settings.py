@@ -7,6 +7,7 @@ derive from ``home`` (``RAG_HOME``), so tests point one variable at a temp dir.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-FORMAT_VERSION = 4  # 4: chunks carry the arXiv ids of papers they name (rag.linking)
+FORMAT_VERSION = 4  # 4: chunks carry the arXiv ids of papers they name (rag.corpus.linking)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -144,7 +145,7 @@ class AppSettings(_Section):
 
 
 class InterviewSettings(_Section):
-    """Mock interview: question bank and grading (see rag/interview.py)."""
+    """Mock interview: question bank and grading (see rag/study/bank.py and grade.py)."""
 
     guide_doc_id: str = Field("001_3b12a4961c6a2177", description="The reading guide whose "
                               "quoted interview questions and discussion points seed the bank.")
@@ -163,7 +164,7 @@ class InterviewSettings(_Section):
 
 
 class PapersSettings(_Section):
-    """Fetching linked papers' metadata and abstracts from the arXiv API (rag/papers.py)."""
+    """Fetching linked papers' metadata and abstracts from the arXiv API (rag/corpus/papers.py)."""
 
     api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API query "
                          "endpoint (tests point it at a local server).")
@@ -236,15 +237,32 @@ class Settings(BaseSettings):
         return Settings(**data)
 
 
-_PIPELINE_MODULES = ("clean.py", "ingest.py", "chunk.py")
+_PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py")
 
 
 def pipeline_fingerprint() -> str:
-    """Hash of the modules that turn files into chunks: changing them rebuilds the index."""
+    """Hash of the code of the modules that turn files into chunks: changing it rebuilds
+    the index.  Hashed as syntax trees without imports, docstrings and comments, so moving
+    a module or editing its documentation does not force a rebuild."""
     digest = hashlib.sha256()
     for name in _PIPELINE_MODULES:
-        digest.update((Path(__file__).parent / name).read_bytes())
+        tree = ast.parse((Path(__file__).parent / name).read_text(encoding="utf-8"))
+        digest.update(ast.dump(_strip_imports_and_docstrings(tree)).encode())
     return digest.hexdigest()[:12]
+
+
+def _strip_imports_and_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list):
+            continue
+        kept = [n for n in body if not isinstance(n, ast.Import | ast.ImportFrom)]
+        if kept and isinstance(kept[0], ast.Expr) and isinstance(
+                getattr(kept[0], "value", None), ast.Constant) and isinstance(
+                kept[0].value.value, str):
+            kept = kept[1:]
+        node.body = kept or [ast.Pass()]
+    return tree
 
 
 PRESETS: dict[str, dict] = {

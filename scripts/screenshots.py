@@ -4,7 +4,7 @@
 
 Starts the real app in-process on a free 127.0.0.1 port, asks a question and a
 follow-up in the chat, does one mock-interview round, and writes
-``screenshot-chat.png`` and ``screenshot-interview.png``.
+``screenshot-chat.png`` and ``screenshot-grading.png``.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ def lora_seed(bank) -> int:
     """A seed whose first "efficiency" question is about LoRA (matches GOOD_ANSWER)."""
     import random
 
-    from rag import interview
+    from rag.study import bank as study_bank
 
     for seed in range(10_000):
-        entry = interview.pick_question(bank, ["efficiency"], [], random.Random(seed))
+        entry = study_bank.pick_question(bank, ["efficiency"], [], random.Random(seed))
         if entry and entry.question.lower().startswith(("when would you use lora",
                                                         "explain lora")):
             return seed
@@ -78,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    from rag import interview, ui
+    from rag.app import ui
     from rag.assistant import Assistant
+    from rag.study import bank as study_bank
 
     assistant = Assistant.load()
-    bank = interview.bank_for(assistant)
+    bank = study_bank.bank_for(assistant)
     demo = ui.build_app(assistant, bank=bank, seed=lora_seed(bank))
     demo.queue(default_concurrency_limit=assistant.settings.app.concurrency)
     port = free_port()
@@ -99,11 +100,11 @@ def main(argv: list[str] | None = None) -> int:
             chat_round(page, "and what are its limitations?")
             page.screenshot(path=str(args.out / "screenshot-chat.png"), full_page=True)
             interview_round(page, "efficiency", GOOD_ANSWER)
-            page.screenshot(path=str(args.out / "screenshot-interview.png"), full_page=True)
+            page.screenshot(path=str(args.out / "screenshot-grading.png"), full_page=True)
             browser.close()
     finally:
         demo.close()
-    print(f"wrote {args.out / 'screenshot-chat.png'} and {args.out / 'screenshot-interview.png'}")
+    print(f"wrote {args.out / 'screenshot-chat.png'} and {args.out / 'screenshot-grading.png'}")
     return 0
 
 

@@ -22,7 +22,7 @@ def stub_settings(home: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from rag.embed import Embedder
+    from rag.search.embed import Embedder
 
     return Embedder(load_settings().embedding)
 
@@ -36,7 +36,8 @@ def stub_home(tmp_path: Path) -> Settings:
 def stub_assistant(tmp_path_factory, embedder):
     """An Assistant over the stub corpus, built once per session."""
     from rag.assistant import Assistant
-    from rag.index import build_index, load_index
+    from rag.search.build import build_index
+    from rag.search.index import load_index
 
     settings = stub_settings(tmp_path_factory.mktemp("stub-home"))
     build_index(settings, embedder)
@@ -47,7 +48,8 @@ def stub_assistant(tmp_path_factory, embedder):
 def real_assistant(embedder):
     """An Assistant over the real corpus/ (builds the index when missing or stale)."""
     from rag.assistant import Assistant
-    from rag.index import build_index, load_index
+    from rag.search.build import build_index
+    from rag.search.index import load_index
 
     settings = load_settings().updated(home=REPO_ROOT)
     report = build_index(settings, embedder)
@@ -66,7 +68,7 @@ def free_local_port() -> int:
 @pytest.fixture(scope="module")
 def app_url(real_assistant):
     """The Gradio app in this process on a free loopback port (app and browser tests)."""
-    from rag import ui
+    from rag.app import ui
 
     demo = ui.build_app(real_assistant)
     demo.queue(default_concurrency_limit=real_assistant.settings.app.concurrency)

@@ -4,8 +4,18 @@ import re
 
 import numpy as np
 
-from rag.answer import (ABSTAIN_TEXT, Candidate, as_point, build_citations, citation_order,
-                        compose, confidence, markers_in, select_points, term_overlap)
+from rag.answer.extractive import (
+    ABSTAIN_TEXT,
+    Candidate,
+    as_point,
+    build_citations,
+    citation_order,
+    compose,
+    confidence,
+    markers_in,
+    select_points,
+    term_overlap,
+)
 from rag.records import Chunk, Hit
 from rag.settings import AnswerSettings
 

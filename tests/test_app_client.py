@@ -1,6 +1,6 @@
 """The real Gradio app on 127.0.0.1, driven through ``gradio_client``.
 
-The app is built exactly as ``app.py`` builds it (``rag.ui.build_app`` over the
+The app is built exactly as ``app.py`` builds it (``rag.app.ui.build_app`` over the
 session's real Assistant) and launched on a free port inside the test."""
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def test_app_cli_flags():
 
 
 def test_conversation_is_read_from_the_chat(real_assistant):
-    from rag import present, ui
+    from rag.app import present, ui
 
     chat = [{"role": "user", "content": [{"type": "text", "text": LORA}]},
             {"role": "assistant", "content": "LoRA answer [1]"},

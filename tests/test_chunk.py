@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import clean
-from rag.chunk import chunk_source, chunk_sources, is_answer_sentence, split_sentences
-from rag.ingest import load_corpus, parse_document
+from rag.corpus import clean
+from rag.corpus.chunk import chunk_source, chunk_sources, is_answer_sentence, split_sentences
+from rag.corpus.ingest import load_corpus, parse_document
 from rag.settings import ChunkSettings, load_settings
 
 WINDOW = load_settings().embedding.max_seq_tokens  # 256, special tokens included

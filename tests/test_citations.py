@@ -1,4 +1,4 @@
-"""Citation enforcement (rag/citations.py): pure functions on crafted model output."""
+"""Citation enforcement (rag/answer/citations.py): pure functions on crafted model output."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rag.answer import citation_order, markers_in
-from rag.citations import (
+from rag.answer.citations import (
     CitationRewriter,
     answer_sentences,
     check_answer,
@@ -18,7 +17,8 @@ from rag.citations import (
     marker_numbers,
     unsupported_sentences,
 )
-from rag.prompts import NO_ANSWER
+from rag.answer.extractive import citation_order, markers_in
+from rag.answer.prompts import NO_ANSWER
 
 
 def test_invalid_markers_are_removed_and_counted():

@@ -1,6 +1,6 @@
 """Each text-repair step on small inputs taken from what the corpus really holds."""
 
-from rag import clean
+from rag.corpus import clean
 
 
 def test_mojibake_cp1252_emoji_and_arrow_repaired():

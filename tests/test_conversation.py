@@ -2,8 +2,8 @@
 
 import pytest
 
-from rag.conversation import content_terms, is_elliptical, rewrite_followup
-from rag.glossary import expand_acronyms
+from rag.search.conversation import content_terms, is_elliptical, rewrite_followup
+from rag.search.glossary import expand_acronyms
 
 
 @pytest.mark.parametrize("question", [
@@ -21,7 +21,8 @@ def test_standalone(question):
 
 
 def test_rewrite_carries_previous_key_terms():
-    q = rewrite_followup("and what are its limitations?", ["How does LoRA reduce fine-tuning cost?"])
+    q = rewrite_followup("and what are its limitations?",
+                         ["How does LoRA reduce fine-tuning cost?"])
     assert q.startswith("and what are its limitations?")
     assert "LoRA" in q and "fine-tuning" in q
     assert rewrite_followup("What is DPO?", ["What is LoRA?"]) == "What is DPO?"

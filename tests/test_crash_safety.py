@@ -24,7 +24,8 @@ from conftest import stub_settings
 
 from rag.assistant import Assistant
 from rag.errors import CorpusError, IndexProblem
-from rag.index import build_index, current_build, file_sha256, load_index
+from rag.search.build import build_index
+from rag.search.index import current_build, file_sha256, load_index
 from rag.settings import REPO_ROOT
 
 QUESTION = "What does DPO optimize instead of a reward model?"
@@ -198,7 +199,7 @@ def test_duplicate_unreadable_and_dangling_files_are_skipped(stub_home, embedder
     (docs / "170_gone.txt").symlink_to(docs / "no-such-file.txt")
     (docs / "180_empty.txt").write_text("")
     monkeypatch.setenv("RAG_HOME", str(stub_home.home))
-    monkeypatch.setattr("rag.embed.Embedder", lambda _: embedder)
+    monkeypatch.setattr("rag.search.embed.Embedder", lambda _: embedder)
     assert cli.main(["--preset", "fast", "build", "--quiet"]) == 0
     out, err = capsys.readouterr()
     assert "warning: skipped 150_copy_of_guide.txt: duplicate of 100_markdown_guide.txt" in err

@@ -13,8 +13,8 @@ import pytest
 
 from rag.assistant import Assistant
 from rag.cli import main
-from rag.evaluate import check_gate, load_dataset, load_thresholds, run_eval
-from rag.retrieve import Retriever
+from rag.evaluation.run import check_gate, load_dataset, load_thresholds, run_eval
+from rag.search.retrieve import Retriever
 from rag.settings import REPO_ROOT, LLMSettings, load_settings
 
 pytestmark = pytest.mark.eval
@@ -59,7 +59,7 @@ def test_broken_retriever_fails_the_gate(assistant, questions):
 
 
 def _row(**changes):
-    from rag.ragas_scores import RagasInput
+    from rag.evaluation.ragas_scores import RagasInput
 
     base = dict(question="Why scale attention?", response="Scaling keeps softmax stable [1].",
                 reference="Scaling keeps softmax stable.", retrieved_ids=("c1", "c2"),
@@ -69,7 +69,7 @@ def _row(**changes):
 
 
 def test_ragas_scores_perfect_and_wrong(assistant):
-    from rag.ragas_scores import NOT_CONFIGURED, RagasScorer
+    from rag.evaluation.ragas_scores import NOT_CONFIGURED, RagasScorer
 
     scorer = RagasScorer(assistant.embedder, LLMSettings())
     wrong = _row(response="Mixture of experts routes tokens to experts [2].",
@@ -88,7 +88,7 @@ def test_ragas_scores_perfect_and_wrong(assistant):
 
 
 def test_unreachable_judge_is_reported_never_scored(assistant):
-    from rag.ragas_scores import RagasScorer
+    from rag.evaluation.ragas_scores import RagasScorer
 
     judge = LLMSettings(base_url="http://127.0.0.1:9/v1", model="judge", retries=0, timeout_s=5)
     scores, notes = RagasScorer(assistant.embedder, judge).score([_row()])
@@ -126,7 +126,7 @@ class _StubJudge(BaseHTTPRequestHandler):
 
 
 def test_configured_judge_runs_faithfulness_and_relevancy(assistant):
-    from rag.ragas_scores import RagasScorer
+    from rag.evaluation.ragas_scores import RagasScorer
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _StubJudge)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import metrics
-from rag.evaluate import (
+from rag.evaluation import metrics
+from rag.evaluation.report import compare_rows, compare_table, load_results, summary_table
+from rag.evaluation.run import (
     SUMMARY_METRICS,
     EvalError,
     EvalQuestion,
@@ -22,7 +23,6 @@ from rag.evaluate import (
     merge_notes,
     summarize,
 )
-from rag.report import compare_rows, compare_table, load_results, summary_table
 from rag.settings import REPO_ROOT
 
 EV = [{"doc_id": "doc-a", "quote": "Scaled dot-product attention"},

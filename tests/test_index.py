@@ -5,8 +5,9 @@ import json
 import pytest
 
 from rag.errors import IndexProblem
-from rag.index import build_index, current_build, load_index, read_manifest
-from rag.retrieve import Retriever
+from rag.search.build import build_index
+from rag.search.index import current_build, load_index, read_manifest
+from rag.search.retrieve import Retriever
 
 
 class CountingEmbedder:

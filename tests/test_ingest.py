@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.corpus.ingest import load_corpus, parse_document
 from rag.errors import CorpusError
-from rag.ingest import load_corpus, parse_document
 
 STUB = Path(__file__).parent / "stub_data" / "corpus"
 

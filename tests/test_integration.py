@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import markers_in
+from rag.answer.extractive import markers_in
 
 pytestmark = pytest.mark.integration
 DATA = Path(__file__).parent / "data"

@@ -9,9 +9,10 @@ import random
 
 import pytest
 
-from rag import interview
 from rag.errors import InvalidAnswer, RagError
 from rag.records import BankEntry, Citation, Grade, KeyPoint
+from rag.study import bank as study_bank
+from rag.study import grade as grading
 
 GUIDE_TEXT = ('On specific papers: "Explain the attention mechanism in transformers", '
               '"How does RLHF work? What are its limitations?"\n'
@@ -45,7 +46,7 @@ OFF_TOPIC = ("I would bake the bread at 220 degrees for forty minutes after lett
 
 @pytest.fixture(scope="module")
 def bank(real_assistant) -> list[BankEntry]:
-    return interview.bank_for(real_assistant)
+    return study_bank.bank_for(real_assistant)
 
 
 def entry_for(bank, question: str) -> BankEntry:
@@ -58,14 +59,14 @@ def entry_for(bank, question: str) -> BankEntry:
 
 
 def test_quoted_questions_keep_questions_and_prompts_only():
-    qs = interview.quoted_questions(GUIDE_TEXT)
+    qs = study_bank.quoted_questions(GUIDE_TEXT)
     assert qs == ["Explain the attention mechanism in transformers",
                   "How does RLHF work? What are its limitations?",
                   "What research directions excite you?"]
 
 
 def test_discussion_items_split_outside_parentheses_with_hints():
-    items = interview.discussion_items(DISCUSSION)
+    items = study_bank.discussion_items(DISCUSSION)
     assert items == [
         ("why specifically sin/cos for positions", "extrapolation, relative positions"),
         ("alternatives DPO", ""),  # one-word items ("limitations", "KTO") are dropped
@@ -73,57 +74,57 @@ def test_discussion_items_split_outside_parentheses_with_hints():
 
 
 def test_clean_heading():
-    assert interview.clean_heading("Section 2: Benchmarks and Evals") == "Benchmarks and Evals"
-    assert interview.clean_heading("6. LoRA: Low-Rank Adaptation (2021)") == (
+    assert study_bank.clean_heading("Section 2: Benchmarks and Evals") == "Benchmarks and Evals"
+    assert study_bank.clean_heading("6. LoRA: Low-Rank Adaptation (2021)") == (
         "LoRA: Low-Rank Adaptation")
-    assert interview.clean_heading("16. Scaling Monosemanticity (Anthropic, 2024)") == (
+    assert study_bank.clean_heading("16. Scaling Monosemanticity (Anthropic, 2024)") == (
         "Scaling Monosemanticity")
-    assert interview.clean_heading("🎯 Overview") == "Overview"
+    assert study_bank.clean_heading("🎯 Overview") == "Overview"
 
 
 def test_topic_rules():
-    assert interview.assign_topic([("DPO vs RLHF", 1.0)]) == "alignment"
-    assert interview.assign_topic([("Mixture of Experts — Switch Transformer", 1.0)]) == (
+    assert study_bank.assign_topic([("DPO vs RLHF", 1.0)]) == "alignment"
+    assert study_bank.assign_topic([("Mixture of Experts — Switch Transformer", 1.0)]) == (
         "efficiency")  # the specific topic wins a tie with the broad "transformers"
-    assert interview.assign_topic([("Compare CoT, ToT, and ReAct", 1.0)]) == "reasoning"
-    assert interview.assign_topic([("Sourdough baking", 1.0)]) == interview.GENERAL
-    assert not interview.names_topic("What research directions excite you?")
+    assert study_bank.assign_topic([("Compare CoT, ToT, and ReAct", 1.0)]) == "reasoning"
+    assert study_bank.assign_topic([("Sourdough baking", 1.0)]) == study_bank.GENERAL
+    assert not study_bank.names_topic("What research directions excite you?")
 
 
 def test_pick_question_respects_topics_and_avoids_repeats():
     bank = [BankEntry(entry_id=f"e{i}", question=f"Q{i}", topic=t, origin="heading")
             for i, t in enumerate(["rag", "rag", "agents"])]
     rng = random.Random(0)
-    first = interview.pick_question(bank, ["rag"], [], rng)
-    second = interview.pick_question(bank, ["rag"], [first.entry_id], rng)
+    first = study_bank.pick_question(bank, ["rag"], [], rng)
+    second = study_bank.pick_question(bank, ["rag"], [first.entry_id], rng)
     assert {first.entry_id, second.entry_id} == {"e0", "e1"}
-    again = interview.pick_question(bank, ["rag"], ["e0", "e1"], rng)  # all asked: repeat
+    again = study_bank.pick_question(bank, ["rag"], ["e0", "e1"], rng)  # all asked: repeat
     assert again.topic == "rag"
-    assert interview.pick_question(bank, ["safety"], [], rng) is None
-    assert interview.pick_question(bank, [], [], rng) is not None  # no topic = all
+    assert study_bank.pick_question(bank, ["safety"], [], rng) is None
+    assert study_bank.pick_question(bank, [], [], rng) is not None  # no topic = all
 
 
 def test_score_is_covered_weight_over_total():
     def kp(w, covered):
         return KeyPoint(text="t", n=1, title="T", section="", weight=w, covered=covered)
-    assert interview.score_out_of_10([kp(0.6, True), kp(0.4, False)]) == 6.0
-    assert interview.score_out_of_10([kp(0.5, False)]) == 0.0
-    assert interview.score_out_of_10([]) == 0.0
+    assert grading.score_out_of_10([kp(0.6, True), kp(0.4, False)]) == 6.0
+    assert grading.score_out_of_10([kp(0.5, False)]) == 0.0
+    assert grading.score_out_of_10([]) == 0.0
 
 
 def test_empty_and_too_short_answers_are_refused_clearly():
     for bad in ["", "   \n", None]:
         with pytest.raises(InvalidAnswer, match="empty"):
-            interview.check_answer(bad, 100)
+            grading.check_answer(bad, 100)
     with pytest.raises(InvalidAnswer, match="too long"):
-        interview.check_answer("x" * 101, 100)
+        grading.check_answer("x" * 101, 100)
     with pytest.raises(InvalidAnswer, match="too short"):
-        interview.answer_units("LoRA")
+        grading.answer_units("LoRA")
     assert issubclass(InvalidAnswer, RagError)
 
 
 def test_answer_units_split_sentences_and_clauses():
-    units = interview.answer_units("First point is here. Second part one; second part two.")
+    units = grading.answer_units("First point is here. Second part one; second part two.")
     assert "First point is here." in units
     assert "second part two." in units
 
@@ -134,8 +135,8 @@ def test_history_rows_per_topic():
     for score in (4.0, 8.0):
         g = Grade(entry=entry, user_answer="a", score=score, key_points=(), evidence=(),
                   model_answer={"question": "Q", "text": "A"})
-        history = interview.record_score(history, g)
-    assert interview.history_rows(history) == [["rag", 2, 6.0, 8.0, 8.0]]
+        history = grading.record_score(history, g)
+    assert grading.history_rows(history) == [["rag", 2, 6.0, 8.0, 8.0]]
 
 
 def test_reference_evidence_appends_entry_sources_numbered_after_citations(real_assistant):
@@ -144,7 +145,7 @@ def test_reference_evidence_appends_entry_sources_numbered_after_citations(real_
                       source_chunk_ids=(chunk.chunk_id, "missing#0"))
     first = Citation(n=1, doc_id="d", title="T", section="", url="", text="x", score=1.0,
                      chunk_id="other#1")
-    evidence = interview.reference_evidence(
+    evidence = grading.reference_evidence(
         [first], entry, {c.chunk_id: c for c in real_assistant.index.chunks})
     assert [(c.n, c.chunk_id) for c in evidence] == [(1, "other#1"), (2, chunk.chunk_id)]
 
@@ -174,9 +175,9 @@ def test_bank_is_derived_from_the_corpus(bank, real_assistant):
 def test_bank_entries_have_topics_and_real_sources(bank, real_assistant):
     ids = {c.chunk_id for c in real_assistant.index.chunks}
     for e in bank:
-        assert e.topic in interview.TOPIC_RULES or e.topic == interview.GENERAL
+        assert e.topic in study_bank.TOPIC_RULES or e.topic == study_bank.GENERAL
         assert e.source_chunk_ids and set(e.source_chunk_ids) <= ids, e.question
-    topics = interview.topics_in(bank)
+    topics = study_bank.topics_in(bank)
     assert {"alignment", "efficiency", "agents", "rag", "transformers",
             "multimodal", "reasoning", "evaluation"} <= set(topics)
     assert entry_for(bank, "What's the difference between DPO and RLHF?").topic == "alignment"
@@ -189,8 +190,8 @@ def test_bank_entries_have_topics_and_real_sources(bank, real_assistant):
 @pytest.mark.parametrize("question", list(GOOD))
 def test_good_answer_scores_clearly_higher_than_off_topic(question, bank, real_assistant):
     entry = entry_for(bank, question)
-    good = interview.grade_answer(real_assistant, entry, GOOD[question])
-    off = interview.grade_answer(real_assistant, entry, OFF_TOPIC)
+    good = grading.grade_answer(real_assistant, entry, GOOD[question])
+    off = grading.grade_answer(real_assistant, entry, OFF_TOPIC)
     assert good.score >= 4.0, [(p.text, p.similarity) for p in good.key_points]
     assert off.score <= 2.0
     assert good.score >= off.score + 3.0
@@ -200,7 +201,7 @@ def test_good_answer_scores_clearly_higher_than_off_topic(question, bank, real_a
 
 def test_grade_cites_missed_points_and_shows_the_model_answer(bank, real_assistant):
     entry = entry_for(bank, "When would you use LoRA versus full fine-tuning?")
-    grade = interview.grade_answer(real_assistant, entry, "LoRA trains low-rank adapters.")
+    grade = grading.grade_answer(real_assistant, entry, "LoRA trains low-rank adapters.")
     numbers = {c.n for c in grade.evidence}
     assert grade.missed
     for point in grade.key_points:
@@ -211,14 +212,14 @@ def test_grade_cites_missed_points_and_shows_the_model_answer(bank, real_assista
 
 def test_restating_the_question_scores_nothing(bank, real_assistant):
     entry = entry_for(bank, "What's the difference between DPO and RLHF?")
-    assert interview.grade_answer(real_assistant, entry, entry.question).score == 0.0
+    assert grading.grade_answer(real_assistant, entry, entry.question).score == 0.0
 
 
 def test_discussion_hint_is_a_key_point(bank, real_assistant):
     entry = entry_for(bank, "Attention Is All You Need: why the square root of d_k?")
     answer = ("Dividing by the square root of d_k keeps the dot products from growing with "
               "the dimension, which stabilizes the softmax so gradients do not vanish.")
-    grade = interview.grade_answer(real_assistant, entry, answer)
+    grade = grading.grade_answer(real_assistant, entry, answer)
     assert grade.key_points[0].text == entry.hint
     assert grade.key_points[0].covered
 
@@ -226,4 +227,4 @@ def test_discussion_hint_is_a_key_point(bank, real_assistant):
 def test_empty_answer_is_a_clear_error_not_a_grade(bank, real_assistant):
     entry = bank[0]
     with pytest.raises(InvalidAnswer, match="empty"):
-        interview.grade_answer(real_assistant, entry, "  ")
+        grading.grade_answer(real_assistant, entry, "  ")

@@ -1,14 +1,14 @@
-"""rag.linking: papers named without a link are matched to arXiv ids, never guessed."""
+"""rag.corpus.linking: papers named without a link are matched to arXiv ids, never guessed."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag import chunk, linking
-from rag.answer import related_papers
-from rag.chunk import chunk_sources
-from rag.ingest import load_corpus
-from rag.linking import Linker, PaperName, card_names
+from rag.answer.extractive import related_papers
+from rag.corpus import chunk, linking
+from rag.corpus.chunk import chunk_sources
+from rag.corpus.ingest import load_corpus
+from rag.corpus.linking import Linker, PaperName, card_names
 from rag.records import Chunk, Citation
 from rag.settings import REPO_ROOT, load_settings
 

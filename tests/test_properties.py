@@ -24,9 +24,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag import clean
-from rag.chunk import chunk_source, split_sentences, split_text
-from rag.ingest import parse_document
+from rag.corpus import clean
+from rag.corpus.chunk import chunk_source, split_sentences, split_text
+from rag.corpus.ingest import parse_document
 from rag.settings import ChunkSettings
 
 PROPS = settings(max_examples=40, deadline=None,

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from rag import prompts
+from rag.answer import prompts
 from rag.assistant import validate_question
 from rag.errors import InvalidQuestion
 from rag.records import Answer
@@ -102,7 +102,7 @@ def test_prompt_injection_gets_a_grounded_answer_not_a_prompt(real_assistant, qu
 
 # --- the app's chat callback (in process: the exact function Gradio calls) -------------
 def _respond(real_assistant, question, k=5):
-    from rag.ui import Callbacks
+    from rag.app.ui import Callbacks
 
     callbacks = Callbacks(real_assistant, real_assistant.settings, bank=[])
     updates = list(callbacks.respond(question, [], k, "extractive", True))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rag.retrieve import collapse_near_duplicates, rrf
+from rag.search.retrieve import collapse_near_duplicates, rrf
 
 
 def test_rrf_matches_hand_computation():

@@ -1,4 +1,4 @@
-"""The FAISS index type is chosen by corpus size (rag.index.make_faiss_index)."""
+"""The FAISS index type is chosen by corpus size (rag.search.index.make_faiss_index)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import faiss
 import numpy as np
 import pytest
 
-from rag.index import (
-    build_index,
+from rag.search.build import build_index
+from rag.search.index import (
     describe_faiss_index,
     faiss_index_kind,
     load_index,

@@ -1,7 +1,7 @@
 """Every prompt the LLM backends send, as plain templates and pure builders.
 
 The passages are numbered ``[1]..[n]`` in retrieval order; the answer cites them
-with the same markers.  ``rag.citations`` checks the markers afterwards, so the
+with the same markers.  ``rag.answer.citations`` checks the markers afterwards, so the
 prompt asks for citations but nothing relies on the model obeying.
 """
 

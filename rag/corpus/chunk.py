@@ -16,7 +16,7 @@ from functools import lru_cache
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
 
-from rag import clean
+from rag.corpus import clean
 from rag.records import Chunk, Section, Source
 from rag.settings import ChunkSettings
 

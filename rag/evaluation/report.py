@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from rag.evaluate import CONFIGS, SUMMARY_METRICS, EvalError, EvalRun, QuestionResult
+from rag.evaluation.run import CONFIGS, SUMMARY_METRICS, EvalError, EvalRun, QuestionResult
 
 LABELS = {
     "hit_at_1": "hit@1", "hit_at_3": "hit@3", "hit_at_5": "hit@5", "mrr": "MRR",

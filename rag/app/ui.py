@@ -1,7 +1,7 @@
 """The Gradio interface: layout and thin callbacks.
 
-Callbacks only call ``Assistant`` / ``rag.interview`` and format with
-``rag.present``; retrieval, answering and grading live in the library.  The
+Callbacks only call ``Assistant`` / ``rag.study.grade`` and format with
+``rag.app.present``; retrieval, answering and grading live in the library.  The
 assistant (model and index) is loaded once by ``app.py`` and shared by every
 session; per-session data lives in ``gr.State``.
 """
@@ -14,10 +14,12 @@ from collections.abc import Iterator
 import gradio as gr
 import pandas as pd
 
-from rag import interview, present
+from rag.app import present
 from rag.errors import RagError
 from rag.records import Answer, BankEntry
 from rag.settings import Settings
+from rag.study import bank as study_bank
+from rag.study import grade as grading
 
 TITLE = "AI interview prep · cited answers from the reading list"
 EXAMPLES = [
@@ -128,7 +130,7 @@ class Callbacks:
     # --- mock interview -------------------------------------------------------
 
     def next_question(self, topics: list[str], asked: list[str]) -> tuple:
-        entry = interview.pick_question(self.bank, topics or [], asked or [], self.rng)
+        entry = study_bank.pick_question(self.bank, topics or [], asked or [], self.rng)
         asked = [*(asked or []), entry.entry_id] if entry else list(asked or [])
         return (present.question_markdown(entry, len(asked)), entry, asked, "",
                 "", "")
@@ -139,10 +141,10 @@ class Callbacks:
             return (present.notice_html("Click “Next question” first."), "", history,
                     _history_frame(history))
         try:
-            grade = interview.grade_answer(self.assistant, entry, answer_text)
+            grade = grading.grade_answer(self.assistant, entry, answer_text)
         except RagError as exc:
             return present.notice_html(str(exc)), "", history, _history_frame(history)
-        history = interview.record_score(history, grade)
+        history = grading.record_score(history, grade)
         return (present.grade_html(grade), present.model_answer_markdown(grade), history,
                 _history_frame(history))
 
@@ -176,7 +178,7 @@ def standalone_history(assistant, questions: list[str]) -> list[str]:
 
 
 def _history_frame(history: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(interview.history_rows(history), columns=interview.HISTORY_HEADERS)
+    return pd.DataFrame(grading.history_rows(history), columns=grading.HISTORY_HEADERS)
 
 
 def build_app(assistant, settings: Settings | None = None,
@@ -184,7 +186,7 @@ def build_app(assistant, settings: Settings | None = None,
     """The whole app for a loaded ``Assistant``.  The question bank is built here,
     once, unless given; ``seed`` makes the interview's question order repeatable."""
     settings = settings or assistant.settings
-    bank = bank if bank is not None else interview.bank_for(assistant)
+    bank = bank if bank is not None else study_bank.bank_for(assistant)
     cb = Callbacks(assistant, settings, bank, seed)
     with gr.Blocks(title="Interview prep assistant", analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
@@ -242,7 +244,7 @@ def _interview_tab(cb: Callbacks, bank: list[BankEntry]) -> None:
     entry = gr.State(None)
     asked = gr.State([])
     history = gr.State([])
-    topics = interview.topics_in(bank)
+    topics = study_bank.topics_in(bank)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             chosen = gr.CheckboxGroup(topics, value=[], elem_id="topics",

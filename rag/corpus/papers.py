@@ -2,7 +2,7 @@
 
 ``update_papers`` takes every arXiv id the documents link (ingest extracts them
 from abs, pdf and html links, version suffix dropped) and the ids of papers
-they only name (``rag.linking``), asks the arXiv API for the ones without a
+they only name (``rag.corpus.linking``), asks the arXiv API for the ones without a
 fetched abstract (all of them with ``refresh``) through the ``arxiv`` package,
 and merges the answers into ``corpus/papers.jsonl``:
 
@@ -28,7 +28,6 @@ import os
 import re
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,9 +40,9 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict, ValidationError
 from urllib3.exceptions import NewConnectionError
 
+from rag.corpus.ingest import load_corpus
+from rag.corpus.linking import Linker, card_names, corpus_linker, name_report
 from rag.errors import RagError
-from rag.ingest import load_corpus
-from rag.linking import Linker, card_names, corpus_linker, name_report
 from rag.records import Source
 from rag.settings import PapersSettings, Settings
 
@@ -431,73 +430,3 @@ def _resolve_titles(api: ArxivApi, path: Path, report: PapersReport,
         save(path, [record_from_result(results[ids[0]], now, names=[name])])
         report.resolved_online[name] = ids[0]
         report.unresolved.remove(name)
-
-
-# ------------------------------------------------------------------ statistics
-@dataclass
-class CorpusStats:
-    documents: int
-    skipped: list[str]
-    records: Counter
-    papers: int
-    linked: int
-    linked_missing: list[str]
-    linked_without_abstract: int
-    named_resolved: int
-    unresolved: list[str]
-    index: str
-    chunks: int | None = None
-    linked_chunks: int | None = None
-
-    def lines(self) -> list[str]:
-        by_source = ", ".join(f"{k} {v}" for k, v in sorted(self.records.items()))
-        chunks = "no index built" if self.chunks is None else (
-            f"{self.chunks} ({self.linked_chunks} document chunks link or name a paper)")
-        return [
-            f"documents: {self.documents}" + (f" ({len(self.skipped)} skipped)"
-                                              if self.skipped else ""),
-            f"papers: {self.papers} (records by source: {by_source or 'none'})",
-            f"chunks: {chunks}; index: {self.index}",
-            f"linked arXiv ids: {self.linked}; missing from papers.jsonl: "
-            f"{len(self.linked_missing)}" + (f" ({', '.join(self.linked_missing)})"
-                                             if self.linked_missing else ""),
-            f"linked ids without a fetched abstract: {self.linked_without_abstract}",
-            f"paper names without a link: {self.named_resolved} resolved, "
-            f"{len(self.unresolved)} unresolved" + (f" ({'; '.join(self.unresolved)})"
-                                                    if self.unresolved else ""),
-        ]
-
-
-def corpus_stats(settings: Settings) -> CorpusStats:
-    """Counts for ``rag corpus stats``; reads the corpus and the current index only."""
-    sources, skipped = load_corpus(settings.corpus_dir)
-    cache = read_cache(settings.corpus_dir / PAPERS_FILE)
-    have = records_by_source(cache)
-    linked = linked_ids(sources)
-    names = name_report(sources)
-    stats = CorpusStats(
-        documents=sum(s.kind == "document" for s in sources), skipped=skipped,
-        records=Counter(line.record.source for line in cache if line.record),
-        papers=len(set().union(*have.values())), linked=len(linked),
-        linked_missing=[i for i in linked if not any(i in ids for ids in have.values())],
-        linked_without_abstract=sum(i not in have["arxiv"] for i in linked),
-        named_resolved=len(names.resolved), unresolved=list(names.unresolved), index="")
-    _index_counts(settings, stats)
-    return stats
-
-
-def _index_counts(settings: Settings, stats: CorpusStats) -> None:
-    from rag.index import CHUNKS, current_build, read_manifest, staleness
-
-    build = current_build(settings)
-    if build is None:
-        stats.index = f"none at {settings.index_dir} (run `rag build`)"
-        return
-    manifest = read_manifest(build)
-    stale = staleness(settings, manifest)
-    stats.index = f"{build.parent.parent.name}" + (f" (stale: {stale})" if stale else "")
-    stats.chunks = manifest.get("counts", {}).get("chunks")
-    with (build / CHUNKS).open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle]
-    stats.linked_chunks = sum(bool(r.get("arxiv_ids")) and not r["doc_id"].startswith("arxiv:")
-                              for r in rows)

@@ -2,7 +2,7 @@
 
 The small embedding model blurs acronyms it rarely saw; the reading material
 often spells them out.  Expansion appends the phrase, so BM25 and the dense
-model both see it.  The list lives in ``rag/acronyms.json``.
+model both see it.  The list lives in ``rag/search/acronyms.json``.
 """
 
 from __future__ import annotations

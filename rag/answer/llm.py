@@ -1,16 +1,16 @@
 """LLM answer backends: any OpenAI-compatible server, or a local GGUF via llama.cpp.
 
-Both follow the ``rag.answer.Backend`` protocol (``stream`` yields text pieces,
+Both follow the ``rag.answer.extractive.Backend`` protocol (``stream`` yields text pieces,
 then one ``Draft``) and share one flow (``LLMBackend.stream``):
 
 1. The extractive answer is computed first (milliseconds).  When it abstains,
    the retrieved passages do not answer the question: the LLM is not called and
    the extractive abstention is returned (``backend="extractive"``, ``fallback_reason``
    says why).
-2. Otherwise the grounded prompt (``rag.prompts``) is sent and tokens are yielded
-   as they arrive, already passed through ``rag.citations.CitationRewriter``
+2. Otherwise the grounded prompt (``rag.answer.prompts``) is sent and tokens are yielded
+   as they arrive, already passed through ``rag.answer.citations.CitationRewriter``
    (invalid markers dropped, valid ones renumbered by first use).
-3. The finished text is judged by ``rag.citations``: cites a listed passage →
+3. The finished text is judged by ``rag.answer.citations``: cites a listed passage →
    the LLM answer (``unsupported_sentences`` flags uncited sentences); no valid
    marker but says the passages do not answer → ``abstained=True``; anything
    else (or any failure) → the extractive answer with ``fallback_reason``.
@@ -43,11 +43,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from rag.answer import Draft, ExtractiveBackend, build_citations, citation_order, word_pieces
-from rag.citations import CitationRewriter, fallback_reason
-from rag.conversation import content_terms
-from rag.prompts import answer_messages, condense_messages
+from rag.answer.citations import CitationRewriter, fallback_reason
+from rag.answer.extractive import (
+    Draft,
+    ExtractiveBackend,
+    build_citations,
+    citation_order,
+    word_pieces,
+)
+from rag.answer.prompts import answer_messages, condense_messages
 from rag.records import Hit
+from rag.search.conversation import content_terms
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.chunk import is_answer_sentence
+from rag.corpus.chunk import is_answer_sentence
 from rag.records import Citation, Hit, Paper
 from rag.settings import AnswerSettings
 
@@ -208,7 +208,7 @@ class ExtractiveBackend:
     name = "extractive"
 
     def __init__(self, index, settings: AnswerSettings):
-        from rag.index import bm25_tokenize
+        from rag.search.index import bm25_tokenize
 
         self.index = index
         self.settings = settings

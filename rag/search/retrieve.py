@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.index import LoadedIndex, bm25_tokenize
 from rag.records import Hit
+from rag.search.index import LoadedIndex, bm25_tokenize
 from rag.settings import RetrievalSettings
 
 

@@ -1,13 +1,13 @@
 """Citation enforcement for generated answers (pure; no model, no I/O).
 
-An LLM answers from passages numbered ``[1]..[n]`` (see ``rag.prompts``).  Its
+An LLM answers from passages numbered ``[1]..[n]`` (see ``rag.answer.prompts``).  Its
 output is checked here, token by token while it streams:
 
 * every marker ``[m]`` (also ``[m, k]``, ``[m-k]``, ``[Passage m]``) is parsed;
   a number that is not a listed passage (``m < 1`` or ``m > n``) is removed,
   together with the space before it, and counted;
 * valid markers are renumbered by first use, so the text agrees with
-  ``rag.answer.citation_order``/``build_citations`` (cited passages first, in the
+  ``rag.answer.extractive.citation_order``/``build_citations`` (cited passages first, in the
   order the answer cites them); ``[1, 3]`` becomes ``[1][2]``;
 * sentences left without any marker are reported as unsupported (kept in the text);
 * abstention rule: an answer with no valid marker that says the passages do not
@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.chunk import split_sentences
+from rag.corpus.chunk import split_sentences
 
 _MARKER = re.compile(
     r"(\s*)\[(?:passages?\s*)?(\d+(?:\s*(?:,|;|-|–|and)\s*(?:passages?\s*)?\d+)*)\]", re.I)

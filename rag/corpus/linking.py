@@ -223,7 +223,7 @@ def _alias_pairs(cleaned: str) -> list[tuple[str, str]]:
 
 
 # ------------------------------------------------------------- corpus level
-_PATH_SEP = " › "  # rag.chunk.PATH_SEP (not imported: chunk pulls in llama-index)
+_PATH_SEP = " › "  # rag.corpus.chunk.PATH_SEP (not imported: chunk pulls in llama-index)
 
 
 def paper_references(sources: Iterable[Source]) -> list[str]:

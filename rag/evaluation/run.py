@@ -6,7 +6,7 @@ follows as history, the way the app asks it.  Each answer becomes a
 ``QuestionResult`` (what was retrieved, what was expected, per-question scores);
 ``summarize`` aggregates them per configuration and ``check_gate`` compares the
 gated configuration with ``evals/thresholds.toml``.  Scores of our own come from
-``rag.metrics`` (pure functions), ragas scores from ``rag.ragas_scores``.
+``rag.evaluation.metrics`` (pure functions), ragas scores from ``rag.evaluation.ragas_scores``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rag import metrics
 from rag.errors import RagError
+from rag.evaluation import metrics
 from rag.records import Answer, Hit
 
 CONFIGS = ("hybrid", "dense", "bm25")
@@ -248,7 +248,7 @@ def run_config(assistant, questions: Sequence[EvalQuestion], by_id: dict[str, Ev
 
 def add_ragas(asked: Sequence[Asked], scorer) -> tuple[list[QuestionResult], dict[str, str]]:
     """The results with ragas scores merged in, and ragas' per-metric notes."""
-    from rag.ragas_scores import RagasInput
+    from rag.evaluation.ragas_scores import RagasInput
 
     rows = [RagasInput(question=r.question, response=r.answer, reference=r.reference_answer,
                        retrieved_ids=tuple(p.chunk_id for p in r.retrieved),
@@ -315,7 +315,7 @@ def merge_notes(by_config: dict[str, dict[str, str]]) -> dict[str, str]:
 
 
 def _ragas_scorer(assistant):
-    from rag.ragas_scores import RagasScorer
+    from rag.evaluation.ragas_scores import RagasScorer
 
     return RagasScorer(assistant.embedder, assistant.settings.llm)
 

@@ -8,7 +8,7 @@ Which ragas metrics, and why:
   ``NonLLM*`` variants compare whole passages with reference *texts* by string
   distance, which a short evidence quote against a 180-token chunk cannot pass.
   Reference ids are the chunk ids that contain an evidence quote
-  (``rag.metrics.reference_chunk_ids``); retrieved ids are the hits' chunk ids.
+  (``rag.evaluation.metrics.reference_chunk_ids``); retrieved ids are the hits' chunk ids.
   Precision is set-based (relevant retrieved / retrieved): with k=5 and one or two
   supporting chunks its ceiling is 0.2-0.4, which is expected.
 * ``SemanticSimilarity`` (collections API) with our own MiniLM model through

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag import clean
+from rag.corpus import clean
 from rag.errors import CorpusError
 from rag.records import Section, Source
 
@@ -207,7 +207,7 @@ def parse_card(record: dict) -> Source:
     source_kind = str(record.get("source", "card"))
     heading = "arXiv abstract" if source_kind == "arxiv" else "Paper card"
     metadata = {"authors": ", ".join(map(str, authors)), "source": source_kind}
-    if record.get("resolved_from"):  # names a title search matched (rag.papers)
+    if record.get("resolved_from"):  # names a title search matched (rag.corpus.papers)
         metadata["resolved_from"] = " | ".join(map(str, record["resolved_from"]))
     return Source(
         doc_id=f"arxiv:{arxiv_id}", title=clean.repair_mojibake(str(record["title"])).strip(),
