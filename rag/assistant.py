@@ -6,11 +6,11 @@ import logging
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
 from rag.errors import BackendError, IndexProblem, InvalidQuestion
 from rag.records import Answer
-from rag.search.build import BuildReport, build_index
 from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
@@ -18,6 +18,8 @@ from rag.search.index import load_index
 from rag.search.retrieve import Retriever
 from rag.settings import Settings, load_settings
 
+if TYPE_CHECKING:  # the build (chunking, llama-index) is imported only when it runs
+    from rag.search.build import BuildReport
 log = logging.getLogger(__name__)
 _ALLOWED_CONTROL = {"\n", "\t", "\r"}
 
@@ -62,10 +64,13 @@ class Assistant:
     def load(cls, settings: Settings | None = None, build: bool = True,
              progress: bool = False) -> Assistant:
         """Load (and, when missing or stale, build) the index; ``build=False`` only loads."""
+        from rag.search.build import build_index, up_to_date
+
         settings = settings or load_settings()
-        embedder = Embedder(settings.embedding)
+        embedder = Embedder(settings.embedding, settings.cache_root)
+        embedder.preload()  # the query model loads while the index does
         report = None
-        if build:
+        if build and up_to_date(settings) is None:  # an intact, current index: no import
             report = build_index(settings, embedder, progress=progress)
         try:
             index = load_index(settings)
@@ -126,6 +131,15 @@ class Assistant:
         condensed = llm(question, past) if llm and past and is_elliptical(question) else None
         standalone = condensed or rewrite_followup(question, past)
         return expand_acronyms(standalone)
+
+    def standalone_history(self, questions: Sequence[str]) -> list[str]:
+        """The conversation's earlier questions (as asked, oldest first) as retrieval saw
+        them: each follow-up rewritten with the ones before it.  The result is the
+        ``history`` that ``ask``/``stream`` take."""
+        history: list[str] = []
+        for question in questions:
+            history.append(self.search_query(question, history))
+        return history
 
     def _check(self, question: str, k: int | None, backend: str | None) -> tuple[str, str]:
         text = validate_question(question, self.settings.answer.max_question_chars)

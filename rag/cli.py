@@ -10,10 +10,10 @@ import argparse
 import json
 import os
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+from rag.answer.render import format_answer
 from rag.errors import RagError
 from rag.records import Answer
 from rag.settings import PRESETS, REPO_ROOT, Settings, load_settings
@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--backend", default=None,
                      help="answer backend: extractive (default), openai or llamacpp "
                           "(when configured: RAG_LLM__BASE_URL/MODEL or RAG_LLM__GGUF_PATH)")
+    ask.add_argument("--local", action="store_true",
+                     help="answer in this process even when a `rag serve` is running")
+    _add_serve_parser(sub)
     _add_corpus_parser(sub)
     _add_eval_parser(sub)
     return parser
@@ -60,6 +63,15 @@ def _add_eval_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--limit", type=int, default=None, help="only the first N questions")
     ev.add_argument("--no-ragas", action="store_true",
                     help="skip the ragas metrics (quick checks; the gate needs them)")
+
+
+def _add_serve_parser(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="serve the HTTP API (no UI): /api/ask, "
+                           "/v1/chat/completions; `rag ask` then answers through it")
+    serve.add_argument("--host", default=None,
+                       help="address to bind (default: RAG_API__HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None,
+                       help="port (default: RAG_API__PORT, 8000; 0 = any free)")
 
 
 def _add_corpus_parser(sub: argparse._SubParsersAction) -> None:
@@ -98,14 +110,16 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from rag.search.index import read_manifest
 
     ready = None if args.force else up_to_date(settings)
+    from rag.search.embed import Embedder
+
+    embedder = Embedder(settings.embedding, settings.cache_root)
     if ready is not None:  # no model load needed
         chunks = read_manifest(ready)["counts"]["chunks"]
         print(f"index up to date: {ready} ({chunks} chunks); nothing to do")
+        embedder.ensure_export(quiet=args.quiet)  # only when missing
         return 0
-    from rag.search.embed import Embedder
-
-    report = build_index(settings, Embedder(settings.embedding), force=args.force,
-                         progress=not args.quiet)
+    report = build_index(settings, embedder, force=args.force, progress=not args.quiet)
+    embedder.ensure_export(quiet=args.quiet)
     for warning in report.warnings:
         print(f"warning: skipped {warning}", file=sys.stderr)
     if report.rebuilt:
@@ -124,6 +138,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         return _ask_jsonl(args, settings)
     if args.question is None:
         raise RagError('no question given: rag ask "your question"')
+    if _ask_via_server(args, settings):
+        return 0
     from rag.assistant import validate_question
 
     validate_question(args.question, settings.answer.max_question_chars)  # before loading
@@ -135,6 +151,51 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(format_answer(assistant.ask(args.question, k=args.k, backend=args.backend)))
     else:
         _ask_streaming(assistant, args)
+    return 0
+
+
+def _ask_via_server(args: argparse.Namespace, settings: Settings) -> bool:
+    """Answer through a running ``rag serve`` of this home and these settings (no model
+    or index load here); False when there is none or it cannot answer."""
+    streaming = (args.backend or settings.answer.backend) != "extractive" and not args.json
+    if args.local or streaming or not settings.api.client:
+        return False
+    from rag.api import client
+
+    server = client.find_server(settings)
+    if server is None:
+        return False
+    key = os.environ.get(settings.api.key_env, "").strip() or None
+    try:
+        out = client.ask(server, args.question, args.k, args.backend,
+                         settings.api.client_timeout_s, key, text=not args.json)
+    except client.Unreachable as exc:
+        print(f"note: the server at {server.url} did not answer ({exc}); answering here",
+              file=sys.stderr)
+        return False
+    print(out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=2))
+    return True
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.api.security import ApiAuth, api_key_from_env, exposure_warnings
+    from rag.api.serve import bind, run_server
+
+    host = args.host or settings.api.host
+    port = settings.api.port if args.port is None else args.port
+    auth = ApiAuth(key=api_key_from_env(settings.api.key_env))
+    for warning in exposure_warnings(host, auth):
+        print(f"warning: {warning}", file=sys.stderr)
+    try:
+        sock = bind(host, port)  # before loading: a busy port fails at once
+    except OSError as exc:
+        raise RagError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    assistant = _load(settings, quiet=False)
+    assistant.embedder.prepare()  # export the query model now if it is missing
+    assistant.ask("What is attention?")  # warm caches before the first client
+    from rag.api.server import create_api
+
+    run_server(create_api(assistant, settings, auth), sock, settings, auth.required)
     return 0
 
 
@@ -195,43 +256,6 @@ def _emit(obj: dict) -> None:
     sys.stdout.flush()
 
 
-def format_answer(answer: Answer, width: int = 100, with_text: bool = True) -> str:
-    """Readable answer: text, numbered sources, related papers, timing."""
-    lines = [answer.text, ""] if with_text else []
-    cited = [c for c in answer.citations if c.cited]
-    other = [c for c in answer.citations if not c.cited]
-    for heading, group in (("Sources", cited), ("Other retrieved passages", other)):
-        if group:
-            lines.append(f"{heading}:")
-            for c in group:
-                where = f" — {c.section}" if c.section else ""
-                lines.append(f"  [{c.n}] {c.title}{where}  ({c.url})")
-                if c.cited:
-                    snippet = textwrap.shorten(" ".join(c.used_sentences) or c.text, width - 8)
-                    lines.append(f"      “{snippet}”")
-            lines.append("")
-    if answer.related_papers:
-        lines.append("Related papers:")
-        lines.extend(f"  - {p.title} ({p.year}) {p.url}" for p in answer.related_papers)
-        lines.append("")
-    lines.extend(_check_notes(answer))
-    lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms)")
-    return "\n".join(lines)
-
-
-def _check_notes(answer: Answer) -> list[str]:
-    """What the citation check and the fallback did, one line each (LLM backends)."""
-    notes = []
-    if answer.fallback_reason:
-        notes.append(f"note: extractive answer used: {answer.fallback_reason}")
-    if answer.invalid_citations_removed:
-        notes.append(f"note: removed {answer.invalid_citations_removed} citation(s) "
-                     "to passages that were not listed")
-    if answer.unsupported_sentences:
-        notes.append(f"note: {len(answer.unsupported_sentences)} sentence(s) cite no passage")
-    return notes
-
-
 def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     if args.corpus_command == "stats":
         from rag.evaluation.corpus_stats import corpus_stats
@@ -287,6 +311,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "build": cmd_build,
     "ask": cmd_ask,
+    "serve": cmd_serve,
     "corpus": cmd_corpus,
     "eval": cmd_eval,
 }

@@ -8,6 +8,7 @@ derive from ``home`` (``RAG_HOME``), so tests point one variable at a temp dir.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -35,6 +36,15 @@ class EmbeddingSettings(_Section):
     )
     max_seq_tokens: int = Field(256, description="The model's window, special tokens included.")
     batch_size: int = Field(16, description="Encoding batch size (16 is fastest on 2 cores).")
+    runtime: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="'auto': ONNX Runtime for queries and other short inputs (2x "
+        "faster than PyTorch unpadded, no torch import), PyTorch for the build's batches "
+        "(faster padded); 'onnx': ONNX Runtime for everything; 'torch': PyTorch only.")
+    onnx_threads: int = Field(1, ge=1, le=64, description="ONNX Runtime threads per query "
+                              "(1 was fastest on a busy 2-core machine; concurrent requests "
+                              "use the other cores).")
+    cache_dir: str | None = Field(None, description="Where the ONNX export of the weights is "
+                                  "kept (keyed by their hash); default: <home>/cache.")
 
 
 class ChunkSettings(_Section):
@@ -144,6 +154,28 @@ class AppSettings(_Section):
         "confidence is below this (or the answer abstained).")
 
 
+class ApiSettings(_Section):
+    """The HTTP API (``rag serve``, and beside the app): see rag/api/."""
+
+    host: str = Field("127.0.0.1", description="Address ``rag serve`` binds (loopback: only "
+                      "this machine).")
+    port: int = Field(8000, ge=0, le=65535, description="Port of ``rag serve`` (0 = any free).")
+    key_env: str = Field("RAG_API_KEY", description="Environment variable holding the bearer "
+                         "token every API route then requires (never stored in settings).")
+    max_body_kb: int = Field(256, ge=1, description="Largest request body accepted, in KiB.")
+    max_messages: int = Field(64, ge=1, description="Most earlier messages (history) a request "
+                              "may carry.")
+    max_history_chars: int = Field(20000, ge=1, description="Most characters of history a "
+                                   "request may carry in all.")
+    threads: int = Field(8, ge=1, le=64, description="Worker threads answering requests.")
+    model_id: str = Field("rag-interview-prep", description="Model name the OpenAI-compatible "
+                          "routes report and accept.")
+    client: bool = Field(True, description="``rag ask`` sends the question to a running "
+                         "``rag serve`` of the same home and settings when there is one.")
+    client_timeout_s: float = Field(30.0, gt=0, description="How long ``rag ask`` waits for "
+                                    "a running server before answering in-process.")
+
+
 class InterviewSettings(_Section):
     """Mock interview: question bank and grading (see rag/study/bank.py and grade.py)."""
 
@@ -194,6 +226,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     app: AppSettings = AppSettings()
+    api: ApiSettings = ApiSettings()
     interview: InterviewSettings = InterviewSettings()
     papers: PapersSettings = PapersSettings()
 
@@ -204,6 +237,12 @@ class Settings(BaseSettings):
     @property
     def index_root(self) -> Path:
         return self.home / "index"
+
+    @property
+    def cache_root(self) -> Path:
+        """Derived files that are not the index (the ONNX export of the weights)."""
+        return Path(self.embedding.cache_dir).expanduser() if self.embedding.cache_dir \
+            else self.home / "cache"
 
     def index_shape(self) -> dict:
         """Every setting (and the ingestion code) that changes what the index holds."""
@@ -243,10 +282,18 @@ _PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py")
 def pipeline_fingerprint() -> str:
     """Hash of the code of the modules that turn files into chunks: changing it rebuilds
     the index.  Hashed as syntax trees without imports, docstrings and comments, so moving
-    a module or editing its documentation does not force a rebuild."""
+    a module or editing its documentation does not force a rebuild.  Remembered per
+    process while the files are unchanged (parsing costs ~0.1 s; a load checks it twice)."""
+    paths = [Path(__file__).parent / name for name in _PIPELINE_MODULES]
+    return _pipeline_fingerprint(tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size)
+                                       for p in paths))
+
+
+@functools.lru_cache(maxsize=4)
+def _pipeline_fingerprint(files: tuple[tuple[str, int, int], ...]) -> str:
     digest = hashlib.sha256()
-    for name in _PIPELINE_MODULES:
-        tree = ast.parse((Path(__file__).parent / name).read_text(encoding="utf-8"))
+    for name, _, _ in files:
+        tree = ast.parse(Path(name).read_text(encoding="utf-8"))
         digest.update(ast.dump(_strip_imports_and_docstrings(tree)).encode())
     return digest.hexdigest()[:12]
 

@@ -4,6 +4,10 @@ Sections (already split at headings) are cut into sentence-aligned windows by
 llama-index's ``SentenceSplitter``, measured with the embedding model's own
 tokenizer so that no chunk's embedded text (heading path included) exceeds the
 model window.  Sentences are split again for the extractive answerer.
+
+Only the build chunks text, so llama-index is imported inside ``split_text``:
+query-time users of ``split_sentences`` / ``is_answer_sentence`` (answer checks,
+grading) do not pay for it.
 """
 
 from __future__ import annotations
@@ -12,9 +16,6 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-
-from llama_index.core.node_parser import SentenceSplitter
-from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
 
 from rag.corpus import clean
 from rag.records import Chunk, Section, Source
@@ -76,6 +77,8 @@ def split_text(
     text: str, budget: int, settings: ChunkSettings, count_tokens: TokenCounter,
 ) -> list[str]:
     """Sentence-aligned windows of at most ``budget`` tokens, with overlap."""
+    from llama_index.core.node_parser import SentenceSplitter
+
     overlap = min(settings.overlap_tokens, budget // 4)
     splitter = SentenceSplitter(
         chunk_size=budget, chunk_overlap=overlap, paragraph_separator="\n\n",
@@ -161,7 +164,16 @@ def content_hash(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _punkt() -> Callable[[str], list[str]]:
-    return split_by_sentence_tokenizer()
+    """nltk's Punkt with default parameters, cut at the start of each span: what
+    llama-index's ``split_by_sentence_tokenizer`` does, without importing llama-index."""
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    tokenizer = PunktSentenceTokenizer()
+
+    def split(text: str) -> list[str]:
+        starts = [start for start, _ in tokenizer.span_tokenize(text)]
+        return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])]
+    return split
 
 
 def split_sentences(text: str) -> list[str]:

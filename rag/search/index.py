@@ -139,12 +139,33 @@ def _stemmer(module):
     return _STEMMER
 
 
+class FaissStore:
+    """The build's FAISS index, searched directly.  llama-index's ``FaissVectorStore``
+    writes it (``faiss.write_index``); reading and searching it needs only faiss, so
+    answering a question never imports llama-index."""
+
+    def __init__(self, client):
+        self.client = client  # the faiss index, as llama-index's store names it
+
+    @classmethod
+    def load(cls, path: Path) -> FaissStore:
+        import faiss
+
+        return cls(faiss.read_index(str(path)))
+
+    def search(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """(position, inner product) of the ``n`` nearest vectors, best first."""
+        query = np.asarray(query_vec, dtype=np.float32).reshape(1, -1)
+        scores, ids = self.client.search(query, n)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+
 @dataclass
 class LoadedIndex:
     build_dir: Path
     manifest: dict
     chunks: list[Chunk]
-    vector_store: object
+    vector_store: FaissStore
     chunk_vectors: np.ndarray
     sentences: list[tuple[int, str]]
     sentence_vectors: np.ndarray
@@ -156,12 +177,11 @@ class LoadedIndex:
 def load_build(build_dir: Path, manifest: dict) -> LoadedIndex:
     """Read one build folder, checking counts agree with each other."""
     import bm25s
-    from llama_index.vector_stores.faiss import FaissVectorStore
 
     try:
         chunks = [Chunk(**json.loads(line)) for line in
                   (build_dir / CHUNKS).read_text(encoding="utf-8").splitlines()]
-        store = FaissVectorStore.from_persist_path(str(build_dir / VECTORS))
+        store = FaissStore.load(build_dir / VECTORS)
         sentences = [(row["chunk"], row["text"]) for row in map(json.loads, (
             build_dir / SENTENCES).read_text(encoding="utf-8").splitlines())]
         sent_vecs = np.load(build_dir / SENTENCE_VECTORS, allow_pickle=False)

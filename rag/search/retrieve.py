@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS through llama-index) + BM25 (bm25s), fused by RRF.
+"""Hybrid retrieval: dense (FAISS) + BM25 (bm25s), fused by RRF.
 
 ``rrf`` and ``collapse_near_duplicates`` are pure functions; ``Retriever``
 wires them to the loaded index.
@@ -44,12 +44,7 @@ class Retriever:
         self._sentence_chunk = np.array([c for c, _ in index.sentences], dtype=np.int64)
 
     def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
-        n = min(n, len(self.index.chunks))
-        result = self.index.vector_store.query(
-            VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=n))
-        return [(int(i), float(s)) for i, s in zip(result.ids, result.similarities)]
+        return self.index.vector_store.search(query_vec, min(n, len(self.index.chunks)))
 
     def by_sentence(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
         """Passages ranked by their best sentence's cosine to the question."""
