@@ -165,8 +165,6 @@ class ApiSettings(_Section):
     max_body_kb: int = Field(256, ge=1, description="Largest request body accepted, in KiB.")
     max_messages: int = Field(64, ge=1, description="Most earlier messages (history) a request "
                               "may carry.")
-    max_history_chars: int = Field(20000, ge=1, description="Most characters of history a "
-                                   "request may carry in all.")
     threads: int = Field(8, ge=1, le=64, description="Worker threads answering requests.")
     model_id: str = Field("rag-interview-prep", description="Model name the OpenAI-compatible "
                           "routes report and accept.")

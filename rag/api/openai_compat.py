@@ -21,10 +21,6 @@ from rag.errors import RagError
 from rag.records import Answer
 
 
-class UnknownModel(RagError):
-    """The request names a model this server does not serve."""
-
-
 def message_text(message: ChatMessage) -> str:
     content = message.content
     if content is None:
@@ -47,13 +43,6 @@ def model_ids(base: str, default_backend: str, backends: Iterable[str]) -> dict[
     ids = {base: default_backend}
     ids.update({f"{base}:{name}": name for name in backends})
     return ids
-
-
-def backend_for(model: str, served: dict[str, str]) -> str:
-    if model not in served:
-        raise UnknownModel(f"unknown model {model!r}; this server serves: "
-                           f"{', '.join(served)}")
-    return served[model]
 
 
 def sources_text(answer: Answer) -> str:

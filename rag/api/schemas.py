@@ -6,9 +6,8 @@ than we use (temperature, top_p, user, ...), so requests allow extra fields and 
 answer is the assistant's whatever they say.
 """
 
-from __future__ import annotations
-
-from typing import Literal
+from collections.abc import Sequence
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,15 +16,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AskRequest(_Strict):
-    question: str = Field(description="The question (at most answer.max_question_chars).")
-    k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default: "
-                          "settings.retrieval.k).")
-    backend: str | None = Field(None, max_length=64, description="Answer backend: "
-                                "extractive (default) or a configured LLM backend.")
-    history: list[str] = Field(default_factory=list, description="The conversation's earlier "
-                               "questions, oldest first, as the user asked them; a follow-up "
-                               "(\"and its limitations?\") is read in their light.")
+# What ``validate_question`` accepts, as a JSON-schema pattern: no control characters
+# other than tab and newlines, and something besides whitespace.
+_CONTROL = r"\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F"
+QUESTION_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+
+
+def ask_request_model(max_chars: int, max_messages: int, backends: Sequence[str]):
+    """The ``/api/ask`` body for these limits and backends: the schema states exactly
+    what is accepted, so clients (and schemathesis) can rely on it."""
+    Question = Annotated[str, Field(min_length=1, max_length=max_chars,  # noqa: N806
+                                    pattern=QUESTION_PATTERN)]
+    Backend = Literal[tuple(backends)]  # type: ignore[valid-type]  # noqa: N806
+
+    class AskRequest(_Strict):
+        question: Question = Field(description="The question.")  # type: ignore[valid-type]
+        k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve "
+                              "(default: settings.retrieval.k).")
+        backend: Backend | None = Field(  # type: ignore[valid-type]
+            None, description="Answer backend (default: settings.answer.backend).")
+        history: list[Annotated[str, Field(max_length=max_chars)]] = Field(
+            default_factory=list, max_length=max_messages,
+            description="The conversation's earlier questions, oldest first, as the user "
+            "asked them; a follow-up (\"and its limitations?\") is read in their light.")
+
+    return AskRequest
 
 
 class CitationOut(BaseModel):
@@ -108,14 +123,21 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
-class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+def chat_request_model(model_ids: Sequence[str], max_messages: int):
+    """The ``/v1/chat/completions`` body: OpenAI's, with our models and limits."""
+    Served = Literal[tuple(model_ids)]  # type: ignore[valid-type]  # noqa: N806
 
-    model: str = Field(max_length=200)
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    k: int | None = Field(None, ge=1, le=50, description="Extension: passages to retrieve.")
+    class ChatRequest(BaseModel):
+        model_config = ConfigDict(extra="allow")
+
+        model: Served = Field(description="A model of GET /v1/models.")  # type: ignore
+        messages: list[ChatMessage] = Field(min_length=1, max_length=max_messages + 1)
+        stream: bool = False
+        stream_options: StreamOptions | None = None
+        k: int | None = Field(None, ge=1, le=50, description="Extension: passages to "
+                              "retrieve.")
+
+    return ChatRequest
 
 
 class AssistantMessage(BaseModel):

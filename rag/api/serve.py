@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -81,8 +82,18 @@ def run_server(app, sock: socket.socket, settings: Settings, auth: bool,
         write_discovery(settings, url, auth)
     print(f"serving on {url} (API: {url}/api/ask, {url}/v1/chat/completions); "
           "Ctrl+C stops", file=sys.stderr, flush=True)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
+    # handler it found: make that an exception, so the discovery file is removed.
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.run(sockets=[sock])
+    except (KeyboardInterrupt, SystemExit):
+        pass
     finally:
         if discoverable:
             remove_discovery(settings)
+    print("server stopped", file=sys.stderr)
+
+
+def _stop(_signum, _frame) -> None:
+    raise SystemExit(0)

@@ -12,33 +12,32 @@ and index calls are blocking; errors are JSON (``{"error": {"message", "type",
 "code"}}``), never a traceback.  ``app.py`` mounts the Gradio UI on this same app.
 """
 
-from __future__ import annotations
-
 import itertools
 import logging
 from collections.abc import Callable
 from functools import partial
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.answer.render import format_answer
 from rag.answer.streaming import coalesce
 from rag.api import openai_compat as oai
 from rag.api.schemas import (
-    AskRequest,
     AskResponse,
     ChatCompletion,
-    ChatRequest,
     ErrorResponse,
     Health,
     ModelList,
+    ask_request_model,
+    chat_request_model,
 )
 from rag.api.security import ApiAuth, BodyLimitMiddleware, error_body
-from rag.errors import BackendError, InvalidQuestion, RagError
+from rag.errors import BackendError, RagError
 from rag.settings import Settings
 
 log = logging.getLogger("rag.api")
@@ -82,7 +81,10 @@ def create_api(assistant, settings: Settings | None = None, auth: ApiAuth | None
                            "<key>' (the server's RAG_API_KEY)", "authentication_error",
                            "invalid_api_key")
 
-    router = APIRouter(dependencies=[Depends(require_key)], responses=_ERRORS)
+    dependencies = [Depends(require_key)]
+    if auth.key:  # documents the bearer scheme in the OpenAPI schema (checked above)
+        dependencies.append(Security(HTTPBearer(auto_error=False)))
+    router = APIRouter(dependencies=dependencies, responses=_ERRORS)
     _add_ask_routes(router, assistant, settings, auth, run)
     _add_openai_routes(router, assistant, settings, run)
     app.include_router(router)
@@ -93,24 +95,16 @@ def create_api(assistant, settings: Settings | None = None, auth: ApiAuth | None
     return app
 
 
-def check_history(history: list[str], settings: Settings) -> None:
-    cfg = settings.api
-    if len(history) > cfg.max_messages:
-        raise InvalidQuestion(f"too much history ({len(history)} messages; the limit is "
-                              f"{cfg.max_messages}): start a new conversation")
-    if sum(len(h) for h in history) > cfg.max_history_chars:
-        raise InvalidQuestion(f"the history is too long (over {cfg.max_history_chars:,} "
-                              "characters): start a new conversation")
-
-
 def _add_ask_routes(router: APIRouter, assistant, settings: Settings, auth: ApiAuth,
                     run: Callable) -> None:
+    ask_request = ask_request_model(settings.answer.max_question_chars,
+                                    settings.api.max_messages, assistant.available_backends)
+
     @router.post("/api/ask", response_model=AskResponse, summary="Answer one question",
                  responses={200: {"content": {"text/plain": {}}}})
-    async def ask(body: AskRequest, request: Request) -> Response:
+    async def ask(body: ask_request, request: Request) -> Response:  # type: ignore
         """The ``rag ask --json`` contract; ``history`` holds the earlier questions.
         With ``Accept: text/plain``: the answer as ``rag ask`` prints it."""
-        check_history(body.history, settings)
 
         def answer():
             history = assistant.standalone_history(body.history)
@@ -132,25 +126,23 @@ def _add_ask_routes(router: APIRouter, assistant, settings: Settings, auth: ApiA
 
 def _add_openai_routes(router: APIRouter, assistant, settings: Settings,
                        run: Callable) -> None:
-    def served() -> dict[str, str]:
-        return oai.model_ids(settings.api.model_id, settings.answer.backend,
-                             assistant.available_backends)
+    served = oai.model_ids(settings.api.model_id, settings.answer.backend,
+                           assistant.available_backends)
+    chat_request = chat_request_model(list(served), settings.api.max_messages)
 
     @router.get("/v1/models", response_model=ModelList, summary="Models (answer backends)")
     async def models() -> dict:
         created = int(assistant.index.build_dir.stat().st_mtime)
         return {"object": "list", "data": [
             {"id": mid, "object": "model", "created": created, "owned_by": "rag"}
-            for mid in served()]}
+            for mid in served]}
 
     @router.post("/v1/chat/completions", response_model=ChatCompletion,
                  summary="OpenAI-compatible chat completion (JSON or server-sent events)",
-                 responses={200: {"content": {"text/event-stream": {}}},
-                            404: {"model": ErrorResponse, "description": "Unknown model"}})
-    async def chat(body: ChatRequest):
-        backend = oai.backend_for(body.model, served())
+                 responses={200: {"content": {"text/event-stream": {}}}})
+    async def chat(body: chat_request):  # type: ignore[valid-type]
+        backend = served[body.model]
         question, asked = oai.conversation(body.messages)
-        check_history(asked, settings)
         if body.stream:
             history = await run(assistant.standalone_history, asked)
             events = coalesce(assistant.stream(question, k=body.k, backend=backend,
@@ -189,10 +181,6 @@ def _add_error_handlers(app: FastAPI, auth: ApiAuth) -> None:
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": auth.challenge} if exc.status == 401 else None
         return _json_error(exc.status, exc.message, exc.kind, exc.code, headers)
-
-    @app.exception_handler(oai.UnknownModel)
-    async def unknown_model(_request: Request, exc: oai.UnknownModel) -> JSONResponse:
-        return _json_error(404, str(exc), "invalid_request_error", "model_not_found")
 
     @app.exception_handler(RagError)
     async def rag_error(_request: Request, exc: RagError) -> JSONResponse:
