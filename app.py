@@ -84,7 +84,39 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     demo.queue(default_concurrency_limit=settings.app.concurrency)
-    demo.launch(**launch_kwargs(args, auth), **ui.launch_options())
+    if args.share:  # a share link needs Gradio's own launcher (and the internet)
+        print("note: with --share the HTTP API (/api, /v1) is not served", file=sys.stderr)
+        demo.launch(**launch_kwargs(args, auth), **ui.launch_options())
+        return 0
+    return serve_with_api(demo, assistant, settings, args, auth)
+
+
+def serve_with_api(demo, assistant, settings, args: argparse.Namespace,
+                   auth: tuple[str, str] | None) -> int:
+    """The UI and the HTTP API (``rag.api``) in one server: the Gradio app mounted on
+    the API's FastAPI app.  The API takes ``RAG_API_KEY`` as a bearer token and, when
+    the app has a login, that login too (an app locked by a login never serves an
+    open API); ``rag ask`` finds this server like a ``rag serve``."""
+    import gradio as gr
+
+    from rag.api.security import ApiAuth, api_key_from_env
+    from rag.api.security import exposure_warnings as api_warnings
+    from rag.api.serve import bind, run_server
+    from rag.api.server import create_api
+    from rag.app import ui
+
+    api_auth = ApiAuth(key=api_key_from_env(settings.api.key_env), login=auth)
+    for warning in api_warnings(args.host, api_auth):
+        print(f"warning: {warning}", file=sys.stderr)
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
+    app = gr.mount_gradio_app(create_api(assistant, settings, api_auth), demo, path="/",
+                              auth=auth, show_error=False, **ui.launch_options())
+    run_server(app, sock, settings, api_auth.required)
     return 0
 
 

@@ -8,12 +8,14 @@ session; per-session data lives in ``gr.State``.
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import gradio as gr
 import pandas as pd
 
+from rag.answer.streaming import coalesce
 from rag.app import present
 from rag.errors import RagError
 from rag.records import Answer, BankEntry
@@ -103,26 +105,30 @@ class Callbacks:
         messages.append({"role": "assistant", "content": "…"})
         weak = self.settings.app.weak_evidence_below
         partial, answer = "", None
+        empty = empty_evidence()
         try:
-            yield messages, "", None, present.evidence_html(None), "", "Searching…"
-            for event in self.assistant.stream(question or "", k=int(k), backend=backend,
-                                               history=history):
+            yield messages, "", None, empty, "", "Searching…"
+            events = self.assistant.stream(question or "", k=int(k), backend=backend,
+                                           history=history)
+            for event in stream_updates(events, self.settings.app.stream_interval_ms / 1000):
                 if isinstance(event, Answer):
                     answer = event
                 else:
                     partial += event
                     messages[-1] = {"role": "assistant", "content": partial}
-                    yield messages, "", None, gr.skip(), gr.skip(), gr.skip()
+                    # unchanged outputs are sent again: gr.skip() would make Gradio build
+                    # a new component per output and update (profiled: most of the cost)
+                    yield messages, "", gr.skip(), empty, "", "Searching…"
         except RagError as exc:
             messages[-1] = {"role": "assistant", "content": present.error_message(str(exc))}
-            yield messages, question, None, present.evidence_html(None), "", ""
+            yield messages, question, None, empty, "", ""
             return
         messages[-1] = {"role": "assistant", "content": answer.text}
         yield (messages, "", answer, present.evidence_html(answer, show_uncited, weak),
                present.related_html(answer.related_papers), present.answer_footer(answer))
 
     def new_chat(self) -> tuple:
-        return [], "", None, present.evidence_html(None), "", ""
+        return [], "", None, empty_evidence(), "", ""
 
     def rerender(self, answer: Answer | None, show_uncited: bool) -> str:
         return present.evidence_html(answer, show_uncited, self.settings.app.weak_evidence_below)
@@ -147,6 +153,28 @@ class Callbacks:
         history = grading.record_score(history, grade)
         return (present.grade_html(grade), present.model_answer_markdown(grade), history,
                 _history_frame(history))
+
+
+@functools.cache
+def empty_evidence() -> str:
+    """The evidence panel before an answer (rendered once)."""
+    return present.evidence_html(None)
+
+
+def stream_updates(events: Iterable[object], interval_s: float) -> Iterator[object]:
+    """The chat's updates for ``Assistant.stream`` events: word pieces merged into one
+    update per ``interval_s`` (each update re-sends the whole chat), and no separate
+    update for text that the final ``Answer``, arriving right after it, shows anyway
+    (an extractive answer: one update, not one per word)."""
+    held = None
+    for event in coalesce(events, interval_s):
+        if held is not None and not isinstance(event, Answer):
+            yield held
+        held = event if isinstance(event, str) else None
+        if held is None:
+            yield event
+    if held is not None:
+        yield held
 
 
 def message_text(message: dict) -> str:
