@@ -3,6 +3,7 @@ home in a temp dir, and one Assistant over the real corpus for integration tests
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import pytest
 from rag.settings import REPO_ROOT, Settings, load_settings
 
 STUB_CORPUS = Path(__file__).parent / "stub_data" / "corpus"
+# One ONNX export of the embedding weights for every test home (and the CLI processes
+# tests start): exporting into each temporary RAG_HOME would cost seconds per test.
+os.environ.setdefault("RAG_EMBEDDING__CACHE_DIR", str(REPO_ROOT / "cache"))
 
 
 def stub_settings(home: Path) -> Settings:

@@ -171,7 +171,7 @@ def test_assistant_rebuilds_a_damaged_index_when_the_corpus_is_there(built, embe
                                                                      monkeypatch):
     settings, build = built
     (build / "vectors.faiss").write_bytes(b"\x00" * 64)
-    monkeypatch.setattr("rag.assistant.Embedder", lambda _: embedder)
+    monkeypatch.setattr("rag.assistant.Embedder", lambda *_: embedder)
     assistant = Assistant.load(settings)
     assert assistant.build_report.rebuilt and "vectors.faiss" in assistant.build_report.reason
     assert not assistant.ask(QUESTION).abstained
@@ -181,7 +181,7 @@ def test_damaged_index_without_corpus_is_a_clear_error(built, embedder, monkeypa
     settings, build = built
     (build / "vectors.faiss").write_bytes(b"\x00" * 64)
     shutil.rmtree(settings.corpus_dir)
-    monkeypatch.setattr("rag.assistant.Embedder", lambda _: embedder)
+    monkeypatch.setattr("rag.assistant.Embedder", lambda *_: embedder)
     with pytest.raises(IndexProblem, match="vectors.faiss is damaged.*run `rag build`"):
         Assistant.load(settings, build=False)
     with pytest.raises(CorpusError, match="no corpus at"):
@@ -199,7 +199,7 @@ def test_duplicate_unreadable_and_dangling_files_are_skipped(stub_home, embedder
     (docs / "170_gone.txt").symlink_to(docs / "no-such-file.txt")
     (docs / "180_empty.txt").write_text("")
     monkeypatch.setenv("RAG_HOME", str(stub_home.home))
-    monkeypatch.setattr("rag.search.embed.Embedder", lambda _: embedder)
+    monkeypatch.setattr("rag.search.embed.Embedder", lambda *_: embedder)
     assert cli.main(["--preset", "fast", "build", "--quiet"]) == 0
     out, err = capsys.readouterr()
     assert "warning: skipped 150_copy_of_guide.txt: duplicate of 100_markdown_guide.txt" in err

@@ -1,0 +1,56 @@
+"""Nothing heavy on the ask path: ``import rag``, ``rag ask`` and the app never import
+torch, transformers, sentence-transformers or llama-index (the build and eval may).
+
+Each check runs in a fresh interpreter and lists the top-level packages it imported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rag.settings import REPO_ROOT
+
+HEAVY = {"torch", "transformers", "sentence_transformers", "llama_index"}
+_REPORT = ("import json, sys\n"
+           "print('MODULES=' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})),"
+           " file=sys.stderr)\n")
+
+
+def _modules(code: str, *args: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code + _REPORT, *args], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    line = next(x for x in out.stderr.splitlines() if x.startswith("MODULES="))
+    return set(json.loads(line.removeprefix("MODULES=")))
+
+
+def test_import_rag_is_light():
+    loaded = _modules("import rag\nrag.Answer, rag.load_settings\n")
+    assert not loaded & (HEAVY | {"numpy", "faiss", "onnxruntime"}), loaded
+
+
+@pytest.mark.integration
+def test_rag_ask_loads_no_heavy_package(real_assistant):
+    code = ("import sys\nfrom rag.cli import main\n"
+            "assert main(['ask', '--local', '--json', 'Why divide attention scores by "
+            "sqrt(d_k)?']) == 0\n")
+    loaded = _modules(code)
+    assert {"onnxruntime", "faiss"} <= loaded  # the answer came from this process
+    assert not loaded & (HEAVY | {"nltk", "sklearn"}), loaded & HEAVY
+
+
+@pytest.mark.integration
+def test_the_app_loads_no_heavy_package(real_assistant):
+    code = ("from rag.assistant import Assistant\nfrom rag.app import ui\n"
+            "assistant = Assistant.load()\n"
+            "demo = ui.build_app(assistant)\n"
+            "cb = ui.Callbacks(assistant, assistant.settings, [])\n"
+            "out = list(cb.respond('What is LoRA?', [], 5, 'extractive', True))\n"
+            "assert out[-1][0][-1]['content'].endswith(']')\n")
+    loaded = _modules(code)
+    assert "gradio" in loaded
+    assert not loaded & HEAVY, loaded & HEAVY
