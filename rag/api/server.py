@@ -37,7 +37,8 @@ from rag.api.schemas import (
     chat_request_model,
 )
 from rag.api.security import ApiAuth, BodyLimitMiddleware, error_body
-from rag.errors import BackendError, RagError
+from rag.assistant import validate_question
+from rag.errors import BackendError, InvalidQuestion, RagError
 from rag.settings import Settings
 
 log = logging.getLogger("rag.api")
@@ -88,7 +89,7 @@ def create_api(assistant, settings: Settings | None = None, auth: ApiAuth | None
     _add_ask_routes(router, assistant, settings, auth, run)
     _add_openai_routes(router, assistant, settings, run)
     app.include_router(router)
-    _add_error_handlers(app, auth)
+    _add_error_handlers(app, auth, settings)
     if limit_body:
         app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_kb * 1024,
                            prefixes=API_PREFIXES)
@@ -176,7 +177,7 @@ def _guarded(chunks):
         yield oai.sse_error("internal error while answering")
 
 
-def _add_error_handlers(app: FastAPI, auth: ApiAuth) -> None:
+def _add_error_handlers(app: FastAPI, auth: ApiAuth, settings: Settings) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": auth.challenge} if exc.status == 401 else None
@@ -189,8 +190,8 @@ def _add_error_handlers(app: FastAPI, auth: ApiAuth) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _json_error(422, _validation_message(exc), "invalid_request_error",
-                           "invalid_schema")
+        message = _question_message(exc, settings) or _validation_message(exc)
+        return _json_error(422, message, "invalid_request_error", "invalid_schema")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -201,6 +202,19 @@ def _add_error_handlers(app: FastAPI, auth: ApiAuth) -> None:
     async def internal(_request: Request, exc: Exception) -> JSONResponse:
         log.error("internal error", exc_info=exc)
         return _json_error(500, "internal error (see the server log)", "server_error")
+
+
+def _question_message(exc: RequestValidationError, settings: Settings) -> str | None:
+    """For a question the schema refused, the message ``rag ask`` gives locally
+    ("the question is empty: ...", "... control characters (U+0007) ...")."""
+    for err in exc.errors():
+        if tuple(err.get("loc", ())) == ("body", "question") and isinstance(
+                err.get("input"), str):
+            try:
+                validate_question(err["input"], settings.answer.max_question_chars)
+            except InvalidQuestion as problem:
+                return str(problem)
+    return None
 
 
 def _validation_message(exc: RequestValidationError) -> str:
