@@ -70,15 +70,15 @@ def exposure_warnings(args: argparse.Namespace, auth: tuple[str, str] | None) ->
 def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     args = parse_args(argv, settings)
-    from rag.app import ui
-    from rag.assistant import Assistant
-
     try:
         auth = auth_from_env()
         for warning in exposure_warnings(args, auth):
             print(f"warning: {warning}", file=sys.stderr)
         print("Loading the model and index…", flush=True)
-        assistant = Assistant.load(settings, progress=True)
+        loading = _load_in_background(settings)  # overlaps with importing Gradio
+        from rag.app import ui
+
+        assistant = loading.result()
         demo = ui.build_app(assistant, settings)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -89,6 +89,18 @@ def main(argv: list[str] | None = None) -> int:
         demo.launch(**launch_kwargs(args, auth), **ui.launch_options())
         return 0
     return serve_with_api(demo, assistant, settings, args, auth)
+
+
+def _load_in_background(settings):
+    """``Assistant.load`` in a worker thread; ``.result()`` waits (and re-raises)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.assistant import Assistant
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="load")
+    future = pool.submit(Assistant.load, settings, progress=True)
+    pool.shutdown(wait=False)  # the thread ends when the load does
+    return future
 
 
 def serve_with_api(demo, assistant, settings, args: argparse.Namespace,
