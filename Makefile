@@ -48,6 +48,9 @@ lint: setup
 .PHONY: bench
 bench: setup index
 	$(PY) benchmarks/bench_latency.py
+	$(PY) benchmarks/bench_embed.py
+	$(PY) benchmarks/bench_cold.py
+	$(PY) benchmarks/bench_serving.py
 	$(PY) benchmarks/bench_quality.py
 	$(PY) benchmarks/bench_incremental.py
 	$(PY) benchmarks/bench_scale.py

@@ -7,7 +7,7 @@ bounded time and number of users and returns its stats for the named request.
 
 from __future__ import annotations
 
-import csv
+import json
 import os
 import signal
 import socket
@@ -91,26 +91,41 @@ def locust(url: str, user_class: str, users: int, seconds: int, name: str) -> di
     """Headless locust: ``users`` users (all started at once) for ``seconds``; the stats
     of request ``name`` (answers/s, latency percentiles, failures)."""
     with tempfile.TemporaryDirectory(prefix="rag-locust-") as tmp:
-        prefix = str(Path(tmp) / "run")
+        report = Path(tmp) / "stats"
         cmd = [str(Path(sys.executable).parent / "locust"), "-f", str(LOCUSTFILE),
                "--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
-               "--host", url, "--csv", prefix, "--only-summary", "--stop-timeout", "10",
+               "--host", url, "--json-file", str(report), "--stop-timeout", "10",
                "--loglevel", "WARNING", user_class]
         proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True,
                               timeout=seconds + 120, env=subprocess_env())
-        rows = _stats(Path(prefix + "_stats.csv"))
-        if name not in rows:
+        stats = locust_stats(report.with_suffix(".json"), name)
+        if stats is None:
             raise RuntimeError(f"locust gave no {name!r} stats: {proc.stderr[-1500:]}")
-    row = rows[name]
-    return {"users": users, "seconds": seconds, "requests": int(row["Request Count"]),
-            "failures": int(row["Failure Count"]),
-            "answers_per_s": round(float(row["Requests/s"]), 2),
-            "p50_ms": float(row["50%"]), "p95_ms": float(row["95%"]),
-            "mean_ms": round(float(row["Average Response Time"]), 1)}
+    return {"users": users, "seconds": seconds, **stats}
 
 
-def _stats(path: Path) -> dict[str, dict]:
+def locust_stats(path: Path, name: str) -> dict | None:
+    """Requests, failures, answers/s and p50/p95/mean (ms) of request ``name`` from the
+    final stats locust writes with ``--json-file`` (None when it has no such request)."""
     if not path.is_file():
-        return {}
-    with path.open(newline="") as handle:
-        return {row["Name"]: row for row in csv.DictReader(handle)}
+        return None
+    entry = next((e for e in json.loads(path.read_text()) if e["name"] == name), None)
+    if entry is None or not entry["num_requests"]:
+        return None
+    n = entry["num_requests"]
+    span = max(entry["last_request_timestamp"] - entry["start_time"], 1e-9)
+    times = sorted((float(ms), count) for ms, count in entry["response_times"].items())
+    return {"requests": n, "failures": entry["num_failures"],
+            "answers_per_s": round(n / span, 2), "p50_ms": _percentile(times, n, 0.5),
+            "p95_ms": _percentile(times, n, 0.95),
+            "mean_ms": round(entry["total_response_time"] / n, 1)}
+
+
+def _percentile(times: list[tuple[float, int]], n: int, fraction: float) -> float:
+    """From locust's histogram (rounded response time -> count)."""
+    seen = 0
+    for ms, count in times:
+        seen += count
+        if seen >= fraction * n:
+            return ms
+    return times[-1][0]

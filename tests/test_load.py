@@ -1,20 +1,24 @@
-"""Load: 8 concurrent ``gradio_client`` clients x 25 questions against ``app.py``.
+"""Load: 8 concurrent users x 25 questions against ``app.py``, driven by locust.
 
 The server is the real ``app.py`` in a subprocess on 127.0.0.1 (with a login, as
 the ``locked_app`` fixture starts it).  Each question is first answered once by
 one client; under load every answer must be that same answer to that same
 question (the extractive backend is deterministic), so an answer delivered to
-the wrong session, or mixed with another, is caught.  Latency p50/p95 and the
-server's resident memory are printed (``pytest -s``) and recorded as properties.
+the wrong session, or mixed with another, is caught.  locust (headless, loopback,
+bounded users and time; ``tests/locust_checked.py``) logs in through the app's login
+page and asks through Gradio's HTTP API, checking every answer.  Latency p50/p95 and
+the server's resident memory are printed (``pytest -s``) and recorded as properties.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
+import os
+import subprocess
+import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from conftest import APP_LOGIN
@@ -26,6 +30,8 @@ pytestmark = pytest.mark.app
 CLIENTS = 8
 QUESTIONS = 25
 MAX_RSS_GROWTH_MB = 300  # the queue runs settings.app.concurrency requests at a time
+MAX_SECONDS = 240  # bound of the locust run (all users stop after their questions)
+LOCUSTFILE = Path(__file__).with_name("locust_checked.py")
 
 
 def _questions() -> list[str]:
@@ -76,19 +82,28 @@ def _client(url: str):
     return Client(url, auth=APP_LOGIN, verbose=False)
 
 
-def _session(url: str, order: list[str]) -> list[tuple[str, str, str, float]]:
-    """One client asking every question of ``order`` in turn."""
-    client = _client(url)
-    out = []
-    for question in order:
-        try:
-            out.append((question, *_ask(client, question)))
-        except Exception as exc:  # noqa: BLE001 - counted as an error below
-            out.append((question, "", f"ERROR {type(exc).__name__}: {exc}", -1.0))
-    return out
+def _locust(url: str, expected: dict[str, str], tmp_path: Path) -> tuple[dict, str]:
+    """Run ``CLIENTS`` checked users (``QUESTIONS`` each); the stats of their answers."""
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    try:
+        from servers import locust_stats
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    (tmp_path / "expected.json").write_text(json.dumps(expected), encoding="utf-8")
+    env = {**os.environ, "RAG_LOAD_EXPECTED": str(tmp_path / "expected.json"),
+           "RAG_LOAD_LOGIN": ":".join(APP_LOGIN), "RAG_LOAD_PER_USER": str(QUESTIONS)}
+    cmd = [str(Path(sys.executable).parent / "locust"), "-f", str(LOCUSTFILE), "--headless",
+           "-u", str(CLIENTS), "-r", str(CLIENTS), "-t", f"{MAX_SECONDS}s", "--host", url,
+           "--json-file", str(tmp_path / "stats"), "--csv", str(tmp_path / "run"),
+           "--stop-timeout", "10", "--loglevel", "WARNING", "CheckedGradioUser"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=MAX_SECONDS + 120)
+    failures = (tmp_path / "run_failures.csv").read_text(encoding="utf-8")
+    stats = locust_stats(tmp_path / "stats.json", "checked /ask") or {}
+    return stats, proc.stderr[-3000:] + failures[-3000:]
 
 
-def test_concurrent_clients_get_their_own_answers(locked_app, record_property):
+def test_concurrent_clients_get_their_own_answers(locked_app, record_property, tmp_path):
     questions = _questions()
     assert len(set(questions)) == QUESTIONS
     warm = _client(locked_app.url)
@@ -97,29 +112,20 @@ def test_concurrent_clients_get_their_own_answers(locked_app, record_property):
     rss_before, cpu_before = locked_app.rss_mb(), locked_app.cpu_seconds()
     sampler = RssSampler(locked_app)
     sampler.start()
-    orders = [questions[3 * i:] + questions[:3 * i] for i in range(CLIENTS)]
     start = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        results = [r for rows in pool.map(lambda o: _session(locked_app.url, o), orders)
-                   for r in rows]
+    stats, log = _locust(locked_app.url, expected, tmp_path)
     wall = time.perf_counter() - start
     cpu = locked_app.cpu_seconds() - cpu_before
     sampler.done.set()
     sampler.join()
 
-    errors = [r for r in results if r[3] < 0]
-    assert not errors, errors[:3]
-    assert len(results) == CLIENTS * QUESTIONS
-    wrong = [(q, echo, answer[:400], expected[q][:400]) for q, echo, answer, _ in results
-             if echo != q or answer != expected[q]]
-    assert not wrong, f"{len(wrong)} answers differ, e.g. {wrong[:2]}"
-
-    times = sorted(r[3] for r in results)
-    p50 = statistics.median(times)
-    p95 = times[int(0.95 * (len(times) - 1))]
+    assert stats, log
+    assert stats["requests"] == CLIENTS * QUESTIONS, log
+    assert stats["failures"] == 0, log  # wrong, mixed or missing answers
+    p50, p95 = stats["p50_ms"] / 1000, stats["p95_ms"] / 1000
     growth = max(sampler.samples) - rss_before
-    report = (f"{CLIENTS}x{QUESTIONS} requests in {wall:.1f} s (server CPU {cpu:.1f} s): "
-              f"p50 {p50:.2f} s, "
+    report = (f"{CLIENTS}x{QUESTIONS} requests in {wall:.1f} s (server CPU {cpu:.1f} s, "
+              f"{stats['answers_per_s']:.1f} answers/s): p50 {p50:.2f} s, "
               f"p95 {p95:.2f} s; server RSS {rss_before:.0f} MiB before, peak "
               f"{max(sampler.samples):.0f} MiB (+{growth:.0f}), after {locked_app.rss_mb():.0f}")
     print("\n" + report)
