@@ -11,6 +11,7 @@ import ast
 import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -148,7 +149,9 @@ class LLMSettings(_Section):
 class AppSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the Gradio app binds.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the Gradio app (0 = any).")
-    concurrency: int = Field(2, ge=1, description="Requests the Gradio queue runs at once.")
+    concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1,
+                             description="Requests the Gradio queue runs at once (default: "
+                             "the number of CPU cores; answering is CPU-bound).")
     stream_interval_ms: int = Field(50, ge=0, description="Streamed answer pieces arriving "
                                     "within this many ms are sent as one chat update.")
     weak_evidence_below: float = Field(
