@@ -163,9 +163,9 @@ def _ask_via_server(args: argparse.Namespace, settings: Settings) -> bool:
     from rag.api import client
 
     server = client.find_server(settings)
-    if server is None:
-        return False
     key = os.environ.get(settings.api.key_env, "").strip() or None
+    if server is None or (server.auth and not key):  # a locked server we hold no key to
+        return False
     try:
         out = client.ask(server, args.question, args.k, args.backend,
                          settings.api.client_timeout_s, key, text=not args.json)

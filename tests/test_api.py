@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 
 import pytest
 from fastapi.testclient import TestClient
@@ -223,3 +224,37 @@ def test_sources_text_of_an_abstention_lists_the_closest_passages(stub_assistant
     assert answer.abstained
     assert oai.sources_text(answer).startswith("\n\nClosest passages:\n[1] ")
     assert oai.sources_text(Answer(question="q", text="t")) == ""
+
+
+# --- how `rag ask` finds a running server -------------------------------------------------
+def test_discovery_needs_a_live_server_with_the_same_settings(stub_home):
+    import subprocess
+    import sys
+
+    from rag.api import client
+    from rag.api.serve import discovery_file, remove_discovery, write_discovery
+
+    assert client.find_server(stub_home) is None  # no file
+    write_discovery(stub_home, "http://127.0.0.1:9", auth=True)
+    server = client.find_server(stub_home)
+    assert server == client.Server("http://127.0.0.1:9", os.getpid(), auth=True)
+    assert client.find_server(stub_home.updated(embedding={"runtime": "torch"})) == server
+    assert client.find_server(stub_home.updated(retrieval={"k": 9})) is None  # other answers
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    data = json.loads(discovery_file(stub_home).read_text())
+    discovery_file(stub_home).write_text(json.dumps({**data, "pid": int(dead)}))
+    assert client.find_server(stub_home) is None  # its process is gone
+    discovery_file(stub_home).write_text("{garbled")
+    assert client.find_server(stub_home) is None
+    write_discovery(stub_home, "http://127.0.0.1:9", auth=False)
+    remove_discovery(stub_home)
+    assert not discovery_file(stub_home).exists()
+
+
+def test_an_unreachable_server_is_reported_not_raised(stub_home):
+    from rag.api import client
+
+    dead = client.Server("http://127.0.0.1:9", os.getpid())  # port 9: nothing listens
+    with pytest.raises(client.Unreachable):
+        client.ask(dead, QUESTION, None, None, timeout=2)

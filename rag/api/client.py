@@ -31,6 +31,7 @@ class ServerRefused(RagError):
 class Server:
     url: str
     pid: int
+    auth: bool = False  # whether it requires a key
 
 
 def find_server(settings: Settings) -> Server | None:
@@ -43,7 +44,7 @@ def find_server(settings: Settings) -> Server | None:
         return None
     if not _alive(pid) or info.get("settings") != answer_fingerprint(settings):
         return None
-    return Server(url, pid)
+    return Server(url, pid, bool(info.get("auth")))
 
 
 def _alive(pid: int) -> bool:

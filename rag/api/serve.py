@@ -20,6 +20,7 @@ from pathlib import Path
 from rag.settings import Settings
 
 _NOT_ANSWER_SHAPING = ("api", "app", "papers", "interview")
+_RUNTIME_ONLY = {"runtime", "onnx_threads", "cache_dir", "batch_size"}  # same vectors
 
 
 def discovery_file(settings: Settings) -> Path:
@@ -28,7 +29,9 @@ def discovery_file(settings: Settings) -> Path:
 
 def answer_fingerprint(settings: Settings) -> str:
     """Hash of every setting that can change an answer (not the server's own knobs)."""
-    data = settings.model_dump(mode="json", exclude=set(_NOT_ANSWER_SHAPING))
+    data = settings.model_dump(mode="json", exclude={**dict.fromkeys(_NOT_ANSWER_SHAPING,
+                                                                      True),
+                                                     "embedding": _RUNTIME_ONLY})
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
