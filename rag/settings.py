@@ -60,6 +60,9 @@ class RetrievalSettings(_Section):
     dedup_threshold: float = Field(
         0.95, description="Cosine above which two passages count as near-duplicates."
     )
+    name_weight: float = Field(
+        0.5, ge=0, description="RRF weight of the passages of the papers and methods a "
+        "question names (rag/search/names.py; hybrid mode only).")
 
 
 class VectorIndexSettings(_Section):
@@ -110,6 +113,24 @@ class AnswerSettings(_Section):
         0.8, description="Skip a sentence this similar to one already chosen."
     )
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
+
+
+class FocusSettings(_Section):
+    """Grounded answers (rag/answer/grounded.py): intent, focus on the question's subject
+    and coverage.  Tuned on the train split of evals/interview.jsonl."""
+
+    facet_weight: float = Field(0.12, ge=0, description="Score bonus of a sentence whose "
+                                "facet answers the question's intent (scaled by fit rank).")
+    focus_weight: float = Field(0.25, ge=0, description="Score bonus per share of the "
+                                "question's subject terms a sentence (or its passage) carries.")
+    lead_explained: float = Field(0.3, ge=0, le=1, description="A lead sentence must explain "
+                                  "at least this share of the question's key subject terms.")
+    point_focus: float = Field(0.34, ge=0, le=1, description="A key point must carry at least "
+                               "this share of the subject terms.")
+    key_share: float = Field(0.6, gt=0, le=1, description="Key subject terms: the heaviest "
+                             "terms carrying this share of the question's anchor weight.")
+    max_points: int = Field(4, ge=0, le=8, description="Key points after the direct answer.")
+    pool: int = Field(6, ge=1, le=20, description="Passages whose sentences may answer.")
 
 
 class LLMSettings(_Section):
@@ -192,6 +213,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     vector_index: VectorIndexSettings = VectorIndexSettings()
     answer: AnswerSettings = AnswerSettings()
+    focus: FocusSettings = FocusSettings()
     llm: LLMSettings = LLMSettings()
     app: AppSettings = AppSettings()
     interview: InterviewSettings = InterviewSettings()

@@ -72,8 +72,10 @@ class Retriever:
 
     def search(
         self, query: str, query_vec: np.ndarray, k: int | None = None, mode: str | None = None,
+        pinned: Sequence[int] = (),
     ) -> list[Hit]:
-        """Top-``k`` passages, near-duplicates collapsed."""
+        """Top-``k`` passages, near-duplicates collapsed.  ``pinned`` passages (of the
+        papers and methods the question names) join the fusion as one more ranking."""
         cfg = self.settings
         k = k or cfg.k
         mode = mode or cfg.mode
@@ -81,8 +83,9 @@ class Retriever:
         lexical = self.lexical(query, cfg.candidates) if mode != "dense" else []
         use_sent = mode == "hybrid" and cfg.sentence_weight > 0
         by_sent = self.by_sentence(query_vec, cfg.candidates) if use_sent else []
-        rankings = [[d for d, _ in dense], [d for d, _ in lexical], [d for d, _ in by_sent]]
-        weights = [cfg.dense_weight, cfg.bm25_weight, cfg.sentence_weight]
+        rankings = [[d for d, _ in dense], [d for d, _ in lexical], [d for d, _ in by_sent],
+                    list(pinned) if mode == "hybrid" else []]
+        weights = [cfg.dense_weight, cfg.bm25_weight, cfg.sentence_weight, cfg.name_weight]
         fused = rrf(rankings, weights, cfg.rrf_k)
         ordered = sorted(fused, key=lambda d: (-fused[d], d))
         kept = collapse_near_duplicates(ordered, self.index.chunk_vectors, cfg.dedup_threshold)
