@@ -22,6 +22,7 @@ import numpy as np
 from rag.answer.grounded import Composer, SentenceTable
 from rag.corpus.chunk import is_answer_sentence
 from rag.records import Citation, Hit, Paper
+from rag.search.query import stem_tokens
 from rag.settings import AnswerSettings, FocusSettings
 
 ABSTAIN_TEXT = (
@@ -82,7 +83,7 @@ def score_candidates(
         for offset, cos in enumerate(cosines):
             i = start + offset
             text = sentences[i][1]
-            if text in seen or not is_answer_sentence(text) or (usable and not usable[i]):
+            if text in seen or (not usable[i] if usable else not is_answer_sentence(text)):
                 continue
             seen.add(text)
             score = float(cos) + lexical(i) + bonus
@@ -224,7 +225,7 @@ class ExtractiveBackend:
         self.settings = settings
         self.focus = focus or FocusSettings()
         self.chunk_index = {c.chunk_id: i for i, c in enumerate(index.chunks)}
-        self._tokenize = lambda text: bm25_tokenize([text], return_ids=False)[0]
+        self._tokenize = lambda text: list(stem_tokens(text))
         self.idf = idf_table(bm25_tokenize([c.embed_text for c in index.chunks],
                                            return_ids=False))
         self.max_idf = max(self.idf.values(), default=1.0)

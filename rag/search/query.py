@@ -145,3 +145,23 @@ def correct_typos(text: str, vocab: Vocabulary, min_len: int = 5) -> str:
             if word[0].isupper() else best
 
     return _WORD.sub(fix, text)
+
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+@lru_cache(maxsize=1)
+def _stemmer_and_stopwords():
+    import Stemmer
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=8192)
+def stem_tokens(text: str) -> tuple[str, ...]:
+    """The BM25 tokens of ``text`` (what ``bm25s.tokenize`` with English stopwords and
+    the Snowball stemmer gives), without its per-call overhead."""
+    stemmer, stop = _stemmer_and_stopwords()
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
+    return tuple(stemmer.stemWords(words))
