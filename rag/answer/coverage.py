@@ -28,7 +28,12 @@ deal simpli practic mean good bad better best worst main key idea exact realli p
 happen doe get make give tell way thing kind type role import signific detail overview
 question answer describ discuss summar summari briefli quick eli5 nutshel paper whi do doe
 did we you i u what how is are can should would could us it they the a an be been there
-someon peopl our your my me so mani much""".split())
+someon peopl our your my me so mani much say said find found show shown think know
+suppos want abl possibl method reading list ignor itself place hand new everi ani without
+rather have around expect write includ exist apart effect close turn dure keep still also
+other anoth way ways instead just onli veri well real actual often usual alway never sinc
+becaus while though although whether either neither both each few more most less least
+like unlik same differ similar kind sort lot bit got go goe went come came look seem""".split())
 
 
 @dataclass(frozen=True)
@@ -42,15 +47,29 @@ class Anchors:
     def total(self) -> float:
         return sum(self.weights.values())
 
-    def key_terms(self, share: float = 0.5) -> list[str]:
-        """The heaviest terms that together carry ``share`` of the weight."""
+    def key_terms(self, share: float = 0.5, most: int = 4) -> list[str]:
+        """The heaviest terms (at most ``most``) that together carry ``share`` of the
+        weight."""
         out, acc = [], 0.0
-        for term, w in sorted(self.weights.items(), key=lambda x: -x[1]):
+        for term, w in sorted(self.weights.items(), key=lambda x: (-x[1], x[0])):
             out.append(term)
             acc += w
-            if acc >= share * self.total:
+            if acc >= share * self.total or len(out) >= most:
                 break
         return out
+
+
+def joined_terms(tokens: Sequence[str], known: dict[str, float]) -> list[str]:
+    """Adjacent pairs written as one word when the material writes them so ("flash
+    attention" -> "flashattent", as in "FlashAttention")."""
+    from rag.search.query import stem_tokens
+
+    out = []
+    for a, b in zip(tokens, tokens[1:]):
+        joined = stem_tokens(a + b)
+        if joined and joined[0] in known and joined[0] not in (a, b):
+            out.append(joined[0])
+    return out
 
 
 def question_anchors(tokens: Sequence[str], idf: dict[str, float], max_idf: float,
@@ -58,6 +77,7 @@ def question_anchors(tokens: Sequence[str], idf: dict[str, float], max_idf: floa
     """Anchors of a tokenised (stemmed) question; unknown terms are ``missing``."""
     weights: dict[str, float] = {}
     missing: list[str] = []
+    tokens = [*tokens, *joined_terms(tokens, idf)]
     for term in tokens:
         if term in INTENT_STEMS or len(term) < 2 or term.isdigit():
             continue

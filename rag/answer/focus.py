@@ -20,6 +20,7 @@ from rag.answer.grounded import Candidate, Composer, coverage_label, facet_fit, 
 from rag.answer.intent import Intent, detect_intent
 from rag.records import Hit
 
+NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
 _PARENS = re.compile(r"\s*\([^()]*\)\s*$")
 _LIMITS_NOTE = ("The reading material lists no limitations of {s}; what it does say about "
                 "{s} follows.")
@@ -44,10 +45,10 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     raw = backend.candidates(question, query_vec, hits)
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
-    named = [r for r, h in enumerate(hits) if key and
-             key[0] in backend.chunk_terms[backend.chunk_index[h.chunk.chunk_id]]]
+    named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
+             and set(key) <= backend.chunk_terms[backend.chunk_index[h.chunk.chunk_id]]]
     weak = conf < backend.settings.abstain_threshold
-    unknown = unknown_subject(anchors)
+    unknown = unknown_subject(anchors, glossary_stems())
     subject = surface_terms(bare_question(question), key[:2], backend._tokenize)
     if intent.is_comparison and not weak and not unknown:
         plan = compare(backend.composer, intent, cands, backend, subject)
@@ -61,6 +62,14 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
 
 
+def glossary_stems() -> frozenset[str]:
+    """Stems of the acronyms the glossary spells out (they need not be in the corpus)."""
+    from rag.search.glossary import glossary
+    from rag.search.query import stem_tokens
+
+    return frozenset(t for k in glossary() for t in stem_tokens(k))
+
+
 def clause_anchors(backend, clause: str, question: str) -> tuple[Anchors, list[str]]:
     """Anchors and key terms of one clause (with the expansions retrieval appended), or
     of the whole question when the clause names nothing of its own ("why does it
@@ -72,12 +81,14 @@ def clause_anchors(backend, clause: str, question: str) -> tuple[Anchors, list[s
     return anchors, anchors.key_terms(backend.focus.key_share)
 
 
-def unknown_subject(anchors: Anchors) -> bool:
-    """The question's subject is not in the reading material: it has no known anchor,
-    or its out-of-vocabulary terms outnumber the known ones."""
+def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:
+    """The question's subject is not in the reading material: it has no known anchor, or
+    it names something the material never uses (a term outside its vocabulary that is
+    not an acronym the glossary spells out, ``known``)."""
     if not anchors.weights:
         return True
-    return len(anchors.missing) > len(anchors.weights)
+    missing = [t for t in anchors.missing if t not in known]
+    return 2 * len(missing) >= len(missing) + len(anchors.weights)
 
 
 class Plan:

@@ -52,7 +52,8 @@ class SentenceTable:
         self.needs_antecedent = [s.needs_antecedent for s in info]
         self.chunk = [s.chunk for s in info]
         self.terms = tokenize(self.text)
-        subjects = tokenize([f"{s.subject} {_heading(index.chunks[s.chunk])}" for s in info])
+        subjects = tokenize([f"{s.subject} {_heading(index.chunks[s.chunk])} "
+                             f"{_joined(s.subject)}" for s in info])
         self.subject = [frozenset(t) for t in subjects]
         self.limiting = [bool(_LIMITING.search(t)) for t in self.text]
         self.chunk_counts: dict[int, dict[str, int]] = {}
@@ -65,6 +66,12 @@ class SentenceTable:
         """Share of the key terms sentence ``i`` explains (rag.answer.coverage.explains)."""
         return explained_share(anchors, key, self.terms[i], self.subject[i],
                                self.chunk_counts.get(self.chunk[i], {}))
+
+
+def _joined(name: str) -> str:
+    """A multi-word name also written as one word ("Flash Attention" -> "FlashAttention")."""
+    words = re.findall(r"[A-Za-z]+", name)
+    return "".join(words) if 1 < len(words) <= 3 else ""
 
 
 def _heading(chunk) -> str:
@@ -135,7 +142,7 @@ class Composer:
         facet answers ``intent`` wins over one that does not."""
         def ok(c: Candidate) -> bool:
             share = self.table.explained(c.sentence, *clause) if clause else c.explained
-            return share >= self.settings.lead_explained and c.focus >= self.settings.point_focus
+            return share >= self.settings.lead_explained or c.cosine >= self.settings.lead_cosine
 
         def rank(c: Candidate) -> float:  # focus on this clause's subject, not the others'
             if not clause:
@@ -168,6 +175,7 @@ class Composer:
         """The best candidate about the clause's subject whose facet answers ``intent``."""
         fits = [c for c in cands
                 if (self.table.explained(c.sentence, *clause) >= self.settings.lead_explained
+                    or c.cosine >= self.settings.lead_cosine
                     if clause else c.focus >= self.settings.point_focus)
                 and facet_fit(intent, c.facet, self.table.limiting[c.sentence]) >= 0.5
                 and not self._redundant(c, exclude)]

@@ -45,7 +45,7 @@ FACET_FIT: dict[str, tuple[str, ...]] = {
     "comparison": ("key_idea", "advantages", "limitations", "hint", "", "method", "results"),
     "usage": ("advantages", "usage", "problem", "hint", "key_idea", "limitations"),
     "limitations": ("limitations", "hint", "problem"),
-    "results": ("results", ""),
+    "results": ("results", "", "impact"),
 }
 _SPLIT_ITEMS = re.compile(r"\s*(?:\bvs\.?|\bversus\b|,|\bor\b|\band\b|/|\bover\b|\bcompared? "
                           r"(?:to|with)\b|\bdiffers? from\b|\bdifferent from\b)\s*", re.I)

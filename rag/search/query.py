@@ -112,7 +112,7 @@ def _closest(word: str, vocab: Vocabulary) -> str:
     from rapidfuzz import process
     from rapidfuzz.distance import DamerauLevenshtein
 
-    limit = 1 if len(word) <= 6 else 2
+    limit = 1 if len(word) <= 8 else 2
     found = process.extract(word, list(vocab), scorer=DamerauLevenshtein.distance,
                             score_cutoff=limit, limit=8)
     if not found:
