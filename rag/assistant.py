@@ -132,9 +132,14 @@ class Assistant:
         past = [self.clean(h) for h in history if h and h.strip()]
         question = self.clean(question)
         llm = getattr(self.backends.get(backend or self.settings.answer.backend), "condense", None)
-        condensed = llm(question, past) if llm and past and is_elliptical(question) else None
-        standalone = condensed or rewrite_followup(question, past)
+        follow_up = is_elliptical(question, self.names_subject)
+        condensed = llm(question, past) if llm and past and follow_up else None
+        standalone = condensed or rewrite_followup(question, past, self.names_subject)
         return expand_acronyms(standalone)
+
+    def names_subject(self, question: str) -> bool:
+        """Does the question name a known paper, method or acronym of its own?"""
+        return bool(self.names.found(question)) or expand_acronyms(question) != question
 
     def clean(self, question: str) -> str:
         """The question as search sees it: Unicode maths and casual phrasing normalised,
