@@ -163,6 +163,9 @@ class AppSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the Gradio app binds.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the Gradio app (0 = any).")
     concurrency: int = Field(2, ge=1, description="Requests the Gradio queue runs at once.")
+    stream_delay_ms: float = Field(10.0, ge=0, le=500, description="Pause between streamed "
+                                   "words in the chat, so instant answers visibly stream "
+                                   "(0 = no pause).")
     weak_evidence_below: float = Field(
         0.5, description="The evidence panel flags evidence as weak when the answer's "
         "confidence is below this (or the answer abstained).")
