@@ -191,6 +191,14 @@ class LoadedIndex:
     stale: str = ""  # why a build served as the last good index is out of date
 
 
+class DamagedBuild(IndexProblem):
+    """A build folder that fails ``validate_build``; ``problem`` says what is wrong."""
+
+    def __init__(self, build_dir: Path, problem: str):
+        super().__init__(f"index at {build_dir} is damaged: {problem}; run `rag build`")
+        self.problem = problem
+
+
 def validate_build(build_dir: Path, manifest: object) -> LoadedIndex:
     """Check one build folder completely and return it loaded; raises ``IndexProblem``
     naming the first problem and the fix.
@@ -202,7 +210,7 @@ def validate_build(build_dir: Path, manifest: object) -> LoadedIndex:
     finite and unit-length.  Staleness (settings, corpus) is checked separately."""
     problem = manifest_problem(manifest) or verify_files(build_dir, manifest)
     if problem:
-        raise IndexProblem(f"index at {build_dir} is damaged: {problem}; run `rag build`")
+        raise DamagedBuild(build_dir, problem)
     return load_build(build_dir, manifest)
 
 
@@ -221,7 +229,7 @@ def load_build(build_dir: Path, manifest: dict) -> LoadedIndex:
         papers = checks.read_papers(build_dir / PAPERS)
         checks.check_counts(manifest, len(chunks), len(sentences))
     except checks.BadFile as exc:
-        raise IndexProblem(f"index at {build_dir} is damaged: {exc}; run `rag build`") from exc
+        raise DamagedBuild(build_dir, str(exc)) from exc
     return LoadedIndex(build_dir, manifest, chunks, store, vectors, sentences, sent_vecs,
                        bm25, papers, _ranges(sentences, len(chunks)))
 
@@ -230,8 +238,8 @@ def build_problem(build_dir: Path, manifest: object) -> str:
     """Why ``validate_build`` refuses the build ('' when it passes)."""
     try:
         validate_build(build_dir, manifest)
-    except IndexProblem as exc:
-        return str(exc)
+    except DamagedBuild as exc:
+        return exc.problem
     return ""
 
 
@@ -261,7 +269,7 @@ def load_index(settings: Settings, allow_stale: bool = False) -> LoadedIndex:
     manifest = read_manifest(build)
     problem = manifest_problem(manifest)
     if problem:
-        raise IndexProblem(f"index at {build} is damaged: {problem}; run `rag build`")
+        raise DamagedBuild(build, problem)
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexProblem("index format is outdated; run `rag build`")
     problem = staleness(settings, manifest)
