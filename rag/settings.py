@@ -127,7 +127,8 @@ class FocusSettings(_Section):
                                   "at least this share of the question's key subject terms.")
     lead_cosine: float = Field(0.5, ge=0, le=1, description="...or have at least this cosine "
                                "to the question (train split: named-only concepts reach at most "
-                               "0.40, 89% of answerable questions 0.50 or more; held-out named-only 0.85 vs 0.62 at 0.45).")
+                               "0.40, 89% of answerable questions 0.50 or more; held-out "
+                               "named-only 0.85 at 0.50 vs 0.62 at 0.45).")
     point_focus: float = Field(0.34, ge=0, le=1, description="A key point must carry at least "
                                "this share of the subject terms.")
     key_share: float = Field(0.6, gt=0, le=1, description="Key subject terms: the heaviest "
