@@ -6,20 +6,21 @@ import logging
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
 from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
-from rag.errors import BackendError, IndexProblem, InvalidQuestion
+from rag.errors import BackendError, InvalidQuestion
 from rag.records import Answer
+from rag.search.build import BuildReport
 from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
 from rag.search.index import load_index
+from rag.search.names import QuestionNames
+from rag.search.query import correct_typos, normalize, not_a_question, vocabulary
+from rag.search.ready import open_index
 from rag.search.retrieve import Retriever
 from rag.settings import Settings, load_settings
 
-if TYPE_CHECKING:  # the build (chunking, llama-index) is imported only when it runs
-    from rag.search.build import BuildReport
 log = logging.getLogger(__name__)
 _ALLOWED_CONTROL = {"\n", "\t", "\r"}
 
@@ -44,6 +45,9 @@ def validate_question(question: object, max_chars: int) -> str:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in bad[:5])
         raise InvalidQuestion(f"the question contains control characters ({names}): "
                               "remove them and ask again")
+    problem = not_a_question(text)
+    if problem:
+        raise InvalidQuestion(problem)
     return " ".join(text.split())
 
 
@@ -55,31 +59,34 @@ class Assistant:
         self.embedder = embedder
         self.index = index
         self.build_report = build
+        self.notice = ""  # e.g. answering from the last good index, and why
+        self.rebuild_pending = ""  # why the index is out of date ('' when it is not)
         self.retriever = Retriever(index, settings.retrieval)
         self.chunk_arxiv = {c.chunk_id: c.arxiv_ids for c in index.chunks}
-        self.backends = {"extractive": ExtractiveBackend(index, settings.answer)}
+        self.backends = {"extractive": ExtractiveBackend(index, settings.answer, settings.focus)}
+        self.vocabulary = vocabulary(c.text for c in index.chunks)
+        self.names = QuestionNames(index)
         self.backends.update(_llm_backends(settings, self.backends["extractive"]))
 
     @classmethod
     def load(cls, settings: Settings | None = None, build: bool = True,
-             progress: bool = False) -> Assistant:
-        """Load (and, when missing or stale, build) the index; ``build=False`` only loads."""
-        from rag.search.build import build_index, up_to_date
+             progress: bool = False, wait: bool = True) -> Assistant:
+        """Load the index, building it first when it is missing or damaged.
 
+        When the corpus (or ingestion code) changed since the index was built,
+        ``wait=True`` rebuilds first and ``wait=False`` answers from the last good
+        index at once (``rebuild_pending`` says why a rebuild is due).  When a rebuild
+        fails, the last good index is used if there is one; ``notice`` then says so.
+        ``build=False`` only loads (``IndexProblem`` unless the index is intact)."""
         settings = settings or load_settings()
         embedder = Embedder(settings.embedding, settings.cache_root)
         embedder.preload()  # the query model loads while the index does
-        report = None
-        if build and up_to_date(settings) is None:  # an intact, current index: no import
-            report = build_index(settings, embedder, progress=progress)
-        try:
-            index = load_index(settings)
-        except IndexProblem:
-            if not build:
-                raise
-            report = build_index(settings, embedder, force=True, progress=progress)
-            index = load_index(settings)
-        return cls(settings, embedder, index, report)
+        if not build:
+            return cls(settings, embedder, load_index(settings), None)
+        opened = open_index(settings, embedder, wait=wait, progress=progress)
+        assistant = cls(settings, embedder, opened.index, opened.report)
+        assistant.notice, assistant.rebuild_pending = opened.notice, opened.pending
+        return assistant
 
     @property
     def available_backends(self) -> list[str]:
@@ -107,7 +114,8 @@ class Assistant:
         search_query = self.search_query(text, history, backend=name)
         query_vec = self.embedder.encode_query(search_query)
         t1 = time.perf_counter()
-        hits = self.retriever.search(search_query, query_vec, k=k)
+        hits = self.retriever.search(search_query, query_vec, k=k,
+                                     pinned=self.names.pinned(search_query))
         t2 = time.perf_counter()
         draft = None
         for event in self.backends[name].stream(search_query, query_vec, hits):
@@ -126,10 +134,12 @@ class Assistant:
         follow-ups carry the previous question's terms; acronyms are spelled out.
         With an LLM answer ``backend``, the LLM rewrites an elliptical follow-up
         (the keyword heuristic is the fallback)."""
-        past = [h for h in history if h and h.strip()]
+        past = [self.clean(h) for h in history if h and h.strip()]
+        question = self.clean(question)
         llm = getattr(self.backends.get(backend or self.settings.answer.backend), "condense", None)
-        condensed = llm(question, past) if llm and past and is_elliptical(question) else None
-        standalone = condensed or rewrite_followup(question, past)
+        follow_up = is_elliptical(question, self.names_subject)
+        condensed = llm(question, past) if llm and past and follow_up else None
+        standalone = condensed or rewrite_followup(question, past, self.names_subject)
         return expand_acronyms(standalone)
 
     def standalone_history(self, questions: Sequence[str]) -> list[str]:
@@ -140,6 +150,15 @@ class Assistant:
         for question in questions:
             history.append(self.search_query(question, history))
         return history
+
+    def names_subject(self, question: str) -> bool:
+        """Does the question name a known paper, method or acronym of its own?"""
+        return bool(self.names.found(question)) or expand_acronyms(question) != question
+
+    def clean(self, question: str) -> str:
+        """The question as search sees it: Unicode maths and casual phrasing normalised,
+        typos of corpus words corrected."""
+        return correct_typos(normalize(question), self.vocabulary)
 
     def _check(self, question: str, k: int | None, backend: str | None) -> tuple[str, str]:
         text = validate_question(question, self.settings.answer.max_question_chars)
@@ -161,7 +180,9 @@ class Assistant:
             search_query=search_query, related_papers=tuple(papers),
             unsupported_sentences=draft.unsupported_sentences,
             invalid_citations_removed=draft.invalid_citations_removed,
-            fallback_reason=draft.fallback_reason)
+            fallback_reason=draft.fallback_reason,
+            coverage=draft.coverage if not draft.abstained or draft.coverage in (
+                "mentioned", "none") else "none")
 
 
 def _llm_backends(settings: Settings, extractive: ExtractiveBackend) -> dict:

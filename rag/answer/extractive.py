@@ -19,9 +19,11 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.answer.grounded import Composer, SentenceTable
 from rag.corpus.chunk import is_answer_sentence
 from rag.records import Citation, Hit, Paper
-from rag.settings import AnswerSettings
+from rag.search.query import stem_tokens
+from rag.settings import AnswerSettings, FocusSettings
 
 ABSTAIN_TEXT = (
     "The reading material does not cover this question well enough to answer it. "
@@ -40,6 +42,7 @@ class Candidate:
     text: str
     score: float  # ranking score: cosine + lexical overlap + passage-rank bonus
     cosine: float = 0.0
+    source_text: str = ""  # the sentence as its passage has it (for highlighting)
 
 
 def term_overlap(query_terms: set[str], sentence_terms: frozenset[str],
@@ -62,12 +65,14 @@ def score_candidates(
     query_vec: np.ndarray, hits: Sequence[Hit], ranges: Sequence[tuple[int, int]],
     sentences: Sequence[tuple[int, str]], sentence_vectors: np.ndarray,
     chunk_index: dict[str, int], lexical: Callable[[int], float] = lambda i: 0.0,
-    rank_weight: float = 0.0,
+    rank_weight: float = 0.0, prose: Sequence[str] | None = None,
+    usable: Sequence[bool] | None = None,
 ) -> list[Candidate]:
     """Every answer-worthy sentence of the hits, best first.
 
     Score = cosine to the question + ``lexical(i)`` (weighted term overlap) + a
-    small bonus for sentences of higher-ranked passages.
+    small bonus for sentences of higher-ranked passages.  ``usable`` (by sentence)
+    keeps context and questions out; ``prose`` is the text an answer shows.
     """
     seen: set[str] = set()
     out: list[Candidate] = []
@@ -76,12 +81,13 @@ def score_candidates(
         cosines = sentence_vectors[start:end] @ query_vec if end > start else []
         bonus = rank_weight * (len(hits) - rank) / len(hits)
         for offset, cos in enumerate(cosines):
-            text = sentences[start + offset][1]
-            if text in seen or not is_answer_sentence(text):
+            i = start + offset
+            text = sentences[i][1]
+            if text in seen or (not usable[i] if usable else not is_answer_sentence(text)):
                 continue
             seen.add(text)
-            score = float(cos) + lexical(start + offset) + bonus
-            out.append(Candidate(rank, start + offset, text, score, float(cos)))
+            score = float(cos) + lexical(i) + bonus
+            out.append(Candidate(rank, i, prose[i] if prose else text, score, float(cos), text))
     return sorted(out, key=lambda c: (-c.score, c.hit_rank, c.sentence))
 
 
@@ -186,6 +192,7 @@ class Draft:
     fallback_reason: str | None = None
     unsupported_sentences: tuple[str, ...] = ()
     invalid_citations_removed: int = 0
+    coverage: str = "full"
 
 
 class Backend(Protocol):
@@ -203,50 +210,47 @@ def word_pieces(text: str) -> Iterator[str]:
 
 
 class ExtractiveBackend:
-    """Answers from the passages' own sentences; works offline, no model beyond embeddings."""
+    """Answers from the passages' own sentences; works offline, no model beyond embeddings.
+
+    The question's intent (``rag.answer.intent``) and subject (``rag.answer.coverage``)
+    steer which sentences lead; ``rag.answer.grounded`` composes the answer and decides
+    its coverage."""
 
     name = "extractive"
 
-    def __init__(self, index, settings: AnswerSettings):
+    def __init__(self, index, settings: AnswerSettings, focus: FocusSettings | None = None):
         from rag.search.index import bm25_tokenize
 
         self.index = index
         self.settings = settings
+        self.focus = focus or FocusSettings()
         self.chunk_index = {c.chunk_id: i for i, c in enumerate(index.chunks)}
-        self._tokenize = lambda text: bm25_tokenize([text], return_ids=False)[0]
+        self._tokenize = lambda text: list(stem_tokens(text))
         self.idf = idf_table(bm25_tokenize([c.embed_text for c in index.chunks],
                                            return_ids=False))
-        self.sentence_terms = [frozenset(t) for t in bm25_tokenize(
-            [s for _, s in index.sentences], return_ids=False)]
+        self.max_idf = max(self.idf.values(), default=1.0)
+        tokenize_all = lambda texts: bm25_tokenize(list(texts), return_ids=False)  # noqa: E731
+        self.table = SentenceTable(index, tokenize_all)
+        self.sentence_terms = [frozenset(t) for t in self.table.terms]
+        self.chunk_terms = [frozenset(t) for t in tokenize_all(c.text for c in index.chunks)]
+        self.composer = Composer(self.table, index.sentence_vectors, settings, self.focus)
 
     def candidates(self, question: str, query_vec: np.ndarray,
                    hits: Sequence[Hit]) -> list[Candidate]:
-        """Scored sentences of the top passages for this question."""
+        """Scored usable sentences of the top passages for this question."""
         terms = set(self._tokenize(question))
         weight = self.settings.lexical_weight
         return score_candidates(
-            query_vec, list(hits[: self.settings.passages_for_answer]),
+            query_vec, list(hits[: self.focus.pool]),
             self.index.sentence_ranges, self.index.sentences, self.index.sentence_vectors,
             self.chunk_index,
             lambda i: weight * term_overlap(terms, self.sentence_terms[i], self.idf),
-            self.settings.rank_weight)
+            self.settings.rank_weight, self.table.text, self.table.usable)
 
     def answer(self, question: str, query_vec: np.ndarray, hits: Sequence[Hit]) -> Draft:
-        cands = self.candidates(question, query_vec, hits)
-        best_cosine = max((c.cosine for c in cands), default=0.0)
-        conf = confidence(best_cosine, hits, self.settings)
-        points = select_points(cands, self.index.sentence_vectors, self.settings)
-        if not points or conf < self.settings.abstain_threshold:
-            order = citation_order([], len(hits))
-            return Draft(ABSTAIN_TEXT, build_citations(hits, order, set(), {}), True, self.name,
-                         conf)
-        order = citation_order([p.hit_rank for p in points], len(hits))
-        number_of = {rank: n for n, rank in enumerate(order, start=1)}
-        used: dict[int, list[str]] = {}
-        for p in points:
-            used.setdefault(p.hit_rank, []).append(p.text)
-        citations = build_citations(hits, order, set(used), used)
-        return Draft(compose(points, number_of), citations, False, self.name, conf)
+        from rag.answer.focus import plan_answer
+
+        return plan_answer(self, question, query_vec, hits)
 
     def stream(self, question: str, query_vec: np.ndarray,
                hits: Sequence[Hit]) -> Iterator[str | Draft]:

@@ -31,7 +31,8 @@ def format_answer(answer: Answer, width: int = 100, with_text: bool = True) -> s
         lines.extend(f"  - {p.title} ({p.year}) {p.url}" for p in answer.related_papers)
         lines.append("")
     lines.extend(_check_notes(answer))
-    lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms)")
+    lines.append(f"({answer.backend}, coverage {answer.coverage}, "
+                 f"{answer.timings_ms.get('total', 0):.0f} ms)")
     return "\n".join(lines)
 
 

@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator
 import gradio as gr
 import pandas as pd
 
-from rag.answer.streaming import coalesce
+from rag.answer.streaming import paced
 from rag.app import present
 from rag.errors import RagError
 from rag.records import Answer, BankEntry
-from rag.settings import Settings
+from rag.settings import AppSettings, Settings
 from rag.study import bank as study_bank
 from rag.study import grade as grading
 
@@ -69,13 +69,36 @@ CSS = """
 """
 
 
+# Keeps the newest answer in view: when a message is added to the conversation, its
+# start is scrolled into view (inside the chat box and on the page), once per message,
+# so reading is not interrupted while the answer streams in.
+SCROLL_JS = """
+<script>
+(() => {
+  let seen = 0;
+  const follow = () => {
+    const root = document.querySelector('#chatbot');
+    if (!root) return;
+    const bots = root.querySelectorAll("[data-testid='bot']");
+    if (bots.length === seen) return;
+    seen = bots.length;
+    const last = bots[bots.length - 1];
+    if (last) last.scrollIntoView({block: 'start', behavior: 'smooth'});
+  };
+  new MutationObserver(follow).observe(document.documentElement,
+                                       {childList: true, subtree: true});
+})();
+</script>
+"""
+
+
 def launch_options() -> dict:
-    """Theme and CSS; Gradio 6 takes them in ``launch()``."""
+    """Theme, CSS and the scroll script; Gradio 6 takes them in ``launch()``."""
     local = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
              "sans-serif"]  # offline: no web fonts
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=local,
                            font_mono=["ui-monospace", "Consolas", "monospace"])
-    return {"theme": theme, "css": CSS}
+    return {"theme": theme, "css": CSS, "head": SCROLL_JS}
 
 
 class Callbacks:
@@ -97,20 +120,19 @@ class Callbacks:
         The conversation is the chat itself: the earlier questions are read from
         ``messages``, so a follow-up is rewritten the same way for the browser and
         for API clients, with no server-side state to go stale."""
-        messages = list(messages or [])
-        history = standalone_history(self.assistant, asked_questions(messages))
-        shown = (question or "").strip()
-        if shown:
-            messages.append({"role": "user", "content": shown})
-        messages.append({"role": "assistant", "content": "…"})
+        before = list(messages or [])
+        history = standalone_history(self.assistant, asked_questions(before))
+        messages = [*before, {"role": "user", "content": (question or "").strip()},
+                    {"role": "assistant", "content": "…"}]
         weak = self.settings.app.weak_evidence_below
         partial, answer = "", None
         empty = empty_evidence()
         try:
-            yield messages, "", None, empty, "", "Searching…"
             events = self.assistant.stream(question or "", k=int(k), backend=backend,
                                            history=history)
-            for event in stream_updates(events, self.settings.app.stream_interval_ms / 1000):
+            first = next(events)  # a rejected question fails here, before any bubble
+            yield messages, "", None, empty, "", "Searching…"
+            for event in stream_updates(_chain(first, events), self.settings.app):
                 if isinstance(event, Answer):
                     answer = event
                 else:
@@ -119,9 +141,10 @@ class Callbacks:
                     # unchanged outputs are sent again: gr.skip() would make Gradio build
                     # a new component per output and update (profiled: most of the cost)
                     yield messages, "", gr.skip(), empty, "", "Searching…"
-        except RagError as exc:
-            messages[-1] = {"role": "assistant", "content": present.error_message(str(exc))}
-            yield messages, question, None, empty, "", ""
+        except RagError as exc:  # no bubble: the question stays in the box to fix it
+            gr.Warning(str(exc))
+            yield before, question, gr.skip(), gr.skip(), gr.skip(), present.error_message(
+                str(exc))
             return
         messages[-1] = {"role": "assistant", "content": answer.text}
         yield (messages, "", answer, present.evidence_html(answer, show_uncited, weak),
@@ -161,13 +184,15 @@ def empty_evidence() -> str:
     return present.evidence_html(None)
 
 
-def stream_updates(events: Iterable[object], interval_s: float) -> Iterator[object]:
-    """The chat's updates for ``Assistant.stream`` events: word pieces merged into one
-    update per ``interval_s`` (each update re-sends the whole chat), and no separate
-    update for text that the final ``Answer``, arriving right after it, shows anyway
-    (an extractive answer: one update, not one per word)."""
+def stream_updates(events: Iterable[object], app: AppSettings) -> Iterator[object]:
+    """The chat's updates for ``Assistant.stream`` events: words paced so an instant
+    answer still reads as it streams (``stream_delay_ms`` per word), but sent in one
+    update per ``stream_interval_ms`` (each update re-sends the whole chat) and at most
+    ``stream_max_ms`` in all; no separate update for the text the final ``Answer``,
+    arriving right after it, shows anyway."""
     held = None
-    for event in coalesce(events, interval_s):
+    for event in paced(events, app.stream_delay_ms / 1000, app.stream_interval_ms / 1000,
+                       app.stream_max_ms / 1000):
         if held is not None and not isinstance(event, Answer):
             yield held
         held = event if isinstance(event, str) else None
@@ -175,6 +200,11 @@ def stream_updates(events: Iterable[object], interval_s: float) -> Iterator[obje
             yield event
     if held is not None:
         yield held
+
+
+def _chain(first, rest) -> Iterator:
+    yield first
+    yield from rest
 
 
 def message_text(message: dict) -> str:
