@@ -36,9 +36,13 @@ def test_weights_digest_is_remembered_and_follows_the_files(tmp_path):
     assert weights_digest(model, tmp_path / "cache") != first
 
 
-def test_export_on_first_query_then_reuse_without_torch(tmp_path, embedder, capsys):
+def test_export_on_first_query_then_reuse_without_torch(tmp_path, embedder, capsys,
+                                                        monkeypatch):
+    # the PyTorch model loads (for the export) on first use: hand out the loaded one
+    model = embedder.torch_model
+    monkeypatch.setattr("rag.search.embed._load_sentence_transformer", lambda *_: model)
     cache = tmp_path / "cache"
-    first = _fresh(cache, embedder)
+    first = _fresh(cache)
     vec = first.encode_query(TEXTS[0])
     assert "Exporting the embedding model to ONNX once" in capsys.readouterr().err
     path = first.onnx_file()
@@ -53,7 +57,7 @@ def test_export_on_first_query_then_reuse_without_torch(tmp_path, embedder, caps
     assert again._torch is None and "Exporting" not in capsys.readouterr().err
 
     path.write_bytes(b"not a model")  # damaged: exported again, with a note
-    repaired = _fresh(cache, embedder)
+    repaired = _fresh(cache)
     assert float(repaired.encode_query(TEXTS[0]) @ vec) >= 0.999999
     assert "re-exporting the ONNX model" in capsys.readouterr().err
 
