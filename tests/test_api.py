@@ -80,6 +80,12 @@ def test_bad_requests_are_json_errors(client, body):
         assert message.startswith("invalid request:")
 
 
+def test_questions_without_words_are_refused_with_the_cli_message(client):
+    for question in ("0", "?!", "https://arxiv.org/abs/2106.09685"):
+        message = _error(client.post("/api/ask", json={"question": question}), 400)
+        assert message.startswith("the question "), message
+
+
 def test_malformed_json_and_wrong_method(client):
     assert "invalid request" in _error(client.post(
         "/api/ask", content=b'{"question": ', headers={"Content-Type": "application/json"}),

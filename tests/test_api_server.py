@@ -165,14 +165,15 @@ def _schemathesis(url: str, include: str, *extra: str) -> subprocess.CompletedPr
 
 
 def test_schemathesis_fuzz_of_the_api_schema(server):
-    """Bounded (25 examples per operation, fixed seed), loopback only.  ``/api/*``: every
-    check, including that schema-valid requests are accepted.  ``/v1/*`` follows OpenAI's
-    schema, which (like OpenAI's API) cannot state that the last message is the user's
-    non-empty question: that check is left out there."""
+    """Bounded (25 examples per operation, fixed seed), loopback only, every check but
+    one: that every schema-valid request is accepted.  JSON Schema cannot state the
+    rules the assistant adds (a question needs words and is not only a link; OpenAI's
+    schema cannot say that the last message is the user's non-empty question), and
+    those get a 400 with a message, which is what the other checks verify."""
     with urllib.request.urlopen(server.url + "/openapi.json", timeout=10) as resp:
         paths = set(json.loads(resp.read())["paths"])
     assert paths == {"/api/ask", "/api/health", "/v1/models", "/v1/chat/completions"}
-    ours = _schemathesis(server.url, "^/api/")
-    assert ours.returncode == 0, ours.stdout[-4000:]
-    oai = _schemathesis(server.url, "^/v1/", "--exclude-checks", "positive_data_acceptance")
-    assert oai.returncode == 0, oai.stdout[-4000:]
+    for include in ("^/api/", "^/v1/"):
+        run = _schemathesis(server.url, include, "--exclude-checks",
+                            "positive_data_acceptance")
+        assert run.returncode == 0, run.stdout[-4000:]

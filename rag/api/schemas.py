@@ -23,14 +23,17 @@ QUESTION_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
 
 
 def ask_request_model(max_chars: int, max_messages: int, backends: Sequence[str]):
-    """The ``/api/ask`` body for these limits and backends: the schema states exactly
-    what is accepted, so clients (and schemathesis) can rely on it."""
+    """The ``/api/ask`` body for these limits and backends: the schema states what is
+    accepted as far as JSON Schema can (lengths, control characters, backends, history);
+    that a question needs words is checked by the assistant (400)."""
     Question = Annotated[str, Field(min_length=1, max_length=max_chars,  # noqa: N806
                                     pattern=QUESTION_PATTERN)]
     Backend = Literal[tuple(backends)]  # type: ignore[valid-type]  # noqa: N806
 
     class AskRequest(_Strict):
-        question: Question = Field(description="The question.")  # type: ignore[valid-type]
+        question: Question = Field(  # type: ignore[valid-type]
+            description="The question.  Beyond this schema, a question without words (only "
+            "symbols) or that is only a link is refused with 400 and a message.")
         k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve "
                               "(default: settings.retrieval.k).")
         backend: Backend | None = Field(  # type: ignore[valid-type]
