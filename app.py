@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         for warning in exposure_warnings(args, auth):
             print(f"warning: {warning}", file=sys.stderr)
         print("Loading the model and index…", flush=True)
-        assistant = Assistant.load(settings, progress=True)
+        assistant = Assistant.load(settings, progress=True, wait=settings.rebuild.wait)
+        if assistant.notice:  # e.g. serving the last good index while a rebuild is due
+            print(f"note: {assistant.notice}", file=sys.stderr)
         demo = ui.build_app(assistant, settings)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)

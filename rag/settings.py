@@ -135,6 +135,37 @@ class LLMSettings(_Section):
                                   "llama.cpp's default); 1 is fastest on a busy 2-core machine.")
 
 
+class RebuildSettings(_Section):
+    """What `rag ask` and the app do when the corpus or the ingestion code changed
+    since the index was built (rag/search/ready.py)."""
+
+    wait: bool = Field(False, description="Rebuild before answering; false: answer from "
+                       "the last good index at once while the rebuild is pending.")
+    background: bool = Field(True, description="Start the pending rebuild in the "
+                             "background (`rag ask`: a detached `rag build` logging to "
+                             "index/<name>/rebuild.log; the app: a thread that swaps the new "
+                             "index in when it is ready); false: only say it is due.")
+
+
+class LimitsSettings(_Section):
+    """Bounds that keep one client or one request from taking the app (or the HTTP API)
+    down: conversation history, request bodies, login attempts (rag/app/limits.py)."""
+
+    history_turns: int = Field(20, ge=0, description="Earlier questions of a conversation "
+                               "used to rewrite a follow-up (the most recent ones).")
+    history_chars: int = Field(6000, ge=0, description="Characters of earlier questions used "
+                               "at most, counting from the most recent.")
+    max_messages: int = Field(400, ge=2, description="A chat request carrying more messages "
+                              "than this is refused before any work.")
+    max_request_kb: int = Field(1024, ge=16, description="Largest request body in KB (file "
+                                "uploads are bounded by sources.max_mb instead).")
+    login_failures: int = Field(5, ge=1, description="Wrong logins a client may send before "
+                                "it has to wait.")
+    login_lockout_s: float = Field(30.0, gt=0, description="The first wait after "
+                                   "login_failures wrong logins; doubles with each further one.")
+    login_max_lockout_s: float = Field(900.0, gt=0, description="The longest wait.")
+
+
 class AppSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the Gradio app binds.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the Gradio app (0 = any).")
@@ -179,6 +210,13 @@ class PapersSettings(_Section):
                                   "resolving a paper named without a link.")
 
 
+class SourcesSettings(_Section):
+    """Limits on reading material: corpus files, added documents and uploads."""
+
+    max_mb: float = Field(20.0, gt=0, description="Largest file accepted into the corpus, "
+                          "by `rag add` or by an upload, in MB.")
+
+
 class Settings(BaseSettings):
     """All knobs of the pipeline; ``index_name()`` hashes those that shape the index."""
 
@@ -193,9 +231,12 @@ class Settings(BaseSettings):
     vector_index: VectorIndexSettings = VectorIndexSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
+    rebuild: RebuildSettings = RebuildSettings()
+    limits: LimitsSettings = LimitsSettings()
     app: AppSettings = AppSettings()
     interview: InterviewSettings = InterviewSettings()
     papers: PapersSettings = PapersSettings()
+    sources: SourcesSettings = SourcesSettings()
 
     @property
     def corpus_dir(self) -> Path:

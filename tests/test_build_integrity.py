@@ -9,6 +9,7 @@ catch it, only the structural checks of ``validate_build`` can.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
@@ -341,14 +342,14 @@ def test_unreadable_card_file_never_blocks_answering(built, embedder, monkeypatc
     settings, build = built
     cards = settings.corpus_dir / "papers.jsonl"
     cards.write_text(cards.read_text() + "\n")  # the corpus changed: a rebuild is due
-    real_read = Path.read_bytes
+    real_open = os.open
 
-    def read_bytes(self):
-        if self.name == "papers.jsonl":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read(self)
+    def failing_open(path, flags, *args, **kwargs):  # as for a file of another user
+        if str(path).endswith("papers.jsonl"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", failing_open)
     monkeypatch.setattr("rag.assistant.Embedder", lambda _: embedder)
     assistant = Assistant.load(settings)
     assert assistant.index.build_dir == build

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import gradio as gr
 import pandas as pd
 
-from rag.app import present
+from rag.app import present, refresh
 from rag.errors import RagError
 from rag.records import Answer, BankEntry
 from rag.settings import Settings
@@ -86,6 +86,12 @@ class Callbacks:
         self.bank = bank
         self.rng = random.Random(seed)
 
+    def use(self, assistant, bank: list[BankEntry]) -> None:
+        """Swap in a rebuilt index's assistant and question bank (rag.app.refresh);
+        each callback reads ``self.assistant`` once, so requests in flight finish on
+        the old one."""
+        self.assistant, self.bank = assistant, bank
+
     # --- chat -----------------------------------------------------------------
 
     def respond(self, question: str, messages: list, k: float, backend: str,
@@ -95,8 +101,9 @@ class Callbacks:
         The conversation is the chat itself: the earlier questions are read from
         ``messages``, so a follow-up is rewritten the same way for the browser and
         for API clients, with no server-side state to go stale."""
+        assistant = self.assistant
         messages = list(messages or [])
-        history = standalone_history(self.assistant, asked_questions(messages))
+        history = standalone_history(assistant, asked_questions(messages))
         shown = (question or "").strip()
         if shown:
             messages.append({"role": "user", "content": shown})
@@ -105,8 +112,8 @@ class Callbacks:
         partial, answer = "", None
         try:
             yield messages, "", None, present.evidence_html(None), "", "Searching…"
-            for event in self.assistant.stream(question or "", k=int(k), backend=backend,
-                                               history=history):
+            for event in assistant.stream(question or "", k=int(k), backend=backend,
+                                          history=history):
                 if isinstance(event, Answer):
                     answer = event
                 else:
@@ -188,15 +195,19 @@ def build_app(assistant, settings: Settings | None = None,
     settings = settings or assistant.settings
     bank = bank if bank is not None else study_bank.bank_for(assistant)
     cb = Callbacks(assistant, settings, bank, seed)
+    refresher = refresh.Refresher(cb)
     with gr.Blocks(title="Interview prep assistant", analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
                     "every claim carries an [n] marker that points to the evidence beside it.",
                     elem_id="app-title")
+        gr.HTML(refresher.status_html, elem_id="index-status", show_label=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 _chat_tab(cb, assistant, settings)
             with gr.Tab("Mock interview", id="interview"):
                 _interview_tab(cb, bank)
+    if assistant.rebuild_pending and settings.rebuild.background:
+        refresher.start()  # the app serves the last good index meanwhile
     return demo
 
 
