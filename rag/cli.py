@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rag.errors import RagError
 from rag.records import Answer
-from rag.settings import PRESETS, REPO_ROOT, Settings, load_settings
+from rag.settings import PRESETS, REPO_ROOT, Settings, SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,9 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.preset)
         return COMMANDS[args.command](args, settings)
-    except RagError as exc:
+    except (RagError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by SIGPIPE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -91,6 +94,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)",
               file=sys.stderr)
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that flushing it at exit raises nothing more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:

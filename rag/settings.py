@@ -10,11 +10,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 FORMAT_VERSION = 4  # 4: chunks carry the arXiv ids of papers they name (rag.corpus.linking)
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -314,8 +316,33 @@ PRESETS: dict[str, dict] = {
 }
 
 
+class SettingsError(ValueError):
+    """Settings from the environment that do not validate; the message is one line that
+    names each offending variable (the CLI and app print it and exit 2)."""
+
+
 def load_settings(preset: str = "default", **overrides: dict) -> Settings:
     """Settings from the environment, then a preset, then explicit overrides."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    return Settings().updated(**PRESETS[preset]).updated(**overrides)
+    try:
+        base = Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
+    except PydanticSettingsError as exc:  # a section given as JSON that does not parse
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"RAG_{field.group(1).upper()}" if field else "a RAG_* variable"
+        raise SettingsError(f"{name}: not valid JSON for a settings section") from None
+    return base.updated(**PRESETS[preset]).updated(**overrides)
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line: ``RAG_RETRIEVAL__K: Input should be a valid integer (got 'abc'); ...``."""
+    parts = []
+    for error in exc.errors():
+        name = "RAG_" + "__".join(str(p).upper() for p in error["loc"])
+        value = error.get("input")
+        got = f" (got {value!r})" if isinstance(value, str | int | float) and len(
+            str(value)) <= 40 else ""
+        parts.append(f"{name}: {error['msg']}{got}")
+    return "; ".join(parts).replace("\n", " ")

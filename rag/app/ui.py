@@ -15,6 +15,7 @@ import gradio as gr
 import pandas as pd
 
 from rag.app import present, refresh
+from rag.assistant import recent_history
 from rag.errors import RagError
 from rag.records import Answer, BankEntry
 from rag.settings import Settings
@@ -67,6 +68,9 @@ CSS = """
 """
 
 
+CACHE_CLEANUP = (3600, 3600)  # Gradio temp files: checked hourly, removed after an hour
+
+
 def launch_options() -> dict:
     """Theme and CSS; Gradio 6 takes them in ``launch()``."""
     local = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
@@ -103,7 +107,13 @@ class Callbacks:
         for API clients, with no server-side state to go stale."""
         assistant = self.assistant
         messages = list(messages or [])
-        history = standalone_history(assistant, asked_questions(messages))
+        limits = self.settings.limits
+        if len(messages) > limits.max_messages:  # refused before any work
+            raise gr.Error(f"This conversation is too long ({len(messages):,} messages; "
+                           f"the limit is {limits.max_messages}): click “New chat”.")
+        recent = recent_history(asked_questions(messages), limits.history_turns,
+                                limits.history_chars)
+        history = standalone_history(assistant, recent)
         shown = (question or "").strip()
         if shown:
             messages.append({"role": "user", "content": shown})
@@ -196,7 +206,8 @@ def build_app(assistant, settings: Settings | None = None,
     bank = bank if bank is not None else study_bank.bank_for(assistant)
     cb = Callbacks(assistant, settings, bank, seed)
     refresher = refresh.Refresher(cb)
-    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False) as demo:
+    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False,
+                   delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
                     "every claim carries an [n] marker that points to the evidence beside it.",
                     elem_id="app-title")
