@@ -206,7 +206,7 @@ def load_cards(path: Path, root: Path | None = None,
         try:
             card = parse_card(_card_record(raw))
         except (ValueError, KeyError, TypeError) as exc:
-            warnings.append(f"{path.name}:{lineno}: skipped ({_short(exc)})")
+            warnings.append(f"{path.name}:{lineno}: {_short(exc)}")
             continue
         if card.doc_id in sources:
             card = _merge_cards(sources[card.doc_id], card)
