@@ -216,7 +216,8 @@ def test_app_starts_on_the_last_good_index_and_swaps_in_the_rebuild(built_home, 
     assistant = Assistant.load(settings, wait=False)
     assert assistant.index.build_dir == build and assistant.rebuild_pending == "corpus changed"
     callbacks = ui.Callbacks(assistant, settings, bank=[])
-    refresher = ui.refresh.Refresher(callbacks, bank_for=lambda a: ["new bank"])
+    refresher = ui.refresh.Refresher(callbacks, bank_for=lambda a: ["new bank"],
+                                     embedder_factory=lambda _: embedder)
     assert "last good index" in refresher.status_html()
     refresher.start().join(timeout=300)
     assert callbacks.assistant is not assistant and callbacks.bank == ["new bank"]

@@ -14,6 +14,7 @@ import threading
 from rag.app import present
 from rag.assistant import Assistant
 from rag.search.build import build_index
+from rag.search.embed import Embedder
 from rag.search.index import load_index
 from rag.study import bank as study_bank
 
@@ -23,9 +24,10 @@ log = logging.getLogger(__name__)
 class Refresher:
     """Rebuilds the index of ``callbacks.assistant`` in the background and swaps it in."""
 
-    def __init__(self, callbacks, bank_for=study_bank.bank_for):
+    def __init__(self, callbacks, bank_for=study_bank.bank_for, embedder_factory=Embedder):
         self.callbacks = callbacks
         self.bank_for = bank_for
+        self.embedder_factory = embedder_factory
         self.status = callbacks.assistant.notice
         if callbacks.assistant.rebuild_pending:
             self.status += "; a rebuild is due"
@@ -39,8 +41,8 @@ class Refresher:
 
     def _run(self) -> None:
         old = self.callbacks.assistant
-        try:
-            report = build_index(old.settings, old.embedder)
+        try:  # its own model instance: a tokenizer shared across threads can fail
+            report = build_index(old.settings, self.embedder_factory(old.settings.embedding))
             fresh = Assistant(old.settings, old.embedder, load_index(old.settings), report)
             bank = self.bank_for(fresh)
         except Exception as exc:  # noqa: BLE001 - keep serving the last good index
