@@ -64,7 +64,7 @@ def current_build(settings: Settings) -> Path | None:
 def read_manifest(build_dir: Path) -> dict:
     try:
         return json.loads((build_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise IndexProblem(
             f"index manifest unreadable at {build_dir} ({exc}); run `rag build`") from exc
 
