@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
-FORMAT_VERSION = 4  # 4: chunks carry the arXiv ids of papers they name (rag.corpus.linking)
+FORMAT_VERSION = 5  # 5: sentences carry role, facet and prose (rag.corpus.roles)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -280,7 +280,8 @@ class Settings(BaseSettings):
         return Settings(**data)
 
 
-_PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py")
+_PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py",
+                     "corpus/linking.py", "corpus/roles.py")
 
 
 def pipeline_fingerprint() -> str:

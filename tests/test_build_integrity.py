@@ -355,3 +355,15 @@ def test_unreadable_card_file_never_blocks_answering(built, embedder, monkeypatc
     assert assistant.index.build_dir == build
     assert "papers.jsonl" in assistant.notice and "Permission denied" in assistant.notice
     assert not assistant.ask("What does DPO optimize instead of a reward model?").abstained
+
+
+def test_build_files_split_at_newlines_only(tmp_path):
+    """A U+2028 or U+0085 inside a JSON string is text, not a line break: the readers
+    of chunks.jsonl and sentences.jsonl must not see a damaged row there."""
+    from rag.search.checks import jsonl_rows
+
+    path = tmp_path / "rows.jsonl"
+    rows = [{"chunk": 0, "text": "one\u2028two\x85three"}, {"chunk": 0, "text": "four"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    assert jsonl_rows(path) == rows

@@ -24,12 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.corpus.chunk import chunk_source, content_hash, is_answer_sentence, split_sentences
+from rag.corpus.chunk import chunk_source, content_hash
 from rag.corpus.files import corpus_files
 from rag.corpus.ingest import load_corpus
 from rag.corpus.linking import link_chunks
+from rag.corpus.roles import annotate_chunks, embed_form
 from rag.errors import IndexProblem
-from rag.records import Chunk
+from rag.records import Chunk, SentenceInfo
 from rag.search import checks
 from rag.search.embed import Embedder
 from rag.search.index import (
@@ -51,6 +52,8 @@ from rag.search.index import (
     manifest_problem,
     read_manifest,
     sentence_embed_text,
+    sentence_from_row,
+    sentence_row,
     staleness,
     verify_files,
 )
@@ -175,12 +178,12 @@ def _build(
     # fingerprint before reading: a change made meanwhile is caught by the next build
     fingerprint = corpus_fingerprint(settings.corpus_dir, corpus_max_bytes(settings))
     sources, chunks, warnings = _read_and_chunk(settings, embedder, progress)
-    sentences = [(i, s) for i, c in enumerate(chunks) for s in split_sentences(c.text)
-                 if is_answer_sentence(s)]
+    with stage("Sentence roles", 1, progress):
+        sentences = annotate_chunks(chunks, sources)  # roles and facets (rag.corpus.roles)
     cache = _vector_cache(previous, embedder) if previous else {}
     chunk_vecs, n_new_c = _embed_cached([c.embed_text for c in chunks], cache, embedder,
                                         "Embedding passages", progress)
-    sent_texts = [sentence_embed_text(chunks[i], s) for i, s in sentences]
+    sent_texts = [sentence_embed_text(chunks[s.chunk], embed_form(s)) for s in sentences]
     sent_vecs, n_new_s = _embed_cached(sent_texts, cache, embedder,
                                        "Embedding sentences", progress)
     builds = settings.index_dir / "builds"
@@ -235,10 +238,12 @@ def _verified_parts(build: Path, manifest: dict) -> Iterator[tuple[list[str], np
         if verified(VECTORS):
             yield [c.embed_text for c in chunks], _faiss_vectors(build / VECTORS, len(chunks))
         if verified(SENTENCES, SENTENCE_VECTORS):
-            sentences = checks.read_sentences(build / SENTENCES, len(chunks))
+            checks.read_sentences(build / SENTENCES, len(chunks))  # rows well formed
+            infos = [sentence_from_row(row) for row in checks.jsonl_rows(build / SENTENCES)]
             vectors = np.load(build / SENTENCE_VECTORS, allow_pickle=False)
-            if vectors.ndim == 2 and len(vectors) == len(sentences):
-                yield [sentence_embed_text(chunks[i], s) for i, s in sentences], vectors
+            if vectors.ndim == 2 and len(vectors) == len(infos):
+                yield [sentence_embed_text(chunks[s.chunk], embed_form(s)) for s in infos], \
+                    vectors
     except (checks.BadFile, OSError, ValueError, RuntimeError):  # FAISS: RuntimeError
         return
 
@@ -267,7 +272,7 @@ def _embed_cached(
 
 def _write_build(
     out: Path, settings: Settings, chunks: list[Chunk], chunk_vecs: np.ndarray,
-    sentences: list[tuple[int, str]], sent_vecs: np.ndarray,
+    sentences: list[SentenceInfo], sent_vecs: np.ndarray,
 ) -> None:
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.faiss import FaissVectorStore
@@ -278,7 +283,7 @@ def _write_build(
                for c, v in zip(chunks, chunk_vecs)])
     store.persist(persist_path=str(out / VECTORS))
     _write_jsonl(out / CHUNKS, (c.model_dump(mode="json") for c in chunks))
-    _write_jsonl(out / SENTENCES, ({"chunk": i, "text": s} for i, s in sentences))
+    _write_jsonl(out / SENTENCES, (sentence_row(s) for s in sentences))
     np.save(out / SENTENCE_VECTORS, sent_vecs, allow_pickle=False)
     _write_bm25(out / BM25_DIR, [c.embed_text for c in chunks])
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from rag.corpus import files
 from rag.errors import IndexProblem
-from rag.records import Chunk
+from rag.records import Chunk, SentenceInfo
 from rag.settings import FORMAT_VERSION, Settings, VectorIndexSettings
 
 MANIFEST = "manifest.json"
@@ -179,6 +179,19 @@ def _stemmer(module):
     return _STEMMER
 
 
+def sentence_row(info: SentenceInfo) -> dict:
+    """One line of ``sentences.jsonl``: chunk and text first, then role, facet and the
+    rest (empty fields left out, so the file stays readable)."""
+    row = info.model_dump()
+    return {k: v for k, v in row.items() if v not in ("", False) or k in ("chunk", "text", "role")}
+
+
+def sentence_from_row(row: dict) -> SentenceInfo:
+    """The record of one ``sentences.jsonl`` line (``prose`` defaults to ``text``)."""
+    data = {"prose": row.get("text", ""), **row}
+    return SentenceInfo.model_validate(data)
+
+
 @dataclass
 class LoadedIndex:
     build_dir: Path
@@ -191,6 +204,8 @@ class LoadedIndex:
     bm25: object
     papers: dict[str, dict] = field(default_factory=dict)
     sentence_ranges: list[tuple[int, int]] = field(default_factory=list)
+    # Parallel to ``sentences``: role, facet and answer-ready prose (rag.corpus.roles).
+    sentence_info: list[SentenceInfo] = field(default_factory=list)
     stale: str = ""  # why a build served as the last good index is out of date
 
 
@@ -231,10 +246,13 @@ def load_build(build_dir: Path, manifest: dict) -> LoadedIndex:
         bm25 = checks.read_bm25(build_dir / BM25_DIR, len(chunks))
         papers = checks.read_papers(build_dir / PAPERS)
         checks.check_counts(manifest, len(chunks), len(sentences))
+        info = [sentence_from_row(row) for row in checks.jsonl_rows(build_dir / SENTENCES)]
     except checks.BadFile as exc:
         raise DamagedBuild(build_dir, str(exc)) from exc
+    except (ValueError, TypeError) as exc:  # a row the role record refuses
+        raise DamagedBuild(build_dir, f"{SENTENCES}: {exc}") from exc
     return LoadedIndex(build_dir, manifest, chunks, store, vectors, sentences, sent_vecs,
-                       bm25, papers, _ranges(sentences, len(chunks)))
+                       bm25, papers, _ranges(sentences, len(chunks)), info)
 
 
 def build_problem(build_dir: Path, manifest: object) -> str:
