@@ -16,6 +16,8 @@ from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
 from rag.search.index import load_index
+from rag.search.names import QuestionNames
+from rag.search.query import correct_typos, normalize, not_a_question, vocabulary
 from rag.search.ready import open_index
 from rag.search.retrieve import Retriever
 from rag.settings import Settings, load_settings
@@ -44,6 +46,9 @@ def validate_question(question: object, max_chars: int) -> str:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in bad[:5])
         raise InvalidQuestion(f"the question contains control characters ({names}): "
                               "remove them and ask again")
+    problem = not_a_question(text)
+    if problem:
+        raise InvalidQuestion(problem)
     return " ".join(text.split())
 
 
@@ -90,7 +95,9 @@ class Assistant:
         self.rebuild_pending = ""  # why the index is out of date ('' when it is not)
         self.retriever = Retriever(index, settings.retrieval)
         self.chunk_arxiv = {c.chunk_id: c.arxiv_ids for c in index.chunks}
-        self.backends = {"extractive": ExtractiveBackend(index, settings.answer)}
+        self.backends = {"extractive": ExtractiveBackend(index, settings.answer, settings.focus)}
+        self.vocabulary = vocabulary(c.text for c in index.chunks)
+        self.names = QuestionNames(index)
         self.backends.update(_llm_backends(settings, self.backends["extractive"]))
 
     @classmethod
@@ -138,7 +145,8 @@ class Assistant:
         search_query = self.search_query(text, history, backend=name)
         query_vec = self.embedder.encode_query(search_query)
         t1 = time.perf_counter()
-        hits = self.retriever.search(search_query, query_vec, k=k)
+        hits = self.retriever.search(search_query, query_vec, k=k,
+                                     pinned=self.names.pinned(search_query))
         t2 = time.perf_counter()
         draft = None
         for event in self.backends[name].stream(search_query, query_vec, hits):
@@ -158,12 +166,24 @@ class Assistant:
         With an LLM answer ``backend``, the LLM rewrites an elliptical follow-up
         (the keyword heuristic is the fallback)."""
         limits = self.settings.limits
-        past = recent_history([h for h in history if h and h.strip()],
-                              limits.history_turns, limits.history_chars)
+        past = [self.clean(h) for h in recent_history(
+            [h for h in history if h and h.strip()], limits.history_turns,
+            limits.history_chars)]
+        question = self.clean(question)
         llm = getattr(self.backends.get(backend or self.settings.answer.backend), "condense", None)
-        condensed = llm(question, past) if llm and past and is_elliptical(question) else None
-        standalone = condensed or rewrite_followup(question, past)
+        follow_up = is_elliptical(question, self.names_subject)
+        condensed = llm(question, past) if llm and past and follow_up else None
+        standalone = condensed or rewrite_followup(question, past, self.names_subject)
         return expand_acronyms(standalone)
+
+    def names_subject(self, question: str) -> bool:
+        """Does the question name a known paper, method or acronym of its own?"""
+        return bool(self.names.found(question)) or expand_acronyms(question) != question
+
+    def clean(self, question: str) -> str:
+        """The question as search sees it: Unicode maths and casual phrasing normalised,
+        typos of corpus words corrected."""
+        return correct_typos(normalize(question), self.vocabulary)
 
     def _check(self, question: str, k: int | None, backend: str | None,
                history: Sequence[str] = ()) -> tuple[str, str]:
@@ -185,7 +205,9 @@ class Assistant:
             search_query=search_query, related_papers=tuple(papers),
             unsupported_sentences=draft.unsupported_sentences,
             invalid_citations_removed=draft.invalid_citations_removed,
-            fallback_reason=draft.fallback_reason)
+            fallback_reason=draft.fallback_reason,
+            coverage=draft.coverage if not draft.abstained or draft.coverage in (
+                "mentioned", "none") else "none")
 
 
 def _llm_backends(settings: Settings, extractive: ExtractiveBackend) -> dict:
