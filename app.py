@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping
 
 from rag.errors import RagError
-from rag.settings import load_settings
+from rag.settings import SettingsError, load_settings
 
 
 def parse_args(argv: list[str] | None, settings) -> argparse.Namespace:
@@ -68,7 +68,11 @@ def exposure_warnings(args: argparse.Namespace, auth: tuple[str, str] | None) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:  # one line naming the variable, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args = parse_args(argv, settings)
     try:
         auth = auth_from_env()
@@ -79,14 +83,19 @@ def main(argv: list[str] | None = None) -> int:
         from rag.app import ui
 
         assistant = loading.result()
+        if assistant.notice:  # e.g. serving the last good index while a rebuild is due
+            print(f"note: {assistant.notice}", file=sys.stderr)
         demo = ui.build_app(assistant, settings)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     demo.queue(default_concurrency_limit=settings.app.concurrency)
+    from rag.app import limits
+
     if args.share:  # a share link needs Gradio's own launcher (and the internet)
         print("note: with --share the HTTP API (/api, /v1) is not served", file=sys.stderr)
-        demo.launch(**launch_kwargs(args, auth), **ui.launch_options())
+        demo.launch(**launch_kwargs(args, auth), **ui.launch_options(),
+                    **limits.launch_limits(settings))
         return 0
     return serve_with_api(demo, assistant, settings, args, auth)
 
@@ -98,7 +107,7 @@ def _load_in_background(settings):
     from rag.assistant import Assistant
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="load")
-    future = pool.submit(Assistant.load, settings, progress=True)
+    future = pool.submit(Assistant.load, settings, progress=True, wait=settings.rebuild.wait)
     pool.shutdown(wait=False)  # the thread ends when the load does
     return future
 
@@ -108,14 +117,15 @@ def serve_with_api(demo, assistant, settings, args: argparse.Namespace,
     """The UI and the HTTP API (``rag.api``) in one server: the Gradio app mounted on
     the API's FastAPI app.  The API takes ``RAG_API_KEY`` as a bearer token and, when
     the app has a login, that login too (an app locked by a login never serves an
-    open API); ``rag ask`` finds this server like a ``rag serve``."""
+    open API); ``rag ask`` finds this server like a ``rag serve``.  Issue 13's limits
+    (request bodies, login back-off) wrap the whole server, API included."""
     import gradio as gr
 
     from rag.api.security import ApiAuth, api_key_from_env
     from rag.api.security import exposure_warnings as api_warnings
     from rag.api.serve import bind, run_server
     from rag.api.server import create_api
-    from rag.app import ui
+    from rag.app import limits, ui
 
     api_auth = ApiAuth(key=api_key_from_env(settings.api.key_env), login=auth)
     for warning in api_warnings(args.host, api_auth):
@@ -126,8 +136,10 @@ def serve_with_api(demo, assistant, settings, args: argparse.Namespace,
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
               file=sys.stderr)
         return 2
-    app = gr.mount_gradio_app(create_api(assistant, settings, api_auth), demo, path="/",
-                              auth=auth, show_error=False, **ui.launch_options())
+    app = limits.add_limits(create_api(assistant, settings, api_auth), settings)
+    app = gr.mount_gradio_app(app, demo, path="/", auth=auth, show_error=False,
+                              max_file_size=limits.launch_limits(settings)["max_file_size"],
+                              **ui.launch_options())
     run_server(app, sock, settings, api_auth.required)
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from rag.answer.render import format_answer
 from rag.errors import RagError
 from rag.records import Answer
-from rag.settings import PRESETS, REPO_ROOT, Settings, load_settings
+from rag.settings import PRESETS, REPO_ROOT, Settings, SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,9 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.preset)
         return COMMANDS[args.command](args, settings)
-    except RagError as exc:
+    except (RagError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by SIGPIPE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -107,23 +110,35 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.search.build import build_index, up_to_date
-    from rag.search.index import read_manifest
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that flushing it at exit raises nothing more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
-    ready = None if args.force else up_to_date(settings)
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.search.build import build_index, rebuild_reason
     from rag.search.embed import Embedder
 
     embedder = Embedder(settings.embedding, settings.cache_root)
-    if ready is not None:  # no model load needed
+    reason = "forced" if args.force else rebuild_reason(settings)
+    if not reason:  # no model load needed
+        from rag.search.index import current_build, read_manifest
+
+        ready = current_build(settings)
         chunks = read_manifest(ready)["counts"]["chunks"]
         print(f"index up to date: {ready} ({chunks} chunks); nothing to do")
-        embedder.ensure_export(quiet=args.quiet)  # only when missing
+        embedder.ensure_export(quiet=args.quiet)  # the query model, only when missing
         return 0
+    if not args.quiet:
+        print(f"building the index ({reason}); loading the embedding model…",
+              file=sys.stderr, flush=True)
     report = build_index(settings, embedder, force=args.force, progress=not args.quiet)
     embedder.ensure_export(quiet=args.quiet)
-    for warning in report.warnings:
-        print(f"warning: skipped {warning}", file=sys.stderr)
+    _print_warnings(report.warnings)
     if report.rebuilt:
         print(f"built {report.index_dir} ({report.reason}): {report.chunks} chunks, "
               f"{report.sentences} sentences; embedded {report.embedded}, "
@@ -131,6 +146,18 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"index up to date: {report.index_dir} ({report.chunks} chunks); nothing to do")
     return 0
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment variables that reproduce ``settings`` exactly in a child process."""
+    data = settings.model_dump(mode="json")
+    return {f"RAG_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+            for name, value in data.items()}
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: skipped {warning}", file=sys.stderr)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -196,8 +223,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     assistant.embedder.prepare()  # export the query model now if it is missing
     assistant.ask("What is attention?")  # warm caches before the first client
     from rag.api.server import create_api
+    from rag.app.limits import add_limits  # the app's request limits (no Gradio import)
 
-    run_server(create_api(assistant, settings, auth), sock, settings, auth.required)
+    run_server(add_limits(create_api(assistant, settings, auth), settings), sock, settings,
+               auth.required)
     return 0
 
 
@@ -224,9 +253,41 @@ def _ask_streaming(assistant, args: argparse.Namespace) -> None:
 
 
 def _load(settings: Settings, quiet: bool):
+    """The assistant; an out-of-date index answers at once while it is rebuilt in the
+    background (``RAG_REBUILD__WAIT=true`` rebuilds first).  Notices go to stderr."""
     from rag.assistant import Assistant
 
-    return Assistant.load(settings, progress=not quiet and sys.stderr.isatty())
+    assistant = Assistant.load(settings, progress=not quiet and sys.stderr.isatty(),
+                               wait=settings.rebuild.wait)
+    if assistant.build_report:
+        _print_warnings(assistant.build_report.warnings)
+    notice = assistant.notice
+    if assistant.rebuild_pending:
+        notice += "; " + _start_background_build(settings)
+    if notice:
+        print(f"note: {notice}", file=sys.stderr)
+    return assistant
+
+
+def _start_background_build(settings: Settings) -> str:
+    """Start ``rag build`` as a detached process (it outlives this command) unless one
+    is running; say what happened.  It gets these exact settings through RAG_*."""
+    import subprocess
+
+    from rag.search.build import build_running
+
+    if not settings.rebuild.background:
+        return "run `rag build` to update it"
+    if build_running(settings):
+        return "a rebuild is already running"
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.index_dir / "rebuild.log"
+    env = {**os.environ, **settings_env(settings)}
+    with open(log_path, "ab") as log:
+        subprocess.Popen([sys.executable, "-m", "rag.cli", "build", "--quiet"],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                         cwd=REPO_ROOT, start_new_session=True)
+    return f"rebuilding in the background (log: {log_path})"
 
 
 def _ask_jsonl(args: argparse.Namespace, settings: Settings) -> int:

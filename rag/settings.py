@@ -12,11 +12,13 @@ import functools
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 FORMAT_VERSION = 5  # 5: sentences carry role, facet and prose (rag.corpus.roles)
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -171,6 +173,37 @@ class LLMSettings(_Section):
                                   "llama.cpp's default); 1 is fastest on a busy 2-core machine.")
 
 
+class RebuildSettings(_Section):
+    """What `rag ask` and the app do when the corpus or the ingestion code changed
+    since the index was built (rag/search/ready.py)."""
+
+    wait: bool = Field(False, description="Rebuild before answering; false: answer from "
+                       "the last good index at once while the rebuild is pending.")
+    background: bool = Field(True, description="Start the pending rebuild in the "
+                             "background (`rag ask`: a detached `rag build` logging to "
+                             "index/<name>/rebuild.log; the app: a thread that swaps the new "
+                             "index in when it is ready); false: only say it is due.")
+
+
+class LimitsSettings(_Section):
+    """Bounds that keep one client or one request from taking the app (or the HTTP API)
+    down: conversation history, request bodies, login attempts (rag/app/limits.py)."""
+
+    history_turns: int = Field(20, ge=0, description="Earlier questions of a conversation "
+                               "used to rewrite a follow-up (the most recent ones).")
+    history_chars: int = Field(6000, ge=0, description="Characters of earlier questions used "
+                               "at most, counting from the most recent.")
+    max_messages: int = Field(400, ge=2, description="A chat request carrying more messages "
+                              "than this is refused before any work.")
+    max_request_kb: int = Field(1024, ge=16, description="Largest request body in KB (file "
+                                "uploads are bounded by sources.max_mb instead).")
+    login_failures: int = Field(5, ge=1, description="Wrong logins a client may send before "
+                                "it has to wait.")
+    login_lockout_s: float = Field(30.0, gt=0, description="The first wait after "
+                                   "login_failures wrong logins; doubles with each further one.")
+    login_max_lockout_s: float = Field(900.0, gt=0, description="The longest wait.")
+
+
 class AppSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the Gradio app binds.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the Gradio app (0 = any).")
@@ -191,16 +224,14 @@ class AppSettings(_Section):
 
 
 class ApiSettings(_Section):
-    """The HTTP API (``rag serve``, and beside the app): see rag/api/."""
+    """The HTTP API (``rag serve``, and beside the app): see rag/api/.  Request bodies and
+    history are bounded by the ``limits`` section, as in the app."""
 
     host: str = Field("127.0.0.1", description="Address ``rag serve`` binds (loopback: only "
                       "this machine).")
     port: int = Field(8000, ge=0, le=65535, description="Port of ``rag serve`` (0 = any free).")
     key_env: str = Field("RAG_API_KEY", description="Environment variable holding the bearer "
                          "token every API route then requires (never stored in settings).")
-    max_body_kb: int = Field(256, ge=1, description="Largest request body accepted, in KiB.")
-    max_messages: int = Field(64, ge=1, description="Most earlier messages (history) a request "
-                              "may carry.")
     threads: int = Field(8, ge=1, le=64, description="Worker threads answering requests.")
     model_id: str = Field("rag-interview-prep", description="Model name the OpenAI-compatible "
                           "routes report and accept.")
@@ -245,6 +276,13 @@ class PapersSettings(_Section):
                                   "resolving a paper named without a link.")
 
 
+class SourcesSettings(_Section):
+    """Limits on reading material: corpus files, added documents and uploads."""
+
+    max_mb: float = Field(20.0, gt=0, description="Largest file accepted into the corpus, "
+                          "by `rag add` or by an upload, in MB.")
+
+
 class Settings(BaseSettings):
     """All knobs of the pipeline; ``index_name()`` hashes those that shape the index."""
 
@@ -260,10 +298,13 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     focus: FocusSettings = FocusSettings()
     llm: LLMSettings = LLMSettings()
+    rebuild: RebuildSettings = RebuildSettings()
+    limits: LimitsSettings = LimitsSettings()
     app: AppSettings = AppSettings()
     api: ApiSettings = ApiSettings()
     interview: InterviewSettings = InterviewSettings()
     papers: PapersSettings = PapersSettings()
+    sources: SourcesSettings = SourcesSettings()
 
     @property
     def corpus_dir(self) -> Path:
@@ -356,8 +397,33 @@ PRESETS: dict[str, dict] = {
 }
 
 
+class SettingsError(ValueError):
+    """Settings from the environment that do not validate; the message is one line that
+    names each offending variable (the CLI and app print it and exit 2)."""
+
+
 def load_settings(preset: str = "default", **overrides: dict) -> Settings:
     """Settings from the environment, then a preset, then explicit overrides."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    return Settings().updated(**PRESETS[preset]).updated(**overrides)
+    try:
+        base = Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
+    except PydanticSettingsError as exc:  # a section given as JSON that does not parse
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"RAG_{field.group(1).upper()}" if field else "a RAG_* variable"
+        raise SettingsError(f"{name}: not valid JSON for a settings section") from None
+    return base.updated(**PRESETS[preset]).updated(**overrides)
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line: ``RAG_RETRIEVAL__K: Input should be a valid integer (got 'abc'); ...``."""
+    parts = []
+    for error in exc.errors():
+        name = "RAG_" + "__".join(str(p).upper() for p in error["loc"])
+        value = error.get("input")
+        got = f" (got {value!r})" if isinstance(value, str | int | float) and len(
+            str(value)) <= 40 else ""
+        parts.append(f"{name}: {error['msg']}{got}")
+    return "; ".join(parts).replace("\n", " ")

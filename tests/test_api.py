@@ -12,8 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.api import openai_compat as oai
-from rag.api.security import ApiAuth, BodyLimitMiddleware
+from rag.api.security import ApiAuth
 from rag.api.server import create_api
+from rag.app.limits import add_limits
 from rag.records import Answer
 
 QUESTION = "How does attention work?"
@@ -69,7 +70,7 @@ def test_ask_as_plain_text(client):
     {}, {"question": ""}, {"question": "   \n"}, {"question": "x" * 2001},
     {"question": "why\x07?"}, {"question": 5}, {"question": QUESTION, "k": 0},
     {"question": QUESTION, "k": 51}, {"question": QUESTION, "backend": "gpt-9"},
-    {"question": QUESTION, "history": ["q"] * 65}, {"question": QUESTION, "extra": 1},
+    {"question": QUESTION, "history": ["q"] * 401}, {"question": QUESTION, "extra": 1},
 ])
 def test_bad_requests_are_json_errors(client, body):
     message = _error(client.post("/api/ask", json=body), 422)
@@ -104,34 +105,23 @@ def test_internal_errors_hide_their_details(stub_assistant, monkeypatch):
     assert "secret" not in message and "internal error" in message
 
 
-def test_body_over_the_limit_is_refused(stub_assistant):
-    settings = stub_assistant.settings.updated(api={"max_body_kb": 1})
-    client = TestClient(create_api(stub_assistant, settings))
-    big = {"question": QUESTION, "history": ["word " * 400]}
-    assert "too large" in _error(client.post("/api/ask", json=big), 413)
+def test_the_servers_body_limit_covers_the_api(stub_assistant):
+    """``rag serve`` and ``app.py`` wrap the API in the app's limits (issue 13's
+    ``rag.app.limits``): a body over ``limits.max_request_kb`` gets a JSON 413 before any
+    work, with or without a Content-Length."""
+    settings = stub_assistant.settings.updated(limits={"max_request_kb": 16})
+    client = TestClient(add_limits(create_api(stub_assistant, settings), settings))
+    big = {"question": QUESTION, "history": ["word " * 400] * 10}
+    resp = client.post("/api/ask", json=big)
+    assert resp.status_code == 413 and "too large" in resp.json()["error"]
 
     def chunks():  # no Content-Length: counted while read
         yield b'{"question": "'
-        yield b"a" * 2000
+        yield b"a" * 20_000
         yield b'"}'
-    assert "too large" in _error(client.post("/api/ask", content=chunks(),
-                                             headers={"Content-Type": "application/json"}),
-                                 413)
-
-
-def test_body_limit_middleware_passes_small_bodies_through():
-    seen = []
-
-    async def app(scope, receive, send):
-        seen.append((await receive())["body"])
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    client = TestClient(BodyLimitMiddleware(app, max_bytes=10, prefixes=("/api/",)))
-    assert client.post("/api/x", content=b"0123456789").status_code == 204
-    assert client.post("/other", content=b"x" * 100).status_code == 204  # not limited
-    assert seen == [b"0123456789", b"x" * 100]
-    assert client.post("/api/x", content=b"x" * 11).status_code == 413
+    resp = client.post("/api/ask", content=chunks(), headers={"Content-Type": "application/json"})
+    assert resp.status_code == 413
+    assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200
 
 
 # --- the API key ---------------------------------------------------------------------------

@@ -1,9 +1,6 @@
-"""Security of the HTTP routes: request-body limits, the API key, exposure checks.
-
-``BodyLimitMiddleware`` is plain ASGI (no framework import), so the Gradio app
-can use it for its own routes as well: it refuses a body over the limit from its
-``Content-Length`` before reading it, and stops reading a chunked body as soon
-as it passes the limit, with a JSON 413.
+"""Security of the HTTP routes: the API key (or the app's login), exposure checks and
+the error shape.  Request-body limits and the login back-off are the server's
+(``rag.app.limits``, issue 13), applied by ``app.py`` and ``rag serve`` around the API.
 """
 
 from __future__ import annotations
@@ -11,9 +8,8 @@ from __future__ import annotations
 import base64
 import hmac
 import ipaddress
-import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -29,68 +25,6 @@ def is_loopback(host: str) -> bool:
 def error_body(message: str, kind: str, code: str | None = None) -> dict:
     """The one error shape of every route (OpenAI's)."""
     return {"error": {"message": message, "type": kind, "code": code}}
-
-
-class BodyLimitMiddleware:
-    """Refuse request bodies over ``max_bytes`` on paths starting with ``prefixes``
-    (all paths when empty) with ``413`` and a JSON message.
-
-    The body is read here first (up to the limit) and replayed to the application, so
-    nothing of the application runs for a refused request and no partial response
-    can have been sent."""
-
-    def __init__(self, app, max_bytes: int, prefixes: Sequence[str] = ()):
-        self.app = app
-        self.max_bytes = max_bytes
-        self.prefixes = tuple(prefixes)
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not self._applies(scope["path"]):
-            return await self.app(scope, receive, send)
-        length = _header(scope, b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return await self._refuse(send)
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return None
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                return await self._refuse(send)
-            if not message.get("more_body", False):
-                break
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if replayed:  # after the body: disconnect notices for streamed responses
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-
-        return await self.app(scope, replay, send)
-
-    def _applies(self, path: str) -> bool:
-        return not self.prefixes or path.startswith(self.prefixes)
-
-    async def _refuse(self, send) -> None:
-        body = json.dumps(error_body(
-            f"request body too large (limit {self.max_bytes:,} bytes)",
-            "invalid_request_error", "body_too_large")).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
-def _header(scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return value.decode("latin-1").strip()
-    return None
 
 
 @dataclass(frozen=True)

@@ -36,14 +36,13 @@ from rag.api.schemas import (
     ask_request_model,
     chat_request_model,
 )
-from rag.api.security import ApiAuth, BodyLimitMiddleware, error_body
+from rag.api.security import ApiAuth, error_body
 from rag.assistant import validate_question
 from rag.errors import BackendError, InvalidQuestion, RagError
 from rag.settings import Settings
 
 log = logging.getLogger("rag.api")
 VERSION = "1"
-API_PREFIXES = ("/api/", "/v1/")
 _ERRORS = {code: {"model": ErrorResponse, "description": text} for code, text in (
     (400, "Bad input: the message says what to fix"), (401, "Missing or wrong API key"),
     (413, "Request body too large"), (422, "The request does not match the schema"),
@@ -61,10 +60,10 @@ def _json_error(status: int, message: str, kind: str, code: str | None = None,
     return JSONResponse(error_body(message, kind, code), status_code=status, headers=headers)
 
 
-def create_api(assistant, settings: Settings | None = None, auth: ApiAuth | None = None,
-               limit_body: bool = True) -> FastAPI:
-    """The API application for a loaded assistant.  ``limit_body=False`` when the
-    caller wraps the whole server in ``BodyLimitMiddleware`` itself."""
+def create_api(assistant, settings: Settings | None = None,
+               auth: ApiAuth | None = None) -> FastAPI:
+    """The API application for a loaded assistant.  Request-body limits are the
+    server's (``rag.app.limits``, added by ``app.py`` and ``rag serve`` around it)."""
     settings = settings or assistant.settings
     auth = auth or ApiAuth()
     app = FastAPI(title="Interview-prep research assistant API", version=VERSION,
@@ -90,16 +89,13 @@ def create_api(assistant, settings: Settings | None = None, auth: ApiAuth | None
     _add_openai_routes(router, assistant, settings, run)
     app.include_router(router)
     _add_error_handlers(app, auth, settings)
-    if limit_body:
-        app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_kb * 1024,
-                           prefixes=API_PREFIXES)
     return app
 
 
 def _add_ask_routes(router: APIRouter, assistant, settings: Settings, auth: ApiAuth,
                     run: Callable) -> None:
     ask_request = ask_request_model(settings.answer.max_question_chars,
-                                    settings.api.max_messages, assistant.available_backends)
+                                    settings.limits.max_messages, assistant.available_backends)
 
     @router.post("/api/ask", response_model=AskResponse, summary="Answer one question",
                  responses={200: {"content": {"text/plain": {}}}})
@@ -129,7 +125,7 @@ def _add_openai_routes(router: APIRouter, assistant, settings: Settings,
                        run: Callable) -> None:
     served = oai.model_ids(settings.api.model_id, settings.answer.backend,
                            assistant.available_backends)
-    chat_request = chat_request_model(list(served), settings.api.max_messages)
+    chat_request = chat_request_model(list(served), settings.limits.max_messages)
 
     @router.get("/v1/models", response_model=ModelList, summary="Models (answer backends)")
     async def models() -> dict:

@@ -136,7 +136,8 @@ def related_html(papers: Sequence[Paper]) -> str:
     for p in papers:
         year = f" ({p.year})" if p.year else ""
         url = safe_url(p.url) or _ARXIV_ABS + p.arxiv_id
-        items.append(f"<li>{link_html(url, p.title)}{esc(year)}</li>")
+        title = link_html(url, p.title) or esc(p.title)  # an unsafe URL: no link, the title
+        items.append(f"<li>{title}{esc(year)}</li>")
     return f'<ul class="related">{"".join(items)}</ul>'
 
 

@@ -16,7 +16,8 @@ import gradio as gr
 import pandas as pd
 
 from rag.answer.streaming import paced
-from rag.app import present
+from rag.app import present, refresh
+from rag.assistant import recent_history
 from rag.errors import RagError
 from rag.records import Answer, BankEntry
 from rag.settings import AppSettings, Settings
@@ -69,6 +70,8 @@ CSS = """
 """
 
 
+CACHE_CLEANUP = (3600, 3600)  # Gradio temp files: checked hourly, removed after an hour
+
 # Keeps the newest answer in view: when a message is added to the conversation, its
 # start is scrolled into view (inside the chat box and on the page), once per message,
 # so reading is not interrupted while the answer streams in.
@@ -111,6 +114,12 @@ class Callbacks:
         self.bank = bank
         self.rng = random.Random(seed)
 
+    def use(self, assistant, bank: list[BankEntry]) -> None:
+        """Swap in a rebuilt index's assistant and question bank (rag.app.refresh);
+        each callback reads ``self.assistant`` once, so requests in flight finish on
+        the old one."""
+        self.assistant, self.bank = assistant, bank
+
     # --- chat -----------------------------------------------------------------
 
     def respond(self, question: str, messages: list, k: float, backend: str,
@@ -120,16 +129,23 @@ class Callbacks:
         The conversation is the chat itself: the earlier questions are read from
         ``messages``, so a follow-up is rewritten the same way for the browser and
         for API clients, with no server-side state to go stale."""
+        assistant = self.assistant  # read once: a background rebuild may swap it
         before = list(messages or [])
-        history = standalone_history(self.assistant, asked_questions(before))
+        limits = self.settings.limits
+        if len(before) > limits.max_messages:  # refused before any work
+            raise gr.Error(f"This conversation is too long ({len(before):,} messages; "
+                           f"the limit is {limits.max_messages}): click “New chat”.")
+        recent = recent_history(asked_questions(before), limits.history_turns,
+                                limits.history_chars)
+        history = standalone_history(assistant, recent)
         messages = [*before, {"role": "user", "content": (question or "").strip()},
                     {"role": "assistant", "content": "…"}]
         weak = self.settings.app.weak_evidence_below
         partial, answer = "", None
         empty = empty_evidence()
         try:
-            events = self.assistant.stream(question or "", k=int(k), backend=backend,
-                                           history=history)
+            events = assistant.stream(question or "", k=int(k), backend=backend,
+                                      history=history)
             first = next(events)  # a rejected question fails here, before any bubble
             yield messages, "", None, empty, "", "Searching…"
             for event in stream_updates(_chain(first, events), self.settings.app):
@@ -246,15 +262,20 @@ def build_app(assistant, settings: Settings | None = None,
     settings = settings or assistant.settings
     bank = bank if bank is not None else study_bank.bank_for(assistant)
     cb = Callbacks(assistant, settings, bank, seed)
-    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False) as demo:
+    refresher = refresh.Refresher(cb)
+    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False,
+                   delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
                     "every claim carries an [n] marker that points to the evidence beside it.",
                     elem_id="app-title")
+        gr.HTML(refresher.status_html, elem_id="index-status", show_label=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 _chat_tab(cb, assistant, settings)
             with gr.Tab("Mock interview", id="interview"):
                 _interview_tab(cb, bank)
+    if assistant.rebuild_pending and settings.rebuild.background:
+        refresher.start()  # the app serves the last good index meanwhile
     return demo
 
 
