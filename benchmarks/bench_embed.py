@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.settings import load_settings
 
     settings = load_settings()
-    embedder = Embedder(settings.embedding, settings.cache_root)
+    embedder = Embedder(settings.resolved_embedding())
     questions = benchmark_questions(6 if args.smoke else None)
     fns = variants(embedder)
     stats, min_cos = interleaved(fns, questions, warmup=1 if args.smoke else 5)

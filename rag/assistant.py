@@ -111,7 +111,7 @@ class Assistant:
         fails, the last good index is used if there is one; ``notice`` then says so.
         ``build=False`` only loads (``IndexProblem`` unless the index is intact)."""
         settings = settings or load_settings()
-        embedder = Embedder(settings.embedding, settings.cache_root)
+        embedder = Embedder(settings.resolved_embedding())
         embedder.preload()  # the query model loads while the index does
         if not build:
             return cls(settings, embedder, load_index(settings), None)

@@ -123,7 +123,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from rag.search.build import build_index, rebuild_reason
     from rag.search.embed import Embedder
 
-    embedder = Embedder(settings.embedding, settings.cache_root)
+    embedder = Embedder(settings.resolved_embedding())
     reason = "forced" if args.force else rebuild_reason(settings)
     if not reason:  # no model load needed
         from rag.search.index import current_build, read_manifest

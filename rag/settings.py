@@ -320,6 +320,11 @@ class Settings(BaseSettings):
         return Path(self.embedding.cache_dir).expanduser() if self.embedding.cache_dir \
             else self.home / "cache"
 
+    def resolved_embedding(self) -> EmbeddingSettings:
+        """``embedding`` with its cache folder resolved against ``home`` (what
+        ``Embedder`` takes)."""
+        return self.embedding.model_copy(update={"cache_dir": str(self.cache_root)})
+
     def index_shape(self) -> dict:
         """Every setting (and the ingestion code) that changes what the index holds."""
         return {

@@ -43,7 +43,7 @@ class Refresher:
         old = self.callbacks.assistant
         try:  # its own model instance: a tokenizer shared across threads can fail
             report = build_index(old.settings, self.embedder_factory(
-                old.settings.embedding, old.settings.cache_root))
+                old.settings.resolved_embedding()))
             fresh = Assistant(old.settings, old.embedder, load_index(old.settings), report)
             bank = self.bank_for(fresh)
         except Exception as exc:  # noqa: BLE001 - keep serving the last good index

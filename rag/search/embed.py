@@ -272,27 +272,31 @@ class Embedder:
 
     def encode(self, texts: list[str], progress: bool = False, label: str = "Embedding",
                ) -> np.ndarray:
-        """Encode texts: short inputs with ONNX Runtime, batches with PyTorch (``runtime``)."""
+        """Encode texts (batched by length, with an optional progress bar): short inputs
+        with ONNX Runtime, batches with PyTorch (``runtime``)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         onnx = self._use_onnx(len(texts))
         if onnx is not None:
-            return onnx.encode(list(texts), self.settings.batch_size)
+            return self._batched(texts, onnx.encode, progress, label)
         return self._encode_torch(texts, progress, label)
 
     def _encode_torch(self, texts: list[str], progress: bool, label: str) -> np.ndarray:
+        model = self.torch_model
+        return self._batched(texts, lambda batch: model.encode(
+            batch, batch_size=len(batch), normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False), progress, label)
+
+    def _batched(self, texts: list[str], encode, progress: bool, label: str) -> np.ndarray:
         from tqdm import tqdm
 
-        model = self.torch_model
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         batch = self.settings.batch_size
         with tqdm(total=len(texts), desc=label, unit="text", disable=not progress) as bar:
             for start in range(0, len(order), batch):
                 ids = order[start:start + batch]
-                out[ids] = model.encode(
-                    [texts[i] for i in ids], batch_size=batch, normalize_embeddings=True,
-                    convert_to_numpy=True, show_progress_bar=False)
+                out[ids] = encode([texts[i] for i in ids])
                 bar.update(len(ids))
         return out
 
