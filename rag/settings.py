@@ -163,6 +163,31 @@ class InterviewSettings(_Section):
     max_answer_chars: int = Field(6000, ge=100, description="Longer answers are refused.")
 
 
+class StudySettings(_Section):
+    """Progress database and spaced repetition (rag/study/db.py, schedule.py, practice.py).
+    The database URL itself is the top-level ``db_url`` (``RAG_DB_URL``)."""
+
+    new_cards_per_day: int = Field(20, ge=0, le=1000, description="New cards introduced per "
+                                   "day (\"Due now\" mode); reviews are never limited.")
+    desired_retention: float = Field(0.9, gt=0.5, lt=1.0, description="FSRS target "
+                                     "probability of recalling a card when it is due.")
+    fuzz: bool = Field(True, description="FSRS interval fuzzing (spreads reviews of cards "
+                       "learnt together); off in tests.")
+    again_below: float = Field(4.0, ge=0, le=10, description="A score below this rates the "
+                               "card Again.")
+    hard_below: float = Field(6.5, ge=0, le=10, description="A score below this (and not "
+                              "Again) rates it Hard.")
+    easy_from: float = Field(9.0, ge=0, le=10, description="A score from this up rates it "
+                             "Easy; between hard_below and easy_from: Good.")
+    busy_timeout_s: float = Field(10.0, gt=0, description="How long a writer waits for a "
+                                  "locked SQLite database before giving up with a message.")
+    users_file: Path | None = Field(None, description="A file of `name:password` lines (or "
+                                    "`name:pbkdf2_sha256$...` hashes from `rag users hash`): "
+                                    "several logins for the app, each with its own progress.")
+    max_attempts_shown: int = Field(20, ge=1, le=500, description="Recent attempts listed "
+                                    "in the progress view.")
+
+
 class PapersSettings(_Section):
     """Fetching linked papers' metadata and abstracts from the arXiv API (rag/corpus/papers.py)."""
 
@@ -196,10 +221,17 @@ class Settings(BaseSettings):
     app: AppSettings = AppSettings()
     interview: InterviewSettings = InterviewSettings()
     papers: PapersSettings = PapersSettings()
+    study: StudySettings = StudySettings()
+    db_url: str | None = Field(None, description="SQLAlchemy URL of the progress database "
+                               "(RAG_DB_URL); default: SQLite at <home>/progress.db.")
 
     @property
     def corpus_dir(self) -> Path:
         return self.home / "corpus"
+
+    @property
+    def progress_db_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.home / 'progress.db'}"
 
     @property
     def index_root(self) -> Path:
