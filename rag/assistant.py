@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
 from rag.errors import BackendError, IndexProblem, InvalidQuestion
 from rag.records import Answer
-from rag.search.build import BuildReport, build_index
+from rag.search.build import BuildExtra, BuildReport, build_index
 from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
@@ -60,19 +60,21 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings | None = None, build: bool = True,
-             progress: bool = False) -> Assistant:
-        """Load (and, when missing or stale, build) the index; ``build=False`` only loads."""
+             progress: bool = False, extras: Sequence[BuildExtra] = ()) -> Assistant:
+        """Load (and, when missing or stale, build) the index; ``build=False`` only loads.
+        ``extras`` are precomputations stored with the index (e.g. the question bank)."""
         settings = settings or load_settings()
         embedder = Embedder(settings.embedding)
         report = None
         if build:
-            report = build_index(settings, embedder, progress=progress)
+            report = build_index(settings, embedder, progress=progress, extras=extras)
         try:
             index = load_index(settings)
         except IndexProblem:
             if not build:
                 raise
-            report = build_index(settings, embedder, force=True, progress=progress)
+            report = build_index(settings, embedder, force=True, progress=progress,
+                                 extras=extras)
             index = load_index(settings)
         return cls(settings, embedder, index, report)
 

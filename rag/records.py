@@ -146,6 +146,8 @@ class BankEntry(_Frozen):
     origin_chunk_id: str = Field("", description="The passage the question was taken from.")
     hint: str = Field("", description="The corpus's own short answer, when it gives one "
                       "(a discussion point's parenthesis); graded as a key point.")
+    key_points: tuple[KeyPoint, ...] = Field(
+        (), description="Facts a good answer covers, chosen at build time (rag/study/stored.py).")
 
 
 class KeyPoint(_Frozen):
@@ -160,6 +162,11 @@ class KeyPoint(_Frozen):
     covered: bool = False
     similarity: float = Field(0.0, description="Best cosine to a sentence of the answer.")
     matched: str = Field("", description="The answer sentence closest to it.")
+    chunk_id: str = Field("", description="The passage it comes from.")
+    contradicted: bool = Field(False, description="The answer states the opposite (a wrong "
+                               "number, a swapped antonym, a negation).")
+    credit: float = Field(0.0, description="0, 0.5 (partly covered) or 1.")
+    why: str = Field("", description="What the grader saw, in words.")
 
 
 class Grade(_Frozen):
@@ -171,6 +178,9 @@ class Grade(_Frozen):
     key_points: tuple[KeyPoint, ...]
     evidence: tuple[Citation, ...]
     model_answer: Answer
+    grader: str = Field("offline", description="'offline' (key-point matching) or "
+                        "'llm:<backend>' (an LLM judged the key points as a rubric).")
+    notes: tuple[str, ...] = Field((), description="Why points were lost, in words.")
 
     @property
     def covered(self) -> list[KeyPoint]:
@@ -179,3 +189,24 @@ class Grade(_Frozen):
     @property
     def missed(self) -> list[KeyPoint]:
         return [p for p in self.key_points if not p.covered]
+
+
+class StudyCard(_Frozen):
+    """An exactly graded card built from a fact sentence: a cloze (type the missing
+    words) or a multiple choice (the answer among sibling facts of other sources)."""
+
+    card_id: str
+    kind: str = Field(description="'cloze' or 'mcq'")
+    topic: str
+    prompt: str = Field(description="The fact with its answer replaced by ____.")
+    answer: str
+    answer_type: str = Field(description="'number', 'name' or 'term'")
+    options: tuple[str, ...] = Field((), description="Choices of an mcq card, answer included.")
+    fact: str = Field(description="The whole source sentence.")
+    chunk_id: str
+    title: str
+    section: str = ""
+    url: str = ""
+
+
+BankEntry.model_rebuild()

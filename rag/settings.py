@@ -157,10 +157,31 @@ class InterviewSettings(_Section):
     redundancy_threshold: float = Field(0.8, description="Skip a key point this similar to "
                                         "one already chosen.")
     cover_threshold: float = Field(0.45, description="A key point counts as covered when some "
-                                   "sentence of the answer has at least this cosine to it.")
+                                   "sentence of the answer has at least this cosine to it "
+                                   "(and enough distinguishing terms: min_terms).")
+    partial_threshold: float = Field(0.35, description="Half credit from this cosine with at "
+                                     "least one distinguishing term.")
+    min_terms: int = Field(2, ge=1, description="Distinguishing terms of a key point a "
+                           "sentence must use to cover it (fewer when the point has few).")
+    term_fraction: float = Field(0.25, ge=0, le=1, description="... or this fraction of "
+                                 "them, whichever is smaller.")
+    coverage_target: float = Field(0.6, gt=0, le=1, description="Share of the key points' "
+                                   "weight that earns 10/10 (a strong answer need not "
+                                   "recite every point).")
+    contradiction_penalty: float = Field(0.5, ge=0, description="Weight lost per "
+                                         "contradicted point, beyond losing the point.")
+    relevance_threshold: float = Field(0.2, description="An answer none of whose sentences "
+                                       "reaches this cosine to the question is off-topic (0).")
     echo_threshold: float = Field(0.85, description="Answer sentences this similar to the "
                                   "question merely restate it and cover nothing.")
     max_answer_chars: int = Field(6000, ge=100, description="Longer answers are refused.")
+    duplicate_threshold: float = Field(0.9, ge=0, le=1, description="Two questions of one "
+                                       "topic about the same subject this similar (cosine) "
+                                       "merge into one (0.97 merges any two).")
+    min_key_points: int = Field(3, ge=1, description="Questions with fewer gradable key "
+                                "points are dropped from the bank.")
+    min_point_relevance: float = Field(0.3, ge=0, le=1, description="A fact needs this "
+                                       "cosine to the question to be one of its key points.")
 
 
 class StudySettings(_Section):

@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,6 +66,41 @@ class BuildReport:
     reason: str = ""
 
 
+@dataclass
+class BuildContext:
+    """What a build extra gets: the new build's folder (write files there; the manifest
+    checksums them), its chunks, sentences and vectors, and ``encode`` (embeds texts,
+    reusing the previous build's vectors by content hash)."""
+
+    out_dir: Path
+    settings: Settings
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentences: list[tuple[int, str]]
+    sentence_vectors: np.ndarray
+    encode: Callable[[list[str]], np.ndarray]
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class BuildExtra:
+    """A precomputation a higher layer stores with the index (e.g. the question bank):
+    ``write`` runs before the manifest is written; a changed ``fingerprint`` (recorded
+    in the manifest under ``extras``) rebuilds the index."""
+
+    name: str
+    fingerprint: str
+    write: Callable[[BuildContext], None]
+
+
+def _extras_reason(manifest: dict, extras: Sequence[BuildExtra]) -> str:
+    stored = manifest.get("extras", {})
+    for extra in extras:
+        if stored.get(extra.name) != extra.fingerprint:
+            return f"{extra.name} precomputation missing or changed"
+    return ""
+
+
 @contextmanager
 def build_lock(settings: Settings) -> Iterator[None]:
     """One build at a time per index folder (other builders wait)."""
@@ -80,31 +115,36 @@ def build_lock(settings: Settings) -> Iterator[None]:
 
 def build_index(
     settings: Settings, embedder: Embedder, force: bool = False, progress: bool = False,
+    extras: Sequence[BuildExtra] = (),
 ) -> BuildReport:
-    """Build the index unless an intact, up-to-date one exists."""
+    """Build the index unless an intact, up-to-date one exists (with every extra's
+    precomputation, when ``extras`` are given)."""
     with build_lock(settings):
         start = time.perf_counter()
         existing = current_build(settings)
-        reason = _rebuild_reason(settings, existing, force)
+        reason = _rebuild_reason(settings, existing, force, extras)
         if not reason:
             manifest = read_manifest(existing)
             return BuildReport(existing, rebuilt=False, chunks=manifest["counts"]["chunks"],
                                sentences=manifest["counts"]["sentences"])
-        report = _build(settings, embedder, existing, progress)
+        report = _build(settings, embedder, existing, progress, extras)
         report.reason = reason
         report.seconds = time.perf_counter() - start
         return report
 
 
-def up_to_date(settings: Settings) -> Path | None:
+def up_to_date(settings: Settings, extras: Sequence[BuildExtra] = ()) -> Path | None:
     """The current build when it is intact and matches settings and corpus, else None.
 
     Needs no embedding model, so ``rag build`` with nothing to do returns at once."""
     existing = current_build(settings)
-    return existing if existing and not _rebuild_reason(settings, existing, False) else None
+    if existing and not _rebuild_reason(settings, existing, False, extras):
+        return existing
+    return None
 
 
-def _rebuild_reason(settings: Settings, existing: Path | None, force: bool) -> str:
+def _rebuild_reason(settings: Settings, existing: Path | None, force: bool,
+                    extras: Sequence[BuildExtra] = ()) -> str:
     if force:
         return "forced"
     if existing is None:
@@ -113,11 +153,13 @@ def _rebuild_reason(settings: Settings, existing: Path | None, force: bool) -> s
         manifest = read_manifest(existing)
     except IndexProblem as exc:
         return str(exc)
-    return staleness(settings, manifest) or verify_files(existing, manifest)
+    return (staleness(settings, manifest) or verify_files(existing, manifest)
+            or _extras_reason(manifest, extras))
 
 
 def _build(
     settings: Settings, embedder: Embedder, previous: Path | None, progress: bool,
+    extras: Sequence[BuildExtra] = (),
 ) -> BuildReport:
     fingerprint = corpus_fingerprint(settings.corpus_dir)  # before reading: no race
     sources, warnings = load_corpus(settings.corpus_dir)
@@ -138,7 +180,20 @@ def _build(
     try:
         _write_build(tmp, settings, chunks, chunk_vecs, sentences, sent_vecs)
         _write_papers(tmp, sources)
-        _write_manifest(tmp, settings, fingerprint, chunks, len(sentences))
+        encoded: dict[str, None] = {}
+
+        def encode(texts: list[str]) -> np.ndarray:
+            encoded.update(dict.fromkeys(texts))
+            return _embed_cached(list(texts), cache, embedder, "Embedding extras", False)[0]
+
+        context = BuildContext(tmp, settings, chunks, chunk_vecs, sentences, sent_vecs,
+                               encode, progress)
+        for extra in extras:
+            extra.write(context)
+        if encoded:  # the next build reuses these vectors too
+            _write_extra_vectors(tmp, list(encoded), cache)
+        _write_manifest(tmp, settings, fingerprint, chunks, len(sentences),
+                        {e.name: e.fingerprint for e in extras})
         final = builds / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         os.rename(tmp, final)
         _swap_current(settings.index_dir, final)
@@ -164,7 +219,25 @@ def _vector_cache(previous: Path, embedder: Embedder) -> dict[str, np.ndarray]:
     cache = {content_hash(c.embed_text): v for c, v in zip(loaded.chunks, loaded.chunk_vectors)}
     for (i, s), v in zip(loaded.sentences, loaded.sentence_vectors):
         cache[content_hash(sentence_embed_text(loaded.chunks[i], s))] = v
+    try:  # vectors the build extras asked for
+        keys = json.loads((previous / EXTRA_KEYS).read_text(encoding="utf-8"))
+        vectors = np.load(previous / EXTRA_VECTORS, allow_pickle=False)
+        if len(keys) == len(vectors):
+            cache.update(zip(keys, vectors))
+    except (OSError, ValueError):
+        pass
     return cache
+
+
+EXTRA_KEYS = "extra_text_hashes.json"
+EXTRA_VECTORS = "extra_vectors.npy"
+
+
+def _write_extra_vectors(out: Path, texts: list[str], cache: dict[str, np.ndarray]) -> None:
+    keys = [content_hash(t) for t in texts]
+    (out / EXTRA_KEYS).write_text(json.dumps(keys), encoding="utf-8")
+    np.save(out / EXTRA_VECTORS, np.stack([cache[k] for k in keys]).astype(np.float32),
+            allow_pickle=False)
 
 
 def _embed_cached(
@@ -205,7 +278,7 @@ def _write_papers(out: Path, sources: list) -> None:
 
 
 def _write_manifest(out: Path, settings: Settings, fingerprint: str, chunks: list[Chunk],
-                    n_sentences: int) -> None:
+                    n_sentences: int, extras: dict[str, str] | None = None) -> None:
     files = sorted(p for p in out.rglob("*") if p.is_file())
     manifest = {
         **settings.index_shape(),
@@ -218,6 +291,7 @@ def _write_manifest(out: Path, settings: Settings, fingerprint: str, chunks: lis
         "counts": {"chunks": len(chunks), "sentences": n_sentences,
                    "sources": len({c.doc_id for c in chunks})},
         "files": {p.relative_to(out).as_posix(): file_sha256(p) for p in files},
+        "extras": extras or {},
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _fsync_tree(out)

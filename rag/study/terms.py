@@ -101,6 +101,19 @@ def negated(text: str) -> bool:
     return bool(tokens & NEGATIONS)
 
 
+def negated_stems(text: str, scope: int = 4) -> set[str]:
+    """Stems of the words a negation governs: up to ``scope`` words after "not", "no",
+    "without" ... within the same clause."""
+    out: set[str] = set()
+    for clause in re.split(r"[,;:.!?()]", text.replace("n't", " not")):
+        tokens = words(clause)
+        for i, token in enumerate(tokens):
+            if token in NEGATIONS:
+                out.update(stem(t) for t in tokens[i + 1:i + 1 + scope]
+                           if t not in FUNCTION_WORDS)
+    return out
+
+
 # --- numbers ----------------------------------------------------------------------
 
 _UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,

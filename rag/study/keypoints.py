@@ -1,0 +1,110 @@
+"""Key points: the fact sentences of a question's evidence that a good answer covers.
+
+``is_fact`` keeps statements of fact and drops what an answer cannot be graded on:
+questions and discussion prompts, metadata (venues, links, "paper: <title>" lines),
+bare titles and headings, lists of names, advice to the reader.  It is a pure
+function of the sentence text, optionally told the sentence's role when the index
+records one (``role="fact"``/``"context"``/``"question"``); with a role it trusts it.
+
+``select_points`` ranks a question's candidate facts by similarity to the question
+and merges near-duplicates (cosine or shared distinguishing words).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.study import terms
+
+_METADATA = re.compile(
+    r"^(?:paper|papers|link|links|url|authors?|year|venue|code|github|arxiv|source|"
+    r"module|previous|next|navigation|see also|note|tags?)\s*:|\bet al\.?\s*,?\s*\(?\d{4}|"
+    r"\b(?:published|appeared|accepted|presented)\s+(?:at|in|as)\b|\bsee also\b|https?://|"
+    r"www\.|\barxiv\b|\bdoi\b|\bgithub\b|\b(?:code|weights|model|data)(?:, \w+)* (?:and \w+ )?"
+    r"(?:is|are) (?:open|available|released)\b|\bopen-source implementation\b|"
+    r"\breleased (?:openly|publicly)\b|\(\s*[A-Z][^()]{0,40}\d{4}\s*\)\s*\.?$|"
+    r"\b(?:NeurIPS|ICML|ICLR|ACL|EMNLP|NAACL|CVPR|EACL|AAAI)\s*\d{2,4}\b", re.I)
+_DISCUSSION = re.compile(r"^\s*(?:discussion points?|your questions|questions?)\b", re.I)
+_READER = re.compile(r"\b(?:you|your|we|our|us|I|let's)\b")
+_BULLETS = re.compile(r"(?:\s-\s.*){2,}")
+_LABEL = re.compile(r"^[A-Za-z][\w /&()-]{0,40}:\s+")
+
+
+def _is_name_list(text: str) -> bool:
+    """"GPT1, GPT2, GPT3, Codex, InstructGPT, GPT4 papers." and the like."""
+    commas = text.count(",")
+    return commas >= 3 and len(text.split()) / (commas + 1) < 2.6
+
+
+def _is_title_like(text: str, titles: Iterable[str]) -> bool:
+    """A sentence that is (nearly) a paper or section title, or a heading fragment."""
+    body = _LABEL.sub("", text).strip(" .")
+    stems = terms.content_stems(body)
+    for title in titles:
+        t = terms.content_stems(title)
+        if stems and t and len(stems & t) >= 0.8 * len(stems):
+            return True
+    return False
+
+
+def is_fact(text: str, role: str | None = None, titles: Iterable[str] = ()) -> bool:
+    """Is ``text`` a statement of fact an answer can be graded on?"""
+    if role is not None and role != "fact":
+        return False
+    text = " ".join(text.split())
+    n_words = len(text.split())
+    body = _LABEL.sub("", text)
+    if "?" in text or _DISCUSSION.match(text) or _METADATA.search(text):
+        return False
+    if len(body.split()) < 4 or (n_words < 7 and not terms.numbers(text)
+                                 and not _LABEL.match(text)):
+        return False  # a heading or fragment, not a statement
+    if _READER.search(text) or _BULLETS.search(text) or _is_name_list(text):
+        return False
+    if text[0].islower():  # "methodology: prune less important ..." — a fragment whose
+        return False      # subject is a heading elsewhere, not a statement
+    return not _is_title_like(text, titles)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A fact sentence that may become a key point."""
+
+    text: str
+    chunk: int  # position of its chunk in the index
+    relevance: float  # cosine to the question (context-prefixed sentence vector)
+    own: bool  # from the entry's own passages (not only retrieved for it)
+
+
+def same_point(a: str, b: str, cos: float, redundancy: float) -> bool:
+    """Near-duplicate points: similar vectors, or mostly the same content words."""
+    if cos >= redundancy:
+        return True
+    sa, sb = terms.content_stems(a), terms.content_stems(b)
+    return bool(sa and sb) and len(sa & sb) / min(len(sa), len(sb)) >= 0.75
+
+
+def select_points(cands: Sequence[Candidate], vecs: np.ndarray, limit: int,
+                  redundancy: float, min_relevance: float,
+                  own_bonus: float = 0.05) -> list[int]:
+    """Up to ``limit`` candidates: the most relevant first (own passages get a small
+    bonus), each unlike those already chosen, none below ``min_relevance``."""
+    order = sorted(range(len(cands)),
+                   key=lambda i: -(cands[i].relevance + own_bonus * cands[i].own))
+    keep: list[int] = []
+    for i in order:
+        if len(keep) == limit or cands[i].relevance < min_relevance:
+            break
+        if not any(same_point(cands[i].text, cands[j].text, float(vecs[i] @ vecs[j]),
+                              redundancy) for j in keep):
+            keep.append(i)
+    return keep
+
+
+def point_weight(relevance: float) -> float:
+    """A key point weighs its relevance to the question, within [0.5, 1]."""
+    return round(min(1.0, max(0.5, 0.5 + relevance)), 3)
