@@ -156,7 +156,7 @@ class InterviewSettings(_Section):
     key_points: int = Field(5, ge=1, le=12, description="Key points an answer is graded on.")
     redundancy_threshold: float = Field(0.8, description="Skip a key point this similar to "
                                         "one already chosen.")
-    cover_threshold: float = Field(0.45, description="A key point counts as covered when some "
+    cover_threshold: float = Field(0.55, description="A key point counts as covered when some "
                                    "sentence of the answer has at least this cosine to it "
                                    "(and enough distinguishing terms: min_terms).")
     partial_threshold: float = Field(0.35, description="Half credit from this cosine with at "
@@ -165,7 +165,7 @@ class InterviewSettings(_Section):
                            "sentence must use to cover it (fewer when the point has few).")
     term_fraction: float = Field(0.25, ge=0, le=1, description="... or this fraction of "
                                  "them, whichever is smaller.")
-    coverage_target: float = Field(0.6, gt=0, le=1, description="Share of the key points' "
+    coverage_target: float = Field(0.65, gt=0, le=1, description="Share of the key points' "
                                    "weight that earns 10/10 (a strong answer need not "
                                    "recite every point).")
     contradiction_penalty: float = Field(0.5, ge=0, description="Weight lost per "

@@ -117,25 +117,30 @@ def _present(stem: str, stems: set[str]) -> bool:
                for s in stems)
 
 
-def contradiction(point: str, unit: str) -> str:
+def contradiction(point: str, unit: str, question: str = "") -> str:
     """Why ``unit`` states the opposite of ``point`` ('' when it does not): a different
     number; an antonym swapped in ("quadratic" for "linear") unless the unit negates it
     ("does not update" for "freezes"); or a shared word negated in one but not the other."""
-    p_nums, u_nums = terms.numbers(point), terms.numbers(unit)
-    if p_nums and u_nums and not p_nums & u_nums:
-        return f"different number ({', '.join(sorted(u_nums))} for {', '.join(sorted(p_nums))})"
+    p_slots, u_slots = terms.number_slots(point), terms.number_slots(unit)
+    for slot in p_slots.keys() & u_slots.keys():
+        if not any(terms.same_number(a, b) for a in p_slots[slot] for b in u_slots[slot]):
+            said = ", ".join(f"{v:g}" for v in sorted(u_slots[slot]))
+            want = ", ".join(f"{v:g}" for v in sorted(p_slots[slot]))
+            return f"different number ({said} for {want}{'' if slot == '%' else ' ' + slot})"
     p_stems, u_stems = terms.content_stems(point), terms.content_stems(unit)
+    context = terms.content_stems(question)
     neg_p, neg_u = terms.negated_stems(point), terms.negated_stems(unit)
     swaps = sorted((a, b) for a in p_stems for b in terms.antonyms(a)
                    if b in u_stems and not _present(a, u_stems) and not _present(b, p_stems))
     for a, b in swaps:
         if b not in neg_u:
             return f"opposite claim ({b} for {a})"
-    if swaps:
+    if swaps or any(terms.antonyms(x) & p_stems for x in neg_u):
         return ""  # "does not update" restates "freezes"
-    shared = p_stems & u_stems
-    if (shared & neg_u) != (shared & neg_p):
-        return f"negated claim ({', '.join(sorted((shared & neg_u) ^ (shared & neg_p)))})"
+    shared = (p_stems & u_stems) - terms._GENERIC_STEMS - context
+    denied = shared & terms.negated_stems(unit, explicit=True) - neg_p
+    if denied:  # "LoRA does not freeze the weights" for "LoRA freezes the weights"
+        return f"negated claim ({', '.join(sorted(denied))})"
     return ""
 
 
@@ -150,24 +155,29 @@ class Judgement:
 
 def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequence[str],
                 cfg: InterviewSettings) -> Judgement:
-    """The best judgement of one key point over the answer's units."""
+    """The best judgement of one key point over the answer's units.  A unit that both
+    matches the point and states its opposite contradicts it; a contradiction found
+    in one unit loses to a correct statement of the point in another."""
     wanted = terms.distinguishing(point.text, question)
     need = max(1, min(cfg.min_terms, math.ceil(cfg.term_fraction * len(wanted))))
     best = Judgement(0.0, False, int(np.argmax(sims)) if len(sims) else 0,
                      float(sims.max()) if len(sims) else 0.0, "not mentioned")
+    wrong: Judgement | None = None
     for i, unit in enumerate(units):
         hits = wanted & terms.content_stems(unit)
         sim = float(sims[i])
         if sim < cfg.partial_threshold or not hits:
             continue
-        strong = len(hits) >= need and sim >= cfg.partial_threshold
-        wrong = contradiction(point.text, unit) if strong else ""
-        if wrong:
-            return Judgement(0.0, True, i, sim, wrong)
+        why = contradiction(point.text, unit, question) if len(hits) >= need else ""
+        if why:
+            wrong = wrong or Judgement(0.0, True, i, sim, why)
+            continue
         credit = 1.0 if sim >= cfg.cover_threshold and len(hits) >= need else 0.5
         if credit > best.credit:
             best = Judgement(credit, False, i, sim, f"{len(hits)} of {len(wanted)} "
                              "distinguishing terms")
+    if wrong and best.credit < 1.0:
+        return wrong
     return best
 
 
@@ -190,7 +200,8 @@ class Prepared:
 
 
 def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
-            vocab: frozenset[str], cfg: InterviewSettings) -> Prepared:
+            vocab: frozenset[str], cfg: InterviewSettings,
+            point_vecs: np.ndarray | None = None) -> Prepared:
     """Split, drop gibberish, keyword salad and restatements, then the off-topic check."""
     units = answer_units(text)
     notes = []
@@ -205,7 +216,8 @@ def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
         notes.append(f"{sum(echo)} sentence(s) only restate the question or a title")
     units = [u for u, e in zip(kept, echo) if not e]
     vecs = vecs[[i for i, e in enumerate(echo) if not e]] if len(vecs) else vecs
-    if len(vecs) and float((vecs @ question_vec).max()) < cfg.relevance_threshold:
+    if len(vecs) and float((vecs @ question_vec).max()) < cfg.relevance_threshold and (
+            point_vecs is None or not len(point_vecs) or float((vecs @ point_vecs.T).max()) < cfg.partial_threshold):
         notes.append("the answer is off-topic for this question")
         return Prepared([], vecs[:0], notes)
     return Prepared(units, vecs, notes)
@@ -243,15 +255,23 @@ def grade_offline(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
     return points, score_out_of_10(points, cfg.coverage_target, cfg.contradiction_penalty)
 
 
-def grade_answer(assistant, study, entry: BankEntry, user_answer: object,
-                 backend: str | None = None, grader: str = "offline") -> Grade:
-    """Grade ``user_answer`` to ``entry`` (a ``StudyBank`` entry with key points);
-    ``grader="llm"`` lets the configured LLM judge the key points (after the same
-    checks); raises ``InvalidAnswer`` for bad input."""
+@dataclass
+class Assessment:
+    text: str
+    score: float
+    points: list[KeyPoint]
+    grader: str
+    notes: list[str]
+
+
+def assess(assistant, study, entry: BankEntry, user_answer: object,
+           grader: str = "offline") -> Assessment:
+    """Score ``user_answer`` against ``entry``'s key points (no model answer)."""
     cfg = assistant.settings.interview
     text = check_answer(user_answer, cfg.max_answer_chars)
     qvec = study.question_vectors[entry.entry_id]
-    prep = prepare(entry, text, assistant.embedder.encode, qvec, study.vocab, cfg)
+    prep = prepare(entry, text, assistant.embedder.encode, qvec, study.vocab, cfg,
+                   study.point_vectors[entry.entry_id])
     points, score = grade_offline(entry, prep, study.point_vectors[entry.entry_id], cfg)
     used, notes = "offline", list(prep.notes)
     if grader == "llm" and prep.units:
@@ -263,8 +283,19 @@ def grade_answer(assistant, study, entry: BankEntry, user_answer: object,
             score = score_out_of_10(points, cfg.coverage_target, cfg.contradiction_penalty)
         notes.extend(judged.notes)
     notes.extend(f"contradicts: {p.text[:80]}… ({p.why})" for p in points if p.contradicted)
+    return Assessment(text, score, points, used, notes)
+
+
+def grade_answer(assistant, study, entry: BankEntry, user_answer: object,
+                 backend: str | None = None, grader: str = "offline") -> Grade:
+    """Grade ``user_answer`` to ``entry`` (a ``StudyBank`` entry with key points), with
+    the assistant's own answer as the model answer; ``grader="llm"`` lets the
+    configured LLM judge the key points (after the same checks); raises
+    ``InvalidAnswer`` for bad input."""
+    result = assess(assistant, study, entry, user_answer, grader)
     chunks_by_id = {c.chunk_id: c for c in assistant.index.chunks}
     model = assistant.ask(entry.question, backend=backend)
-    return Grade(entry=entry, user_answer=text, score=score, key_points=tuple(points),
+    return Grade(entry=entry, user_answer=result.text, score=result.score,
+                 key_points=tuple(result.points),
                  evidence=tuple(evidence_for(entry, chunks_by_id)), model_answer=model,
-                 grader=used, notes=tuple(notes))
+                 grader=result.grader, notes=tuple(result.notes))

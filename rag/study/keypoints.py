@@ -26,7 +26,8 @@ _METADATA = re.compile(
     r"\b(?:published|appeared|accepted|presented)\s+(?:at|in|as)\b|\bsee also\b|https?://|"
     r"www\.|\barxiv\b|\bdoi\b|\bgithub\b|\b(?:code|weights|model|data)(?:, \w+)* (?:and \w+ )?"
     r"(?:is|are) (?:open|available|released)\b|\bopen-source implementation\b|"
-    r"\breleased (?:openly|publicly)\b|\(\s*[A-Z][^()]{0,40}\d{4}\s*\)\s*\.?$|"
+    r"\breleased (?:openly|publicly)\b|\b(?:code|data|checkpoints|weights|scripts)\b[^.]{0,40}"
+    r"\b(?:are|is|were|was) (?:released|open|available|public)\b|\(\s*[A-Z][^()]{0,40}\d{4}\s*\)\s*\.?$|"
     r"\b(?:NeurIPS|ICML|ICLR|ACL|EMNLP|NAACL|CVPR|EACL|AAAI)\s*\d{2,4}\b", re.I)
 _DISCUSSION = re.compile(r"^\s*(?:discussion points?|your questions|questions?)\b", re.I)
 _READER = re.compile(r"\b(?:you|your|we|our|us|I|let's)\b")
@@ -90,7 +91,7 @@ def same_point(a: str, b: str, cos: float, redundancy: float) -> bool:
 
 def select_points(cands: Sequence[Candidate], vecs: np.ndarray, limit: int,
                   redundancy: float, min_relevance: float,
-                  own_bonus: float = 0.05) -> list[int]:
+                  own_bonus: float = 0.15) -> list[int]:
     """Up to ``limit`` candidates: the most relevant first (own passages get a small
     bonus), each unlike those already chosen, none below ``min_relevance``."""
     order = sorted(range(len(cands)),

@@ -218,7 +218,8 @@ def write_study(ctx: BuildContext) -> None:
         return [ctx.chunks[i].chunk_id for i in hybrid(question, qvec, cfg.reference_passages)]
 
     raw = study_bank.build_bank(ctx.chunks, cfg, search)
-    qvecs = ctx.encode([e.question.replace("“", "").replace("”", "") for e in raw])
+    qvecs = ctx.encode([expand_acronyms(e.question.replace("“", "").replace("”", ""))
+                        for e in raw])
     entries, qvecs, pairs = merge_duplicates(raw, qvecs, cfg.duplicate_threshold)
     facts = _fact_rows(ctx)
     texts = sorted({ctx.sentences[r][1] for rows in facts.values() for r in rows}

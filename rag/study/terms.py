@@ -24,7 +24,13 @@ one
 """.split())
 NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "can't", "don't",
                        "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "won't",
-                       "neither", "nor", "none", "n't", "nothing", "lacks", "lack"})
+                       "neither", "nor", "none", "n't", "nothing", "lacks", "lack", "lacking",
+                       # verbs that deny what follows ("drops the critic" = "no critic")
+                       "drop", "drops", "dropped", "dropping", "remove", "removes", "removed",
+                       "removing", "eliminate", "eliminates", "eliminated", "avoid", "avoids",
+                       "avoiding", "skip", "skips", "skipping", "instead", "free", "rather",
+                       "replace", "replaces", "replacing", "bypass", "bypasses", "omit",
+                       "omits", "discard", "discards"})
 # Words that carry no distinguishing content in an answer about ML papers.
 GENERIC = frozenset("""
 model models paper papers approach method methods use used uses using result results
@@ -48,7 +54,13 @@ ANTONYM_WORDS = [
     ("outperforms", "underperforms"), ("easier", "harder"), ("add", "remove"),
     ("reward", "penalty"), ("paired", "unpaired"), ("longer", "shorter"),
     ("exact", "approximate"), ("recurrent", "non-recurrent"), ("single", "multiple"),
-    ("with", "without"), ("on-chip", "off-chip"), ("sram", "hbm"), ("memory", "compute"),
+    ("on-chip", "off-chip"), ("better", "worse"), ("beats", "worse"),
+    ("outperforms", "worse"), ("matches", "worse"), ("simpler", "complex"),
+    ("simpler", "complicated"), ("cheap", "expensive"), ("efficient", "inefficient"),
+    ("small", "large"), ("left", "right"), ("increase", "lower"), ("raise", "lower"),
+    ("few", "many"), ("few", "large"), ("handful", "large"), ("weakly", "strongly"),
+    ("smooth", "abrupt"), ("contiguous", "non-contiguous"), ("exact", "approximating"), ("first", "last"), ("decoder-only",
+                                                                "encoder-only"),
 ]
 _IRREGULAR = {"frozen": "freez", "froze": "freez", "matrices": "matrix", "indices": "index",
               "vertices": "vertex", "larger": "larg", "smaller": "small", "fewer": "few",
@@ -101,14 +113,19 @@ def negated(text: str) -> bool:
     return bool(tokens & NEGATIONS)
 
 
-def negated_stems(text: str, scope: int = 4) -> set[str]:
+EXPLICIT_NEGATIONS = frozenset({"not", "no", "never", "cannot", "none", "neither", "nor"})
+
+
+def negated_stems(text: str, scope: int = 4, explicit: bool = False) -> set[str]:
     """Stems of the words a negation governs: up to ``scope`` words after "not", "no",
-    "without" ... within the same clause."""
+    "without", "drops" ... (only "not"/"no"/"never"... when ``explicit``), within the
+    same clause."""
     out: set[str] = set()
+    negators = EXPLICIT_NEGATIONS if explicit else NEGATIONS
     for clause in re.split(r"[,;:.!?()]", text.replace("n't", " not")):
         tokens = words(clause)
         for i, token in enumerate(tokens):
-            if token in NEGATIONS:
+            if token in negators:
                 out.update(stem(t) for t in tokens[i + 1:i + 1 + scope]
                            if t not in FUNCTION_WORDS)
     return out
@@ -149,6 +166,32 @@ def words_to_number(text: str) -> float | None:
         elif token != "and":
             return None
     return total + current if found else None
+
+
+def number_slots(text: str) -> dict[str, set[float]]:
+    """Numbers by what they count: the stem of the word after each ("175 billion
+    parameters" -> {"paramet": {1.75e11}}); percentages under "%"."""
+    slots: dict[str, set[float]] = {}
+    spelled = _NUMBER_WORDS.sub(lambda m: _spell(m.group(0)), text)
+    for m in _NUMERAL.finditer(spelled):
+        try:
+            number = float(m.group(1).replace(",", ""))
+        except ValueError:
+            continue
+        unit = (m.group(2) or "").lower()
+        if unit in ("%", "percent"):
+            slots.setdefault("%", set()).add(number)
+            continue
+        number *= _SCALES.get(unit, 1)
+        after = [w for w in words(spelled[m.end():m.end() + 40]) if w not in FUNCTION_WORDS]
+        if after:
+            slots.setdefault(stem(after[0]), set()).add(number)
+    return slots
+
+
+def same_number(a: float, b: float) -> bool:
+    """Equal up to rounding ("about 99%" for 99.3%)."""
+    return abs(a - b) <= 0.02 * max(abs(a), abs(b)) or round(a) == round(b)
 
 
 def _fmt(value: float) -> str:
