@@ -39,7 +39,27 @@ def _parser() -> argparse.ArgumentParser:
                           "(when configured: RAG_LLM__BASE_URL/MODEL or RAG_LLM__GGUF_PATH)")
     _add_corpus_parser(sub)
     _add_eval_parser(sub)
+    _add_quiz_parser(sub)
     return parser
+
+
+def _add_quiz_parser(sub: argparse._SubParsersAction) -> None:
+    quiz = sub.add_parser("quiz", help="mock interview in the terminal (answers on stdin, "
+                          "one per line; empty line skips, q quits)")
+    quiz.add_argument("--topic", action="append", help="only this topic (repeatable)")
+    quiz.add_argument("--due", action="store_true", help="due cards first (same as "
+                      "--mode due, the default)")
+    quiz.add_argument("--mode", choices=["due", "weakest", "random"], default="due",
+                      help="how the next card is chosen (default: due)")
+    quiz.add_argument("--cards", default="open,cloze,mcq",
+                      help="card types to mix: open,cloze,mcq (default: all)")
+    quiz.add_argument("--count", type=int, default=10, help="cards to ask (default 10)")
+    quiz.add_argument("--user", default=None, help="profile (default: the local profile, or "
+                      "RAG_APP_USERNAME when set)")
+    quiz.add_argument("--grader", choices=["offline", "llm"], default="offline",
+                      help="offline key-point grader, or the configured LLM as a rubric judge")
+    quiz.add_argument("--json", action="store_true", help="JSON lines: a card, then its result")
+    quiz.add_argument("--seed", type=int, default=None, help="repeatable card order")
 
 
 def _add_eval_parser(sub: argparse._SubParsersAction) -> None:
@@ -60,6 +80,9 @@ def _add_eval_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--limit", type=int, default=None, help="only the first N questions")
     ev.add_argument("--no-ragas", action="store_true",
                     help="skip the ragas metrics (quick checks; the gate needs them)")
+    ev.add_argument("--grading", action="store_true",
+                    help="calibrate the mock-interview grader on evals/grading.jsonl "
+                         "(per-class means, Spearman rho, train and held-out test split)")
 
 
 def _add_corpus_parser(sub: argparse._SubParsersAction) -> None:
@@ -97,7 +120,10 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from rag.search.build import build_index, up_to_date
     from rag.search.index import read_manifest
 
-    ready = None if args.force else up_to_date(settings)
+    from rag.study.stored import study_extra
+
+    extras = [study_extra(settings)]
+    ready = None if args.force else up_to_date(settings, extras)
     if ready is not None:  # no model load needed
         chunks = read_manifest(ready)["counts"]["chunks"]
         print(f"index up to date: {ready} ({chunks} chunks); nothing to do")
@@ -105,7 +131,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from rag.search.embed import Embedder
 
     report = build_index(settings, Embedder(settings.embedding), force=args.force,
-                         progress=not args.quiet)
+                         progress=not args.quiet, extras=extras)
     for warning in report.warnings:
         print(f"warning: skipped {warning}", file=sys.stderr)
     if report.rebuilt:
@@ -162,8 +188,10 @@ def _ask_streaming(assistant, args: argparse.Namespace) -> None:
 
 def _load(settings: Settings, quiet: bool):
     from rag.assistant import Assistant
+    from rag.study.stored import study_extra
 
-    return Assistant.load(settings, progress=not quiet and sys.stderr.isatty())
+    return Assistant.load(settings, progress=not quiet and sys.stderr.isatty(),
+                          extras=[study_extra(settings)])
 
 
 def _ask_jsonl(args: argparse.Namespace, settings: Settings) -> int:
@@ -246,7 +274,37 @@ def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_quiz(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.study.practice import Practice, parse_kinds
+    from rag.study.quiz import run_quiz
+
+    args.kinds = parse_kinds(args.cards)
+    if args.count < 1:
+        raise RagError(f"--count must be at least 1 (got {args.count})")
+    args.user = args.user or os.environ.get("RAG_APP_USERNAME") or None
+    practice = Practice.open(_load(settings, quiet=True))
+    return run_quiz(practice, args)
+
+
+def _eval_grading(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.evaluation import grading
+    from rag.study.stored import load_study
+
+    rows = grading.load_calibration(args.dataset or REPO_ROOT / "evals" / "grading.jsonl")
+    assistant = _load(settings, quiet=False)
+    scored = grading.score_rows(assistant, load_study(assistant.index.build_dir), rows)
+    summaries = {split: grading.summarise([s for s in scored if s.row.split == split])
+                 for split in ("train", "test")}
+    summaries["all"] = grading.summarise(scored)
+    print(grading.table(summaries))
+    missed = grading.passes(summaries["test"])
+    print("\nheld-out targets: " + ("all met" if not missed else "missed: " + "; ".join(missed)))
+    return 1 if (missed and args.gate) else 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.grading:
+        return _eval_grading(args, settings)
     from rag.evaluation import report
     from rag.evaluation import run as evaluate
 
@@ -289,6 +347,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ask": cmd_ask,
     "corpus": cmd_corpus,
     "eval": cmd_eval,
+    "quiz": cmd_quiz,
 }
 
 if __name__ == "__main__":
