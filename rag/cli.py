@@ -119,7 +119,6 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from rag.search.build import build_index, up_to_date
     from rag.search.index import read_manifest
-
     from rag.study.stored import study_extra
 
     extras = [study_extra(settings)]

@@ -156,13 +156,14 @@ class InterviewSettings(_Section):
     key_points: int = Field(5, ge=1, le=12, description="Key points an answer is graded on.")
     redundancy_threshold: float = Field(0.8, description="Skip a key point this similar to "
                                         "one already chosen.")
-    cover_threshold: float = Field(0.55, description="A key point counts as covered when some "
+    cover_threshold: float = Field(0.5, description="A key point counts as covered when some "
                                    "sentence of the answer has at least this cosine to it "
                                    "(and enough distinguishing terms: min_terms).")
     partial_threshold: float = Field(0.35, description="Half credit from this cosine with at "
                                      "least one distinguishing term.")
-    min_terms: int = Field(2, ge=1, description="Distinguishing terms of a key point a "
-                           "sentence must use to cover it (fewer when the point has few).")
+    min_terms: int = Field(1, ge=1, description="Distinguishing-term weight a sentence must "
+                           "use to cover a key point (a rare term weighs 1, a middling one "
+                           "0.5, a common one 0).")
     term_fraction: float = Field(0.25, ge=0, le=1, description="... or this fraction of "
                                  "them, whichever is smaller.")
     coverage_target: float = Field(0.65, gt=0, le=1, description="Share of the key points' "
@@ -170,6 +171,12 @@ class InterviewSettings(_Section):
                                    "recite every point).")
     contradiction_penalty: float = Field(0.5, ge=0, description="Weight lost per "
                                          "contradicted point, beyond losing the point.")
+    topical_threshold: float = Field(0.25, ge=0, le=1, description="An answer with a "
+                                     "sentence this close to the question, and no "
+                                     "contradiction, is relevant: it scores at least "
+                                     "topical_credit even when it names no key point.")
+    topical_credit: float = Field(1.5, ge=0, le=10, description="The score of a relevant but "
+                                  "unspecific answer.")
     relevance_threshold: float = Field(0.2, description="An answer none of whose sentences "
                                        "reaches this cosine to the question is off-topic (0).")
     echo_threshold: float = Field(0.85, description="Answer sentences this similar to the "

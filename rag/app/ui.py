@@ -12,14 +12,11 @@ import random
 from collections.abc import Iterator
 
 import gradio as gr
-import pandas as pd
 
-from rag.app import present
+from rag.app import present, study_tabs
 from rag.errors import RagError
-from rag.records import Answer, BankEntry
+from rag.records import Answer
 from rag.settings import Settings
-from rag.study import bank as study_bank
-from rag.study import grade as grading
 
 TITLE = "AI interview prep · cited answers from the reading list"
 EXAMPLES = [
@@ -64,6 +61,16 @@ CSS = """
 .kp-cite { font-weight: 700; color: var(--color-accent); }
 .kp-src, .kp-match { font-size: .8rem; opacity: .75; }
 .grade-sources { font-size: .82rem; padding-left: 1.2rem; }
+.kp-h.part { color: #d97706; }
+.kp-h.bad { color: #b91c1c; }
+.grader-note, .next-review { font-size: .85rem; margin: .2rem 0 .5rem; }
+.next-review { padding: .35rem .6rem; border-radius: 6px; background: rgba(99, 102, 241, .1); }
+.grade-notes { font-size: .82rem; opacity: .85; }
+.tiles { display: flex; flex-wrap: wrap; gap: .6rem; margin-bottom: .4rem; }
+.tile { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .5rem .9rem;
+        min-width: 7rem; background: var(--block-background-fill); }
+.tile-n { font-size: 1.6rem; font-weight: 800; color: var(--color-accent); }
+.tile-l { font-size: .8rem; opacity: .75; }
 """
 
 
@@ -77,13 +84,11 @@ def launch_options() -> dict:
 
 
 class Callbacks:
-    """Event handlers bound to one loaded assistant and its question bank."""
+    """Chat event handlers bound to one loaded assistant."""
 
-    def __init__(self, assistant, settings: Settings, bank: list[BankEntry],
-                 seed: int | None = None):
+    def __init__(self, assistant, settings: Settings, seed: int | None = None):
         self.assistant = assistant
         self.settings = settings
-        self.bank = bank
         self.rng = random.Random(seed)
 
     # --- chat -----------------------------------------------------------------
@@ -127,27 +132,6 @@ class Callbacks:
     def rerender(self, answer: Answer | None, show_uncited: bool) -> str:
         return present.evidence_html(answer, show_uncited, self.settings.app.weak_evidence_below)
 
-    # --- mock interview -------------------------------------------------------
-
-    def next_question(self, topics: list[str], asked: list[str]) -> tuple:
-        entry = study_bank.pick_question(self.bank, topics or [], asked or [], self.rng)
-        asked = [*(asked or []), entry.entry_id] if entry else list(asked or [])
-        return (present.question_markdown(entry, len(asked)), entry, asked, "",
-                "", "")
-
-    def grade(self, answer_text: str, entry: BankEntry | None, history: list[dict]) -> tuple:
-        history = list(history or [])
-        if entry is None:
-            return (present.notice_html("Click “Next question” first."), "", history,
-                    _history_frame(history))
-        try:
-            grade = grading.grade_answer(self.assistant, entry, answer_text)
-        except RagError as exc:
-            return present.notice_html(str(exc)), "", history, _history_frame(history)
-        history = grading.record_score(history, grade)
-        return (present.grade_html(grade), present.model_answer_markdown(grade), history,
-                _history_frame(history))
-
 
 def message_text(message: dict) -> str:
     """The text of a chat message (plain string or Gradio's list of content parts)."""
@@ -177,17 +161,15 @@ def standalone_history(assistant, questions: list[str]) -> list[str]:
     return history
 
 
-def _history_frame(history: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(grading.history_rows(history), columns=grading.HISTORY_HEADERS)
-
-
-def build_app(assistant, settings: Settings | None = None,
-              bank: list[BankEntry] | None = None, seed: int | None = None) -> gr.Blocks:
-    """The whole app for a loaded ``Assistant``.  The question bank is built here,
-    once, unless given; ``seed`` makes the interview's question order repeatable."""
+def build_app(assistant, settings: Settings | None = None, practice=None,
+              seed: int | None = None, db_url: str | None = None) -> gr.Blocks:
+    """The whole app for a loaded ``Assistant``: chat, mock interview and progress.
+    ``practice`` (``rag.study.practice.Practice``) is opened here unless given: the
+    question bank stored with the index and the progress database (``db_url``, default
+    ``RAG_DB_URL`` or SQLite under ``RAG_HOME``); ``seed`` makes card order repeatable."""
     settings = settings or assistant.settings
-    bank = bank if bank is not None else study_bank.bank_for(assistant)
-    cb = Callbacks(assistant, settings, bank, seed)
+    cb = Callbacks(assistant, settings, seed)
+    practice, problem = _practice(assistant, practice, db_url)
     with gr.Blocks(title="Interview prep assistant", analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
                     "every claim carries an [n] marker that points to the evidence beside it.",
@@ -196,8 +178,29 @@ def build_app(assistant, settings: Settings | None = None,
             with gr.Tab("Chat", id="chat"):
                 _chat_tab(cb, assistant, settings)
             with gr.Tab("Mock interview", id="interview"):
-                _interview_tab(cb, bank)
+                if practice is None:
+                    gr.HTML(present.notice_html(problem), elem_id="study-status")
+                else:
+                    study = study_tabs.StudyCallbacks(practice, seed)
+                    llm = any(name != "extractive" for name in assistant.available_backends)
+                    study_tabs.interview_tab(study, llm)
+            if practice is not None:
+                with gr.Tab("Progress", id="progress") as tab:
+                    _refresh, outputs = study_tabs.progress_tab(study)
+                tab.select(study.progress_view, None, outputs, api_visibility="private")
     return demo
+
+
+def _practice(assistant, practice, db_url: str | None):
+    """The practice loop, or None and why (no stored bank: the chat still works)."""
+    if practice is not None:
+        return practice, ""
+    from rag.study.practice import Practice
+
+    try:
+        return Practice.open(assistant, db_url), ""
+    except RagError as exc:
+        return None, f"The mock interview is unavailable: {exc}"
 
 
 def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
@@ -238,32 +241,3 @@ def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
     new_chat.click(cb.new_chat, None, outputs, api_name="new_chat")
     show_uncited.change(cb.rerender, [last_answer, show_uncited], evidence,
                         api_visibility="private")
-
-
-def _interview_tab(cb: Callbacks, bank: list[BankEntry]) -> None:
-    entry = gr.State(None)
-    asked = gr.State([])
-    history = gr.State([])
-    topics = study_bank.topics_in(bank)
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            chosen = gr.CheckboxGroup(topics, value=[], elem_id="topics",
-                                      label=f"Topics ({len(bank)} questions from the corpus; "
-                                      "none ticked = all)")
-            next_btn = gr.Button("Next question", variant="secondary", elem_id="next-question")
-            question = gr.Markdown("Pick topics, then click **Next question**.",
-                                   elem_id="interview-question", label="Question")
-            answer = gr.Textbox(lines=6, label="Your answer", elem_id="interview-answer",
-                                placeholder="Answer as you would in an interview: a few "
-                                "sentences that cover the key ideas.")
-            grade_btn = gr.Button("Grade my answer", variant="primary", elem_id="grade")
-            result = gr.HTML("", elem_id="grade-result", label="Grade", show_label=False)
-        with gr.Column(scale=2):
-            table = gr.Dataframe(_history_frame([]), label="Score history by topic",
-                                 interactive=False, elem_id="history")
-            model_answer = gr.Markdown(elem_id="model-answer", label="Model answer")
-    next_btn.click(cb.next_question, [chosen, asked],
-                   [question, entry, asked, answer, result, model_answer],
-                   api_name="next_question")
-    grade_btn.click(cb.grade, [answer, entry, history], [result, model_answer, history, table],
-                    api_name="grade")

@@ -124,9 +124,8 @@ def distractors(card: StudyCard, pool: Sequence[StudyCard], doc: dict[str, str],
 
 def normalise(text: str) -> str:
     """Lower case, no punctuation, hyphens or spaces, singular."""
-    words = [re.sub(r"(?:es|s)$", "", w) if len(w) > 3 else w
-             for w in re.findall(r"[a-z0-9]+", text.lower())]
-    return "".join(words)
+    return "".join(terms.stem(w) if len(w) > 3 else w
+                   for w in re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def is_correct(card: StudyCard, given: str) -> bool:

@@ -153,26 +153,31 @@ class Judgement:
     why: str
 
 
+def _no_rarity(stem: str) -> float:
+    return 1.0
+
+
 def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequence[str],
-                cfg: InterviewSettings) -> Judgement:
+                cfg: InterviewSettings, weigh=_no_rarity) -> Judgement:
     """The best judgement of one key point over the answer's units.  A unit that both
     matches the point and states its opposite contradicts it; a contradiction found
     in one unit loses to a correct statement of the point in another."""
-    wanted = terms.distinguishing(point.text, question)
+    weights = {t: weigh(t) for t in terms.distinguishing(point.text, question)}
+    wanted = {t for t, w in weights.items() if w > 0}
     need = max(1, min(cfg.min_terms, math.ceil(cfg.term_fraction * len(wanted))))
     best = Judgement(0.0, False, int(np.argmax(sims)) if len(sims) else 0,
                      float(sims.max()) if len(sims) else 0.0, "not mentioned")
     wrong: Judgement | None = None
     for i, unit in enumerate(units):
         hits = wanted & terms.content_stems(unit)
-        sim = float(sims[i])
-        if sim < cfg.partial_threshold or not hits:
+        sim, found = float(sims[i]), sum(weights[t] for t in hits)
+        if sim < cfg.partial_threshold or found < 1:
             continue
-        why = contradiction(point.text, unit, question) if len(hits) >= need else ""
+        why = contradiction(point.text, unit, question) if found >= need else ""
         if why:
             wrong = wrong or Judgement(0.0, True, i, sim, why)
             continue
-        credit = 1.0 if sim >= cfg.cover_threshold and len(hits) >= need else 0.5
+        credit = 1.0 if sim >= cfg.cover_threshold and found >= need else 0.5
         if credit > best.credit:
             best = Judgement(credit, False, i, sim, f"{len(hits)} of {len(wanted)} "
                              "distinguishing terms")
@@ -216,25 +221,45 @@ def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
         notes.append(f"{sum(echo)} sentence(s) only restate the question or a title")
     units = [u for u, e in zip(kept, echo) if not e]
     vecs = vecs[[i for i, e in enumerate(echo) if not e]] if len(vecs) else vecs
-    if len(vecs) and float((vecs @ question_vec).max()) < cfg.relevance_threshold and (
-            point_vecs is None or not len(point_vecs) or float((vecs @ point_vecs.T).max()) < cfg.partial_threshold):
+    if len(vecs) and is_off_topic(vecs, question_vec, point_vecs, cfg):
         notes.append("the answer is off-topic for this question")
         return Prepared([], vecs[:0], notes)
     return Prepared(units, vecs, notes)
 
 
+def is_off_topic(vecs: np.ndarray, question_vec: np.ndarray, point_vecs: np.ndarray | None,
+                 cfg: InterviewSettings) -> bool:
+    """No sentence near the question, and none near any key point."""
+    if float((vecs @ question_vec).max()) >= cfg.relevance_threshold:
+        return False
+    near_points = point_vecs is not None and len(point_vecs) and float(
+        (vecs @ point_vecs.T).max()) >= cfg.partial_threshold
+    return not near_points
+
+
 def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
-                 cfg: InterviewSettings) -> list[KeyPoint]:
+                 cfg: InterviewSettings, weigh=_no_rarity) -> list[KeyPoint]:
     sims = point_vecs @ prep.vectors.T if len(prep.units) else np.zeros((len(point_vecs), 0))
     out = []
     for i, point in enumerate(entry.key_points):
-        j = judge_point(point, entry.question, sims[i], prep.units, cfg)
+        j = judge_point(point, entry.question, sims[i], prep.units, cfg, weigh)
         out.append(point.model_copy(update={
             "covered": j.credit >= 1.0, "credit": j.credit, "contradicted": j.contradicted,
             "similarity": round(j.similarity, 4), "why": j.why,
             "matched": prep.units[j.unit] if prep.units and (j.credit or j.contradicted)
             else ""}))
     return out
+
+
+def topical_floor(score: float, prep: Prepared, question_vec: np.ndarray,
+                  points: Sequence[KeyPoint], cfg: InterviewSettings) -> float:
+    """A relevant but unspecific answer (close to the question, contradicting nothing)
+    scores ``topical_credit`` rather than 0: an interviewer gives it something."""
+    if not prep.units or any(p.contradicted for p in points):
+        return score
+    if float((prep.vectors @ question_vec).max()) >= cfg.topical_threshold:
+        return max(score, cfg.topical_credit)
+    return score
 
 
 def evidence_for(entry: BankEntry, chunks_by_id: dict) -> list[Citation]:
@@ -250,8 +275,8 @@ def evidence_for(entry: BankEntry, chunks_by_id: dict) -> list[Citation]:
 
 
 def grade_offline(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
-                  cfg: InterviewSettings) -> tuple[list[KeyPoint], float]:
-    points = judge_points(entry, prep, point_vecs, cfg)
+                  cfg: InterviewSettings, weigh=_no_rarity) -> tuple[list[KeyPoint], float]:
+    points = judge_points(entry, prep, point_vecs, cfg, weigh)
     return points, score_out_of_10(points, cfg.coverage_target, cfg.contradiction_penalty)
 
 
@@ -272,7 +297,9 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
     qvec = study.question_vectors[entry.entry_id]
     prep = prepare(entry, text, assistant.embedder.encode, qvec, study.vocab, cfg,
                    study.point_vectors[entry.entry_id])
-    points, score = grade_offline(entry, prep, study.point_vectors[entry.entry_id], cfg)
+    points, score = grade_offline(entry, prep, study.point_vectors[entry.entry_id], cfg,
+                                  study.term_weight)
+    score = topical_floor(score, prep, qvec, points, cfg)
     used, notes = "offline", list(prep.notes)
     if grader == "llm" and prep.units:
         from rag.study import rubric

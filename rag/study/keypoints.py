@@ -27,10 +27,11 @@ _METADATA = re.compile(
     r"www\.|\barxiv\b|\bdoi\b|\bgithub\b|\b(?:code|weights|model|data)(?:, \w+)* (?:and \w+ )?"
     r"(?:is|are) (?:open|available|released)\b|\bopen-source implementation\b|"
     r"\breleased (?:openly|publicly)\b|\b(?:code|data|checkpoints|weights|scripts)\b[^.]{0,40}"
-    r"\b(?:are|is|were|was) (?:released|open|available|public)\b|\(\s*[A-Z][^()]{0,40}\d{4}\s*\)\s*\.?$|"
+    r"\b(?:are|is|were|was) (?:released|open|available|public)\b|"
+    r"\(\s*[A-Z][^()]{0,40}\d{4}\s*\)\s*\.?$|"
     r"\b(?:NeurIPS|ICML|ICLR|ACL|EMNLP|NAACL|CVPR|EACL|AAAI)\s*\d{2,4}\b", re.I)
 _DISCUSSION = re.compile(r"^\s*(?:discussion points?|your questions|questions?)\b", re.I)
-_READER = re.compile(r"\b(?:you|your|we|our|us|I|let's)\b")
+_READER = re.compile(r"\b(?:[Yy]ou|[Yy]our|[Ww]e|[Oo]ur|us|I|[Ll]et's)\b")
 _BULLETS = re.compile(r"(?:\s-\s.*){2,}")
 _LABEL = re.compile(r"^[A-Za-z][\w /&()-]{0,40}:\s+")
 

@@ -26,7 +26,7 @@ def read_answers(stream) -> Iterator[str | InvalidAnswer]:
             yield raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as exc:
             yield InvalidAnswer(f"line {lineno} is not valid UTF-8 text (byte {exc.start}): "
-                                "nothing was stored; type the answer again")
+                                "nothing was stored")
 
 
 def card_json(item: BankEntry | StudyCard, key: str, reason: str) -> dict:

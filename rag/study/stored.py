@@ -51,6 +51,16 @@ class StudyBank:
     cards: list[StudyCard] = field(default_factory=list)
     vocab: frozenset[str] = frozenset()
     report: dict = field(default_factory=dict)
+    stem_df: dict[str, int] = field(default_factory=dict)  # chunks holding each stem
+    n_chunks: int = 1
+
+    def term_weight(self, stem: str) -> float:
+        """How much using ``stem`` shows knowledge: 1 for a rare term (in under 3% of
+        passages) or a number, 0.5 for a middling one (under 10%), 0 for common words."""
+        share = self.stem_df.get(stem, 0) / max(1, self.n_chunks)
+        if share < 0.03 or stem[:1].isdigit():
+            return 1.0
+        return 0.5 if share < 0.10 else 0.0
 
     def entry(self, entry_id: str) -> BankEntry | None:
         return next((e for e in self.entries if e.entry_id == entry_id), None)
@@ -242,9 +252,11 @@ def write_study(ctx: BuildContext) -> None:
           _vocab(ctx.chunks), report)
 
 
-def _vocab(chunks: list[Chunk]) -> list[str]:
-    counts = Counter(w for c in chunks for w in terms.words(c.text))
-    return sorted(counts)
+def _vocab(chunks: list[Chunk]) -> dict:
+    """The corpus's words (gibberish check) and each stem's passage count (rarity)."""
+    words = sorted({w for c in chunks for w in terms.words(c.text)})
+    df = Counter(s for c in chunks for s in terms.content_stems(c.text))
+    return {"words": words, "stem_df": dict(sorted(df.items())), "chunks": len(chunks)}
 
 
 def _save(out: Path, entries, qvecs, point_vecs, cards, vocab, report) -> None:
@@ -281,7 +293,7 @@ def load_study(build_dir: Path) -> StudyBank:
                  (root / "cards.jsonl").read_text(encoding="utf-8").splitlines()]
         qvecs = np.load(root / "question_vectors.npy", allow_pickle=False)
         pvecs = np.load(root / "point_vectors.npy", allow_pickle=False)
-        vocab = frozenset(json.loads((root / "vocab.json").read_text(encoding="utf-8")))
+        vocab = json.loads((root / "vocab.json").read_text(encoding="utf-8"))
         report = json.loads((root / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexProblem(f"the stored question bank in {build_dir} is damaged ({exc}); "
@@ -292,4 +304,4 @@ def load_study(build_dir: Path) -> StudyBank:
                            "run `rag build --force`")
     return StudyBank(entries, {e.entry_id: qvecs[i] for i, e in enumerate(entries)},
                      {e.entry_id: pvecs[sizes[i]:sizes[i + 1]] for i, e in enumerate(entries)},
-                     cards, vocab, report)
+                     cards, frozenset(vocab["words"]), report, vocab["stem_df"], vocab["chunks"])

@@ -38,6 +38,8 @@ show shows shown work works way ways make makes made new also thing things idea 
 key main important example well better good problem problems propose proposed proposes
 introduce introduces introduced author authors like based general allow allows let
 lets need needs get gets give gives large language llm llms ai
+question questions answer answers basically actually really simply think know thing
+stuff say said sure yes okay ok fine
 """.split())
 # Pairs whose swap inverts a claim ("linear" for "quadratic" ...), as stems.
 ANTONYM_WORDS = [
@@ -59,8 +61,8 @@ ANTONYM_WORDS = [
     ("simpler", "complicated"), ("cheap", "expensive"), ("efficient", "inefficient"),
     ("small", "large"), ("left", "right"), ("increase", "lower"), ("raise", "lower"),
     ("few", "many"), ("few", "large"), ("handful", "large"), ("weakly", "strongly"),
-    ("smooth", "abrupt"), ("contiguous", "non-contiguous"), ("exact", "approximating"), ("first", "last"), ("decoder-only",
-                                                                "encoder-only"),
+    ("smooth", "abrupt"), ("contiguous", "non-contiguous"), ("exact", "approximating"),
+    ("first", "last"), ("decoder-only", "encoder-only"),
 ]
 _IRREGULAR = {"frozen": "freez", "froze": "freez", "matrices": "matrix", "indices": "index",
               "vertices": "vertex", "larger": "larg", "smaller": "small", "fewer": "few",
