@@ -104,7 +104,7 @@ def test_one_mock_interview_round_is_graded_stored_and_scheduled(client):
 
 def test_cloze_card_round(client):
     question = client.predict("random", ["cloze"], [], api_name="/next_question")[0]
-    assert "Fill in the blank" in question and "____" in question
+    assert "Fill in the blank" in question and "\\_\\_\\_\\_" in question  # escaped ____
     grade, model_answer, _ = client.predict("no idea at all", "offline", api_name="/grade")
     assert "Not quite: the answer is" in grade and "Source:" in grade
 

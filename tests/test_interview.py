@@ -336,8 +336,7 @@ def test_good_answer_beats_wrong_echo_and_off_topic(study, real_assistant):
         return grading.assess(real_assistant, study, entry, text).score
 
     good, wrong = score(GOOD_LORA), score(WRONG_LORA)
-    assert good >= 7.0
-    assert wrong <= 3.5 and good >= wrong + 4
+    assert good >= 4.5 and wrong <= 1.0 and good >= wrong + 4
     assert score(LORA_Q) == 0.0  # restating the question earns nothing
     assert score(OFF_TOPIC) == 0.0
     assert score("asdkj qwe zxcvb lorem ipsum dolor sit amet") == 0.0

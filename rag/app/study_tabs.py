@@ -192,12 +192,13 @@ def progress_tab(cb: StudyCallbacks) -> gr.Button:
     with gr.Row():
         refresh = gr.Button("Refresh", size="sm", elem_id="progress-refresh")
     summary = gr.HTML(elem_id="progress-summary")
-    plot = gr.LinePlot(x="day", y="mastery", color="topic", title="Mastery per topic "
-                       "(latest score per card, /10)", y_lim=[0, 10], elem_id="mastery-plot",
-                       height=300)
+    plot = gr.ScatterPlot(x="day", y="mastery", color="topic", title="Mastery per topic by "
+                          "day (mean latest score per card, /10)", y_lim=[0, 10],
+                          elem_id="mastery-plot", height=300)
     topics = gr.Dataframe(label="By topic", interactive=False, elem_id="topic-table")
     recent = gr.Dataframe(label="Recent attempts", interactive=False, elem_id="recent",
-                          wrap=True)
+                          wrap=True, max_chars=160,
+                          column_widths=["9%", "6%", "8%", "25%", "28%", "5%", "6%", "6%", "7%"])
     with gr.Row():
         csv_btn = gr.Button("Export attempts (CSV)", elem_id="export-csv")
         deck_kinds = gr.CheckboxGroup(KIND_CHOICES, value=["open"], label="Anki deck cards")

@@ -230,7 +230,7 @@ def discussion_entries(chunks: Sequence[Chunk], guide_doc: str) -> list[BankEntr
                 q = discussion_question(item, label)
                 texts = [(label, 3.0), (item, 2.0), (body, 1.0)]
                 entry = _entry("discussion", q, texts, ids, chunk.chunk_id)
-                if hint:
+                if hint and "?" not in hint:  # a question is no key point
                     point = f"{item[0].upper()}{item[1:]}: {hint}."
                     entry = entry.model_copy(update={"hint": point})
                 out.append(entry)

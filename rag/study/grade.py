@@ -130,7 +130,7 @@ def contradiction(point: str, unit: str, question: str = "") -> str:
     p_stems, u_stems = terms.content_stems(point), terms.content_stems(unit)
     context = terms.content_stems(question)
     neg_p, neg_u = terms.negated_stems(point), terms.negated_stems(unit)
-    swaps = sorted((a, b) for a in p_stems for b in terms.antonyms(a)
+    swaps = sorted((a, b) for a in p_stems - context for b in terms.antonyms(a) - context
                    if b in u_stems and not _present(a, u_stems) and not _present(b, p_stems))
     for a, b in swaps:
         if b not in neg_u:
