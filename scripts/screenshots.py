@@ -5,7 +5,7 @@
 Starts the real app in-process on a free 127.0.0.1 port, asks a question and a
 follow-up in the chat, does mock-interview rounds (a good open answer, a cloze card)
 with its progress in a temporary database, and writes ``screenshot-chat.png``,
-``screenshot-grading.png``, ``screenshot-cloze.png`` and ``screenshot-progress.png``.
+``screenshot-interview.png``, ``screenshot-cloze.png`` and ``screenshot-progress.png``.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             chat_round(page, "and what are its limitations?")
             page.screenshot(path=str(args.out / "screenshot-chat.png"), full_page=True)
             interview_round(page, "efficiency", GOOD_ANSWER)
-            page.screenshot(path=str(args.out / "screenshot-grading.png"), full_page=True)
+            page.screenshot(path=str(args.out / "screenshot-interview.png"), full_page=True)
             interview_round(page, "", "15%", kind="Cloze")
             page.screenshot(path=str(args.out / "screenshot-cloze.png"), full_page=True)
             page.get_by_role("tab", name="Progress").click()
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
     finally:
         demo.close()
-    print(f"wrote screenshot-chat/grading/cloze/progress.png in {args.out}")
+    print(f"wrote screenshot-chat/interview/cloze/progress.png in {args.out}")
     return 0
 
 

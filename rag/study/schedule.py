@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from fsrs import Card, Rating, Scheduler, State
 
@@ -48,7 +49,12 @@ def rating_for(score: float, kind: str, cfg: StudySettings) -> Rating:
 
 
 def scheduler(cfg: StudySettings) -> Scheduler:
-    return Scheduler(desired_retention=cfg.desired_retention, enable_fuzzing=cfg.fuzz)
+    return _scheduler(cfg.desired_retention, cfg.fuzz)
+
+
+@lru_cache(maxsize=8)
+def _scheduler(retention: float, fuzz: bool) -> Scheduler:
+    return Scheduler(desired_retention=retention, enable_fuzzing=fuzz)
 
 
 def new_card(now: datetime) -> Card:
