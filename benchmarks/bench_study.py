@@ -163,7 +163,8 @@ def main(argv=None) -> int:
         target("no attempt lost (SQLite, 8 writers)", sqlite["lost"], 0),
         target("no attempt lost (PostgreSQL, 8 writers)", pg["lost"], 0)]
     print(table("Grading (warm)", ["what", "p50 ms", "p95 ms"], [
-        ("offline grader", grading["grader_only_ms"]["p50_ms"], grading["grader_only_ms"]["p95_ms"]),
+        ("offline grader", grading["grader_only_ms"]["p50_ms"],
+         grading["grader_only_ms"]["p95_ms"]),
         ("grade + model answer", grading["with_model_answer_ms"]["p50_ms"],
          grading["with_model_answer_ms"]["p95_ms"])]))
     print(table(f"Next card with {attempts:,} attempts stored (SQLite)",

@@ -24,11 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.corpus.chunk import chunk_sources, content_hash, is_answer_sentence, split_sentences
+from rag.corpus.chunk import chunk_sources, content_hash
 from rag.corpus.ingest import load_corpus
 from rag.corpus.linking import link_chunks
+from rag.corpus.roles import annotate_chunks, embed_form
 from rag.errors import IndexProblem
-from rag.records import Chunk
+from rag.records import Chunk, SentenceInfo
+from rag.search import checks
 from rag.search.embed import Embedder
 from rag.search.index import (
     BM25_DIR,
@@ -39,14 +41,17 @@ from rag.search.index import (
     SENTENCES,
     VECTORS,
     bm25_tokenize,
+    build_problem,
     corpus_fingerprint,
     current_build,
     describe_faiss_index,
     file_sha256,
-    load_build,
     make_faiss_index,
+    manifest_problem,
     read_manifest,
     sentence_embed_text,
+    sentence_from_row,
+    sentence_row,
     staleness,
     verify_files,
 )
@@ -93,7 +98,7 @@ class BuildExtra:
     write: Callable[[BuildContext], None]
 
 
-def _extras_reason(manifest: dict, extras: Sequence[BuildExtra]) -> str:
+def extras_reason(manifest: dict, extras: Sequence[BuildExtra]) -> str:
     stored = manifest.get("extras", {})
     for extra in extras:
         if stored.get(extra.name) != extra.fingerprint:
@@ -153,8 +158,11 @@ def _rebuild_reason(settings: Settings, existing: Path | None, force: bool,
         manifest = read_manifest(existing)
     except IndexProblem as exc:
         return str(exc)
-    return (staleness(settings, manifest) or verify_files(existing, manifest)
-            or _extras_reason(manifest, extras))
+    problem = manifest_problem(manifest)  # before staleness reads its fields
+    if problem:
+        return f"invalid manifest: {problem}"
+    return (staleness(settings, manifest) or build_problem(existing, manifest)
+            or extras_reason(manifest, extras))
 
 
 def _build(
@@ -166,12 +174,11 @@ def _build(
     max_body = settings.embedding.max_seq_tokens - 2
     chunks = chunk_sources(sources, settings.chunking, embedder.count_tokens, max_body)
     chunks = link_chunks(chunks, sources)  # chunks that name a paper carry its arXiv id
-    sentences = [(i, s) for i, c in enumerate(chunks) for s in split_sentences(c.text)
-                 if is_answer_sentence(s)]
+    sentences = annotate_chunks(chunks, sources)  # roles and facets (rag.corpus.roles)
     cache = _vector_cache(previous, embedder) if previous else {}
     chunk_vecs, n_new_c = _embed_cached([c.embed_text for c in chunks], cache, embedder,
                                         "Embedding passages", progress)
-    sent_texts = [sentence_embed_text(chunks[i], s) for i, s in sentences]
+    sent_texts = [sentence_embed_text(chunks[s.chunk], embed_form(s)) for s in sentences]
     sent_vecs, n_new_s = _embed_cached(sent_texts, cache, embedder,
                                        "Embedding sentences", progress)
     builds = settings.index_dir / "builds"
@@ -208,24 +215,25 @@ def _build(
 
 
 def _vector_cache(previous: Path, embedder: Embedder) -> dict[str, np.ndarray]:
-    """Vectors of the previous build by content hash (same model only)."""
+    """Vectors of the previous build that verify, by content hash (same model only).
+
+    A part is reused only when its files match their checksums, parse and agree with
+    the text they belong to; each vector must then be finite, unit-length and of the
+    model's width.  Everything else is re-embedded (``--force`` too)."""
     try:
         manifest = read_manifest(previous)
-        if manifest.get("embedding_model") != embedder.settings.model_name:
-            return {}
-        loaded = load_build(previous, manifest)
-    except Exception:  # a damaged previous build just means no reuse
+    except IndexProblem:
         return {}
-    cache = {content_hash(c.embed_text): v for c, v in zip(loaded.chunks, loaded.chunk_vectors)}
-    for (i, s), v in zip(loaded.sentences, loaded.sentence_vectors):
-        cache[content_hash(sentence_embed_text(loaded.chunks[i], s))] = v
-    try:  # vectors the build extras asked for
-        keys = json.loads((previous / EXTRA_KEYS).read_text(encoding="utf-8"))
-        vectors = np.load(previous / EXTRA_VECTORS, allow_pickle=False)
-        if len(keys) == len(vectors):
-            cache.update(zip(keys, vectors))
-    except (OSError, ValueError):
-        pass
+    if manifest_problem(manifest) or manifest.get("embedding_model") != \
+            embedder.settings.model_name:
+        return {}
+    cache: dict[str, np.ndarray] = {}
+    for texts, vectors in _verified_parts(previous, manifest):
+        good = checks.unit_rows(vectors, embedder.dim)
+        cache.update((content_hash(t), v) for t, v, ok in zip(texts, vectors, good) if ok)
+    for keys, vectors in _extra_vectors(previous, manifest):  # those build extras asked for
+        good = checks.unit_rows(vectors, embedder.dim)
+        cache.update((k, v) for k, v, ok in zip(keys, vectors, good) if ok)
     return cache
 
 
@@ -238,6 +246,53 @@ def _write_extra_vectors(out: Path, texts: list[str], cache: dict[str, np.ndarra
     (out / EXTRA_KEYS).write_text(json.dumps(keys), encoding="utf-8")
     np.save(out / EXTRA_VECTORS, np.stack([cache[k] for k in keys]).astype(np.float32),
             allow_pickle=False)
+
+
+def _extra_vectors(build: Path, manifest: dict) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(content hashes, vectors) the previous build's extras embedded, when they verify."""
+    files = manifest.get("files", {})
+    if EXTRA_KEYS not in files or EXTRA_VECTORS not in files or verify_files(
+            build, {"files": {n: files[n] for n in (EXTRA_KEYS, EXTRA_VECTORS)}}):
+        return
+    try:
+        keys = json.loads((build / EXTRA_KEYS).read_text(encoding="utf-8"))
+        vectors = np.load(build / EXTRA_VECTORS, allow_pickle=False)
+    except (OSError, ValueError):
+        return
+    if isinstance(keys, list) and vectors.ndim == 2 and len(keys) == len(vectors):
+        yield [str(k) for k in keys], vectors
+
+
+def _verified_parts(build: Path, manifest: dict) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(texts, vectors) of the passage and the sentence parts whose files verify."""
+    def verified(*names: str) -> bool:
+        return not verify_files(build, {"files": {n: manifest["files"][n] for n in names}})
+
+    if not verified(CHUNKS):
+        return
+    try:
+        chunks = checks.read_chunks(build / CHUNKS)
+        if verified(VECTORS):
+            yield [c.embed_text for c in chunks], _faiss_vectors(build / VECTORS, len(chunks))
+        if verified(SENTENCES, SENTENCE_VECTORS):
+            checks.read_sentences(build / SENTENCES, len(chunks))  # rows well formed
+            infos = [sentence_from_row(json.loads(line)) for line in (
+                build / SENTENCES).read_text(encoding="utf-8").splitlines()]
+            vectors = np.load(build / SENTENCE_VECTORS, allow_pickle=False)
+            if vectors.ndim == 2 and len(vectors) == len(infos):
+                yield [sentence_embed_text(chunks[s.chunk], embed_form(s)) for s in infos], \
+                    vectors
+    except (checks.BadFile, OSError, ValueError, RuntimeError):  # FAISS: RuntimeError
+        return
+
+
+def _faiss_vectors(path: Path, n: int) -> np.ndarray:
+    import faiss
+
+    index = faiss.read_index(str(path))
+    if index.ntotal != n:
+        raise checks.BadFile(f"{path.name}: {index.ntotal} vectors for {n} chunks")
+    return index.reconstruct_n(0, index.ntotal)
 
 
 def _embed_cached(
@@ -255,7 +310,7 @@ def _embed_cached(
 
 def _write_build(
     out: Path, settings: Settings, chunks: list[Chunk], chunk_vecs: np.ndarray,
-    sentences: list[tuple[int, str]], sent_vecs: np.ndarray,
+    sentences: list[SentenceInfo], sent_vecs: np.ndarray,
 ) -> None:
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.faiss import FaissVectorStore
@@ -266,7 +321,7 @@ def _write_build(
                for c, v in zip(chunks, chunk_vecs)])
     store.persist(persist_path=str(out / VECTORS))
     _write_jsonl(out / CHUNKS, (c.model_dump(mode="json") for c in chunks))
-    _write_jsonl(out / SENTENCES, ({"chunk": i, "text": s} for i, s in sentences))
+    _write_jsonl(out / SENTENCES, (sentence_row(s) for s in sentences))
     np.save(out / SENTENCE_VECTORS, sent_vecs, allow_pickle=False)
     _write_bm25(out / BM25_DIR, [c.embed_text for c in chunks])
 

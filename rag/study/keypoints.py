@@ -54,22 +54,45 @@ def _is_title_like(text: str, titles: Iterable[str]) -> bool:
 
 
 def is_fact(text: str, role: str | None = None, titles: Iterable[str] = ()) -> bool:
-    """Is ``text`` a statement of fact an answer can be graded on?"""
+    """Is ``text`` a statement of fact an answer can be graded on?  ``role`` is the
+    index's sentence role when known: only "fact" passes, and its prose (label removed)
+    is then not held to the fragment checks a raw line needs."""
     if role is not None and role != "fact":
         return False
     text = " ".join(text.split())
-    n_words = len(text.split())
-    body = _LABEL.sub("", text)
-    if "?" in text or _DISCUSSION.match(text) or _METADATA.search(text):
+    if not text or "?" in text or _DISCUSSION.match(text) or _METADATA.search(text):
         return False
-    if len(body.split()) < 4 or (n_words < 7 and not terms.numbers(text)
-                                 and not _LABEL.match(text)):
-        return False  # a heading or fragment, not a statement
+    if role is None and _is_fragment(text):
+        return False
+    if len(text.split()) < 3:
+        return False
     if _READER.search(text) or _BULLETS.search(text) or _is_name_list(text):
         return False
-    if text[0].islower():  # "methodology: prune less important ..." — a fragment whose
-        return False      # subject is a heading elsewhere, not a statement
     return not _is_title_like(text, titles)
+
+
+def _is_fragment(text: str) -> bool:
+    """A heading or a subject-less fragment ("methodology: prune less important ..."),
+    not a statement."""
+    body = _LABEL.sub("", text)
+    if len(body.split()) < 4 or (len(text.split()) < 7 and not terms.numbers(text)
+                                 and not _LABEL.match(text)):
+        return True
+    return text[0].islower()
+
+
+_FACETS = (("problem", ("problem",)), ("key_idea", ("key idea", "how", "idea", "work")),
+           ("method", ("how", "work", "approach")), ("results", ("result", "show")),
+           ("limitations", ("limitation", "trade-off", "when", "worse", "not help")),
+           ("advantages", ("why", "advantage", "trade-off", "when", "better")))
+
+
+def facet_bonus(question: str, facet: str, bonus: float = 0.05) -> float:
+    """A small preference for facts of the facet the question asks about ("What
+    problem does ... solve" -> problem)."""
+    q = question.lower()
+    return bonus if any(f == facet and any(w in q for w in words) for f, words in _FACETS) \
+        else 0.0
 
 
 @dataclass(frozen=True)

@@ -172,9 +172,10 @@ def _candidates(ctx: BuildContext, entry: BankEntry, qvec: np.ndarray,
         if ci == skip:
             continue
         for row in facts.get(ci, []):
-            text = ctx.sentences[row][1]
-            out.append(keypoints.Candidate(text, ci, float(ctx.sentence_vectors[row] @ qvec),
-                                           ci in own))
+            info = ctx.sentences[row]
+            relevance = float(ctx.sentence_vectors[row] @ qvec)
+            relevance += keypoints.facet_bonus(entry.question, info.facet)
+            out.append(keypoints.Candidate(sentence_text(info), ci, relevance, ci in own))
     return out
 
 
@@ -208,13 +209,22 @@ def entry_points(ctx: BuildContext, entry: BankEntry, qvec: np.ndarray,
     return updated, vecs[keep] if keep else np.zeros((0, ctx.chunk_vectors.shape[1]))
 
 
+def sentence_text(info) -> str:
+    """What a key point or card shows: the sentence's prose (label removed, subject
+    restored by ``rag.corpus.roles``), else its text."""
+    return info.prose or info.text
+
+
 def _fact_rows(ctx: BuildContext) -> dict[int, list[int]]:
+    """Rows of the sentences that are facts: role "fact" (``rag.corpus.roles``), a
+    resolvable subject, and ``keypoints.is_fact`` on the prose."""
     titles = {c.title for c in ctx.chunks} | {
         study_bank.clean_heading(c.section.split(" › ")[-1]) for c in ctx.chunks if c.section}
     facts: dict[int, list[int]] = {}
-    for row, (ci, text) in enumerate(ctx.sentences):
-        if keypoints.is_fact(text, titles=titles):
-            facts.setdefault(ci, []).append(row)
+    for row, info in enumerate(ctx.sentences):
+        role = "context" if info.needs_antecedent else info.role
+        if keypoints.is_fact(sentence_text(info), role=role, titles=titles):
+            facts.setdefault(info.chunk, []).append(row)
     return facts
 
 
@@ -232,7 +242,7 @@ def write_study(ctx: BuildContext) -> None:
                         for e in raw])
     entries, qvecs, pairs = merge_duplicates(raw, qvecs, cfg.duplicate_threshold)
     facts = _fact_rows(ctx)
-    texts = sorted({ctx.sentences[r][1] for rows in facts.values() for r in rows}
+    texts = sorted({sentence_text(ctx.sentences[r]) for rows in facts.values() for r in rows}
                    | {e.hint for e in entries if e.hint})
     plain = dict(zip(texts, ctx.encode(texts)))
     kept, kept_q, point_vecs = [], [], []
@@ -242,7 +252,7 @@ def write_study(ctx: BuildContext) -> None:
             kept.append(entry)
             kept_q.append(qvec)
             point_vecs.append(vecs)
-    cards = study_cards.build_cards(ctx.chunks, [(ci, ctx.sentences[r][1])
+    cards = study_cards.build_cards(ctx.chunks, [(ci, sentence_text(ctx.sentences[r]))
                                                  for ci, rows in facts.items() for r in rows])
     report = {"candidates": dict(Counter(e.topic for e in raw)),
               "after_merge": dict(Counter(e.topic for e in entries)),
