@@ -165,12 +165,14 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
     weights = {t: weigh(t) for t in terms.distinguishing(point.text, question)}
     wanted = {t for t, w in weights.items() if w > 0}
     need = max(1, min(cfg.min_terms, math.ceil(cfg.term_fraction * len(wanted))))
+    # a short point ("need to load all experts") has a lower cosine to any full sentence
+    relief = cfg.short_point_relief if len(point.text.split()) < 10 else 0.0
     best = Judgement(0.0, False, int(np.argmax(sims)) if len(sims) else 0,
                      float(sims.max()) if len(sims) else 0.0, "not mentioned")
     wrong: Judgement | None = None
     for i, unit in enumerate(units):
         hits = wanted & terms.content_stems(unit)
-        sim, found = float(sims[i]), sum(weights[t] for t in hits)
+        sim, found = float(sims[i]) + relief, sum(weights[t] for t in hits)
         if sim < cfg.partial_threshold or found < 1:
             continue
         why = contradiction(point.text, unit, question) if found >= need else ""

@@ -87,7 +87,13 @@ def stem(word: str) -> str:
 
 def content_stems(text: str) -> set[str]:
     """Stems of the words that carry content (no function words), numbers included."""
-    out = {stem(w) for w in words(text) if w not in FUNCTION_WORDS and len(w) > 1}
+    out = set()
+    for w in words(text):
+        if w in FUNCTION_WORDS or len(w) <= 1:
+            continue
+        out.add(stem(w))
+        if "-" in w:  # "prospect-theoretic" also matches "prospect theory"
+            out.update(stem(p) for p in w.split("-") if len(p) > 2 and p not in FUNCTION_WORDS)
     out.update(numbers(text))
     return out
 
