@@ -203,7 +203,7 @@ def progress_tab(cb: StudyCallbacks) -> gr.Button:
         csv_btn = gr.Button("Export attempts (CSV)", elem_id="export-csv")
         deck_kinds = gr.CheckboxGroup(KIND_CHOICES, value=["open"], label="Anki deck cards")
         anki_btn = gr.Button("Export Anki deck (.apkg)", elem_id="export-anki")
-    files = gr.File(label="Download", elem_id="export-file")
+    files = gr.File(label="Download", elem_id="export-file", height=90)
     outputs = [summary, plot, topics, recent]
     refresh.click(cb.progress_view, None, outputs, api_name="progress")
     csv_btn.click(cb.export_csv, None, files, api_name="export_csv")
