@@ -53,10 +53,12 @@ def _is_title_like(text: str, titles: Iterable[str]) -> bool:
     return False
 
 
-def is_fact(text: str, role: str | None = None, titles: Iterable[str] = ()) -> bool:
+def is_fact(text: str, role: str | None = None, titles: Iterable[str] = (),
+            labelled: bool = False) -> bool:
     """Is ``text`` a statement of fact an answer can be graded on?  ``role`` is the
     index's sentence role when known: only "fact" passes, and its prose (label removed)
-    is then not held to the fragment checks a raw line needs."""
+    is then not held to the fragment checks a raw line needs.  ``labelled``: the source
+    put a facet label before it ("Key idea: ..."), which makes a short line a statement."""
     if role is not None and role != "fact":
         return False
     text = " ".join(text.split())
@@ -64,8 +66,12 @@ def is_fact(text: str, role: str | None = None, titles: Iterable[str] = ()) -> b
         return False
     if role is None and _is_fragment(text):
         return False
-    if len(text.split()) < 3:
+    n_words = len(text.split())
+    if text[0].islower() or n_words < 3:
         return False
+    if role is not None and not labelled and (n_words < 5 or (
+            n_words < 7 and not terms.numbers(text))):
+        return False  # "Reduces need for human feedback": no subject, too thin to grade
     if _READER.search(text) or _BULLETS.search(text) or _is_name_list(text):
         return False
     return not _is_title_like(text, titles)

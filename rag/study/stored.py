@@ -223,7 +223,8 @@ def _fact_rows(ctx: BuildContext) -> dict[int, list[int]]:
     facts: dict[int, list[int]] = {}
     for row, info in enumerate(ctx.sentences):
         role = "context" if info.needs_antecedent else info.role
-        if keypoints.is_fact(sentence_text(info), role=role, titles=titles):
+        if keypoints.is_fact(sentence_text(info), role=role, titles=titles,
+                             labelled=bool(info.label and info.facet)):
             facts.setdefault(info.chunk, []).append(row)
     return facts
 
