@@ -36,6 +36,10 @@ class StudyCallbacks:
         self.practice = practice
         self.rng = random.Random(seed)
 
+    def use(self, practice: Practice) -> None:
+        """Swap in the practice loop of a rebuilt index (``rag.app.refresh``)."""
+        self.practice = practice
+
     # --- interview --------------------------------------------------------------
 
     def next_question(self, mode: str, kinds: list[str], topics: list[str], asked: list[str],

@@ -13,10 +13,12 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from rag.app import present, study_tabs
+from rag.app import present, refresh, study_tabs
+from rag.assistant import recent_history
 from rag.errors import RagError
 from rag.records import Answer
 from rag.settings import Settings
+from rag.study.stored import study_extra
 
 TITLE = "AI interview prep · cited answers from the reading list"
 EXAMPLES = [
@@ -74,22 +76,58 @@ CSS = """
 """
 
 
+CACHE_CLEANUP = (3600, 3600)  # Gradio temp files: checked hourly, removed after an hour
+
+# Keeps the newest answer in view: when a message is added to the conversation, its
+# start is scrolled into view (inside the chat box and on the page), once per message,
+# so reading is not interrupted while the answer streams in.
+SCROLL_JS = """
+<script>
+(() => {
+  let seen = 0;
+  const follow = () => {
+    const root = document.querySelector('#chatbot');
+    if (!root) return;
+    const bots = root.querySelectorAll("[data-testid='bot']");
+    if (bots.length === seen) return;
+    seen = bots.length;
+    const last = bots[bots.length - 1];
+    if (last) last.scrollIntoView({block: 'start', behavior: 'smooth'});
+  };
+  new MutationObserver(follow).observe(document.documentElement,
+                                       {childList: true, subtree: true});
+})();
+</script>
+"""
+
+
 def launch_options() -> dict:
-    """Theme and CSS; Gradio 6 takes them in ``launch()``."""
+    """Theme, CSS and the scroll script; Gradio 6 takes them in ``launch()``."""
     local = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
              "sans-serif"]  # offline: no web fonts
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=local,
                            font_mono=["ui-monospace", "Consolas", "monospace"])
-    return {"theme": theme, "css": CSS}
+    return {"theme": theme, "css": CSS, "head": SCROLL_JS}
 
 
 class Callbacks:
-    """Chat event handlers bound to one loaded assistant."""
+    """Chat event handlers bound to one loaded assistant; ``bank`` is the mock
+    interview's practice loop (``rag.study.practice.Practice``) of the same index."""
 
-    def __init__(self, assistant, settings: Settings, seed: int | None = None):
+    def __init__(self, assistant, settings: Settings, bank=None, seed: int | None = None):
         self.assistant = assistant
         self.settings = settings
+        self.bank = bank
         self.rng = random.Random(seed)
+        self.on_new_bank = None  # the interview tab's hook: use the rebuilt index's bank
+
+    def use(self, assistant, bank) -> None:
+        """Swap in a rebuilt index's assistant and practice loop (rag.app.refresh);
+        each callback reads ``self.assistant`` once, so requests in flight finish on
+        the old one."""
+        self.assistant, self.bank = assistant, bank
+        if self.on_new_bank is not None and bank is not None:
+            self.on_new_bank(bank)
 
     # --- chat -----------------------------------------------------------------
 
@@ -100,27 +138,35 @@ class Callbacks:
         The conversation is the chat itself: the earlier questions are read from
         ``messages``, so a follow-up is rewritten the same way for the browser and
         for API clients, with no server-side state to go stale."""
-        messages = list(messages or [])
-        history = standalone_history(self.assistant, asked_questions(messages))
-        shown = (question or "").strip()
-        if shown:
-            messages.append({"role": "user", "content": shown})
-        messages.append({"role": "assistant", "content": "…"})
+        assistant = self.assistant  # read once: a background rebuild may swap it
+        before = list(messages or [])
+        limits = self.settings.limits
+        if len(before) > limits.max_messages:  # refused before any work
+            raise gr.Error(f"This conversation is too long ({len(before):,} messages; "
+                           f"the limit is {limits.max_messages}): click “New chat”.")
+        recent = recent_history(asked_questions(before), limits.history_turns,
+                                limits.history_chars)
+        history = standalone_history(assistant, recent)
+        messages = [*before, {"role": "user", "content": (question or "").strip()},
+                    {"role": "assistant", "content": "…"}]
         weak = self.settings.app.weak_evidence_below
         partial, answer = "", None
         try:
+            events = assistant.stream(question or "", k=int(k), backend=backend,
+                                      history=history)
+            first = next(events)  # a rejected question fails here, before any bubble
             yield messages, "", None, present.evidence_html(None), "", "Searching…"
-            for event in self.assistant.stream(question or "", k=int(k), backend=backend,
-                                               history=history):
+            for event in _paced(first, events, self.settings.app.stream_delay_ms):
                 if isinstance(event, Answer):
                     answer = event
                 else:
                     partial += event
                     messages[-1] = {"role": "assistant", "content": partial}
                     yield messages, "", None, gr.skip(), gr.skip(), gr.skip()
-        except RagError as exc:
-            messages[-1] = {"role": "assistant", "content": present.error_message(str(exc))}
-            yield messages, question, None, present.evidence_html(None), "", ""
+        except RagError as exc:  # no bubble: the question stays in the box to fix it
+            gr.Warning(str(exc))
+            yield before, question, gr.skip(), gr.skip(), gr.skip(), present.error_message(
+                str(exc))
             return
         messages[-1] = {"role": "assistant", "content": answer.text}
         yield (messages, "", answer, present.evidence_html(answer, show_uncited, weak),
@@ -131,6 +177,22 @@ class Callbacks:
 
     def rerender(self, answer: Answer | None, show_uncited: bool) -> str:
         return present.evidence_html(answer, show_uncited, self.settings.app.weak_evidence_below)
+
+
+def _paced(first, events, delay_ms: float) -> Iterator:
+    """The stream's events with a short pause between text pieces, so an answer that
+    is ready at once still reads as it streams (about 100 words a second)."""
+    import time
+
+    for event in _chain(first, events):
+        if delay_ms and isinstance(event, str):
+            time.sleep(delay_ms / 1000)
+        yield event
+
+
+def _chain(first, rest) -> Iterator:
+    yield first
+    yield from rest
 
 
 def message_text(message: dict) -> str:
@@ -168,12 +230,16 @@ def build_app(assistant, settings: Settings | None = None, practice=None,
     question bank stored with the index and the progress database (``db_url``, default
     ``RAG_DB_URL`` or SQLite under ``RAG_HOME``); ``seed`` makes card order repeatable."""
     settings = settings or assistant.settings
-    cb = Callbacks(assistant, settings, seed)
     practice, problem = _practice(assistant, practice, db_url)
-    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False) as demo:
+    cb = Callbacks(assistant, settings, practice, seed)
+    refresher = refresh.Refresher(cb, bank_for=_practice_for(practice),
+                                  extras=[study_extra(settings)])
+    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False,
+                   delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
                     "every claim carries an [n] marker that points to the evidence beside it.",
                     elem_id="app-title")
+        gr.HTML(refresher.status_html, elem_id="index-status", show_label=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 _chat_tab(cb, assistant, settings)
@@ -182,13 +248,29 @@ def build_app(assistant, settings: Settings | None = None, practice=None,
                     gr.HTML(present.notice_html(problem), elem_id="study-status")
                 else:
                     study = study_tabs.StudyCallbacks(practice, seed)
+                    cb.on_new_bank = study.use
                     llm = any(name != "extractive" for name in assistant.available_backends)
                     study_tabs.interview_tab(study, llm)
             if practice is not None:
                 with gr.Tab("Progress", id="progress") as tab:
                     _refresh, outputs = study_tabs.progress_tab(study)
                 tab.select(study.progress_view, None, outputs, api_visibility="private")
+    if assistant.rebuild_pending and settings.rebuild.background:
+        refresher.start()  # the app serves the last good index meanwhile
     return demo
+
+
+def _practice_for(practice):
+    """For rag.app.refresh: the practice loop of a rebuilt index (same database)."""
+    def practice_for(fresh):
+        from rag.study.practice import Practice
+        from rag.study.stored import load_study
+
+        if practice is None:
+            return None
+        return Practice(fresh, load_study(fresh.index.build_dir), practice.store,
+                        practice.problem)
+    return practice_for
 
 
 def _practice(assistant, practice, db_url: str | None):

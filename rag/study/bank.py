@@ -6,19 +6,19 @@ The bank is built from the loaded index's chunks:
   Questions" section (their evidence is found by retrieval);
 * ``discussion``: each item of the guide's "Discussion points: ..." lines,
   asked about the paper section it belongs to;
-* ``heading``: "Explain <topic>" for every section heading that names a known
-  topic and holds enough answer sentences;
-* ``paper``: "What problem does <title> solve?" for every paper card.
+* ``heading``: "What problem does <paper> solve, and what is its key idea?" for the
+  guide's paper sections, "Give an overview of <heading>: ..." for other multi-word
+  headings that name a known topic and hold enough answer sentences;
+* ``paper``: "What problem does <paper> solve, and how?" for every paper card.
 
 Questions that name no known topic (e.g. "What research directions excite
-you?") are dropped: nothing in the corpus can grade them.  Grading lives in
-``rag.study.grade``.
+you?") are dropped: nothing in the corpus can grade them.  Key points, merging of
+near-duplicates and the stored bank: ``rag.study.stored``; grading: ``rag.study.grade``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -311,26 +311,3 @@ def build_bank(chunks: Sequence[Chunk], settings: InterviewSettings,
             seen.add(key)
             unique.append(entry)
     return unique
-
-
-def bank_for(assistant) -> list[BankEntry]:
-    """The bank of a loaded ``Assistant`` (guide questions' sources by retrieval)."""
-    cfg = assistant.settings.interview
-
-    def search(question: str) -> list[str]:
-        vec = assistant.embedder.encode_query(question)
-        hits = assistant.retriever.search(question, vec, k=cfg.reference_passages)
-        return [h.chunk.chunk_id for h in hits]
-
-    return build_bank(assistant.index.chunks, cfg, search)
-
-
-def pick_question(bank: Sequence[BankEntry], topics: Iterable[str], asked: Iterable[str],
-                  rng: random.Random) -> BankEntry | None:
-    """A random entry of the chosen topics (all when none chosen), unasked ones first."""
-    wanted = set(topics)
-    pool = [e for e in bank if not wanted or e.topic in wanted]
-    done = set(asked)
-    fresh = [e for e in pool if e.entry_id not in done]
-    choices = fresh or pool
-    return rng.choice(choices) if choices else None
