@@ -227,6 +227,9 @@ def test_cloze_accepts_case_plural_and_hyphen_variants():
         assert study_cards.check_answer(c, given)[0], given
     assert not study_cards.check_answer(c, "sparse matrix")[0]
     assert not study_cards.check_answer(card(), "50%")[0]
+    dpo = card(answer="DPO", answer_type="name")
+    assert study_cards.check_answer(dpo, "Direct Preference Optimization")[0]
+    assert not study_cards.check_answer(dpo, "PPO")[0]
 
 
 def test_mcq_takes_a_letter_and_distractors_come_from_other_sources():

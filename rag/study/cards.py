@@ -135,9 +135,20 @@ def is_correct(card: StudyCard, given: str) -> bool:
         if "%" in card.answer:  # "15" alone is accepted for "15%"
             got |= {g + "%" for g in got if not g.endswith("%")}
         return bool(want & got)
-    want, got = normalise(card.answer), normalise(given)
-    return bool(got) and (got == want or (len(want) >= 4 and want in got and
-                                          len(got) <= len(want) + 12))
+    got = normalise(given)
+    for want in (normalise(card.answer), *map(normalise, spelled_out(card.answer))):
+        if got and (got == want or (len(want) >= 4 and want in got and
+                                    len(got) <= len(want) + 12)):
+            return True
+    return False
+
+
+def spelled_out(answer: str) -> list[str]:
+    """What an acronym stands for ("DPO" -> "direct preference optimization"), from the
+    glossary retrieval uses; accepted as the same answer."""
+    from rag.search.glossary import glossary
+
+    return [v for k, v in glossary().items() if k.lower() == answer.strip().lower()]
 
 
 def resolve_option(card: StudyCard, given: str) -> str:
