@@ -28,3 +28,7 @@ class BackendError(RagError):
 
 class InvalidAnswer(RagError):
     """A mock-interview answer is empty, too long, or there is no question to answer."""
+
+
+class DocumentRejected(RagError):
+    """A file given to `rag add` (or uploaded) cannot be added; the message says why."""

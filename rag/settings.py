@@ -179,6 +179,23 @@ class PapersSettings(_Section):
                                   "resolving a paper named without a link.")
 
 
+class SourcesSettings(_Section):
+    """Limits on reading material: corpus files, added documents and uploads."""
+
+    max_mb: float = Field(20.0, gt=0, description="Largest file accepted into the corpus, "
+                          "by `rag add` or by an upload, in MB.")
+
+
+class DocumentsSettings(_Section):
+    """Your own documents (``rag add``, the app's upload area; rag/corpus/documents.py)."""
+
+    max_files: int = Field(200, ge=1, description="Most files one `rag add` or upload takes "
+                           "(a folder is searched recursively).")
+    min_chars_per_page: int = Field(40, ge=1, description="A PDF whose pages average fewer "
+                                    "letters than this has no text layer (scanned): refused.")
+    max_pages: int = Field(2000, ge=1, description="Longest PDF accepted, in pages.")
+
+
 class Settings(BaseSettings):
     """All knobs of the pipeline; ``index_name()`` hashes those that shape the index."""
 
@@ -196,6 +213,8 @@ class Settings(BaseSettings):
     app: AppSettings = AppSettings()
     interview: InterviewSettings = InterviewSettings()
     papers: PapersSettings = PapersSettings()
+    sources: SourcesSettings = SourcesSettings()
+    documents: DocumentsSettings = DocumentsSettings()
 
     @property
     def corpus_dir(self) -> Path:
@@ -237,7 +256,10 @@ class Settings(BaseSettings):
         return Settings(**data)
 
 
-_PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py")
+_PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py",
+                     # your own documents (rag add): parsing PDFs, pages, web pages
+                     "corpus/formats.py", "corpus/pdf.py", "corpus/layout.py",
+                     "corpus/structure.py", "corpus/documents.py")
 
 
 def pipeline_fingerprint() -> str:
