@@ -206,7 +206,8 @@ class BankEntry(_Frozen):
     entry_id: str
     question: str
     topic: str
-    origin: str = Field(description="'guide', 'discussion', 'heading' or 'paper'")
+    origin: str = Field(description="'guide', 'discussion', 'heading', 'paper' or "
+                        "'document' (a document the user added)")
     source_chunk_ids: tuple[str, ...] = Field(
         (), description="Passages that answer it (reference evidence).")
     origin_chunk_id: str = Field("", description="The passage the question was taken from.")

@@ -8,16 +8,18 @@ session; per-session data lives in ``gr.State``.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 
 import gradio as gr
 import pandas as pd
 
+from rag.app import documents as your_documents
 from rag.app import present
 from rag.errors import RagError
 from rag.records import Answer, BankEntry
-from rag.settings import Settings
+from rag.settings import Settings, load_settings
 from rag.study import bank as study_bank
 from rag.study import grade as grading
 
@@ -67,13 +69,15 @@ CSS = """
 """
 
 
-def launch_options() -> dict:
-    """Theme and CSS; Gradio 6 takes them in ``launch()``."""
+def launch_options(settings: Settings | None = None) -> dict:
+    """Theme, CSS and the upload size limit; Gradio 6 takes them in ``launch()``."""
     local = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
              "sans-serif"]  # offline: no web fonts
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=local,
                            font_mono=["ui-monospace", "Consolas", "monospace"])
-    return {"theme": theme, "css": CSS}
+    max_mb = (settings or load_settings()).sources.max_mb
+    return {"theme": theme, "css": CSS + your_documents.CSS,
+            "max_file_size": int(max_mb * 1024 * 1024)}
 
 
 class Callbacks:
@@ -188,6 +192,10 @@ def build_app(assistant, settings: Settings | None = None,
     settings = settings or assistant.settings
     bank = bank if bank is not None else study_bank.bank_for(assistant)
     cb = Callbacks(assistant, settings, bank, seed)
+    cb.documents = your_documents.DocumentsCallbacks(cb, settings)
+    upload_dir = your_documents.upload_dir(settings)  # uploads stay under RAG_HOME
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
     with gr.Blocks(title="Interview prep assistant", analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
                     "every claim carries an [n] marker that points to the evidence beside it.",
@@ -197,6 +205,7 @@ def build_app(assistant, settings: Settings | None = None,
                 _chat_tab(cb, assistant, settings)
             with gr.Tab("Mock interview", id="interview"):
                 _interview_tab(cb, bank)
+        demo.load(cb.documents.rows, None, cb.documents.state, api_visibility="private")
     return demo
 
 
@@ -223,6 +232,7 @@ def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
                 backend = gr.Dropdown(backends, value=default if default in backends
                                       else backends[0], label="Answer backend")
                 show_uncited = gr.Checkbox(True, label="Show uncited evidence")
+            your_documents.documents_panel(cb.documents)
         with gr.Column(scale=2):
             footer = gr.Markdown(elem_id="answer-footer", label="Answer details")
             gr.Markdown("### Evidence")

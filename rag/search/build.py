@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from rag.corpus.chunk import chunk_sources, content_hash
-from rag.corpus.ingest import load_corpus
 from rag.corpus.linking import link_chunks
 from rag.corpus.roles import annotate_chunks, embed_form
 from rag.errors import IndexProblem
@@ -52,6 +51,7 @@ from rag.search.index import (
     staleness,
     verify_files,
 )
+from rag.search.sources import load_sources
 from rag.settings import Settings
 
 
@@ -122,7 +122,7 @@ def _build(
     settings: Settings, embedder: Embedder, previous: Path | None, progress: bool,
 ) -> BuildReport:
     fingerprint = corpus_fingerprint(settings.corpus_dir)  # before reading: no race
-    sources, warnings = load_corpus(settings.corpus_dir)
+    sources, warnings = load_sources(settings)  # shipped corpus + your documents
     max_body = settings.embedding.max_seq_tokens - 2
     chunks = chunk_sources(sources, settings.chunking, embedder.count_tokens, max_body)
     chunks = link_chunks(chunks, sources)  # chunks that name a paper carry its arXiv id

@@ -37,6 +37,7 @@ def corpus_fingerprint(corpus_dir: Path) -> str:
     """SHA-256 over the corpus files' names and contents."""
     digest = hashlib.sha256()
     files = sorted((corpus_dir / "docs").glob("*.txt")) + [corpus_dir / "papers.jsonl"]
+    files.append(corpus_dir / "added" / "registry.json")  # your documents (rag add)
     for path in files:
         if path.is_file():
             digest.update(path.relative_to(corpus_dir).as_posix().encode() + b"\0")

@@ -227,13 +227,46 @@ def paper_entries(chunks: Sequence[Chunk]) -> list[BankEntry]:
     return out
 
 
+USER_DOCUMENT = "user:"  # doc_id prefix of the documents the user added (rag add)
+
+
+def user_document_entries(chunks: Sequence[Chunk], min_sentences: int) -> list[BankEntry]:
+    """Questions from the documents the user added, marked ``from_user_documents``:
+    "Explain <section> (<title>)" for each section that says enough, and "What problem
+    does <title> address?" for each added document, answered by its first passages."""
+    out = []
+    by_doc: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        if chunk.doc_id.startswith(USER_DOCUMENT):
+            by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    for doc_chunks in by_doc.values():
+        title = doc_chunks[0].title
+        short = title.split(":")[0].strip() if len(title) > 60 else title
+        out.append(_entry("document", f"What problem does “{short}” address?",
+                          [(title, 3.0), (" ".join(c.text for c in doc_chunks[:3]), 1.0)],
+                          [c.chunk_id for c in doc_chunks[:3]]))
+        for (_, section), group in _sections(doc_chunks).items():
+            label = clean_heading(section.split(" › ")[-1]) if section else ""
+            sentences = [s for c in group for s in split_sentences(c.text)
+                         if is_answer_sentence(s)]
+            if not label or len(sentences) < min_sentences or label.lower() in (
+                    "abstract", "introduction", "conclusion", "conclusions"):
+                continue
+            texts = [(label, 3.0), (title, 1.0), (" ".join(sentences), 0.5)]
+            out.append(_entry("document", f"Explain {label} ({short})", texts,
+                              [c.chunk_id for c in group]))
+    return [e.model_copy(update={"from_user_documents": True}) for e in out]
+
+
 def build_bank(chunks: Sequence[Chunk], settings: InterviewSettings,
                search: Callable[[str], list[str]] | None = None) -> list[BankEntry]:
     """The whole question bank, duplicates (by question text) removed."""
-    entries = [*guide_entries(chunks, settings.guide_doc_id, search),
-               *discussion_entries(chunks, settings.guide_doc_id),
-               *heading_entries(chunks, settings.min_section_sentences),
-               *paper_entries(chunks)]
+    shipped = [c for c in chunks if not c.doc_id.startswith(USER_DOCUMENT)]
+    entries = [*guide_entries(shipped, settings.guide_doc_id, search),
+               *discussion_entries(shipped, settings.guide_doc_id),
+               *heading_entries(shipped, settings.min_section_sentences),
+               *paper_entries(shipped),
+               *user_document_entries(chunks, settings.min_section_sentences)]
     seen: set[str] = set()
     unique = []
     for entry in entries:
