@@ -164,10 +164,17 @@ def heading_level(line: Line, body: float) -> int:
     numbered = _NUMBERED.match(text)
     if numbered and (line.bold or larger) and _looks_titled(numbered.group("title")):
         return numbered.group("num").count(".") + 1
-    if not numbered and (larger or line.bold) and len(words) <= 10 and any(
-            ch.isalpha() for ch in text) and not text.endswith((".", ",")):
+    if not numbered and (larger or line.bold) and len(words) <= 10 and _wordy(text) \
+            and not text.endswith((".", ",")):
         return 1
     return 0
+
+
+def _wordy(text: str) -> bool:
+    """Mostly letters, with a real word in it (not a row of numbers)."""
+    chars = [ch for ch in text if not ch.isspace()]
+    letters = sum(ch.isalpha() for ch in chars)
+    return letters >= 0.5 * len(chars) and bool(re.search(r"[A-Za-z]{3}", text))
 
 
 def _looks_titled(title: str) -> bool:

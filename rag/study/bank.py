@@ -228,12 +228,19 @@ def paper_entries(chunks: Sequence[Chunk]) -> list[BankEntry]:
 
 
 USER_DOCUMENT = "user:"  # doc_id prefix of the documents the user added (rag add)
+_SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*|[A-Z](?:\.\d+)*)\.?\s+")
+_GENERIC_SECTIONS = frozenset("abstract introduction conclusion conclusions background "
+                              "acknowledgments acknowledgements appendix discussion "
+                              "overview summary takeaways".split() + ["related work",
+                                                                      "future work"])
+_RESULT_SECTIONS = frozenset(["results", "evaluation", "experiments", "experimental results"])
 
 
 def user_document_entries(chunks: Sequence[Chunk], min_sentences: int) -> list[BankEntry]:
     """Questions from the documents the user added, marked ``from_user_documents``:
-    "Explain <section> (<title>)" for each section that says enough, and "What problem
-    does <title> address?" for each added document, answered by its first passages."""
+    "What problem does <title> address?" per document (answered by its first passages),
+    "Explain <section> (<title>)" for each section that says enough, and "What results
+    does <title> report?" for its results section."""
     out = []
     by_doc: dict[str, list[Chunk]] = {}
     for chunk in chunks:
@@ -242,19 +249,22 @@ def user_document_entries(chunks: Sequence[Chunk], min_sentences: int) -> list[B
     for doc_chunks in by_doc.values():
         title = doc_chunks[0].title
         short = title.split(":")[0].strip() if len(title) > 60 else title
+        whole = " ".join(c.text for c in doc_chunks)
         out.append(_entry("document", f"What problem does “{short}” address?",
                           [(title, 3.0), (" ".join(c.text for c in doc_chunks[:3]), 1.0)],
                           [c.chunk_id for c in doc_chunks[:3]]))
         for (_, section), group in _sections(doc_chunks).items():
-            label = clean_heading(section.split(" › ")[-1]) if section else ""
+            label = _SECTION_NUMBER.sub("", section.split(" › ")[-1]).strip()
             sentences = [s for c in group for s in split_sentences(c.text)
                          if is_answer_sentence(s)]
-            if not label or len(sentences) < min_sentences or label.lower() in (
-                    "abstract", "introduction", "conclusion", "conclusions"):
+            if not label or len(sentences) < min_sentences or label.lower() in \
+                    _GENERIC_SECTIONS:
                 continue
-            texts = [(label, 3.0), (title, 1.0), (" ".join(sentences), 0.5)]
-            out.append(_entry("document", f"Explain {label} ({short})", texts,
-                              [c.chunk_id for c in group]))
+            question = (f"What results does “{short}” report?"
+                        if label.lower() in _RESULT_SECTIONS else f"Explain {label} ({short})")
+            texts = [(label, 3.0), (title, 1.0), (" ".join(sentences), 0.5),
+                     (whole, 0.05)]  # the document's topic when the section names none
+            out.append(_entry("document", question, texts, [c.chunk_id for c in group]))
     return [e.model_copy(update={"from_user_documents": True}) for e in out]
 
 
