@@ -84,6 +84,17 @@ class DocumentsCallbacks:
         self.settings = settings
         self.state = None  # the per-session list of documents (set by documents_panel)
         self._reload_lock = threading.Lock()
+        self._embedder = None
+
+    def builder(self):
+        """The model instance index updates embed with: a second one, loaded on first use,
+        so a rebuild never shares a tokenizer with the questions being answered."""
+        with self._reload_lock:
+            if self._embedder is None:
+                from rag.search.embed import Embedder
+
+                self._embedder = Embedder(self.settings.embedding)
+            return self._embedder
 
     def rows(self) -> list[dict]:
         return document_rows(self.settings)
@@ -100,8 +111,8 @@ class DocumentsCallbacks:
             progress(0.4 * i / max(n, 1), desc=f"Reading {name}")
 
         try:
-            change = add_and_index(self.settings, lambda: self.owner.assistant.embedder,
-                                   candidates, step, build_progress=True)
+            change = add_and_index(self.settings, self.builder, candidates, step,
+                                   build_progress=True)
             if change.build is not None:
                 progress(0.95, desc="Loading the updated index…")
                 self._reload()
@@ -116,8 +127,8 @@ class DocumentsCallbacks:
     def remove(self, doc_id: str, progress=_PROGRESS) -> tuple:
         progress(0.1, desc=f"Removing {doc_id}…")
         try:
-            change = remove_and_index(self.settings, lambda: self.owner.assistant.embedder,
-                                      [doc_id], build_progress=True)
+            change = remove_and_index(self.settings, self.builder, [doc_id],
+                                      build_progress=True)
         except RagError as exc:
             return results_html([AddResult(name=doc_id, status="rejected",
                                            message=str(exc))]), self.rows()
