@@ -266,7 +266,19 @@ _PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py",
 def pipeline_fingerprint() -> str:
     """Hash of the code of the modules that turn files into chunks: changing it rebuilds
     the index.  Hashed as syntax trees without imports, docstrings and comments, so moving
-    a module or editing its documentation does not force a rebuild."""
+    a module or editing its documentation does not force a rebuild.  Remembered while
+    the files' sizes and times are unchanged (a build asks several times; ~1 s each)."""
+    paths = [Path(__file__).parent / name for name in _PIPELINE_MODULES]
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    if _FINGERPRINT.get("stamp") != stamp:
+        _FINGERPRINT.update(stamp=stamp, value=_pipeline_digest())
+    return _FINGERPRINT["value"]
+
+
+_FINGERPRINT: dict = {}
+
+
+def _pipeline_digest() -> str:
     digest = hashlib.sha256()
     for name in _PIPELINE_MODULES:
         tree = ast.parse((Path(__file__).parent / name).read_text(encoding="utf-8"))
