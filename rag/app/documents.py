@@ -14,6 +14,7 @@ is deleted once its copy is registered.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -150,11 +151,23 @@ class DocumentsCallbacks:
 
 
 def _delete_uploads(paths: Sequence[Path], root: Path) -> None:
-    """Remove Gradio's upload copies (only inside ``root``; never the user's files)."""
+    """Remove Gradio's upload copies and their folders (only inside ``root``, never the
+    user's own files), and empty temporary files Gradio left there long ago."""
+    root = root.resolve()
     for path in paths:
         try:
-            if path.resolve().is_relative_to(root.resolve()):
+            if path.resolve().is_relative_to(root) and path.resolve() != root:
                 path.unlink(missing_ok=True)
+                if path.parent.resolve() != root:
+                    path.parent.rmdir()  # only when empty
+        except OSError:
+            pass
+    cutoff = time.time() - 600
+    for leftover in root.glob("tmp*"):
+        try:
+            info = leftover.stat()
+            if leftover.is_file() and info.st_size == 0 and info.st_mtime < cutoff:
+                leftover.unlink()
         except OSError:
             pass
 
