@@ -30,7 +30,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import REPO, RESULTS, machine, parse_args, table, write_result  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    REPO,
+    RESULTS,
+    machine,
+    parse_args,
+    table,
+    target,
+    targets_table,
+    write_result,
+)
 from benchmarks.long_paper import make_long_paper  # noqa: E402
 
 DOCS = REPO / "tests" / "data" / "documents"
@@ -163,6 +172,19 @@ def app_answerable(settings, assistant, uploads: list[tuple[Path, str]]) -> list
     return out
 
 
+def targets(payload: dict) -> list[dict]:
+    quality_ = payload["quality"]
+    out = [target("hit@5 on questions about added papers", quality_["hit@5"], 0.9, True),
+           target("page accuracy of the top citation", quality_["page_accuracy_top_citation"],
+                  0.9, True),
+           target("every upload answerable", float(all(
+               r["answer_cites_it"] for r in payload["app_time_to_answerable"])), 1.0, True)]
+    if "rag_add_long_paper" in payload:
+        out.append(target("re-adding the same file: texts embedded",
+                          payload["rag_add_long_paper"]["readd_embedded"], 0))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     args = parse_args("bench_documents", __doc__.splitlines()[0], argv)
@@ -201,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             print(table(key, ["measure", "value"], list(payload[key].items())))
     rows = payload["app_time_to_answerable"]
     print(table("app: upload until answerable", list(rows[0]), [list(r.values()) for r in rows]))
+    payload["targets"] = targets(payload)
+    print(targets_table(payload["targets"]))
     write_result("bench_documents", args, payload, started, before)
     return 0
 

@@ -33,7 +33,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import REPO, RESULTS, machine, parse_args, table, write_result  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    REPO,
+    RESULTS,
+    machine,
+    parse_args,
+    table,
+    target,
+    targets_table,
+    write_result,
+)
 from benchmarks.long_paper import make_long_paper  # noqa: E402
 
 DOCS = REPO / "tests" / "data" / "documents"
@@ -210,7 +219,18 @@ def main(argv: list[str] | None = None) -> int:
     means = summary(rows)
     print(table("Mean over documents (recall: documents with a ground truth)", list(means[0]),
                 [list(m.values()) for m in means]))
-    write_result("bench_pdf_libraries", args, {"rows": rows, "summary": means}, started, before)
+    ours = next(m for m in means if m["library"].startswith("our pipeline"))
+    fastest_other = max(m["pages_per_s (median)"] for m in means
+                        if not m["library"].startswith(("our", "pypdfium2")))
+    targets = [target("our pipeline: word recall", ours["word_recall"], 0.98, True),
+               target("our pipeline: bigram recall (reading order)", ours["bigram_recall"],
+                      0.95, True),
+               target("pypdfium2 speed / fastest other library", round(next(
+                   m["pages_per_s (median)"] for m in means if m["library"].startswith(
+                       "pypdfium2")) / fastest_other, 1), 2.0, True, "x")]
+    print(targets_table(targets))
+    write_result("bench_pdf_libraries", args, {"rows": rows, "summary": means,
+                                               "targets": targets}, started, before)
     return 0
 
 
