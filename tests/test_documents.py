@@ -216,3 +216,18 @@ def test_candidates_from_uploads_refuse_symlinks(stub_home, tmp_path):
     os.symlink(NOTES, link)
     result = add_documents(stub_home, [Candidate(link, "upload.md", no_follow=True)])[0]
     assert result.status == "rejected" and "cannot open it" in result.message
+
+
+def test_a_file_the_parser_chokes_on_is_rejected_alone(stub_home, monkeypatch):
+    real = documents.parse_file
+
+    def flaky(path, name, doc_id, settings):
+        if name.endswith(".txt"):
+            raise IndexError("list index out of range")
+        return real(path, name, doc_id, settings)
+
+    monkeypatch.setattr(documents, "parse_file", flaky)
+    results = by_name(add(stub_home, PLAIN, NOTES))
+    assert results[PLAIN.name].status == "rejected"
+    assert "could not read it (IndexError" in results[PLAIN.name].message
+    assert results[NOTES.name].status == "added"

@@ -233,6 +233,10 @@ def _stage(settings: Settings, candidate: Candidate, staging: Path, known: dict[
         parsed = parse_file(copy, name, doc_id, settings.documents)
     except DocumentRejected as exc:
         return AddResult(name=name, status="rejected", message=str(exc)), None
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
+        return AddResult(name=name, status="rejected", message=(
+            f"could not read it ({type(exc).__name__}: {exc}); if it opens in a viewer, "
+            "please report it")), None
     doc = _registry_entry(parsed, doc_id, name, digest, copy)
     parsed = parsed.model_copy(update={"source": parsed.source.model_copy(
         update={"url": doc.url})})

@@ -112,6 +112,12 @@ def read_pdf(path: Path, max_pages: int, min_letters_per_page: int) -> PdfText:
                                "again") from exc
     finally:
         doc.close()
+    visible = sum(1 for p in text.pages for ln in p.lines for ch in ln.text
+                  if not ch.isspace())
+    if visible >= min_letters_per_page * len(text.pages) and text.letters < 0.3 * visible:
+        raise DocumentRejected("the text layer is unreadable (fonts without a Unicode "
+                               "mapping): OCR it first (e.g. `ocrmypdf --force-ocr in.pdf "
+                               "out.pdf`)")
     if text.letters < min_letters_per_page * len(text.pages):
         has_images = any(p.images for p in text.pages)
         raise DocumentRejected(
