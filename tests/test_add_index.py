@@ -179,3 +179,26 @@ def test_rag_add_killed_during_the_index_update(tmp_path, embedder):
     manifest = read_manifest(current_build(settings))
     assert manifest["counts"]["chunks"] == len(load_index(settings).chunks)
 
+
+
+def test_unchanged_sources_are_not_chunked_again(stub_home):
+    from rag.search import sources as sources_module
+    from rag.search.sources import chunk_all, load_sources
+
+    sources_module._CHUNKS.clear()  # earlier builds in this process filled it
+    sources, _ = load_sources(stub_home)
+    calls = []
+
+    def count(text: str) -> int:
+        calls.append(text)
+        return len(text.split())
+
+    first = chunk_all(sources, stub_home, count, 254)
+    n_first = len(calls)
+    extra = sources[0].model_copy(update={"doc_id": "user:copy"})
+    second = chunk_all([*sources, extra], stub_home, count, 254)
+    assert first == second[:len(first)] and len(second) > len(first)
+    assert 0 < len(calls) - n_first < n_first  # only the new source was chunked
+    other = stub_home.updated(chunking={"chunk_tokens": 64})
+    chunk_all(sources, other, count, 254)  # other settings: chunked afresh
+    assert len(calls) - n_first > n_first - 1

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.corpus.chunk import chunk_sources, content_hash
+from rag.corpus.chunk import content_hash
 from rag.corpus.linking import link_chunks
 from rag.corpus.roles import annotate_chunks, embed_form
 from rag.errors import IndexProblem
@@ -54,7 +54,7 @@ from rag.search.index import (
     staleness,
     verify_files,
 )
-from rag.search.sources import load_sources
+from rag.search.sources import chunk_all, load_sources
 from rag.settings import Settings
 
 
@@ -130,7 +130,7 @@ def _build(
     fingerprint = corpus_fingerprint(settings.corpus_dir)  # before reading: no race
     sources, warnings = load_sources(settings)  # shipped corpus + your documents
     max_body = settings.embedding.max_seq_tokens - 2
-    chunks = chunk_sources(sources, settings.chunking, embedder.count_tokens, max_body)
+    chunks = chunk_all(sources, settings, embedder.count_tokens, max_body)  # cached per source
     chunks = link_chunks(chunks, sources)  # chunks that name a paper carry its arXiv id
     sentences = annotate_chunks(chunks, sources)  # roles and facets (rag.corpus.roles)
     cache = _vector_cache(previous, embedder) if previous else {}
