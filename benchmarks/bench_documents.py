@@ -158,7 +158,7 @@ def app_answerable(settings, assistant, uploads: list[tuple[Path, str]]) -> list
         client = Client(url, verbose=False)
         for path, question in uploads:
             start = time.perf_counter()
-            html, _ = client.predict([handle_file(path)], api_name="/add_documents")
+            html = client.predict([handle_file(path)], api_name="/add_documents")
             uploaded = time.perf_counter() - start
             _, _, evidence, _, _ = client.predict(question, [], 5, "extractive", True,
                                                   api_name="/ask")

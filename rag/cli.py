@@ -320,7 +320,8 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
     def progress(i: int, n: int, name: str) -> None:
         if show:
-            print(f"[{i + 1}/{n}] reading {name}", file=sys.stderr, flush=True)
+            print(f"[{i + 1}/{n}] reading {name}" if name else "updating the index…",
+                  file=sys.stderr, flush=True)
 
     change = add_and_index(settings, _embedder_factory(settings), candidates, progress,
                            build_progress=show and sys.stderr.isatty())

@@ -75,13 +75,13 @@ def test_upload_is_answerable_at_once_while_other_questions_run(client, live, tm
 
     asker = threading.Thread(target=keep_asking)
     asker.start()
-    html, cleared = client.predict([handle_file(PAGED), handle_file(empty)],
-                                   api_name="/add_documents")  # the list is session state
+    html = client.predict([handle_file(PAGED), handle_file(empty)],
+                          api_name="/add_documents")  # the list is session state
     asker.join(timeout=300)
     assert not errors and len(answers) == 6  # served throughout the re-index
     assert re.search(r'data-status="added".*paged_attention\.pdf', html)
     assert re.search(r'data-status="rejected".*empty\.md.*empty file', html)
-    assert [d["doc_id"] for d in rows(live)] == ["user:paged-attention"] and cleared is None
+    assert [d["doc_id"] for d in rows(live)] == ["user:paged-attention"]
     _, _, evidence, related, _ = ask(client, PAGED_Q)  # no restart
     assert "Paging the KV Cache" in evidence and "· p. 1" in evidence
     assert "arxiv.org/abs/2309.06180" in related
@@ -102,7 +102,7 @@ def test_duplicate_upload_embeds_nothing(client, live):
     from gradio_client import handle_file
 
     client.predict([handle_file(NOTES)], api_name="/add_documents")
-    html, _ = client.predict([handle_file(NOTES)], api_name="/add_documents")
+    html = client.predict([handle_file(NOTES)], api_name="/add_documents")
     assert 'data-status="duplicate"' in html and "already added as user:notes-normalization" \
         in html
     assert sum(d["doc_id"] == "user:notes-normalization" for d in rows(live)) == 1

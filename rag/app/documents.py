@@ -104,12 +104,13 @@ class DocumentsCallbacks:
         paths = [Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
                  for f in (files or [])]
         if not paths:
-            return "", self.rows(), None
+            return "", self.rows()
         candidates = [Candidate(p, p.name, no_follow=True) for p in paths]
         progress(0.0, desc="Reading your files…")
 
         def step(i: int, n: int, name: str) -> None:
-            progress(0.4 * i / max(n, 1), desc=f"Reading {name}")
+            progress(0.4 * i / max(n, 1), desc=f"Reading {name}" if name else
+                     "Updating the index (new passages are embedded)…")
 
         try:
             change = add_and_index(self.settings, self.builder, candidates, step,
@@ -123,7 +124,7 @@ class DocumentsCallbacks:
                        for p in paths]
         finally:
             _delete_uploads(paths, upload_dir(self.settings))
-        return results_html(results), self.rows(), None
+        return results_html(results), self.rows()
 
     def remove(self, doc_id: str, progress=_PROGRESS) -> tuple:
         progress(0.1, desc=f"Removing {doc_id}…")
@@ -182,7 +183,7 @@ def documents_panel(cb: DocumentsCallbacks) -> None:  # noqa: C901 - gr.render c
                     "are cited with their pages.")
         upload = gr.File(label="Add documents", file_count="multiple", file_types=types,
                          elem_id="upload")
-        results = gr.HTML("", elem_id="upload-results")
+        results = gr.HTML("", elem_id="upload-results", min_height=90)
         docs = gr.State(cb.rows())
 
         @gr.render(inputs=docs)
@@ -197,7 +198,9 @@ def documents_panel(cb: DocumentsCallbacks) -> None:  # noqa: C901 - gr.render c
                                        elem_classes="doc-remove", min_width=90)
                     doc_id = gr.State(row["doc_id"])
                     button.click(cb.remove, doc_id, [results, docs],
-                                 api_visibility="private")
+                                 api_visibility="private", show_progress_on=[results])
 
-    upload.upload(cb.upload, upload, [results, docs, upload], api_name="add_documents")
+    upload.upload(cb.upload, upload, [results, docs], api_name="add_documents",
+                  show_progress_on=[results]).then(
+        lambda: None, None, upload, api_visibility="private", show_progress="hidden")
     cb.state = docs

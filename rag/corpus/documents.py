@@ -205,6 +205,8 @@ def add_documents(settings: Settings, candidates: Sequence[Candidate],
                 if doc is not None:
                     new_docs.append(doc)
                     known[doc.sha256] = doc.doc_id
+            if progress and new_docs:
+                progress(len(candidates), len(candidates), "")  # all read; index next
             if new_docs:
                 _commit(corpus, staging, registry, new_docs)
         finally:
