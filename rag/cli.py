@@ -316,6 +316,9 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     from rag.search.sources import add_and_index
 
     candidates, refused = collect(args.paths, settings.documents.max_files)
+    if not candidates and not refused:
+        raise RagError("no PDF, Markdown, text or HTML files found in "
+                       + ", ".join(map(str, args.paths)))
     show = not args.quiet and not args.json
 
     def progress(i: int, n: int, name: str) -> None:

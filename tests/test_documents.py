@@ -231,3 +231,15 @@ def test_a_file_the_parser_chokes_on_is_rejected_alone(stub_home, monkeypatch):
     assert results[PLAIN.name].status == "rejected"
     assert "could not read it (IndexError" in results[PLAIN.name].message
     assert results[NOTES.name].status == "added"
+
+
+def test_cli_add_of_a_folder_without_documents_says_so(stub_home, tmp_path, monkeypatch,
+                                                       capsys):
+    from rag.cli import main
+
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "pictures" / "cat.png").write_bytes(b"\x89PNG")
+    monkeypatch.setenv("RAG_HOME", str(stub_home.home))
+    assert main(["add", str(tmp_path / "pictures")]) == 2
+    assert "no PDF, Markdown, text or HTML files found in" in capsys.readouterr().err
+    assert read_registry(stub_home.corpus_dir) == []

@@ -105,6 +105,12 @@ class DocumentsCallbacks:
                  for f in (files or [])]
         if not paths:
             return "", self.rows()
+        limit = self.settings.documents.max_files
+        if len(paths) > limit:
+            _delete_uploads(paths, upload_dir(self.settings))
+            return results_html([AddResult(name=f"{len(paths)} files", status="rejected",
+                                           message=f"at most {limit} files at once")]), \
+                self.rows()
         candidates = [Candidate(p, p.name, no_follow=True) for p in paths]
         progress(0.0, desc="Reading your files…")
 

@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import stat
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -124,12 +125,18 @@ def _remove_orphans(root: Path, docs: list[AddedDocument]) -> None:
         shutil.rmtree(path, ignore_errors=True)
     for path in root.glob(".*.tmp"):
         path.unlink(missing_ok=True)
-    for path in (root / "files").iterdir():
-        if path.name not in files:
-            path.unlink(missing_ok=True)
-    for path in (root / "parsed").iterdir():
-        if path.name not in parsed:
-            path.unlink(missing_ok=True)
+    for sub, keep in (("files", files), ("parsed", parsed)):
+        for path in (root / sub).iterdir():
+            if path.name not in keep and not _fresh_temp(path):
+                path.unlink(missing_ok=True)
+
+
+def _fresh_temp(path: Path) -> bool:
+    """A temporary file a running build may still be writing (kept for an hour)."""
+    try:
+        return path.name.startswith(".") and path.stat().st_mtime > time.time() - 3600
+    except OSError:
+        return False
 
 
 def _parsed_name(doc_id: str) -> str:
