@@ -249,7 +249,8 @@ def user_document_entries(chunks: Sequence[Chunk], min_sentences: int) -> list[B
     for doc_chunks in by_doc.values():
         title = doc_chunks[0].title
         short = title.split(":")[0].strip() if len(title) > 60 else title
-        whole = " ".join(c.text for c in doc_chunks)
+        doc_topic = assign_topic([(title, 3.0), (" ".join(c.text for c in doc_chunks[:12]),
+                                                 1.0)])
         out.append(_entry("document", f"What problem does “{short}” address?",
                           [(title, 3.0), (" ".join(c.text for c in doc_chunks[:3]), 1.0)],
                           [c.chunk_id for c in doc_chunks[:3]]))
@@ -262,9 +263,11 @@ def user_document_entries(chunks: Sequence[Chunk], min_sentences: int) -> list[B
                 continue
             question = (f"What results does “{short}” report?"
                         if label.lower() in _RESULT_SECTIONS else f"Explain {label} ({short})")
-            texts = [(label, 3.0), (title, 1.0), (" ".join(sentences), 0.5),
-                     (whole, 0.05)]  # the document's topic when the section names none
-            out.append(_entry("document", question, texts, [c.chunk_id for c in group]))
+            texts = [(label, 3.0), (title, 1.0), (" ".join(sentences), 0.5)]
+            entry = _entry("document", question, texts, [c.chunk_id for c in group])
+            if entry.topic == GENERAL:  # the section names no topic: the document's
+                entry = entry.model_copy(update={"topic": doc_topic})
+            out.append(entry)
     return [e.model_copy(update={"from_user_documents": True}) for e in out]
 
 
