@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import numbers
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -15,6 +16,8 @@ from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
 from rag.search.index import load_index
+from rag.search.names import QuestionNames
+from rag.search.query import correct_typos, normalize, not_a_question, vocabulary
 from rag.search.ready import open_index
 from rag.search.retrieve import Retriever
 from rag.settings import Settings, load_settings
@@ -43,7 +46,41 @@ def validate_question(question: object, max_chars: int) -> str:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in bad[:5])
         raise InvalidQuestion(f"the question contains control characters ({names}): "
                               "remove them and ask again")
+    problem = not_a_question(text)
+    if problem:
+        raise InvalidQuestion(problem)
     return " ".join(text.split())
+
+
+def recent_history(history: Sequence[str], turns: int, chars: int) -> list[str]:
+    """The most recent earlier questions, oldest first: at most ``turns`` of them and
+    ``chars`` characters together (``limits.history_turns`` / ``history_chars``)."""
+    kept: list[str] = []
+    used = 0
+    for question in reversed(history[-turns:] if turns > 0 else []):
+        used += len(question)
+        if used > chars:
+            break
+        kept.append(question)
+    return kept[::-1]
+
+
+def check_arguments(k: object, backend: object, history: object) -> None:
+    """Type checks of ``ask``/``stream`` arguments, with messages for the caller."""
+    if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral)):
+        raise InvalidQuestion(f"k must be a whole number from 1 to 50 (got {k!r})")
+    if k is not None and not 1 <= k <= 50:
+        raise InvalidQuestion(f"k must be between 1 and 50 (got {k})")
+    if backend is not None and not isinstance(backend, str):
+        raise BackendError(f"backend must be a name such as 'extractive' "
+                           f"(got a {type(backend).__name__})")
+    if isinstance(history, str | bytes) or not isinstance(history, Sequence):
+        raise InvalidQuestion("history must be a list of the earlier questions "
+                              f"(got a {type(history).__name__})")
+    bad = next((i for i, h in enumerate(history) if not isinstance(h, str)), None)
+    if bad is not None:
+        raise InvalidQuestion(f"history must hold the earlier questions as text "
+                              f"(item {bad} is a {type(history[bad]).__name__})")
 
 
 class Assistant:
@@ -58,7 +95,9 @@ class Assistant:
         self.rebuild_pending = ""  # why the index is out of date ('' when it is not)
         self.retriever = Retriever(index, settings.retrieval)
         self.chunk_arxiv = {c.chunk_id: c.arxiv_ids for c in index.chunks}
-        self.backends = {"extractive": ExtractiveBackend(index, settings.answer)}
+        self.backends = {"extractive": ExtractiveBackend(index, settings.answer, settings.focus)}
+        self.vocabulary = vocabulary(c.text for c in index.chunks)
+        self.names = QuestionNames(index)
         self.backends.update(_llm_backends(settings, self.backends["extractive"]))
 
     @classmethod
@@ -108,11 +147,12 @@ class Assistant:
                history: Sequence[str] = ()) -> Iterator[str | Answer]:
         """Yield answer text pieces as they are produced, then the final ``Answer``."""
         t0 = time.perf_counter()
-        text, name = self._check(question, k, backend)
+        text, name = self._check(question, k, backend, history)
         search_query = self.search_query(text, history, backend=name)
         query_vec = self.embedder.encode_query(search_query)
         t1 = time.perf_counter()
-        hits = self.retriever.search(search_query, query_vec, k=k)
+        hits = self.retriever.search(search_query, query_vec, k=k,
+                                     pinned=self.names.pinned(search_query))
         t2 = time.perf_counter()
         draft = None
         for event in self.backends[name].stream(search_query, query_vec, hits):
@@ -131,20 +171,34 @@ class Assistant:
         follow-ups carry the previous question's terms; acronyms are spelled out.
         With an LLM answer ``backend``, the LLM rewrites an elliptical follow-up
         (the keyword heuristic is the fallback)."""
-        past = [h for h in history if h and h.strip()]
+        limits = self.settings.limits
+        past = [self.clean(h) for h in recent_history(
+            [h for h in history if h and h.strip()], limits.history_turns,
+            limits.history_chars)]
+        question = self.clean(question)
         llm = getattr(self.backends.get(backend or self.settings.answer.backend), "condense", None)
-        condensed = llm(question, past) if llm and past and is_elliptical(question) else None
-        standalone = condensed or rewrite_followup(question, past)
+        follow_up = is_elliptical(question, self.names_subject)
+        condensed = llm(question, past) if llm and past and follow_up else None
+        standalone = condensed or rewrite_followup(question, past, self.names_subject)
         return expand_acronyms(standalone)
 
-    def _check(self, question: str, k: int | None, backend: str | None) -> tuple[str, str]:
+    def names_subject(self, question: str) -> bool:
+        """Does the question name a known paper, method or acronym of its own?"""
+        return bool(self.names.found(question)) or expand_acronyms(question) != question
+
+    def clean(self, question: str) -> str:
+        """The question as search sees it: Unicode maths and casual phrasing normalised,
+        typos of corpus words corrected."""
+        return correct_typos(normalize(question), self.vocabulary)
+
+    def _check(self, question: str, k: int | None, backend: str | None,
+               history: Sequence[str] = ()) -> tuple[str, str]:
         text = validate_question(question, self.settings.answer.max_question_chars)
+        check_arguments(k, backend, history)
         name = backend or self.settings.answer.backend
         if name not in self.backends:
             raise BackendError(f"unknown or unavailable backend {name!r}; "
                                f"available: {', '.join(self.backends)}")
-        if k is not None and not 1 <= k <= 50:
-            raise InvalidQuestion(f"k must be between 1 and 50 (got {k})")
         return text, name
 
     def _finish(self, question: str, search_query: str, draft: Draft,
@@ -157,7 +211,9 @@ class Assistant:
             search_query=search_query, related_papers=tuple(papers),
             unsupported_sentences=draft.unsupported_sentences,
             invalid_citations_removed=draft.invalid_citations_removed,
-            fallback_reason=draft.fallback_reason)
+            fallback_reason=draft.fallback_reason,
+            coverage=draft.coverage if not draft.abstained or draft.coverage in (
+                "mentioned", "none") else "none")
 
 
 def _llm_backends(settings: Settings, extractive: ExtractiveBackend) -> dict:

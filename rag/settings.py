@@ -10,11 +10,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 FORMAT_VERSION = 5  # 5: sentences carry role, facet and prose (rag.corpus.roles)
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +62,9 @@ class RetrievalSettings(_Section):
     dedup_threshold: float = Field(
         0.95, description="Cosine above which two passages count as near-duplicates."
     )
+    name_weight: float = Field(
+        0.5, ge=0, description="RRF weight of the passages of the papers and methods a "
+        "question names (rag/search/names.py; hybrid mode only).")
 
 
 class VectorIndexSettings(_Section):
@@ -112,6 +117,28 @@ class AnswerSettings(_Section):
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
 
 
+class FocusSettings(_Section):
+    """Grounded answers (rag/answer/grounded.py): intent, focus on the question's subject
+    and coverage.  Tuned on the train split of evals/interview.jsonl."""
+
+    facet_weight: float = Field(0.2, ge=0, description="Score bonus of a sentence whose "
+                                "facet answers the question's intent (scaled by fit rank).")
+    focus_weight: float = Field(0.25, ge=0, description="Score bonus per share of the "
+                                "question's subject terms a sentence (or its passage) carries.")
+    lead_explained: float = Field(0.3, ge=0, le=1, description="A lead sentence must explain "
+                                  "at least this share of the question's key subject terms.")
+    lead_cosine: float = Field(0.5, ge=0, le=1, description="...or have at least this cosine "
+                               "to the question (train split: named-only concepts reach at most "
+                               "0.40, 89% of answerable questions 0.50 or more; held-out "
+                               "named-only 0.85 at 0.50 vs 0.62 at 0.45).")
+    point_focus: float = Field(0.34, ge=0, le=1, description="A key point must carry at least "
+                               "this share of the subject terms.")
+    key_share: float = Field(0.6, gt=0, le=1, description="Key subject terms: the heaviest "
+                             "terms carrying this share of the question's anchor weight.")
+    max_points: int = Field(4, ge=0, le=8, description="Key points after the direct answer.")
+    pool: int = Field(6, ge=1, le=20, description="Passages whose sentences may answer.")
+
+
 class LLMSettings(_Section):
     """OpenAI-compatible endpoint or local GGUF model (answer backends ``openai``/``llamacpp``)."""
 
@@ -135,10 +162,44 @@ class LLMSettings(_Section):
                                   "llama.cpp's default); 1 is fastest on a busy 2-core machine.")
 
 
+class RebuildSettings(_Section):
+    """What `rag ask` and the app do when the corpus or the ingestion code changed
+    since the index was built (rag/search/ready.py)."""
+
+    wait: bool = Field(False, description="Rebuild before answering; false: answer from "
+                       "the last good index at once while the rebuild is pending.")
+    background: bool = Field(True, description="Start the pending rebuild in the "
+                             "background (`rag ask`: a detached `rag build` logging to "
+                             "index/<name>/rebuild.log; the app: a thread that swaps the new "
+                             "index in when it is ready); false: only say it is due.")
+
+
+class LimitsSettings(_Section):
+    """Bounds that keep one client or one request from taking the app (or the HTTP API)
+    down: conversation history, request bodies, login attempts (rag/app/limits.py)."""
+
+    history_turns: int = Field(20, ge=0, description="Earlier questions of a conversation "
+                               "used to rewrite a follow-up (the most recent ones).")
+    history_chars: int = Field(6000, ge=0, description="Characters of earlier questions used "
+                               "at most, counting from the most recent.")
+    max_messages: int = Field(400, ge=2, description="A chat request carrying more messages "
+                              "than this is refused before any work.")
+    max_request_kb: int = Field(1024, ge=16, description="Largest request body in KB (file "
+                                "uploads are bounded by sources.max_mb instead).")
+    login_failures: int = Field(5, ge=1, description="Wrong logins a client may send before "
+                                "it has to wait.")
+    login_lockout_s: float = Field(30.0, gt=0, description="The first wait after "
+                                   "login_failures wrong logins; doubles with each further one.")
+    login_max_lockout_s: float = Field(900.0, gt=0, description="The longest wait.")
+
+
 class AppSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the Gradio app binds.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the Gradio app (0 = any).")
     concurrency: int = Field(2, ge=1, description="Requests the Gradio queue runs at once.")
+    stream_delay_ms: float = Field(10.0, ge=0, le=500, description="Pause between streamed "
+                                   "words in the chat, so instant answers visibly stream "
+                                   "(0 = no pause).")
     weak_evidence_below: float = Field(
         0.5, description="The evidence panel flags evidence as weak when the answer's "
         "confidence is below this (or the answer abstained).")
@@ -209,7 +270,10 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     vector_index: VectorIndexSettings = VectorIndexSettings()
     answer: AnswerSettings = AnswerSettings()
+    focus: FocusSettings = FocusSettings()
     llm: LLMSettings = LLMSettings()
+    rebuild: RebuildSettings = RebuildSettings()
+    limits: LimitsSettings = LimitsSettings()
     app: AppSettings = AppSettings()
     interview: InterviewSettings = InterviewSettings()
     papers: PapersSettings = PapersSettings()
@@ -308,8 +372,33 @@ PRESETS: dict[str, dict] = {
 }
 
 
+class SettingsError(ValueError):
+    """Settings from the environment that do not validate; the message is one line that
+    names each offending variable (the CLI and app print it and exit 2)."""
+
+
 def load_settings(preset: str = "default", **overrides: dict) -> Settings:
     """Settings from the environment, then a preset, then explicit overrides."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    return Settings().updated(**PRESETS[preset]).updated(**overrides)
+    try:
+        base = Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
+    except PydanticSettingsError as exc:  # a section given as JSON that does not parse
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"RAG_{field.group(1).upper()}" if field else "a RAG_* variable"
+        raise SettingsError(f"{name}: not valid JSON for a settings section") from None
+    return base.updated(**PRESETS[preset]).updated(**overrides)
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line: ``RAG_RETRIEVAL__K: Input should be a valid integer (got 'abc'); ...``."""
+    parts = []
+    for error in exc.errors():
+        name = "RAG_" + "__".join(str(p).upper() for p in error["loc"])
+        value = error.get("input")
+        got = f" (got {value!r})" if isinstance(value, str | int | float) and len(
+            str(value)) <= 40 else ""
+        parts.append(f"{name}: {error['msg']}{got}")
+    return "; ".join(parts).replace("\n", " ")

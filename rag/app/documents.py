@@ -153,8 +153,7 @@ class DocumentsCallbacks:
 
         with self._reload_lock:
             fresh = self.owner.assistant.reloaded()
-            self.owner.bank = study_bank.bank_for(fresh)
-            self.owner.assistant = fresh  # one assignment: in-flight requests keep the old
+            self.owner.use(fresh, study_bank.bank_for(fresh))  # in-flight requests keep the old
 
 
 def _delete_uploads(paths: Sequence[Path], root: Path) -> None:

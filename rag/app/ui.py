@@ -16,7 +16,8 @@ import gradio as gr
 import pandas as pd
 
 from rag.app import documents as your_documents
-from rag.app import present
+from rag.app import present, refresh
+from rag.assistant import recent_history
 from rag.errors import RagError
 from rag.records import Answer, BankEntry
 from rag.settings import Settings, load_settings
@@ -69,14 +70,40 @@ CSS = """
 """
 
 
+CACHE_CLEANUP = (3600, 3600)  # Gradio temp files: checked hourly, removed after an hour
+
+# Keeps the newest answer in view: when a message is added to the conversation, its
+# start is scrolled into view (inside the chat box and on the page), once per message,
+# so reading is not interrupted while the answer streams in.
+SCROLL_JS = """
+<script>
+(() => {
+  let seen = 0;
+  const follow = () => {
+    const root = document.querySelector('#chatbot');
+    if (!root) return;
+    const bots = root.querySelectorAll("[data-testid='bot']");
+    if (bots.length === seen) return;
+    seen = bots.length;
+    const last = bots[bots.length - 1];
+    if (last) last.scrollIntoView({block: 'start', behavior: 'smooth'});
+  };
+  new MutationObserver(follow).observe(document.documentElement,
+                                       {childList: true, subtree: true});
+})();
+</script>
+"""
+
+
 def launch_options(settings: Settings | None = None) -> dict:
-    """Theme, CSS and the upload size limit; Gradio 6 takes them in ``launch()``."""
+    """Theme, CSS, the scroll script and the upload size limit; Gradio 6 takes them in
+    ``launch()``."""
     local = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
              "sans-serif"]  # offline: no web fonts
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=local,
                            font_mono=["ui-monospace", "Consolas", "monospace"])
     max_mb = (settings or load_settings()).sources.max_mb
-    return {"theme": theme, "css": CSS + your_documents.CSS,
+    return {"theme": theme, "css": CSS + your_documents.CSS, "head": SCROLL_JS,
             "max_file_size": int(max_mb * 1024 * 1024)}
 
 
@@ -90,6 +117,12 @@ class Callbacks:
         self.bank = bank
         self.rng = random.Random(seed)
 
+    def use(self, assistant, bank: list[BankEntry]) -> None:
+        """Swap in a rebuilt index's assistant and question bank (rag.app.refresh);
+        each callback reads ``self.assistant`` once, so requests in flight finish on
+        the old one."""
+        self.assistant, self.bank = assistant, bank
+
     # --- chat -----------------------------------------------------------------
 
     def respond(self, question: str, messages: list, k: float, backend: str,
@@ -99,27 +132,35 @@ class Callbacks:
         The conversation is the chat itself: the earlier questions are read from
         ``messages``, so a follow-up is rewritten the same way for the browser and
         for API clients, with no server-side state to go stale."""
-        messages = list(messages or [])
-        history = standalone_history(self.assistant, asked_questions(messages))
-        shown = (question or "").strip()
-        if shown:
-            messages.append({"role": "user", "content": shown})
-        messages.append({"role": "assistant", "content": "…"})
+        assistant = self.assistant  # read once: a background rebuild may swap it
+        before = list(messages or [])
+        limits = self.settings.limits
+        if len(before) > limits.max_messages:  # refused before any work
+            raise gr.Error(f"This conversation is too long ({len(before):,} messages; "
+                           f"the limit is {limits.max_messages}): click “New chat”.")
+        recent = recent_history(asked_questions(before), limits.history_turns,
+                                limits.history_chars)
+        history = standalone_history(assistant, recent)
+        messages = [*before, {"role": "user", "content": (question or "").strip()},
+                    {"role": "assistant", "content": "…"}]
         weak = self.settings.app.weak_evidence_below
         partial, answer = "", None
         try:
+            events = assistant.stream(question or "", k=int(k), backend=backend,
+                                      history=history)
+            first = next(events)  # a rejected question fails here, before any bubble
             yield messages, "", None, present.evidence_html(None), "", "Searching…"
-            for event in self.assistant.stream(question or "", k=int(k), backend=backend,
-                                               history=history):
+            for event in _paced(first, events, self.settings.app.stream_delay_ms):
                 if isinstance(event, Answer):
                     answer = event
                 else:
                     partial += event
                     messages[-1] = {"role": "assistant", "content": partial}
                     yield messages, "", None, gr.skip(), gr.skip(), gr.skip()
-        except RagError as exc:
-            messages[-1] = {"role": "assistant", "content": present.error_message(str(exc))}
-            yield messages, question, None, present.evidence_html(None), "", ""
+        except RagError as exc:  # no bubble: the question stays in the box to fix it
+            gr.Warning(str(exc))
+            yield before, question, gr.skip(), gr.skip(), gr.skip(), present.error_message(
+                str(exc))
             return
         messages[-1] = {"role": "assistant", "content": answer.text}
         yield (messages, "", answer, present.evidence_html(answer, show_uncited, weak),
@@ -151,6 +192,22 @@ class Callbacks:
         history = grading.record_score(history, grade)
         return (present.grade_html(grade), present.model_answer_markdown(grade), history,
                 _history_frame(history))
+
+
+def _paced(first, events, delay_ms: float) -> Iterator:
+    """The stream's events with a short pause between text pieces, so an answer that
+    is ready at once still reads as it streams (about 100 words a second)."""
+    import time
+
+    for event in _chain(first, events):
+        if delay_ms and isinstance(event, str):
+            time.sleep(delay_ms / 1000)
+        yield event
+
+
+def _chain(first, rest) -> Iterator:
+    yield first
+    yield from rest
 
 
 def message_text(message: dict) -> str:
@@ -196,16 +253,21 @@ def build_app(assistant, settings: Settings | None = None,
     upload_dir = your_documents.upload_dir(settings)  # uploads stay under RAG_HOME
     upload_dir.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
-    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False) as demo:
+    refresher = refresh.Refresher(cb)
+    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False,
+                   delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
                     "every claim carries an [n] marker that points to the evidence beside it.",
                     elem_id="app-title")
+        gr.HTML(refresher.status_html, elem_id="index-status", show_label=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 _chat_tab(cb, assistant, settings)
             with gr.Tab("Mock interview", id="interview"):
                 _interview_tab(cb, bank)
         demo.load(cb.documents.rows, None, cb.documents.state, api_visibility="private")
+    if assistant.rebuild_pending and settings.rebuild.background:
+        refresher.start()  # the app serves the last good index meanwhile
     return demo
 
 

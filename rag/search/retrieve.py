@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.records import Hit
-from rag.search.index import LoadedIndex, bm25_tokenize
+from rag.search.index import LoadedIndex
+from rag.search.query import stem_tokens
 from rag.settings import RetrievalSettings
 
 
@@ -25,11 +26,14 @@ def rrf(rankings: Sequence[Sequence[int]], weights: Sequence[float], k0: int) ->
 
 
 def collapse_near_duplicates(
-    ordered: Sequence[int], vectors: np.ndarray, threshold: float,
+    ordered: Sequence[int], vectors: np.ndarray, threshold: float, limit: int | None = None,
 ) -> list[int]:
-    """Keep the first of any group of passages whose cosine exceeds ``threshold``."""
+    """Keep the first of any group of passages whose cosine exceeds ``threshold`` (the
+    first ``limit`` kept ones, when given)."""
     kept: list[int] = []
     for doc in ordered:
+        if limit is not None and len(kept) >= limit:
+            break
         if all(float(vectors[doc] @ vectors[other]) < threshold for other in kept):
             kept.append(doc)
     return kept
@@ -63,17 +67,19 @@ class Retriever:
         return sorted(((int(d), float(best[d])) for d in top), key=lambda x: -x[1])
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
-        tokens = bm25_tokenize([query], return_ids=False)
-        if not tokens or not tokens[0]:
+        tokens = [list(stem_tokens(query))]
+        if not tokens[0]:
             return []
         n = min(n, len(self.index.chunks))
-        docs, scores = self.index.bm25.retrieve(tokens, k=n, show_progress=False, n_threads=1)
+        docs, scores = self.index.bm25.retrieve(tokens, k=n, show_progress=False, n_threads=0)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
     def search(
         self, query: str, query_vec: np.ndarray, k: int | None = None, mode: str | None = None,
+        pinned: Sequence[int] = (),
     ) -> list[Hit]:
-        """Top-``k`` passages, near-duplicates collapsed."""
+        """Top-``k`` passages, near-duplicates collapsed.  ``pinned`` passages (of the
+        papers and methods the question names) join the fusion as one more ranking."""
         cfg = self.settings
         k = k or cfg.k
         mode = mode or cfg.mode
@@ -81,11 +87,13 @@ class Retriever:
         lexical = self.lexical(query, cfg.candidates) if mode != "dense" else []
         use_sent = mode == "hybrid" and cfg.sentence_weight > 0
         by_sent = self.by_sentence(query_vec, cfg.candidates) if use_sent else []
-        rankings = [[d for d, _ in dense], [d for d, _ in lexical], [d for d, _ in by_sent]]
-        weights = [cfg.dense_weight, cfg.bm25_weight, cfg.sentence_weight]
+        rankings = [[d for d, _ in dense], [d for d, _ in lexical], [d for d, _ in by_sent],
+                    list(pinned) if mode == "hybrid" else []]
+        weights = [cfg.dense_weight, cfg.bm25_weight, cfg.sentence_weight, cfg.name_weight]
         fused = rrf(rankings, weights, cfg.rrf_k)
         ordered = sorted(fused, key=lambda d: (-fused[d], d))
-        kept = collapse_near_duplicates(ordered, self.index.chunk_vectors, cfg.dedup_threshold)
+        kept = collapse_near_duplicates(ordered, self.index.chunk_vectors, cfg.dedup_threshold,
+                                        limit=k)
         dense_pos = {d: (r, s) for r, (d, s) in enumerate(dense, start=1)}
         lex_rank = {d: (r, s) for r, (d, s) in enumerate(lexical, start=1)}
         hits = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -33,39 +34,45 @@ class DocumentsChange:
     build: object | None = None  # rag.search.build.BuildReport when the index was rebuilt
 
 
-def load_sources(settings: Settings) -> tuple[list[Source], list[str]]:
-    """Shipped documents and cards, then the added documents (and a card for each added
-    arXiv paper the corpus has none for)."""
-    sources, warnings = load_corpus(settings.corpus_dir)
+def load_sources(settings: Settings, max_bytes: int | None = None,
+                 on_file: Callable | None = None) -> tuple[list[Source], list[str]]:
+    """Shipped documents and cards (``load_corpus``'s rules and limit), then the added
+    documents (and a card for each added arXiv paper the corpus has none for)."""
+    sources, warnings = load_corpus(settings.corpus_dir, max_bytes, on_file)
     card_ids = {s.doc_id for s in sources if s.kind == "paper"}
     added, added_warnings = documents.load_added(settings.corpus_dir, settings.documents,
                                                  card_ids)
     return sources + added, warnings + added_warnings
 
 
-_CHUNKS: dict[str, list[Chunk]] = {}  # the last build's chunks, by source and settings
+_CHUNKS: OrderedDict[str, list[Chunk]] = OrderedDict()  # recent sources' chunks
+_CHUNKS_KEPT = 4000  # sources remembered (a few MB)
 
 
-def chunk_all(sources: Sequence[Source], settings: Settings, count_tokens,
-              max_body: int) -> list[Chunk]:
-    """``chunk_sources``, remembering each source's chunks for the next build in this
+def chunk_cached(source: Source, settings: Settings, count_tokens, max_body: int,
+                 ) -> list[Chunk]:
+    """``chunk_source``, remembering each source's chunks for the next build in this
     process: an app re-indexing after an upload chunks only the new document (chunking
     the whole corpus costs 2-4 s).  Keyed by the source's content, the chunk settings,
     the model and the pipeline code, so nothing stale is ever reused."""
     shape = json.dumps([settings.chunking.model_dump(), max_body, settings.embedding.model_name,
                         pipeline_fingerprint()])
-    fresh: dict[str, list[Chunk]] = {}
-    out: list[Chunk] = []
-    for source in sources:
-        key = hashlib.sha256((shape + source.model_dump_json()).encode()).hexdigest()
-        chunks = _CHUNKS.get(key)
-        if chunks is None:
-            chunks = chunk_source(source, settings.chunking, count_tokens, max_body)
-        fresh[key] = chunks
-        out.extend(chunks)
-    _CHUNKS.clear()
-    _CHUNKS.update(fresh)
-    return out
+    key = hashlib.sha256((shape + source.model_dump_json()).encode()).hexdigest()
+    chunks = _CHUNKS.get(key)
+    if chunks is None:
+        chunks = chunk_source(source, settings.chunking, count_tokens, max_body)
+        _CHUNKS[key] = chunks
+        while len(_CHUNKS) > _CHUNKS_KEPT:
+            _CHUNKS.popitem(last=False)
+    _CHUNKS.move_to_end(key)
+    return chunks
+
+
+def chunk_all(sources: Sequence[Source], settings: Settings, count_tokens,
+              max_body: int) -> list[Chunk]:
+    """Every source's chunks, in order (``chunk_cached`` for each)."""
+    return [c for source in sources for c in chunk_cached(source, settings, count_tokens,
+                                                          max_body)]
 
 
 def add_and_index(settings: Settings, embedder: EmbedderFactory,
