@@ -147,12 +147,13 @@ def app_answerable(settings, assistant, uploads: list[tuple[Path, str]]) -> list
     from gradio_client import Client, handle_file
 
     from rag.app import ui
+    from rag.app.limits import launch_limits
 
     demo = ui.build_app(assistant, settings)
     demo.queue(default_concurrency_limit=2)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None,
                             prevent_thread_lock=True, quiet=True,
-                            **ui.launch_options(settings))
+                            **ui.launch_options(), **launch_limits(settings, uploads=True))
     out = []
     try:
         client = Client(url, verbose=False)

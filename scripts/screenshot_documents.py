@@ -33,6 +33,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     from rag.app import ui
+    from rag.app.limits import launch_limits
     from rag.assistant import Assistant
     from rag.settings import load_settings
 
@@ -47,7 +48,8 @@ def main() -> int:
         demo.queue()
         port = free_port()
         demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                    quiet=True, **ui.launch_options(settings))
+                    quiet=True, **ui.launch_options(),
+                    **launch_limits(settings, uploads=True))
         bad = home / "scan-of-notes.pdf"
         bad.write_bytes(b"")
         try:

@@ -21,6 +21,7 @@ PAGED_Q = "What block size does PagedAttention use by default?"
 def live(tmp_path_factory, embedder):
     """(url, settings, callbacks) of the app over a stub corpus home."""
     from rag.app import ui
+    from rag.app.limits import launch_limits
     from rag.assistant import Assistant
     from rag.search.build import build_index
     from rag.search.index import load_index
@@ -33,7 +34,7 @@ def live(tmp_path_factory, embedder):
     demo.queue(default_concurrency_limit=4)
     port = free_local_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True, **ui.launch_options(settings))
+                quiet=True, **ui.launch_options(), **launch_limits(settings, uploads=True))
     yield f"http://127.0.0.1:{port}/", settings
     demo.close()
     os.environ.pop("GRADIO_TEMP_DIR", None)
@@ -94,7 +95,7 @@ def test_upload_over_the_size_limit_is_refused(client, tmp_path):
 
     big = tmp_path / "big.txt"
     big.write_text("Attention notes. " * 80_000)  # 1.3 MB; the limit is 1 MB
-    with pytest.raises(Exception, match="(?i)too large|exceeds|maximum"):
+    with pytest.raises(Exception, match="(?i)too large|exceeds|maximum|limit|413"):
         client.predict([handle_file(big)], api_name="/add_documents")
 
 

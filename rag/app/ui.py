@@ -20,7 +20,7 @@ from rag.app import present, refresh
 from rag.assistant import recent_history
 from rag.errors import RagError
 from rag.records import Answer, BankEntry
-from rag.settings import Settings, load_settings
+from rag.settings import Settings
 from rag.study import bank as study_bank
 from rag.study import grade as grading
 
@@ -95,16 +95,14 @@ SCROLL_JS = """
 """
 
 
-def launch_options(settings: Settings | None = None) -> dict:
-    """Theme, CSS, the scroll script and the upload size limit; Gradio 6 takes them in
-    ``launch()``."""
+def launch_options() -> dict:
+    """Theme, CSS and the scroll script; Gradio 6 takes them in ``launch()`` (the upload
+    size limit comes with ``rag.app.limits.launch_limits``)."""
     local = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
              "sans-serif"]  # offline: no web fonts
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=local,
                            font_mono=["ui-monospace", "Consolas", "monospace"])
-    max_mb = (settings or load_settings()).sources.max_mb
-    return {"theme": theme, "css": CSS + your_documents.CSS, "head": SCROLL_JS,
-            "max_file_size": int(max_mb * 1024 * 1024)}
+    return {"theme": theme, "css": CSS + your_documents.CSS, "head": SCROLL_JS}
 
 
 class Callbacks:
