@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     demo.queue(default_concurrency_limit=settings.app.concurrency)
     demo.launch(**launch_kwargs(args, auth), **ui.launch_options(),
-                **limits.launch_limits(settings))
+                **limits.launch_limits(settings, uploads=True))  # "Your documents" uploads
     return 0
 
 

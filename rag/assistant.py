@@ -122,6 +122,12 @@ class Assistant:
         assistant.notice, assistant.rebuild_pending = opened.notice, opened.pending
         return assistant
 
+    def reloaded(self) -> Assistant:
+        """A new assistant over the current index (e.g. after `rag add`), sharing this
+        one's model.  This one is left as it was, so requests it is serving finish."""
+        return type(self)(self.settings, self.embedder, load_index(self.settings),
+                          self.build_report)
+
     @property
     def available_backends(self) -> list[str]:
         return list(self.backends)

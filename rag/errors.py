@@ -32,3 +32,7 @@ class InvalidAnswer(RagError):
 
 class ProgressUnavailable(RagError):
     """The progress database is locked, read-only, missing or from a newer schema."""
+
+
+class DocumentRejected(RagError):
+    """A file given to `rag add` (or uploaded) cannot be added; the message says why."""

@@ -304,6 +304,16 @@ class SourcesSettings(_Section):
                           "by `rag add` or by an upload, in MB.")
 
 
+class DocumentsSettings(_Section):
+    """Your own documents (``rag add``, the app's upload area; rag/corpus/documents.py)."""
+
+    max_files: int = Field(200, ge=1, description="Most files one `rag add` or upload takes "
+                           "(a folder is searched recursively).")
+    min_chars_per_page: int = Field(40, ge=1, description="A PDF whose pages average fewer "
+                                    "letters than this has no text layer (scanned): refused.")
+    max_pages: int = Field(2000, ge=1, description="Longest PDF accepted, in pages.")
+
+
 class Settings(BaseSettings):
     """All knobs of the pipeline; ``index_name()`` hashes those that shape the index."""
 
@@ -325,6 +335,7 @@ class Settings(BaseSettings):
     interview: InterviewSettings = InterviewSettings()
     papers: PapersSettings = PapersSettings()
     sources: SourcesSettings = SourcesSettings()
+    documents: DocumentsSettings = DocumentsSettings()
     study: StudySettings = StudySettings()
     db_url: str | None = Field(None, description="SQLAlchemy URL of the progress database "
                                "(RAG_DB_URL); default: SQLite at <home>/progress.db.")
@@ -374,13 +385,28 @@ class Settings(BaseSettings):
 
 
 _PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py",
-                     "corpus/linking.py", "corpus/roles.py")
+                     "corpus/linking.py", "corpus/roles.py",
+                     # your own documents (rag add): parsing PDFs, pages, web pages
+                     "corpus/formats.py", "corpus/pdf.py", "corpus/layout.py",
+                     "corpus/structure.py", "corpus/documents.py")
 
 
 def pipeline_fingerprint() -> str:
     """Hash of the code of the modules that turn files into chunks: changing it rebuilds
     the index.  Hashed as syntax trees without imports, docstrings and comments, so moving
-    a module or editing its documentation does not force a rebuild."""
+    a module or editing its documentation does not force a rebuild.  Remembered while
+    the files' sizes and times are unchanged (a build asks several times; ~1 s each)."""
+    paths = [Path(__file__).parent / name for name in _PIPELINE_MODULES]
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    if _FINGERPRINT.get("stamp") != stamp:
+        _FINGERPRINT.update(stamp=stamp, value=_pipeline_digest())
+    return _FINGERPRINT["value"]
+
+
+_FINGERPRINT: dict = {}
+
+
+def _pipeline_digest() -> str:
     digest = hashlib.sha256()
     for name in _PIPELINE_MODULES:
         tree = ast.parse((Path(__file__).parent / name).read_text(encoding="utf-8"))

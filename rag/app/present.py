@@ -91,14 +91,20 @@ def citation_block(c: Citation, open_: bool) -> str:
     link = link_html(source_link(c.doc_id, c.url),
                      "arXiv page" if c.doc_id.startswith("arxiv:") else "source")
     status = "cited" if c.cited else "retrieved, not cited"
-    meta = [esc(c.section) if c.section else "", f"score {c.score:.4f}", status, link]
+    meta = [esc(c.section) if c.section else "", esc(c.pages), f"score {c.score:.4f}", status,
+            link]
     return (
         f'<details class="ev {"ev-cited" if c.cited else "ev-uncited"}" id="ev-{c.n}" '
         f'data-n="{c.n}"{" open" if open_ else ""}>'
         f'<summary><span class="ev-n">[{c.n}]</span> <span class="ev-title">{esc(c.title)}'
-        f"</span>{_section_tail(c.section)}</summary>"
+        f"</span>{_section_tail(c.section)}{_pages_tail(c.pages)}</summary>"
         f'<div class="ev-meta">{" · ".join(m for m in meta if m)}</div>'
         f'<div class="ev-text">{highlight(c.text, c.used_sentences)}</div></details>')
+
+
+def _pages_tail(pages: str) -> str:
+    """``· p. 4`` after a PDF passage's heading ("" for sources without pages)."""
+    return f' <span class="ev-pages">· {esc(pages)}</span>' if pages else ""
 
 
 def _section_tail(section: str) -> str:

@@ -26,7 +26,8 @@ def question_markdown(item: BankEntry | StudyCard | None, asked: int = 0,
         return f"**{md_escape(reason or 'No questions for these topics and card types.')}**"
     why = f" · {md_escape(reason)}" if reason else ""
     if isinstance(item, BankEntry):
-        origin = ORIGINS.get(item.origin, "the reading material")
+        origin = "your documents" if item.from_user_documents else ORIGINS.get(
+            item.origin, "the reading material")
         return (f"### {md_escape(item.question)}\nTopic: **{item.topic}** · open answer · "
                 f"from {origin} · question {asked}{why}")
     options = "".join(f"\n- **{'abcd'[i]})** {md_escape(o)}" for i, o in enumerate(item.options))

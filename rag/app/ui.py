@@ -8,11 +8,13 @@ session; per-session data lives in ``gr.State``.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 
 import gradio as gr
 
+from rag.app import documents as your_documents
 from rag.app import present, refresh, study_tabs
 from rag.assistant import recent_history
 from rag.errors import RagError
@@ -102,12 +104,13 @@ SCROLL_JS = """
 
 
 def launch_options() -> dict:
-    """Theme, CSS and the scroll script; Gradio 6 takes them in ``launch()``."""
+    """Theme, CSS and the scroll script; Gradio 6 takes them in ``launch()`` (the upload
+    size limit comes with ``rag.app.limits.launch_limits``)."""
     local = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
              "sans-serif"]  # offline: no web fonts
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=local,
                            font_mono=["ui-monospace", "Consolas", "monospace"])
-    return {"theme": theme, "css": CSS, "head": SCROLL_JS}
+    return {"theme": theme, "css": CSS + your_documents.CSS, "head": SCROLL_JS}
 
 
 class Callbacks:
@@ -224,16 +227,22 @@ def standalone_history(assistant, questions: list[str]) -> list[str]:
 
 
 def build_app(assistant, settings: Settings | None = None, practice=None,
-              seed: int | None = None, db_url: str | None = None) -> gr.Blocks:
+              seed: int | None = None, db_url: str | None = None, bank=None) -> gr.Blocks:
     """The whole app for a loaded ``Assistant``: chat, mock interview and progress.
     ``practice`` (``rag.study.practice.Practice``) is opened here unless given: the
     question bank stored with the index and the progress database (``db_url``, default
-    ``RAG_DB_URL`` or SQLite under ``RAG_HOME``); ``seed`` makes card order repeatable."""
+    ``RAG_DB_URL`` or SQLite under ``RAG_HOME``); ``seed`` makes card order repeatable.
+    ``bank`` is an older name of ``practice``."""
     settings = settings or assistant.settings
+    practice = practice or bank or None
     practice, problem = _practice(assistant, practice, db_url)
     cb = Callbacks(assistant, settings, practice, seed)
-    refresher = refresh.Refresher(cb, bank_for=_practice_for(practice),
-                                  extras=[study_extra(settings)])
+    cb.extras, cb.bank_for = [study_extra(settings)], _practice_for(practice)
+    cb.documents = your_documents.DocumentsCallbacks(cb, settings)
+    upload_dir = your_documents.upload_dir(settings)  # uploads stay under RAG_HOME
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
+    refresher = refresh.Refresher(cb, bank_for=cb.bank_for, extras=cb.extras)
     with gr.Blocks(title="Interview prep assistant", analytics_enabled=False,
                    delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
@@ -255,6 +264,7 @@ def build_app(assistant, settings: Settings | None = None, practice=None,
                 with gr.Tab("Progress", id="progress") as tab:
                     _refresh, outputs = study_tabs.progress_tab(study)
                 tab.select(study.progress_view, None, outputs, api_visibility="private")
+        demo.load(cb.documents.rows, None, cb.documents.state, api_visibility="private")
     if assistant.rebuild_pending and settings.rebuild.background:
         refresher.start()  # the app serves the last good index meanwhile
     return demo
@@ -308,6 +318,7 @@ def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
                 backend = gr.Dropdown(backends, value=default if default in backends
                                       else backends[0], label="Answer backend")
                 show_uncited = gr.Checkbox(True, label="Show uncited evidence")
+            your_documents.documents_panel(cb.documents)
         with gr.Column(scale=2):
             footer = gr.Markdown(elem_id="answer-footer", label="Answer details")
             gr.Markdown("### Evidence")

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.corpus.chunk import chunk_source, content_hash
+from rag.corpus.chunk import content_hash
 from rag.corpus.files import corpus_files
-from rag.corpus.ingest import load_corpus
 from rag.corpus.linking import link_chunks
 from rag.corpus.roles import annotate_chunks, embed_form
 from rag.errors import IndexProblem
@@ -58,6 +57,7 @@ from rag.search.index import (
     verify_files,
 )
 from rag.search.progress import stage
+from rag.search.sources import chunk_cached, load_sources
 from rag.settings import Settings
 
 
@@ -198,15 +198,14 @@ def _read_and_chunk(settings: Settings, embedder: Embedder, progress: bool,
             bar.set_postfix_str(path.name)
             bar.update(1)
 
-        sources, warnings = load_corpus(settings.corpus_dir, limit, on_file)
+        sources, warnings = load_sources(settings, limit, on_file)  # + your documents
     max_body = settings.embedding.max_seq_tokens - 2
     chunks: list[Chunk] = []
     total = sum(len(sec.text) for src in sources for sec in src.sections)
     with stage("Chunking", total, progress, unit="char", scale=True) as bar:
         for source in sources:
             bar.set_postfix_str(source.doc_id[:40])
-            chunks.extend(chunk_source(source, settings.chunking, embedder.count_tokens,
-                                       max_body))
+            chunks.extend(chunk_cached(source, settings, embedder.count_tokens, max_body))
             bar.update(sum(len(sec.text) for sec in source.sections))
     with stage("Linking papers", 1, progress):
         chunks = link_chunks(chunks, sources)  # chunks that name a paper carry its arXiv id

@@ -272,7 +272,8 @@ def evidence_for(entry: BankEntry, chunks_by_id: dict) -> list[Citation]:
         if chunk is not None:
             out.append(Citation(n=n, doc_id=chunk.doc_id, title=chunk.title,
                                 section=chunk.section, url=chunk.url, text=chunk.text,
-                                score=0.0, cited=False, chunk_id=cid))
+                                score=0.0, cited=False, chunk_id=cid,
+                                page_start=chunk.page_start, page_end=chunk.page_end))
     return out
 
 
