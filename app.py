@@ -7,7 +7,9 @@ missing or stale), then serves the chat and mock-interview tabs from
 Security defaults: the app binds 127.0.0.1 (reachable only from this machine);
 ``--host 0.0.0.0`` serves other machines and ``--share`` opens a Gradio share
 link, each only when given.  Setting ``RAG_APP_USERNAME`` and ``RAG_APP_PASSWORD``
-makes every page and API call ask for that login.  No folder is added to
+makes every page and API call ask for that login; ``RAG_STUDY__USERS_FILE`` names a
+file of several logins (``rag.app.users``).  Each login has its own mock-interview
+progress.  No folder is added to
 Gradio's allowed file paths, so its file routes serve nothing from disk.
 """
 
@@ -74,12 +76,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     args = parse_args(argv, settings)
+    from rag.study.stored import study_extra
+
     try:
         auth = auth_from_env()
+        if auth is None and settings.study.users_file:
+            from rag.app.users import users_auth
+
+            auth = users_auth(settings.study.users_file)
         for warning in exposure_warnings(args, auth):
             print(f"warning: {warning}", file=sys.stderr)
         print("Loading the model and index…", flush=True)
-        loading = _load_in_background(settings)  # overlaps with importing Gradio
+        loading = _load_in_background(settings, [study_extra(settings)])  # beside Gradio
         from rag.app import ui
 
         assistant = loading.result()
@@ -95,29 +103,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.share:  # a share link needs Gradio's own launcher (and the internet)
         print("note: with --share the HTTP API (/api, /v1) is not served", file=sys.stderr)
         demo.launch(**launch_kwargs(args, auth), **ui.launch_options(),
-                    **limits.launch_limits(settings))
+                    **limits.launch_limits(settings, uploads=True))  # "Your documents"
         return 0
     return serve_with_api(demo, assistant, settings, args, auth)
 
 
-def _load_in_background(settings):
+def _load_in_background(settings, extras):
     """``Assistant.load`` in a worker thread; ``.result()`` waits (and re-raises)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from rag.assistant import Assistant
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="load")
-    future = pool.submit(Assistant.load, settings, progress=True, wait=settings.rebuild.wait)
+    future = pool.submit(Assistant.load, settings, progress=True, wait=settings.rebuild.wait,
+                         extras=extras)
     pool.shutdown(wait=False)  # the thread ends when the load does
     return future
 
 
 def serve_with_api(demo, assistant, settings, args: argparse.Namespace,
-                   auth: tuple[str, str] | None) -> int:
+                   auth) -> int:
     """The UI and the HTTP API (``rag.api``) in one server: the Gradio app mounted on
     the API's FastAPI app.  The API takes ``RAG_API_KEY`` as a bearer token and, when
-    the app has a login, that login too (an app locked by a login never serves an
-    open API); ``rag ask`` finds this server like a ``rag serve``.  Issue 13's limits
+    the app has a login (one account or a users file), that login too as HTTP Basic (an
+    app locked by a login never serves an open API); ``rag ask`` finds this server like
+    a ``rag serve``.  Issue 13's limits
     (request bodies, login back-off) wrap the whole server, API included."""
     import gradio as gr
 
@@ -136,10 +146,10 @@ def serve_with_api(demo, assistant, settings, args: argparse.Namespace,
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
               file=sys.stderr)
         return 2
-    app = limits.add_limits(create_api(assistant, settings, api_auth), settings)
+    app = limits.add_limits(create_api(assistant, settings, api_auth), settings, uploads=True)
+    upload_mb = limits.launch_limits(settings, uploads=True)["max_file_size"]
     app = gr.mount_gradio_app(app, demo, path="/", auth=auth, show_error=False,
-                              max_file_size=limits.launch_limits(settings)["max_file_size"],
-                              **ui.launch_options())
+                              max_file_size=upload_mb, **ui.launch_options())
     run_server(app, sock, settings, api_auth.required)
     return 0
 

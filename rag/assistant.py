@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
 from rag.errors import BackendError, InvalidQuestion
 from rag.records import Answer
-from rag.search.build import BuildReport
+from rag.search.build import BuildExtra, BuildReport
 from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
@@ -102,23 +102,32 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings | None = None, build: bool = True,
-             progress: bool = False, wait: bool = True) -> Assistant:
+             progress: bool = False, wait: bool = True,
+             extras: Sequence[BuildExtra] = ()) -> Assistant:
         """Load the index, building it first when it is missing or damaged.
 
         When the corpus (or ingestion code) changed since the index was built,
         ``wait=True`` rebuilds first and ``wait=False`` answers from the last good
         index at once (``rebuild_pending`` says why a rebuild is due).  When a rebuild
         fails, the last good index is used if there is one; ``notice`` then says so.
-        ``build=False`` only loads (``IndexProblem`` unless the index is intact)."""
+        ``build=False`` only loads (``IndexProblem`` unless the index is intact).
+        ``extras`` are precomputations stored with the index (e.g. the question bank):
+        an index without them (or with outdated ones) is rebuilt."""
         settings = settings or load_settings()
         embedder = Embedder(settings.resolved_embedding())
         embedder.preload()  # the query model loads while the index does
         if not build:
             return cls(settings, embedder, load_index(settings), None)
-        opened = open_index(settings, embedder, wait=wait, progress=progress)
+        opened = open_index(settings, embedder, wait=wait, progress=progress, extras=extras)
         assistant = cls(settings, embedder, opened.index, opened.report)
         assistant.notice, assistant.rebuild_pending = opened.notice, opened.pending
         return assistant
+
+    def reloaded(self) -> Assistant:
+        """A new assistant over the current index (e.g. after `rag add`), sharing this
+        one's model.  This one is left as it was, so requests it is serving finish."""
+        return type(self)(self.settings, self.embedder, load_index(self.settings),
+                          self.build_report)
 
     @property
     def available_backends(self) -> list[str]:
@@ -179,10 +188,12 @@ class Assistant:
 
     def standalone_history(self, questions: Sequence[str]) -> list[str]:
         """The conversation's earlier questions (as asked, oldest first) as retrieval saw
-        them: each follow-up rewritten with the ones before it.  The result is the
-        ``history`` that ``ask``/``stream`` take."""
+        them: the most recent ones (``limits``), each follow-up rewritten with the ones
+        before it, as the app does.  The result is the ``history`` ``ask``/``stream`` take."""
+        limits = self.settings.limits
         history: list[str] = []
-        for question in questions:
+        for question in recent_history([q for q in questions if q and q.strip()],
+                                       limits.history_turns, limits.history_chars):
             history.append(self.search_query(question, history))
         return history
 

@@ -150,6 +150,10 @@ def test_the_app_login_also_opens_the_api(stub_assistant):
     assert client.get("/api/health").status_code == 401
     assert client.get("/api/health", headers={"Authorization": bad}).status_code == 401
     assert client.get("/api/health", headers={"Authorization": good}).json()["auth"] is True
+    users = TestClient(create_api(stub_assistant, auth=ApiAuth(
+        login=lambda user, password: (user, password) == ("ann", "pw"))))  # a users file
+    assert users.get("/api/health", headers={"Authorization": good}).status_code == 200
+    assert users.get("/api/health", headers={"Authorization": bad}).status_code == 401
 
 
 # --- OpenAI-compatible ---------------------------------------------------------------------

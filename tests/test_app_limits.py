@@ -202,8 +202,8 @@ def limited_app(stub_assistant):
     demo.queue(default_concurrency_limit=2)
     port = free_local_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True, auth=LOGIN, show_error=False, **launch_limits(settings),
-                **ui.launch_options())
+                quiet=True, auth=LOGIN, show_error=False,
+                **launch_limits(settings, uploads=True), **ui.launch_options())
     yield f"http://127.0.0.1:{port}", settings
     demo.close()
 
@@ -215,8 +215,9 @@ def _upload_dir_files() -> set[Path]:
     return set(root.rglob("*")) if root.exists() else set()
 
 
-def test_app_refuses_uploads_and_large_bodies(limited_app):
-    """Before the fix: a 30 MB upload was accepted and served back under /file=."""
+def test_app_refuses_oversized_uploads_and_large_bodies(limited_app):
+    """Before the fix: a 30 MB upload was accepted and served back under /file=.  Uploads
+    feed "Your documents" (issue 16), so they are taken up to ``sources.max_mb``."""
     url, _ = limited_app
     session = requests.Session()
     assert session.post(url + "/login", data={"username": LOGIN[0], "password": LOGIN[1]},
@@ -225,7 +226,7 @@ def test_app_refuses_uploads_and_large_bodies(limited_app):
     big = os.urandom(30 * 1024 * 1024)
     resp = session.post(url + "/gradio_api/upload", files={"files": ("big.txt", big)},
                         timeout=60)
-    assert resp.status_code == 403 and "uploads are not accepted" in resp.text
+    assert resp.status_code == 413 and "the limit is 20 MB" in resp.text
     assert _upload_dir_files() == before  # nothing written to Gradio's temp folder
     resp = session.post(url + "/gradio_api/queue/join", data=b"x" * (65 * 1024),
                         headers={"content-type": "application/json"}, timeout=10)

@@ -21,6 +21,7 @@ def format_answer(answer: Answer, width: int = 100, with_text: bool = True) -> s
             lines.append(f"{heading}:")
             for c in group:
                 where = f" — {c.section}" if c.section else ""
+                where += f", {c.pages}" if c.pages else ""
                 lines.append(f"  [{c.n}] {c.title}{where}  ({c.url})")
                 if c.cited:
                     snippet = textwrap.shorten(" ".join(c.used_sentences) or c.text, width - 8)

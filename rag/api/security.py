@@ -9,7 +9,7 @@ import base64
 import hmac
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 
@@ -30,11 +30,12 @@ def error_body(message: str, kind: str, code: str | None = None) -> dict:
 @dataclass(frozen=True)
 class ApiAuth:
     """Who may call the API: a bearer ``key`` (``RAG_API_KEY``), and/or the app's
-    ``login`` as HTTP Basic (so an app locked with a login never serves an open API).
-    Neither set: open (the server binds loopback by default)."""
+    ``login`` as HTTP Basic: one ``(user, password)`` or a ``check(user, password)``
+    function (the app's users file), so an app locked by a login never serves an open
+    API.  Neither set: open (the server binds loopback by default)."""
 
     key: str | None = None
-    login: tuple[str, str] | None = None
+    login: tuple[str, str] | Callable[[str, str], bool] | None = None
 
     @property
     def required(self) -> bool:
@@ -52,9 +53,14 @@ class ApiAuth:
                 user, _, password = base64.b64decode(value).decode().partition(":")
             except ValueError:
                 return False
-            return (hmac.compare_digest(user.encode(), self.login[0].encode())
-                    & hmac.compare_digest(password.encode(), self.login[1].encode()))
+            return self._login_ok(user, password)
         return False
+
+    def _login_ok(self, user: str, password: str) -> bool:
+        if callable(self.login):
+            return bool(self.login(user, password))
+        return (hmac.compare_digest(user.encode(), self.login[0].encode())
+                & hmac.compare_digest(password.encode(), self.login[1].encode()))
 
     @property
     def challenge(self) -> str:

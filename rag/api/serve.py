@@ -19,7 +19,8 @@ from pathlib import Path
 
 from rag.settings import Settings
 
-_NOT_ANSWER_SHAPING = ("api", "app", "papers", "interview")
+_NOT_ANSWER_SHAPING = ("api", "app", "papers", "interview", "study", "sources", "rebuild",
+                       "limits")
 _RUNTIME_ONLY = {"runtime", "onnx_threads", "cache_dir", "batch_size"}  # same vectors
 
 

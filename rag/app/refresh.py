@@ -16,7 +16,6 @@ from rag.assistant import Assistant
 from rag.search.build import build_index
 from rag.search.embed import Embedder
 from rag.search.index import load_index
-from rag.study import bank as study_bank
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +23,11 @@ log = logging.getLogger(__name__)
 class Refresher:
     """Rebuilds the index of ``callbacks.assistant`` in the background and swaps it in."""
 
-    def __init__(self, callbacks, bank_for=study_bank.bank_for, embedder_factory=Embedder):
+    def __init__(self, callbacks, bank_for=lambda assistant: None, embedder_factory=Embedder,
+                 extras=()):
         self.callbacks = callbacks
-        self.bank_for = bank_for
+        self.bank_for = bank_for  # the rebuilt index's question bank / practice loop
+        self.extras = list(extras)  # precomputations stored with the index (the bank)
         self.embedder_factory = embedder_factory
         self.status = callbacks.assistant.notice
         if callbacks.assistant.rebuild_pending:
@@ -43,7 +44,7 @@ class Refresher:
         old = self.callbacks.assistant
         try:  # its own model instance: a tokenizer shared across threads can fail
             report = build_index(old.settings, self.embedder_factory(
-                old.settings.resolved_embedding()))
+                old.settings.resolved_embedding()), extras=self.extras)
             fresh = Assistant(old.settings, old.embedder, load_index(old.settings), report)
             bank = self.bank_for(fresh)
         except Exception as exc:  # noqa: BLE001 - keep serving the last good index

@@ -44,6 +44,9 @@ def corpus_fingerprint(corpus_dir: Path, max_bytes: int | None = None) -> str:
         state = files.file_state(path, corpus_dir, max_bytes)
         digest.update(path.relative_to(corpus_dir).as_posix().encode() + b"\0")
         digest.update(state.encode() if " " in state else bytes.fromhex(state))
+    registry = corpus_dir / "added" / "registry.json"  # your documents (rag add)
+    if registry.is_file() and not registry.is_symlink():
+        digest.update(b"added/registry.json\0" + bytes.fromhex(file_sha256(registry)))
     return digest.hexdigest()
 
 
