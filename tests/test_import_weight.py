@@ -7,6 +7,7 @@ Each check runs in a fresh interpreter and lists the top-level packages it impor
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -20,9 +21,11 @@ _REPORT = ("import json, sys\n"
            " file=sys.stderr)\n")
 
 
-def _modules(code: str, *args: str) -> set[str]:
+def _modules(code: str, *args: str, stdin: str | None = None,
+             env: dict | None = None) -> set[str]:
     out = subprocess.run([sys.executable, "-c", code + _REPORT, *args], cwd=REPO_ROOT,
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, input=stdin,
+                         env={**os.environ, **(env or {})})
     assert out.returncode == 0, out.stderr[-2000:]
     line = next(x for x in out.stderr.splitlines() if x.startswith("MODULES="))
     return set(json.loads(line.removeprefix("MODULES=")))
@@ -40,6 +43,16 @@ def test_rag_ask_loads_no_heavy_package(real_assistant):
             "sqrt(d_k)?']) == 0\n")
     loaded = _modules(code)
     assert {"onnxruntime", "faiss"} <= loaded  # the answer came from this process
+    assert not loaded & (HEAVY | {"nltk", "sklearn"}), loaded & HEAVY
+
+
+@pytest.mark.integration
+def test_rag_quiz_loads_no_heavy_package(real_assistant, tmp_path):
+    code = ("import sys\nfrom rag.cli import main\n"
+            "assert main(['quiz', '--json']) == 0\n")
+    loaded = _modules(code, stdin="LoRA freezes the weights and trains a low-rank update.\nq\n",
+                      env={"RAG_DB_URL": f"sqlite:///{tmp_path / 'progress.db'}"})
+    assert "onnxruntime" in loaded  # the answer was graded in this process
     assert not loaded & (HEAVY | {"nltk", "sklearn"}), loaded & HEAVY
 
 
