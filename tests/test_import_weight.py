@@ -1,5 +1,6 @@
 """Nothing heavy on the ask path: ``import rag``, ``rag ask`` and the app never import
-torch, transformers, sentence-transformers or llama-index (the build and eval may).
+torch, transformers, sentence-transformers or llama-index (the build and eval may);
+``rag ask`` not scipy either (bm25s needs it only to build).
 
 Each check runs in a fresh interpreter and lists the top-level packages it imported.
 """
@@ -43,7 +44,7 @@ def test_rag_ask_loads_no_heavy_package(real_assistant):
             "sqrt(d_k)?']) == 0\n")
     loaded = _modules(code)
     assert {"onnxruntime", "faiss"} <= loaded  # the answer came from this process
-    assert not loaded & (HEAVY | {"nltk", "sklearn"}), loaded & HEAVY
+    assert not loaded & (HEAVY | {"nltk", "sklearn", "scipy"}), loaded & HEAVY
 
 
 @pytest.mark.integration
@@ -67,3 +68,29 @@ def test_the_app_loads_no_heavy_package(real_assistant):
     loaded = _modules(code)
     assert "gradio" in loaded
     assert not loaded & HEAVY, loaded & HEAVY
+
+
+def test_a_build_after_scipy_less_searching_writes_the_same_bm25(tmp_path):
+    """bm25s is imported without scipy on the ask path; a build later in the same
+    process (the app's background rebuild) must still write the scipy-built index."""
+    code = f"""
+import sys, json
+import numpy as np
+from rag.search.index import bm25s_module, bm25_tokenize
+texts = ["attention scales scores by the square root of d_k", "LoRA trains a low-rank update",
+         "mixture of experts routes tokens", "retrieval augments generation with passages"]
+searching = bm25s_module()
+assert "scipy.sparse" not in sys.modules and not searching.SCIPY_AVAILABLE
+from rag.search.build import _write_bm25
+_write_bm25(__import__("pathlib").Path({str(tmp_path / "bm25")!r}), texts)
+built = searching.BM25.load({str(tmp_path / "bm25")!r})
+import scipy.sparse  # the reference: bm25s building with scipy, as in a fresh build process
+ref = searching.BM25(csc_backend="scipy")
+ref.index(bm25_tokenize(texts), show_progress=False)
+same = all(np.array_equal(built.scores[k], ref.scores[k]) for k in ("data", "indices", "indptr"))
+print("SAME" if same else "DIFFERENT", file=sys.stderr)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "SAME" in out.stderr

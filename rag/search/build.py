@@ -429,9 +429,9 @@ def _prune_builds(builds: Path, keep: Path) -> None:
 
 
 def _write_bm25(path: Path, texts: list[str]) -> None:
-    import bm25s
+    from rag.search.index import bm25s_module
 
-    retriever = bm25s.BM25()
+    retriever = bm25s_module(build=True).BM25(csc_backend="scipy")
     retriever.index(bm25_tokenize(texts), show_progress=False)
     retriever.save(str(path), show_progress=False)
 

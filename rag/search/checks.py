@@ -119,7 +119,9 @@ def read_vectors(path: Path, rows: int, dim: int) -> np.ndarray:
 
 def read_bm25(path: Path, n_chunks: int) -> object:
     """The bm25s index, its sparse score matrix checked against the chunk count."""
-    import bm25s
+    from rag.search.index import bm25s_module
+
+    bm25s = bm25s_module()
 
     try:
         bm25 = bm25s.BM25.load(str(path), show_progress=False)

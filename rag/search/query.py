@@ -153,7 +153,10 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 @lru_cache(maxsize=1)
 def _stemmer_and_stopwords():
     import Stemmer
-    from bm25s.stopwords import STOPWORDS_EN
+
+    from rag.search.index import bm25s_module
+
+    STOPWORDS_EN = bm25s_module().stopwords.STOPWORDS_EN  # noqa: N806 - bm25s's name
 
     return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN)
 

@@ -94,10 +94,10 @@ class BuildSearch:
     fusion), for the evidence of each question; acronyms are spelled out first."""
 
     def __init__(self, ctx: BuildContext):
-        import bm25s
+        from rag.search.index import bm25s_module
 
         self.ctx = ctx
-        self.bm25 = bm25s.BM25()
+        self.bm25 = bm25s_module(build=True).BM25(csc_backend="scipy")
         self.bm25.index(bm25_tokenize([c.embed_text for c in ctx.chunks]), show_progress=False)
 
     def __call__(self, question: str, qvec: np.ndarray, k: int, rrf: int = 60) -> list[int]:
