@@ -94,3 +94,21 @@ print("SAME" if same else "DIFFERENT", file=sys.stderr)
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "SAME" in out.stderr
+
+
+def test_pipeline_fingerprint_is_stored_between_processes(tmp_path, monkeypatch):
+    """Parsing the ingestion modules is not repeated at every start: the digest is kept
+    on disk, keyed by the modules' times and sizes (a changed module is parsed again)."""
+    from rag import settings
+
+    monkeypatch.setattr(settings, "_DIGEST_FILE", tmp_path / "fingerprint.json")
+    monkeypatch.setattr(settings, "_FINGERPRINT", {})
+    real = settings.pipeline_fingerprint()
+    stored = json.loads((tmp_path / "fingerprint.json").read_text())
+    assert stored["digest"] == real == settings._pipeline_digest()
+    (tmp_path / "fingerprint.json").write_text(json.dumps({**stored, "digest": "from-disk"}))
+    monkeypatch.setattr(settings, "_FINGERPRINT", {})  # a new process
+    assert settings.pipeline_fingerprint() == "from-disk"
+    monkeypatch.setattr(settings, "_FINGERPRINT", {})
+    monkeypatch.setattr(settings, "_digest_key", lambda stamp: "a module changed")
+    assert settings.pipeline_fingerprint() == real  # parsed again, not read
