@@ -82,9 +82,9 @@ def rag_serve() -> Server:
                   "/api/health")
 
 
-def app_py() -> Server:
+def app_py(**env: str) -> Server:
     return Server([sys.executable, "app.py", "--host", "127.0.0.1", "--port", "{port}"],
-                  "/config")
+                  "/config", env=subprocess_env(PYTHONPATH=str(REPO), **env))
 
 
 def locust(url: str, user_class: str, users: int, seconds: int, name: str) -> dict:

@@ -89,7 +89,7 @@ def test_cold_smoke(smoke):
 def test_serving_smoke(smoke):
     data = _result(smoke, "bench_serving")
     for part, keys in (("serve", ("api_1", "api_n", "chat_n")),
-                       ("app", ("gradio_1", "gradio_n", "api_n"))):
+                       ("app", ("gradio_1", "gradio_n", "api_n", "unpaced_1", "unpaced_n"))):
         assert data[part]["ready_s"] > 0
         for key in keys:
             run = data[part][key]
