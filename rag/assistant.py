@@ -123,7 +123,7 @@ class Assistant:
             else:
                 yield event
         t3 = time.perf_counter()
-        yield self._finish(question, search_query, draft, {
+        yield self._finish(question, search_query, draft, hits, {
             "embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
             "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
 
@@ -160,9 +160,10 @@ class Assistant:
             raise InvalidQuestion(f"k must be between 1 and 50 (got {k})")
         return text, name
 
-    def _finish(self, question: str, search_query: str, draft: Draft,
+    def _finish(self, question: str, search_query: str, draft: Draft, hits: Sequence,
                 timings: dict[str, float]) -> Answer:
-        papers = related_papers(draft.citations, self.chunk_arxiv, self.index.papers)
+        arxiv = {**self.chunk_arxiv, **{h.chunk.chunk_id: h.chunk.arxiv_ids for h in hits}}
+        papers = related_papers(draft.citations, arxiv, self.index.papers)
         return Answer(
             question=question.strip(), text=draft.text, citations=tuple(draft.citations),
             abstained=draft.abstained, timings_ms=timings, backend=draft.backend,

@@ -77,11 +77,11 @@ def score_candidates(
     seen: set[str] = set()
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
-        start, end = ranges[chunk_index[hit.chunk.chunk_id]]
-        cosines = sentence_vectors[start:end] @ query_vec if end > start else []
+        spans = [ranges[chunk_index[cid]] for cid in hit.chunk_ids]
+        rows = [i for start, end in spans for i in range(start, end)]
+        cosines = sentence_vectors[rows] @ query_vec if rows else []
         bonus = rank_weight * (len(hits) - rank) / len(hits)
-        for offset, cos in enumerate(cosines):
-            i = start + offset
+        for i, cos in zip(rows, cosines):
             text = sentences[i][1]
             if text in seen or (not usable[i] if usable else not is_answer_sentence(text)):
                 continue
@@ -234,6 +234,11 @@ class ExtractiveBackend:
         self.sentence_terms = [frozenset(t) for t in self.table.terms]
         self.chunk_terms = [frozenset(t) for t in tokenize_all(c.text for c in index.chunks)]
         self.composer = Composer(self.table, index.sentence_vectors, settings, self.focus)
+
+    def passage_terms(self, hit: Hit) -> frozenset[str]:
+        """The stemmed terms of a retrieved passage (all its chunks)."""
+        return frozenset().union(*(self.chunk_terms[self.chunk_index[cid]]
+                                   for cid in hit.chunk_ids))
 
     def candidates(self, question: str, query_vec: np.ndarray,
                    hits: Sequence[Hit]) -> list[Candidate]:

@@ -46,7 +46,7 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
     named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
-             and set(key) <= backend.chunk_terms[backend.chunk_index[h.chunk.chunk_id]]]
+             and set(key) <= backend.passage_terms(h)]
     weak = conf < backend.settings.abstain_threshold
     unknown = unknown_subject(anchors, glossary_stems())
     subject = surface_terms(bare_question(question), key[:2], backend._tokenize)

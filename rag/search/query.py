@@ -147,6 +147,16 @@ def correct_typos(text: str, vocab: Vocabulary, min_len: int = 5) -> str:
     return _WORD.sub(fix, text)
 
 
+_CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b")
+
+
+def camel_pieces(text: str) -> str:
+    """The words of CamelCase names, which the reading material may write apart
+    ("FlashAttention" -> "Flash Attention", "PagedAttention" -> "Paged Attention")."""
+    return " ".join(" ".join(re.findall(r"[A-Z][a-z]+", m.group(0)))
+                    for m in _CAMEL.finditer(text))
+
+
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
