@@ -16,7 +16,13 @@ from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
 from rag.search.index import load_index
 from rag.search.names import QuestionNames
-from rag.search.query import correct_typos, normalize, not_a_question, vocabulary
+from rag.search.query import (
+    correct_typos,
+    dictionary_words,
+    normalize,
+    not_a_question,
+    vocabulary,
+)
 from rag.search.ready import open_index
 from rag.search.retrieve import Retriever
 from rag.settings import Settings, load_settings
@@ -64,7 +70,8 @@ class Assistant:
         self.retriever = Retriever(index, settings.retrieval)
         self.chunk_arxiv = {c.chunk_id: c.arxiv_ids for c in index.chunks}
         self.backends = {"extractive": ExtractiveBackend(index, settings.answer, settings.focus)}
-        self.vocabulary = vocabulary(c.text for c in index.chunks)
+        self.vocabulary = vocabulary(f"{c.title} {c.section} {c.text}" for c in index.chunks)
+        self.dictionary = dictionary_words(getattr(embedder, "path", None))
         self.names = QuestionNames(index)
         self.backends.update(_llm_backends(settings, self.backends["extractive"]))
 
@@ -148,7 +155,8 @@ class Assistant:
     def clean(self, question: str) -> str:
         """The question as search sees it: Unicode maths and casual phrasing normalised,
         typos of corpus words corrected."""
-        return correct_typos(normalize(question), self.vocabulary)
+        return correct_typos(normalize(question), self.vocabulary,
+                             dictionary=self.dictionary)
 
     def _check(self, question: str, k: int | None, backend: str | None) -> tuple[str, str]:
         text = validate_question(question, self.settings.answer.max_question_chars)

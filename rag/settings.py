@@ -129,12 +129,17 @@ class FocusSettings(_Section):
                                 "facet answers the question's intent (scaled by fit rank).")
     focus_weight: float = Field(0.25, ge=0, description="Score bonus per share of the "
                                 "question's subject terms a sentence (or its passage) carries.")
-    lead_explained: float = Field(0.3, ge=0, le=1, description="A lead sentence must explain "
-                                  "at least this share of the question's key subject terms.")
-    lead_cosine: float = Field(0.5, ge=0, le=1, description="...or have at least this cosine "
-                               "to the question (train split: named-only concepts reach at most "
-                               "0.40, 89% of answerable questions 0.50 or more; held-out "
-                               "named-only 0.85 at 0.50 vs 0.62 at 0.45).")
+    lead_floor: float = Field(0.3, ge=0, le=1, description="A lead that explains the "
+                              "question's subject needs at least this cosine to the question.")
+    lead_cosine: float = Field(0.5, ge=0, le=1, description="A lead that does not explain the "
+                               "subject of a focused question (a short question about a named "
+                               "thing) needs this cosine (train split: named-only concepts "
+                               "reach at most 0.43).")
+    descriptive_cosine: float = Field(0.4, ge=0, le=1, description="...and of a descriptive "
+                                      "question (more than subject_terms anchors) this one.")
+    subject_terms: int = Field(4, ge=0, description="A question whose own words hold at most "
+                               "this many anchor terms is focused on a named subject...")
+    subject_words: int = Field(12, ge=1, description="...when it has at most this many words.")
     point_focus: float = Field(0.34, ge=0, le=1, description="A key point must carry at least "
                                "this share of the subject terms.")
     key_share: float = Field(0.6, gt=0, le=1, description="Key subject terms: the heaviest "

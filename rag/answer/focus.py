@@ -15,10 +15,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.answer import compose as layout
-from rag.answer.coverage import Anchors, question_anchors
-from rag.answer.grounded import Candidate, Composer, coverage_label, facet_fit, surface_terms
+from rag.answer.coverage import Anchors, name_phrases, question_anchors
+from rag.answer.grounded import (
+    Candidate,
+    Composer,
+    Subject,
+    coverage_label,
+    facet_fit,
+    surface_terms,
+)
 from rag.answer.intent import Intent, detect_intent
 from rag.records import Hit
+from rag.search.conversation import is_elliptical
 
 NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
 _PARENS = re.compile(r"\s*\([^()]*\)\s*$")
@@ -40,25 +48,26 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     from rag.answer.extractive import Draft, confidence
 
     intent = detect_intent(bare_question(question))
-    anchors = question_anchors(backend._tokenize(question), backend.idf, backend.max_idf)
-    key = anchors.key_terms(backend.focus.key_share)
+    subject = question_subject(backend, question)
+    anchors, key = subject.anchors, list(subject.key)
     raw = backend.candidates(question, query_vec, hits)
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
     named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
              and set(key) <= backend.passage_terms(h)]
-    weak = conf < backend.settings.abstain_threshold
+    weak = conf < backend.settings.abstain_threshold \
+        and not backend.composer.explaining(cands, subject)
     unknown = unknown_subject(anchors, glossary_stems())
-    subject = surface_terms(bare_question(question), key[:2], backend._tokenize)
-    if intent.is_comparison and not weak and not unknown:
-        plan = compare(backend.composer, intent, cands, backend, subject)
-    else:
-        clauses = {kind: clause_anchors(backend, text, question)
+    label = surface_terms(bare_question(question), key[:2], backend._tokenize)
+    plan = compare(backend.composer, intent, cands, backend, label) \
+        if intent.is_comparison and not weak and not unknown else None
+    if plan is None or plan.lead is None:  # items not found: answer it as one question
+        clauses = {kind: question_subject(backend, text, question)
                    for kind, text in intent.clauses}
-        plan = single(backend.composer, intent, cands, subject, clauses)
+        plan = single(backend.composer, intent, cands, label, subject, clauses)
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
     if coverage in ("mentioned", "none"):
-        return _abstain(backend.name, hits, conf, coverage, subject, named)
+        return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
 
 
@@ -70,15 +79,24 @@ def glossary_stems() -> frozenset[str]:
     return frozenset(t for k in glossary() for t in stem_tokens(k))
 
 
-def clause_anchors(backend, clause: str, question: str) -> tuple[Anchors, list[str]]:
-    """Anchors and key terms of one clause (with the expansions retrieval appended), or
-    of the whole question when the clause names nothing of its own ("why does it
-    matter?")."""
+def question_subject(backend, clause: str, question: str = "") -> Subject:
+    """The ``Subject`` of a question, or of one clause of it (with the expansions retrieval
+    appended to the question; the whole question's when the clause names nothing of its
+    own: "why does it matter?").  Focused: the question's own words hold at most
+    ``subject_terms`` anchors."""
+    question = question or clause
     tail = question[len(bare_question(question)):]
-    anchors = question_anchors(backend._tokenize(clause + tail), backend.idf, backend.max_idf)
+    text = clause if clause == question else clause + tail
+    anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
     if not anchors.weights:
-        anchors = question_anchors(backend._tokenize(question), backend.idf, backend.max_idf)
-    return anchors, anchors.key_terms(backend.focus.key_share)
+        text = question
+        anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
+    bare = bare_question(text)
+    own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
+    focused = len(own.weights) <= backend.focus.subject_terms \
+        and len(bare.split()) <= backend.focus.subject_words and not is_elliptical(bare)
+    names = tuple(name_phrases(bare, backend._tokenize))
+    return Subject(anchors, tuple(anchors.key_terms(backend.focus.key_share)), names, focused)
 
 
 def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:
@@ -108,12 +126,12 @@ class Plan:
         return [*self.leads, *self.points, *cells]
 
 
-def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], subject: str,
-           clauses: dict | None = None) -> Plan:
+def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label: str,
+           subject: Subject, clauses: dict[str, Subject] | None = None) -> Plan:
     """One subject: the lead answers the primary intent (about the first clause's
     subject), then the other intents, then supporting key points."""
     clauses = clauses or {}
-    plan = Plan(composer.lead(cands, intent.primary, clauses.get(intent.primary)))
+    plan = Plan(composer.lead(cands, intent.primary, subject, clauses.get(intent.primary)))
     if plan.lead is None:
         return plan
     for kind in intent.kinds[1:]:
@@ -127,7 +145,7 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], subje
     if intent.primary == "limitations" and facet_fit(
             "limitations", plan.lead.facet, composer.table.limiting[plan.lead.sentence]) < 0.5:
         plan.missing.append("limitations")
-        plan.note = _LIMITS_NOTE.format(s=subject)
+        plan.note = _LIMITS_NOTE.format(s=label)
     room = composer.settings.max_points - len(plan.points)
     plan.points += composer.points(cands, plan.leads + plan.points, room)
     return plan

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answer import compose as layout
-from rag.answer.coverage import Anchors, decide, explained_share, focus
+from rag.answer.coverage import (
+    Anchors,
+    can_explain,
+    decide,
+    explained_share,
+    explains_subject,
+    focus,
+)
 from rag.answer.intent import FACET_FIT, Intent
 from rag.settings import AnswerSettings, FocusSettings
 
@@ -56,6 +63,8 @@ class SentenceTable:
                              f"{_joined(s.subject)}" for s in info])
         self.subject = [frozenset(t) for t in subjects]
         self.limiting = [bool(_LIMITING.search(t)) for t in self.text]
+        self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
+                     for s in info]
         self.chunk_counts: dict[int, dict[str, int]] = {}
         for chunk, terms in zip(self.chunk, self.terms):
             counts = self.chunk_counts.setdefault(chunk, {})
@@ -66,6 +75,24 @@ class SentenceTable:
         """Share of the key terms sentence ``i`` explains (rag.answer.coverage.explains)."""
         return explained_share(anchors, key, self.terms[i], self.subject[i],
                                self.chunk_counts.get(self.chunk[i], {}))
+
+    def explains(self, i: int, subject: Subject) -> bool:
+        """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?"""
+        return explains_subject(subject.anchors, subject.key, self.terms[i], self.subject[i],
+                                self.chunk_counts.get(self.chunk[i], {}), self.able[i],
+                                subject.names)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a question (or one clause of it) is about: its anchors and key terms, the
+    names it writes as one unit, and whether it is *focused* (a short question about a
+    named thing, whose lead must explain that thing) or descriptive."""
+
+    anchors: Anchors
+    key: tuple[str, ...]
+    names: tuple[frozenset[str], ...] = ()
+    focused: bool = True
 
 
 def _joined(name: str) -> str:
@@ -136,23 +163,36 @@ class Composer:
                                  c.source_text))
         return sorted(out, key=lambda c: (-c.score, c.hit_rank, c.sentence))
 
-    def lead(self, cands: Sequence[Candidate], intent: str = "",
-             clause: tuple[Anchors, Sequence[str]] | None = None) -> Candidate | None:
-        """The best candidate that explains the subject of the (first) clause; one whose
+    def acceptable(self, c: Candidate, subject: Subject) -> bool:
+        """May ``c`` lead an answer about ``subject``?  It explains the subject (and is
+        not far off the question), or it is semantically close to the question: very
+        close for a focused question, close for a descriptive one."""
+        cfg = self.settings
+        if c.cosine >= cfg.lead_floor and self.table.explains(c.sentence, subject):
+            return True
+        return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine)
+
+    def explaining(self, cands: Sequence[Candidate], subject: Subject) -> bool:
+        """Does some candidate explain the subject (not merely name it)?"""
+        return any(c.cosine >= self.settings.lead_floor
+                   and self.table.explains(c.sentence, subject) for c in cands)
+
+    def lead(self, cands: Sequence[Candidate], intent: str, subject: Subject,
+             clause: Subject | None = None) -> Candidate | None:
+        """The best acceptable candidate for the subject of the (first) clause; one whose
         facet answers ``intent`` wins over one that does not."""
-        def ok(c: Candidate) -> bool:
-            share = self.table.explained(c.sentence, *clause) if clause else c.explained
-            return share >= self.settings.lead_explained or c.cosine >= self.settings.lead_cosine
+        own = clause or subject
 
         def rank(c: Candidate) -> float:  # focus on this clause's subject, not the others'
-            if not clause:
+            if clause is None:
                 return c.score
-            own = focus(clause[0], self.table.terms[c.sentence], self.table.subject[c.sentence])
-            return c.score + self.settings.focus_weight * (own - c.focus)
-        explained = sorted((c for c in cands if ok(c)), key=lambda c: -rank(c))
-        fitting = [c for c in explained if intent and facet_fit(
+            mine = focus(clause.anchors, self.table.terms[c.sentence],
+                         self.table.subject[c.sentence])
+            return c.score + self.settings.focus_weight * (mine - c.focus)
+        accepted = sorted((c for c in cands if self.acceptable(c, own)), key=lambda c: -rank(c))
+        fitting = [c for c in accepted if intent and facet_fit(
             intent, c.facet, self.table.limiting[c.sentence]) >= 0.5]
-        return (fitting or explained or [None])[0]
+        return (fitting or accepted or [None])[0]
 
     def points(self, cands: Sequence[Candidate], chosen: list[Candidate],
                limit: int) -> list[Candidate]:
@@ -171,12 +211,11 @@ class Composer:
         return out
 
     def best_for(self, cands: Sequence[Candidate], intent: str, exclude: Sequence[Candidate],
-                 clause: tuple[Anchors, Sequence[str]] | None = None) -> Candidate | None:
+                 clause: Subject | None = None) -> Candidate | None:
         """The best candidate about the clause's subject whose facet answers ``intent``."""
         fits = [c for c in cands
-                if (self.table.explained(c.sentence, *clause) >= self.settings.lead_explained
-                    or c.cosine >= self.settings.lead_cosine
-                    if clause else c.focus >= self.settings.point_focus)
+                if (self.acceptable(c, clause) if clause
+                    else c.focus >= self.settings.point_focus)
                 and facet_fit(intent, c.facet, self.table.limiting[c.sentence]) >= 0.5
                 and not self._redundant(c, exclude)]
         return fits[0] if fits else None
@@ -201,5 +240,5 @@ def coverage_label(lead: Candidate | None, missing: Sequence[str], weak: bool, n
     return decide(lead is not None, missing, weak, named, unknown)
 
 
-__all__ = ["Candidate", "Composer", "Composition", "SentenceTable", "answer_text",
+__all__ = ["Candidate", "Composer", "Composition", "SentenceTable", "Subject", "answer_text",
            "coverage_label", "facet_fit", "layout", "surface_terms"]

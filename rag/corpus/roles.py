@@ -22,7 +22,7 @@ after the sentence before it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.records import SentenceInfo
 
@@ -334,15 +334,38 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
                          label=label, subject=subject, needs_antecedent=needs)]
 
 
-def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
-                   is_card: bool = False, chunk: int = 0) -> list[SentenceInfo]:
-    """Records of a chunk's sentences, in order (discussion lists become several).
+_KEY = re.compile(r"^(?P<key>[A-Za-z][\w .+/-]{0,40}):$")
+_GENERIC_KEY = frozenset("""key main technical insights details contributions recent advances
+papers paper approach stages training process improvements notes overview summary for in
+response revised""".split())
 
-    In documents a title line ("paper: QLoRA: ...", "Llama 2: ... (Meta, 2023)") makes
-    the paper it names the subject of the sentences after it."""
+
+def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
+                   is_card: bool = False, chunk: int = 0,
+                   keep: Callable[[str], bool] | None = None) -> list[SentenceInfo]:
+    """Records of a chunk's sentences that ``keep`` accepts, in order (discussion lists
+    become several).
+
+    In documents a title line ("paper: QLoRA: ...", "Llama 2: ... (Meta, 2023)") or a
+    bare dictionary key ("wanda:") makes what it names the subject of the sentences
+    after it; a key that is a field ("advantages:") gives its facet to the unlabelled
+    lines under it."""
     out: list[SentenceInfo] = []
+    inherited = ""
     for sentence in sentences:
+        key = _KEY.match(sentence.strip()) if not is_card else None
+        if key:
+            name = key.group("key").strip()
+            inherited = facet_of(name)
+            if not inherited and not set(name.lower().split()) <= _GENERIC_KEY | CONTEXT_LABELS:
+                subject = name
+            continue
+        if keep is not None and not keep(sentence):
+            continue
         infos = classify(sentence, subject, title, is_card, chunk)
+        if inherited:
+            infos = [i.model_copy(update={"facet": inherited}) if i.role == "fact"
+                     and not i.label else i for i in infos]
         out.extend(infos)
         if not is_card and infos and infos[0].context == "title":
             subject = title_subject(sentence) or subject
@@ -471,8 +494,9 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
         where = f"{chunk.doc_id}#{chunk.section}"
         if carried[0] == where and carried[1]:
             subject = carried[1]
-        kept = [s for s in split_sentences(chunk.text) if keep_sentence(s, is_answer_sentence(s))]
-        infos = classify_chunk(kept, subject, chunk.title if is_card else "", is_card, i)
+        infos = classify_chunk(split_sentences(chunk.text), subject,
+                               chunk.title if is_card else "", is_card, i,
+                               keep=lambda s: keep_sentence(s, is_answer_sentence(s)))
         out.extend(infos)
         titled = [x for x in infos if x.context == "title"]
         carried = (where, title_subject(titled[-1].text) if titled else carried[1]
