@@ -142,8 +142,8 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
             plan.leads.append(extra)
         else:
             plan.points.append(extra)
-    if intent.primary == "limitations" and facet_fit(
-            "limitations", plan.lead.facet, composer.table.limiting[plan.lead.sentence]) < 0.5:
+    if intent.primary == "limitations" and composer.table.fit(plan.lead.sentence,
+                                                              "limitations") < 0.5:
         plan.missing.append("limitations")
         plan.note = _LIMITS_NOTE.format(s=label)
     room = composer.settings.max_points - len(plan.points)

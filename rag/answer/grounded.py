@@ -23,7 +23,7 @@ from rag.answer.coverage import (
     explains_subject,
     focus,
 )
-from rag.answer.intent import FACET_FIT, Intent
+from rag.answer.intent import FACET_FIT, Intent, clause_intents
 from rag.settings import AnswerSettings, FocusSettings
 
 _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
@@ -65,6 +65,8 @@ class SentenceTable:
         self.limiting = [bool(_LIMITING.search(t)) for t in self.text]
         self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
                      for s in info]
+        self.statement = [len(t.split()) >= 8 or can_explain(t, False) for t in self.text]
+        self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.chunk_counts: dict[int, dict[str, int]] = {}
         for chunk, terms in zip(self.chunk, self.terms):
             counts = self.chunk_counts.setdefault(chunk, {})
@@ -75,6 +77,14 @@ class SentenceTable:
         """Share of the key terms sentence ``i`` explains (rag.answer.coverage.explains)."""
         return explained_share(anchors, key, self.terms[i], self.subject[i],
                                self.chunk_counts.get(self.chunk[i], {}))
+
+    def fit(self, i: int, intent: str) -> float:
+        """How well sentence ``i``'s facet answers ``intent`` (``facet_fit``); a discussion
+        point's answer fits only the kind of question it answers ("Why ...?")."""
+        facet = self.facet[i]
+        if facet == "hint" and self.hint_intent[i] not in ("", "definition", intent):
+            facet = ""
+        return facet_fit(intent, facet, self.limiting[i])
 
     def explains(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?"""
@@ -155,7 +165,7 @@ class Composer:
         out = []
         for c in cands:
             i = c.sentence
-            fit = facet_fit(intent.primary, t.facet[i], t.limiting[i])
+            fit = t.fit(i, intent.primary)
             foc = focus(anchors, t.terms[i], t.subject[i])
             expl = t.explained(i, anchors, key)
             out.append(Candidate(c.hit_rank, i, c.text, c.score + cfg.facet_weight * fit
@@ -184,14 +194,15 @@ class Composer:
         own = clause or subject
 
         def rank(c: Candidate) -> float:  # focus on this clause's subject, not the others'
+            score = c.score - (0.0 if self.table.statement[c.sentence]
+                               else self.settings.fragment_penalty)
             if clause is None:
-                return c.score
+                return score
             mine = focus(clause.anchors, self.table.terms[c.sentence],
                          self.table.subject[c.sentence])
-            return c.score + self.settings.focus_weight * (mine - c.focus)
+            return score + self.settings.focus_weight * (mine - c.focus)
         accepted = sorted((c for c in cands if self.acceptable(c, own)), key=lambda c: -rank(c))
-        fitting = [c for c in accepted if intent and facet_fit(
-            intent, c.facet, self.table.limiting[c.sentence]) >= 0.5]
+        fitting = [c for c in accepted if intent and self.table.fit(c.sentence, intent) >= 0.5]
         return (fitting or accepted or [None])[0]
 
     def points(self, cands: Sequence[Candidate], chosen: list[Candidate],
@@ -216,7 +227,7 @@ class Composer:
         fits = [c for c in cands
                 if (self.acceptable(c, clause) if clause
                     else c.focus >= self.settings.point_focus)
-                and facet_fit(intent, c.facet, self.table.limiting[c.sentence]) >= 0.5
+                and self.table.fit(c.sentence, intent) >= 0.5
                 and not self._redundant(c, exclude)]
         return fits[0] if fits else None
 

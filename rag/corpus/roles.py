@@ -186,7 +186,7 @@ def context_reason(text: str, label: str, rest: str) -> str:
         return "see_also"
     if _TABLE_ROW.match(stripped):
         return "table"
-    if _POINTER.search(stripped):
+    if _POINTER.search(stripped) or label and _POINTER.search(rest):
         return "pointer"
     if label and label.lower() in CONTEXT_LABELS:
         return "title"
