@@ -1,9 +1,10 @@
 """Answer composition: the extractive backend and citation assembly.
 
 The extractive backend needs no LLM.  It scores the sentences of the top
-passages against the question (sentence vectors were computed at build time),
-keeps a lead sentence and a few non-redundant supporting points, and ends each
-with the ``[n]`` of its passage.  Citations are numbered by first use; cited
+passages against the question (sentence vectors were computed at build time);
+``rag.answer.focus`` plans the answer from them (intent, subject, coverage) and
+``rag.answer.compose`` lays it out, each line ending with the ``[n]`` of its
+passage.  Citations are numbered by first use; cited
 passages are listed first, then the other retrieved ones.  Everything here
 except ``ExtractiveBackend.answer`` is a pure function.
 """
@@ -19,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answer.grounded import Composer, SentenceTable
+from rag.answer.grounded import Candidate, Composer, SentenceTable
 from rag.corpus.chunk import is_answer_sentence
 from rag.records import Citation, Hit, Paper
 from rag.search.query import stem_tokens
@@ -31,18 +32,6 @@ ABSTAIN_TEXT = (
     "from the reading list."
 )
 _MARKER = re.compile(r"\[(\d+)\]")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A sentence that could go into the answer."""
-
-    hit_rank: int  # 0-based position of its passage in the hits
-    sentence: int  # index into the index's sentence table
-    text: str
-    score: float  # ranking score: cosine + lexical overlap + passage-rank bonus
-    cosine: float = 0.0
-    source_text: str = ""  # the sentence as its passage has it (for highlighting)
 
 
 def term_overlap(query_terms: set[str], sentence_terms: frozenset[str],
@@ -101,26 +90,6 @@ def confidence(best_sentence: float, hits: Sequence[Hit], settings: AnswerSettin
     return max(best_sentence, dense) + bonus
 
 
-def select_points(
-    candidates: Sequence[Candidate], sentence_vectors: np.ndarray, settings: AnswerSettings,
-) -> list[Candidate]:
-    """Lead sentence plus up to ``max_points`` close, non-redundant supporting ones."""
-    if not candidates:
-        return []
-    chosen = [candidates[0]]
-    floor = candidates[0].score - settings.support_margin
-    for cand in candidates[1:]:
-        if len(chosen) > settings.max_points or cand.score < floor:
-            break
-        if cand.cosine < settings.min_support_score:
-            continue
-        vec = sentence_vectors[cand.sentence]
-        if all(float(vec @ sentence_vectors[c.sentence]) < settings.redundancy_threshold
-               for c in chosen):
-            chosen.append(cand)
-    return chosen[: settings.max_points + 1]
-
-
 def citation_order(used_ranks: Sequence[int], n_hits: int) -> list[int]:
     """Hit ranks in citation order: cited ones by first use, then the rest by rank."""
     order = list(dict.fromkeys(used_ranks))
@@ -141,22 +110,6 @@ def build_citations(
             score=hit.score, cited=rank in cited, chunk_id=c.chunk_id,
             used_sentences=tuple(used.get(rank, ()))))
     return citations
-
-
-def as_point(sentence: str, n: int) -> str:
-    """One answer line ending with its marker: ``sentence [n]``."""
-    text = " ".join(sentence.split()).rstrip()
-    text = text[:-1].rstrip() if text.endswith(".") else text
-    return f"{text} [{n}]"
-
-
-def compose(points: Sequence[Candidate], number_of: dict[int, int]) -> str:
-    """Lead paragraph, then supporting points as a list; each ends with its [n]."""
-    lines = [as_point(points[0].text, number_of[points[0].hit_rank])]
-    if len(points) > 1:
-        lines.append("")
-        lines.extend("- " + as_point(p.text, number_of[p.hit_rank]) for p in points[1:])
-    return "\n".join(lines)
 
 
 def markers_in(text: str) -> list[int]:
