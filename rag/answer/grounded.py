@@ -173,7 +173,7 @@ class Composer:
                                  c.source_text))
         return sorted(out, key=lambda c: (-c.score, c.hit_rank, c.sentence))
 
-    def acceptable(self, c: Candidate, subject: Subject) -> bool:
+    def acceptable(self, c: Candidate, subject: Subject, intent: str = "") -> bool:
         """May ``c`` lead an answer about ``subject``?  It explains the subject (and is
         not far off the question), or it is semantically close to the question: very
         close for a focused question, close for a descriptive one."""
@@ -201,7 +201,10 @@ class Composer:
             mine = focus(clause.anchors, self.table.terms[c.sentence],
                          self.table.subject[c.sentence])
             return score + self.settings.focus_weight * (mine - c.focus)
-        accepted = sorted((c for c in cands if self.acceptable(c, own)), key=lambda c: -rank(c))
+        def other_question(c: Candidate) -> bool:  # a discussion point of another kind
+            return c.facet == "hint" and self.table.hint_intent[c.sentence] != intent
+        accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
+                          key=lambda c: (other_question(c), -rank(c)))
         fitting = [c for c in accepted if intent and self.table.fit(c.sentence, intent) >= 0.5]
         return (fitting or accepted or [None])[0]
 
@@ -225,7 +228,7 @@ class Composer:
                  clause: Subject | None = None) -> Candidate | None:
         """The best candidate about the clause's subject whose facet answers ``intent``."""
         fits = [c for c in cands
-                if (self.acceptable(c, clause) if clause
+                if (self.acceptable(c, clause, intent) if clause
                     else c.focus >= self.settings.point_focus)
                 and self.table.fit(c.sentence, intent) >= 0.5
                 and not self._redundant(c, exclude)]
