@@ -94,9 +94,12 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     bare = bare_question(text)
     own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
     focused = len(own.weights) <= backend.focus.subject_terms \
-        and len(bare.split()) <= backend.focus.subject_words and not is_elliptical(bare)
+        and len(bare.split()) <= backend.focus.subject_words \
+        and not is_elliptical(bare, names_subject=lambda _: True)
     names = tuple(name_phrases(bare, backend._tokenize))
-    return Subject(anchors, tuple(anchors.key_terms(backend.focus.key_share)), names, focused)
+    key = tuple(anchors.key_terms(backend.focus.key_share))
+    surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
+    return Subject(anchors, key, names, focused, surface if " " not in surface else "")
 
 
 def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:

@@ -67,6 +67,7 @@ class SentenceTable:
                      for s in info]
         self.statement = [len(t.split()) >= 8 or can_explain(t, False) for t in self.text]
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
+        self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
         self.chunk_counts: dict[int, dict[str, int]] = {}
         for chunk, terms in zip(self.chunk, self.terms):
             counts = self.chunk_counts.setdefault(chunk, {})
@@ -87,7 +88,11 @@ class SentenceTable:
         return facet_fit(intent, facet, self.limiting[i])
 
     def explains(self, i: int, subject: Subject) -> bool:
-        """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?"""
+        """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?
+        A sentence that names only a later version of it ("Mamba-2", "FlashAttention-2"
+        for a question about Mamba or FlashAttention) is about something else."""
+        if subject.surface and variant_only(self.text[i], subject.surface):
+            return False
         return explains_subject(subject.anchors, subject.key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
                                 subject.names)
@@ -103,6 +108,32 @@ class Subject:
     key: tuple[str, ...]
     names: tuple[frozenset[str], ...] = ()
     focused: bool = True
+    surface: str = ""  # the question's own word for its heaviest key term ("Mamba")
+
+
+# A demonstrative or possessive early in a sentence points at what came before it
+# ("Mamba traces this to their inability ..."): it reads badly as a first line.
+_ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b", re.I)
+
+
+def variant_only(text: str, name: str) -> bool:
+    """Does ``text`` name ``name`` only as a version or variant of it ("Mamba-2",
+    "FlashAttention-2", "GPT-4" for "GPT")?"""
+    if not re.match(r"^[A-Za-z][\w]*$", name) or re.search(r"[-\s]\d+$", name):
+        return False
+    found = [m.group(1) for m in re.finditer(rf"\b{re.escape(name)}(-\d[\w.]*|\s\d\b)?",
+                                             text, re.I)]
+    return bool(found) and all(found)
+
+
+def defines(text: str, term: str) -> bool:
+    """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
+    are ...", "... introduces GraphRAG", "X, from Google, is ..."."""
+    t = re.escape(term)
+    return bool(re.search(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
+                          rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
+                          rf"\b(?:introduces?|introduced|proposes?|proposed|presents?)\s+"
+                          rf"(?:\S+\s+){{0,3}}?{t}", text, re.I))
 
 
 def _joined(name: str) -> str:
@@ -194,8 +225,7 @@ class Composer:
         own = clause or subject
 
         def rank(c: Candidate) -> float:  # focus on this clause's subject, not the others'
-            score = c.score - (0.0 if self.table.statement[c.sentence]
-                               else self.settings.fragment_penalty)
+            score = c.score + self.shape(c, own, intent)
             if clause is None:
                 return score
             mine = focus(clause.anchors, self.table.terms[c.sentence],
@@ -204,9 +234,20 @@ class Composer:
         def other_question(c: Candidate) -> bool:  # a discussion point of another kind
             return c.facet == "hint" and self.table.hint_intent[c.sentence] != intent
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
-                          key=lambda c: (other_question(c), -rank(c)))
+                          key=lambda c: (other_question(c), self.table.anaphoric[c.sentence],
+                                         -rank(c)))
         fitting = [c for c in accepted if intent and self.table.fit(c.sentence, intent) >= 0.5]
         return (fitting or accepted or [None])[0]
+
+    def shape(self, c: Candidate, subject: Subject, intent: str) -> float:
+        """How well a sentence reads as the direct answer: a statement rather than a
+        fragment, and for "what is" questions a definition of the subject.  (A sentence
+        that points back at an earlier one leads only when nothing else can.)"""
+        cfg, i = self.settings, c.sentence
+        bonus = 0.0 if self.table.statement[i] else -cfg.fragment_penalty
+        if intent == "definition" and subject.key and defines(c.text, subject.key[0]):
+            bonus += cfg.define_bonus
+        return bonus
 
     def points(self, cands: Sequence[Candidate], chosen: list[Candidate],
                limit: int) -> list[Candidate]:
