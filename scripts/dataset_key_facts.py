@@ -6,9 +6,10 @@
 evals/interview.jsonl has hand-written key facts; for dataset.jsonl they are derived
 from each answerable question's evidence quotes alone (never from the system's
 answers): per quote, its two rarest content words (document frequency over the corpus
-files and paper cards) that the question itself (and the question it follows) does
-not already use and that at most six corpus files or cards use, each as a case-insensitive prefix pattern that tolerates inflection
-("stabilization" -> "stabiliza").  Words of five letters or more and numbers of two or more characters count.
+files and paper cards) that the question itself (and the question it follows) does not
+already use and that at most six corpus files or cards use, each as a case-insensitive
+prefix pattern that tolerates inflection ("stabilization" -> "stabiliza").  Words of
+five letters or more and numbers of two or more characters count.
 Without ``--write`` it prints the patterns for review.
 """
 

@@ -451,29 +451,10 @@ def keep_sentence(text: str, is_answer: bool) -> bool:
     return bool(label) and facet_of(label) in FACETS and len(rest.split()) >= 4
 
 
-_ANCHOR = re.compile(r"^[A-Z][\w.+/-]*(?:[ -][\w.+/-]+){0,2}$")
-
-
-def link_anchors(sources: Sequence) -> list[tuple[str, str]]:
-    """(arXiv id, anchor text) of documents' links to papers whose anchor reads as a
-    name ("Chinchilla", "Latent Diffusion"), not as prose ("this one", "(2)")."""
-    from rag.corpus.clean import arxiv_ids_in
-
-    out = []
-    for source in sources:
-        for section in getattr(source, "sections", ()):
-            for link in section.links:
-                anchor, _, url = link.partition("\t")
-                anchor = anchor.strip()
-                if _ANCHOR.match(anchor) and anchor.lower() not in ("paper", "this one"):
-                    out += [(arxiv_id, anchor) for arxiv_id in arxiv_ids_in(url)]
-    return out
-
-
 def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
     """Role records of every kept sentence of every chunk, in index order."""
     from rag.corpus.chunk import is_answer_sentence, split_sentences
-    from rag.corpus.linking import corpus_linker
+    from rag.corpus.linking import corpus_linker, link_anchors
 
     names: dict[str, list[str]] = {}
     for name in corpus_linker(sources).names:
