@@ -143,6 +143,9 @@ class FocusSettings(_Section):
                                     "verbless fragment (a direct answer is a sentence).")
     define_bonus: float = Field(0.1, ge=0, description="Lead score bonus, for a 'what is' "
                                 "question, of a sentence that defines its subject ('X is ...').")
+    paper_bonus: float = Field(0.15, ge=0, description="Lead score bonus of a sentence of "
+                               "the paper's own card when the question names it ('In the "
+                               "LoRA paper, ...').")
     subject_words: int = Field(12, ge=1, description="...when it has at most this many words.")
     point_focus: float = Field(0.34, ge=0, le=1, description="A key point must carry at least "
                                "this share of the subject terms.")

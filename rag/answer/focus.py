@@ -30,6 +30,7 @@ from rag.search.conversation import is_elliptical
 
 NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
 _PARENS = re.compile(r"\s*\([^()]*\)\s*$")
+_PAPER_REF = re.compile(r"\bthe\s+([\w.+-]+(?:\s+[\w.+-]+){0,3}?)\s+paper\b", re.I)
 _LIMITS_NOTE = ("The reading material lists no limitations of {s}; what it does say about "
                 "{s} follows.")
 _MISSING_NOTE = "The material does not explain {s}."
@@ -99,7 +100,9 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     names = tuple(name_phrases(bare, backend._tokenize))
     key = tuple(anchors.key_terms(backend.focus.key_share))
     surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
-    return Subject(anchors, key, names, focused, surface if " " not in surface else "")
+    paper = _PAPER_REF.search(bare)
+    return Subject(anchors, key, names, focused, surface if " " not in surface else "",
+                   frozenset(backend._tokenize(paper.group(1))) if paper else frozenset())
 
 
 def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:

@@ -68,6 +68,9 @@ class SentenceTable:
         self.statement = [len(t.split()) >= 8 or can_explain(t, False) for t in self.text]
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
+        cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
+        self.card_name = [frozenset(t) if card else frozenset()
+                          for t, card in zip(tokenize([s.subject for s in info]), cards)]
         self.chunk_counts: dict[int, dict[str, int]] = {}
         for chunk, terms in zip(self.chunk, self.terms):
             counts = self.chunk_counts.setdefault(chunk, {})
@@ -109,6 +112,7 @@ class Subject:
     names: tuple[frozenset[str], ...] = ()
     focused: bool = True
     surface: str = ""  # the question's own word for its heaviest key term ("Mamba")
+    paper: frozenset[str] = frozenset()  # "In the LoRA paper, ..." -> {"lora"}
 
 
 # A demonstrative or possessive early in a sentence points at what came before it
@@ -247,6 +251,8 @@ class Composer:
         bonus = 0.0 if self.table.statement[i] else -cfg.fragment_penalty
         if intent == "definition" and subject.key and defines(c.text, subject.key[0]):
             bonus += cfg.define_bonus
+        if subject.paper and subject.paper == self.table.card_name[i]:
+            bonus += cfg.paper_bonus  # "in the LoRA paper": the LoRA card itself
         return bonus
 
     def points(self, cands: Sequence[Candidate], chosen: list[Candidate],
