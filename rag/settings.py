@@ -146,6 +146,10 @@ class FocusSettings(_Section):
     paper_bonus: float = Field(0.15, ge=0, description="Lead score bonus of a sentence of "
                                "the paper's own card when the question names it ('In the "
                                "LoRA paper, ...').")
+    key_present: float = Field(0.5, ge=0, le=1, description="A sentence explaining the "
+                               "subject carries this share of the key terms' weight...")
+    focused_share: float = Field(0.5, ge=0, le=1, description="...and this share for a focused "
+                                 "question ('what is knowledge distillation?' needs both words).")
     subject_words: int = Field(12, ge=1, description="...when it has at most this many words.")
     point_focus: float = Field(0.34, ge=0, le=1, description="A key point must carry at least "
                                "this share of the subject terms.")

@@ -102,7 +102,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
     paper = _PAPER_REF.search(bare)
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
-                   frozenset(backend._tokenize(paper.group(1))) if paper else frozenset())
+                   frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
+                   backend.focus.focused_share if focused else backend.focus.key_present)
 
 
 def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:

@@ -98,7 +98,7 @@ class SentenceTable:
             return False
         return explains_subject(subject.anchors, subject.key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
-                                subject.names)
+                                subject.names, subject.share)
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ class Subject:
     focused: bool = True
     surface: str = ""  # the question's own word for its heaviest key term ("Mamba")
     paper: frozenset[str] = frozenset()  # "In the LoRA paper, ..." -> {"lora"}
+    share: float = 0.5  # of the key terms' weight an explaining sentence must carry
 
 
 # A demonstrative or possessive early in a sentence points at what came before it

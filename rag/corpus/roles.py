@@ -322,7 +322,7 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
     if reason:
         return [SentenceInfo(chunk=chunk, text=text, prose=text, role="context", facet=facet,
                              label=label, subject=subject, context=reason)]
-    prose = _capitalise(rest) if facet else text
+    prose = _capitalise(rest) if facet or _DICT_KEY.match(label) else text
     if prose.rstrip().endswith("?") and facet != "problem":
         return [SentenceInfo(chunk=chunk, text=text, prose=prose, role="question", facet=facet,
                              label=label, subject=subject)]
@@ -335,6 +335,8 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
 
 
 _KEY = re.compile(r"^(?P<key>[A-Za-z][\w .+/-]{0,40}):$")
+# A code dictionary's key ("adapters: LoRA adapters on ..."): lower case, one to three words.
+_DICT_KEY = re.compile(r"^[a-z][a-z0-9_]*(?: [a-z0-9_]+){0,2}$")
 _GENERIC_KEY = frozenset("""key main technical insights details contributions recent advances
 papers paper approach stages training process improvements notes overview summary for in
 response revised""".split())
