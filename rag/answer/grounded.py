@@ -69,6 +69,7 @@ class SentenceTable:
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
         cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
+        self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
         self.card_name = [frozenset(t) if card else frozenset()
                           for t, card in zip(tokenize([s.subject for s in info]), cards)]
         self.chunk_counts: dict[int, dict[str, int]] = {}
@@ -92,9 +93,11 @@ class SentenceTable:
 
     def explains(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?
-        A sentence that names only a later version of it ("Mamba-2", "FlashAttention-2"
-        for a question about Mamba or FlashAttention) is about something else."""
-        if subject.surface and variant_only(self.text[i], subject.surface):
+        A sentence that names only a later version of it ("Mamba-2" for a question about
+        Mamba), or whose subject is another name containing it ("AdaLoRA" for LoRA), is
+        about something else."""
+        if subject.surface and (variant_only(self.text[i], subject.surface)
+                                or other_name(self.names[i], subject.surface)):
             return False
         return explains_subject(subject.anchors, subject.key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
@@ -129,6 +132,13 @@ def variant_only(text: str, name: str) -> bool:
     found = [m.group(1) for m in re.finditer(rf"\b{re.escape(name)}(-\d[\w.]*|\s\d\b)?",
                                              text, re.I)]
     return bool(found) and all(found)
+
+
+def other_name(subject_words: frozenset[str], name: str) -> bool:
+    """Is the sentence's subject another thing whose name contains ``name`` ("AdaLoRA",
+    "QLoRA" or "FlashAttention-2" for a question about LoRA or FlashAttention)?"""
+    low = name.lower()
+    return low not in subject_words and any(low in w for w in subject_words)
 
 
 def defines(text: str, term: str) -> bool:
@@ -240,6 +250,7 @@ class Composer:
             return c.facet == "hint" and self.table.hint_intent[c.sentence] != intent
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
                           key=lambda c: (other_question(c), self.table.anaphoric[c.sentence],
+                                         own.focused and not self.table.explains(c.sentence, own),
                                          -rank(c)))
         fitting = [c for c in accepted if intent and self.table.fit(c.sentence, intent) >= 0.5]
         return (fitting or accepted or [None])[0]

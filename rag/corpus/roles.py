@@ -353,14 +353,14 @@ def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
     after it; a key that is a field ("advantages:") gives its facet to the unlabelled
     lines under it."""
     out: list[SentenceInfo] = []
-    inherited = ""
+    inherited, keyed = "", False  # the facet of a field key; a name key set the subject
     for sentence in sentences:
         key = _KEY.match(sentence.strip()) if not is_card else None
         if key:
             name = key.group("key").strip()
             inherited = facet_of(name)
             if not inherited and not set(name.lower().split()) <= _GENERIC_KEY | CONTEXT_LABELS:
-                subject = name
+                subject, keyed = name, True
             continue
         if keep is not None and not keep(sentence):
             continue
@@ -369,7 +369,7 @@ def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
             infos = [i.model_copy(update={"facet": inherited}) if i.role == "fact"
                      and not i.label else i for i in infos]
         out.extend(infos)
-        if not is_card and infos and infos[0].context == "title":
+        if not is_card and infos and infos[0].context == "title" and not keyed:
             subject = title_subject(sentence) or subject
     return out
 
