@@ -154,7 +154,8 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
         plan.missing.append("limitations")
         plan.note = _LIMITS_NOTE.format(s=label)
     room = composer.settings.max_points - len(plan.points)
-    plan.points += composer.points(cands, plan.leads + plan.points, room)
+    plan.points += composer.points(cands, plan.leads + plan.points, room,
+                                   clauses.get(intent.primary) or subject)
     return plan
 
 

@@ -268,15 +268,20 @@ class Composer:
         return bonus
 
     def points(self, cands: Sequence[Candidate], chosen: list[Candidate],
-               limit: int) -> list[Candidate]:
-        """Up to ``limit`` focused, non-redundant supporting sentences."""
+               limit: int, subject: Subject | None = None) -> list[Candidate]:
+        """Up to ``limit`` focused, non-redundant supporting sentences (none about another
+        thing whose name contains the subject's, such as AdaLoRA for LoRA)."""
         cfg, ans = self.settings, self.answer_settings
         floor = chosen[0].score - ans.support_margin - cfg.facet_weight if chosen else -1.0
+        name = subject.surface if subject and subject.focused else ""
         out: list[Candidate] = []
         for c in cands:
             if len(out) >= limit or c.score < floor:
                 break
             if c.focus < cfg.point_focus or c.cosine < ans.min_support_score:
+                continue
+            if name and (other_name(self.table.names[c.sentence], name)
+                         or variant_only(self.table.text[c.sentence], name)):
                 continue
             if self._redundant(c, [*chosen, *out]):
                 continue
