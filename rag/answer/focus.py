@@ -166,19 +166,21 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
             subject: str) -> Plan:
     """Each item gets its own cited cells; the direct contrast leads when one sentence
     explains two items."""
-    per_item: dict[str, list[Candidate]] = {}
-    for item in intent.items:
-        item_anchors = question_anchors(backend._tokenize(item), backend.idf, backend.max_idf)
-        item_key = item_anchors.key_terms(1.0)
-        per_item[item] = [c for c in cands if item_key and composer.table.explained(
-            c.sentence, item_anchors, item_key) >= 0.99]
+    per_item = item_candidates(composer, intent, cands, backend)
     covered = [i for i in intent.items if per_item[i]]
-    contrast = next((c for c in cands if sum(c in per_item[i] for i in covered) >= 2), None)
-    plan = Plan(contrast or (per_item[covered[0]][0] if covered else None))
+    t = composer.table
+    both = [c for c in cands if sum(c in per_item[i] for i in covered) >= 2]
+    contrast = min(both, default=None, key=lambda c: (
+        t.anaphoric[c.sentence], not t.statement[c.sentence], both.index(c)))
+    firsts = [per_item[i][0] for i in covered[:2]]
+    if contrast is not None and not t.statement[contrast.sentence] \
+            and len(firsts) > 1 and all(t.statement[c.sentence] for c in firsts):
+        contrast = None  # a fragment: each item's own statement reads better
+    plan = Plan(contrast or (firsts[0] if firsts else None))
     if plan.lead is None:
         return plan
-    if contrast is None and len(covered) > 1:
-        plan.leads.append(per_item[covered[1]][0])
+    if contrast is None and len(firsts) > 1:
+        plan.leads.append(firsts[1])
     plan.missing = [i for i in intent.items if i not in covered]
     if plan.missing:
         plan.note = " ".join(_MISSING_NOTE.format(s=m) for m in plan.missing)
@@ -192,6 +194,21 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     plan.table = (list(intent.items), [a for a, _ in ASPECTS], cells)
     plan.points = composer.points(cands, plan.leads + [v for v in cells.values() if v], 2)
     return plan
+
+
+def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidate],
+                    backend) -> dict[str, list[Candidate]]:
+    """Per compared item, the candidates that explain every word of it: statements before
+    fragments, sentences pointing back last."""
+    t = composer.table
+    out: dict[str, list[Candidate]] = {}
+    for item in intent.items:
+        anchors = question_anchors(backend._tokenize(item), backend.idf, backend.max_idf)
+        key = anchors.key_terms(1.0)
+        found = [c for c in cands if key and t.explained(c.sentence, anchors, key) >= 0.99]
+        out[item] = sorted(found, key=lambda c: (t.anaphoric[c.sentence],
+                                                 not t.statement[c.sentence]))
+    return out
 
 
 def _numbering(hits: Sequence[Hit], used: Sequence[Candidate]):
