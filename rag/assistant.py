@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import numbers
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -10,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
 from rag.errors import BackendError, InvalidQuestion
 from rag.records import Answer
-from rag.search.build import BuildReport
+from rag.search.build import BuildExtra, BuildReport
 from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
@@ -57,6 +58,37 @@ def validate_question(question: object, max_chars: int) -> str:
     return " ".join(text.split())
 
 
+def recent_history(history: Sequence[str], turns: int, chars: int) -> list[str]:
+    """The most recent earlier questions, oldest first: at most ``turns`` of them and
+    ``chars`` characters together (``limits.history_turns`` / ``history_chars``)."""
+    kept: list[str] = []
+    used = 0
+    for question in reversed(history[-turns:] if turns > 0 else []):
+        used += len(question)
+        if used > chars:
+            break
+        kept.append(question)
+    return kept[::-1]
+
+
+def check_arguments(k: object, backend: object, history: object) -> None:
+    """Type checks of ``ask``/``stream`` arguments, with messages for the caller."""
+    if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral)):
+        raise InvalidQuestion(f"k must be a whole number from 1 to 50 (got {k!r})")
+    if k is not None and not 1 <= k <= 50:
+        raise InvalidQuestion(f"k must be between 1 and 50 (got {k})")
+    if backend is not None and not isinstance(backend, str):
+        raise BackendError(f"backend must be a name such as 'extractive' "
+                           f"(got a {type(backend).__name__})")
+    if isinstance(history, str | bytes) or not isinstance(history, Sequence):
+        raise InvalidQuestion("history must be a list of the earlier questions "
+                              f"(got a {type(history).__name__})")
+    bad = next((i for i, h in enumerate(history) if not isinstance(h, str)), None)
+    if bad is not None:
+        raise InvalidQuestion(f"history must hold the earlier questions as text "
+                              f"(item {bad} is a {type(history[bad]).__name__})")
+
+
 class Assistant:
     """Loads the model and index once; answers questions with cited passages."""
 
@@ -77,22 +109,31 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings | None = None, build: bool = True,
-             progress: bool = False, wait: bool = True) -> Assistant:
+             progress: bool = False, wait: bool = True,
+             extras: Sequence[BuildExtra] = ()) -> Assistant:
         """Load the index, building it first when it is missing or damaged.
 
         When the corpus (or ingestion code) changed since the index was built,
         ``wait=True`` rebuilds first and ``wait=False`` answers from the last good
         index at once (``rebuild_pending`` says why a rebuild is due).  When a rebuild
         fails, the last good index is used if there is one; ``notice`` then says so.
-        ``build=False`` only loads (``IndexProblem`` unless the index is intact)."""
+        ``build=False`` only loads (``IndexProblem`` unless the index is intact).
+        ``extras`` are precomputations stored with the index (e.g. the question bank):
+        an index without them (or with outdated ones) is rebuilt."""
         settings = settings or load_settings()
         embedder = Embedder(settings.embedding)
         if not build:
             return cls(settings, embedder, load_index(settings), None)
-        opened = open_index(settings, embedder, wait=wait, progress=progress)
+        opened = open_index(settings, embedder, wait=wait, progress=progress, extras=extras)
         assistant = cls(settings, embedder, opened.index, opened.report)
         assistant.notice, assistant.rebuild_pending = opened.notice, opened.pending
         return assistant
+
+    def reloaded(self) -> Assistant:
+        """A new assistant over the current index (e.g. after `rag add`), sharing this
+        one's model.  This one is left as it was, so requests it is serving finish."""
+        return type(self)(self.settings, self.embedder, load_index(self.settings),
+                          self.build_report)
 
     @property
     def available_backends(self) -> list[str]:
@@ -116,7 +157,7 @@ class Assistant:
                history: Sequence[str] = ()) -> Iterator[str | Answer]:
         """Yield answer text pieces as they are produced, then the final ``Answer``."""
         t0 = time.perf_counter()
-        text, name = self._check(question, k, backend)
+        text, name = self._check(question, k, backend, history)
         search_query = self.search_query(text, history, backend=name)
         query_vec = self.embedder.encode_query(search_query)
         t1 = time.perf_counter()
@@ -140,7 +181,10 @@ class Assistant:
         follow-ups carry the previous question's terms; acronyms are spelled out.
         With an LLM answer ``backend``, the LLM rewrites an elliptical follow-up
         (the keyword heuristic is the fallback)."""
-        past = [self.clean(h) for h in history if h and h.strip()]
+        limits = self.settings.limits
+        past = [self.clean(h) for h in recent_history(
+            [h for h in history if h and h.strip()], limits.history_turns,
+            limits.history_chars)]
         question = self.clean(question)
         llm = getattr(self.backends.get(backend or self.settings.answer.backend), "condense", None)
         follow_up = is_elliptical(question, self.names_subject)
@@ -158,14 +202,14 @@ class Assistant:
         return correct_typos(normalize(question), self.vocabulary,
                              dictionary=self.dictionary)
 
-    def _check(self, question: str, k: int | None, backend: str | None) -> tuple[str, str]:
+    def _check(self, question: str, k: int | None, backend: str | None,
+               history: Sequence[str] = ()) -> tuple[str, str]:
         text = validate_question(question, self.settings.answer.max_question_chars)
+        check_arguments(k, backend, history)
         name = backend or self.settings.answer.backend
         if name not in self.backends:
             raise BackendError(f"unknown or unavailable backend {name!r}; "
                                f"available: {', '.join(self.backends)}")
-        if k is not None and not 1 <= k <= 50:
-            raise InvalidQuestion(f"k must be between 1 and 50 (got {k})")
         return text, name
 
     def _finish(self, question: str, search_query: str, draft: Draft, hits: Sequence,

@@ -28,3 +28,11 @@ class BackendError(RagError):
 
 class InvalidAnswer(RagError):
     """A mock-interview answer is empty, too long, or there is no question to answer."""
+
+
+class ProgressUnavailable(RagError):
+    """The progress database is locked, read-only, missing or from a newer schema."""
+
+
+class DocumentRejected(RagError):
+    """A file given to `rag add` (or uploaded) cannot be added; the message says why."""

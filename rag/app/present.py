@@ -10,7 +10,7 @@ import html
 import re
 from collections.abc import Sequence
 
-from rag.records import Answer, BankEntry, Citation, Grade, KeyPoint, Paper
+from rag.records import Answer, Citation, Paper
 
 _ARXIV_ABS = "https://arxiv.org/abs/"
 
@@ -91,14 +91,20 @@ def citation_block(c: Citation, open_: bool) -> str:
     link = link_html(source_link(c.doc_id, c.url),
                      "arXiv page" if c.doc_id.startswith("arxiv:") else "source")
     status = "cited" if c.cited else "retrieved, not cited"
-    meta = [esc(c.section) if c.section else "", f"score {c.score:.4f}", status, link]
+    meta = [esc(c.section) if c.section else "", esc(c.pages), f"score {c.score:.4f}", status,
+            link]
     return (
         f'<details class="ev {"ev-cited" if c.cited else "ev-uncited"}" id="ev-{c.n}" '
         f'data-n="{c.n}"{" open" if open_ else ""}>'
         f'<summary><span class="ev-n">[{c.n}]</span> <span class="ev-title">{esc(c.title)}'
-        f"</span>{_section_tail(c.section)}</summary>"
+        f"</span>{_section_tail(c.section)}{_pages_tail(c.pages)}</summary>"
         f'<div class="ev-meta">{" · ".join(m for m in meta if m)}</div>'
         f'<div class="ev-text">{highlight(c.text, c.used_sentences)}</div></details>')
+
+
+def _pages_tail(pages: str) -> str:
+    """``· p. 4`` after a PDF passage's heading ("" for sources without pages)."""
+    return f' <span class="ev-pages">· {esc(pages)}</span>' if pages else ""
 
 
 def _section_tail(section: str) -> str:
@@ -136,7 +142,8 @@ def related_html(papers: Sequence[Paper]) -> str:
     for p in papers:
         year = f" ({p.year})" if p.year else ""
         url = safe_url(p.url) or _ARXIV_ABS + p.arxiv_id
-        items.append(f"<li>{link_html(url, p.title)}{esc(year)}</li>")
+        title = link_html(url, p.title) or esc(p.title)  # an unsafe URL: no link, the title
+        items.append(f"<li>{title}{esc(year)}</li>")
     return f'<ul class="related">{"".join(items)}</ul>'
 
 
@@ -173,55 +180,3 @@ def notice_html(message: str) -> str:
 def error_message(message: str) -> str:
     """The chat reply for bad input."""
     return f"⚠️ {message}"
-
-
-# --- mock interview -----------------------------------------------------------
-
-
-def question_markdown(entry: BankEntry | None, asked: int = 0) -> str:
-    if entry is None:
-        return "No questions for these topics: pick other topics."
-    origin = {"guide": "reading guide's interview questions",
-              "discussion": "reading guide's discussion points",
-              "heading": "a section heading", "paper": "a paper card"}.get(entry.origin, "")
-    return (f"### {md_escape(entry.question)}\n"
-            f"Topic: **{entry.topic}** · from the {origin} · question {asked}")
-
-
-def _point_item(p: KeyPoint, covered: bool) -> str:
-    src = f"{esc(p.title)}" + (f" › {esc(p.section)}" if p.section else "")
-    extra = (f'<div class="kp-match">your words: “{esc(p.matched)}” '
-             f"(similarity {p.similarity:.2f})</div>" if covered and p.matched else "")
-    return (f'<li><span class="kp-text">{esc(p.text)}</span> <span class="kp-cite">[{p.n}]'
-            f"</span> <span class=\"kp-src\">{src}</span>{extra}</li>")
-
-
-def grade_html(grade: Grade) -> str:
-    """Score, covered and missed key points (with citations), evidence list."""
-    covered, missed = grade.covered, grade.missed
-    head = (f'<div class="grade-score"><span class="score">{grade.score:.1f}</span>'
-            f"<span class=\"of\">/10</span> <span class=\"grade-sum\">{len(covered)} of "
-            f"{len(grade.key_points)} key points covered</span></div>")
-    if not grade.key_points:
-        head += ('<div class="ev-weak">The reading material has no clear key points for '
-                 "this question; the score means little.</div>")
-    cov = "".join(_point_item(p, True) for p in covered) or "<li>None yet.</li>"
-    mis = "".join(_point_item(p, False) for p in missed) or "<li>None: well done.</li>"
-    return (f'<div class="grade">{head}'
-            f'<h4 class="kp-h ok">Covered</h4><ul class="kp kp-covered">{cov}</ul>'
-            f'<h4 class="kp-h miss">Missed</h4><ul class="kp kp-missed">{mis}</ul>'
-            f"{sources_html(grade.evidence)}</div>")
-
-
-def sources_html(evidence: Sequence[Citation]) -> str:
-    items = []
-    for c in evidence:
-        label = c.title + (f" › {c.section}" if c.section else "")
-        link = link_html(source_link(c.doc_id, c.url), "link")
-        items.append(f'<li><span class="ev-n">[{c.n}]</span> {esc(label)} {link}</li>')
-    return f'<h4 class="kp-h">Sources</h4><ol class="grade-sources">{"".join(items)}</ol>'
-
-
-def model_answer_markdown(grade: Grade) -> str:
-    """The assistant's own answer to the interview question, with its markers."""
-    return f"**Model answer** ({grade.model_answer.backend})\n\n{grade.model_answer.text}"

@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.corpus.chunk import chunk_sources, content_hash
-from rag.corpus.ingest import load_corpus
+from rag.corpus.chunk import content_hash
+from rag.corpus.files import corpus_files
 from rag.corpus.linking import link_chunks
 from rag.corpus.roles import annotate_chunks, embed_form
 from rag.errors import IndexProblem
@@ -43,6 +43,7 @@ from rag.search.index import (
     bm25_tokenize,
     build_problem,
     corpus_fingerprint,
+    corpus_max_bytes,
     current_build,
     describe_faiss_index,
     file_sha256,
@@ -55,6 +56,8 @@ from rag.search.index import (
     staleness,
     verify_files,
 )
+from rag.search.progress import stage
+from rag.search.sources import chunk_cached, load_sources
 from rag.settings import Settings
 
 
@@ -71,6 +74,41 @@ class BuildReport:
     reason: str = ""
 
 
+@dataclass
+class BuildContext:
+    """What a build extra gets: the new build's folder (write files there; the manifest
+    checksums them), its chunks, sentences and vectors, and ``encode`` (embeds texts,
+    reusing the previous build's vectors by content hash)."""
+
+    out_dir: Path
+    settings: Settings
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentences: list[tuple[int, str]]
+    sentence_vectors: np.ndarray
+    encode: Callable[[list[str]], np.ndarray]
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class BuildExtra:
+    """A precomputation a higher layer stores with the index (e.g. the question bank):
+    ``write`` runs before the manifest is written; a changed ``fingerprint`` (recorded
+    in the manifest under ``extras``) rebuilds the index."""
+
+    name: str
+    fingerprint: str
+    write: Callable[[BuildContext], None]
+
+
+def extras_reason(manifest: dict, extras: Sequence[BuildExtra]) -> str:
+    stored = manifest.get("extras", {})
+    for extra in extras:
+        if stored.get(extra.name) != extra.fingerprint:
+            return f"{extra.name} precomputation missing or changed"
+    return ""
+
+
 @contextmanager
 def build_lock(settings: Settings) -> Iterator[None]:
     """One build at a time per index folder (other builders wait)."""
@@ -85,31 +123,36 @@ def build_lock(settings: Settings) -> Iterator[None]:
 
 def build_index(
     settings: Settings, embedder: Embedder, force: bool = False, progress: bool = False,
+    extras: Sequence[BuildExtra] = (),
 ) -> BuildReport:
-    """Build the index unless an intact, up-to-date one exists."""
+    """Build the index unless an intact, up-to-date one exists (with every extra's
+    precomputation, when ``extras`` are given)."""
     with build_lock(settings):
         start = time.perf_counter()
         existing = current_build(settings)
-        reason = _rebuild_reason(settings, existing, force)
+        reason = _rebuild_reason(settings, existing, force, extras)
         if not reason:
             manifest = read_manifest(existing)
             return BuildReport(existing, rebuilt=False, chunks=manifest["counts"]["chunks"],
                                sentences=manifest["counts"]["sentences"])
-        report = _build(settings, embedder, existing, progress)
+        report = _build(settings, embedder, existing, progress, extras)
         report.reason = reason
         report.seconds = time.perf_counter() - start
         return report
 
 
-def up_to_date(settings: Settings) -> Path | None:
+def up_to_date(settings: Settings, extras: Sequence[BuildExtra] = ()) -> Path | None:
     """The current build when it is intact and matches settings and corpus, else None.
 
     Needs no embedding model, so ``rag build`` with nothing to do returns at once."""
     existing = current_build(settings)
-    return existing if existing and not _rebuild_reason(settings, existing, False) else None
+    if existing and not _rebuild_reason(settings, existing, False, extras):
+        return existing
+    return None
 
 
-def _rebuild_reason(settings: Settings, existing: Path | None, force: bool) -> str:
+def _rebuild_reason(settings: Settings, existing: Path | None, force: bool,
+                    extras: Sequence[BuildExtra] = ()) -> str:
     if force:
         return "forced"
     if existing is None:
@@ -121,18 +164,63 @@ def _rebuild_reason(settings: Settings, existing: Path | None, force: bool) -> s
     problem = manifest_problem(manifest)  # before staleness reads its fields
     if problem:
         return f"invalid manifest: {problem}"
-    return staleness(settings, manifest) or build_problem(existing, manifest)
+    return (staleness(settings, manifest) or build_problem(existing, manifest)
+            or extras_reason(manifest, extras))
+
+
+def rebuild_reason(settings: Settings, extras: Sequence[BuildExtra] = ()) -> str:
+    """Why ``rag build`` would rebuild now ('' when the index is up to date); needs no
+    embedding model."""
+    return _rebuild_reason(settings, current_build(settings), False, extras)
+
+
+def build_running(settings: Settings) -> bool:
+    """Whether another process holds the build lock of this index right now."""
+    lock = settings.index_dir / ".lock"
+    if not lock.exists():
+        return False
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def _read_and_chunk(settings: Settings, embedder: Embedder, progress: bool,
+                    ) -> tuple[list, list[Chunk], list[str]]:
+    """Sources, their linked chunks and the warnings, with a progress bar per stage."""
+    limit = corpus_max_bytes(settings)
+    paths = corpus_files(settings.corpus_dir)
+    with stage("Reading corpus", len(paths), progress, unit="file") as bar:
+        def on_file(path: Path) -> None:
+            bar.set_postfix_str(path.name)
+            bar.update(1)
+
+        sources, warnings = load_sources(settings, limit, on_file)  # + your documents
+    max_body = settings.embedding.max_seq_tokens - 2
+    chunks: list[Chunk] = []
+    total = sum(len(sec.text) for src in sources for sec in src.sections)
+    with stage("Chunking", total, progress, unit="char", scale=True) as bar:
+        for source in sources:
+            bar.set_postfix_str(source.doc_id[:40])
+            chunks.extend(chunk_cached(source, settings, embedder.count_tokens, max_body))
+            bar.update(sum(len(sec.text) for sec in source.sections))
+    with stage("Linking papers", 1, progress):
+        chunks = link_chunks(chunks, sources)  # chunks that name a paper carry its arXiv id
+    return sources, chunks, warnings
 
 
 def _build(
     settings: Settings, embedder: Embedder, previous: Path | None, progress: bool,
+    extras: Sequence[BuildExtra] = (),
 ) -> BuildReport:
-    fingerprint = corpus_fingerprint(settings.corpus_dir)  # before reading: no race
-    sources, warnings = load_corpus(settings.corpus_dir)
-    max_body = settings.embedding.max_seq_tokens - 2
-    chunks = chunk_sources(sources, settings.chunking, embedder.count_tokens, max_body)
-    chunks = link_chunks(chunks, sources)  # chunks that name a paper carry its arXiv id
-    sentences = annotate_chunks(chunks, sources)  # roles and facets (rag.corpus.roles)
+    # fingerprint before reading: a change made meanwhile is caught by the next build
+    fingerprint = corpus_fingerprint(settings.corpus_dir, corpus_max_bytes(settings))
+    sources, chunks, warnings = _read_and_chunk(settings, embedder, progress)
+    with stage("Sentence roles", 1, progress):
+        sentences = annotate_chunks(chunks, sources)  # roles and facets (rag.corpus.roles)
     cache = _vector_cache(previous, embedder) if previous else {}
     chunk_vecs, n_new_c = _embed_cached([c.embed_text for c in chunks], cache, embedder,
                                         "Embedding passages", progress)
@@ -145,7 +233,20 @@ def _build(
     try:
         _write_build(tmp, settings, chunks, chunk_vecs, sentences, sent_vecs)
         _write_papers(tmp, sources)
-        _write_manifest(tmp, settings, fingerprint, chunks, len(sentences))
+        encoded: dict[str, None] = {}
+
+        def encode(texts: list[str]) -> np.ndarray:
+            encoded.update(dict.fromkeys(texts))
+            return _embed_cached(list(texts), cache, embedder, "Embedding extras", False)[0]
+
+        context = BuildContext(tmp, settings, chunks, chunk_vecs, sentences, sent_vecs,
+                               encode, progress)
+        for extra in extras:
+            extra.write(context)
+        if encoded:  # the next build reuses these vectors too
+            _write_extra_vectors(tmp, list(encoded), cache)
+        _write_manifest(tmp, settings, fingerprint, chunks, len(sentences),
+                        {e.name: e.fingerprint for e in extras})
         final = builds / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         os.rename(tmp, final)
         _swap_current(settings.index_dir, final)
@@ -176,7 +277,36 @@ def _vector_cache(previous: Path, embedder: Embedder) -> dict[str, np.ndarray]:
     for texts, vectors in _verified_parts(previous, manifest):
         good = checks.unit_rows(vectors, embedder.dim)
         cache.update((content_hash(t), v) for t, v, ok in zip(texts, vectors, good) if ok)
+    for keys, vectors in _extra_vectors(previous, manifest):  # those build extras asked for
+        good = checks.unit_rows(vectors, embedder.dim)
+        cache.update((k, v) for k, v, ok in zip(keys, vectors, good) if ok)
     return cache
+
+
+EXTRA_KEYS = "extra_text_hashes.json"
+EXTRA_VECTORS = "extra_vectors.npy"
+
+
+def _write_extra_vectors(out: Path, texts: list[str], cache: dict[str, np.ndarray]) -> None:
+    keys = [content_hash(t) for t in texts]
+    (out / EXTRA_KEYS).write_text(json.dumps(keys), encoding="utf-8")
+    np.save(out / EXTRA_VECTORS, np.stack([cache[k] for k in keys]).astype(np.float32),
+            allow_pickle=False)
+
+
+def _extra_vectors(build: Path, manifest: dict) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(content hashes, vectors) the previous build's extras embedded, when they verify."""
+    files = manifest.get("files", {})
+    if EXTRA_KEYS not in files or EXTRA_VECTORS not in files or verify_files(
+            build, {"files": {n: files[n] for n in (EXTRA_KEYS, EXTRA_VECTORS)}}):
+        return
+    try:
+        keys = json.loads((build / EXTRA_KEYS).read_text(encoding="utf-8"))
+        vectors = np.load(build / EXTRA_VECTORS, allow_pickle=False)
+    except (OSError, ValueError):
+        return
+    if isinstance(keys, list) and vectors.ndim == 2 and len(keys) == len(vectors):
+        yield [str(k) for k in keys], vectors
 
 
 def _verified_parts(build: Path, manifest: dict) -> Iterator[tuple[list[str], np.ndarray]]:
@@ -192,8 +322,7 @@ def _verified_parts(build: Path, manifest: dict) -> Iterator[tuple[list[str], np
             yield [c.embed_text for c in chunks], _faiss_vectors(build / VECTORS, len(chunks))
         if verified(SENTENCES, SENTENCE_VECTORS):
             checks.read_sentences(build / SENTENCES, len(chunks))  # rows well formed
-            infos = [sentence_from_row(json.loads(line)) for line in (
-                build / SENTENCES).read_text(encoding="utf-8").splitlines()]
+            infos = [sentence_from_row(row) for row in checks.jsonl_rows(build / SENTENCES)]
             vectors = np.load(build / SENTENCE_VECTORS, allow_pickle=False)
             if vectors.ndim == 2 and len(vectors) == len(infos):
                 yield [sentence_embed_text(chunks[s.chunk], embed_form(s)) for s in infos], \
@@ -249,7 +378,7 @@ def _write_papers(out: Path, sources: list) -> None:
 
 
 def _write_manifest(out: Path, settings: Settings, fingerprint: str, chunks: list[Chunk],
-                    n_sentences: int) -> None:
+                    n_sentences: int, extras: dict[str, str] | None = None) -> None:
     files = sorted(p for p in out.rglob("*") if p.is_file())
     manifest = {
         **settings.index_shape(),
@@ -262,6 +391,7 @@ def _write_manifest(out: Path, settings: Settings, fingerprint: str, chunks: lis
         "counts": {"chunks": len(chunks), "sentences": n_sentences,
                    "sources": len({c.doc_id for c in chunks})},
         "files": {p.relative_to(out).as_posix(): file_sha256(p) for p in files},
+        "extras": extras or {},
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _fsync_tree(out)
