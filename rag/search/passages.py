@@ -58,13 +58,16 @@ def _overlap(left: str, right: str, min_overlap: int) -> int:
 
 def merge_chunks(chunks: Sequence[Chunk]) -> Chunk:
     """One passage from consecutive chunks of a card or section: the first chunk's id
-    and metadata, the texts joined, the arXiv ids of all."""
+    and metadata, the texts joined, the arXiv ids of all, their pages (PDFs) spanned."""
     first = chunks[0]
     if len(chunks) == 1:
         return first
     arxiv = tuple(dict.fromkeys(a for c in chunks for a in c.arxiv_ids))
-    return first.model_copy(update={"text": join_texts([c.text for c in chunks]),
-                                    "arxiv_ids": arxiv})
+    update: dict = {"text": join_texts([c.text for c in chunks]), "arxiv_ids": arxiv}
+    ends = [c.page_end for c in chunks if getattr(c, "page_end", None) is not None]
+    if ends:
+        update["page_end"] = max(ends)
+    return first.model_copy(update=update)
 
 
 class Passages:
