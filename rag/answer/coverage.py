@@ -141,19 +141,24 @@ _NOT_NAME = frozenset("what how why when which who explain compare describe defi
                       "does do can the a an in on of and or".split())
 
 
-def name_phrases(question: str, stem: Callable[[str], Sequence[str]]) -> list[frozenset[str]]:
-    """Stemmed terms of the names a question writes as one unit ("Decision Transformer",
-    "VQ-VAE", "classifier-free guidance"): a sentence about one of them names all of its
-    words, not one."""
+def name_spans(question: str) -> list[str]:
+    """The names a question writes as one unit, as written ("Decision Transformer",
+    "VQ-VAE", "classifier-free guidance")."""
     out = []
     for match in _NAME.finditer(question):
         words = match.group(0).split()
         while words and words[0].lower() in _NOT_NAME:
             words = words[1:]
-        terms = frozenset(stem(" ".join(words)))
-        if len(terms) >= 2:
-            out.append(terms)
+        if words:
+            out.append(" ".join(words))
     return out
+
+
+def name_phrases(question: str, stem: Callable[[str], Sequence[str]]) -> list[frozenset[str]]:
+    """Stemmed terms of the names a question writes as one unit: a sentence about one of
+    them names all of its words, not one."""
+    return [terms for terms in (frozenset(stem(n)) for n in name_spans(question))
+            if len(terms) >= 2]
 
 
 def explains_subject(anchors: Anchors, key: Sequence[str], sentence: Sequence[str],

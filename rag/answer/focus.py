@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.answer import compose as layout
-from rag.answer.coverage import Anchors, name_phrases, question_anchors
+from rag.answer.coverage import Anchors, name_phrases, name_spans, question_anchors
 from rag.answer.grounded import (
     Candidate,
     Composer,
@@ -54,12 +54,13 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     raw = backend.candidates(question, query_vec, hits)
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
+    wanted = set(key).union(*(n for n in subject.names if n & set(key)))
     named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
-             and set(key) <= backend.passage_terms(h)]
+             and wanted <= backend.passage_terms(h)]
     weak = conf < backend.settings.abstain_threshold \
         and not backend.composer.explaining(cands, subject)
     unknown = unknown_subject(anchors, glossary_stems())
-    label = surface_terms(bare_question(question), key[:2], backend._tokenize)
+    label = subject_label(bare_question(question), key, backend._tokenize)
     plan = compare(backend.composer, intent, cands, backend, label) \
         if intent.is_comparison and not weak and not unknown else None
     if plan is None or plan.lead is None:  # items not found: answer it as one question
@@ -70,6 +71,14 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
+
+
+def subject_label(question: str, key: Sequence[str], stem) -> str:
+    """How the answer names the subject: a name the question writes as one unit that holds
+    its heaviest key term ("Decision Transformer"), else the question's own words for its
+    two heaviest key terms."""
+    whole = next((n for n in name_spans(question) if key and key[0] in stem(n)), "")
+    return whole or surface_terms(question, key[:2], stem)
 
 
 def glossary_stems() -> frozenset[str]:
