@@ -208,3 +208,25 @@ def test_dictionary_keys_give_subjects_and_facets():
     assert [i.subject for i in facts] == ["wanda"] * 3
     assert facts[1].facet == "advantages"
     assert facts[2].prose == "LoRA adapters on a quantized model are trained"
+
+
+def test_a_syllabus_list_named_by_its_heading_answers_as_topics():
+    from rag.answer.compose import topic_list as layout_list
+    from rag.answer.focus import topic_list
+    from rag.records import Chunk, Hit
+
+    def hit(section: str, text: str) -> Hit:
+        chunk = Chunk(chunk_id=section, doc_id="003", title="Syllabus", section=section,
+                      text=text, embed_text=text)
+        return Hit(chunk=chunk, score=1.0)
+
+    stem = lambda t: list(stem_tokens(t))  # noqa: E731
+    mlops = hit("Section 7 › MLOps", "- Experiment tracking (MLflow)\n- Model registry\n"
+                "- Feature stores (Feast)")
+    assert topic_list([mlops], ["mlop"], stem) == (
+        0, "MLOps", ["Experiment tracking (MLflow)", "Model registry", "Feature stores (Feast)"])
+    assert topic_list([mlops], ["rope", "posit"], stem) is None  # an item, not the heading
+    prose = hit("Section 7 › MLOps", "MLOps is the practice of shipping models. It has parts.")
+    assert topic_list([prose], ["mlop"], stem) is None
+    text = layout_list("MLOps", ["Model registry", "Feature stores."], 1)
+    assert text.endswith("Model registry; Feature stores [1].")

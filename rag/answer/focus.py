@@ -68,6 +68,10 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
                    for kind, text in intent.clauses}
         plan = single(backend.composer, intent, cands, label, subject, clauses)
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
+    listed = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
+        else None
+    if listed is not None:
+        return _list_draft(Draft, backend.name, hits, conf, *listed)
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
@@ -218,6 +222,35 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
         out[item] = sorted(found, key=lambda c: (t.anaphoric[c.sentence],
                                                  not t.statement[c.sentence]))
     return out
+
+
+_ITEM = re.compile(r"^\s*[-*•]\s+(?P<item>\S.*)$")
+
+
+def topic_list(hits: Sequence[Hit], key: Sequence[str], stem,
+               min_items: int = 3) -> tuple[int, str, list[str]] | None:
+    """``(hit rank, heading, items)`` of a retrieved syllabus list whose heading names the
+    question's subject ("Section 7 › MLOps: - Experiment tracking ... - Feature stores"):
+    the reading list covers the subject as a list of topics, not in prose."""
+    for rank, hit in enumerate(hits[:3]):
+        heading = hit.chunk.section.rsplit(" › ", 1)[-1]
+        lines = [ln for ln in hit.chunk.text.splitlines() if ln.strip()]
+        items = [m.group("item").strip() for ln in lines if (m := _ITEM.match(ln))]
+        named = set(stem(heading))  # the heading is the subject itself, not a wider topic
+        if named and named <= set(key) and len(items) >= min_items \
+                and len(items) == len(lines) and all(len(i.split()) <= 12 for i in items):
+            return rank, heading, items
+    return None
+
+
+def _list_draft(draft_cls, name: str, hits: Sequence[Hit], conf: float, rank: int,
+                heading: str, items: list[str]):
+    from rag.answer.extractive import build_citations, citation_order
+
+    order = citation_order([rank], len(hits))
+    text = layout.topic_list(heading, items, 1)
+    return draft_cls(text, build_citations(hits, order, {rank}, {rank: items}), False, name,
+                     conf, coverage="partial")
 
 
 def _numbering(hits: Sequence[Hit], used: Sequence[Candidate]):
