@@ -17,7 +17,13 @@ from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
 from rag.search.index import load_index
 from rag.search.names import QuestionNames
-from rag.search.query import correct_typos, normalize, not_a_question, vocabulary
+from rag.search.query import (
+    correct_typos,
+    dictionary_words,
+    normalize,
+    not_a_question,
+    vocabulary,
+)
 from rag.search.ready import open_index
 from rag.search.retrieve import Retriever
 from rag.settings import Settings, load_settings
@@ -96,7 +102,8 @@ class Assistant:
         self.retriever = Retriever(index, settings.retrieval)
         self.chunk_arxiv = {c.chunk_id: c.arxiv_ids for c in index.chunks}
         self.backends = {"extractive": ExtractiveBackend(index, settings.answer, settings.focus)}
-        self.vocabulary = vocabulary(c.text for c in index.chunks)
+        self.vocabulary = vocabulary(f"{c.title} {c.section} {c.text}" for c in index.chunks)
+        self.dictionary = dictionary_words(getattr(embedder, "path", None))
         self.names = QuestionNames(index)
         self.backends.update(_llm_backends(settings, self.backends["extractive"]))
 
@@ -164,7 +171,7 @@ class Assistant:
             else:
                 yield event
         t3 = time.perf_counter()
-        yield self._finish(question, search_query, draft, {
+        yield self._finish(question, search_query, draft, hits, {
             "embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
             "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
 
@@ -192,7 +199,8 @@ class Assistant:
     def clean(self, question: str) -> str:
         """The question as search sees it: Unicode maths and casual phrasing normalised,
         typos of corpus words corrected."""
-        return correct_typos(normalize(question), self.vocabulary)
+        return correct_typos(normalize(question), self.vocabulary,
+                             dictionary=self.dictionary)
 
     def _check(self, question: str, k: int | None, backend: str | None,
                history: Sequence[str] = ()) -> tuple[str, str]:
@@ -204,9 +212,10 @@ class Assistant:
                                f"available: {', '.join(self.backends)}")
         return text, name
 
-    def _finish(self, question: str, search_query: str, draft: Draft,
+    def _finish(self, question: str, search_query: str, draft: Draft, hits: Sequence,
                 timings: dict[str, float]) -> Answer:
-        papers = related_papers(draft.citations, self.chunk_arxiv, self.index.papers)
+        arxiv = {**self.chunk_arxiv, **{h.chunk.chunk_id: h.chunk.arxiv_ids for h in hits}}
+        papers = related_papers(draft.citations, arxiv, self.index.papers)
         return Answer(
             question=question.strip(), text=draft.text, citations=tuple(draft.citations),
             abstained=draft.abstained, timings_ms=timings, backend=draft.backend,

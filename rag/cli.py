@@ -392,9 +392,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     configs = evaluate.parse_configs(args.configs)
     thresholds = evaluate.load_thresholds(args.thresholds or root / "thresholds.toml") \
         if args.gate else None
-    if thresholds and (args.no_ragas or thresholds.config not in configs):
-        raise RagError(f"--gate needs the ragas metrics and the {thresholds.config} "
-                       "configuration: drop --no-ragas and include it in --configs")
+    gated_ragas = thresholds and any("ragas" in m for m in [*thresholds.min, *thresholds.max])
+    if thresholds and (args.no_ragas and gated_ragas or thresholds.config not in configs):
+        raise RagError(f"--gate needs the {thresholds.config} configuration (and the ragas "
+                       "metrics when the thresholds name one): include it in --configs, "
+                       "drop --no-ragas")
     older = report.load_results(args.compare) if args.compare else None
     dataset = args.dataset or root / "dataset.jsonl"
     questions = evaluate.load_dataset(dataset)

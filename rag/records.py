@@ -82,6 +82,14 @@ class Hit(_Frozen):
     dense_rank: int | None = None
     bm25_rank: int | None = None
     bm25_score: float | None = None
+    parts: tuple[str, ...] = Field((), description="Ids of the index chunks this passage "
+                                   "joins (a whole paper card or short section, in order); "
+                                   "empty when it is the one chunk ``chunk``.")
+
+    @property
+    def chunk_ids(self) -> tuple[str, ...]:
+        """The index chunks the passage is made of."""
+        return self.parts or (self.chunk.chunk_id,)
 
 
 class Citation(_Frozen):

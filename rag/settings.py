@@ -55,16 +55,22 @@ class RetrievalSettings(_Section):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in RRF.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in RRF.")
     sentence_weight: float = Field(
-        0.0, ge=0,
+        0.5, ge=0,
         description="Weight of a best-sentence dense ranking in RRF (hybrid); 0 = off "
-                    "(measured: it lowered hit@5 from 0.958 to 0.917 on evals/dataset.jsonl).",
+                    "(tuned on the train split of evals/interview.jsonl with whole-card "
+                    "passages: MRR 0.857 at 0, 0.875 at 0.5, 0.863 at 1).",
     )
     dedup_threshold: float = Field(
         0.95, description="Cosine above which two passages count as near-duplicates."
     )
     name_weight: float = Field(
-        0.5, ge=0, description="RRF weight of the passages of the papers and methods a "
-        "question names (rag/search/names.py; hybrid mode only).")
+        1.0, ge=0, description="RRF weight of the passages of the papers and methods a "
+        "question names (rag/search/names.py; hybrid mode only; train split MRR 0.867 at "
+        "0.5, 0.875 at 1).")
+    passage_max_chars: int = Field(
+        2200, ge=0, description="Consecutive chunks of one paper card or section are returned "
+        "as one passage when their text fits in this many characters (rag/search/passages.py; "
+        "0 = every chunk is its own passage).")
 
 
 class VectorIndexSettings(_Section):
@@ -125,12 +131,28 @@ class FocusSettings(_Section):
                                 "facet answers the question's intent (scaled by fit rank).")
     focus_weight: float = Field(0.25, ge=0, description="Score bonus per share of the "
                                 "question's subject terms a sentence (or its passage) carries.")
-    lead_explained: float = Field(0.3, ge=0, le=1, description="A lead sentence must explain "
-                                  "at least this share of the question's key subject terms.")
-    lead_cosine: float = Field(0.5, ge=0, le=1, description="...or have at least this cosine "
-                               "to the question (train split: named-only concepts reach at most "
-                               "0.40, 89% of answerable questions 0.50 or more; held-out "
-                               "named-only 0.85 at 0.50 vs 0.62 at 0.45).")
+    lead_floor: float = Field(0.3, ge=0, le=1, description="A lead that explains the "
+                              "question's subject needs at least this cosine to the question.")
+    lead_cosine: float = Field(0.5, ge=0, le=1, description="A lead that does not explain the "
+                               "subject of a focused question (a short question about a named "
+                               "thing) needs this cosine (train split: named-only concepts "
+                               "reach at most 0.43).")
+    descriptive_cosine: float = Field(0.4, ge=0, le=1, description="...and of a descriptive "
+                                      "question (more than subject_terms anchors) this one.")
+    subject_terms: int = Field(4, ge=0, description="A question whose own words hold at most "
+                               "this many anchor terms is focused on a named subject...")
+    fragment_penalty: float = Field(0.1, ge=0, description="Lead score penalty of a short "
+                                    "verbless fragment (a direct answer is a sentence).")
+    define_bonus: float = Field(0.1, ge=0, description="Lead score bonus, for a 'what is' "
+                                "question, of a sentence that defines its subject ('X is ...').")
+    paper_bonus: float = Field(0.15, ge=0, description="Lead score bonus of a sentence of "
+                               "the paper's own card when the question names it ('In the "
+                               "LoRA paper, ...').")
+    key_present: float = Field(0.5, ge=0, le=1, description="A sentence explaining the "
+                               "subject carries this share of the key terms' weight...")
+    focused_share: float = Field(0.5, ge=0, le=1, description="...and this share for a focused "
+                                 "question ('what is knowledge distillation?' needs both words).")
+    subject_words: int = Field(12, ge=1, description="...when it has at most this many words.")
     point_focus: float = Field(0.34, ge=0, le=1, description="A key point must carry at least "
                                "this share of the subject terms.")
     key_share: float = Field(0.6, gt=0, le=1, description="Key subject terms: the heaviest "

@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (FAISS through llama-index) + BM25 (bm25s), fused by RRF.
 
 ``rrf`` and ``collapse_near_duplicates`` are pure functions; ``Retriever``
-wires them to the loaded index.
+wires them to the loaded index and returns passages (``rag.search.passages``:
+a whole paper card or short section is one passage).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import numpy as np
 
 from rag.records import Hit
 from rag.search.index import LoadedIndex
-from rag.search.query import stem_tokens
+from rag.search.passages import Passages
+from rag.search.query import camel_pieces, stem_tokens
 from rag.settings import RetrievalSettings
 
 
@@ -46,6 +48,7 @@ class Retriever:
         self.index = index
         self.settings = settings
         self._sentence_chunk = np.array([c for c, _ in index.sentences], dtype=np.int64)
+        self.passages = Passages(index.chunks, settings.passage_max_chars)
 
     def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
@@ -67,7 +70,7 @@ class Retriever:
         return sorted(((int(d), float(best[d])) for d in top), key=lambda x: -x[1])
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
-        tokens = [list(stem_tokens(query))]
+        tokens = [list(stem_tokens(f"{query} {camel_pieces(query)}"))]
         if not tokens[0]:
             return []
         n = min(n, len(self.index.chunks))
@@ -78,8 +81,9 @@ class Retriever:
         self, query: str, query_vec: np.ndarray, k: int | None = None, mode: str | None = None,
         pinned: Sequence[int] = (),
     ) -> list[Hit]:
-        """Top-``k`` passages, near-duplicates collapsed.  ``pinned`` passages (of the
-        papers and methods the question names) join the fusion as one more ranking."""
+        """Top-``k`` passages (rag.search.passages), near-duplicates collapsed.  ``pinned``
+        chunks (of the papers and methods the question names) join the fusion as one
+        more ranking."""
         cfg = self.settings
         k = k or cfg.k
         mode = mode or cfg.mode
@@ -92,15 +96,31 @@ class Retriever:
         weights = [cfg.dense_weight, cfg.bm25_weight, cfg.sentence_weight, cfg.name_weight]
         fused = rrf(rankings, weights, cfg.rrf_k)
         ordered = sorted(fused, key=lambda d: (-fused[d], d))
-        kept = collapse_near_duplicates(ordered, self.index.chunk_vectors, cfg.dedup_threshold,
-                                        limit=k)
-        dense_pos = {d: (r, s) for r, (d, s) in enumerate(dense, start=1)}
+        kept = self.best_passages(ordered, k)
         lex_rank = {d: (r, s) for r, (d, s) in enumerate(lexical, start=1)}
-        hits = []
-        for doc in kept[:k]:
-            cos = float(self.index.chunk_vectors[doc] @ query_vec)
-            hits.append(Hit(chunk=self.index.chunks[doc], score=fused[doc], dense_score=cos,
-                            dense_rank=dense_pos.get(doc, (None,))[0],
-                            bm25_rank=lex_rank.get(doc, (None,))[0],
-                            bm25_score=lex_rank.get(doc, (None, None))[1]))
-        return hits
+        dense_rank = {d: r for r, (d, _) in enumerate(dense, start=1)}
+        return [self._hit(group, doc, fused[doc], query_vec, dense_rank, lex_rank)
+                for group, doc in kept]
+
+    def best_passages(self, ordered: Sequence[int], k: int) -> list[tuple[int, int]]:
+        """``(passage, best chunk)`` of the first ``k`` passages of the ranked chunks,
+        passages whose best chunks are near-duplicates collapsed."""
+        best: dict[int, int] = {}
+        for doc in ordered:
+            best.setdefault(self.passages.of[doc], doc)
+        kept = collapse_near_duplicates(list(best.values()), self.index.chunk_vectors,
+                                        self.settings.dedup_threshold, limit=k)
+        return [(self.passages.of[doc], doc) for doc in kept]
+
+    def _hit(self, group: int, doc: int, score: float, query_vec: np.ndarray,
+             dense_rank: dict[int, int], lex_rank: dict[int, tuple[int, float]]) -> Hit:
+        members = self.passages.groups[group]
+        cos = max(float(self.index.chunk_vectors[i] @ query_vec) for i in members)
+        return Hit(chunk=self.passages.chunk(group), score=score, dense_score=cos,
+                   dense_rank=dense_rank.get(doc), bm25_rank=lex_rank.get(doc, (None,))[0],
+                   bm25_score=lex_rank.get(doc, (None, None))[1],
+                   parts=self.passages.part_ids(group) if len(members) > 1 else ())
+
+    def passage_id(self, chunk_id: str) -> str:
+        """The id of the passage that returns this chunk (its first chunk's id)."""
+        return self.passages.passage_id(chunk_id)
