@@ -254,6 +254,16 @@ class InterviewSettings(_Section):
                                 "points are dropped from the bank.")
     min_point_relevance: float = Field(0.3, ge=0, le=1, description="A fact needs this "
                                        "cosine to the question to be one of its key points.")
+    support_points: int = Field(12, ge=0, le=40, description="Further facts of a question's "
+                                "sources stored beside its key points: stating one earns "
+                                "credit, missing one costs nothing.")
+    support_weight: float = Field(0.5, ge=0, le=1, description="Credit for each further fact "
+                                  "stated, in key-point weights.")
+    support_cap: int = Field(4, ge=0, le=20, description="At most this many further facts "
+                             "are credited.")
+    points_per_sentence: int = Field(2, ge=0, le=10, description="One sentence of an answer "
+                                     "fully covers at most this many key points (0: no "
+                                     "limit); beyond that it earns partial credit.")
 
 
 class StudySettings(_Section):
