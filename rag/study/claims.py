@@ -26,10 +26,10 @@ _RULED_OUT = re.compile(r"\b(?:instead of|rather than|in place of|without|no lon
                         r"((?:[\w-]+\s+){0,4}[\w-]+)", re.I)
 
 
-def clauses(sentence: str, min_words: int = 4) -> list[str]:
+def clauses(sentence: str, min_words: int = 3) -> list[str]:
     """The clauses of ``sentence`` that have at least ``min_words`` words (none when the
     sentence does not split)."""
-    parts = [p.strip(" ,.") for p in _CLAUSE.split(sentence)]
+    parts = [p.strip(" ,") for p in _CLAUSE.split(sentence)]
     parts = [p for p in parts if len(p.split()) >= min_words]
     return parts if len(parts) > 1 else []
 
