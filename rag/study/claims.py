@@ -22,6 +22,8 @@ from rag.study import terms
 # Where a sentence splits into clauses that each state something on their own.
 _CLAUSE = re.compile(r"\s*(?:;|:\s|\s[—–]\s|,\s+(?=(?:so|and|but|while|whereas|which|because|"
                      r"since|although|though|unlike|instead|then|thus|hence)\b))\s*")
+_CONNECTIVE = re.compile(r"^(?:so|and|but|while|whereas|which|because|since|although|though|"
+                         r"then|thus|hence)\s+", re.I)
 _RULED_OUT = re.compile(r"\b(?:instead of|rather than|in place of|without|no longer|not)\s+"
                         r"((?:[\w-]+\s+){0,4}[\w-]+)", re.I)
 
@@ -29,7 +31,7 @@ _RULED_OUT = re.compile(r"\b(?:instead of|rather than|in place of|without|no lon
 def clauses(sentence: str, min_words: int = 3) -> list[str]:
     """The clauses of ``sentence`` that have at least ``min_words`` words (none when the
     sentence does not split)."""
-    parts = [p.strip(" ,") for p in _CLAUSE.split(sentence)]
+    parts = [_CONNECTIVE.sub("", p.strip(" ,")) for p in _CLAUSE.split(sentence)]
     parts = [p for p in parts if len(p.split()) >= min_words]
     return parts if len(parts) > 1 else []
 
