@@ -85,13 +85,16 @@ def ruled_out(text: str) -> set[str]:
     return out - terms._GENERIC_STEMS
 
 
-def _number_conflict(point: str, unit: str) -> str:
+def _number_conflict(point: str, unit: str, known: frozenset[float] = frozenset()) -> str:
     """A different number for the same thing (the word after it), unless the unit also
-    states the point's number ("47B parameters ... like a 13B model")."""
+    states the point's number ("47B parameters ... like a 13B model") or its number is
+    one the sources state elsewhere (``known``: a right number about another thing)."""
     p_slots, u_slots = terms.number_slots(point), terms.number_slots(unit)
     said_anywhere = {v for values in u_slots.values() for v in values}
     for slot in p_slots.keys() & u_slots.keys():
         if any(terms.same_number(a, b) for a in p_slots[slot] for b in said_anywhere):
+            continue
+        if all(any(terms.same_number(b, k) for k in known) for b in u_slots[slot]):
             continue
         if not any(terms.same_number(a, b) for a in p_slots[slot] for b in u_slots[slot]):
             said = ", ".join(f"{v:g}" for v in sorted(u_slots[slot]))
@@ -118,13 +121,20 @@ def _same_object(point: str, a: str, unit: str, b: str) -> bool:
     return any(present(s, near_b) for s in near_a)
 
 
-def contradiction(point: str, unit: str, question: str = "") -> str:
+def known_numbers(texts) -> frozenset[float]:
+    """Every number the texts state (the sources of a question)."""
+    return frozenset(v for t in texts for values in terms.number_slots(t).values()
+                     for v in values)
+
+
+def contradiction(point: str, unit: str, question: str = "",
+                  known: frozenset[float] = frozenset()) -> str:
     """Why ``unit`` states the opposite of ``point`` ('' when it does not): a different
     number; an antonym swapped in ("quadratic" for "linear") unless the unit negates it
     ("does not update" for "freezes"); a shared word negated in one but not the other;
     or two or more words the point rules out ("instead of self-supervised pretraining")
-    asserted by the unit."""
-    if why := _number_conflict(point, unit):
+    asserted by the unit.  ``known``: numbers the sources state (never a wrong number)."""
+    if why := _number_conflict(point, unit, known):
         return why
     p_stems, u_stems = terms.content_stems(point), terms.content_stems(unit)
     context = terms.content_stems(question)

@@ -32,7 +32,14 @@ from rag.errors import InvalidAnswer
 from rag.records import BankEntry, Citation, Grade, KeyPoint
 from rag.settings import InterviewSettings
 from rag.study import terms
-from rag.study.claims import answer_units, contradiction, present, sentence_units, stems_of
+from rag.study.claims import (
+    answer_units,
+    contradiction,
+    known_numbers,
+    present,
+    sentence_units,
+    stems_of,
+)
 
 __all__ = ["answer_units", "assess", "check_answer", "contradiction", "grade_answer",
            "is_echo", "is_gibberish", "is_salad"]
@@ -117,7 +124,8 @@ def _wanted(point: str, question: str, weigh) -> dict[str, float]:
 
 
 def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequence[str],
-                cfg: InterviewSettings, weigh=_no_rarity) -> Judgement:
+                cfg: InterviewSettings, weigh=_no_rarity,
+                known: frozenset[float] = frozenset()) -> Judgement:
     """The best judgement of one key point over the answer's units (sentences and
     clauses).  Covered: cosine >= ``cover_threshold`` and enough of the point's
     distinguishing terms (``term_fraction`` of their weight, at least 1, at most
@@ -137,7 +145,7 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         sim, found = float(sims[i]) + relief, sum(weights[t] for t in hits)
         if sim < cfg.partial_threshold or found < 1:
             continue
-        why = contradiction(point.text, unit, question) if found >= need else ""
+        why = contradiction(point.text, unit, question, known) if found >= need else ""
         if why:
             wrong = wrong or Judgement(0.0, True, i, sim, why)
             continue
@@ -208,9 +216,12 @@ def is_off_topic(vecs: np.ndarray, question_vec: np.ndarray, point_vecs: np.ndar
 
 
 def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
-                 cfg: InterviewSettings, weigh=_no_rarity) -> list[KeyPoint]:
+                 cfg: InterviewSettings, weigh=_no_rarity,
+                 known: frozenset[float] | None = None) -> list[KeyPoint]:
     sims = point_vecs @ prep.vectors.T if len(prep.units) else np.zeros((len(point_vecs), 0))
-    judged = [judge_point(point, entry.question, sims[i], prep.units, cfg, weigh)
+    if known is None:
+        known = known_numbers(p.text for p in (*entry.key_points, *entry.support))
+    judged = [judge_point(point, entry.question, sims[i], prep.units, cfg, weigh, known)
               for i, point in enumerate(entry.key_points)]
     judged = cap_per_sentence(judged, prep.sentence, cfg.points_per_sentence)
     out = []
@@ -276,8 +287,9 @@ def grade_offline(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
     points = judge_points(entry, prep, point_vecs, cfg, weigh)
     support: list[KeyPoint] = []
     if entry.support and support_vecs is not None and len(support_vecs):
+        known = known_numbers(p.text for p in (*entry.key_points, *entry.support))
         support = judge_points(entry.model_copy(update={"key_points": entry.support}), prep,
-                               support_vecs, cfg, weigh)
+                               support_vecs, cfg, weigh, known)
     stated = sum(p.credit >= 1.0 for p in support)
     wrong = sum(p.contradicted for p in support)
     extra = cfg.support_weight * (min(stated, cfg.support_cap) - cfg.contradiction_penalty * wrong)

@@ -203,7 +203,8 @@ def same_number(a: float, b: float) -> bool:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:g}" if value < 1e15 else str(int(value))
+    """"2000000000000" for two trillion (never "2e+12", which reads as 2 and 12)."""
+    return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 def numbers(text: str) -> set[str]:
