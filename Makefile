@@ -26,6 +26,7 @@ test: setup
 	$(RAG) build --quiet
 	$(PY) -m pytest -q
 	$(RAG) eval --gate
+	$(RAG) eval --grading --gate
 
 setup: $(STAMP)
 
