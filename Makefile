@@ -28,6 +28,7 @@ test: setup
 	$(RAG) eval --gate
 	$(RAG) eval --gate --dataset evals/interview.jsonl --split heldout --configs hybrid \
 		--no-ragas --thresholds evals/thresholds_interview.toml
+	$(RAG) eval --grading --gate
 
 setup: $(STAMP)
 

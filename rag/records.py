@@ -229,6 +229,9 @@ class BankEntry(_Frozen):
                                       "added (`rag add`, app upload), not the shipped corpus.")
     key_points: tuple[KeyPoint, ...] = Field(
         (), description="Facts a good answer covers, chosen at build time (rag/study/stored.py).")
+    support: tuple[KeyPoint, ...] = Field(
+        (), description="Further facts of its sources an answer may state beyond the key "
+        "points: credited by the grader, not required.")
 
 
 class KeyPoint(_Frozen):

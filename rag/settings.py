@@ -239,10 +239,12 @@ class InterviewSettings(_Section):
     key_points: int = Field(5, ge=1, le=12, description="Key points an answer is graded on.")
     redundancy_threshold: float = Field(0.8, description="Skip a key point this similar to "
                                         "one already chosen.")
-    cover_threshold: float = Field(0.5, description="A key point counts as covered when some "
-                                   "sentence of the answer has at least this cosine to it "
-                                   "(and enough distinguishing terms: min_terms).")
-    partial_threshold: float = Field(0.35, description="Half credit from this cosine with at "
+    cover_threshold: float = Field(0.45, description="A key point counts as covered when some "
+                                   "sentence or clause of the answer has at least this cosine "
+                                   "to it (and enough distinguishing terms: min_terms). The "
+                                   "grading defaults were tuned on the train split of "
+                                   "evals/grading.jsonl (`rag eval --grading`).")
+    partial_threshold: float = Field(0.4, description="Half credit from this cosine with at "
                                      "least one distinguishing term.")
     short_point_relief: float = Field(0.0, ge=0, le=0.3, description="Cosine added for "
                                       "key points under 10 words (short texts score lower "
@@ -253,16 +255,16 @@ class InterviewSettings(_Section):
                            "0.5, a common one 0).")
     term_fraction: float = Field(0.25, ge=0, le=1, description="... or this fraction of "
                                  "them, whichever is smaller.")
-    coverage_target: float = Field(0.65, gt=0, le=1, description="Share of the key points' "
+    coverage_target: float = Field(0.7, gt=0, le=1, description="Share of the key points' "
                                    "weight that earns 10/10 (a strong answer need not "
                                    "recite every point).")
-    contradiction_penalty: float = Field(0.5, ge=0, description="Weight lost per "
+    contradiction_penalty: float = Field(1.5, ge=0, description="Weight lost per "
                                          "contradicted point, beyond losing the point.")
     topical_threshold: float = Field(0.25, ge=0, le=1, description="An answer with a "
                                      "sentence this close to the question, and no "
                                      "contradiction, is relevant: it scores at least "
                                      "topical_credit even when it names no key point.")
-    topical_credit: float = Field(1.5, ge=0, le=10, description="The score of a relevant but "
+    topical_credit: float = Field(2.0, ge=0, le=10, description="The score of a relevant but "
                                   "unspecific answer.")
     relevance_threshold: float = Field(0.2, description="An answer none of whose sentences "
                                        "reaches this cosine to the question is off-topic (0).")
@@ -276,6 +278,16 @@ class InterviewSettings(_Section):
                                 "points are dropped from the bank.")
     min_point_relevance: float = Field(0.3, ge=0, le=1, description="A fact needs this "
                                        "cosine to the question to be one of its key points.")
+    support_points: int = Field(12, ge=0, le=40, description="Further facts of a question's "
+                                "sources stored beside its key points: stating one earns "
+                                "credit, missing one costs nothing.")
+    support_weight: float = Field(0.7, ge=0, le=1, description="Credit for each further fact "
+                                  "stated, in key-point weights.")
+    support_cap: int = Field(4, ge=0, le=20, description="At most this many further facts "
+                             "are credited.")
+    points_per_sentence: int = Field(1, ge=0, le=10, description="One sentence of an answer "
+                                     "fully covers at most this many key points (0: no "
+                                     "limit); beyond that it earns partial credit.")
 
 
 class StudySettings(_Section):
