@@ -28,3 +28,7 @@ class BackendError(RagError):
 
 class InvalidAnswer(RagError):
     """A mock-interview answer is empty, too long, or there is no question to answer."""
+
+
+class StoreUnavailable(IndexProblem):
+    """The index store (a Milvus server) cannot be reached, or refused the login."""
