@@ -120,6 +120,23 @@ def _is_unreachable(exc: BaseException) -> bool:
     return False
 
 
+def _lite_locked(path: str) -> bool:
+    """Whether another process holds the Milvus Lite folder's lock."""
+    import fcntl
+    from pathlib import Path
+
+    lock = Path(path) / "LOCK"
+    if not lock.is_file():
+        return False
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 def store_error(exc: BaseException, settings: Settings, action: str) -> StoreUnavailable:
     """A one-line message saying what failed and how to fix it; never the token."""
     from pymilvus.exceptions import ConnectionConfigException
@@ -129,7 +146,7 @@ def store_error(exc: BaseException, settings: Settings, action: str) -> StoreUna
     if _is_auth_failure(exc):
         return StoreUnavailable(f"Milvus at {where} refused the login while {action}: "
                                 f"{AUTH_HELP}")
-    if isinstance(exc, ConnectionConfigException) and is_local(uri):
+    if isinstance(exc, ConnectionConfigException) and is_local(uri) and _lite_locked(uri):
         return StoreUnavailable(
             f"cannot open the Milvus Lite folder {where}: another process is using it "
             "(Milvus Lite serves one process). To share one store between processes, run "
@@ -150,6 +167,10 @@ def connect(settings: Settings):
     check_uri(settings.milvus_uri)
     from pymilvus import MilvusClient
 
+    if is_local(settings.milvus_uri):  # Milvus Lite creates the folder, not its parent
+        from pathlib import Path
+
+        Path(settings.milvus_uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # pymilvus and milvus-lite log tracebacks of failed calls; our messages say it all.
     for name in ("pymilvus", "milvus_lite"):
         logging.getLogger(name).setLevel(logging.CRITICAL)

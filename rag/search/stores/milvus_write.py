@@ -353,8 +353,9 @@ def prune(client, settings: Settings, keep: str) -> list[str]:
     return dropped
 
 
-def rollback(settings: Settings) -> tuple[str, str]:
-    """Point the alias back at the newest complete build older than the current one."""
+def rollback(settings: Settings, check=None) -> tuple[str, str]:
+    """Point the alias back at the newest complete build older than the current one,
+    after ``check(client, meta_collection)`` (which raises when it cannot be served)."""
     client = mc.connect(settings)
     current = mc.current_meta(client, settings)
     if current is None:
@@ -367,5 +368,7 @@ def rollback(settings: Settings) -> tuple[str, str]:
                            f"{now}; RAG_MILVUS__KEEP_BUILDS keeps "
                            f"{settings.milvus.keep_builds})")
     target = mc.Names(settings.milvus.collection_prefix, older[-1])
+    if check is not None:
+        check(client, target.meta)
     switch_alias(client, settings, target.meta)
     return now, target.build
