@@ -1,0 +1,258 @@
+"""Milvus Lite vs FAISS at scale: N chunk-sized texts with embedding-like vectors.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_milvus.py [--n 1000000] [--smoke]
+
+Data: ``--n`` documents of 3-8 real corpus sentences (chunk-sized, real vocabulary) with
+vectors from a Gaussian fitted to our real all-MiniLM-L6-v2 vectors (bench_scale.py's
+``EmbeddingLike``); 200 query vectors from the same distribution, paired with real
+interview questions as the query text.
+
+Milvus Lite runs as a server process (``milvus-lite server``, as replicas share it) with
+the collection schema ``rag build --store milvus`` writes (passage record, BM25 text of
+our own tokens through Milvus' built-in BM25 function, HNSW over the vectors).  FAISS is
+measured in this process with the same HNSW parameters, bm25s for BM25 and our RRF.
+For each: load time, disk, resident memory, dense recall@10 against exact search,
+single-query p50/p95 of dense, BM25 and hybrid search (Milvus: ``hybrid_search`` with
+``RRFRanker``; FAISS: both searches and ``rag.search.retrieve.rrf``, as ``Retriever``).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import machine, parse_args, rss_mb, summary_ms, table, target, targets_table, \
+    timed, write_result
+from bench_scale import EmbeddingLike, corpus_sentences, exact_top_k, real_vectors, \
+    recall_at_k, synthetic_documents
+
+NAME = "bench_milvus"
+K = 10
+CANDIDATES = 30  # per retriever, as RAG_RETRIEVAL__CANDIDATES
+N_QUERIES = 200
+HNSW = {"M": 32, "efConstruction": 40}
+EF_SEARCH = 256  # RAG_VECTOR_INDEX__HNSW_EF_SEARCH
+BATCH = 2000
+
+
+def make_data(n: int, seed: int = 0) -> dict:
+    """Texts, their BM25 tokens, vectors; query vectors, query texts, exact top-k."""
+    from _common import benchmark_questions
+
+    from rag.search.index import bm25_tokenize
+
+    generate = EmbeddingLike(real_vectors())
+    docs = synthetic_documents(corpus_sentences(), n, seed)
+    tokens, tokenize_s = timed(lambda: [
+        " ".join(t) for t in bm25_tokenize(docs, return_ids=False)])
+    vectors = generate(n, seed=n)
+    queries = generate(N_QUERIES, seed=7)
+    questions = benchmark_questions()
+    texts = [questions[i % len(questions)] for i in range(N_QUERIES)]
+    truth = exact_top_k(vectors, queries, K)
+    return {"docs": docs, "tokens": tokens, "tokenize_s": round(tokenize_s, 1),
+            "vectors": vectors, "queries": queries, "texts": texts, "truth": truth}
+
+
+def latency(fn, items) -> dict:
+    times = []
+    for item in items:
+        _, seconds = timed(fn, item)
+        times.append(seconds)
+    return summary_ms(times)
+
+
+# ------------------------------------------------------------------------------ FAISS
+def run_faiss(data: dict) -> dict:
+    import bm25s
+    import faiss
+
+    from rag.search.index import bm25_tokenize
+    from rag.search.retrieve import rrf
+
+    gc.collect()
+    before = rss_mb()
+    start = time.perf_counter()
+    index = faiss.IndexHNSWFlat(data["vectors"].shape[1], HNSW["M"],
+                                faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW["efConstruction"]
+    index.add(data["vectors"])
+    index.hnsw.efSearch = EF_SEARCH
+    hnsw_s = time.perf_counter() - start
+    bm25 = bm25s.BM25()
+    bm25.index([t.split() for t in data["tokens"]], show_progress=False)
+    load_s = time.perf_counter() - start
+    memory = rss_mb() - before
+    disk = _faiss_disk_mb(index, bm25)
+    faiss.omp_set_num_threads(1)  # one query at a time on one thread, as a request
+    recall = recall_at_k(index.search(data["queries"], K)[1], data["truth"])
+
+    def dense(i):
+        return index.search(data["queries"][i:i + 1], CANDIDATES)[1][0]
+
+    def lexical(i):
+        toks = bm25_tokenize([data["texts"][i]], return_ids=False)
+        docs, _ = bm25.retrieve(toks, k=CANDIDATES, show_progress=False, n_threads=1)
+        return docs[0]
+
+    def hybrid(i):
+        fused = rrf([list(dense(i)), list(lexical(i))], [1.0, 1.0], 60)
+        return sorted(fused, key=lambda d: (-fused[d], d))[:K]
+
+    queries = range(N_QUERIES)
+    return {"store": "faiss", "load_s": round(load_s, 1), "hnsw_build_s": round(hnsw_s, 1),
+            "disk_mb": round(disk, 1), "rss_added_mb": round(memory, 1),
+            "recall_at_10": round(recall, 4), "dense": latency(dense, queries),
+            "bm25": latency(lexical, queries), "hybrid": latency(hybrid, queries)}
+
+
+def _faiss_disk_mb(index, bm25) -> float:
+    import faiss
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-faiss-"))
+    try:
+        faiss.write_index(index, str(folder / "vectors.faiss"))
+        bm25.save(str(folder / "bm25"), show_progress=False)
+        return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- Milvus
+def load_milvus(client, data: dict, name: str) -> dict:
+    """Create the passage collection as ``rag build --store milvus`` does and fill it."""
+    from rag.search.stores.milvus_client import BM25_PARAMS, chunk_schema
+
+    dim = data["vectors"].shape[1]
+    params = client.prepare_index_params()
+    params.add_index("vector", index_type="HNSW", metric_type="IP", params=dict(HNSW))
+    params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                     params=dict(BM25_PARAMS))
+    client.create_collection(name, schema=chunk_schema(client, dim), index_params=params)
+    start = time.perf_counter()
+    for lo in range(0, len(data["docs"]), BATCH):
+        rows = [{"pos": i, "chunk_id": f"synthetic#{i}",
+                 "record": json.dumps({"chunk_id": f"synthetic#{i}", "text": data["docs"][i]}),
+                 "lexical": data["tokens"][i], "vector": data["vectors"][i].tolist()}
+                for i in range(lo, min(lo + BATCH, len(data["docs"])))]
+        client.insert(name, rows, timeout=600)
+    insert_s = time.perf_counter() - start
+    client.flush(name, timeout=3600)
+    flush_s = time.perf_counter() - start - insert_s
+    client.release_collection(name, timeout=600)
+    client.load_collection(name, timeout=7200)  # builds the segments' indexes
+    load_s = time.perf_counter() - start
+    return {"insert_s": round(insert_s, 1), "flush_s": round(flush_s, 1),
+            "index_and_load_s": round(load_s - insert_s - flush_s, 1), "load_s": round(load_s, 1)}
+
+
+def query_milvus(client, data: dict, name: str) -> dict:
+    from pymilvus import AnnSearchRequest, RRFRanker
+
+    dense_p = {"metric_type": "IP", "params": {"ef": EF_SEARCH}}
+    bm25_p = {"metric_type": "BM25"}
+
+    def dense(i, limit=CANDIDATES):
+        return client.search(name, data=[data["queries"][i].tolist()], anns_field="vector",
+                             limit=limit, search_params=dense_p, output_fields=["pos"])[0]
+
+    def lexical(i):
+        return client.search(name, data=[_query_tokens(data["texts"][i])], anns_field="sparse",
+                             limit=CANDIDATES, search_params=bm25_p, output_fields=["pos"])[0]
+
+    def hybrid(i):
+        reqs = [AnnSearchRequest([data["queries"][i].tolist()], "vector", dense_p, CANDIDATES),
+                AnnSearchRequest([_query_tokens(data["texts"][i])], "sparse", bm25_p,
+                                 CANDIDATES)]
+        return client.hybrid_search(name, reqs, RRFRanker(60), limit=K,
+                                    output_fields=["pos"])[0]
+
+    first, first_s = timed(hybrid, 0)  # the first query may build per-segment caches
+    found = np.full((N_QUERIES, K), -1)
+    for i in range(N_QUERIES):
+        ids = [h["pos"] for h in dense(i, K)]
+        found[i, :len(ids)] = ids
+    queries = range(N_QUERIES)
+    return {"first_query_s": round(first_s, 2), "recall_at_10": round(
+        recall_at_k(found, data["truth"]), 4), "dense": latency(dense, queries),
+        "bm25": latency(lexical, queries), "hybrid": latency(hybrid, queries)}
+
+
+def _query_tokens(text: str) -> str:
+    from rag.search.index import bm25_tokenize
+
+    return " ".join(bm25_tokenize([text], return_ids=False)[0]) or "the"
+
+
+def run_milvus(data: dict, nice: int) -> dict:
+    from pymilvus import MilvusClient
+
+    from rag.search.stores.lite_server import LiteServer
+
+    with LiteServer(nice=nice) as server:
+        client = MilvusClient(server.uri, timeout=600)
+        idle = server.rss_mb()
+        loaded = load_milvus(client, data, "bench_chunks")
+        after_load = server.rss_mb()
+        queries = query_milvus(client, data, "bench_chunks")
+        result = {"store": "milvus-lite server", **loaded, **queries,
+                  "disk_mb": round(server.disk_mb(), 1),
+                  "server_rss_idle_mb": round(idle, 1),
+                  "server_rss_loaded_mb": round(after_load, 1),
+                  "server_rss_after_queries_mb": round(server.rss_mb(), 1),
+                  "server_rss_peak_mb": round(server.rss_mb("VmHWM"), 1)}
+        client.close()
+    return result
+
+
+# ---------------------------------------------------------------------------- report
+def report(result: dict) -> None:
+    rows = []
+    for r in (result["faiss"], result["milvus"]):
+        memory = r.get("rss_added_mb", r.get("server_rss_after_queries_mb"))
+        rows.append((r["store"], r["load_s"], r["disk_mb"], memory, r["recall_at_10"],
+                     r["dense"]["p50_ms"], r["dense"]["p95_ms"], r["bm25"]["p50_ms"],
+                     r["bm25"]["p95_ms"], r["hybrid"]["p50_ms"], r["hybrid"]["p95_ms"]))
+    print(table(f"{result['n']:,} chunk-sized texts, dim {result['dim']}, k={K}, "
+                f"{CANDIDATES} candidates per retriever, HNSW M={HNSW['M']} "
+                f"efConstruction={HNSW['efConstruction']} ef={EF_SEARCH}",
+                ["store", "load s", "disk MiB", "RSS MiB", "dense recall@10", "dense p50",
+                 "dense p95", "BM25 p50", "BM25 p95", "hybrid p50", "hybrid p95"], rows))
+    print(targets_table(result["targets"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(NAME, __doc__.splitlines()[0], argv, extra=[
+        (("--n",), {"type": int, "default": 1_000_000, "help": "texts to load"}),
+        (("--nice",), {"type": int, "default": 0,
+                       "help": "niceness added to the Milvus Lite server process"})])
+    started, before = time.perf_counter(), machine()
+    n = 2_000 if args.smoke else args.n
+    data, data_s = timed(make_data, n)
+    print(f"data: {n:,} texts and vectors in {data_s:.0f} s", flush=True)
+    result: dict = {"n": n, "dim": int(data["vectors"].shape[1]), "k": K,
+                    "queries": N_QUERIES, "hnsw": HNSW, "ef_search": EF_SEARCH,
+                    "tokenize_s": data["tokenize_s"]}
+    result["faiss"] = run_faiss(data)
+    print(f"faiss: {result['faiss']}", flush=True)
+    gc.collect()
+    result["milvus"] = run_milvus(data, args.nice)
+    print(f"milvus: {result['milvus']}", flush=True)
+    m, f = result["milvus"], result["faiss"]
+    result["targets"] = [
+        target("Milvus dense recall@10 (HNSW, ef 256)", m["recall_at_10"], 0.95, True),
+        target("Milvus hybrid p95 / FAISS hybrid p95", round(
+            m["hybrid"]["p95_ms"] / max(f["hybrid"]["p95_ms"], 1e-9), 2), 50.0, unit="x")]
+    report(result)
+    write_result(NAME, args, result, started, before)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
