@@ -179,3 +179,37 @@ class Grade(_Frozen):
     @property
     def missed(self) -> list[KeyPoint]:
         return [p for p in self.key_points if not p.covered]
+
+
+# --- Sentence roles (rag/corpus/roles.py, stored in sentences.jsonl) ----------------
+
+
+class SentenceInfo(_Frozen):
+    """One answer sentence of the index with its role and facet (decided at build time).
+
+    ``text`` is the sentence as it appears in its chunk (for highlighting); ``prose``
+    is what an answer shows: the facet label removed, a leading pronoun replaced by
+    its subject when that is safe.
+    """
+
+    chunk: int = Field(description="Position of its chunk in the index's chunk list.")
+    text: str
+    prose: str = ""
+    role: str = Field("fact", description="'fact' (may be an answer line), 'context' "
+                      "(links, titles, lists, code: evidence only) or 'question' "
+                      "(a discussion point, for the interview bank).")
+    facet: str = Field("", description="'problem', 'key_idea', 'method', 'results', "
+                       "'limitations', 'advantages', 'usage', 'discussion' or ''.")
+    label: str = Field("", description="The label the source put before it ('Key idea').")
+    subject: str = Field("", description="What its passage is about: the paper's short "
+                         "name or the section's topic.")
+    hint: str = Field("", description="A discussion point's own short answer (its "
+                      "parenthesis), when it gives one.")
+    needs_antecedent: bool = Field(False, description="Opens with a pronoun that could not "
+                                   "be resolved: use only right after the sentence before.")
+    context: str = Field("", description="Why it is context: 'see_also', 'link_list', "
+                         "'heading_list', 'title', 'table', 'pointer' or 'code'.")
+
+    @property
+    def is_fact(self) -> bool:
+        return self.role == "fact"

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-FORMAT_VERSION = 4  # 4: chunks carry the arXiv ids of papers they name (rag.corpus.linking)
+FORMAT_VERSION = 5  # 5: sentences carry role, facet and prose (rag.corpus.roles)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -268,7 +268,8 @@ class Settings(BaseSettings):
         return Settings(**data)
 
 
-_PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py")
+_PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py",
+                     "corpus/linking.py", "corpus/roles.py")
 
 
 def pipeline_fingerprint() -> str:

@@ -40,6 +40,7 @@ class Candidate:
     text: str
     score: float  # ranking score: cosine + lexical overlap + passage-rank bonus
     cosine: float = 0.0
+    source_text: str = ""  # the sentence as its passage has it (for highlighting)
 
 
 def term_overlap(query_terms: set[str], sentence_terms: frozenset[str],
@@ -62,12 +63,14 @@ def score_candidates(
     query_vec: np.ndarray, hits: Sequence[Hit], ranges: Sequence[tuple[int, int]],
     sentences: Sequence[tuple[int, str]], sentence_vectors: np.ndarray,
     chunk_index: dict[str, int], lexical: Callable[[int], float] = lambda i: 0.0,
-    rank_weight: float = 0.0,
+    rank_weight: float = 0.0, prose: Sequence[str] | None = None,
+    usable: Sequence[bool] | None = None,
 ) -> list[Candidate]:
     """Every answer-worthy sentence of the hits, best first.
 
     Score = cosine to the question + ``lexical(i)`` (weighted term overlap) + a
-    small bonus for sentences of higher-ranked passages.
+    small bonus for sentences of higher-ranked passages.  ``usable`` (by sentence)
+    keeps context and questions out; ``prose`` is the text an answer shows.
     """
     seen: set[str] = set()
     out: list[Candidate] = []
@@ -76,12 +79,13 @@ def score_candidates(
         cosines = sentence_vectors[start:end] @ query_vec if end > start else []
         bonus = rank_weight * (len(hits) - rank) / len(hits)
         for offset, cos in enumerate(cosines):
-            text = sentences[start + offset][1]
-            if text in seen or not is_answer_sentence(text):
+            i = start + offset
+            text = sentences[i][1]
+            if text in seen or not is_answer_sentence(text) or (usable and not usable[i]):
                 continue
             seen.add(text)
-            score = float(cos) + lexical(start + offset) + bonus
-            out.append(Candidate(rank, start + offset, text, score, float(cos)))
+            score = float(cos) + lexical(i) + bonus
+            out.append(Candidate(rank, i, prose[i] if prose else text, score, float(cos), text))
     return sorted(out, key=lambda c: (-c.score, c.hit_rank, c.sentence))
 
 
@@ -174,6 +178,16 @@ def related_papers(
     return list(found.values())
 
 
+def answer_text(info) -> str:
+    """How a sentence reads in an answer: its prose; a discussion point that carries its
+    own short answer reads as question and answer ("Why the square root of d_k?
+    Softmax stabilization.")."""
+    if info.role == "question" and info.hint:
+        hint = info.hint[:1].upper() + info.hint[1:]
+        return f"{info.prose} {hint.rstrip('.')}."
+    return info.prose
+
+
 @dataclass
 class Draft:
     """What a backend produces before the assistant adds timings and metadata."""
@@ -218,6 +232,10 @@ class ExtractiveBackend:
                                            return_ids=False))
         self.sentence_terms = [frozenset(t) for t in bm25_tokenize(
             [s for _, s in index.sentences], return_ids=False)]
+        info = index.sentence_info
+        self.prose = [answer_text(s) for s in info] if info else None
+        self.usable = [(s.is_fact and not s.needs_antecedent) or bool(s.hint)
+                       for s in info] if info else None
 
     def candidates(self, question: str, query_vec: np.ndarray,
                    hits: Sequence[Hit]) -> list[Candidate]:
@@ -229,7 +247,7 @@ class ExtractiveBackend:
             self.index.sentence_ranges, self.index.sentences, self.index.sentence_vectors,
             self.chunk_index,
             lambda i: weight * term_overlap(terms, self.sentence_terms[i], self.idf),
-            self.settings.rank_weight)
+            self.settings.rank_weight, self.prose, self.usable)
 
     def answer(self, question: str, query_vec: np.ndarray, hits: Sequence[Hit]) -> Draft:
         cands = self.candidates(question, query_vec, hits)
@@ -244,7 +262,7 @@ class ExtractiveBackend:
         number_of = {rank: n for n, rank in enumerate(order, start=1)}
         used: dict[int, list[str]] = {}
         for p in points:
-            used.setdefault(p.hit_rank, []).append(p.text)
+            used.setdefault(p.hit_rank, []).append(p.source_text or p.text)
         citations = build_citations(hits, order, set(used), used)
         return Draft(compose(points, number_of), citations, False, self.name, conf)
 

@@ -24,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.corpus.chunk import chunk_sources, content_hash, is_answer_sentence, split_sentences
+from rag.corpus.chunk import chunk_sources, content_hash
 from rag.corpus.ingest import load_corpus
 from rag.corpus.linking import link_chunks
+from rag.corpus.roles import annotate_chunks, embed_form
 from rag.errors import IndexProblem
-from rag.records import Chunk
+from rag.records import Chunk, SentenceInfo
 from rag.search.embed import Embedder
 from rag.search.index import (
     BM25_DIR,
@@ -47,6 +48,7 @@ from rag.search.index import (
     make_faiss_index,
     read_manifest,
     sentence_embed_text,
+    sentence_row,
     staleness,
     verify_files,
 )
@@ -124,12 +126,11 @@ def _build(
     max_body = settings.embedding.max_seq_tokens - 2
     chunks = chunk_sources(sources, settings.chunking, embedder.count_tokens, max_body)
     chunks = link_chunks(chunks, sources)  # chunks that name a paper carry its arXiv id
-    sentences = [(i, s) for i, c in enumerate(chunks) for s in split_sentences(c.text)
-                 if is_answer_sentence(s)]
+    sentences = annotate_chunks(chunks, sources)  # roles and facets (rag.corpus.roles)
     cache = _vector_cache(previous, embedder) if previous else {}
     chunk_vecs, n_new_c = _embed_cached([c.embed_text for c in chunks], cache, embedder,
                                         "Embedding passages", progress)
-    sent_texts = [sentence_embed_text(chunks[i], s) for i, s in sentences]
+    sent_texts = [sentence_embed_text(chunks[s.chunk], embed_form(s)) for s in sentences]
     sent_vecs, n_new_s = _embed_cached(sent_texts, cache, embedder,
                                        "Embedding sentences", progress)
     builds = settings.index_dir / "builds"
@@ -162,8 +163,8 @@ def _vector_cache(previous: Path, embedder: Embedder) -> dict[str, np.ndarray]:
     except Exception:  # a damaged previous build just means no reuse
         return {}
     cache = {content_hash(c.embed_text): v for c, v in zip(loaded.chunks, loaded.chunk_vectors)}
-    for (i, s), v in zip(loaded.sentences, loaded.sentence_vectors):
-        cache[content_hash(sentence_embed_text(loaded.chunks[i], s))] = v
+    for info, v in zip(loaded.sentence_info, loaded.sentence_vectors):
+        cache[content_hash(sentence_embed_text(loaded.chunks[info.chunk], embed_form(info)))] = v
     return cache
 
 
@@ -182,7 +183,7 @@ def _embed_cached(
 
 def _write_build(
     out: Path, settings: Settings, chunks: list[Chunk], chunk_vecs: np.ndarray,
-    sentences: list[tuple[int, str]], sent_vecs: np.ndarray,
+    sentences: list[SentenceInfo], sent_vecs: np.ndarray,
 ) -> None:
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.faiss import FaissVectorStore
@@ -193,7 +194,7 @@ def _write_build(
                for c, v in zip(chunks, chunk_vecs)])
     store.persist(persist_path=str(out / VECTORS))
     _write_jsonl(out / CHUNKS, (c.model_dump(mode="json") for c in chunks))
-    _write_jsonl(out / SENTENCES, ({"chunk": i, "text": s} for i, s in sentences))
+    _write_jsonl(out / SENTENCES, (sentence_row(s) for s in sentences))
     np.save(out / SENTENCE_VECTORS, sent_vecs, allow_pickle=False)
     _write_bm25(out / BM25_DIR, [c.embed_text for c in chunks])
 

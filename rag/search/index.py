@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexProblem
-from rag.records import Chunk
+from rag.records import Chunk, SentenceInfo
 from rag.settings import FORMAT_VERSION, Settings, VectorIndexSettings
 
 MANIFEST = "manifest.json"
@@ -139,6 +139,19 @@ def _stemmer(module):
     return _STEMMER
 
 
+def sentence_row(info: SentenceInfo) -> dict:
+    """One line of ``sentences.jsonl``: chunk and text first, then role, facet and the
+    rest (empty fields left out, so the file stays readable)."""
+    row = info.model_dump()
+    return {k: v for k, v in row.items() if v not in ("", False) or k in ("chunk", "text", "role")}
+
+
+def sentence_from_row(row: dict) -> SentenceInfo:
+    """The record of one ``sentences.jsonl`` line (``prose`` defaults to ``text``)."""
+    data = {"prose": row.get("text", ""), **row}
+    return SentenceInfo.model_validate(data)
+
+
 @dataclass
 class LoadedIndex:
     build_dir: Path
@@ -151,6 +164,8 @@ class LoadedIndex:
     bm25: object
     papers: dict[str, dict] = field(default_factory=dict)
     sentence_ranges: list[tuple[int, int]] = field(default_factory=list)
+    # Parallel to ``sentences``: role, facet and answer-ready prose (rag.corpus.roles).
+    sentence_info: list[SentenceInfo] = field(default_factory=list)
 
 
 def load_build(build_dir: Path, manifest: dict) -> LoadedIndex:
@@ -162,8 +177,9 @@ def load_build(build_dir: Path, manifest: dict) -> LoadedIndex:
         chunks = [Chunk(**json.loads(line)) for line in
                   (build_dir / CHUNKS).read_text(encoding="utf-8").splitlines()]
         store = FaissVectorStore.from_persist_path(str(build_dir / VECTORS))
-        sentences = [(row["chunk"], row["text"]) for row in map(json.loads, (
-            build_dir / SENTENCES).read_text(encoding="utf-8").splitlines())]
+        info = [sentence_from_row(json.loads(line)) for line in (
+            build_dir / SENTENCES).read_text(encoding="utf-8").splitlines()]
+        sentences = [(s.chunk, s.text) for s in info]
         sent_vecs = np.load(build_dir / SENTENCE_VECTORS, allow_pickle=False)
         bm25 = bm25s.BM25.load(str(build_dir / BM25_DIR), show_progress=False)
         papers = json.loads((build_dir / PAPERS).read_text(encoding="utf-8"))
@@ -176,7 +192,7 @@ def load_build(build_dir: Path, manifest: dict) -> LoadedIndex:
         raise IndexProblem(f"index at {build_dir} is inconsistent: {problem}; run `rag build`")
     vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
     return LoadedIndex(build_dir, manifest, chunks, store, vectors, sentences, sent_vecs,
-                       bm25, papers, _ranges(sentences, len(chunks)))
+                       bm25, papers, _ranges(sentences, len(chunks)), info)
 
 
 def _count_problem(n_vectors: int, n_chunks: int, n_sent: int, n_sent_vecs: int,

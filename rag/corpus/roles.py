@@ -1,0 +1,410 @@
+"""Sentence roles and facets, decided once at build time (pure functions).
+
+Every answer sentence of a chunk gets a *role*:
+
+* ``fact``: a statement an answer may lead with or list as a key point;
+* ``context``: link lists, "See also" pointers, headings used as lists
+  ("Research Directions: - ... - ..."), bare titles ("paper: QLoRA ..."),
+  references ("Llama 2: ... (Meta, 2023)"), table rows, code and navigation.
+  Retrievable and shown in the evidence, never an answer line;
+* ``question``: one item of a "Discussion points:" list, kept as a question for
+  the interview bank (its parenthesised answer, if any, is the ``hint``).
+
+and, when the reading guide labels it, a *facet* (``problem``, ``key_idea``,
+``method``, ``results``, ``limitations``, ``advantages``, ``usage``,
+``discussion``) with the label removed from the ``prose``.  A sentence that
+opens with a pronoun gets its subject back when that is safe ("It quickly
+became ..." in the FlashAttention-2 card -> "FlashAttention-2 quickly
+became ...") and is otherwise marked ``needs_antecedent``: usable only right
+after the sentence before it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.records import SentenceInfo
+
+ROLES = ("fact", "context", "question")
+FACETS = ("problem", "key_idea", "method", "results", "limitations", "advantages", "usage",
+          "discussion")
+
+# Label (lower case) -> facet.  Labels are the reading guide's fields and the same
+# fields in other documents' lists and code dictionaries.
+FACET_LABELS: dict[str, str] = {
+    **dict.fromkeys(("problem", "problem statement", "motivation", "challenge addressed"),
+                    "problem"),
+    **dict.fromkeys(("key idea", "key ideas", "key insight", "key innovation", "main idea",
+                     "core idea", "idea", "innovation", "insight", "central idea"), "key_idea"),
+    **dict.fromkeys(("approach", "method", "methodology", "architecture", "pipeline",
+                     "format", "mathematical formulation", "key components", "technical approach",
+                     "mechanism", "algorithm", "how it works", "selective ssm", "two modes",
+                     "implementation", "training", "objective", "process"), "method"),
+    **dict.fromkeys(("results", "result", "key results", "performance", "key finding",
+                     "key findings", "finding", "findings", "scale", "impact", "contribution",
+                     "contributions"), "results"),
+    **dict.fromkeys(("limitations", "limitation", "drawbacks", "drawback", "disadvantages",
+                     "weaknesses", "cons", "challenges", "open problems", "risks",
+                     "trade-off", "trade-offs", "tradeoffs", "concerns"), "limitations"),
+    **dict.fromkeys(("advantages", "advantage", "benefits", "benefit", "pros", "strengths",
+                     "why it matters"), "advantages"),
+    **dict.fromkeys(("use cases", "use case", "applications", "application", "when to use",
+                     "usage"), "usage"),
+    **dict.fromkeys(("discussion points", "discussion points for anthropic interviews",
+                     "discussion"), "discussion"),
+}
+# Labels whose value is a bare title, a pointer or navigation: context.
+CONTEXT_LABELS = frozenset({
+    "paper", "papers", "title", "titles", "author", "authors", "link", "links", "url",
+    "see also", "module", "previous", "next", "source", "sources", "reference", "references",
+    "example", "examples", "key papers", "papers to read", "further reading", "read more",
+    "resources", "venue", "conference", "where to read papers", "paper discussions",
+    "reading groups"})
+
+_LABEL = re.compile(r"^(?P<label>[A-Za-z][\w/&+'’ .()-]{0,48}?)\s*:\s+(?P<rest>\S.*)$")
+_DASH_ITEMS = re.compile(r"(?:^|\s)-\s+\S")
+_SEE_ALSO = re.compile(r"^\(?\s*see (?:also|more|the)\b", re.I)
+_REFERENCE = re.compile(r"^[^()]{3,160}\((?:[^()]*?,\s*)?(?:[^()]*\bet al\.?\s*,?\s*)?"
+                        r"(?:19|20)\d{2}\)\s*[.,;]?$")
+# Reading advice rather than content: "You should also know ...", "We recommend ...".
+_POINTER = re.compile(r"^(?:\(?\d+(?:\.\d+)?\s*hr video\)|\(\d+\)\s*)?\s*(?:you (?:should|can|may|"
+                      r"could)|we (?:also )?(?:highly |do )?recommend|we covered|if time allows|"
+                      r"check out|bonus picks|honou?rable mentions|note that we|more survey papers|"
+                      r"choose from|pick your poison)\b|\bis also strongly recommended\b|"
+                      r"\bto understand the leading\b|"
+                      r"^(?:read|review|attend|follow|join|subscribe)\s", re.I)
+_TABLE_ROW = re.compile(r"^\|.*\|$")
+_CODE = re.compile(r"\{[^{}]*\}|^\s*(?:def|return|import|class|print)\b|^\s*from \S+ import\b"
+                   r"|\w\.\w+\(|^\s*[\w.\[\]'\"]+\s*=\s|==|[;{}]\s*$|^\s*[#@]|^f[\"']")
+_WORDS = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\w.%]*")
+_NAME_GLUE = frozenset("and or & vs the of for on in to a an with paper papers esp via its "
+                       "from by at".split())
+# Lowercase words that make a phrase a statement rather than a list of names.
+_VERBISH = re.compile(r"^(?:is|are|was|were|be|been|has|have|had|can|could|will|would|may|"
+                      r"might|should|must|does|do|did|uses?|used|shows?|showed|makes?|made|"
+                      r"takes?|gives?|introduces?d?|proposes?d?|[a-z]{3,}(?:es|ed|ing|s))$")
+
+# Pronoun openings.  "This/These + noun" and bare pronouns are handled differently.
+_PRONOUN = re.compile(r"^(?P<p>It|Its|They|Their|This|These|That|Those|Such|Both|He|She|"
+                      r"Them)\b(?P<rest>.*)$", re.S)
+_SELF_NOUN = re.compile(r"^This\s+(?P<mid>(?:[\w./&-]+\s+){0,5}?)(?P<noun>paper|study|report|"
+                        r"work|survey|article|review|technical report)\b(?P<rest>.*)$",
+                        re.S)
+# What "They ..." does when "they" are a paper's authors.
+_AUTHOR_VERBS = frozenset("""also then argue argued assemble assembled build built catalog
+catalogue catalogued describe described derive derived design designed evaluate evaluated find
+found fine-tune fine-tuned group grouped introduce introduced measure measured observe observed
+propose proposed release released report reported set show showed study studied test tested
+train trained use used""".split())
+_VERBS_AFTER_IT = re.compile(r"^\s+(?:also\s+|then\s+|still\s+|quickly\s+|now\s+)?"
+                             r"(?:is|was|has|had|became|becomes|remains|reaches|reached|"
+                             r"scores|scored|contains|comes|covers|gathers|gave|gives|"
+                             r"achieves|achieved|extends|extended|established|laid|pairs|"
+                             r"targets|includes|shows|showed|introduces|introduced|adds|"
+                             r"added|uses|used|works|trails|cuts|proposes|studies|"
+                             r"appeared|outperforms|matches|supports|analyzes|analyses|"
+                             r"combines|offers|made|makes|enables)\b")
+
+
+def split_label(text: str) -> tuple[str, str]:
+    """``("Key idea", "replace recurrence ...")`` for a labelled line, else ``("", text)``.
+
+    A label is one to six words before the first colon, not a clause of its own.
+    """
+    match = _LABEL.match(text.strip())
+    if not match:
+        return "", text.strip()
+    label = match.group("label").strip()
+    words = label.split()
+    if len(words) > 6 or label.endswith((".", ")")) and "(" not in label:
+        return "", text.strip()
+    if any(w.lower() in ("is", "are", "was", "were", "we", "you", "i") for w in words):
+        return "", text.strip()
+    return label, match.group("rest").strip()
+
+
+def facet_of(label: str) -> str:
+    """The facet a label names ('' for labels that are not a reading-guide field)."""
+    key = re.sub(r"\s+", " ", label.replace("_", " ")).strip().lower()
+    key = re.sub(r"\s*\([^()]*\)$", "", key)  # "Key Papers (2025-2026)"
+    return FACET_LABELS.get(key, "")
+
+
+def is_heading_list(rest: str) -> bool:
+    """Label text that is a list of dash items: "- Larger expert counts - Dynamic ..."."""
+    return rest.lstrip().startswith("- ") or len(_DASH_ITEMS.findall(" " + rest)) >= 2 \
+        and " - " in rest and rest.count(" - ") >= 2
+
+
+def is_name_list(text: str) -> bool:
+    """A list of names or links with no statement: "GPT1, GPT2, GPT3, Codex papers."."""
+    words = _WORDS.findall(text)
+    separators = len(re.findall(r",|/|\s(?:and|or|&)\s", _strip_parens(text)))
+    if len(words) < 3 or separators < 2:
+        return False
+    lower = [w for w in words if w[0].islower() and w.lower() not in _NAME_GLUE]
+    if any(_VERBISH.match(w) for w in lower):
+        return False
+    return len(lower) <= max(1, len(words) // 5)
+
+
+def _strip_parens(text: str) -> str:
+    return re.sub(r"\([^()]*\)", "", text)
+
+
+def is_code(text: str) -> bool:
+    """Code, templates and formulas written as code."""
+    stripped = text.strip()
+    if _CODE.search(stripped):
+        return True
+    symbols = sum(not (ch.isalnum() or ch.isspace() or ch in ".,;:'’\"()-%") for ch in stripped)
+    return symbols / max(len(stripped), 1) > 0.12
+
+
+def context_reason(text: str, label: str, rest: str) -> str:
+    """Why a sentence is context ('' when it is not)."""
+    stripped = text.strip()
+    if _SEE_ALSO.match(stripped) or re.match(r"^(?:see also|of historical interest)\b",
+                                             stripped, re.I):
+        return "see_also"
+    if _TABLE_ROW.match(stripped):
+        return "table"
+    if _POINTER.search(stripped):
+        return "pointer"
+    if label and label.lower() in CONTEXT_LABELS:
+        return "title"
+    if label and is_heading_list(rest):
+        return "heading_list"
+    if _REFERENCE.match(stripped) and not _VERBISH_IN(stripped):
+        return "title"
+    if is_code(stripped):
+        return "code"
+    if is_name_list(rest if label else stripped):
+        return "link_list"
+    return ""
+
+
+def _VERBISH_IN(text: str) -> bool:  # noqa: N802 - reads as a predicate in context_reason
+    head = re.sub(r"\([^()]*\)\s*[.,;]?$", "", text)
+    return any(_VERBISH.match(w) for w in _WORDS.findall(head) if w[0].islower())
+
+
+# --- discussion points --------------------------------------------------------------
+
+_PAREN_TAIL = re.compile(r"\s*\((?P<hint>[^()]*(?:\([^()]*\)[^()]*)*)\)\s*$")
+
+
+def split_items(text: str) -> list[str]:
+    """Comma-separated items, commas inside parentheses kept."""
+    items, depth, current = [], 0, []
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            items.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    items.append("".join(current).strip())
+    return [i.rstrip(".").strip() for i in items if i.strip(" .")]
+
+
+def discussion_items(rest: str) -> list[tuple[str, str]]:
+    """``[(item, hint)]`` of a discussion-point list: "why the square root of d_k
+    (softmax stabilization)" -> ("why the square root of d_k ...", "softmax stabilization")."""
+    out = []
+    for item in split_items(rest):
+        match = _PAREN_TAIL.search(item)
+        hint = match.group("hint").strip() if match else ""
+        out.append((item, hint))
+    return out
+
+
+def as_question(item: str) -> str:
+    """A discussion item as a question: "why bidirectional matters (...)" ->
+    "Why bidirectional matters?"."""
+    body = _PAREN_TAIL.sub("", item).strip().rstrip("?.")
+    return body[:1].upper() + body[1:] + "?" if body else ""
+
+
+# --- pronouns ---------------------------------------------------------------------
+
+
+def restore_subject(text: str, subject: str, title: str = "",
+                    is_card: bool = False) -> tuple[str, bool]:
+    """``(prose, needs_antecedent)``: a leading pronoun replaced by its subject when safe.
+
+    Only paper cards have a known referent (the paper, its method, its authors);
+    elsewhere a pronoun opening is left alone and marked as needing its antecedent.
+    """
+    match = _PRONOUN.match(text)
+    if not match:
+        return text, False
+    if not is_card:
+        return text, True
+    pronoun, rest = match.group("p"), match.group("rest")
+    self_ref = _SELF_NOUN.match(text)
+    if self_ref and (title or subject):
+        mid = self_ref.group("mid").strip()
+        named = f"“{title}”" if title else subject
+        lead = " ".join(p for p in ("The", mid, self_ref.group("noun"), named) if p)
+        return lead + self_ref.group("rest"), False
+    if pronoun == "They":
+        first = rest.split()[0].lower() if rest.split() else ""
+        if first in _AUTHOR_VERBS:
+            return "The authors" + rest, False
+        return text, True
+    if pronoun == "It" and subject and _VERBS_AFTER_IT.match(rest):
+        return subject + rest, False
+    if pronoun == "Its" and rest[:1] == " ":
+        return f"{subject}'s{rest}" if subject else f"The paper's{rest}", False
+    return text, True
+
+
+# --- one chunk ----------------------------------------------------------------------
+
+
+def classify(text: str, subject: str = "", title: str = "", is_card: bool = False,
+             chunk: int = 0) -> list[SentenceInfo]:
+    """The record(s) of one sentence: one, or one per item of a discussion-point list."""
+    text = text.strip()
+    label, rest = split_label(text)
+    facet = facet_of(label) if label else ""
+    if facet == "discussion":
+        return [SentenceInfo(chunk=chunk, text=item, prose=as_question(item), role="question",
+                             facet="discussion", label=label, subject=subject, hint=hint)
+                for item, hint in discussion_items(rest) if len(item.split()) >= 2]
+    reason = context_reason(text, label, rest)
+    if reason:
+        return [SentenceInfo(chunk=chunk, text=text, prose=text, role="context", facet=facet,
+                             label=label, subject=subject, context=reason)]
+    prose = _capitalise(rest) if facet else text
+    if prose.rstrip().endswith("?") and facet != "problem":
+        return [SentenceInfo(chunk=chunk, text=text, prose=prose, role="question", facet=facet,
+                             label=label, subject=subject)]
+    prose, needs = restore_subject(prose, subject, title, is_card)
+    subject = named_subject(text) or subject
+    return [SentenceInfo(chunk=chunk, text=text, prose=prose, role="fact", facet=facet,
+                         label=label, subject=subject, needs_antecedent=needs)]
+
+
+def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
+                   is_card: bool = False, chunk: int = 0) -> list[SentenceInfo]:
+    """Records of a chunk's sentences, in order (discussion lists become several).
+
+    In documents a title line ("paper: QLoRA: ...", "Llama 2: ... (Meta, 2023)") makes
+    the paper it names the subject of the sentences after it."""
+    out: list[SentenceInfo] = []
+    for sentence in sentences:
+        infos = classify(sentence, subject, title, is_card, chunk)
+        out.extend(infos)
+        if not is_card and infos and infos[0].context == "title":
+            subject = title_subject(sentence) or subject
+    return out
+
+
+def title_subject(line: str) -> str:
+    """The paper a title line names, by its short name: "paper: QLoRA: Efficient ..." ->
+    "QLoRA"; "Consistency Models (Song et al. 2023)" -> "Consistency Models"."""
+    from rag.corpus.linking import name_parts
+
+    label, rest = split_label(line)
+    if label and label.lower() not in ("paper", "title"):
+        if not _REFERENCE.match(line.strip()):
+            return ""
+        rest = line
+    parts = name_parts(re.sub(r"\s*\([^()]*\)\s*[.,;]?$", "", rest.strip()))
+    short = [p for p in parts[1:] if 1 <= len(p.split()) <= 4]
+    return short[0] if short and ":" in parts[0] else parts[0] if len(parts[0].split()) <= 6 \
+        else ""
+
+
+_NAMED = re.compile(r"^(?P<name>[A-Z][\w./+ -]{1,60}?) (?:papers?|report|survey|benchmark)"
+                    r"\s+[-–—:]\s+\S")
+
+
+def named_subject(text: str) -> str:
+    """The paper a reading-list line is about: "GraphRAG paper - Microsoft's take ..." ->
+    "GraphRAG"."""
+    match = _NAMED.match(text.strip())
+    return match.group("name").strip() if match else ""
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
+
+
+def embed_form(info: SentenceInfo) -> str:
+    """What the embedding model sees of a sentence (before its heading context): the
+    prose, with the facet label kept as a cue ("Limitations: ..."), a discussion item
+    with its hint."""
+    if info.role == "question":
+        return info.text
+    if info.label and info.facet and info.role == "fact":
+        return f"{info.label}: {info.prose}"
+    return info.prose
+
+
+# --- subjects and the whole corpus ----------------------------------------------------
+
+_REPORT_TAIL = re.compile(r"\s+(?:Technical Report|Report)$")
+
+
+def card_subject(title: str, names: Sequence[str] = ()) -> str:
+    """How to call a paper in running text: its shortest short name or alias ("DPO",
+    "GPT-3"), else a short title without "Technical Report" ("GPT-4"), else ''."""
+    short = sorted((n for n in names if n and len(n.split()) <= 4), key=len)
+    if short:
+        return short[0]
+    bare = _REPORT_TAIL.sub("", title.strip())
+    return bare if bare and len(bare.split()) <= 3 else ""
+
+
+def section_subject(section: str) -> str:
+    """The topic of a document section from its heading path: "... › 6. LoRA: Low-Rank
+    Adaptation (2021)" -> "LoRA"."""
+    from rag.corpus.linking import name_parts
+
+    heading = section.rsplit(" › ", 1)[-1].strip()
+    if not heading:
+        return ""
+    parts = name_parts(heading)
+    short = [p for p in parts[1:] if 1 <= len(p.split()) <= 4]
+    return short[0] if short and ":" in parts[0] else parts[0]
+
+
+def keep_sentence(text: str, is_answer: bool) -> bool:
+    """Answer-worthy sentences, plus labelled guide fields phrased as questions
+    ("Problem: how to use unlabeled text for pre-training?")."""
+    if is_answer:
+        return True
+    label, rest = split_label(text)
+    return bool(label) and facet_of(label) in FACETS and len(rest.split()) >= 4
+
+
+def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
+    """Role records of every kept sentence of every chunk, in index order."""
+    from rag.corpus.chunk import is_answer_sentence, split_sentences
+    from rag.corpus.linking import corpus_linker
+
+    names: dict[str, list[str]] = {}
+    for name in corpus_linker(sources).names:
+        if name.kind != "title":
+            names.setdefault(name.arxiv_id, []).append(name.text)
+    out: list[SentenceInfo] = []
+    carried: tuple[str, str] = ("", "")  # (section, subject a title line set there)
+    for i, chunk in enumerate(chunks):
+        is_card = chunk.doc_id.startswith("arxiv:")
+        arxiv_id = chunk.doc_id.removeprefix("arxiv:")
+        subject = card_subject(chunk.title, names.get(arxiv_id, ())) if is_card \
+            else section_subject(chunk.section)
+        where = f"{chunk.doc_id}#{chunk.section}"
+        if carried[0] == where and carried[1]:
+            subject = carried[1]
+        kept = [s for s in split_sentences(chunk.text) if keep_sentence(s, is_answer_sentence(s))]
+        infos = classify_chunk(kept, subject, chunk.title if is_card else "", is_card, i)
+        out.extend(infos)
+        titled = [x for x in infos if x.context == "title"]
+        carried = (where, title_subject(titled[-1].text) if titled else carried[1]
+                   if carried[0] == where else "")
+    return out

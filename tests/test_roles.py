@@ -1,0 +1,197 @@
+"""Sentence roles and facets (rag.corpus.roles) on real lines of the corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.corpus.roles import (
+    as_question,
+    card_subject,
+    classify,
+    classify_chunk,
+    discussion_items,
+    embed_form,
+    facet_of,
+    restore_subject,
+    section_subject,
+    split_label,
+    title_subject,
+)
+
+
+def one(text: str, **kw):
+    infos = classify(text, **kw)
+    assert len(infos) == 1
+    return infos[0]
+
+
+@pytest.mark.parametrize(("text", "facet", "prose"), [
+    ("Problem: RNN/LSTM have a sequential bottleneck, do not parallelize.", "problem",
+     "RNN/LSTM have a sequential bottleneck, do not parallelize."),
+    ("Key idea: replace recurrence with self-attention. ", "key_idea",
+     "Replace recurrence with self-attention."),
+    ("Approach: mask fifteen percent of tokens, predict the original token, additionally "
+     "Next Sentence Prediction (NSP).", "method",
+     "Mask fifteen percent of tokens, predict the original token, additionally Next Sentence "
+     "Prediction (NSP)."),
+    ("Architecture: each input token is processed by a router that directs it to the most "
+     "relevant K experts from the total pool.", "method",
+     "Each input token is processed by a router that directs it to the most relevant K "
+     "experts from the total pool."),
+    ("Results: BLEU 28.4 on WMT En-De (SOTA at the time), three and a half days of training "
+     "on eight GPUs.", "results",
+     "BLEU 28.4 on WMT En-De (SOTA at the time), three and a half days of training on eight "
+     "GPUs."),
+    ("Advantages: one stage instead of three, more stable than PPO, simpler to implement.",
+     "advantages", "One stage instead of three, more stable than PPO, simpler to implement."),
+    ("Problem: how to use unlabeled text for pre-training?", "problem",
+     "How to use unlabeled text for pre-training?"),
+])
+def test_guide_fields_become_facets_without_their_label(text, facet, prose):
+    info = one(text, subject="LoRA")
+    assert (info.role, info.facet, info.prose) == ("fact", facet, prose)
+    assert info.label and info.text == text.strip()
+
+
+def test_discussion_points_become_questions_with_their_hints():
+    line = ("Discussion points: why specifically sin/cos for positions (extrapolation, relative "
+            "positions), why the square root of d_k (softmax stabilization), limitations "
+            "(O(n^2) in memory).")
+    infos = classify(line, subject="Attention Is All You Need")
+    assert [i.role for i in infos] == ["question"] * 3
+    assert {i.facet for i in infos} == {"discussion"}
+    assert infos[1].hint == "softmax stabilization"
+    assert infos[1].prose == "Why the square root of d_k?"
+    assert infos[2].hint == "O(n^2) in memory"
+    assert all(i.text in line for i in infos)  # each item can be found in the passage
+
+
+def test_discussion_items_keep_commas_inside_parentheses():
+    assert discussion_items("what rank to choose (4-64 is usually sufficient), which layers "
+                            "to adapt (Q, V are more important than K)") == [
+        ("what rank to choose (4-64 is usually sufficient)", "4-64 is usually sufficient"),
+        ("which layers to adapt (Q, V are more important than K)",
+         "Q, V are more important than K")]
+    assert as_question("why bidirectional matters (GPT was unidirectional)") == \
+        "Why bidirectional matters?"
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("See also Nvidia FACTS framework and Extrinsic Hallucinations in LLMs - Lilian Weng's "
+     "survey of causes/evals for hallucinations (see also Jason Wei on recall vs precision).",
+     "see_also"),
+    ("See also SWE-Agent, SWE-Bench Multimodal and the Konwinski Prize.", "see_also"),
+    ("Of historical interest - Toolformer and HuggingGPT.", "see_also"),
+    ("Research Directions: - Larger expert counts (100+) - Dynamic expert routing - Expert "
+     "specialization - Load balancing", "heading_list"),
+    ("Use Cases: - Long-context modeling (DNA sequences, books) - Efficient inference - "
+     "Real-time applications", "heading_list"),
+    ("paper: QLoRA: Efficient Finetuning of Quantized LLMs", "title"),
+    ("title: PaLM 2 Technical Report", "title"),
+    ("Llama 2: Open Foundation and Fine-Tuned Chat Models (Meta, 2023)", "title"),
+    ("Switch Transformer: Scaling to Trillion Parameter Models (Fedus et al. 2021)", "title"),
+    ("GPT1, GPT2, GPT3, Codex, InstructGPT, GPT4 papers.", "link_list"),
+    ("DeepSeek V1, Coder, Math (esp GRPO), MoE, V2, V3, R1 papers.", "link_list"),
+    ("| Anthropic | AI safety, constitutional AI | Claude 4 Opus |", "table"),
+    ("The limitations include {analysis['limitations']}, which suggests future work in "
+     "{analysis['future_directions']}", "code"),
+    ('f"Generate an input for this task: {instruction}"', "code"),
+    ("You should also know Claude 3.5 Sonnet and Gemini 2.0 Flash/Flash Thinking.", "pointer"),
+    ("Module: Course Contents → Interview Preparation", "title"),
+])
+def test_meta_text_is_context(text, reason):
+    info = one(text)
+    assert info.role == "context" and info.context == reason
+
+
+@pytest.mark.parametrize("text", [
+    "architecture: Transformer with RMSNorm, SwiGLU activation",
+    "Maverick competitive with GPT-4o and Gemini 2.0 Flash.",
+    "ReAct, from Princeton and Google, prompts a language model to interleave free-form "
+    "reasoning traces (thoughts) with actions in an environment and the observations those "
+    "actions return.",
+    "Developers write Python programs built from modules such as Predict, ChainOfThought or "
+    "ReAct, whose behaviour is specified by declarative signatures like 'question -> answer' "
+    "rather than by literal prompt strings.",
+    "Entropy: H(X) = -Σ P(x) log P(x)",
+    "GraphRAG paper - Microsoft's take on adding knowledge graphs to RAG, now open sourced.",
+])
+def test_statements_stay_facts(text):
+    assert one(text).role == "fact"
+
+
+def test_reading_list_line_names_its_subject():
+    info = one("GraphRAG paper - Microsoft's take on adding knowledge graphs to RAG, now open "
+               "sourced.", subject="Section 4")
+    assert info.subject == "GraphRAG"
+
+
+@pytest.mark.parametrize(("text", "subject", "title", "prose"), [
+    ("It quickly became the default attention kernel in LLM training frameworks.",
+     "FlashAttention-2", "FlashAttention-2: Faster Attention with Better Parallelism",
+     "FlashAttention-2 quickly became the default attention kernel in LLM training "
+     "frameworks."),
+    ("Its headline contribution is Multi-head Latent Attention (MLA).", "DeepSeek-V2", "x",
+     "DeepSeek-V2's headline contribution is Multi-head Latent Attention (MLA)."),
+    ("This OpenAI paper introduced GPT-3, a 175-billion-parameter autoregressive Transformer.",
+     "GPT-3", "Language Models are Few-Shot Learners",
+     "The OpenAI paper “Language Models are Few-Shot Learners” introduced GPT-3, a "
+     "175-billion-parameter autoregressive Transformer."),
+    ("They also observe that RAG and LC give identical predictions for most queries.", "",
+     "Retrieval Augmented Generation or Long-Context LLMs?",
+     "The authors also observe that RAG and LC give identical predictions for most queries."),
+    ("Its central idea is a clipped surrogate objective.", "",
+     "Proximal Policy Optimization Algorithms",
+     "The paper's central idea is a clipped surrogate objective."),
+])
+def test_card_pronouns_get_their_subject_back(text, subject, title, prose):
+    assert restore_subject(text, subject, title, is_card=True) == (prose, False)
+
+
+@pytest.mark.parametrize(("text", "is_card"), [
+    ("This slashes KV-cache memory while matching or beating standard multi-head attention "
+     "quality.", True),
+    ("They can be trained by consistency distillation from a pretrained diffusion model.", True),
+    ("This allows the model to think out loud and decompose complex tasks.", False),
+])
+def test_unresolved_pronouns_need_their_antecedent(text, is_card):
+    info = one(text, subject="Consistency Models", title="Consistency Models",
+               is_card=is_card)
+    assert info.role == "fact" and info.needs_antecedent and info.prose == text
+
+
+def test_title_lines_set_the_subject_of_what_follows():
+    infos = classify_chunk(["title: Llama 2: Open Foundation and Fine-Tuned Chat Models",
+                            "Open-source alternative to proprietary models",
+                            "architecture: Transformer with RMSNorm, SwiGLU activation"],
+                           subject="GPT-4 and Beyond")
+    assert [i.subject for i in infos] == ["GPT-4 and Beyond", "Llama 2", "Llama 2"]
+    assert infos[2].facet == "method" and infos[2].prose == \
+        "Transformer with RMSNorm, SwiGLU activation"
+
+
+def test_subjects():
+    assert card_subject("Direct Preference Optimization: Your Language Model is Secretly a "
+                        "Reward Model", ["Direct Preference Optimization", "DPO"]) == "DPO"
+    assert card_subject("GPT-4 Technical Report") == "GPT-4"
+    assert card_subject("Proximal Policy Optimization Algorithms") == ""
+    assert section_subject("Papers Reading Guide › Efficiency & Scaling Papers › "
+                           "6. LoRA: Low-Rank Adaptation (2021)") == "LoRA"
+    assert section_subject("Papers Reading Guide › Foundational Papers › "
+                           "1. Attention Is All You Need (2017)") == "Attention Is All You Need"
+    assert title_subject("paper: QLoRA: Efficient Finetuning of Quantized LLMs") == "QLoRA"
+    assert title_subject("Consistency Models (Song et al. 2023)") == "Consistency Models"
+
+
+def test_labels_and_facets():
+    assert split_label("Key idea: replace recurrence") == ("Key idea", "replace recurrence")
+    assert split_label("We use it as follows: a, b") == ("", "We use it as follows: a, b")
+    assert facet_of("Discussion points for Anthropic interviews") == "discussion"
+    assert facet_of("Mathematical formulation") == "method"
+    assert facet_of("business impact") == ""
+
+
+def test_embed_form_keeps_the_facet_cue():
+    info = one("Limitations: requires paired preferences.")
+    assert info.facet == "limitations"
+    assert embed_form(info) == "Limitations: Requires paired preferences."
