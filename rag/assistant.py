@@ -16,6 +16,7 @@ from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
 from rag.search.index import load_index
 from rag.search.retrieve import Retriever
+from rag.search.stores.base import as_store, open_store
 from rag.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -49,21 +50,33 @@ class Assistant:
     """Loads the model and index once; answers questions with cited passages."""
 
     def __init__(self, settings: Settings, embedder: Embedder, index, build: BuildReport | None):
+        """``index``: a store (``rag.search.stores``) or a loaded FAISS build."""
         self.settings = settings
         self.embedder = embedder
-        self.index = index
+        self.store = as_store(index)
         self.build_report = build
-        self.retriever = Retriever(index, settings.retrieval)
-        self.chunk_arxiv = {c.chunk_id: c.arxiv_ids for c in index.chunks}
-        self.backends = {"extractive": ExtractiveBackend(index, settings.answer)}
+        self.retriever = Retriever(self.store, settings.retrieval)
+        self.backends = {"extractive": ExtractiveBackend(self.store, settings.answer)}
         self.backends.update(_llm_backends(settings, self.backends["extractive"]))
+
+    @property
+    def index(self):
+        """The whole index in memory: the loaded FAISS build, or (Milvus) every passage
+        and sentence read once, for the question bank and ``rag eval``."""
+        return getattr(self.store, "index", None) or self.store.corpus()
 
     @classmethod
     def load(cls, settings: Settings | None = None, build: bool = True,
              progress: bool = False) -> Assistant:
-        """Load (and, when missing or stale, build) the index; ``build=False`` only loads."""
+        """Load (and, when missing or stale, build) the index; ``build=False`` only loads.
+
+        With ``RAG_STORE=milvus`` nothing is built here (serving processes only read;
+        ``rag build --store milvus`` publishes): a missing or mismatched index is
+        refused with that fix."""
         settings = settings or load_settings()
         embedder = Embedder(settings.embedding)
+        if settings.store != "faiss":
+            return cls(settings, embedder, open_store(settings, embedder.dim), None)
         report = None
         if build:
             report = build_index(settings, embedder, progress=progress)
@@ -103,6 +116,7 @@ class Assistant:
         query_vec = self.embedder.encode_query(search_query)
         t1 = time.perf_counter()
         hits = self.retriever.search(search_query, query_vec, k=k)
+        arxiv = {h.chunk.chunk_id: h.chunk.arxiv_ids for h in hits}
         t2 = time.perf_counter()
         draft = None
         for event in self.backends[name].stream(search_query, query_vec, hits):
@@ -111,7 +125,7 @@ class Assistant:
             else:
                 yield event
         t3 = time.perf_counter()
-        yield self._finish(question, search_query, draft, {
+        yield self._finish(question, search_query, draft, arxiv, {
             "embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
             "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
 
@@ -138,8 +152,8 @@ class Assistant:
         return text, name
 
     def _finish(self, question: str, search_query: str, draft: Draft,
-                timings: dict[str, float]) -> Answer:
-        papers = related_papers(draft.citations, self.chunk_arxiv, self.index.papers)
+                chunk_arxiv: dict[str, tuple[str, ...]], timings: dict[str, float]) -> Answer:
+        papers = related_papers(draft.citations, chunk_arxiv, self.store.papers)
         return Answer(
             question=question.strip(), text=draft.text, citations=tuple(draft.citations),
             abstained=draft.abstained, timings_ms=timings, backend=draft.backend,

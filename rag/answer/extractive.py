@@ -55,7 +55,11 @@ def term_overlap(query_terms: set[str], sentence_terms: frozenset[str],
 def idf_table(documents: Sequence[Sequence[str]]) -> dict[str, float]:
     """Smoothed inverse document frequency of each term over tokenised documents."""
     df: Counter[str] = Counter(t for doc in documents for t in set(doc))
-    n = len(documents)
+    return idf_from_df(len(documents), df)
+
+
+def idf_from_df(n: int, df: dict[str, int]) -> dict[str, float]:
+    """Smoothed IDF from document frequencies over ``n`` documents."""
     return {t: math.log(1 + n / c) for t, c in df.items()}
 
 
@@ -221,39 +225,50 @@ class ExtractiveBackend:
 
     name = "extractive"
 
-    def __init__(self, index, settings: AnswerSettings):
+    def __init__(self, store, settings: AnswerSettings):
         from rag.search.index import bm25_tokenize
+        from rag.search.stores.base import as_store
 
-        self.index = index
+        self.store = as_store(store)  # a loaded FAISS build is wrapped
         self.settings = settings
-        self.chunk_index = {c.chunk_id: i for i, c in enumerate(index.chunks)}
         self._tokenize = lambda text: bm25_tokenize([text], return_ids=False)[0]
-        self.idf = idf_table(bm25_tokenize([c.embed_text for c in index.chunks],
-                                           return_ids=False))
-        self.sentence_terms = [frozenset(t) for t in bm25_tokenize(
-            [s for _, s in index.sentences], return_ids=False)]
-        info = index.sentence_info
-        self.prose = [answer_text(s) for s in info] if info else None
-        self.usable = [(s.is_fact and not s.needs_antecedent) or bool(s.hint)
-                       for s in info] if info else None
+        self._idf: tuple[object, dict[str, float]] = (None, {})
+
+    @property
+    def idf(self) -> dict[str, float]:
+        """IDF of the terms over the passages of the build served now (kept per build)."""
+        n, df = self.store.document_frequencies()
+        if self._idf[0] is not df:
+            self._idf = (df, idf_from_df(n, df))
+        return self._idf[1]
 
     def candidates(self, question: str, query_vec: np.ndarray,
                    hits: Sequence[Hit]) -> list[Candidate]:
         """Scored sentences of the top passages for this question."""
-        terms = set(self._tokenize(question))
+        return self._candidates(question, query_vec, hits)[0]
+
+    def _candidates(self, question: str, query_vec: np.ndarray,
+                    hits: Sequence[Hit]) -> tuple[list[Candidate], np.ndarray]:
+        """Candidates (``sentence`` indexes the returned vectors) and sentence vectors."""
+        top = list(hits[: self.settings.passages_for_answer])
+        table = self.store.sentences([h.chunk for h in top])
+        terms, idf = set(self._tokenize(question)), self.idf
         weight = self.settings.lexical_weight
-        return score_candidates(
-            query_vec, list(hits[: self.settings.passages_for_answer]),
-            self.index.sentence_ranges, self.index.sentences, self.index.sentence_vectors,
-            self.chunk_index,
-            lambda i: weight * term_overlap(terms, self.sentence_terms[i], self.idf),
-            self.settings.rank_weight, self.prose, self.usable)
+        info = table.info
+        cands = score_candidates(
+            query_vec, top, [table.span(h.chunk) for h in top],
+            [(s.chunk, s.text) for s in info], table.vectors,
+            {h.chunk.chunk_id: i for i, h in enumerate(top)},
+            lambda i: weight * term_overlap(terms, table.terms[i], idf),
+            self.settings.rank_weight, [answer_text(s) for s in info],
+            [(s.is_fact and not s.needs_antecedent) or bool(s.hint) for s in info])
+        return cands, table.vectors
 
     def answer(self, question: str, query_vec: np.ndarray, hits: Sequence[Hit]) -> Draft:
-        cands = self.candidates(question, query_vec, hits)
+        cands, vectors = self._candidates(question, query_vec, hits)
         best_cosine = max((c.cosine for c in cands), default=0.0)
         conf = confidence(best_cosine, hits, self.settings)
-        points = select_points(cands, self.index.sentence_vectors, self.settings)
+        points = select_points(cands, vectors, self.settings)
         if not points or conf < self.settings.abstain_threshold:
             order = citation_order([], len(hits))
             return Draft(ABSTAIN_TEXT, build_citations(hits, order, set(), {}), True, self.name,

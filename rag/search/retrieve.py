@@ -1,7 +1,8 @@
-"""Hybrid retrieval: dense (FAISS through llama-index) + BM25 (bm25s), fused by RRF.
+"""Hybrid retrieval: dense + BM25, fused by RRF (FAISS + bm25s, or Milvus).
 
 ``rrf`` and ``collapse_near_duplicates`` are pure functions; ``Retriever``
-wires them to the loaded index.
+wires them to the store (``rag.search.stores``): FAISS through llama-index and
+bm25s in memory by default, or Milvus' dense and built-in BM25 search.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rag.errors import IndexProblem
 from rag.records import Hit
-from rag.search.index import LoadedIndex, bm25_tokenize
+from rag.search.stores.base import StaleView, StoreView, as_store
 from rag.settings import RetrievalSettings
 
 
@@ -36,62 +38,63 @@ def collapse_near_duplicates(
 
 
 class Retriever:
-    """Search the loaded index with a precomputed query vector."""
+    """Search the store (FAISS files or Milvus) with a precomputed query vector."""
 
-    def __init__(self, index: LoadedIndex, settings: RetrievalSettings):
-        self.index = index
+    def __init__(self, store, settings: RetrievalSettings):
+        self.store = as_store(store)  # a loaded FAISS build is wrapped
         self.settings = settings
-        self._sentence_chunk = np.array([c for c, _ in index.sentences], dtype=np.int64)
+
+    @property
+    def index(self):
+        """The loaded build (FAISS) or the store's whole-corpus view (Milvus)."""
+        return getattr(self.store, "index", None) or self.store.corpus()
 
     def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
-        n = min(n, len(self.index.chunks))
-        result = self.index.vector_store.query(
-            VectorStoreQuery(query_embedding=query_vec.tolist(), similarity_top_k=n))
-        return [(int(i), float(s)) for i, s in zip(result.ids, result.similarities)]
+        return self.store.dense(query_vec, n)
 
     def by_sentence(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
         """Passages ranked by their best sentence's cosine to the question."""
-        if not len(self._sentence_chunk):
-            return []
-        scores = self.index.sentence_vectors @ query_vec
-        best = np.full(len(self.index.chunks), -np.inf, dtype=np.float32)
-        np.maximum.at(best, self._sentence_chunk, scores)
-        n = min(n, int(np.isfinite(best).sum()))
-        top = np.argpartition(-best, n - 1)[:n] if n else []
-        return sorted(((int(d), float(best[d])) for d in top), key=lambda x: -x[1])
+        return self.store.by_sentence(query_vec, n)
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
-        tokens = bm25_tokenize([query], return_ids=False)
-        if not tokens or not tokens[0]:
-            return []
-        n = min(n, len(self.index.chunks))
-        docs, scores = self.index.bm25.retrieve(tokens, k=n, show_progress=False, n_threads=1)
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        return self.store.lexical(query, n)
 
     def search(
         self, query: str, query_vec: np.ndarray, k: int | None = None, mode: str | None = None,
     ) -> list[Hit]:
-        """Top-``k`` passages, near-duplicates collapsed."""
+        """Top-``k`` passages, near-duplicates collapsed (one build throughout: when a
+        Milvus build is dropped mid-search, once more on the build served now)."""
+        try:
+            return self._search(self.store.view(), query, query_vec, k, mode)
+        except StaleView:
+            try:
+                return self._search(self.store.view(fresh=True), query, query_vec, k, mode)
+            except StaleView as exc:
+                raise IndexProblem(f"the index changed during the search ({exc}); "
+                                   "ask again") from None
+
+    def _search(self, view: StoreView, query: str, query_vec: np.ndarray, k: int | None,
+                mode: str | None) -> list[Hit]:
         cfg = self.settings
         k = k or cfg.k
         mode = mode or cfg.mode
-        dense = self.dense(query_vec, cfg.candidates) if mode != "bm25" else []
-        lexical = self.lexical(query, cfg.candidates) if mode != "dense" else []
+        dense = view.dense(query_vec, cfg.candidates) if mode != "bm25" else []
+        lexical = view.lexical(query, cfg.candidates) if mode != "dense" else []
         use_sent = mode == "hybrid" and cfg.sentence_weight > 0
-        by_sent = self.by_sentence(query_vec, cfg.candidates) if use_sent else []
+        by_sent = view.by_sentence(query_vec, cfg.candidates) if use_sent else []
         rankings = [[d for d, _ in dense], [d for d, _ in lexical], [d for d, _ in by_sent]]
         weights = [cfg.dense_weight, cfg.bm25_weight, cfg.sentence_weight]
         fused = rrf(rankings, weights, cfg.rrf_k)
         ordered = sorted(fused, key=lambda d: (-fused[d], d))
-        kept = collapse_near_duplicates(ordered, self.index.chunk_vectors, cfg.dedup_threshold)
+        chunks, vectors = view.passages(ordered)
+        kept = collapse_near_duplicates(range(len(ordered)), vectors, cfg.dedup_threshold)
         dense_pos = {d: (r, s) for r, (d, s) in enumerate(dense, start=1)}
         lex_rank = {d: (r, s) for r, (d, s) in enumerate(lexical, start=1)}
         hits = []
-        for doc in kept[:k]:
-            cos = float(self.index.chunk_vectors[doc] @ query_vec)
-            hits.append(Hit(chunk=self.index.chunks[doc], score=fused[doc], dense_score=cos,
+        for i in kept[:k]:
+            doc = ordered[i]
+            cos = float(vectors[i] @ query_vec)
+            hits.append(Hit(chunk=chunks[i], score=fused[doc], dense_score=cos,
                             dense_rank=dense_pos.get(doc, (None,))[0],
                             bm25_rank=lex_rank.get(doc, (None,))[0],
                             bm25_score=lex_rank.get(doc, (None, None))[1]))

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.records import Chunk
+from rag.records import Chunk, SentenceInfo
 
 
 class StaleView(Exception):  # noqa: N818 - internal signal, never shown to a user
@@ -37,11 +37,11 @@ def chunk_key(chunk: Chunk) -> str:
 class SentenceTable:
     """Answer sentences of some passages, grouped by passage, in index order.
 
-    ``records`` hold every stored field of a sentence (``text``, ``chunk`` and what the
-    build adds, such as its role); ``spans`` maps a passage's ``chunk_key`` to its rows."""
+    ``info`` holds each sentence's record (text, prose, role, facet: rag.corpus.roles);
+    ``terms`` its BM25 tokens; ``spans`` maps a passage's ``chunk_key`` to its rows."""
 
     texts: list[str]
-    records: list[dict]
+    info: list[SentenceInfo]
     terms: list[frozenset[str]]
     vectors: np.ndarray
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -102,3 +102,15 @@ def open_store(settings, dim: int | None = None) -> Store:
     from rag.search.stores.faiss_store import FaissStore
 
     return FaissStore(load_index(settings))
+
+
+def as_store(source) -> Store:
+    """A store for ``source``: a store as it is, a loaded FAISS build wrapped."""
+    if hasattr(source, "view"):
+        return source
+    store = getattr(source, "store", None)  # a Milvus corpus view carries its store
+    if store is not None:
+        return store
+    from rag.search.stores.faiss_store import FaissStore
+
+    return FaissStore(source)

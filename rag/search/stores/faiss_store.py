@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.records import Chunk
+from rag.records import Chunk, SentenceInfo
 from rag.search.index import LoadedIndex, bm25_tokenize
 from rag.search.stores.base import SentenceTable, chunk_key
 
@@ -88,11 +88,12 @@ class FaissStore:
             start, end = self.index.sentence_ranges[pos] if pos is not None else (0, 0)
             spans[key] = (len(rows), len(rows) + end - start)
             rows.extend(range(start, end))
-        sentences = self.index.sentences
+        sentences, info = self.index.sentences, self.index.sentence_info
         return SentenceTable(
             texts=[sentences[r][1] for r in rows],
-            records=[{"chunk": sentences[r][0], "text": sentences[r][1], "row": r}
-                     for r in rows],
+            info=[info[r] for r in rows] if info else [
+                SentenceInfo(chunk=sentences[r][0], text=sentences[r][1],
+                             prose=sentences[r][1]) for r in rows],
             terms=[terms[r] for r in rows], vectors=self.index.sentence_vectors[rows],
             spans=spans)
 

@@ -25,7 +25,13 @@ import numpy as np
 
 from rag.errors import IndexProblem, StoreUnavailable
 from rag.records import Chunk
-from rag.search.index import bm25_tokenize, staleness
+from rag.search.index import (
+    LoadedIndex,
+    _ranges,
+    bm25_tokenize,
+    sentence_from_row,
+    staleness,
+)
 from rag.search.stores import milvus_client as mc
 from rag.search.stores.base import SentenceTable, StaleView
 from rag.search.stores.milvus_write import read_meta
@@ -213,6 +219,7 @@ class MilvusStore:
         self._lock = threading.Lock()
         self._checked = time.monotonic()
         self._sentence_cache = _Lru(settings.milvus.cache_passages)
+        self._corpus: MilvusCorpus | None = None
         meta = mc.current_meta(self.client, settings)
         if meta is None:
             raise IndexProblem(f"no index in Milvus at {mc.redact_uri(settings.milvus_uri)} "
@@ -238,6 +245,13 @@ class MilvusStore:
 
     def document_frequencies(self) -> tuple[int, dict[str, int]]:
         return self.build.df
+
+    def corpus(self) -> MilvusCorpus:
+        """The whole build in memory, for tools that read every passage (the mock
+        interview's question bank, ``rag eval``); answering never needs it."""
+        if self._corpus is None or self._corpus.manifest is not self.build.manifest:
+            self._corpus = load_corpus(self.view(), self)
+        return self._corpus
 
     def view(self, fresh: bool = False) -> MilvusBuild:
         """The build to search now (switching to a newer one when the alias moved)."""
@@ -273,6 +287,7 @@ class MilvusStore:
                 log.warning("not switching to the new Milvus build: %s", exc)
                 return False
             self.build = build
+            self._sentence_cache.clear()  # roles may differ in the new build
             return True
 
     def sentences(self, chunks: Sequence[Chunk]) -> SentenceTable:
@@ -303,15 +318,49 @@ class MilvusStore:
             self._sentence_cache.put(key, group)
 
 
+@dataclass
+class MilvusCorpus(LoadedIndex):
+    """A Milvus build read whole, shaped like a loaded FAISS build (no FAISS or bm25s
+    objects: searches go through ``store``)."""
+
+    store: object = None
+
+
+def load_corpus(build: MilvusBuild, store: MilvusStore) -> MilvusCorpus:
+    chunks, chunk_vecs = _all_rows(build, build.names.chunks, build.n_chunks, "record",
+                                   lambda r: Chunk(**json.loads(r)))
+    info, sent_vecs = _all_rows(build, build.names.sentences, build.n_sentences, "record",
+                                lambda r: sentence_from_row(json.loads(r)))
+    sentences = [(s.chunk, s.text) for s in info]
+    return MilvusCorpus(
+        build_dir=None, manifest=build.manifest, chunks=chunks, vector_store=None,
+        chunk_vectors=chunk_vecs, sentences=sentences, sentence_vectors=sent_vecs, bm25=None,
+        papers=build.papers, sentence_ranges=_ranges(sentences, len(chunks)),
+        sentence_info=info, store=store)
+
+
+def _all_rows(build: MilvusBuild, collection: str, n: int, field_name: str, parse):
+    records, vectors = [], []
+    for start in range(0, n, 1000):
+        rows = build._query(collection, f"pos >= {start} and pos < {start + 1000}",
+                            ["pos", field_name, "vector"])
+        for row in sorted(rows, key=lambda r: r["pos"]):
+            records.append(parse(row[field_name]))
+            vectors.append(row["vector"])
+    dim = build.manifest["store"]["dim"]
+    array = np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, dim), np.float32)
+    return records, array
+
+
 def _table(groups: list[tuple[str, list[dict]]], dim: int) -> SentenceTable:
-    texts, records, terms, vectors, spans = [], [], [], [], {}
+    texts, info, terms, vectors, spans = [], [], [], [], {}
     for key, rows in groups:
         spans[key] = (len(texts), len(texts) + len(rows))
         for row in rows:
-            record = json.loads(row["record"])
-            records.append(record)
-            texts.append(record["text"])
+            record = sentence_from_row(json.loads(row["record"]))
+            info.append(record)
+            texts.append(record.text)
             terms.append(frozenset(row["terms"].split()))
             vectors.append(row["vector"])
     array = np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, dim), np.float32)
-    return SentenceTable(texts, records, terms, array, spans)
+    return SentenceTable(texts, info, terms, array, spans)

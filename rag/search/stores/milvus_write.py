@@ -163,7 +163,7 @@ def _chunk_rows(index: LoadedIndex, lines: list[str], tokens: list[list[str]]) -
 
 
 def _sentence_rows(index: LoadedIndex, lines: list[str]) -> Iterator[dict]:
-    texts = [text for _, text in index.sentences]
+    texts = [text for _, text in index.sentences]  # terms of the text, as FaissStore
     terms = bm25_tokenize(texts, return_ids=False) if texts else []
     keys = [chunk_key(c) for c in index.chunks]
     for pos, ((chunk, _), line, toks, vec) in enumerate(
