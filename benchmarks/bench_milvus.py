@@ -27,10 +27,25 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import machine, parse_args, rss_mb, summary_ms, table, target, targets_table, \
-    timed, write_result
-from bench_scale import EmbeddingLike, corpus_sentences, exact_top_k, real_vectors, \
-    recall_at_k, synthetic_documents
+from _common import (
+    machine,
+    parse_args,
+    rss_mb,
+    summary_ms,
+    table,
+    target,
+    targets_table,
+    timed,
+    write_result,
+)
+from bench_scale import (
+    EmbeddingLike,
+    corpus_sentences,
+    exact_top_k,
+    real_vectors,
+    recall_at_k,
+    synthetic_documents,
+)
 
 NAME = "bench_milvus"
 K = 10

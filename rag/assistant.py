@@ -74,9 +74,12 @@ class Assistant:
         ``rag build --store milvus`` publishes): a missing or mismatched index is
         refused with that fix."""
         settings = settings or load_settings()
+        if settings.store != "faiss":  # connect first: an unreachable store fails fast
+            store = open_store(settings)
+            embedder = Embedder(settings.embedding)
+            store.require_dim(embedder.dim)
+            return cls(settings, embedder, store, None)
         embedder = Embedder(settings.embedding)
-        if settings.store != "faiss":
-            return cls(settings, embedder, open_store(settings, embedder.dim), None)
         report = None
         if build:
             report = build_index(settings, embedder, progress=progress)

@@ -88,6 +88,8 @@ class Store(StoreView, Protocol):
 
     def describe(self) -> str: ...
 
+    def require_dim(self, dim: int) -> None: ...
+
 
 def open_store(settings, dim: int | None = None) -> Store:
     """The store the settings name, opened and checked (``IndexProblem`` with the fix).

@@ -40,6 +40,15 @@ class FaissStore:
     def describe(self) -> str:
         return f"FAISS files at {self.index.build_dir}"
 
+    def require_dim(self, dim: int) -> None:
+        """Refuse a build whose vectors do not fit the embedding model's."""
+        from rag.errors import IndexProblem
+
+        stored = int(self.index.chunk_vectors.shape[1])
+        if len(self.index.chunks) and stored != dim:
+            raise IndexProblem(f"index at {self.index.build_dir} has {stored}-dimensional "
+                               f"vectors, the embedding model {dim}; run `rag build --force`")
+
     def view(self, fresh: bool = False) -> FaissStore:
         return self
 

@@ -246,6 +246,15 @@ class MilvusStore:
     def document_frequencies(self) -> tuple[int, dict[str, int]]:
         return self.build.df
 
+    def require_dim(self, dim: int) -> None:
+        """Refuse a build whose vectors do not fit the embedding model's."""
+        self.dim = dim
+        problem = mc.schema_problem(self.client, self.build.names, dim,
+                                    self.settings.milvus.timeout_s)
+        if problem:
+            raise IndexProblem(f"the Milvus index {self.build.names.build} does not match "
+                               f"this version: {problem}; {FIX}")
+
     def corpus(self) -> MilvusCorpus:
         """The whole build in memory, for tools that read every passage (the mock
         interview's question bank, ``rag eval``); answering never needs it."""

@@ -1,0 +1,225 @@
+"""The Milvus store on the stub corpus (Milvus Lite in this process): the same retrieval
+and answers as FAISS, builds published into new collections and switched by alias,
+mismatched or damaged builds refused with the fix, faults reported clearly."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from rag.assistant import Assistant
+from rag.errors import IndexProblem, StoreUnavailable
+from rag.search.index import current_build
+from rag.search.stores import milvus_client as mc
+from rag.search.stores import milvus_write
+from rag.search.stores.base import open_store
+from rag.search.stores.milvus_build import build_milvus, milvus_reason, rollback_milvus
+from rag.search.stores.milvus_store import MilvusStore
+from rag.settings import REPO_ROOT, load_settings
+
+QUESTIONS = ["What is direct preference optimization?", "Why scale attention scores?",
+             "What does LoRA change in a model?", "How is RETRO different?",
+             "sourdough starter in a cold kitchen"]
+
+
+@pytest.fixture
+def milvus_home(stub_home, embedder):
+    """Stub settings served from a Milvus Lite folder in the test's home, built once."""
+    settings = stub_home.updated(store="milvus", milvus={"refresh_s": 0})
+    build_milvus(settings, lambda: embedder)
+    return settings
+
+
+def test_same_rankings_sentences_and_answers_as_faiss(milvus_home, embedder):
+    faiss = open_store(milvus_home.updated(store="faiss"))
+    milvus = open_store(milvus_home, embedder.dim)
+    assert milvus.kind == "milvus" and milvus.n_chunks == faiss.n_chunks > 5
+    for question in QUESTIONS:
+        vec = embedder.encode_query(question)
+        assert [d for d, _ in milvus.dense(vec, 8)] == [d for d, _ in faiss.dense(vec, 8)]
+        lex_f, lex_m = faiss.lexical(question, 8), milvus.lexical(question, 8)
+        assert [d for d, _ in lex_m] == [d for d, _ in lex_f]
+        np.testing.assert_allclose([s for _, s in lex_m], [s for _, s in lex_f], rtol=1e-5)
+        by_m, by_f = milvus.by_sentence(vec, 3), faiss.by_sentence(vec, 3)
+        assert [d for d, _ in by_m] == [d for d, _ in by_f]
+        np.testing.assert_allclose([s for _, s in by_m], [s for _, s in by_f], rtol=1e-5)
+    chunks, vectors = milvus.passages([3, 0, 3])
+    f_chunks, f_vectors = faiss.passages([3, 0, 3])
+    assert chunks == f_chunks and np.allclose(vectors, f_vectors)
+    table, f_table = milvus.sentences(chunks), faiss.sentences(f_chunks)
+    assert table.texts == f_table.texts and table.info == f_table.info
+    assert table.terms == f_table.terms and table.spans == f_table.spans
+    assert milvus.document_frequencies() == faiss.document_frequencies()
+    assert milvus.papers == faiss.papers
+    a_faiss = Assistant(milvus_home, embedder, faiss, None)
+    a_milvus = Assistant(milvus_home, embedder, milvus, None)
+    for question in QUESTIONS:
+        one, two = a_faiss.ask(question).to_json(), a_milvus.ask(question).to_json()
+        one.pop("timings_ms"), two.pop("timings_ms")
+        assert one == two
+
+
+def test_build_is_a_no_op_when_up_to_date_and_republishes_on_change(milvus_home, embedder):
+    first = milvus_reason(milvus_home)
+    assert first[0] == "" and first[1].startswith("b")
+    assert build_milvus(milvus_home, lambda: pytest.fail("no model needed")).published is None
+    doc = milvus_home.corpus_dir / "docs" / "101_pilcrow_notes.txt"
+    doc.write_text(doc.read_text() + "3. Retrieval¶\nRETRO retrieves chunks from a database.\n")
+    assert milvus_reason(milvus_home)[0].endswith("corpus changed")
+    report = build_milvus(milvus_home, lambda: embedder)
+    assert report.reason.endswith("corpus changed") and report.published.previous
+    store = MilvusStore(milvus_home, embedder.dim)
+    assert store.build.names.build == report.serving
+    assert any("RETRO" in c.text for c in store.corpus().chunks)
+
+
+def test_serving_store_switches_to_new_build(milvus_home, embedder):
+    store = MilvusStore(milvus_home, embedder.dim)  # refresh_s=0: checks the alias each time
+    old = store.build.names.build
+    new = build_milvus(milvus_home, lambda: embedder, force=True).serving
+    store.view()
+    assert (old, store.build.names.build) == (old, new) and old != new
+
+
+def test_a_process_that_missed_two_builds_retries_on_the_new_one(milvus_home, embedder):
+    lazy = milvus_home.updated(milvus={"refresh_s": 3600})  # checks the alias only if forced
+    store = MilvusStore(lazy, embedder.dim)
+    assistant = Assistant(lazy, embedder, store, None)
+    before = assistant.ask(QUESTIONS[0]).to_json()
+    old = store.build.names.build
+    for _ in range(2):  # keep_builds=2: the build this process serves is dropped
+        build_milvus(milvus_home, lambda: embedder, force=True)
+    client = mc.connect(milvus_home)
+    assert old not in milvus_write.builds(client, milvus_home)
+    assert len(milvus_write.builds(client, milvus_home)) == milvus_home.milvus.keep_builds
+    assert store.build.names.build == old
+    after = assistant.ask(QUESTIONS[0]).to_json()  # the dropped build: retried on the new
+    assert store.build.names.build != old
+    before.pop("timings_ms"), after.pop("timings_ms")
+    assert before == after
+
+
+def test_rollback_serves_the_previous_build(milvus_home, embedder):
+    first = milvus_reason(milvus_home)[1]
+    second = build_milvus(milvus_home, lambda: embedder, force=True).serving
+    assert rollback_milvus(milvus_home) == (second, first)
+    assert milvus_reason(milvus_home)[1] == first
+    with pytest.raises(IndexProblem, match="no earlier build is kept"):
+        rollback_milvus(milvus_home)
+
+
+def test_failed_verification_leaves_the_served_build_alone(milvus_home, monkeypatch):
+    serving = milvus_reason(milvus_home)[1]
+    original = milvus_write._chunk_rows
+
+    def corrupt(index, lines, tokens):
+        for row in original(index, lines, tokens):
+            if row["pos"] == 1:
+                row["record"] = row["record"].replace("e", "E", 1)
+            yield row
+
+    monkeypatch.setattr(milvus_write, "_chunk_rows", corrupt)
+    with pytest.raises(IndexProblem, match="failed verification.*chunks.jsonl.*checksum"):
+        milvus_write.publish(milvus_home, current_build(milvus_home))
+    client = mc.connect(milvus_home)
+    assert mc.current_meta(client, milvus_home) == mc.Names("rag", serving).meta
+    assert milvus_write.builds(client, milvus_home) == [serving]
+    assert len(client.list_collections()) == 3  # the failed build's collections are gone
+
+
+def test_other_embedding_model_or_schema_is_refused_with_the_fix(milvus_home, embedder):
+    other = milvus_home.updated(embedding={"model_name": "some/other-model"})
+    with pytest.raises(IndexProblem, match=r"embedding_model changed.*rag build --store milvus"):
+        MilvusStore(other, embedder.dim)
+    with pytest.raises(IndexProblem, match=r"384 dimensions, the embedding model 512.*"
+                                           r"rag build --store milvus"):
+        MilvusStore(milvus_home, 512)
+    client = mc.connect(milvus_home)
+    meta = mc.current_meta(client, milvus_home)
+    manifest = json.loads(milvus_write.read_meta(client, meta, 10)["manifest"])
+    manifest["store"]["schema_version"] = 0
+    client.upsert(meta, list(milvus_write.meta_rows({"manifest": json.dumps(manifest)})))
+    with pytest.raises(IndexProblem, match=r"written by another version.*rag build --store"):
+        MilvusStore(milvus_home, embedder.dim)
+    assert milvus_reason(milvus_home)[0].startswith("the Milvus index")
+
+
+def test_missing_index_is_refused_and_assistant_does_not_build(stub_home, embedder):
+    settings = stub_home.updated(store="milvus")
+    with pytest.raises(IndexProblem, match=r"no index in Milvus at .*milvus\.db under the "
+                                           r"prefix 'rag'; run `rag build --store milvus`"):
+        Assistant.load(settings)
+    assert current_build(stub_home) is None  # serving never builds
+
+
+def _rag(args: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], cwd=REPO_ROOT,
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_unreachable_milvus_fails_fast_with_exit_2(tmp_path):
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        for uri, limit in ((f"http://127.0.0.1:{silent.getsockname()[1]}", 2),
+                           ("http://127.0.0.1:1", 2)):
+            start = time.monotonic()
+            done = _rag(["ask", "What is LoRA?"], {
+                "RAG_HOME": str(tmp_path), "RAG_STORE": "milvus", "RAG_MILVUS__URI": uri,
+                "RAG_MILVUS__TIMEOUT_S": str(limit)})
+            assert done.returncode == 2, done.stderr
+            assert done.stderr.startswith(f"error: cannot reach Milvus at {uri}")
+            assert "Traceback" not in done.stderr and "RAG_MILVUS__URI" in done.stderr
+            assert time.monotonic() - start < 60  # model load included; the wait is 2 s
+
+
+def test_bad_uri_and_locked_lite_folder_are_explained(tmp_path, embedder):
+    settings = load_settings().updated(home=tmp_path, store="milvus",
+                                       milvus={"uri": "ftp://example.org/x"})
+    with pytest.raises(StoreUnavailable, match="neither a Milvus Lite folder"):
+        mc.connect(settings)
+    lite = settings.updated(milvus={"uri": str(tmp_path / "shared.db")})
+    mc.connect(lite)  # this process now holds the Milvus Lite folder
+    done = _rag(["build", "--store", "milvus"], {
+        "RAG_HOME": str(tmp_path), "RAG_MILVUS__URI": str(tmp_path / "shared.db")})
+    assert done.returncode == 2 and "another process is using it" in done.stderr
+    assert "milvus-lite server --data-dir" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_wrong_token_is_refused_without_leaking_it(tmp_path, stub_home):
+    """A gRPC server checking the token the way Milvus does (UNAUTHENTICATED)."""
+    from milvus_auth_server import auth_server
+
+    with auth_server(tmp_path / "auth.db", token="root:Right-Token-1") as uri:
+        good = stub_home.updated(store="milvus", milvus={"uri": uri, "token": "root:Right-Token-1"})
+        mc.connect(good).list_collections()
+        secret = "root:Wrong-Secret-42"
+        bad = good.updated(milvus={"token": secret})
+        with pytest.raises(StoreUnavailable) as info:
+            MilvusStore(bad)
+        message = str(info.value)
+        assert "refused the login" in message and "RAG_MILVUS__TOKEN" in message
+        assert "Wrong-Secret-42" not in message and "Wrong-Secret-42" not in repr(bad)
+        done = _rag(["ask", "What is LoRA?"], {
+            "RAG_HOME": str(tmp_path), "RAG_STORE": "milvus", "RAG_MILVUS__URI": uri,
+            "RAG_MILVUS__TOKEN": secret})
+        assert done.returncode == 2 and "refused the login" in done.stderr
+        assert "Wrong-Secret-42" not in done.stderr + done.stdout
+
+
+def test_redaction_helpers():
+    assert mc.redact_uri("http://root:pa55@db.example:19530") == "http://root:***@db.example:19530"
+    assert mc.redact_uri("http://db.example:19530") == "http://db.example:19530"
+    names = mc.Names("rag", "b20250101t000000000000abcd")
+    assert mc.Names.of_meta("rag", names.meta) == names
+    rows = list(milvus_write.meta_rows({"k": "x" * (mc.BLOB_PART + 5)}))
+    assert [r["key"] for r in rows] == ["k#00000", "k#00001"]
