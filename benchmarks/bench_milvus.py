@@ -209,9 +209,10 @@ def run_milvus(data: dict, nice: int) -> dict:
     from pymilvus import MilvusClient
 
     from rag.search.stores.lite_server import LiteServer
+    from rag.search.stores.milvus_client import GRPC_OPTIONS
 
     with LiteServer(nice=nice) as server:
-        client = MilvusClient(server.uri, timeout=600)
+        client = MilvusClient(server.uri, timeout=600, grpc_options=dict(GRPC_OPTIONS))
         idle = server.rss_mb()
         loaded = load_milvus(client, data, "bench_chunks")
         after_load = server.rss_mb()

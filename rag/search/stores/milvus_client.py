@@ -30,6 +30,11 @@ ANALYZER = {"tokenizer": "standard"}  # the text is already our own stemmed toke
 VARCHAR_MAX = 65_535
 BLOB_PART = 60_000  # characters of a meta value per row (VARCHAR holds 65,535 bytes)
 AUTH_HELP = "check RAG_MILVUS__TOKEN ('user:password' or an API key)"
+# pymilvus pings idle connections every 10 s; Milvus Lite's gRPC server (Python's
+# defaults) answers pings more often than every 5 minutes with GOAWAY "too_many_pings",
+# after which new requests fail.  Ping only during calls longer than 5 minutes; a dead
+# server is still noticed within RAG_MILVUS__TIMEOUT_S, the deadline of every call.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,7 @@ def connect(settings: Settings):
     try:
         return MilvusClient(uri=settings.milvus_uri,
                             token=settings.milvus.token.get_secret_value(),
-                            timeout=settings.milvus.timeout_s)
+                            timeout=settings.milvus.timeout_s, grpc_options=dict(GRPC_OPTIONS))
     except Exception as exc:  # noqa: BLE001 - every failure becomes one clear message
         raise store_error(exc, settings, "connecting") from None
 
