@@ -223,3 +223,25 @@ def test_redaction_helpers():
     assert mc.Names.of_meta("rag", names.meta) == names
     rows = list(milvus_write.meta_rows({"k": "x" * (mc.BLOB_PART + 5)}))
     assert [r["key"] for r in rows] == ["k#00000", "k#00001"]
+
+
+def test_milvus_going_down_shows_an_error_in_the_app_within_the_timeout(stub_home, embedder):
+    """The chat callback (what the app runs) turns the outage into an error message."""
+    from rag.app.ui import Callbacks
+    from rag.search.stores.lite_server import LiteServer
+
+    with LiteServer() as server:
+        settings = stub_home.updated(store="milvus", milvus={
+            "uri": server.uri, "timeout_s": 2, "refresh_s": 3600})
+        build_milvus(settings, lambda: embedder)
+        assistant = Assistant(settings, embedder, open_store(settings, embedder.dim), None)
+        callbacks = Callbacks(assistant, settings, bank=[])
+        assert "[1]" in list(callbacks.respond(QUESTIONS[0], [], 5, "extractive", True))[
+            -1][0][-1]["content"]
+        server.stop()
+        start = time.monotonic()
+        last = list(callbacks.respond(QUESTIONS[1], [], 5, "extractive", True))[-1]
+        elapsed = time.monotonic() - start
+    reply = last[0][-1]["content"]
+    assert reply.startswith("⚠️ cannot reach Milvus at http://127.0.0.1:") and elapsed < 15
+    assert "Traceback" not in reply
