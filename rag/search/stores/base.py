@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -27,8 +28,10 @@ class StaleView(Exception):  # noqa: N818 - internal signal, never shown to a us
     """The build a view points at is gone (pruned); take a fresh view and retry."""
 
 
+@lru_cache(maxsize=65_536)
 def chunk_key(chunk: Chunk) -> str:
-    """Identifies a passage by id and content: equal keys mean equal sentences."""
+    """Identifies a passage by id and content: equal keys mean equal sentences (cached:
+    the answer step asks for the same passages' keys again and again)."""
     digest = hashlib.sha256(f"{chunk.embed_text}\0{chunk.text}".encode()).hexdigest()[:16]
     return f"{chunk.chunk_id}@{digest}"
 
