@@ -320,9 +320,11 @@ class MilvusStore:
             build = self.view(fresh=True)
             rows = build._query(build.names.sentences, expr,
                                 ["pos", "chunk_key", "record", "terms", "vector"])
-        grouped: dict[str, list[dict]] = {k: [] for k in keys}
-        for row in sorted(rows, key=lambda r: r["pos"]):
-            grouped.setdefault(row["chunk_key"], []).append(row)
+        grouped: dict[str, list[tuple]] = {k: [] for k in keys}
+        for row in sorted(rows, key=lambda r: r["pos"]):  # parsed once, kept compact
+            grouped.setdefault(row["chunk_key"], []).append((
+                sentence_from_row(json.loads(row["record"])), frozenset(row["terms"].split()),
+                np.asarray(row["vector"], dtype=np.float32)))
         for key, group in grouped.items():
             self._sentence_cache.put(key, group)
 
@@ -361,15 +363,14 @@ def _all_rows(build: MilvusBuild, collection: str, n: int, field_name: str, pars
     return records, array
 
 
-def _table(groups: list[tuple[str, list[dict]]], dim: int) -> SentenceTable:
-    texts, info, terms, vectors, spans = [], [], [], [], {}
+def _table(groups: list[tuple[str, list[tuple]]], dim: int) -> SentenceTable:
+    """A sentence table from cached (record, terms, vector) rows, grouped by passage."""
+    info, terms, vectors, spans = [], [], [], {}
     for key, rows in groups:
-        spans[key] = (len(texts), len(texts) + len(rows))
-        for row in rows:
-            record = sentence_from_row(json.loads(row["record"]))
+        spans[key] = (len(info), len(info) + len(rows))
+        for record, row_terms, vector in rows:
             info.append(record)
-            texts.append(record.text)
-            terms.append(frozenset(row["terms"].split()))
-            vectors.append(row["vector"])
-    array = np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, dim), np.float32)
-    return SentenceTable(texts, info, terms, array, spans)
+            terms.append(row_terms)
+            vectors.append(vector)
+    array = np.stack(vectors) if vectors else np.zeros((0, dim), np.float32)
+    return SentenceTable([s.text for s in info], info, terms, array, spans)
