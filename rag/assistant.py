@@ -8,13 +8,14 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 
 from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
-from rag.errors import BackendError, IndexProblem, InvalidQuestion
+from rag.errors import BackendError, InvalidQuestion
 from rag.records import Answer
-from rag.search.build import BuildReport, build_index
+from rag.search.build import BuildReport
 from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
 from rag.search.index import load_index
+from rag.search.ready import open_index
 from rag.search.retrieve import Retriever
 from rag.search.stores.base import as_store, open_store
 from rag.settings import Settings, load_settings
@@ -55,6 +56,8 @@ class Assistant:
         self.embedder = embedder
         self.store = as_store(index)
         self.build_report = build
+        self.notice = ""  # e.g. answering from the last good index, and why
+        self.rebuild_pending = ""  # why the index is out of date ('' when it is not)
         self.retriever = Retriever(self.store, settings.retrieval)
         self.backends = {"extractive": ExtractiveBackend(self.store, settings.answer)}
         self.backends.update(_llm_backends(settings, self.backends["extractive"]))
@@ -67,8 +70,14 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings | None = None, build: bool = True,
-             progress: bool = False) -> Assistant:
-        """Load (and, when missing or stale, build) the index; ``build=False`` only loads.
+             progress: bool = False, wait: bool = True) -> Assistant:
+        """Load the index, building it first when it is missing or damaged.
+
+        When the corpus (or ingestion code) changed since the index was built,
+        ``wait=True`` rebuilds first and ``wait=False`` answers from the last good
+        index at once (``rebuild_pending`` says why a rebuild is due).  When a rebuild
+        fails, the last good index is used if there is one; ``notice`` then says so.
+        ``build=False`` only loads (``IndexProblem`` unless the index is intact).
 
         With ``RAG_STORE=milvus`` nothing is built here (serving processes only read;
         ``rag build --store milvus`` publishes): a missing or mismatched index is
@@ -78,19 +87,20 @@ class Assistant:
             store = open_store(settings)
             embedder = Embedder(settings.embedding)
             store.require_dim(embedder.dim)
-            return cls(settings, embedder, store, None)
+            assistant = cls(settings, embedder, store, None)
+            assistant.rebuild_pending = getattr(store, "stale", "")
+            if assistant.rebuild_pending:
+                assistant.notice = (f"the index in Milvus is out of date "
+                                    f"({assistant.rebuild_pending}); answering from it "
+                                    "until `rag build --store milvus` publishes a new one")
+            return assistant
         embedder = Embedder(settings.embedding)
-        report = None
-        if build:
-            report = build_index(settings, embedder, progress=progress)
-        try:
-            index = load_index(settings)
-        except IndexProblem:
-            if not build:
-                raise
-            report = build_index(settings, embedder, force=True, progress=progress)
-            index = load_index(settings)
-        return cls(settings, embedder, index, report)
+        if not build:
+            return cls(settings, embedder, load_index(settings), None)
+        opened = open_index(settings, embedder, wait=wait, progress=progress)
+        assistant = cls(settings, embedder, opened.index, opened.report)
+        assistant.notice, assistant.rebuild_pending = opened.notice, opened.pending
+        return assistant
 
     @property
     def available_backends(self) -> list[str]:

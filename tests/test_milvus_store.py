@@ -72,6 +72,9 @@ def test_build_is_a_no_op_when_up_to_date_and_republishes_on_change(milvus_home,
     doc = milvus_home.corpus_dir / "docs" / "101_pilcrow_notes.txt"
     doc.write_text(doc.read_text() + "3. Retrieval¶\nRETRO retrieves chunks from a database.\n")
     assert milvus_reason(milvus_home)[0].endswith("corpus changed")
+    serving = Assistant.load(milvus_home)  # the last good build, until it is republished
+    assert serving.rebuild_pending == "corpus changed" and "rag build --store milvus" in \
+        serving.notice and serving.ask(QUESTIONS[0]).citations
     report = build_milvus(milvus_home, lambda: embedder)
     assert report.reason.endswith("corpus changed") and report.published.previous
     store = MilvusStore(milvus_home, embedder.dim)

@@ -175,18 +175,23 @@ def _sections(blocks: list[_Block], title_level: int) -> list[Section]:
 
 
 def load_cards(path: Path) -> tuple[list[Source], list[str]]:
-    """Paper cards, one JSON object a line; bad lines are skipped with a warning."""
+    """Paper cards, one JSON object a line; a bad line is skipped with a warning that
+    names its line number (the rest of the file still counts)."""
     if not path.is_file():
         return [], []
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # the whole catalogue: the build fails, the last index serves
+        raise CorpusError(f"{path.name} is unreadable ({exc.strerror or exc})") from exc
     sources: dict[str, Source] = {}
     warnings: list[str] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
+    for lineno, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
             continue
         try:
-            card = parse_card(json.loads(line))
+            card = parse_card(_card_record(raw))
         except (ValueError, KeyError, TypeError) as exc:
-            warnings.append(f"{path.name}:{lineno}: skipped ({exc})")
+            warnings.append(f"{path.name}:{lineno}: skipped ({_short(exc)})")
             continue
         if card.doc_id in sources:
             card = _merge_cards(sources[card.doc_id], card)
@@ -194,27 +199,80 @@ def load_cards(path: Path) -> tuple[list[Source], list[str]]:
     return list(sources.values()), warnings
 
 
+def _card_record(raw: bytes) -> dict:
+    """One line of ``papers.jsonl`` as a JSON object; ``ValueError`` says what is wrong."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        record = json.loads(line)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"not a JSON object but a {type(record).__name__}")
+    return record
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) if not isinstance(exc, KeyError) else f"missing field {exc}"
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def parse_card(record: dict) -> Source:
     """A paper card: title, year, authors and summary; URL is the arXiv abstract page."""
-    arxiv_id = str(record["arxiv_id"]).strip()
+    arxiv_id = _text_field(record, "arxiv_id", required=True)
     if not arxiv_id:
         raise ValueError("empty arxiv_id")
-    summary = clean.repair_mojibake(str(record.get("summary", ""))).strip()
+    summary = clean.repair_mojibake(_text_field(record, "summary")).strip()
     if not clean.is_meaningful(summary):
         raise ValueError(f"card {arxiv_id} has no summary")
-    authors = record.get("authors") or []
-    year = record.get("year")
-    source_kind = str(record.get("source", "card"))
+    authors = _text_list(record, "authors")
+    source_kind = _text_field(record, "source") or "card"
     heading = "arXiv abstract" if source_kind == "arxiv" else "Paper card"
-    metadata = {"authors": ", ".join(map(str, authors)), "source": source_kind}
+    metadata = {"authors": ", ".join(authors), "source": source_kind}
     if record.get("resolved_from"):  # names a title search matched (rag.corpus.papers)
-        metadata["resolved_from"] = " | ".join(map(str, record["resolved_from"]))
+        metadata["resolved_from"] = " | ".join(_text_list(record, "resolved_from"))
     return Source(
-        doc_id=f"arxiv:{arxiv_id}", title=clean.repair_mojibake(str(record["title"])).strip(),
-        url=f"https://arxiv.org/abs/{arxiv_id}", kind="paper",
-        year=int(year) if year else None,
+        doc_id=f"arxiv:{arxiv_id}",
+        title=clean.repair_mojibake(_text_field(record, "title", required=True)).strip(),
+        url=f"https://arxiv.org/abs/{arxiv_id}", kind="paper", year=card_year(record.get("year")),
         metadata=metadata,
         sections=(Section(heading_path=(heading,), text=summary, arxiv_ids=(arxiv_id,)),))
+
+
+def _text_field(record: dict, name: str, required: bool = False) -> str:
+    value = record[name] if required else record.get(name)
+    if value is None and not required:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)  # e.g. an arXiv id written as a number
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text, not {type(value).__name__}")
+    return value.strip()
+
+
+def _text_list(record: dict, name: str) -> list[str]:
+    value = record.get(name) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise ValueError(f"{name} must be a list of names, not {type(value).__name__}")
+    return [str(v) for v in value]
+
+
+def card_year(value: object) -> int | None:
+    """A publication year (an integer from 1000 to 9999, or a string of one); None when
+    absent; ``ValueError`` for anything else (1e999, -5, true, "soon")."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is not int or not 1000 <= value <= 9999:
+        raise ValueError(f"year must be a four-digit year, not {str(value)[:20]}")
+    return value
 
 
 def _merge_cards(first: Source, second: Source) -> Source:

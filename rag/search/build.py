@@ -30,6 +30,7 @@ from rag.corpus.linking import link_chunks
 from rag.corpus.roles import annotate_chunks, embed_form
 from rag.errors import IndexProblem
 from rag.records import Chunk, SentenceInfo
+from rag.search import checks
 from rag.search.embed import Embedder
 from rag.search.index import (
     BM25_DIR,
@@ -40,14 +41,16 @@ from rag.search.index import (
     SENTENCES,
     VECTORS,
     bm25_tokenize,
+    build_problem,
     corpus_fingerprint,
     current_build,
     describe_faiss_index,
     file_sha256,
-    load_build,
     make_faiss_index,
+    manifest_problem,
     read_manifest,
     sentence_embed_text,
+    sentence_from_row,
     sentence_row,
     staleness,
     verify_files,
@@ -115,7 +118,10 @@ def _rebuild_reason(settings: Settings, existing: Path | None, force: bool) -> s
         manifest = read_manifest(existing)
     except IndexProblem as exc:
         return str(exc)
-    return staleness(settings, manifest) or verify_files(existing, manifest)
+    problem = manifest_problem(manifest)  # before staleness reads its fields
+    if problem:
+        return f"invalid manifest: {problem}"
+    return staleness(settings, manifest) or build_problem(existing, manifest)
 
 
 def _build(
@@ -154,18 +160,55 @@ def _build(
 
 
 def _vector_cache(previous: Path, embedder: Embedder) -> dict[str, np.ndarray]:
-    """Vectors of the previous build by content hash (same model only)."""
+    """Vectors of the previous build that verify, by content hash (same model only).
+
+    A part is reused only when its files match their checksums, parse and agree with
+    the text they belong to; each vector must then be finite, unit-length and of the
+    model's width.  Everything else is re-embedded (``--force`` too)."""
     try:
         manifest = read_manifest(previous)
-        if manifest.get("embedding_model") != embedder.settings.model_name:
-            return {}
-        loaded = load_build(previous, manifest)
-    except Exception:  # a damaged previous build just means no reuse
+    except IndexProblem:
         return {}
-    cache = {content_hash(c.embed_text): v for c, v in zip(loaded.chunks, loaded.chunk_vectors)}
-    for info, v in zip(loaded.sentence_info, loaded.sentence_vectors):
-        cache[content_hash(sentence_embed_text(loaded.chunks[info.chunk], embed_form(info)))] = v
+    if manifest_problem(manifest) or manifest.get("embedding_model") != \
+            embedder.settings.model_name:
+        return {}
+    cache: dict[str, np.ndarray] = {}
+    for texts, vectors in _verified_parts(previous, manifest):
+        good = checks.unit_rows(vectors, embedder.dim)
+        cache.update((content_hash(t), v) for t, v, ok in zip(texts, vectors, good) if ok)
     return cache
+
+
+def _verified_parts(build: Path, manifest: dict) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(texts, vectors) of the passage and the sentence parts whose files verify."""
+    def verified(*names: str) -> bool:
+        return not verify_files(build, {"files": {n: manifest["files"][n] for n in names}})
+
+    if not verified(CHUNKS):
+        return
+    try:
+        chunks = checks.read_chunks(build / CHUNKS)
+        if verified(VECTORS):
+            yield [c.embed_text for c in chunks], _faiss_vectors(build / VECTORS, len(chunks))
+        if verified(SENTENCES, SENTENCE_VECTORS):
+            checks.read_sentences(build / SENTENCES, len(chunks))  # rows well formed
+            infos = [sentence_from_row(json.loads(line)) for line in (
+                build / SENTENCES).read_text(encoding="utf-8").splitlines()]
+            vectors = np.load(build / SENTENCE_VECTORS, allow_pickle=False)
+            if vectors.ndim == 2 and len(vectors) == len(infos):
+                yield [sentence_embed_text(chunks[s.chunk], embed_form(s)) for s in infos], \
+                    vectors
+    except (checks.BadFile, OSError, ValueError, RuntimeError):  # FAISS: RuntimeError
+        return
+
+
+def _faiss_vectors(path: Path, n: int) -> np.ndarray:
+    import faiss
+
+    index = faiss.read_index(str(path))
+    if index.ntotal != n:
+        raise checks.BadFile(f"{path.name}: {index.ntotal} vectors for {n} chunks")
+    return index.reconstruct_n(0, index.ntotal)
 
 
 def _embed_cached(

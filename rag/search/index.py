@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,18 +35,23 @@ PAPERS = "papers.json"
 
 
 def corpus_fingerprint(corpus_dir: Path) -> str:
-    """SHA-256 over the corpus files' names and contents."""
+    """SHA-256 over the corpus files' names and contents (an unreadable file counts
+    by its name, so the fingerprint never fails: the build reports the problem)."""
     digest = hashlib.sha256()
     files = sorted((corpus_dir / "docs").glob("*.txt")) + [corpus_dir / "papers.jsonl"]
     for path in files:
         if path.is_file():
             digest.update(path.relative_to(corpus_dir).as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            try:
+                digest.update(bytes.fromhex(file_sha256(path)))
+            except OSError as exc:
+                digest.update(f"unreadable {exc.errno}".encode())
     return digest.hexdigest()
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as handle:  # streamed: a large file is never read whole
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def current_build(settings: Settings) -> Path | None:
@@ -61,15 +67,46 @@ def read_manifest(build_dir: Path) -> dict:
             f"index manifest unreadable at {build_dir} ({exc}); run `rag build`") from exc
 
 
-def staleness(settings: Settings, manifest: dict) -> str:
-    """Why the index no longer matches the settings or corpus ('' when it does)."""
+def staleness(settings: Settings, manifest: dict, ignore: tuple[str, ...] = ()) -> str:
+    """Why the index no longer matches the settings or corpus ('' when it does);
+    ``ignore`` skips keys of ``index_shape()`` and "corpus"."""
     shape = settings.index_shape()
     for key, value in shape.items():
-        if manifest.get(key) != value:
+        if key not in ignore and manifest.get(key) != value:
             return f"{key} changed ({manifest.get(key)!r} -> {value!r})"
-    if settings.corpus_dir.is_dir():
+    if "corpus" not in ignore and settings.corpus_dir.is_dir():
         if manifest.get("corpus_fingerprint") != corpus_fingerprint(settings.corpus_dir):
             return "corpus changed"
+    return ""
+
+
+REQUIRED_FILES = (CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS, PAPERS,
+                  *(f"{BM25_DIR}/{name}" for name in (
+                      "params.index.json", "vocab.index.json", "data.csc.index.npy",
+                      "indices.csc.index.npy", "indptr.csc.index.npy")))
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def manifest_problem(manifest: object) -> str:
+    """What makes a manifest unusable ('' when it is well formed).  A manifest must
+    hold a SHA-256 for every part of the build: without them nothing is verified."""
+    if not isinstance(manifest, dict):
+        return f"the manifest is a JSON {type(manifest).__name__}, not an object"
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        return "the manifest lists no file checksums"
+    for name, digest in files.items():
+        if not isinstance(digest, str) or not _SHA256.match(digest):
+            return f"the manifest's checksum of {name} is not a SHA-256"
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            return f"the manifest lists a file outside the build ({name})"
+    missing = [name for name in REQUIRED_FILES if name not in files]
+    if missing:
+        return f"the manifest has no checksum for {', '.join(missing)}"
+    counts = manifest.get("counts")
+    if not isinstance(counts, dict) or not all(
+            type(counts.get(key)) is int and counts[key] >= 0 for key in ("chunks", "sentences")):
+        return "the manifest's counts are missing or not numbers"
     return ""
 
 
@@ -166,43 +203,62 @@ class LoadedIndex:
     sentence_ranges: list[tuple[int, int]] = field(default_factory=list)
     # Parallel to ``sentences``: role, facet and answer-ready prose (rag.corpus.roles).
     sentence_info: list[SentenceInfo] = field(default_factory=list)
+    stale: str = ""  # why a build served as the last good index is out of date
+
+
+class DamagedBuild(IndexProblem):
+    """A build folder that fails ``validate_build``; ``problem`` says what is wrong."""
+
+    def __init__(self, build_dir: Path, problem: str):
+        super().__init__(f"index at {build_dir} is damaged: {problem}; run `rag build`")
+        self.problem = problem
+
+
+def validate_build(build_dir: Path, manifest: object) -> LoadedIndex:
+    """Check one build folder completely and return it loaded; raises ``IndexProblem``
+    naming the first problem and the fix.
+
+    The one validation of a build, used by loading, by ``rag build``'s up-to-date check
+    and before reusing vectors: a well-formed manifest with a checksum for every part,
+    checksums, then what checksums cannot catch (a writer that updated them): every
+    file parses, shapes, dtypes and counts agree, indexes are in range, vectors are
+    finite and unit-length.  Staleness (settings, corpus) is checked separately."""
+    problem = manifest_problem(manifest) or verify_files(build_dir, manifest)
+    if problem:
+        raise DamagedBuild(build_dir, problem)
+    return load_build(build_dir, manifest)
 
 
 def load_build(build_dir: Path, manifest: dict) -> LoadedIndex:
-    """Read one build folder, checking counts agree with each other."""
-    import bm25s
-    from llama_index.vector_stores.faiss import FaissVectorStore
+    """Read one build folder and check its parts agree (``validate_build`` also checks
+    the manifest and checksums first)."""
+    from rag.search import checks
 
     try:
-        chunks = [Chunk(**json.loads(line)) for line in
-                  (build_dir / CHUNKS).read_text(encoding="utf-8").splitlines()]
-        store = FaissVectorStore.from_persist_path(str(build_dir / VECTORS))
+        chunks = checks.read_chunks(build_dir / CHUNKS)
+        store, vectors = checks.read_faiss(build_dir / VECTORS, len(chunks))
+        sentences = checks.read_sentences(build_dir / SENTENCES, len(chunks))
+        sent_vecs = checks.read_vectors(build_dir / SENTENCE_VECTORS, len(sentences),
+                                        vectors.shape[1])
+        bm25 = checks.read_bm25(build_dir / BM25_DIR, len(chunks))
+        papers = checks.read_papers(build_dir / PAPERS)
+        checks.check_counts(manifest, len(chunks), len(sentences))
         info = [sentence_from_row(json.loads(line)) for line in (
             build_dir / SENTENCES).read_text(encoding="utf-8").splitlines()]
-        sentences = [(s.chunk, s.text) for s in info]
-        sent_vecs = np.load(build_dir / SENTENCE_VECTORS, allow_pickle=False)
-        bm25 = bm25s.BM25.load(str(build_dir / BM25_DIR), show_progress=False)
-        papers = json.loads((build_dir / PAPERS).read_text(encoding="utf-8"))
-    except Exception as exc:  # noqa: BLE001 - any failure here means a damaged index
-        raise IndexProblem(f"index at {build_dir} is damaged ({exc}); run `rag build`") from exc
-    faiss_index = store.client
-    problem = _count_problem(faiss_index.ntotal, len(chunks), len(sentences), len(sent_vecs),
-                             manifest)
-    if problem:
-        raise IndexProblem(f"index at {build_dir} is inconsistent: {problem}; run `rag build`")
-    vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
+    except checks.BadFile as exc:
+        raise DamagedBuild(build_dir, str(exc)) from exc
+    except (ValueError, TypeError) as exc:  # a row the role record refuses
+        raise DamagedBuild(build_dir, f"{SENTENCES}: {exc}") from exc
     return LoadedIndex(build_dir, manifest, chunks, store, vectors, sentences, sent_vecs,
                        bm25, papers, _ranges(sentences, len(chunks)), info)
 
 
-def _count_problem(n_vectors: int, n_chunks: int, n_sent: int, n_sent_vecs: int,
-                   manifest: dict) -> str:
-    if n_vectors != n_chunks:
-        return f"{n_vectors} vectors for {n_chunks} chunks"
-    if n_sent != n_sent_vecs:
-        return f"{n_sent_vecs} sentence vectors for {n_sent} sentences"
-    if manifest.get("counts", {}).get("chunks") != n_chunks:
-        return "chunk count differs from the manifest"
+def build_problem(build_dir: Path, manifest: object) -> str:
+    """Why ``validate_build`` refuses the build ('' when it passes)."""
+    try:
+        validate_build(build_dir, manifest)
+    except DamagedBuild as exc:
+        return exc.problem
     return ""
 
 
@@ -216,15 +272,28 @@ def _ranges(sentences: list[tuple[int, str]], n_chunks: int) -> list[tuple[int, 
     return ranges
 
 
-def load_index(settings: Settings) -> LoadedIndex:
-    """The current build, verified; raises ``IndexProblem`` naming the problem and fix."""
+SERVABLE_STALENESS = ("corpus", "pipeline_code")  # what may change under a served index
+
+
+def load_index(settings: Settings, allow_stale: bool = False) -> LoadedIndex:
+    """The current build, verified; raises ``IndexProblem`` naming the problem and fix.
+
+    ``allow_stale`` also accepts a valid build whose corpus or ingestion code has
+    changed since (the last good index, served while a rebuild is due); the reason
+    is then in ``LoadedIndex.stale``.  Other mismatches (format, model, chunking)
+    are never served: query vectors or passages would not fit the index."""
     build = current_build(settings)
     if build is None:
         raise IndexProblem(f"no index at {settings.index_dir}; run `rag build`")
     manifest = read_manifest(build)
+    problem = manifest_problem(manifest)
+    if problem:
+        raise DamagedBuild(build, problem)
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexProblem("index format is outdated; run `rag build`")
-    problem = staleness(settings, manifest) or verify_files(build, manifest)
-    if problem:
+    problem = staleness(settings, manifest)
+    if problem and (not allow_stale or staleness(settings, manifest, SERVABLE_STALENESS)):
         raise IndexProblem(f"index at {build} does not match: {problem}; run `rag build`")
-    return load_build(build, manifest)
+    index = validate_build(build, manifest)
+    index.stale = problem
+    return index

@@ -43,7 +43,7 @@ def milvus_reason(settings: Settings) -> tuple[str, str]:
         raise
     except IndexProblem as exc:
         return str(exc).removesuffix("; run `rag build --store milvus`"), meta
-    return "", build.names.build
+    return build.stale, build.names.build
 
 
 @contextmanager

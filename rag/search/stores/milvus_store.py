@@ -26,9 +26,11 @@ import numpy as np
 from rag.errors import IndexProblem, StoreUnavailable
 from rag.records import Chunk
 from rag.search.index import (
+    SERVABLE_STALENESS,
     LoadedIndex,
     _ranges,
     bm25_tokenize,
+    manifest_problem,
     sentence_from_row,
     staleness,
 )
@@ -68,6 +70,7 @@ class MilvusBuild:
     n_chunks: int
     n_sentences: int
     passage_cache: _Lru = field(default_factory=lambda: _Lru(0), repr=False)
+    stale: str = ""  # the corpus or ingestion code changed since (served until rebuilt)
 
     # --- StoreView ------------------------------------------------------------------
     def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
@@ -159,7 +162,7 @@ def open_build(client, settings: Settings, meta_collection: str, dim: int | None
             raise IndexProblem(f"Milvus build {names.build} is incomplete (a collection is "
                                f"missing); {FIX}") from None
         raise mc.store_error(exc, settings, "opening the index") from None
-    manifest = _checked_manifest(meta, settings, names)
+    manifest, stale = _checked_manifest(meta, settings, names)
     problem = (mc.schema_problem(client, names, dim or manifest["store"]["dim"], timeout)
                or _count_problem(client, names, manifest, timeout))
     if problem:
@@ -170,25 +173,31 @@ def open_build(client, settings: Settings, meta_collection: str, dim: int | None
     counts = manifest["counts"]
     return MilvusBuild(client, settings, names, manifest, papers, (df["n"], df["df"]),
                        counts["chunks"], counts["sentences"],
-                       _Lru(settings.milvus.cache_passages))
+                       _Lru(settings.milvus.cache_passages), stale)
 
 
-def _checked_manifest(meta: dict, settings: Settings, names: mc.Names) -> dict:
+def _checked_manifest(meta: dict, settings: Settings, names: mc.Names) -> tuple[dict, str]:
+    """The stored manifest and why it is stale ('' when current), after the rules of a
+    FAISS load: a well-formed manifest, this format and schema, the same embedding
+    model and chunking; a changed corpus or ingestion code is served until rebuilt."""
     where = f"the Milvus index {names.build} at {mc.redact_uri(settings.milvus_uri)}"
     try:
         manifest = json.loads(meta["manifest"])
         store = manifest["store"]
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         raise IndexProblem(f"{where} has no readable manifest; {FIX}") from None
+    problem = manifest_problem(manifest)
+    if problem:
+        raise IndexProblem(f"{where} has a damaged manifest ({problem}); {FIX}")
     if store.get("schema_version") != mc.SCHEMA_VERSION or manifest.get(
             "format_version") != FORMAT_VERSION:
         raise IndexProblem(f"{where} was written by another version (schema "
                            f"{store.get('schema_version')}, format "
                            f"{manifest.get('format_version')}); {FIX}")
     problem = staleness(settings, manifest)
-    if problem:
+    if problem and staleness(settings, manifest, SERVABLE_STALENESS):
         raise IndexProblem(f"{where} does not match: {problem}; {FIX}")
-    return manifest
+    return manifest, problem
 
 
 def _count_problem(client, names: mc.Names, manifest: dict, timeout: float) -> str:
@@ -238,6 +247,11 @@ class MilvusStore:
     @property
     def n_chunks(self) -> int:
         return self.build.n_chunks
+
+    @property
+    def stale(self) -> str:
+        """Why the build served is out of date ('' when it is current)."""
+        return self.build.stale
 
     def describe(self) -> str:
         return (f"Milvus {mc.redact_uri(self.settings.milvus_uri)}, build "

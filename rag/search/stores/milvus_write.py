@@ -35,8 +35,8 @@ from rag.search.index import (
     LoadedIndex,
     bm25_tokenize,
     faiss_index_kind,
-    load_build,
     read_manifest,
+    validate_build,
 )
 from rag.search.stores import milvus_client as mc
 from rag.search.stores.base import chunk_key
@@ -70,7 +70,7 @@ def publish(settings: Settings, build_dir: Path, progress: bool = False) -> Publ
     """Write ``build_dir`` into new collections, verify them, switch the alias, prune."""
     start = time.perf_counter()
     manifest = read_manifest(build_dir)
-    index = load_build(build_dir, manifest)
+    index = validate_build(build_dir, manifest)  # checksums, shapes, unit vectors...
     client = mc.connect(settings)
     names = mc.Names(settings.milvus.collection_prefix, new_build_id())
     previous = mc.current_meta(client, settings)
