@@ -5,6 +5,7 @@ mismatched or damaged builds refused with the fix, faults reported clearly."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,9 +13,11 @@ import time
 
 import numpy as np
 import pytest
+from conftest import stub_settings
 
 from rag.assistant import Assistant
 from rag.errors import IndexProblem, StoreUnavailable
+from rag.search.build import build_index
 from rag.search.index import current_build
 from rag.search.stores import milvus_client as mc
 from rag.search.stores import milvus_write
@@ -28,11 +31,21 @@ QUESTIONS = ["What is direct preference optimization?", "Why scale attention sco
              "sourdough starter in a cold kitchen"]
 
 
+@pytest.fixture(scope="module")
+def built_stub(tmp_path_factory, embedder):
+    """A stub-corpus home with its FAISS build (embedded once for the module)."""
+    home = tmp_path_factory.mktemp("stub-built")
+    build_index(stub_settings(home), embedder)
+    return home
+
+
 @pytest.fixture
-def milvus_home(stub_home, embedder):
-    """Stub settings served from a Milvus Lite folder in the test's home, built once."""
-    settings = stub_home.updated(store="milvus", milvus={"refresh_s": 0})
-    build_milvus(settings, lambda: embedder)
+def milvus_home(built_stub, tmp_path, embedder):
+    """Stub settings served from a Milvus Lite folder in the test's own home (a copy of
+    the built stub home: publishing needs no embedding)."""
+    shutil.copytree(built_stub, tmp_path, symlinks=True, dirs_exist_ok=True)
+    settings = stub_settings(tmp_path).updated(store="milvus", milvus={"refresh_s": 0})
+    build_milvus(settings, lambda: pytest.fail("the copied build is up to date"))
     return settings
 
 
@@ -228,13 +241,15 @@ def test_redaction_helpers():
     assert [r["key"] for r in rows] == ["k#00000", "k#00001"]
 
 
-def test_milvus_going_down_shows_an_error_in_the_app_within_the_timeout(stub_home, embedder):
+def test_milvus_going_down_shows_an_error_in_the_app_within_the_timeout(built_stub, tmp_path,
+                                                                       embedder):
     """The chat callback (what the app runs) turns the outage into an error message."""
     from rag.app.ui import Callbacks
     from rag.search.stores.lite_server import LiteServer
 
+    shutil.copytree(built_stub, tmp_path, symlinks=True, dirs_exist_ok=True)
     with LiteServer() as server:
-        settings = stub_home.updated(store="milvus", milvus={
+        settings = stub_settings(tmp_path).updated(store="milvus", milvus={
             "uri": server.uri, "timeout_s": 2, "refresh_s": 3600})
         build_milvus(settings, lambda: embedder)
         assistant = Assistant(settings, embedder, open_store(settings, embedder.dim), None)
