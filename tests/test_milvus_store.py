@@ -263,3 +263,21 @@ def test_milvus_going_down_shows_an_error_in_the_app_within_the_timeout(built_st
     reply = last[0][-1]["content"]
     assert reply.startswith("⚠️ cannot reach Milvus at http://127.0.0.1:") and elapsed < 15
     assert "Traceback" not in reply
+
+
+def test_concurrent_questions_with_a_tiny_cache_match_faiss(milvus_home, embedder):
+    """Request threads share one store; eviction under them never loses a passage."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def plain(answer) -> dict:
+        data = answer.to_json()
+        data.pop("timings_ms")
+        return data
+
+    tiny = milvus_home.updated(milvus={"cache_passages": 3})
+    milvus = Assistant(tiny, embedder, MilvusStore(tiny, embedder.dim), None)
+    faiss = Assistant(tiny, embedder, open_store(tiny.updated(store="faiss")), None)
+    expected = {q: plain(faiss.ask(q)) for q in QUESTIONS}
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda q: (q, plain(milvus.ask(q))), QUESTIONS * 4))
+    assert all(expected[q] == answer for q, answer in got)

@@ -43,18 +43,36 @@ log = logging.getLogger(__name__)
 FIX = "run `rag build --store milvus`"
 
 
-class _Lru(OrderedDict):
+class _Lru:
+    """A bounded least-recently-used cache, safe to share between request threads."""
+
     def __init__(self, size: int):
-        super().__init__()
         self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, default=None):
+        with self._lock:
+            if key not in self._items:
+                return default
+            self._items.move_to_end(key)
+            return self._items[key]
 
     def put(self, key, value) -> None:
         if self.size <= 0:
             return
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 @dataclass
@@ -101,18 +119,19 @@ class MilvusBuild:
 
     def passages(self, positions: Sequence[int]) -> tuple[list[Chunk], np.ndarray]:
         """Passages and their vectors, in the order asked for."""
-        todo = sorted({int(p) for p in positions} - set(self.passage_cache))
+        got = {p: self.passage_cache.get(p) for p in {int(p) for p in positions}}
+        todo = sorted(p for p, value in got.items() if value is None)
         if todo:
             rows = self._query(self.names.chunks, f"pos in {todo}",
                                ["pos", "record", "vector"])
             for row in rows:
-                self.passage_cache.put(int(row["pos"]), (
-                    Chunk(**json.loads(row["record"])),
-                    np.asarray(row["vector"], dtype=np.float32)))
-            found = {int(r["pos"]) for r in rows}
-            if set(todo) - found:
-                raise StaleView(f"passages {sorted(set(todo) - found)[:5]} missing")
-        pairs = [self.passage_cache[int(p)] for p in positions]
+                got[int(row["pos"])] = value = (Chunk(**json.loads(row["record"])),
+                                                np.asarray(row["vector"], dtype=np.float32))
+                self.passage_cache.put(int(row["pos"]), value)
+            missing = [p for p in todo if got[p] is None]
+            if missing:
+                raise StaleView(f"passages {missing[:5]} missing")
+        pairs = [got[int(p)] for p in positions]
         dim = self.manifest["store"]["dim"]
         vectors = np.stack([v for _, v in pairs]) if pairs else np.zeros((0, dim), np.float32)
         return [c for c, _ in pairs], vectors
@@ -318,13 +337,14 @@ class MilvusStore:
         from rag.search.stores.base import chunk_key
 
         keys = list(dict.fromkeys(chunk_key(c) for c in chunks))
-        todo = [k for k in keys if k not in self._sentence_cache]
+        got = {k: self._sentence_cache.get(k) for k in keys}
+        todo = [k for k, rows in got.items() if rows is None]
         if todo:
-            self._fetch_sentences(todo)
-        return _table([(k, self._sentence_cache.get(k, [])) for k in keys],
+            got.update(self._fetch_sentences(todo))
+        return _table([(k, got[k] or []) for k in keys],
                       self.dim or self.manifest["store"]["dim"])
 
-    def _fetch_sentences(self, keys: list[str]) -> None:
+    def _fetch_sentences(self, keys: list[str]) -> dict[str, list[tuple]]:
         build = self.view()
         expr = f"chunk_key in {json.dumps(keys)}"
         try:
@@ -341,6 +361,7 @@ class MilvusStore:
                 np.asarray(row["vector"], dtype=np.float32)))
         for key, group in grouped.items():
             self._sentence_cache.put(key, group)
+        return grouped
 
 
 @dataclass
