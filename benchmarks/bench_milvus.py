@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -310,6 +311,89 @@ def run_serving(nice: int, limit: int | None) -> dict:
     return out
 
 
+def run_replicas(nice: int, per_client: int) -> dict:
+    """``app.py`` replicas on one Milvus Lite server: start time, memory, answers/s for
+    4 clients on one replica and 2 + 2 on two; one FAISS ``app.py`` for comparison."""
+    from _common import benchmark_questions
+    from bench_latency import _gradio_call, run_clients
+
+    from rag.search.embed import Embedder
+    from rag.search.stores.lite_server import LiteServer
+    from rag.search.stores.milvus_build import build_milvus
+    from rag.settings import REPO_ROOT, load_settings
+
+    questions = benchmark_questions()
+    out: dict = {}
+    with LiteServer(nice=nice) as server, tempfile.TemporaryDirectory() as empty:
+        milvus = load_settings().updated(store="milvus", milvus={"uri": server.uri})
+        build_milvus(milvus, lambda: Embedder(milvus.embedding))
+        env = {"RAG_HOME": empty, "RAG_STORE": "milvus", "RAG_MILVUS__URI": server.uri}
+        apps = [_App(env) for _ in range(2)]
+        try:
+            for app in apps:
+                app.start()
+            one = run_clients(lambda: _gradio_call(apps[0].url, 5), questions, 4, per_client)
+            calls = iter([apps[0].url, apps[1].url] * 2)
+            two = run_clients(lambda: _gradio_call(next(calls), 5), questions, 4, per_client)
+            out["milvus"] = {"ready_s": [a.ready_s for a in apps],
+                             "rss_mb": [a.rss_mb() for a in apps],
+                             "one_replica_4_clients": one, "two_replicas_2_clients_each": two}
+        finally:
+            for app in apps:
+                app.stop()
+    faiss_app = _App({"RAG_HOME": str(REPO_ROOT)})
+    try:
+        faiss_app.start()
+        run_clients(lambda: _gradio_call(faiss_app.url, 5), questions, 4, per_client)
+        out["faiss"] = {"ready_s": faiss_app.ready_s, "rss_mb": faiss_app.rss_mb()}
+    finally:
+        faiss_app.stop()
+    return out
+
+
+class _App:
+    """``app.py`` on a free port with extra environment variables."""
+
+    def __init__(self, env: dict):
+        from _common import subprocess_env
+        from bench_latency import _free_port
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.TemporaryFile("w+")
+        self.cmd = [sys.executable, "app.py", "--port", str(self.port)]
+        self.env = subprocess_env(**env)
+        self.proc: subprocess.Popen | None = None
+        self.ready_s = 0.0
+
+    def start(self) -> None:
+        from bench_latency import _wait_ready
+
+        from rag.settings import REPO_ROOT
+
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(self.cmd, cwd=REPO_ROOT, env=self.env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_ready(self.url, self.proc, timeout=900)
+        except RuntimeError:
+            self.log.seek(0)
+            print(self.log.read()[-2000:], file=sys.stderr)
+            raise
+        self.ready_s = round(time.perf_counter() - started, 1)
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+        return round(int(kb) / 1024, 1)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        self.log.close()
+
+
 def _cpu_s(pid: int) -> float:
     import os
 
@@ -372,11 +456,19 @@ def main(argv: list[str] | None = None) -> int:
         (("--latency-queries",), {"type": int, "default": 200,
                                   "help": "single queries timed per kind (recall: all 200)"}),
         (("--no-serving",), {"action": "store_true",
-                             "help": "skip the full answers on the real index"})])
+                             "help": "skip the full answers on the real index"}),
+        (("--replicas",), {"action": "store_true",
+                           "help": "only: app.py replicas on one Milvus Lite server (start "
+                                   "time, memory, answers/s) and one FAISS app.py"})])
     started, before = time.perf_counter(), machine()
     global LATENCY_QUERIES
     LATENCY_QUERIES = args.latency_queries
     result: dict = {"targets": [], "latency_queries": LATENCY_QUERIES}
+    if args.replicas:
+        result["replicas"] = run_replicas(args.nice, 2 if args.smoke else 10)
+        print(json.dumps(result["replicas"], indent=1))
+        write_result(NAME, args, result, started, before)
+        return 0
     if not args.no_serving:
         result["serving"] = run_serving(args.nice, 6 if args.smoke else None)
         s = result["serving"]
