@@ -281,3 +281,15 @@ def test_concurrent_questions_with_a_tiny_cache_match_faiss(milvus_home, embedde
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda q: (q, plain(milvus.ask(q))), QUESTIONS * 4))
     assert all(expected[q] == answer for q, answer in got)
+
+
+def test_prefixes_are_separate_indexes(milvus_home, embedder):
+    """Pruning and rollback under one prefix never touch another's builds."""
+    beta = milvus_home.updated(milvus={"collection_prefix": "rag_beta"})
+    beta_build = build_milvus(beta, lambda: embedder).serving
+    for _ in range(2):
+        build_milvus(milvus_home, lambda: embedder, force=True)
+    client = mc.connect(milvus_home)
+    assert milvus_write.builds(client, beta) == [beta_build]
+    assert milvus_reason(beta) == ("", beta_build)
+    assert beta_build not in milvus_write.builds(client, milvus_home)

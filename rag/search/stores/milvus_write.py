@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections import Counter
@@ -43,6 +44,7 @@ from rag.search.stores.base import chunk_key
 from rag.settings import Settings
 
 BATCH = 1000
+WRITE_TIMEOUT_S = 600.0  # inserting, flushing, indexing and reading back a whole build
 IN_COLLECTIONS = {CHUNKS, VECTORS, SENTENCES, SENTENCE_VECTORS}  # not copied as files
 
 
@@ -55,6 +57,11 @@ class PublishReport:
     sentences: int
     seconds: float
     dropped: list[str]
+
+
+def write_timeout(settings: Settings) -> float:
+    """Deadline of each call while publishing: bulk writes take longer than a search."""
+    return max(settings.milvus.timeout_s, WRITE_TIMEOUT_S)
 
 
 def new_build_id() -> str:
@@ -99,7 +106,7 @@ def _write(client, settings: Settings, names: mc.Names, index: LoadedIndex, buil
            progress: bool) -> dict:
     """Create and fill the three collections; returns the manifest stored with them."""
     dim = int(index.chunk_vectors.shape[1])
-    timeout = settings.milvus.timeout_s
+    timeout = write_timeout(settings)
     _create(client, settings, names, dim, len(index.chunks))
     chunk_lines = _lines(build_dir / CHUNKS)
     tokens = bm25_tokenize([c.embed_text for c in index.chunks], return_ids=False)
@@ -121,7 +128,7 @@ def _write(client, settings: Settings, names: mc.Names, index: LoadedIndex, buil
 
 
 def _create(client, settings: Settings, names: mc.Names, dim: int, n_chunks: int) -> None:
-    timeout = settings.milvus.timeout_s
+    timeout = write_timeout(settings)
     dense = dense_index(settings, n_chunks)
     for collection, schema, extra in (
         (names.chunks, mc.chunk_schema(client, dim), ("sparse",)),
@@ -230,7 +237,7 @@ def stored_manifest(settings: Settings, names: mc.Names, index: LoadedIndex,
 def verify(client, settings: Settings, names: mc.Names, index: LoadedIndex,
            stored: dict) -> str:
     """Read the new build back and compare with the local one ('' when it matches)."""
-    timeout = settings.milvus.timeout_s
+    timeout = write_timeout(settings)
     for collection in names.all():
         client.load_collection(collection, timeout=timeout)
     files = index.manifest.get("files", {})
@@ -318,14 +325,21 @@ def switch_alias(client, settings: Settings, meta_collection: str) -> None:
         client.create_alias(meta_collection, prefix, timeout=timeout)
 
 
-def builds(client, settings: Settings) -> list[str]:
-    """Build ids under the prefix that have all three collections, oldest first."""
-    prefix = settings.milvus.collection_prefix
+def _build_parts(client, settings: Settings) -> dict[str, set[str]]:
+    """Build id -> the kinds of collection it has, for this prefix's builds only."""
+    pattern = re.compile(rf"{re.escape(settings.milvus.collection_prefix)}_"
+                         rf"(b\d{{8}}t\d{{12}}[0-9a-f]{{4}})_(meta|chunks|sentences)")
     found: dict[str, set[str]] = {}
     for name in client.list_collections(timeout=settings.milvus.timeout_s):
-        if name.startswith(prefix + "_b"):
-            build, _, kind = name.removeprefix(prefix + "_").rpartition("_")
-            found.setdefault(build, set()).add(kind)
+        match = pattern.fullmatch(name)
+        if match:
+            found.setdefault(match[1], set()).add(match[2])
+    return found
+
+
+def builds(client, settings: Settings) -> list[str]:
+    """Build ids under the prefix that have all three collections, oldest first."""
+    found = _build_parts(client, settings)
     return sorted(b for b, kinds in found.items() if kinds == {"meta", "chunks", "sentences"})
 
 
@@ -344,9 +358,7 @@ def prune(client, settings: Settings, keep: str) -> list[str]:
     complete = [b for b in builds(client, settings) if b <= keep]
     kept = set(complete[-settings.milvus.keep_builds:]) | {keep}
     dropped = []
-    names = client.list_collections(timeout=settings.milvus.timeout_s)
-    for build in sorted({n.removeprefix(prefix + "_").rpartition("_")[0] for n in names
-                         if n.startswith(prefix + "_b")}):
+    for build in sorted(_build_parts(client, settings)):
         if build < keep and build not in kept:
             drop_build(client, mc.Names(prefix, build))
             dropped.append(build)
