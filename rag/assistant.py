@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
 from rag.errors import BackendError, InvalidQuestion
@@ -15,9 +17,11 @@ from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
 from rag.search.index import load_index
+from rag.search.names import QuestionNames
+from rag.search.query import correct_typos, normalize, not_a_question, vocabulary
 from rag.search.ready import open_index
 from rag.search.retrieve import Retriever
-from rag.search.stores.base import as_store, open_store
+from rag.search.stores.base import StaleView, as_store, open_store
 from rag.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -44,29 +48,90 @@ def validate_question(question: object, max_chars: int) -> str:
         names = ", ".join(f"U+{ord(ch):04X}" for ch in bad[:5])
         raise InvalidQuestion(f"the question contains control characters ({names}): "
                               "remove them and ask again")
+    problem = not_a_question(text)
+    if problem:
+        raise InvalidQuestion(problem)
     return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class _PerBuild:
+    """What the assistant computes once per index build: the answer step's tables, the
+    corpus' names and words, and a retriever bound to that build.  A question uses one
+    of these from retrieval to citations, so positions always refer to one build."""
+
+    view: object
+    index: object
+    retriever: Retriever
+    backends: dict
+    names: QuestionNames
+    vocabulary: object
+    chunk_arxiv: dict
 
 
 class Assistant:
     """Loads the model and index once; answers questions with cited passages."""
 
     def __init__(self, settings: Settings, embedder: Embedder, index, build: BuildReport | None):
-        """``index``: a store (``rag.search.stores``) or a loaded FAISS build."""
+        """``index``: a loaded FAISS build or a store (``rag.search.stores``)."""
         self.settings = settings
         self.embedder = embedder
         self.store = as_store(index)
         self.build_report = build
         self.notice = ""  # e.g. answering from the last good index, and why
         self.rebuild_pending = ""  # why the index is out of date ('' when it is not)
-        self.retriever = Retriever(self.store, settings.retrieval)
-        self.backends = {"extractive": ExtractiveBackend(self.store, settings.answer)}
-        self.backends.update(_llm_backends(settings, self.backends["extractive"]))
+        self._lock = threading.Lock()
+        self._build = self._per_build(self.store.view())
 
+    def _per_build(self, view) -> _PerBuild:
+        index = view.corpus()
+        extractive = ExtractiveBackend(index, self.settings.answer, self.settings.focus)
+        backends = {"extractive": extractive, **_llm_backends(self.settings, extractive)}
+        return _PerBuild(view, index, Retriever(view, self.settings.retrieval), backends,
+                         QuestionNames(index), vocabulary(c.text for c in index.chunks),
+                         {c.chunk_id: c.arxiv_ids for c in index.chunks})
+
+    def _current(self, fresh: bool = False) -> _PerBuild:
+        """The per-build parts of the build served now (a Milvus store may have switched
+        to a newer build: its parts are computed once, by the first question to see it)."""
+        view = self.store.view(fresh)
+        if view is self._build.view:
+            return self._build
+        with self._lock:
+            if self._build.view is not view:
+                self._build = self._per_build(view)
+                self.rebuild_pending = getattr(self.store, "stale", "")
+            return self._build
+
+    # The current build's parts, as attributes (the app, the study tools and tests read
+    # them; a test may replace the retriever).
     @property
     def index(self):
-        """The whole index in memory: the loaded FAISS build, or (Milvus) every passage
-        and sentence read once, for the question bank and ``rag eval``."""
-        return getattr(self.store, "index", None) or self.store.corpus()
+        return self._build.index
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._build.retriever
+
+    @retriever.setter
+    def retriever(self, retriever: Retriever) -> None:
+        self._build = replace(self._build, retriever=retriever)
+
+    @property
+    def backends(self) -> dict:
+        return self._build.backends
+
+    @property
+    def names(self) -> QuestionNames:
+        return self._build.names
+
+    @property
+    def vocabulary(self):
+        return self._build.vocabulary
+
+    @property
+    def chunk_arxiv(self) -> dict:
+        return self._build.chunk_arxiv
 
     @classmethod
     def load(cls, settings: Settings | None = None, build: bool = True,
@@ -81,25 +146,29 @@ class Assistant:
 
         With ``RAG_STORE=milvus`` nothing is built here (serving processes only read;
         ``rag build --store milvus`` publishes): a missing or mismatched index is
-        refused with that fix."""
+        refused with that fix; a changed corpus is served until it is republished."""
         settings = settings or load_settings()
-        if settings.store != "faiss":  # connect first: an unreachable store fails fast
-            store = open_store(settings)
-            embedder = Embedder(settings.embedding)
-            store.require_dim(embedder.dim)
-            assistant = cls(settings, embedder, store, None)
-            assistant.rebuild_pending = getattr(store, "stale", "")
-            if assistant.rebuild_pending:
-                assistant.notice = (f"the index in Milvus is out of date "
-                                    f"({assistant.rebuild_pending}); answering from it "
-                                    "until `rag build --store milvus` publishes a new one")
-            return assistant
+        if settings.store != "faiss":
+            return cls._load_store(settings)
         embedder = Embedder(settings.embedding)
         if not build:
             return cls(settings, embedder, load_index(settings), None)
         opened = open_index(settings, embedder, wait=wait, progress=progress)
         assistant = cls(settings, embedder, opened.index, opened.report)
         assistant.notice, assistant.rebuild_pending = opened.notice, opened.pending
+        return assistant
+
+    @classmethod
+    def _load_store(cls, settings: Settings) -> Assistant:
+        store = open_store(settings)  # before the model: an unreachable store fails fast
+        embedder = Embedder(settings.embedding)
+        store.require_dim(embedder.dim)
+        assistant = cls(settings, embedder, store, None)
+        assistant.rebuild_pending = store.stale
+        if store.stale:
+            assistant.notice = (f"the index in Milvus is out of date ({store.stale}); "
+                                "answering from it until `rag build --store milvus` "
+                                "publishes a new one")
         return assistant
 
     @property
@@ -128,19 +197,30 @@ class Assistant:
         search_query = self.search_query(text, history, backend=name)
         query_vec = self.embedder.encode_query(search_query)
         t1 = time.perf_counter()
-        hits = self.retriever.search(search_query, query_vec, k=k)
-        arxiv = {h.chunk.chunk_id: h.chunk.arxiv_ids for h in hits}
+        current, hits = self._retrieve(search_query, query_vec, k)
         t2 = time.perf_counter()
         draft = None
-        for event in self.backends[name].stream(search_query, query_vec, hits):
+        for event in current.backends[name].stream(search_query, query_vec, hits):
             if isinstance(event, Draft):
                 draft = event
             else:
                 yield event
         t3 = time.perf_counter()
-        yield self._finish(question, search_query, draft, arxiv, {
+        yield self._finish(question, search_query, draft, current, {
             "embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
             "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
+
+    def _retrieve(self, query: str, query_vec, k: int | None) -> tuple[_PerBuild, list]:
+        """The build to answer on and its hits (once more on the build served now when a
+        Milvus build was dropped under this question)."""
+        current = self._current()
+        try:
+            return current, current.retriever.search(query, query_vec, k=k,
+                                                     pinned=current.names.pinned(query))
+        except StaleView:
+            current = self._current(fresh=True)
+            return current, current.retriever.search(query, query_vec, k=k,
+                                                     pinned=current.names.pinned(query))
 
     def search_query(self, question: str, history: Sequence[str] = (),
                      backend: str | None = None) -> str:
@@ -148,11 +228,22 @@ class Assistant:
         follow-ups carry the previous question's terms; acronyms are spelled out.
         With an LLM answer ``backend``, the LLM rewrites an elliptical follow-up
         (the keyword heuristic is the fallback)."""
-        past = [h for h in history if h and h.strip()]
+        past = [self.clean(h) for h in history if h and h.strip()]
+        question = self.clean(question)
         llm = getattr(self.backends.get(backend or self.settings.answer.backend), "condense", None)
-        condensed = llm(question, past) if llm and past and is_elliptical(question) else None
-        standalone = condensed or rewrite_followup(question, past)
+        follow_up = is_elliptical(question, self.names_subject)
+        condensed = llm(question, past) if llm and past and follow_up else None
+        standalone = condensed or rewrite_followup(question, past, self.names_subject)
         return expand_acronyms(standalone)
+
+    def names_subject(self, question: str) -> bool:
+        """Does the question name a known paper, method or acronym of its own?"""
+        return bool(self.names.found(question)) or expand_acronyms(question) != question
+
+    def clean(self, question: str) -> str:
+        """The question as search sees it: Unicode maths and casual phrasing normalised,
+        typos of corpus words corrected."""
+        return correct_typos(normalize(question), self.vocabulary)
 
     def _check(self, question: str, k: int | None, backend: str | None) -> tuple[str, str]:
         text = validate_question(question, self.settings.answer.max_question_chars)
@@ -164,9 +255,9 @@ class Assistant:
             raise InvalidQuestion(f"k must be between 1 and 50 (got {k})")
         return text, name
 
-    def _finish(self, question: str, search_query: str, draft: Draft,
-                chunk_arxiv: dict[str, tuple[str, ...]], timings: dict[str, float]) -> Answer:
-        papers = related_papers(draft.citations, chunk_arxiv, self.store.papers)
+    def _finish(self, question: str, search_query: str, draft: Draft, current: _PerBuild,
+                timings: dict[str, float]) -> Answer:
+        papers = related_papers(draft.citations, current.chunk_arxiv, current.index.papers)
         return Answer(
             question=question.strip(), text=draft.text, citations=tuple(draft.citations),
             abstained=draft.abstained, timings_ms=timings, backend=draft.backend,
@@ -174,7 +265,9 @@ class Assistant:
             search_query=search_query, related_papers=tuple(papers),
             unsupported_sentences=draft.unsupported_sentences,
             invalid_citations_removed=draft.invalid_citations_removed,
-            fallback_reason=draft.fallback_reason)
+            fallback_reason=draft.fallback_reason,
+            coverage=draft.coverage if not draft.abstained or draft.coverage in (
+                "mentioned", "none") else "none")
 
 
 def _llm_backends(settings: Settings, extractive: ExtractiveBackend) -> dict:

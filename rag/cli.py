@@ -63,6 +63,8 @@ def _add_eval_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--configs", default="hybrid,dense,bm25",
                     help="comma-separated retrieval configurations (default: all)")
     ev.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    ev.add_argument("--split", default="all", choices=("all", "train", "heldout"),
+                    help="only the questions of one split of the dataset (default: all)")
     ev.add_argument("--no-ragas", action="store_true",
                     help="skip the ragas metrics (quick checks; the gate needs them)")
 
@@ -258,7 +260,8 @@ def format_answer(answer: Answer, width: int = 100, with_text: bool = True) -> s
         lines.extend(f"  - {p.title} ({p.year}) {p.url}" for p in answer.related_papers)
         lines.append("")
     lines.extend(_check_notes(answer))
-    lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms)")
+    lines.append(f"({answer.backend}, coverage {answer.coverage}, "
+                 f"{answer.timings_ms.get('total', 0):.0f} ms)")
     return "\n".join(lines)
 
 
@@ -303,11 +306,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     older = report.load_results(args.compare) if args.compare else None
     dataset = args.dataset or root / "dataset.jsonl"
     questions = evaluate.load_dataset(dataset)
+    every = {q.id: q for q in questions}
+    questions = evaluate.select_split(questions, args.split)
     if args.limit is not None and args.limit < 1:
         raise RagError(f"--limit must be at least 1 (got {args.limit})")
     assistant = _load(settings, quiet=False)
     run = evaluate.run_eval(
-        assistant, questions[: args.limit], configs, by_id={q.id: q for q in questions},
+        assistant, questions[: args.limit], configs, by_id=every,
         use_ragas=not args.no_ragas, progress=True, dataset=str(dataset))
     missed = evaluate.check_gate(run.summary, thresholds) if thresholds else None
     compare = (str(args.compare), older) if older else None

@@ -100,6 +100,9 @@ class Answer(_Frozen):
     unsupported_sentences: tuple[str, ...] = ()
     invalid_citations_removed: int = 0
     fallback_reason: str | None = None
+    coverage: str = Field("full", description="How well the material covers the question: "
+                          "'full', 'partial' (some asked parts), 'mentioned' (named, not "
+                          "explained) or 'none'; abstained is true for the last two.")
 
     def to_json(self) -> dict:
         """The ``rag ask --json`` contract."""
@@ -128,6 +131,7 @@ class Answer(_Frozen):
             "unsupported_sentences": list(self.unsupported_sentences),
             "invalid_citations_removed": self.invalid_citations_removed,
             "fallback_reason": self.fallback_reason,
+            "coverage": self.coverage,
         }
 
 

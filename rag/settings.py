@@ -60,6 +60,9 @@ class RetrievalSettings(_Section):
     dedup_threshold: float = Field(
         0.95, description="Cosine above which two passages count as near-duplicates."
     )
+    name_weight: float = Field(
+        0.5, ge=0, description="RRF weight of the passages of the papers and methods a "
+        "question names (rag/search/names.py; hybrid mode only).")
 
 
 class VectorIndexSettings(_Section):
@@ -112,6 +115,28 @@ class AnswerSettings(_Section):
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
 
 
+class FocusSettings(_Section):
+    """Grounded answers (rag/answer/grounded.py): intent, focus on the question's subject
+    and coverage.  Tuned on the train split of evals/interview.jsonl."""
+
+    facet_weight: float = Field(0.2, ge=0, description="Score bonus of a sentence whose "
+                                "facet answers the question's intent (scaled by fit rank).")
+    focus_weight: float = Field(0.25, ge=0, description="Score bonus per share of the "
+                                "question's subject terms a sentence (or its passage) carries.")
+    lead_explained: float = Field(0.3, ge=0, le=1, description="A lead sentence must explain "
+                                  "at least this share of the question's key subject terms.")
+    lead_cosine: float = Field(0.5, ge=0, le=1, description="...or have at least this cosine "
+                               "to the question (train split: named-only concepts reach at most "
+                               "0.40, 89% of answerable questions 0.50 or more; held-out "
+                               "named-only 0.85 at 0.50 vs 0.62 at 0.45).")
+    point_focus: float = Field(0.34, ge=0, le=1, description="A key point must carry at least "
+                               "this share of the subject terms.")
+    key_share: float = Field(0.6, gt=0, le=1, description="Key subject terms: the heaviest "
+                             "terms carrying this share of the question's anchor weight.")
+    max_points: int = Field(4, ge=0, le=8, description="Key points after the direct answer.")
+    pool: int = Field(6, ge=1, le=20, description="Passages whose sentences may answer.")
+
+
 class LLMSettings(_Section):
     """OpenAI-compatible endpoint or local GGUF model (answer backends ``openai``/``llamacpp``)."""
 
@@ -139,6 +164,9 @@ class AppSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the Gradio app binds.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the Gradio app (0 = any).")
     concurrency: int = Field(2, ge=1, description="Requests the Gradio queue runs at once.")
+    stream_delay_ms: float = Field(10.0, ge=0, le=500, description="Pause between streamed "
+                                   "words in the chat, so instant answers visibly stream "
+                                   "(0 = no pause).")
     weak_evidence_below: float = Field(
         0.5, description="The evidence panel flags evidence as weak when the answer's "
         "confidence is below this (or the answer abstained).")
@@ -196,8 +224,6 @@ class MilvusSettings(_Section):
                              "whether a newer build was switched in (0: on every question).")
     keep_builds: int = Field(2, ge=2, le=20, description="Builds kept in Milvus: the current "
                              "one and the previous ones, for rollback.")
-    cache_passages: int = Field(20_000, ge=0, description="Passages (and their sentences) "
-                                "a serving process keeps in memory after fetching them.")
 
 
 class Settings(BaseSettings):
@@ -213,6 +239,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     vector_index: VectorIndexSettings = VectorIndexSettings()
     answer: AnswerSettings = AnswerSettings()
+    focus: FocusSettings = FocusSettings()
     llm: LLMSettings = LLMSettings()
     app: AppSettings = AppSettings()
     interview: InterviewSettings = InterviewSettings()

@@ -48,3 +48,21 @@ def test_followup_retrieves_previous_topic(real_assistant):
     ans = real_assistant.ask("and what are its limitations?", history=[first])
     assert "LoRA" in ans.search_query
     assert any("lora" in (c.title + c.section + c.text).lower() for c in ans.citations[:3])
+
+
+@pytest.mark.parametrize(("question", "previous"), [
+    ("Explain the attention mechanism", "What is Constitutional AI?"),
+    ("What are the limitations of RLHF?", "What is the KV cache and why does it matter?"),
+    ("What is chain-of-thought prompting?", "How does LoRA work?"),
+])
+def test_topic_switch_is_not_rewritten(question, previous):
+    assert rewrite_followup(question, [previous]) == question
+
+
+def test_short_followups_are_rewritten():
+    assert "LoRA" in rewrite_followup("limitations?", ["What is LoRA?"])
+    assert "BERT" in rewrite_followup("Is the second one actually useful?",
+                                      ["Explain BERT's pre-training objectives."])
+    named = rewrite_followup("What are the limitations of RLHF?", ["What is LoRA?"],
+                             names_subject=lambda q: "RLHF" in q)
+    assert named == "What are the limitations of RLHF?"

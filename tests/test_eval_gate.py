@@ -34,7 +34,7 @@ def questions():
 class ReversedRetriever(Retriever):
     """Deliberately broken: returns the *least* relevant of 50 candidates, worst first."""
 
-    def search(self, query, query_vec, k=None, mode=None):
+    def search(self, query, query_vec, k=None, mode=None, pinned=()):
         k = k or self.settings.k
         return super().search(query, query_vec, k=50, mode=mode)[::-1][:k]
 

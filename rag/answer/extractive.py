@@ -19,9 +19,11 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.answer.grounded import Composer, SentenceTable
 from rag.corpus.chunk import is_answer_sentence
 from rag.records import Citation, Hit, Paper
-from rag.settings import AnswerSettings
+from rag.search.query import stem_tokens
+from rag.settings import AnswerSettings, FocusSettings
 
 ABSTAIN_TEXT = (
     "The reading material does not cover this question well enough to answer it. "
@@ -55,11 +57,7 @@ def term_overlap(query_terms: set[str], sentence_terms: frozenset[str],
 def idf_table(documents: Sequence[Sequence[str]]) -> dict[str, float]:
     """Smoothed inverse document frequency of each term over tokenised documents."""
     df: Counter[str] = Counter(t for doc in documents for t in set(doc))
-    return idf_from_df(len(documents), df)
-
-
-def idf_from_df(n: int, df: dict[str, int]) -> dict[str, float]:
-    """Smoothed IDF from document frequencies over ``n`` documents."""
+    n = len(documents)
     return {t: math.log(1 + n / c) for t, c in df.items()}
 
 
@@ -85,7 +83,7 @@ def score_candidates(
         for offset, cos in enumerate(cosines):
             i = start + offset
             text = sentences[i][1]
-            if text in seen or not is_answer_sentence(text) or (usable and not usable[i]):
+            if text in seen or (not usable[i] if usable else not is_answer_sentence(text)):
                 continue
             seen.add(text)
             score = float(cos) + lexical(i) + bonus
@@ -182,16 +180,6 @@ def related_papers(
     return list(found.values())
 
 
-def answer_text(info) -> str:
-    """How a sentence reads in an answer: its prose; a discussion point that carries its
-    own short answer reads as question and answer ("Why the square root of d_k?
-    Softmax stabilization.")."""
-    if info.role == "question" and info.hint:
-        hint = info.hint[:1].upper() + info.hint[1:]
-        return f"{info.prose} {hint.rstrip('.')}."
-    return info.prose
-
-
 @dataclass
 class Draft:
     """What a backend produces before the assistant adds timings and metadata."""
@@ -204,6 +192,7 @@ class Draft:
     fallback_reason: str | None = None
     unsupported_sentences: tuple[str, ...] = ()
     invalid_citations_removed: int = 0
+    coverage: str = "full"
 
 
 class Backend(Protocol):
@@ -221,65 +210,47 @@ def word_pieces(text: str) -> Iterator[str]:
 
 
 class ExtractiveBackend:
-    """Answers from the passages' own sentences; works offline, no model beyond embeddings."""
+    """Answers from the passages' own sentences; works offline, no model beyond embeddings.
+
+    The question's intent (``rag.answer.intent``) and subject (``rag.answer.coverage``)
+    steer which sentences lead; ``rag.answer.grounded`` composes the answer and decides
+    its coverage."""
 
     name = "extractive"
 
-    def __init__(self, store, settings: AnswerSettings):
+    def __init__(self, index, settings: AnswerSettings, focus: FocusSettings | None = None):
         from rag.search.index import bm25_tokenize
-        from rag.search.stores.base import as_store
 
-        self.store = as_store(store)  # a loaded FAISS build is wrapped
+        self.index = index
         self.settings = settings
-        self._tokenize = lambda text: bm25_tokenize([text], return_ids=False)[0]
-        self._idf: tuple[object, dict[str, float]] = (None, {})
-
-    @property
-    def idf(self) -> dict[str, float]:
-        """IDF of the terms over the passages of the build served now (kept per build)."""
-        n, df = self.store.document_frequencies()
-        if self._idf[0] is not df:
-            self._idf = (df, idf_from_df(n, df))
-        return self._idf[1]
+        self.focus = focus or FocusSettings()
+        self.chunk_index = {c.chunk_id: i for i, c in enumerate(index.chunks)}
+        self._tokenize = lambda text: list(stem_tokens(text))
+        self.idf = idf_table(bm25_tokenize([c.embed_text for c in index.chunks],
+                                           return_ids=False))
+        self.max_idf = max(self.idf.values(), default=1.0)
+        tokenize_all = lambda texts: bm25_tokenize(list(texts), return_ids=False)  # noqa: E731
+        self.table = SentenceTable(index, tokenize_all)
+        self.sentence_terms = [frozenset(t) for t in self.table.terms]
+        self.chunk_terms = [frozenset(t) for t in tokenize_all(c.text for c in index.chunks)]
+        self.composer = Composer(self.table, index.sentence_vectors, settings, self.focus)
 
     def candidates(self, question: str, query_vec: np.ndarray,
                    hits: Sequence[Hit]) -> list[Candidate]:
-        """Scored sentences of the top passages for this question."""
-        return self._candidates(question, query_vec, hits)[0]
-
-    def _candidates(self, question: str, query_vec: np.ndarray,
-                    hits: Sequence[Hit]) -> tuple[list[Candidate], np.ndarray]:
-        """Candidates (``sentence`` indexes the returned vectors) and sentence vectors."""
-        top = list(hits[: self.settings.passages_for_answer])
-        table = self.store.sentences([h.chunk for h in top])
-        terms, idf = set(self._tokenize(question)), self.idf
+        """Scored usable sentences of the top passages for this question."""
+        terms = set(self._tokenize(question))
         weight = self.settings.lexical_weight
-        info = table.info
-        cands = score_candidates(
-            query_vec, top, [table.span(h.chunk) for h in top],
-            [(s.chunk, s.text) for s in info], table.vectors,
-            {h.chunk.chunk_id: i for i, h in enumerate(top)},
-            lambda i: weight * term_overlap(terms, table.terms[i], idf),
-            self.settings.rank_weight, [answer_text(s) for s in info],
-            [(s.is_fact and not s.needs_antecedent) or bool(s.hint) for s in info])
-        return cands, table.vectors
+        return score_candidates(
+            query_vec, list(hits[: self.focus.pool]),
+            self.index.sentence_ranges, self.index.sentences, self.index.sentence_vectors,
+            self.chunk_index,
+            lambda i: weight * term_overlap(terms, self.sentence_terms[i], self.idf),
+            self.settings.rank_weight, self.table.text, self.table.usable)
 
     def answer(self, question: str, query_vec: np.ndarray, hits: Sequence[Hit]) -> Draft:
-        cands, vectors = self._candidates(question, query_vec, hits)
-        best_cosine = max((c.cosine for c in cands), default=0.0)
-        conf = confidence(best_cosine, hits, self.settings)
-        points = select_points(cands, vectors, self.settings)
-        if not points or conf < self.settings.abstain_threshold:
-            order = citation_order([], len(hits))
-            return Draft(ABSTAIN_TEXT, build_citations(hits, order, set(), {}), True, self.name,
-                         conf)
-        order = citation_order([p.hit_rank for p in points], len(hits))
-        number_of = {rank: n for n, rank in enumerate(order, start=1)}
-        used: dict[int, list[str]] = {}
-        for p in points:
-            used.setdefault(p.hit_rank, []).append(p.source_text or p.text)
-        citations = build_citations(hits, order, set(used), used)
-        return Draft(compose(points, number_of), citations, False, self.name, conf)
+        from rag.answer.focus import plan_answer
+
+        return plan_answer(self, question, query_vec, hits)
 
     def stream(self, question: str, query_vec: np.ndarray,
                hits: Sequence[Hit]) -> Iterator[str | Draft]:

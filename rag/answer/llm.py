@@ -212,7 +212,8 @@ class LLMBackend:
         citations = build_citations(hits, citation_order(ranks, len(hits)), set(ranks), {})
         yield Draft(checked.text, citations, checked.abstained, self.name,
                     unsupported_sentences=checked.unsupported,
-                    invalid_citations_removed=checked.invalid_removed)
+                    invalid_citations_removed=checked.invalid_removed,
+                    coverage="none" if checked.abstained else base.coverage)
 
     def _fallback(self, base: Draft, reason: str, shown: bool = False) -> Iterator[str | Draft]:
         if not shown:

@@ -140,9 +140,16 @@ def related_html(papers: Sequence[Paper]) -> str:
     return f'<ul class="related">{"".join(items)}</ul>'
 
 
+COVERAGE_WORDS = {
+    "full": "full", "partial": "partial (some asked parts are missing from the material)",
+    "mentioned": "named in the material, not explained", "none": "not covered",
+}
+
+
 def answer_footer(answer: Answer) -> str:
     """A one-line Markdown note: backend, passages, time, rewritten query."""
     parts = [f"Answered by **{answer.backend}**",
+             f"coverage: **{COVERAGE_WORDS.get(answer.coverage, answer.coverage)}**",
              f"{len(answer.citations)} passages",
              f"{answer.timings_ms.get('total', 0):.0f} ms"]
     if answer.fallback_reason:

@@ -67,13 +67,36 @@ CSS = """
 """
 
 
+# Keeps the newest answer in view: when a message is added to the conversation, its
+# start is scrolled into view (inside the chat box and on the page), once per message,
+# so reading is not interrupted while the answer streams in.
+SCROLL_JS = """
+<script>
+(() => {
+  let seen = 0;
+  const follow = () => {
+    const root = document.querySelector('#chatbot');
+    if (!root) return;
+    const bots = root.querySelectorAll("[data-testid='bot']");
+    if (bots.length === seen) return;
+    seen = bots.length;
+    const last = bots[bots.length - 1];
+    if (last) last.scrollIntoView({block: 'start', behavior: 'smooth'});
+  };
+  new MutationObserver(follow).observe(document.documentElement,
+                                       {childList: true, subtree: true});
+})();
+</script>
+"""
+
+
 def launch_options() -> dict:
-    """Theme and CSS; Gradio 6 takes them in ``launch()``."""
+    """Theme, CSS and the scroll script; Gradio 6 takes them in ``launch()``."""
     local = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
              "sans-serif"]  # offline: no web fonts
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=local,
                            font_mono=["ui-monospace", "Consolas", "monospace"])
-    return {"theme": theme, "css": CSS}
+    return {"theme": theme, "css": CSS, "head": SCROLL_JS}
 
 
 class Callbacks:
@@ -95,27 +118,28 @@ class Callbacks:
         The conversation is the chat itself: the earlier questions are read from
         ``messages``, so a follow-up is rewritten the same way for the browser and
         for API clients, with no server-side state to go stale."""
-        messages = list(messages or [])
-        history = standalone_history(self.assistant, asked_questions(messages))
-        shown = (question or "").strip()
-        if shown:
-            messages.append({"role": "user", "content": shown})
-        messages.append({"role": "assistant", "content": "…"})
+        before = list(messages or [])
+        history = standalone_history(self.assistant, asked_questions(before))
+        messages = [*before, {"role": "user", "content": (question or "").strip()},
+                    {"role": "assistant", "content": "…"}]
         weak = self.settings.app.weak_evidence_below
         partial, answer = "", None
         try:
+            events = self.assistant.stream(question or "", k=int(k), backend=backend,
+                                           history=history)
+            first = next(events)  # a rejected question fails here, before any bubble
             yield messages, "", None, present.evidence_html(None), "", "Searching…"
-            for event in self.assistant.stream(question or "", k=int(k), backend=backend,
-                                               history=history):
+            for event in _paced(first, events, self.settings.app.stream_delay_ms):
                 if isinstance(event, Answer):
                     answer = event
                 else:
                     partial += event
                     messages[-1] = {"role": "assistant", "content": partial}
                     yield messages, "", None, gr.skip(), gr.skip(), gr.skip()
-        except RagError as exc:
-            messages[-1] = {"role": "assistant", "content": present.error_message(str(exc))}
-            yield messages, question, None, present.evidence_html(None), "", ""
+        except RagError as exc:  # no bubble: the question stays in the box to fix it
+            gr.Warning(str(exc))
+            yield before, question, gr.skip(), gr.skip(), gr.skip(), present.error_message(
+                str(exc))
             return
         messages[-1] = {"role": "assistant", "content": answer.text}
         yield (messages, "", answer, present.evidence_html(answer, show_uncited, weak),
@@ -147,6 +171,22 @@ class Callbacks:
         history = grading.record_score(history, grade)
         return (present.grade_html(grade), present.model_answer_markdown(grade), history,
                 _history_frame(history))
+
+
+def _paced(first, events, delay_ms: float) -> Iterator:
+    """The stream's events with a short pause between text pieces, so an answer that
+    is ready at once still reads as it streams (about 100 words a second)."""
+    import time
+
+    for event in _chain(first, events):
+        if delay_ms and isinstance(event, str):
+            time.sleep(delay_ms / 1000)
+        yield event
+
+
+def _chain(first, rest) -> Iterator:
+    yield first
+    yield from rest
 
 
 def message_text(message: dict) -> str:

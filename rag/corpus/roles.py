@@ -28,7 +28,7 @@ from rag.records import SentenceInfo
 
 ROLES = ("fact", "context", "question")
 FACETS = ("problem", "key_idea", "method", "results", "limitations", "advantages", "usage",
-          "discussion")
+          "discussion", "impact")
 
 # Label (lower case) -> facet.  Labels are the reading guide's fields and the same
 # fields in other documents' lists and code dictionaries.
@@ -162,9 +162,25 @@ def is_code(text: str) -> bool:
     return symbols / max(len(stripped), 1) > 0.12
 
 
+_TOPIC_LINE = re.compile(r"^[\w][\w/&+.' -]{1,60}\([^()]{2,60}\)(?:\s+[\w-]+){0,2}$")
+
+
+def is_topic_line(text: str) -> bool:
+    """A bare topic name from a syllabus list: "RLHF (Reinforcement Learning from Human
+    Feedback)", "Neural Tangent Kernel (NTK) regime" - it names, it does not explain."""
+    words = _WORDS.findall(text)
+    if len(words) > 9 or not _TOPIC_LINE.match(text.strip()):
+        return False
+    lower = [w for w in _WORDS.findall(_strip_parens(text)) if w[0].islower()
+             and w.lower() not in _NAME_GLUE]
+    return not any(_VERBISH.match(w) for w in lower)
+
+
 def context_reason(text: str, label: str, rest: str) -> str:
     """Why a sentence is context ('' when it is not)."""
     stripped = text.strip()
+    if not label and is_topic_line(stripped):
+        return "title"
     if _SEE_ALSO.match(stripped) or re.match(r"^(?:see also|of historical interest)\b",
                                              stripped, re.I):
         return "see_also"
@@ -230,6 +246,34 @@ def as_question(item: str) -> str:
 # --- pronouns ---------------------------------------------------------------------
 
 
+# Facets of unlabelled statements, read from what they say.
+_CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("impact", re.compile(r"\b(?:became|becomes|has become|is now (?:standard|the|a)|remains|"
+                          r"laid the groundwork|won an?|award|appeared at|(?:was )?presented at|"
+                          r"published at|key reference|standard counterpoint|influential|"
+                          r"precursor|template for|inspired|launched|spawned|is maintained|"
+                          r"popular(?:ity)?|de facto|widely used|most notable)\b", re.I)),
+    ("limitations", re.compile(r"\b(?:struggles?|cannot|can't|fails? to|limitations?|"
+                               r"drawbacks?|downsides?|however|at the cost of|trails?|"
+                               r"is (?:slow|costly|expensive|unstable)|hard to)\b", re.I)),
+    ("results", re.compile(r"\b(?:reach(?:es|ed)?|achiev(?:es|ed)|scor(?:es|ed)|"
+                           r"outperform(?:s|ed)?|beat(?:s|ing)?|match(?:es|ing)|rais(?:es|ed)|"
+                           r"improv(?:es|ed)|gave|gives|speedup|state of the art)\b[^.]*?"
+                           r"\d", re.I)),
+)
+
+
+def content_facet(text: str) -> str:
+    """The facet an unlabelled statement has by what it says ('' when none)."""
+    return next((facet for facet, pattern in _CONTENT_FACETS if pattern.search(text)), "")
+
+
+_DEMONSTRATIVE = re.compile(r"^(?:\S+\s+){0,7}?(?:that|this|these|those)\s+(?:gap|problem|issue|"
+                            r"approach|idea|method|trade-off|limitation|result|design|setting|"
+                            r"work|trend|objective|recipe|structure|framework|technique)s?\b",
+                            re.I)
+
+
 def restore_subject(text: str, subject: str, title: str = "",
                     is_card: bool = False) -> tuple[str, bool]:
     """``(prose, needs_antecedent)``: a leading pronoun replaced by its subject when safe.
@@ -239,7 +283,7 @@ def restore_subject(text: str, subject: str, title: str = "",
     """
     match = _PRONOUN.match(text)
     if not match:
-        return text, False
+        return text, bool(_DEMONSTRATIVE.match(text))
     if not is_card:
         return text, True
     pronoun, rest = match.group("p"), match.group("rest")
@@ -283,7 +327,9 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
         return [SentenceInfo(chunk=chunk, text=text, prose=prose, role="question", facet=facet,
                              label=label, subject=subject)]
     prose, needs = restore_subject(prose, subject, title, is_card)
-    subject = named_subject(text) or subject
+    named = named_subject(text)
+    subject = named or subject
+    facet = facet or ("impact" if named else content_facet(prose))
     return [SentenceInfo(chunk=chunk, text=text, prose=prose, role="fact", facet=facet,
                          label=label, subject=subject, needs_antecedent=needs)]
 
@@ -382,6 +428,25 @@ def keep_sentence(text: str, is_answer: bool) -> bool:
     return bool(label) and facet_of(label) in FACETS and len(rest.split()) >= 4
 
 
+_ANCHOR = re.compile(r"^[A-Z][\w.+/-]*(?:[ -][\w.+/-]+){0,2}$")
+
+
+def link_anchors(sources: Sequence) -> list[tuple[str, str]]:
+    """(arXiv id, anchor text) of documents' links to papers whose anchor reads as a
+    name ("Chinchilla", "Latent Diffusion"), not as prose ("this one", "(2)")."""
+    from rag.corpus.clean import arxiv_ids_in
+
+    out = []
+    for source in sources:
+        for section in getattr(source, "sections", ()):
+            for link in section.links:
+                anchor, _, url = link.partition("\t")
+                anchor = anchor.strip()
+                if _ANCHOR.match(anchor) and anchor.lower() not in ("paper", "this one"):
+                    out += [(arxiv_id, anchor) for arxiv_id in arxiv_ids_in(url)]
+    return out
+
+
 def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
     """Role records of every kept sentence of every chunk, in index order."""
     from rag.corpus.chunk import is_answer_sentence, split_sentences
@@ -391,6 +456,11 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
     for name in corpus_linker(sources).names:
         if name.kind != "title":
             names.setdefault(name.arxiv_id, []).append(name.text)
+    for arxiv_id, anchor in link_anchors(sources):
+        if arxiv_id not in names:
+            names.setdefault(f"anchor:{arxiv_id}", []).append(anchor)
+    for key in [k for k in names if k.startswith("anchor:")]:
+        names[key.removeprefix("anchor:")] = names.pop(key)
     out: list[SentenceInfo] = []
     carried: tuple[str, str] = ("", "")  # (section, subject a title line set there)
     for i, chunk in enumerate(chunks):

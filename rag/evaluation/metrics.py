@@ -144,3 +144,67 @@ def latency_summary(values_ms: Sequence[float]) -> dict[str, float]:
     """p50 and p95 of per-question latencies in milliseconds."""
     return {"latency_p50_ms": percentile(values_ms, 50),
             "latency_p95_ms": percentile(values_ms, 95)}
+
+
+# --- Answer-quality metrics of issue 12 (lead hit, noise leads, coverage) ----------
+
+_NOISE = re.compile(
+    r"^\s*(?:discussion points\b|see also\b|of historical interest\b|\(?see\b|"
+    r"(?:[\w/&+' -]{1,40}):\s+-\s|(?:paper|title|authors?)\s*:|"
+    r"(?:it|its|they|their|this|these|those|that|such|both|he|she)\b(?!\s+(?:paper|study|"
+    r"report)\b))", re.I)
+_CONTENT = re.compile(r"[a-z0-9][a-z0-9_\-^./]*")
+_STOPWORDS = frozenset("the a an of to in on for and or is are be by with as at from that "
+                       "this it its".split())
+
+
+def first_line(text: str) -> str:
+    """The answer's first non-empty line (its direct answer)."""
+    return next((ln for ln in text.splitlines() if ln.strip()), "")
+
+
+def noise_lead(answer_text: str) -> bool:
+    """Is the first line meta-text (a discussion-point list, "See also", a label list,
+    a bare title) or does it open with an unresolved pronoun?"""
+    line = first_line(answer_text).lstrip("-*• ")
+    return bool(_NOISE.match(line))
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _CONTENT.findall(normalize(text)) if w not in _STOPWORDS}
+
+
+def lead_hit(answer_text: str, key_facts: Sequence[str], evidence: Sequence[dict],
+             min_share: float = 0.6) -> bool:
+    """Does the first line state a reference key fact?  ``key_facts`` are regexes
+    (case-insensitive); without them, the first line must hold ``min_share`` of the
+    content words of some evidence quote."""
+    line = first_line(answer_text)
+    if key_facts:
+        return any(re.search(p, line, re.I) for p in key_facts)
+    words = _content_words(line)
+    for ev in evidence:
+        quote = _content_words(ev["quote"])
+        if quote and len(quote & words) / len(quote) >= min_share:
+            return True
+    return False
+
+
+def answer_scores(answer_text: str, abstained: bool, coverage: str, expected: str | None,
+                  answerable: bool, key_facts: Sequence[str], evidence: Sequence[dict],
+                  ) -> dict[str, float | None]:
+    """Lead hit, noise lead, coverage correctness and false abstention of one answer
+    (``None`` where a metric does not apply)."""
+    answered = not abstained
+    return {
+        "lead_hit": (1.0 if lead_hit(answer_text, key_facts, evidence) else 0.0)
+        if answerable and answered else (0.0 if answerable else None),
+        "noise_lead": (1.0 if noise_lead(answer_text) else 0.0) if answered else None,
+        "coverage_correct": None if expected is None else float(
+            coverage == expected or {coverage, expected} <= {"full", "partial"}),
+        "coverage_exact": None if expected is None else float(coverage == expected),
+        "false_abstention": (1.0 if abstained else 0.0) if answerable else None,
+        "named_only_ok": None if expected != "mentioned" else float(
+            coverage in ("mentioned", "none")),
+        "offtopic_ok": None if expected != "none" else float(coverage == "none"),
+    }

@@ -28,12 +28,21 @@ LABELS = {
     "abstained_when_unanswerable": "abstained when unanswerable",
     "citation_validity": "citation validity", "citation_support": "citation support",
     "latency_p50_ms": "latency p50 (ms)", "latency_p95_ms": "latency p95 (ms)",
+    "lead_hit": "lead hit (key fact in the first line)",
+    "noise_leads": "noise leads (meta-text first line)",
+    "coverage_accuracy": "coverage accuracy (answered vs mentioned vs none)",
+    "coverage_exact": "coverage exact (full/partial too)",
+    "false_abstentions": "false abstentions (answerable)",
+    "named_only_abstained": "named-only concepts: mentioned/none",
+    "offtopic_none": "off-topic: none",
 }
 CHART_METRICS = ("hit_at_1", "hit_at_5", "mrr", "context_recall", "ragas_id_context_recall",
                  "ragas_semantic_similarity", "ragas_rouge_l", "abstention_accuracy",
                  "citation_validity", "citation_support")
 WORST_SCORES = ("reciprocal_rank", "context_recall", "citation_support", "abstention_correct",
-                "ragas_semantic_similarity")
+                "ragas_semantic_similarity", "lead_hit", "coverage_correct", "noise_lead",
+                "false_abstention")
+_BAD_WHEN_HIGH = frozenset({"noise_lead", "false_abstention"})
 
 
 def fmt(value: float | None, metric: str = "") -> str:
@@ -106,19 +115,21 @@ def compare_section(run: EvalRun, path: str, older: dict) -> str:
 
 def question_quality(result: QuestionResult) -> float:
     """Mean of the question's applicable scores (lower = worse), for ranking the worst."""
-    values = [result.scores.get(k) for k in WORST_SCORES]
-    kept = [v for v in values if v is not None]
+    values = [(k, result.scores.get(k)) for k in WORST_SCORES]
+    kept = [1.0 - v if k in _BAD_WHEN_HIGH else v for k, v in values if v is not None]
     return sum(kept) / len(kept) if kept else 0.0
 
 
-def worst_questions(run: EvalRun, config: str, n: int = 10) -> list[QuestionResult]:
+def worst_questions(run: EvalRun, config: str, n: int = 15) -> list[QuestionResult]:
     results = [r for r in run.questions if r.config == config]
     return sorted(results, key=lambda r: (question_quality(r), r.id))[:n]
 
 
 def describe_question(rank: int, r: QuestionResult) -> str:
     """A worst-question entry: what was expected next to what was retrieved."""
-    kind = r.kind + ("" if r.answerable else ", expected: abstain")
+    kind = r.kind + ("" if r.answerable else ", expected: abstain") + (
+        f", coverage {r.coverage} (expected {r.expected_coverage})" if r.expected_coverage
+        else "")
     lines = [f"### {rank}. {r.id} ({kind}) — quality {question_quality(r):.2f}", "",
              f"**Question:** {r.question}", ""]
     if r.search_query and r.search_query != r.question:

@@ -40,8 +40,14 @@ SUMMARY_METRICS: dict[str, str | None] = {
     "abstention_accuracy": None, "answered_when_answerable": None,
     "abstained_when_unanswerable": None,
     "citation_validity": "citation_validity", "citation_support": "citation_support",
+    "lead_hit": "lead_hit", "noise_leads": "noise_lead", "coverage_accuracy": "coverage_correct",
+    "coverage_exact": "coverage_exact", "false_abstentions": "false_abstention",
+    "named_only_abstained": "named_only_ok", "offtopic_none": "offtopic_ok",
     "latency_p50_ms": None, "latency_p95_ms": None,
 }
+# Metrics where lower is better (the gate puts them under [max]).
+LOWER_IS_BETTER = frozenset({"noise_leads", "false_abstentions", "latency_p50_ms",
+                             "latency_p95_ms"})
 
 
 class EvalError(RagError):
@@ -62,12 +68,19 @@ class EvalQuestion(_Record):
 
     id: str = Field(min_length=1)
     question: str = Field(min_length=1)
-    reference_answer: str
+    reference_answer: str = ""
     evidence: tuple[Evidence, ...] = ()
     answerable: bool
-    kind: Literal["single", "comparison", "followup", "unanswerable"]
+    kind: Literal["single", "comparison", "followup", "unanswerable", "named_only", "offtopic",
+                  "topic_switch"]
     followup_of: str | None = None
     topic: str = ""
+    style: str = Field("", description="How it is phrased: bank, casual, typo, unicode, "
+                       "long, paper-ref, conversation (evals/interview.md).")
+    expected_coverage: Literal["full", "partial", "mentioned", "none"] | None = None
+    key_facts: tuple[str, ...] = Field((), description="Regexes: a reference key fact; the "
+                                       "first line should match one (lead hit).")
+    split: Literal["train", "heldout", ""] = ""
 
 
 class Retrieved(_Record):
@@ -99,6 +112,10 @@ class QuestionResult(_Record):
     cited: tuple[int, ...]
     latency_ms: float
     scores: dict[str, float | None]
+    coverage: str = ""
+    expected_coverage: str | None = None
+    style: str = ""
+    split: str = ""
 
 
 class EvalRun(_Record):
@@ -159,6 +176,18 @@ def parse_configs(text: str) -> list[str]:
     return configs
 
 
+def select_split(questions: Sequence[EvalQuestion], split: str) -> list[EvalQuestion]:
+    """The questions of one split ('' or 'all': every question)."""
+    if split in ("", "all"):
+        return list(questions)
+    if split not in ("train", "heldout"):
+        raise EvalError(f"unknown split {split!r}; choose train, heldout or all")
+    chosen = [q for q in questions if q.split == split]
+    if not chosen:
+        raise EvalError(f"no question of the dataset is in the {split!r} split")
+    return chosen
+
+
 def history_for(question: EvalQuestion, by_id: dict[str, EvalQuestion]) -> list[str]:
     """The conversation before ``question``: the question it follows, if any."""
     return [by_id[question.followup_of].question] if question.followup_of else []
@@ -203,6 +232,9 @@ def score_question(config: str, q: EvalQuestion, answer: Answer, hits: Sequence[
     scores = metrics.question_scores(
         passages, cited, [c.n for c in answer.citations], answer.text, evidence,
         q.answerable, answer.abstained)
+    scores.update(metrics.answer_scores(
+        answer.text, answer.abstained, answer.coverage, q.expected_coverage, q.answerable,
+        q.key_facts, evidence))
     cited_as = {c.chunk_id: c.n for c in answer.citations if c.cited}
     retrieved = tuple(
         Retrieved(rank=r, chunk_id=h.chunk.chunk_id, doc_id=h.chunk.doc_id, title=h.chunk.title,
@@ -216,7 +248,9 @@ def score_question(config: str, q: EvalQuestion, answer: Answer, hits: Sequence[
         search_query=answer.search_query, answer=answer.text,
         abstained=answer.abstained, retrieved=retrieved, expected=q.evidence,
         reference_ids=tuple(reference_ids), cited=tuple(c.n for c in answer.citations if c.cited),
-        latency_ms=float(answer.timings_ms.get("total", 0.0)), scores=scores)
+        latency_ms=float(answer.timings_ms.get("total", 0.0)), scores=scores,
+        coverage=answer.coverage, expected_coverage=q.expected_coverage, style=q.style,
+        split=q.split)
 
 
 Asked = tuple[QuestionResult, tuple[str, ...]]  # a result and its retrieved passages' texts

@@ -8,7 +8,7 @@ retrieval finds the right material.  Pure functions only.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-./+]*")
 _STOP = frozenset("""
@@ -28,6 +28,8 @@ his her such the former latter one ones same above previous""".split())
 # Words that point back at an earlier topic on their own.
 _ANAPHORA_STRONG = frozenset("it its it's they them their theirs this that these those".split())
 _CONTINUERS = frozenset("and but also so then".split())
+# Words that point back at something said before, without a pronoun.
+_POINTING = frozenset("one ones former latter same above previous second".split())
 
 
 def content_terms(text: str) -> list[str]:
@@ -40,8 +42,14 @@ def content_terms(text: str) -> list[str]:
     return list(seen)
 
 
-def is_elliptical(question: str) -> bool:
-    """Does the question lean on the conversation ("its", "and what about ...")?"""
+def is_elliptical(question: str, names_subject: Callable[[str], bool] | None = None) -> bool:
+    """Does the question lean on the conversation ("its", "and what about ...")?
+
+    A pronoun, a leading "and/but/so" or "what about" make it a follow-up; so does a
+    very short question ("limitations?", "is the second one useful?") that names no
+    subject of its own.  ``names_subject`` says whether a text names a known paper,
+    method or acronym; a question that does, with no pronoun, stands on its own
+    ("Explain the attention mechanism", "What are the limitations of RLHF?")."""
     words = [w.lower() for w in _WORD.findall(question)]
     if not words:
         return False
@@ -49,16 +57,27 @@ def is_elliptical(question: str) -> bool:
         return True
     if re.match(r"^(?:what|how) about\b", question.strip(), re.I):
         return True
-    return len(content_terms(question)) <= 2 and any(w in _ANAPHORA for w in words)
+    if names_subject is not None and names_subject(question):
+        return False
+    terms = content_terms(question)
+    if any(w in _POINTING for w in words):  # "the second one", "the former"
+        return True
+    return len(terms) <= 1 and not any(_name_like(t) for t in terms)
 
 
-def rewrite_followup(question: str, history: Sequence[str]) -> str:
+def _name_like(term: str) -> bool:
+    """"LoRA", "GPT-3", "RLHF": a capital or a digit after the first letter."""
+    return any(ch.isupper() or ch.isdigit() for ch in term[1:]) or term.isupper()
+
+
+def rewrite_followup(question: str, history: Sequence[str],
+                     names_subject: Callable[[str], bool] | None = None) -> str:
     """A standalone search query for ``question`` given earlier user questions.
 
     ``history`` holds earlier standalone questions, oldest first.  A question
     that stands on its own is returned unchanged.
     """
-    if not history or not is_elliptical(question):
+    if not history or not is_elliptical(question, names_subject):
         return question
     previous = content_terms(history[-1])
     if not previous:

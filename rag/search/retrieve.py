@@ -11,9 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.errors import IndexProblem
 from rag.records import Hit
-from rag.search.stores.base import StaleView, StoreView, as_store
+from rag.search.stores.base import StoreView, as_store
 from rag.settings import RetrievalSettings
 
 
@@ -27,18 +26,21 @@ def rrf(rankings: Sequence[Sequence[int]], weights: Sequence[float], k0: int) ->
 
 
 def collapse_near_duplicates(
-    ordered: Sequence[int], vectors: np.ndarray, threshold: float,
+    ordered: Sequence[int], vectors: np.ndarray, threshold: float, limit: int | None = None,
 ) -> list[int]:
-    """Keep the first of any group of passages whose cosine exceeds ``threshold``."""
+    """Keep the first of any group of passages whose cosine exceeds ``threshold`` (the
+    first ``limit`` kept ones, when given)."""
     kept: list[int] = []
     for doc in ordered:
+        if limit is not None and len(kept) >= limit:
+            break
         if all(float(vectors[doc] @ vectors[other]) < threshold for other in kept):
             kept.append(doc)
     return kept
 
 
 class Retriever:
-    """Search the store (FAISS files or Milvus) with a precomputed query vector."""
+    """Search a store (FAISS files or Milvus) with a precomputed query vector."""
 
     def __init__(self, store, settings: RetrievalSettings):
         self.store = as_store(store)  # a loaded FAISS build is wrapped
@@ -46,35 +48,30 @@ class Retriever:
 
     @property
     def index(self):
-        """The loaded build (FAISS) or the store's whole-corpus view (Milvus)."""
-        return getattr(self.store, "index", None) or self.store.corpus()
+        """The whole build searched now (a loaded FAISS build or a Milvus corpus)."""
+        return self.store.view().corpus()
 
     def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
-        return self.store.dense(query_vec, n)
+        return self.store.view().dense(query_vec, n)
 
     def by_sentence(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
         """Passages ranked by their best sentence's cosine to the question."""
-        return self.store.by_sentence(query_vec, n)
+        return self.store.view().by_sentence(query_vec, n)
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
-        return self.store.lexical(query, n)
+        return self.store.view().lexical(query, n)
 
     def search(
         self, query: str, query_vec: np.ndarray, k: int | None = None, mode: str | None = None,
+        pinned: Sequence[int] = (),
     ) -> list[Hit]:
-        """Top-``k`` passages, near-duplicates collapsed (one build throughout: when a
-        Milvus build is dropped mid-search, once more on the build served now)."""
-        try:
-            return self._search(self.store.view(), query, query_vec, k, mode)
-        except StaleView:
-            try:
-                return self._search(self.store.view(fresh=True), query, query_vec, k, mode)
-            except StaleView as exc:
-                raise IndexProblem(f"the index changed during the search ({exc}); "
-                                   "ask again") from None
+        """Top-``k`` passages, near-duplicates collapsed.  ``pinned`` passages (of the
+        papers and methods the question names) join the fusion as one more ranking.
+        One build throughout (``StaleView`` when it was dropped meanwhile)."""
+        return self._search(self.store.view(), query, query_vec, k, mode, pinned)
 
     def _search(self, view: StoreView, query: str, query_vec: np.ndarray, k: int | None,
-                mode: str | None) -> list[Hit]:
+                mode: str | None, pinned: Sequence[int]) -> list[Hit]:
         cfg = self.settings
         k = k or cfg.k
         mode = mode or cfg.mode
@@ -82,12 +79,14 @@ class Retriever:
         lexical = view.lexical(query, cfg.candidates) if mode != "dense" else []
         use_sent = mode == "hybrid" and cfg.sentence_weight > 0
         by_sent = view.by_sentence(query_vec, cfg.candidates) if use_sent else []
-        rankings = [[d for d, _ in dense], [d for d, _ in lexical], [d for d, _ in by_sent]]
-        weights = [cfg.dense_weight, cfg.bm25_weight, cfg.sentence_weight]
+        rankings = [[d for d, _ in dense], [d for d, _ in lexical], [d for d, _ in by_sent],
+                    list(pinned) if mode == "hybrid" else []]
+        weights = [cfg.dense_weight, cfg.bm25_weight, cfg.sentence_weight, cfg.name_weight]
         fused = rrf(rankings, weights, cfg.rrf_k)
         ordered = sorted(fused, key=lambda d: (-fused[d], d))
         chunks, vectors = view.passages(ordered)
-        kept = collapse_near_duplicates(range(len(ordered)), vectors, cfg.dedup_threshold)
+        kept = collapse_near_duplicates(range(len(ordered)), vectors, cfg.dedup_threshold,
+                                        limit=k)
         dense_pos = {d: (r, s) for r, (d, s) in enumerate(dense, start=1)}
         lex_rank = {d: (r, s) for r, (d, s) in enumerate(lexical, start=1)}
         hits = []

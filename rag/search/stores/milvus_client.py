@@ -5,13 +5,13 @@ One build ``B`` under prefix ``P`` is three collections, switched in together by
 alias::
 
     P                -> P_B_meta       (alias: the build being served)
-    P_B_meta         manifest, paper cards, document frequencies, other build files
+    P_B_meta         manifest, paper cards, other build files
     P_B_chunks       one row per passage: record, BM25 text (built-in BM25 function), vector
-    P_B_sentences    one row per answer sentence: record (text, role...), terms, vector
+    P_B_sentences    one row per answer sentence: record (text, role, facet...), vector
 
 The store uses ``pymilvus`` directly rather than llama-index's ``MilvusVectorStore``
 (README, "Milvus store", says why: per-retriever ranks and BM25 scores, aliases, three
-collections per build, rows fetched by position).
+collections per build, rows read by position).
 """
 
 from __future__ import annotations
@@ -221,15 +221,14 @@ def chunk_schema(client, dim: int):
 
 
 def sentence_schema(client, dim: int):
-    """Answer sentences: position, passage, record (JSON with text and role), terms, vector."""
+    """Answer sentences: position, passage position, record (the ``sentences.jsonl`` row:
+    text, prose, role, facet...), vector."""
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("pos", DataType.INT64, is_primary=True)
     schema.add_field("chunk", DataType.INT64)
-    schema.add_field("chunk_key", DataType.VARCHAR, max_length=600)
     schema.add_field("record", DataType.VARCHAR, max_length=VARCHAR_MAX)
-    schema.add_field("terms", DataType.VARCHAR, max_length=VARCHAR_MAX)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
     return schema
 
@@ -248,7 +247,7 @@ def meta_schema(client):
 
 EXPECTED_FIELDS = {
     "chunks": {"pos", "chunk_id", "record", "lexical", "vector", "sparse"},
-    "sentences": {"pos", "chunk", "chunk_key", "record", "terms", "vector"},
+    "sentences": {"pos", "chunk", "record", "vector"},
 }
 
 

@@ -1,14 +1,16 @@
-"""The Milvus store: a serving process asks Milvus per question, so it needs no index files.
+"""The Milvus store: a serving process searches in Milvus and reads its build from it,
+so it needs no index files.
 
 ``MilvusStore`` opens the build the alias points at, after the same checks as a FAISS
-load (format, embedding model, chunking, ingestion code, corpus when one is present,
-plus the collections' schema and row counts), and refuses a mismatched one with the
-fix.  Per question: one dense search, one BM25 search (Milvus' built-in BM25 function
-over our own tokens, so it ranks like bm25s), one fetch of the candidate passages and
-their vectors, and one fetch of the answer sentences of the top passages.  Fetched rows
-are cached (bounded).  Every ``refresh_s`` seconds it checks the alias; a newer build is
-checked the same way and then served, while a search already started finishes on the
-build it began with.
+load (manifest shape, format, embedding model, chunking; a changed corpus or ingestion
+code is served until rebuilt, as FAISS serves its last good index), plus the
+collections' schema, vector dimension and row counts, and refuses a mismatched one
+with the fix.  Per question: one dense search and one BM25 search in Milvus (its
+built-in BM25 function over our own tokens, so it ranks like bm25s).  The build's
+passages and answer sentences (records, roles, vectors) are read from Milvus once per
+build (``corpus()``) for the answer step's per-build tables.  Every ``refresh_s``
+seconds the alias is checked; a newer build is checked the same way and then served,
+while a question already started finishes on the build it began with.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,77 +30,60 @@ from rag.search.index import (
     SERVABLE_STALENESS,
     LoadedIndex,
     _ranges,
-    bm25_tokenize,
     manifest_problem,
     sentence_from_row,
     staleness,
 )
+from rag.search.query import stem_tokens
 from rag.search.stores import milvus_client as mc
-from rag.search.stores.base import SentenceTable, StaleView
+from rag.search.stores.base import StaleView
 from rag.search.stores.milvus_write import read_meta
 from rag.settings import FORMAT_VERSION, Settings
 
 log = logging.getLogger(__name__)
 FIX = "run `rag build --store milvus`"
+READ_BATCH = 1000
 
 
-class _Lru:
-    """A bounded least-recently-used cache, safe to share between request threads."""
+@dataclass
+class MilvusCorpus(LoadedIndex):
+    """A Milvus build read whole, shaped like a loaded FAISS build (no FAISS or bm25s
+    objects: searches go to Milvus through ``store``)."""
 
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key, default=None):
-        with self._lock:
-            if key not in self._items:
-                return default
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key, value) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
+    store: object = None
 
 
 @dataclass
 class MilvusBuild:
-    """One build in Milvus, opened and checked: a view that searches and fetches it."""
+    """One build in Milvus, opened and checked: the view a question is answered on."""
 
     client: object = field(repr=False)
     settings: Settings = field(repr=False)
     names: mc.Names
     manifest: dict
     papers: dict[str, dict]
-    df: tuple[int, dict[str, int]]
     n_chunks: int
     n_sentences: int
-    passage_cache: _Lru = field(default_factory=lambda: _Lru(0), repr=False)
     stale: str = ""  # the corpus or ingestion code changed since (served until rebuilt)
+    _corpus: MilvusCorpus | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    # --- StoreView ------------------------------------------------------------------
+    @property
+    def build_id(self) -> str:
+        return self.names.build
+
+    def view(self, fresh: bool = False) -> MilvusBuild:
+        return self
+
     def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
         hits = self._search(self.names.chunks, [query_vec.tolist()], "vector", "IP", n)
         return [(int(h["pos"]), float(h["distance"])) for h in hits]
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
-        tokens = bm25_tokenize([query], return_ids=False)
-        if not tokens or not tokens[0]:
+        tokens = stem_tokens(query)
+        if not tokens:
             return []
-        hits = self._search(self.names.chunks, [" ".join(tokens[0])], "sparse", "BM25", n)
+        hits = self._search(self.names.chunks, [" ".join(tokens)], "sparse", "BM25", n)
         # Milvus Lite reports BM25 as a negated distance, a server as a score: both abs.
         # Milvus scores carry the factor (k1 + 1) that bm25s' Lucene variant leaves out;
         # dividing it out gives bm25s' scores (the answer's confidence reads them).
@@ -118,23 +102,16 @@ class MilvusBuild:
         return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:n]
 
     def passages(self, positions: Sequence[int]) -> tuple[list[Chunk], np.ndarray]:
-        """Passages and their vectors, in the order asked for."""
-        got = {p: self.passage_cache.get(p) for p in {int(p) for p in positions}}
-        todo = sorted(p for p, value in got.items() if value is None)
-        if todo:
-            rows = self._query(self.names.chunks, f"pos in {todo}",
-                               ["pos", "record", "vector"])
-            for row in rows:
-                got[int(row["pos"])] = value = (Chunk(**json.loads(row["record"])),
-                                                np.asarray(row["vector"], dtype=np.float32))
-                self.passage_cache.put(int(row["pos"]), value)
-            missing = [p for p in todo if got[p] is None]
-            if missing:
-                raise StaleView(f"passages {missing[:5]} missing")
-        pairs = [got[int(p)] for p in positions]
-        dim = self.manifest["store"]["dim"]
-        vectors = np.stack([v for _, v in pairs]) if pairs else np.zeros((0, dim), np.float32)
-        return [c for c, _ in pairs], vectors
+        corpus = self.corpus()
+        idx = np.asarray(positions, dtype=np.int64)
+        return [corpus.chunks[p] for p in idx], corpus.chunk_vectors[idx]
+
+    def corpus(self) -> MilvusCorpus:
+        """This build's passages and sentences in memory (read once, on first use)."""
+        with self._lock:
+            if self._corpus is None:
+                self._corpus = load_corpus(self)
+            return self._corpus
 
     # --- helpers ----------------------------------------------------------------------
     def _search(self, collection: str, data: list, anns_field: str, metric: str, n: int,
@@ -154,24 +131,53 @@ class MilvusBuild:
             return {"ef": self.settings.vector_index.hnsw_ef_search}
         return {}
 
-    def _query(self, collection: str, expr: str, fields: list[str]) -> list[dict]:
+    def query(self, collection: str, expr: str, fields: list[str]) -> list[dict]:
         try:
             return list(self.client.query(collection, filter=expr, output_fields=fields,
                                           timeout=self.settings.milvus.timeout_s))
         except Exception as exc:  # noqa: BLE001
-            raise self._error(exc, "reading passages") from None
+            raise self._error(exc, "reading the index") from None
 
     def _error(self, exc: Exception, action: str) -> Exception:
         if getattr(exc, "code", None) == 100 or "does not exist" in str(exc):
-            return StaleView(str(exc))  # this build was dropped: a fresh view retries
+            return StaleView(f"Milvus build {self.names.build} was dropped while in use; "
+                             "ask again")  # the Assistant retries on the build served now
         return mc.store_error(exc, self.settings, action)
+
+
+def load_corpus(build: MilvusBuild) -> MilvusCorpus:
+    """Every passage and answer sentence of ``build``, with vectors, in position order."""
+    chunks, chunk_vecs = _all_rows(build, build.names.chunks, build.n_chunks,
+                                   lambda r: Chunk(**json.loads(r)))
+    info, sent_vecs = _all_rows(build, build.names.sentences, build.n_sentences,
+                                lambda r: sentence_from_row(json.loads(r)))
+    sentences = [(s.chunk, s.text) for s in info]
+    return MilvusCorpus(
+        build_dir=None, manifest=build.manifest, chunks=chunks, vector_store=None,
+        chunk_vectors=chunk_vecs, sentences=sentences, sentence_vectors=sent_vecs, bm25=None,
+        papers=build.papers, sentence_ranges=_ranges(sentences, len(chunks)),
+        sentence_info=info, stale=build.stale, store=build)
+
+
+def _all_rows(build: MilvusBuild, collection: str, n: int, parse) -> tuple[list, np.ndarray]:
+    records, vectors = [], []
+    for start in range(0, n, READ_BATCH):
+        rows = build.query(collection, f"pos >= {start} and pos < {start + READ_BATCH}",
+                           ["pos", "record", "vector"])
+        if len(rows) != min(READ_BATCH, n - start):
+            raise StaleView(f"Milvus build {build.names.build}: rows {start}- are missing")
+        for row in sorted(rows, key=lambda r: r["pos"]):
+            records.append(parse(row["record"]))
+            vectors.append(row["vector"])
+    dim = build.manifest["store"]["dim"]
+    array = np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, dim), np.float32)
+    return records, array
 
 
 def open_build(client, settings: Settings, meta_collection: str, dim: int | None) -> MilvusBuild:
     """Load and check one build's manifest and collections; ``IndexProblem`` with the fix."""
     timeout = settings.milvus.timeout_s
-    prefix = settings.milvus.collection_prefix
-    names = mc.Names.of_meta(prefix, meta_collection)
+    names = mc.Names.of_meta(settings.milvus.collection_prefix, meta_collection)
     try:
         for collection in names.all():
             client.load_collection(collection, timeout=timeout)
@@ -188,11 +194,9 @@ def open_build(client, settings: Settings, meta_collection: str, dim: int | None
         raise IndexProblem(f"the Milvus index {names.build} does not match this version: "
                            f"{problem}; {FIX}")
     papers = json.loads(_file(meta, "papers.json") or "{}")
-    df = json.loads(meta.get("df", '{"n": 0, "df": {}}'))
     counts = manifest["counts"]
-    return MilvusBuild(client, settings, names, manifest, papers, (df["n"], df["df"]),
-                       counts["chunks"], counts["sentences"],
-                       _Lru(settings.milvus.cache_passages), stale)
+    return MilvusBuild(client, settings, names, manifest, papers, counts["chunks"],
+                       counts["sentences"], stale)
 
 
 def _checked_manifest(meta: dict, settings: Settings, names: mc.Names) -> tuple[dict, str]:
@@ -246,26 +250,15 @@ class MilvusStore:
         self.client = mc.connect(settings)
         self._lock = threading.Lock()
         self._checked = time.monotonic()
-        self._sentence_cache = _Lru(settings.milvus.cache_passages)
-        self._corpus: MilvusCorpus | None = None
         meta = mc.current_meta(self.client, settings)
         if meta is None:
             raise IndexProblem(f"no index in Milvus at {mc.redact_uri(settings.milvus_uri)} "
                                f"under the prefix {settings.milvus.collection_prefix!r}; {FIX}")
         self.build = open_build(self.client, settings, meta, dim)
 
-    # --- the Store interface ------------------------------------------------------------
     @property
-    def manifest(self) -> dict:
-        return self.build.manifest
-
-    @property
-    def papers(self) -> dict[str, dict]:
-        return self.build.papers
-
-    @property
-    def n_chunks(self) -> int:
-        return self.build.n_chunks
+    def build_id(self) -> str:
+        return self.build.build_id
 
     @property
     def stale(self) -> str:
@@ -276,9 +269,6 @@ class MilvusStore:
         return (f"Milvus {mc.redact_uri(self.settings.milvus_uri)}, build "
                 f"{self.build.names.build}")
 
-    def document_frequencies(self) -> tuple[int, dict[str, int]]:
-        return self.build.df
-
     def require_dim(self, dim: int) -> None:
         """Refuse a build whose vectors do not fit the embedding model's."""
         self.dim = dim
@@ -288,18 +278,14 @@ class MilvusStore:
             raise IndexProblem(f"the Milvus index {self.build.names.build} does not match "
                                f"this version: {problem}; {FIX}")
 
-    def corpus(self) -> MilvusCorpus:
-        """The whole build in memory, for tools that read every passage (the mock
-        interview's question bank, ``rag eval``); answering never needs it."""
-        if self._corpus is None or self._corpus.manifest is not self.build.manifest:
-            self._corpus = load_corpus(self.view(), self)
-        return self._corpus
-
     def view(self, fresh: bool = False) -> MilvusBuild:
-        """The build to search now (switching to a newer one when the alias moved)."""
+        """The build to answer on now (switching to a newer one when the alias moved)."""
         if fresh or time.monotonic() - self._checked >= self.settings.milvus.refresh_s:
             self.refresh()
         return self.build
+
+    def corpus(self) -> MilvusCorpus:
+        return self.view().corpus()
 
     def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
         return self.view().dense(query_vec, n)
@@ -329,83 +315,4 @@ class MilvusStore:
                 log.warning("not switching to the new Milvus build: %s", exc)
                 return False
             self.build = build
-            self._sentence_cache.clear()  # roles may differ in the new build
             return True
-
-    def sentences(self, chunks: Sequence[Chunk]) -> SentenceTable:
-        """The answer sentences of ``chunks`` (looked up by content, so they match)."""
-        from rag.search.stores.base import chunk_key
-
-        keys = list(dict.fromkeys(chunk_key(c) for c in chunks))
-        got = {k: self._sentence_cache.get(k) for k in keys}
-        todo = [k for k, rows in got.items() if rows is None]
-        if todo:
-            got.update(self._fetch_sentences(todo))
-        return _table([(k, got[k] or []) for k in keys],
-                      self.dim or self.manifest["store"]["dim"])
-
-    def _fetch_sentences(self, keys: list[str]) -> dict[str, list[tuple]]:
-        build = self.view()
-        expr = f"chunk_key in {json.dumps(keys)}"
-        try:
-            rows = build._query(build.names.sentences, expr,
-                                ["pos", "chunk_key", "record", "terms", "vector"])
-        except StaleView:
-            build = self.view(fresh=True)
-            rows = build._query(build.names.sentences, expr,
-                                ["pos", "chunk_key", "record", "terms", "vector"])
-        grouped: dict[str, list[tuple]] = {k: [] for k in keys}
-        for row in sorted(rows, key=lambda r: r["pos"]):  # parsed once, kept compact
-            grouped.setdefault(row["chunk_key"], []).append((
-                sentence_from_row(json.loads(row["record"])), frozenset(row["terms"].split()),
-                np.asarray(row["vector"], dtype=np.float32)))
-        for key, group in grouped.items():
-            self._sentence_cache.put(key, group)
-        return grouped
-
-
-@dataclass
-class MilvusCorpus(LoadedIndex):
-    """A Milvus build read whole, shaped like a loaded FAISS build (no FAISS or bm25s
-    objects: searches go through ``store``)."""
-
-    store: object = None
-
-
-def load_corpus(build: MilvusBuild, store: MilvusStore) -> MilvusCorpus:
-    chunks, chunk_vecs = _all_rows(build, build.names.chunks, build.n_chunks, "record",
-                                   lambda r: Chunk(**json.loads(r)))
-    info, sent_vecs = _all_rows(build, build.names.sentences, build.n_sentences, "record",
-                                lambda r: sentence_from_row(json.loads(r)))
-    sentences = [(s.chunk, s.text) for s in info]
-    return MilvusCorpus(
-        build_dir=None, manifest=build.manifest, chunks=chunks, vector_store=None,
-        chunk_vectors=chunk_vecs, sentences=sentences, sentence_vectors=sent_vecs, bm25=None,
-        papers=build.papers, sentence_ranges=_ranges(sentences, len(chunks)),
-        sentence_info=info, store=store)
-
-
-def _all_rows(build: MilvusBuild, collection: str, n: int, field_name: str, parse):
-    records, vectors = [], []
-    for start in range(0, n, 1000):
-        rows = build._query(collection, f"pos >= {start} and pos < {start + 1000}",
-                            ["pos", field_name, "vector"])
-        for row in sorted(rows, key=lambda r: r["pos"]):
-            records.append(parse(row[field_name]))
-            vectors.append(row["vector"])
-    dim = build.manifest["store"]["dim"]
-    array = np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, dim), np.float32)
-    return records, array
-
-
-def _table(groups: list[tuple[str, list[tuple]]], dim: int) -> SentenceTable:
-    """A sentence table from cached (record, terms, vector) rows, grouped by passage."""
-    info, terms, vectors, spans = [], [], [], {}
-    for key, rows in groups:
-        spans[key] = (len(info), len(info) + len(rows))
-        for record, row_terms, vector in rows:
-            info.append(record)
-            terms.append(row_terms)
-            vectors.append(vector)
-    array = np.stack(vectors) if vectors else np.zeros((0, dim), np.float32)
-    return SentenceTable([s.text for s in info], info, terms, array, spans)

@@ -17,7 +17,6 @@ import json
 import re
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +39,6 @@ from rag.search.index import (
     validate_build,
 )
 from rag.search.stores import milvus_client as mc
-from rag.search.stores.base import chunk_key
 from rag.settings import Settings
 
 BATCH = 1000
@@ -116,9 +114,7 @@ def _write(client, settings: Settings, names: mc.Names, index: LoadedIndex, buil
     _insert(client, names.sentences, _sentence_rows(index, sentence_lines), timeout,
             progress, "Milvus: sentences", len(index.sentences))
     stored = stored_manifest(settings, names, index, build_dir)
-    meta = {"manifest": json.dumps(stored, sort_keys=True),
-            "df": json.dumps({"n": len(tokens), "df": _document_frequencies(tokens)},
-                             sort_keys=True)}
+    meta = {"manifest": json.dumps(stored, sort_keys=True)}
     for name in stored["store"]["files"]:
         meta[f"file:{name}"] = base64.b64encode((build_dir / name).read_bytes()).decode()
     _insert(client, names.meta, meta_rows(meta), timeout, False, "", 0)
@@ -132,7 +128,7 @@ def _create(client, settings: Settings, names: mc.Names, dim: int, n_chunks: int
     dense = dense_index(settings, n_chunks)
     for collection, schema, extra in (
         (names.chunks, mc.chunk_schema(client, dim), ("sparse",)),
-        (names.sentences, mc.sentence_schema(client, dim), ("chunk_key",)),
+        (names.sentences, mc.sentence_schema(client, dim), ()),
         (names.meta, mc.meta_schema(client), ()),
     ):
         params = client.prepare_index_params()
@@ -143,8 +139,6 @@ def _create(client, settings: Settings, names: mc.Names, dim: int, n_chunks: int
         if "sparse" in extra:
             params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                              params=dict(mc.BM25_PARAMS))
-        if "chunk_key" in extra:
-            params.add_index("chunk_key", index_type="INVERTED")
         client.create_collection(collection, schema=schema, index_params=params,
                                  timeout=timeout)
 
@@ -170,17 +164,9 @@ def _chunk_rows(index: LoadedIndex, lines: list[str], tokens: list[list[str]]) -
 
 
 def _sentence_rows(index: LoadedIndex, lines: list[str]) -> Iterator[dict]:
-    texts = [text for _, text in index.sentences]  # terms of the text, as FaissStore
-    terms = bm25_tokenize(texts, return_ids=False) if texts else []
-    keys = [chunk_key(c) for c in index.chunks]
-    for pos, ((chunk, _), line, toks, vec) in enumerate(
-            zip(index.sentences, lines, terms, index.sentence_vectors, strict=True)):
-        yield {"pos": pos, "chunk": chunk, "chunk_key": keys[chunk], "record": line,
-               "terms": " ".join(sorted(set(toks))), "vector": vec.tolist()}
-
-
-def _document_frequencies(tokens: list[list[str]]) -> dict[str, int]:
-    return dict(Counter(t for toks in tokens for t in set(toks)))
+    for pos, ((chunk, _), line, vec) in enumerate(
+            zip(index.sentences, lines, index.sentence_vectors, strict=True)):
+        yield {"pos": pos, "chunk": chunk, "record": line, "vector": vec.tolist()}
 
 
 def meta_rows(values: dict[str, str]) -> Iterator[dict]:

@@ -1,0 +1,87 @@
+"""The interview answer's shape (pure functions): a direct answer of one or two
+sentences, then at most four cited key points (a short facet label where it
+helps), and for comparisons a small Markdown table (item x aspect, each cell
+cited).  Every line ends with the ``[n]`` of its passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Bullet labels of facets (what an interviewer would call that part of an answer).
+FACET_LABELS: dict[str, str] = {
+    "problem": "Problem", "key_idea": "Key idea", "method": "How it works",
+    "results": "Results", "limitations": "Limitation", "advantages": "Advantage",
+    "usage": "Use", "hint": "Why",
+}
+_TRAILING = re.compile(r"[\s.;:,]+$")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One line of an answer: text, facet and the number of its passage."""
+
+    text: str
+    n: int
+    facet: str = ""
+
+
+def clause(text: str) -> str:
+    """One line of prose without a trailing full stop and with single spaces."""
+    return _TRAILING.sub("", " ".join(text.split()))
+
+
+def cite(text: str, n: int) -> str:
+    return f"{clause(text)} [{n}]"
+
+
+def lead_line(points: Sequence[Point]) -> str:
+    """The direct answer: one or two sentences, each cited."""
+    return " ".join(cite(p.text, p.n) + "." for p in points).replace("]. ", "]. ")
+
+
+def key_point(point: Point, labelled: bool = True) -> str:
+    label = FACET_LABELS.get(point.facet, "") if labelled else ""
+    body = cite(point.text, point.n)
+    return f"- **{label}:** {body}" if label else f"- {body}"
+
+
+def table(items: Sequence[str], aspects: Sequence[str],
+          cells: dict[tuple[str, str], Point | None]) -> str:
+    """Markdown table: one row per item, one column per aspect, each cell cited."""
+    head = "| | " + " | ".join(aspects) + " |"
+    rule = "|---|" + "---|" * len(aspects)
+    rows = []
+    for item in items:
+        values = []
+        for aspect in aspects:
+            p = cells.get((item, aspect))
+            values.append(_cell(cite(p.text, p.n)) if p else "not covered in the material")
+        rows.append(f"| **{_cell(item)}** | " + " | ".join(values) + " |")
+    return "\n".join([head, rule, *rows])
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def compose(lead: Sequence[Point], points: Sequence[Point], note: str = "",
+            comparison: str = "") -> str:
+    """Direct answer, optional note (what the material lacks), key points, table."""
+    parts = [lead_line(lead)]
+    if note:
+        parts.append(note)
+    if points:
+        parts.append("\n".join(key_point(p) for p in points))
+    if comparison:
+        parts.append(comparison)
+    return "\n\n".join(parts)
+
+
+def mentioned_text(subject: str, places: Sequence[tuple[int, str]]) -> str:
+    """The answer when the material names the subject but does not explain it."""
+    where = "; ".join(f"{label} [{n}]" for n, label in places)
+    return (f"The reading list mentions {subject} but does not explain it, so there is no "
+            f"grounded answer to give. It is named in: {where}.")

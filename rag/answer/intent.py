@@ -1,0 +1,125 @@
+"""What a question asks for (pure functions): its intent and its subject.
+
+Intents: ``definition`` ("what is"), ``mechanism`` ("how does ... work"),
+``reason`` ("why"), ``comparison`` ("X vs Y", "compare", "difference between"),
+``usage`` ("when would you use"), ``limitations`` (drawbacks, downsides) and
+``results`` (numbers, benchmarks).  A question may carry several ("What is MoE
+and why do you need load balancing?"); the first is the lead's.  Each intent
+prefers sentences of certain facets (``FACET_FIT``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+INTENTS = ("definition", "mechanism", "reason", "comparison", "usage", "limitations",
+           "results")
+_PATTERNS: dict[str, str] = {
+    "comparison": r"\b(?:vs\.?|versus|compared? (?:to|with)|compare|comparison|differen(?:ce|t)s?"
+                  r"\b(?: between| from)?|differs?\b|better than|trade-?offs? between)|"
+                  r"\bor\b[^?]*\bwhich\b|\bwhich\b[^?]*\bor\b",
+    "limitations": r"\b(?:limitations?|drawbacks?|downsides?|disadvantages?|weakness(?:es)?|cons\b|"
+                   r"pitfalls?|fail(?:s|ure modes?)?\b|criticisms?|problems? with|issues? with|"
+                   r"does not help|doesn'?t help|not help)",
+    "usage": r"\b(?:when (?:would|should|do|to|can) (?:you |we |i |one )?(?:use|choose|pick|"
+             r"prefer)|when to use|use cases?|which (?:one )?should|should (?:you|i|we) use|"
+             r"in practice|makes? (?:that|it) possible)",
+    "results": r"\b(?:results?|how (?:well|much|fast|many)|score[sd]?|numbers?|benchmarks?|"
+               r"speed-?up|accuracy|bleu|gsm8k|how (?:big|large)|what did .* (?:get|reach|find))",
+    "reason": r"(?:^|\b)(?:why|what for|reason|purpose|motivation|what problem)\b",
+    "mechanism": r"\b(?:how (?:does|do|is|are|did|can)|how .* works?\b|walk (?:me )?through|"
+                 r"mechanism|architecture|steps|pipeline|derive|process(?:es)?\b|"
+                 r"what does .* (?:add|change)|how .* (?:encode|handle|achieve|avoid|reduce|save|"
+                 r"learn|control))",
+    "definition": r"^(?:what(?:'s| is| are)|define|explain|describe|eli5|explain simply|"
+                  r"tell me about)\b|\bwhat (?:is|are)\b",
+}
+_COMPILED = {k: re.compile(v, re.I) for k, v in _PATTERNS.items()}
+# Facets that answer each intent, best first (rag.corpus.roles facet names; "" = a plain
+# statement; "hint" = a discussion point's own answer).
+FACET_FIT: dict[str, tuple[str, ...]] = {
+    "definition": ("key_idea", "", "method", "problem"),
+    "mechanism": ("method", "key_idea", ""),
+    "reason": ("hint", "problem", "advantages", "key_idea", ""),
+    "comparison": ("key_idea", "advantages", "limitations", "hint", "", "method", "results"),
+    "usage": ("advantages", "usage", "problem", "hint", "key_idea", "limitations"),
+    "limitations": ("limitations", "hint", "problem"),
+    "results": ("results", "", "impact"),
+}
+_SPLIT_ITEMS = re.compile(r"\s*(?:\bvs\.?|\bversus\b|,|\bor\b|\band\b|/|\bover\b|\bcompared? "
+                          r"(?:to|with)\b|\bdiffers? from\b|\bdifferent from\b)\s*", re.I)
+_ITEM_NOISE = re.compile(
+    r"^(?:compare|comparison of|what'?s|what is|what are|the|a|an|difference|differences|"
+    r"between|how (?:is|does|do)|is|which|when|would|you|use|to|it)\b\s*|"
+    r"\s*\b(?:differ|different|from each other|trade-?offs?|which is (?:simpler|better)|"
+    r"what'?s the difference|what changed|what'?s new|for|in|on|when is each better)\b.*$",
+    re.I)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The intents of a question, in order of appearance, and its comparison items."""
+
+    kinds: tuple[str, ...]
+    items: tuple[str, ...] = ()
+    clauses: tuple[tuple[str, str], ...] = ()  # (intent, clause text) in order
+
+    @property
+    def primary(self) -> str:
+        return self.kinds[0] if self.kinds else "definition"
+
+    def clause_for(self, kind: str) -> str:
+        """The clause that asks for ``kind`` ('' when none does)."""
+        return next((text for k, text in self.clauses if k == kind), "")
+
+    @property
+    def is_comparison(self) -> bool:
+        return "comparison" in self.kinds and len(self.items) >= 2
+
+
+_CLAUSES = re.compile(r"\?\s*|\s+and\s+(?=why|how|what|when|which|does|is|are)\b|;\s*", re.I)
+_SPECIFIC = frozenset({"limitations", "results", "usage", "reason", "comparison"})
+
+
+def clause_intents(clause: str) -> list[str]:
+    """Intents of one clause; "definition" only when nothing more specific is asked."""
+    found = sorted((m.start(), kind) for kind, pattern in _COMPILED.items()
+                   if (m := pattern.search(clause)))
+    kinds = [k for _, k in found]
+    if _SPECIFIC & set(kinds):
+        kinds = [k for k in kinds if k != "definition"]
+    return kinds
+
+
+def detect_intent(question: str) -> Intent:
+    """Intents found in ``question`` (``definition`` when none), comparison items."""
+    clauses = [(k, clause) for clause in _CLAUSES.split(question) if clause.strip()
+               for k in clause_intents(clause)[:1] or ["definition"]]
+    kinds = [k for clause in _CLAUSES.split(question) if clause.strip()
+             for k in clause_intents(clause)]
+    if "comparison" in kinds:  # "what's the difference" is a comparison, not a definition
+        kinds = ["comparison"] + [k for k in kinds if k not in ("comparison", "definition")]
+    if not kinds:
+        kinds = ["definition"]
+    items = comparison_items(question) if "comparison" in kinds else ()
+    return Intent(tuple(dict.fromkeys(kinds)), items, tuple(clauses))
+
+
+def comparison_items(question: str) -> tuple[str, ...]:
+    """The things compared: "DPO vs RLHF?" -> ("DPO", "RLHF"); "Compare CoT, ToT and
+    ReAct" -> ("CoT", "ToT", "ReAct")."""
+    text = re.split(r"\s[—-]\s|:|\?|, which\b|\bwhich (?:is|one)\b", question)[0]
+    text = re.sub(r"[!.]+", " ", text)
+    text = re.sub(r"^.*?\b(?:between|compare|comparison of)\b", "", text, flags=re.I) \
+        if re.search(r"\b(?:between|compare|comparison of)\b", text, re.I) else text
+    parts = [_clean_item(p) for p in _SPLIT_ITEMS.split(text)]
+    return tuple(dict.fromkeys(p for p in parts if p and len(p) <= 60))
+
+
+def _clean_item(part: str) -> str:
+    previous = None
+    part = part.strip(" -—,;\"'")
+    while previous != part:
+        previous, part = part, _ITEM_NOISE.sub("", part).strip(" -—,;\"'")
+    return part

@@ -1,0 +1,86 @@
+"""Papers and methods a question names, resolved to their passages.
+
+"How does LoRA work?" should bring the LoRA card and the reading guide's LoRA
+section into the candidates even when the phrasing is far from theirs.  Names
+come from the index itself: each paper card's title, short name and the name its
+sentences were given at build time (``SentenceInfo.subject``: "DPO", "GPT-3"),
+and each document section's subject ("LoRA", "Flash Attention").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.corpus.linking import name_parts, short_name
+
+_COMMON = frozenset("""the this that with from into what when which model models paper
+papers attention transformer transformers language learning training data agents agent
+tools memory evaluation overview introduction section reasoning scaling""".split())
+
+
+def name_key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).lower()
+
+
+class QuestionNames:
+    """Finds known names in a question; ``pinned`` gives their passages' positions."""
+
+    def __init__(self, index, per_name: int = 2, limit: int = 6):
+        self.limit = limit
+        groups: dict[str, list[int]] = {}
+        for name, chunk in _names(index):
+            key = name_key(name)
+            if len(key) < 3 or key in _COMMON:
+                continue
+            found = groups.setdefault(key, [])
+            if chunk not in found and len(found) < 2 * per_name:
+                found.append(chunk)
+        self.groups = groups
+        names = sorted({n for n, _ in _names(index) if name_key(n) in groups}, key=len,
+                       reverse=True)
+        pattern = "|".join(_loose(n) for n in names)
+        self.pattern = re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I) if names else None
+
+    def found(self, question: str) -> list[str]:
+        """Keys of the names in ``question``, in order, unique."""
+        if self.pattern is None:
+            return []
+        return list(dict.fromkeys(name_key(m.group(0)) for m in self.pattern.finditer(question)))
+
+    def pinned(self, question: str) -> list[int]:
+        """Chunk positions of the passages of every name in ``question`` (at most
+        ``limit``), in order of mention."""
+        out: list[int] = []
+        for key in self.found(question):
+            out.extend(c for c in self.groups.get(key, ()) if c not in out)
+        return out[: self.limit]
+
+
+def _loose(name: str) -> str:
+    """A regex for ``name`` tolerant of spaces and hyphens ("Flash Attention" ~
+    "FlashAttention" ~ "flash-attention")."""
+    parts = [re.escape(p) for p in re.findall(r"[A-Za-z0-9]+", name)]
+    return r"[\s-]?".join(parts)
+
+
+def _names(index) -> list[tuple[str, int]]:
+    """(name, chunk position) pairs: card titles and short names, sentence subjects."""
+    out: list[tuple[str, int]] = []
+    first_subject: dict[int, str] = {}
+    for info in index.sentence_info:
+        first_subject.setdefault(info.chunk, info.subject)
+    for i, chunk in enumerate(index.chunks):
+        subject = first_subject.get(i, "")
+        if chunk.doc_id.startswith("arxiv:"):
+            out += [(n, i) for n in (chunk.title, short_name(chunk.title), subject) if n]
+        elif subject and len(subject.split()) <= 4 and not subject.lower().startswith("section"):
+            heading = chunk.section.rsplit(" › ", 1)[-1]
+            parts = name_parts(heading) if heading else []
+            out += [(n, i) for n in dict.fromkeys([subject, *parts[1:]])
+                    if n and len(n.split()) <= 4]
+    return out
+
+
+def names_in(question: str, names: QuestionNames) -> Sequence[str]:
+    return names.found(question)
