@@ -202,6 +202,19 @@ def test_unreachable_milvus_fails_fast_with_exit_2(tmp_path):
             assert time.monotonic() - start < 60  # model load included; the wait is 2 s
 
 
+def test_app_refuses_to_start_without_milvus(tmp_path):
+    """app.py with an unreachable Milvus: one clear line and exit code 2, no traceback."""
+    import os
+
+    done = subprocess.run([sys.executable, "app.py", "--port", "0"], cwd=REPO_ROOT,
+                          env={**os.environ, "RAG_HOME": str(tmp_path), "RAG_STORE": "milvus",
+                               "RAG_MILVUS__URI": "http://127.0.0.1:1"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "error: cannot reach Milvus at http://127.0.0.1:1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_bad_uri_and_locked_lite_folder_are_explained(tmp_path, embedder):
     settings = load_settings().updated(home=tmp_path, store="milvus",
                                        milvus={"uri": "ftp://example.org/x"})
