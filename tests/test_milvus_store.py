@@ -71,6 +71,8 @@ def test_same_rankings_sentences_and_answers_as_faiss(milvus_home, embedder):
     assert whole.sentence_ranges == f_whole.sentence_ranges
     np.testing.assert_allclose(whole.sentence_vectors, f_whole.sentence_vectors, atol=1e-7)
     np.testing.assert_allclose(whole.chunk_vectors, f_whole.chunk_vectors, atol=1e-7)
+    files = {p.name for p in whole.build_dir.iterdir()}  # the small files, not the index
+    assert {"manifest.json", "papers.json"} <= files and "chunks.jsonl" not in files
     a_faiss = Assistant(milvus_home, embedder, faiss, None)
     a_milvus = Assistant(milvus_home, embedder, milvus, None)
     for question in QUESTIONS:
@@ -166,6 +168,11 @@ def test_other_embedding_model_or_schema_is_refused_with_the_fix(milvus_home, em
     manifest["store"]["schema_version"] = 0
     client.upsert(meta, list(milvus_write.meta_rows({"manifest": json.dumps(manifest)})))
     with pytest.raises(IndexProblem, match=r"written by another version.*rag build --store"):
+        MilvusStore(milvus_home, embedder.dim)
+    manifest["store"]["schema_version"] = mc.SCHEMA_VERSION
+    client.upsert(meta, list(milvus_write.meta_rows({"manifest": json.dumps(manifest),
+                                                     "file:papers.json": "e30="})))  # "{}"
+    with pytest.raises(IndexProblem, match=r"papers.json is damaged.*rag build --store"):
         MilvusStore(milvus_home, embedder.dim)
     assert milvus_reason(milvus_home)[0].startswith("the Milvus index")
 

@@ -15,18 +15,26 @@ while a question already started finishes on the build it began with.
 
 from __future__ import annotations
 
+import atexit
+import base64
+import hashlib
 import json
 import logging
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from rag.errors import IndexProblem, StoreUnavailable
 from rag.records import Chunk
 from rag.search.index import (
+    MANIFEST,
+    PAPERS,
     SERVABLE_STALENESS,
     LoadedIndex,
     _ranges,
@@ -48,7 +56,9 @@ READ_BATCH = 1000
 @dataclass
 class MilvusCorpus(LoadedIndex):
     """A Milvus build read whole, shaped like a loaded FAISS build (no FAISS or bm25s
-    objects: searches go to Milvus through ``store``)."""
+    objects: searches go to Milvus through ``store``).  ``build_dir`` is a temporary
+    folder holding the manifest and the build's other files (paper cards and whatever
+    other parts store with the index), for readers that take a build folder."""
 
     store: object = None
 
@@ -65,6 +75,7 @@ class MilvusBuild:
     n_chunks: int
     n_sentences: int
     stale: str = ""  # the corpus or ingestion code changed since (served until rebuilt)
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)  # checked
     _corpus: MilvusCorpus | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -153,10 +164,25 @@ def load_corpus(build: MilvusBuild) -> MilvusCorpus:
                                 lambda r: sentence_from_row(json.loads(r)))
     sentences = [(s.chunk, s.text) for s in info]
     return MilvusCorpus(
-        build_dir=None, manifest=build.manifest, chunks=chunks, vector_store=None,
+        build_dir=_materialize(build), manifest=build.manifest, chunks=chunks,
+        vector_store=None,
         chunk_vectors=chunk_vecs, sentences=sentences, sentence_vectors=sent_vecs, bm25=None,
         papers=build.papers, sentence_ranges=_ranges(sentences, len(chunks)),
         sentence_info=info, stale=build.stale, store=build)
+
+
+def _materialize(build: MilvusBuild) -> Path:
+    """The build's manifest and its other files (paper cards, what other parts store with
+    the index) in a private temporary folder, for readers that take a build folder.  The
+    passages, sentences and vectors stay in Milvus; the folder goes at process exit."""
+    folder = Path(tempfile.mkdtemp(prefix=f"rag-milvus-{build.names.build}-"))
+    atexit.register(shutil.rmtree, folder, True)
+    (folder / MANIFEST).write_text(json.dumps(build.manifest, indent=2), encoding="utf-8")
+    for name, data in build.files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return folder
 
 
 def _all_rows(build: MilvusBuild, collection: str, n: int, parse) -> tuple[list, np.ndarray]:
@@ -193,10 +219,11 @@ def open_build(client, settings: Settings, meta_collection: str, dim: int | None
     if problem:
         raise IndexProblem(f"the Milvus index {names.build} does not match this version: "
                            f"{problem}; {FIX}")
-    papers = json.loads(_file(meta, "papers.json") or "{}")
+    files = _files(meta, manifest, names, settings)
+    papers = json.loads(files.get(PAPERS, b"{}").decode("utf-8"))
     counts = manifest["counts"]
     return MilvusBuild(client, settings, names, manifest, papers, counts["chunks"],
-                       counts["sentences"], stale)
+                       counts["sentences"], stale, files)
 
 
 def _checked_manifest(meta: dict, settings: Settings, names: mc.Names) -> tuple[dict, str]:
@@ -232,11 +259,17 @@ def _count_problem(client, names: mc.Names, manifest: dict, timeout: float) -> s
     return ""
 
 
-def _file(meta: dict, name: str) -> str | None:
-    import base64
-
-    value = meta.get(f"file:{name}")
-    return base64.b64decode(value).decode("utf-8") if value is not None else None
+def _files(meta: dict, manifest: dict, names: mc.Names, settings: Settings) -> dict[str, bytes]:
+    """The build's other files, each checked against the manifest's SHA-256."""
+    out = {}
+    for name in manifest["store"].get("files", []):
+        data = base64.b64decode(meta.get(f"file:{name}", ""))
+        if hashlib.sha256(data).hexdigest() != manifest["files"].get(name):
+            raise IndexProblem(f"the Milvus index {names.build} at "
+                               f"{mc.redact_uri(settings.milvus_uri)}: {name} is damaged "
+                               f"(checksum mismatch); {FIX}")
+        out[name] = data
+    return out
 
 
 class MilvusStore:
