@@ -9,8 +9,9 @@ interview questions as the query text.
 
 Milvus Lite runs as a server process (``milvus-lite server``, as replicas share it) with
 the collection schema ``rag build --store milvus`` writes (passage record, BM25 text of
-our own tokens through Milvus' built-in BM25 function, HNSW over the vectors).  FAISS is
-measured in this process with the same HNSW parameters, bm25s for BM25 and our RRF.
+our own tokens through Milvus' built-in BM25 function, HNSW (or, ``--index ivf``,
+IVF_FLAT) over the vectors).  FAISS is measured in this process with the same dense
+index, bm25s for BM25 and our RRF.
 For each: load time, disk, resident memory, dense recall@10 against exact search,
 single-query p50/p95 of dense, BM25 and hybrid search (Milvus: ``hybrid_search`` with
 ``RRFRanker``; FAISS: both searches and ``rag.search.retrieve.rrf``, as ``Retriever``).
@@ -53,9 +54,44 @@ K = 10
 CANDIDATES = 30  # per retriever, as RAG_RETRIEVAL__CANDIDATES
 N_QUERIES = 200  # recall@10 over all of them; latency over the first --latency-queries
 MIN_AVAILABLE_GB = 3.0  # stop the Milvus part before the shared machine runs out of memory
-HNSW = {"M": 32, "efConstruction": 40}
+HNSW = {"M": 32, "efConstruction": 40}  # RAG_VECTOR_INDEX__HNSW_* (what `auto` uses > 50k)
 EF_SEARCH = 256  # RAG_VECTOR_INDEX__HNSW_EF_SEARCH
+IVF = {"nlist": 1024}  # cheaper to build: used for the 1M run on the shared 2 cores
+NPROBE = 64
 BATCH = 2000
+INDEX = "hnsw"  # --index
+
+
+def index_label() -> str:
+    if INDEX == "hnsw":
+        return f"HNSW M={HNSW['M']} efConstruction={HNSW['efConstruction']} ef={EF_SEARCH}"
+    return f"IVF_FLAT nlist={IVF['nlist']} nprobe={NPROBE}"
+
+
+def faiss_dense_index(x: np.ndarray):
+    """The same dense index as the Milvus collection gets, built with FAISS."""
+    import faiss
+
+    if INDEX == "hnsw":
+        index = faiss.IndexHNSWFlat(x.shape[1], HNSW["M"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW["efConstruction"]
+        index.add(x)
+        index.hnsw.efSearch = EF_SEARCH
+        return index
+    quantizer = faiss.IndexFlatIP(x.shape[1])
+    index = faiss.IndexIVFFlat(quantizer, x.shape[1], IVF["nlist"], faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(1)
+    index.train(x[rng.choice(len(x), min(len(x), 40 * IVF["nlist"]), replace=False)])
+    index.add(x)
+    index.nprobe = NPROBE
+    return index
+
+
+def milvus_dense_index() -> tuple[str, dict, dict]:
+    """(index type, build params, search params) of the Milvus collection."""
+    if INDEX == "hnsw":
+        return "HNSW", dict(HNSW), {"ef": EF_SEARCH}
+    return "IVF_FLAT", dict(IVF), {"nprobe": NPROBE}
 
 
 def make_data(n: int, seed: int = 0) -> dict:
@@ -94,18 +130,14 @@ def run_faiss(data: dict) -> dict:
     import bm25s
     import faiss
 
-    from rag.search.index import bm25_tokenize
+    from rag.search.query import stem_tokens
     from rag.search.retrieve import rrf
 
     gc.collect()
     before = rss_mb()
     start = time.perf_counter()
-    index = faiss.IndexHNSWFlat(data["vectors"].shape[1], HNSW["M"],
-                                faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = HNSW["efConstruction"]
-    index.add(data["vectors"])
-    index.hnsw.efSearch = EF_SEARCH
-    hnsw_s = time.perf_counter() - start
+    index = faiss_dense_index(data["vectors"])
+    dense_s = time.perf_counter() - start
     bm25 = bm25s.BM25()
     bm25.index([t.split() for t in data["tokens"]], show_progress=False)
     load_s = time.perf_counter() - start
@@ -117,9 +149,9 @@ def run_faiss(data: dict) -> dict:
     def dense(i):
         return index.search(data["queries"][i:i + 1], CANDIDATES)[1][0]
 
-    def lexical(i):
-        toks = bm25_tokenize([data["texts"][i]], return_ids=False)
-        docs, _ = bm25.retrieve(toks, k=CANDIDATES, show_progress=False, n_threads=1)
+    def lexical(i):  # as FaissStore.lexical
+        toks = [list(stem_tokens(data["texts"][i]))]
+        docs, _ = bm25.retrieve(toks, k=CANDIDATES, show_progress=False, n_threads=0)
         return docs[0]
 
     def hybrid(i):
@@ -127,7 +159,7 @@ def run_faiss(data: dict) -> dict:
         return sorted(fused, key=lambda d: (-fused[d], d))[:K]
 
     queries = range(N_QUERIES)
-    return {"store": "faiss", "load_s": round(load_s, 1), "hnsw_build_s": round(hnsw_s, 1),
+    return {"store": "faiss", "load_s": round(load_s, 1), "dense_build_s": round(dense_s, 1),
             "disk_mb": round(disk, 1), "rss_added_mb": round(memory, 1),
             "recall_at_10": round(recall, 4), "dense": latency(dense, queries),
             "bm25": latency(lexical, queries), "hybrid": latency(hybrid, queries)}
@@ -152,7 +184,8 @@ def load_milvus(client, data: dict, name: str) -> dict:
 
     dim = data["vectors"].shape[1]
     params = client.prepare_index_params()
-    params.add_index("vector", index_type="HNSW", metric_type="IP", params=dict(HNSW))
+    kind, build_params, _ = milvus_dense_index()
+    params.add_index("vector", index_type=kind, metric_type="IP", params=build_params)
     params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                      params=dict(BM25_PARAMS))
     client.create_collection(name, schema=chunk_schema(client, dim), index_params=params)
@@ -176,7 +209,7 @@ def load_milvus(client, data: dict, name: str) -> dict:
 def query_milvus(client, data: dict, name: str) -> dict:
     from pymilvus import AnnSearchRequest, RRFRanker
 
-    dense_p = {"metric_type": "IP", "params": {"ef": EF_SEARCH}}
+    dense_p = {"metric_type": "IP", "params": milvus_dense_index()[2]}
     bm25_p = {"metric_type": "BM25"}
 
     def dense(i, limit=CANDIDATES):
@@ -209,10 +242,10 @@ def query_milvus(client, data: dict, name: str) -> dict:
         "bm25": latency(lexical, queries), "hybrid": latency(hybrid, queries)}
 
 
-def _query_tokens(text: str) -> str:
-    from rag.search.index import bm25_tokenize
+def _query_tokens(text: str) -> str:  # as MilvusBuild.lexical
+    from rag.search.query import stem_tokens
 
-    return " ".join(bm25_tokenize([text], return_ids=False)[0]) or "the"
+    return " ".join(stem_tokens(text)) or "the"
 
 
 def run_milvus(data: dict, nice: int) -> dict:
@@ -424,8 +457,7 @@ def scale_table(result: dict) -> None:
                      r["dense"]["p50_ms"], r["dense"]["p95_ms"], r["bm25"]["p50_ms"],
                      r["bm25"]["p95_ms"], r["hybrid"]["p50_ms"], r["hybrid"]["p95_ms"]))
     print(table(f"{result['n']:,} chunk-sized texts, dim {result['dim']}, k={K}, "
-                f"{CANDIDATES} candidates per retriever, HNSW M={HNSW['M']} "
-                f"efConstruction={HNSW['efConstruction']} ef={EF_SEARCH}",
+                f"{CANDIDATES} candidates per retriever, {index_label()}",
                 ["store", "load s", "disk MiB", "RSS MiB", "dense recall@10", "dense p50",
                  "dense p95", "BM25 p50", "BM25 p95", "hybrid p50", "hybrid p95"], rows))
 
@@ -434,7 +466,7 @@ def run_scale(n: int, nice: int) -> dict:
     data, data_s = timed(make_data, n)
     print(f"data: {n:,} texts and vectors in {data_s:.0f} s", flush=True)
     result: dict = {"n": n, "dim": int(data["vectors"].shape[1]), "k": K,
-                    "queries": N_QUERIES, "hnsw": HNSW, "ef_search": EF_SEARCH,
+                    "queries": N_QUERIES, "dense_index": index_label(),
                     "tokenize_s": data["tokenize_s"]}
     result["faiss"] = run_faiss(data)
     print(f"faiss: {result['faiss']}", flush=True)
@@ -442,7 +474,7 @@ def run_scale(n: int, nice: int) -> dict:
     result["milvus"] = run_milvus(data, nice)
     print(f"milvus: {result['milvus']}", flush=True)
     result["targets"] = [
-        target(f"Milvus Lite dense recall@10 at {n:,} (HNSW, ef {EF_SEARCH})",
+        target(f"Milvus Lite dense recall@10 at {n:,} ({index_label()})",
                result["milvus"]["recall_at_10"], 0.95, True)]
     return result
 
@@ -453,6 +485,9 @@ def main(argv: list[str] | None = None) -> int:
         (("--nice",), {"type": int, "default": 0,
                        "help": "niceness added to the Milvus Lite server process"}),
         (("--no-scale",), {"action": "store_true", "help": "skip the N-text part"}),
+        (("--index",), {"choices": ["hnsw", "ivf"], "default": "hnsw",
+                        "help": "dense index of both stores (ivf: IVF_FLAT, much cheaper to "
+                                "build at 1M on a shared machine)"}),
         (("--latency-queries",), {"type": int, "default": 200,
                                   "help": "single queries timed per kind (recall: all 200)"}),
         (("--no-serving",), {"action": "store_true",
@@ -461,8 +496,8 @@ def main(argv: list[str] | None = None) -> int:
                            "help": "only: app.py replicas on one Milvus Lite server (start "
                                    "time, memory, answers/s) and one FAISS app.py"})])
     started, before = time.perf_counter(), machine()
-    global LATENCY_QUERIES
-    LATENCY_QUERIES = args.latency_queries
+    global LATENCY_QUERIES, INDEX
+    LATENCY_QUERIES, INDEX = args.latency_queries, args.index
     result: dict = {"targets": [], "latency_queries": LATENCY_QUERIES}
     if args.replicas:
         result["replicas"] = run_replicas(args.nice, 2 if args.smoke else 10)
