@@ -51,6 +51,8 @@ bench: setup index
 	$(PY) benchmarks/bench_quality.py
 	$(PY) benchmarks/bench_incremental.py
 	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/bench_pdf_libraries.py
+	$(PY) benchmarks/bench_documents.py
 	$(PY) benchmarks/report.py
 
 clean:

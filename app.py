@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping
 
 from rag.errors import RagError
-from rag.settings import load_settings
+from rag.settings import SettingsError, load_settings
 
 
 def parse_args(argv: list[str] | None, settings) -> argparse.Namespace:
@@ -68,9 +68,13 @@ def exposure_warnings(args: argparse.Namespace, auth: tuple[str, str] | None) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:  # one line naming the variable, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args = parse_args(argv, settings)
-    from rag.app import ui
+    from rag.app import limits, ui
     from rag.assistant import Assistant
 
     try:
@@ -78,13 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         for warning in exposure_warnings(args, auth):
             print(f"warning: {warning}", file=sys.stderr)
         print("Loading the model and index…", flush=True)
-        assistant = Assistant.load(settings, progress=True)
+        assistant = Assistant.load(settings, progress=True, wait=settings.rebuild.wait)
+        if assistant.notice:  # e.g. serving the last good index while a rebuild is due
+            print(f"note: {assistant.notice}", file=sys.stderr)
         demo = ui.build_app(assistant, settings)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     demo.queue(default_concurrency_limit=settings.app.concurrency)
-    demo.launch(**launch_kwargs(args, auth), **ui.launch_options())
+    demo.launch(**launch_kwargs(args, auth), **ui.launch_options(),
+                **limits.launch_limits(settings, uploads=True))  # "Your documents" uploads
     return 0
 
 

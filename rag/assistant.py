@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import numbers
 import threading
 import time
 import unicodedata
@@ -52,6 +53,37 @@ def validate_question(question: object, max_chars: int) -> str:
     if problem:
         raise InvalidQuestion(problem)
     return " ".join(text.split())
+
+
+def recent_history(history: Sequence[str], turns: int, chars: int) -> list[str]:
+    """The most recent earlier questions, oldest first: at most ``turns`` of them and
+    ``chars`` characters together (``limits.history_turns`` / ``history_chars``)."""
+    kept: list[str] = []
+    used = 0
+    for question in reversed(history[-turns:] if turns > 0 else []):
+        used += len(question)
+        if used > chars:
+            break
+        kept.append(question)
+    return kept[::-1]
+
+
+def check_arguments(k: object, backend: object, history: object) -> None:
+    """Type checks of ``ask``/``stream`` arguments, with messages for the caller."""
+    if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral)):
+        raise InvalidQuestion(f"k must be a whole number from 1 to 50 (got {k!r})")
+    if k is not None and not 1 <= k <= 50:
+        raise InvalidQuestion(f"k must be between 1 and 50 (got {k})")
+    if backend is not None and not isinstance(backend, str):
+        raise BackendError(f"backend must be a name such as 'extractive' "
+                           f"(got a {type(backend).__name__})")
+    if isinstance(history, str | bytes) or not isinstance(history, Sequence):
+        raise InvalidQuestion("history must be a list of the earlier questions "
+                              f"(got a {type(history).__name__})")
+    bad = next((i for i, h in enumerate(history) if not isinstance(h, str)), None)
+    if bad is not None:
+        raise InvalidQuestion(f"history must hold the earlier questions as text "
+                              f"(item {bad} is a {type(history[bad]).__name__})")
 
 
 @dataclass(frozen=True)
@@ -171,6 +203,13 @@ class Assistant:
                                 "publishes a new one")
         return assistant
 
+    def reloaded(self) -> Assistant:
+        """A new assistant over the current index (e.g. after `rag add`), sharing this
+        one's model.  This one is left as it was, so requests it is serving finish."""
+        index = (load_index(self.settings) if self.store.kind == "faiss"
+                 else open_store(self.settings, self.embedder.dim))
+        return type(self)(self.settings, self.embedder, index, self.build_report)
+
     @property
     def available_backends(self) -> list[str]:
         return list(self.backends)
@@ -193,7 +232,7 @@ class Assistant:
                history: Sequence[str] = ()) -> Iterator[str | Answer]:
         """Yield answer text pieces as they are produced, then the final ``Answer``."""
         t0 = time.perf_counter()
-        text, name = self._check(question, k, backend)
+        text, name = self._check(question, k, backend, history)
         search_query = self.search_query(text, history, backend=name)
         query_vec = self.embedder.encode_query(search_query)
         t1 = time.perf_counter()
@@ -228,7 +267,10 @@ class Assistant:
         follow-ups carry the previous question's terms; acronyms are spelled out.
         With an LLM answer ``backend``, the LLM rewrites an elliptical follow-up
         (the keyword heuristic is the fallback)."""
-        past = [self.clean(h) for h in history if h and h.strip()]
+        limits = self.settings.limits
+        past = [self.clean(h) for h in recent_history(
+            [h for h in history if h and h.strip()], limits.history_turns,
+            limits.history_chars)]
         question = self.clean(question)
         llm = getattr(self.backends.get(backend or self.settings.answer.backend), "condense", None)
         follow_up = is_elliptical(question, self.names_subject)
@@ -245,14 +287,14 @@ class Assistant:
         typos of corpus words corrected."""
         return correct_typos(normalize(question), self.vocabulary)
 
-    def _check(self, question: str, k: int | None, backend: str | None) -> tuple[str, str]:
+    def _check(self, question: str, k: int | None, backend: str | None,
+               history: Sequence[str] = ()) -> tuple[str, str]:
         text = validate_question(question, self.settings.answer.max_question_chars)
+        check_arguments(k, backend, history)
         name = backend or self.settings.answer.backend
         if name not in self.backends:
             raise BackendError(f"unknown or unavailable backend {name!r}; "
                                f"available: {', '.join(self.backends)}")
-        if k is not None and not 1 <= k <= 50:
-            raise InvalidQuestion(f"k must be between 1 and 50 (got {k})")
         return text, name
 
     def _finish(self, question: str, search_query: str, draft: Draft, current: _PerBuild,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rag.errors import RagError
 from rag.records import Answer
-from rag.settings import PRESETS, REPO_ROOT, Settings, load_settings
+from rag.settings import PRESETS, REPO_ROOT, Settings, SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +44,21 @@ def _parser() -> argparse.ArgumentParser:
                           "(when configured: RAG_LLM__BASE_URL/MODEL or RAG_LLM__GGUF_PATH)")
     _add_corpus_parser(sub)
     _add_eval_parser(sub)
+    _add_documents_parsers(sub)
     return parser
+
+
+def _add_documents_parsers(sub: argparse._SubParsersAction) -> None:
+    add = sub.add_parser("add", help="add your own PDFs, notes (Markdown, text) and saved "
+                         "web pages; the index is updated")
+    add.add_argument("paths", nargs="+", type=Path, metavar="PATH|FOLDER",
+                     help="files, or folders searched recursively")
+    add.add_argument("--json", action="store_true", help="print one JSON object")
+    add.add_argument("--quiet", action="store_true", help="no progress output")
+    remove = sub.add_parser("remove", help="remove documents you added; the index is updated")
+    remove.add_argument("doc_ids", nargs="+", metavar="DOC_ID",
+                        help="ids from `rag corpus list` (user:..., or the file name)")
+    remove.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _add_eval_parser(sub: argparse._SubParsersAction) -> None:
@@ -79,6 +93,8 @@ def _add_corpus_parser(sub: argparse._SubParsersAction) -> None:
     papers.add_argument("--offline", action="store_true",
                         help="report what is linked, cached and unresolved; no network")
     corpus_sub.add_parser("stats", help="documents, papers by source, chunks, missing ids")
+    listing = corpus_sub.add_parser("list", help="the documents you added (rag add)")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,9 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.preset)
         return COMMANDS[args.command](args, settings)
-    except RagError as exc:
+    except (RagError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by SIGPIPE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -100,6 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that flushing it at exit raises nothing more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     if args.store:
         settings = settings.updated(store=args.store)
@@ -107,20 +135,24 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         return _build_milvus(args, settings)
     if args.rollback:
         raise RagError("--rollback needs --store milvus (FAISS keeps only the current build)")
-    from rag.search.build import build_index, up_to_date
-    from rag.search.index import read_manifest
+    from rag.search.build import build_index, rebuild_reason
 
-    ready = None if args.force else up_to_date(settings)
-    if ready is not None:  # no model load needed
+    reason = "forced" if args.force else rebuild_reason(settings)
+    if not reason:  # no model load needed
+        from rag.search.index import current_build, read_manifest
+
+        ready = current_build(settings)
         chunks = read_manifest(ready)["counts"]["chunks"]
         print(f"index up to date: {ready} ({chunks} chunks); nothing to do")
         return 0
+    if not args.quiet:
+        print(f"building the index ({reason}); loading the embedding model…",
+              file=sys.stderr, flush=True)
     from rag.search.embed import Embedder
 
     report = build_index(settings, Embedder(settings.embedding), force=args.force,
                          progress=not args.quiet)
-    for warning in report.warnings:
-        print(f"warning: skipped {warning}", file=sys.stderr)
+    _print_warnings(report.warnings)
     if report.rebuilt:
         print(f"built {report.index_dir} ({report.reason}): {report.chunks} chunks, "
               f"{report.sentences} sentences; embedded {report.embedded}, "
@@ -160,6 +192,19 @@ def _build_milvus(args: argparse.Namespace, settings: Settings) -> int:
           + (f" (previous build kept for --rollback; dropped {len(pub.dropped)} older)"
              if pub.previous else "") + f"; {pub.seconds:.1f} s")
     return 0
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment variables that reproduce ``settings`` exactly in a child process."""
+    data = settings.model_dump(mode="json")
+    data["milvus"]["token"] = settings.milvus.token.get_secret_value()  # dumps mask secrets
+    return {f"RAG_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+            for name, value in data.items()}
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: skipped {warning}", file=sys.stderr)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -206,9 +251,41 @@ def _ask_streaming(assistant, args: argparse.Namespace) -> None:
 
 
 def _load(settings: Settings, quiet: bool):
+    """The assistant; an out-of-date index answers at once while it is rebuilt in the
+    background (``RAG_REBUILD__WAIT=true`` rebuilds first).  Notices go to stderr."""
     from rag.assistant import Assistant
 
-    return Assistant.load(settings, progress=not quiet and sys.stderr.isatty())
+    assistant = Assistant.load(settings, progress=not quiet and sys.stderr.isatty(),
+                               wait=settings.rebuild.wait)
+    if assistant.build_report:
+        _print_warnings(assistant.build_report.warnings)
+    notice = assistant.notice
+    if assistant.rebuild_pending:
+        notice += "; " + _start_background_build(settings)
+    if notice:
+        print(f"note: {notice}", file=sys.stderr)
+    return assistant
+
+
+def _start_background_build(settings: Settings) -> str:
+    """Start ``rag build`` as a detached process (it outlives this command) unless one
+    is running; say what happened.  It gets these exact settings through RAG_*."""
+    import subprocess
+
+    from rag.search.build import build_running
+
+    if not settings.rebuild.background:
+        return "run `rag build` to update it"
+    if build_running(settings):
+        return "a rebuild is already running"
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.index_dir / "rebuild.log"
+    env = {**os.environ, **settings_env(settings)}
+    with open(log_path, "ab") as log:
+        subprocess.Popen([sys.executable, "-m", "rag.cli", "build", "--quiet"],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                         cwd=REPO_ROOT, start_new_session=True)
+    return f"rebuilding in the background (log: {log_path})"
 
 
 def _ask_jsonl(args: argparse.Namespace, settings: Settings) -> int:
@@ -250,6 +327,7 @@ def format_answer(answer: Answer, width: int = 100, with_text: bool = True) -> s
             lines.append(f"{heading}:")
             for c in group:
                 where = f" — {c.section}" if c.section else ""
+                where += f", {c.pages}" if c.pages else ""
                 lines.append(f"  [{c.n}] {c.title}{where}  ({c.url})")
                 if c.cited:
                     snippet = textwrap.shorten(" ".join(c.used_sentences) or c.text, width - 8)
@@ -279,6 +357,8 @@ def _check_notes(answer: Answer) -> list[str]:
 
 
 def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
+    if args.corpus_command == "list":
+        return _list_documents(args, settings)
     if args.corpus_command == "stats":
         from rag.evaluation.corpus_stats import corpus_stats
 
@@ -332,11 +412,110 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _embedder_factory(settings: Settings):
+    def load():
+        from rag.search.embed import Embedder
+
+        return Embedder(settings.embedding)
+    return load
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.corpus.documents import collect
+    from rag.search.sources import add_and_index
+
+    candidates, refused = collect(args.paths, settings.documents.max_files)
+    if not candidates and not refused:
+        raise RagError("no PDF, Markdown, text or HTML files found in "
+                       + ", ".join(map(str, args.paths)))
+    show = not args.quiet and not args.json
+
+    def progress(i: int, n: int, name: str) -> None:
+        if show:
+            print(f"[{i + 1}/{n}] reading {name}" if name else "updating the index…",
+                  file=sys.stderr, flush=True)
+
+    change = add_and_index(settings, _embedder_factory(settings), candidates, progress,
+                           build_progress=show and sys.stderr.isatty())
+    results = refused + change.results
+    if args.json:
+        print(json.dumps({"results": [r.model_dump() for r in results],
+                          "index": _build_json(change.build)}, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(format_add_results(results, change.build)))
+    return 2 if any(r.status == "rejected" for r in results) else 0
+
+
+def format_add_results(results: list, build) -> list[str]:
+    """One line per file, then a summary (and what the index update did)."""
+    mark = {"added": "added", "duplicate": "duplicate", "rejected": "REJECTED"}
+    lines = [f"{mark[r.status]:>9}  {r.name}: {r.message}" for r in results]
+    counts = {s: sum(r.status == s for r in results) for s in mark}
+    lines.append(f"{counts['added']} added, {counts['duplicate']} duplicate, "
+                 f"{counts['rejected']} rejected")
+    if build is not None and build.rebuilt:
+        lines.append(f"index updated: {build.chunks} chunks; embedded {build.embedded} new "
+                     f"texts, reused {build.reused}; {build.seconds:.1f} s")
+    elif not counts["added"]:
+        lines.append("index unchanged (nothing new to embed)")
+    return lines
+
+
+def _build_json(build) -> dict | None:
+    if build is None:
+        return None
+    return {"rebuilt": build.rebuilt, "chunks": build.chunks, "embedded": build.embedded,
+            "reused": build.reused, "seconds": round(build.seconds, 3)}
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.search.sources import remove_and_index
+
+    change = remove_and_index(settings, _embedder_factory(settings), args.doc_ids,
+                              build_progress=not args.quiet and sys.stderr.isatty())
+    for doc in change.removed:
+        print(f"removed {doc.doc_id} ({doc.title})")
+    if change.build is not None and change.build.rebuilt:
+        print(f"index updated: {change.build.chunks} chunks; {change.build.seconds:.1f} s")
+    if change.unknown:
+        raise RagError(f"no added document {', '.join(change.unknown)}; "
+                       "`rag corpus list` shows the ids")
+    return 0
+
+
+def _list_documents(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.search.sources import document_rows
+
+    rows = document_rows(settings)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("no documents added yet: `rag add PATH|FOLDER` adds PDFs, notes and web pages")
+        return 0
+    print("\n".join(format_documents(rows)))
+    return 0
+
+
+def format_documents(rows: list[dict]) -> list[str]:
+    """A plain table: id, title, kind, pages, chunks, added date."""
+    table = [("id", "title", "kind", "pages", "chunks", "added")]
+    for r in rows:
+        table.append((r["doc_id"], textwrap.shorten(r["title"], 48), r["kind"],
+                      str(r["pages"] or "–"), "pending" if r["chunks"] is None
+                      else str(r["chunks"]), r["added_at"][:10]))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+            for row in table]
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "build": cmd_build,
     "ask": cmd_ask,
     "corpus": cmd_corpus,
     "eval": cmd_eval,
+    "add": cmd_add,
+    "remove": cmd_remove,
 }
 
 if __name__ == "__main__":

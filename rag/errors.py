@@ -32,3 +32,7 @@ class InvalidAnswer(RagError):
 
 class StoreUnavailable(IndexProblem):
     """The index store (a Milvus server) cannot be reached, or refused the login."""
+
+
+class DocumentRejected(RagError):
+    """A file given to `rag add` (or uploaded) cannot be added; the message says why."""

@@ -21,6 +21,28 @@ class Section(_Frozen):
     text: str
     links: tuple[str, ...] = ()
     arxiv_ids: tuple[str, ...] = ()
+    page_start: int | None = Field(None, description="Page (from 1) the text starts on; "
+                                   "None for sources without pages.")
+    page_breaks: tuple[tuple[int, int], ...] = Field(
+        (), description="``(offset, page)``: where in ``text`` each later page starts.")
+
+    def page_at(self, offset: int) -> int | None:
+        """The page holding character ``offset`` of ``text``."""
+        page = self.page_start
+        for start, number in self.page_breaks:
+            if start > offset:
+                break
+            page = number
+        return page
+
+
+def page_label(start: int | None, end: int | None) -> str:
+    """``"p. 4"``, ``"pp. 4–5"``, or "" for a passage without pages."""
+    if start is None:
+        return ""
+    if end is None or end == start:
+        return f"p. {start}"
+    return f"pp. {start}–{end}"
 
 
 class Source(_Frozen):
@@ -47,6 +69,8 @@ class Chunk(_Frozen):
     embed_text: str
     arxiv_ids: tuple[str, ...] = ()
     position: int = 0
+    page_start: int | None = Field(None, description="First page of the passage (PDFs).")
+    page_end: int | None = Field(None, description="Last page of the passage (PDFs).")
 
 
 class Hit(_Frozen):
@@ -73,6 +97,13 @@ class Citation(_Frozen):
     cited: bool = True
     chunk_id: str = ""
     used_sentences: tuple[str, ...] = ()
+    page_start: int | None = None
+    page_end: int | None = None
+
+    @property
+    def pages(self) -> str:
+        """``"p. 4"`` / ``"pp. 4–5"`` for a passage of a PDF, else ""."""
+        return page_label(self.page_start, self.page_end)
 
 
 class Paper(_Frozen):
@@ -120,6 +151,9 @@ class Answer(_Frozen):
                     "text": c.text,
                     "score": round(c.score, 6),
                     "cited": c.cited,
+                    "page_start": c.page_start,
+                    "page_end": c.page_end,
+                    "pages": c.pages,
                 }
                 for c in self.citations
             ],
@@ -135,6 +169,38 @@ class Answer(_Frozen):
         }
 
 
+# --- Your own documents (rag/corpus/documents.py) --------------------
+
+
+class AddedDocument(_Frozen):
+    """One document the user added: an entry of ``corpus/added/registry.json``."""
+
+    doc_id: str = Field(description="'user:<name>'; what `rag remove` takes.")
+    title: str
+    kind: str = Field(description="'paper' (an arXiv paper), 'pdf', 'notes', 'web page' "
+                      "or 'text'.")
+    format: str = Field(description="'pdf', 'markdown', 'html' or 'text'.")
+    file: str = Field(description="The copy under corpus/added/files/.")
+    original_name: str
+    sha256: str
+    bytes: int
+    pages: int | None = None
+    arxiv_id: str | None = None
+    url: str = ""
+    added_at: str = Field(description="ISO 8601 UTC time it was added.")
+
+
+class AddResult(_Frozen):
+    """What happened to one file given to `rag add` or uploaded."""
+
+    name: str
+    status: str = Field(description="'added', 'duplicate' or 'rejected'.")
+    message: str = ""
+    doc_id: str = ""
+    title: str = ""
+    pages: int | None = None
+
+
 # --- Mock interview (rag/study/) -------------------------------------
 
 
@@ -144,12 +210,15 @@ class BankEntry(_Frozen):
     entry_id: str
     question: str
     topic: str
-    origin: str = Field(description="'guide', 'discussion', 'heading' or 'paper'")
+    origin: str = Field(description="'guide', 'discussion', 'heading', 'paper' or "
+                        "'document' (a document the user added)")
     source_chunk_ids: tuple[str, ...] = Field(
         (), description="Passages that answer it (reference evidence).")
     origin_chunk_id: str = Field("", description="The passage the question was taken from.")
     hint: str = Field("", description="The corpus's own short answer, when it gives one "
                       "(a discussion point's parenthesis); graded as a key point.")
+    from_user_documents: bool = Field(False, description="Derived from a document the user "
+                                      "added (`rag add`, app upload), not the shipped corpus.")
 
 
 class KeyPoint(_Frozen):

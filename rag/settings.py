@@ -10,11 +10,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 FORMAT_VERSION = 5  # 5: sentences carry role, facet and prose (rag.corpus.roles)
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -160,6 +162,37 @@ class LLMSettings(_Section):
                                   "llama.cpp's default); 1 is fastest on a busy 2-core machine.")
 
 
+class RebuildSettings(_Section):
+    """What `rag ask` and the app do when the corpus or the ingestion code changed
+    since the index was built (rag/search/ready.py)."""
+
+    wait: bool = Field(False, description="Rebuild before answering; false: answer from "
+                       "the last good index at once while the rebuild is pending.")
+    background: bool = Field(True, description="Start the pending rebuild in the "
+                             "background (`rag ask`: a detached `rag build` logging to "
+                             "index/<name>/rebuild.log; the app: a thread that swaps the new "
+                             "index in when it is ready); false: only say it is due.")
+
+
+class LimitsSettings(_Section):
+    """Bounds that keep one client or one request from taking the app (or the HTTP API)
+    down: conversation history, request bodies, login attempts (rag/app/limits.py)."""
+
+    history_turns: int = Field(20, ge=0, description="Earlier questions of a conversation "
+                               "used to rewrite a follow-up (the most recent ones).")
+    history_chars: int = Field(6000, ge=0, description="Characters of earlier questions used "
+                               "at most, counting from the most recent.")
+    max_messages: int = Field(400, ge=2, description="A chat request carrying more messages "
+                              "than this is refused before any work.")
+    max_request_kb: int = Field(1024, ge=16, description="Largest request body in KB (file "
+                                "uploads are bounded by sources.max_mb instead).")
+    login_failures: int = Field(5, ge=1, description="Wrong logins a client may send before "
+                                "it has to wait.")
+    login_lockout_s: float = Field(30.0, gt=0, description="The first wait after "
+                                   "login_failures wrong logins; doubles with each further one.")
+    login_max_lockout_s: float = Field(900.0, gt=0, description="The longest wait.")
+
+
 class AppSettings(_Section):
     host: str = Field("127.0.0.1", description="Address the Gradio app binds.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the Gradio app (0 = any).")
@@ -226,6 +259,23 @@ class MilvusSettings(_Section):
                              "one and the previous ones, for rollback.")
 
 
+class SourcesSettings(_Section):
+    """Limits on reading material: corpus files, added documents and uploads."""
+
+    max_mb: float = Field(20.0, gt=0, description="Largest file accepted into the corpus, "
+                          "by `rag add` or by an upload, in MB.")
+
+
+class DocumentsSettings(_Section):
+    """Your own documents (``rag add``, the app's upload area; rag/corpus/documents.py)."""
+
+    max_files: int = Field(200, ge=1, description="Most files one `rag add` or upload takes "
+                           "(a folder is searched recursively).")
+    min_chars_per_page: int = Field(40, ge=1, description="A PDF whose pages average fewer "
+                                    "letters than this has no text layer (scanned): refused.")
+    max_pages: int = Field(2000, ge=1, description="Longest PDF accepted, in pages.")
+
+
 class Settings(BaseSettings):
     """All knobs of the pipeline; ``index_name()`` hashes those that shape the index."""
 
@@ -241,9 +291,13 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     focus: FocusSettings = FocusSettings()
     llm: LLMSettings = LLMSettings()
+    rebuild: RebuildSettings = RebuildSettings()
+    limits: LimitsSettings = LimitsSettings()
     app: AppSettings = AppSettings()
     interview: InterviewSettings = InterviewSettings()
     papers: PapersSettings = PapersSettings()
+    sources: SourcesSettings = SourcesSettings()
+    documents: DocumentsSettings = DocumentsSettings()
     store: Literal["faiss", "milvus"] = Field(
         "faiss", description="Where the index is served from: 'faiss' (files under "
         "index/, the fastest on one machine) or 'milvus' (a Milvus Lite file or a server "
@@ -296,13 +350,28 @@ class Settings(BaseSettings):
 
 
 _PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py",
-                     "corpus/linking.py", "corpus/roles.py")
+                     "corpus/linking.py", "corpus/roles.py",
+                     # your own documents (rag add): parsing PDFs, pages, web pages
+                     "corpus/formats.py", "corpus/pdf.py", "corpus/layout.py",
+                     "corpus/structure.py", "corpus/documents.py")
 
 
 def pipeline_fingerprint() -> str:
     """Hash of the code of the modules that turn files into chunks: changing it rebuilds
     the index.  Hashed as syntax trees without imports, docstrings and comments, so moving
-    a module or editing its documentation does not force a rebuild."""
+    a module or editing its documentation does not force a rebuild.  Remembered while
+    the files' sizes and times are unchanged (a build asks several times; ~1 s each)."""
+    paths = [Path(__file__).parent / name for name in _PIPELINE_MODULES]
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    if _FINGERPRINT.get("stamp") != stamp:
+        _FINGERPRINT.update(stamp=stamp, value=_pipeline_digest())
+    return _FINGERPRINT["value"]
+
+
+_FINGERPRINT: dict = {}
+
+
+def _pipeline_digest() -> str:
     digest = hashlib.sha256()
     for name in _PIPELINE_MODULES:
         tree = ast.parse((Path(__file__).parent / name).read_text(encoding="utf-8"))
@@ -332,8 +401,33 @@ PRESETS: dict[str, dict] = {
 }
 
 
+class SettingsError(ValueError):
+    """Settings from the environment that do not validate; the message is one line that
+    names each offending variable (the CLI and app print it and exit 2)."""
+
+
 def load_settings(preset: str = "default", **overrides: dict) -> Settings:
     """Settings from the environment, then a preset, then explicit overrides."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    return Settings().updated(**PRESETS[preset]).updated(**overrides)
+    try:
+        base = Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
+    except PydanticSettingsError as exc:  # a section given as JSON that does not parse
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"RAG_{field.group(1).upper()}" if field else "a RAG_* variable"
+        raise SettingsError(f"{name}: not valid JSON for a settings section") from None
+    return base.updated(**PRESETS[preset]).updated(**overrides)
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line: ``RAG_RETRIEVAL__K: Input should be a valid integer (got 'abc'); ...``."""
+    parts = []
+    for error in exc.errors():
+        name = "RAG_" + "__".join(str(p).upper() for p in error["loc"])
+        value = error.get("input")
+        got = f" (got {value!r})" if isinstance(value, str | int | float) and len(
+            str(value)) <= 40 else ""
+        parts.append(f"{name}: {error['msg']}{got}")
+    return "; ".join(parts).replace("\n", " ")

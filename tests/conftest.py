@@ -68,13 +68,13 @@ def free_local_port() -> int:
 @pytest.fixture(scope="module")
 def app_url(real_assistant):
     """The Gradio app in this process on a free loopback port (app and browser tests)."""
-    from rag.app import ui
+    from rag.app import limits, ui
 
     demo = ui.build_app(real_assistant)
     demo.queue(default_concurrency_limit=real_assistant.settings.app.concurrency)
     port = free_local_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True, **ui.launch_options())
+                quiet=True, **ui.launch_options(), **limits.launch_limits(real_assistant.settings))
     yield f"http://127.0.0.1:{port}/"
     demo.close()
 

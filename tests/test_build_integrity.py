@@ -9,6 +9,7 @@ catch it, only the structural checks of ``validate_build`` can.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
@@ -284,7 +285,7 @@ def test_bad_card_line_is_reported_with_its_number_and_skipped(tmp_path, bad, me
     """Before the fix: OverflowError, RecursionError or UnicodeDecodeError for the file."""
     cards, warnings = load_cards(_cards_with(tmp_path, bad))
     assert len(cards) == 3  # the three good cards around the bad line
-    assert len(warnings) == 1 and warnings[0].startswith("papers.jsonl:2: skipped")
+    assert len(warnings) == 1 and warnings[0].startswith("papers.jsonl:2: ")
     assert message in warnings[0], warnings[0]
     assert len(warnings[0]) < 300  # the line itself is not echoed back
 
@@ -341,16 +342,28 @@ def test_unreadable_card_file_never_blocks_answering(built, embedder, monkeypatc
     settings, build = built
     cards = settings.corpus_dir / "papers.jsonl"
     cards.write_text(cards.read_text() + "\n")  # the corpus changed: a rebuild is due
-    real_read = Path.read_bytes
+    real_open = os.open
 
-    def read_bytes(self):
-        if self.name == "papers.jsonl":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read(self)
+    def failing_open(path, flags, *args, **kwargs):  # as for a file of another user
+        if str(path).endswith("papers.jsonl"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", failing_open)
     monkeypatch.setattr("rag.assistant.Embedder", lambda _: embedder)
     assistant = Assistant.load(settings)
     assert assistant.index.build_dir == build
     assert "papers.jsonl" in assistant.notice and "Permission denied" in assistant.notice
     assert not assistant.ask("What does DPO optimize instead of a reward model?").abstained
+
+
+def test_build_files_split_at_newlines_only(tmp_path):
+    """A U+2028 or U+0085 inside a JSON string is text, not a line break: the readers
+    of chunks.jsonl and sentences.jsonl must not see a damaged row there."""
+    from rag.search.checks import jsonl_rows
+
+    path = tmp_path / "rows.jsonl"
+    rows = [{"chunk": 0, "text": "one\u2028two\x85three"}, {"chunk": 0, "text": "four"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    assert jsonl_rows(path) == rows

@@ -26,6 +26,7 @@ BAD = [
     ("what is\x00 attention?", "control characters (U+0000)"),
     ("why \x1b[2J\x7f?", "control characters (U+001B, U+007F)"),
     ("bad \udcff bytes", "not valid UTF-8"),  # an undecodable byte kept by surrogateescape
+    ("😀😀😀", "the question has no words, only symbols"),
 ]
 ODD = [
     "🤖 What is LoRA and why is it cheaper than full fine-tuning? 🚀",
@@ -33,7 +34,6 @@ ODD = [
     "注意力机制是什么？为什么要除以 sqrt(d_k)？",
     "Что такое LoRA?",
     "ما هو التوليد المعزز بالاسترجاع؟",
-    "😀😀😀",
     "a\u200db\u200d attention \u2066isolated\u2069 text",  # format characters (Cf) are fine
 ]
 INJECTIONS = [
@@ -111,15 +111,17 @@ def _respond(real_assistant, question, k=5):
 
 @pytest.mark.parametrize("question,message", BAD)
 def test_app_callback_shows_a_message_and_keeps_the_text(real_assistant, question, message):
+    """A rejected question leaves no chat bubble: the message is shown (toast and the
+    answer details line) and the typed text stays in the box to be fixed."""
     chat, box, answer, evidence, related, footer = _respond(real_assistant, question)
-    assert chat[-1]["role"] == "assistant" and message.split(" (")[0] in chat[-1]["content"]
-    assert "Traceback" not in chat[-1]["content"]
-    assert box == question and answer is None  # the typed text is kept, nothing stored
+    assert chat == [] and box == question  # nothing added, the typed text is kept
+    assert message.split(" (")[0] in footer and "Traceback" not in footer
+    assert not isinstance(answer, Answer)  # nothing stored
 
 
 def test_app_callback_refuses_a_bad_k_without_a_traceback(real_assistant):
-    chat, box, *_ = _respond(real_assistant, "What is LoRA?", k=99)
-    assert "k must be between 1 and 50" in chat[-1]["content"] and box == "What is LoRA?"
+    chat, box, *_, footer = _respond(real_assistant, "What is LoRA?", k=99)
+    assert "k must be between 1 and 50" in footer and box == "What is LoRA?" and chat == []
 
 
 @pytest.mark.parametrize("question", [ODD[0], ODD[2], INJECTIONS[0]])

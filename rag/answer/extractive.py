@@ -139,7 +139,8 @@ def build_citations(
         citations.append(Citation(
             n=n, doc_id=c.doc_id, title=c.title, section=c.section, url=c.url, text=c.text,
             score=hit.score, cited=rank in cited, chunk_id=c.chunk_id,
-            used_sentences=tuple(used.get(rank, ()))))
+            used_sentences=tuple(used.get(rank, ())),
+            page_start=c.page_start, page_end=c.page_end))
     return citations
 
 

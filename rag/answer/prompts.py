@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.records import Hit
+from rag.records import Hit, page_label
 
 NO_ANSWER = "The passages do not answer this question."
 
@@ -48,6 +48,7 @@ def format_passage(n: int, hit: Hit, max_chars: int) -> str:
     """One numbered passage: ``[n] Title — section`` then its text (trimmed)."""
     chunk = hit.chunk
     where = f" — {chunk.section}" if chunk.section else ""
+    where += f", {page_label(chunk.page_start, chunk.page_end)}" if chunk.page_start else ""
     text = " ".join(chunk.text.split())
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0] + " …"

@@ -91,14 +91,20 @@ def citation_block(c: Citation, open_: bool) -> str:
     link = link_html(source_link(c.doc_id, c.url),
                      "arXiv page" if c.doc_id.startswith("arxiv:") else "source")
     status = "cited" if c.cited else "retrieved, not cited"
-    meta = [esc(c.section) if c.section else "", f"score {c.score:.4f}", status, link]
+    meta = [esc(c.section) if c.section else "", esc(c.pages), f"score {c.score:.4f}", status,
+            link]
     return (
         f'<details class="ev {"ev-cited" if c.cited else "ev-uncited"}" id="ev-{c.n}" '
         f'data-n="{c.n}"{" open" if open_ else ""}>'
         f'<summary><span class="ev-n">[{c.n}]</span> <span class="ev-title">{esc(c.title)}'
-        f"</span>{_section_tail(c.section)}</summary>"
+        f"</span>{_section_tail(c.section)}{_pages_tail(c.pages)}</summary>"
         f'<div class="ev-meta">{" · ".join(m for m in meta if m)}</div>'
         f'<div class="ev-text">{highlight(c.text, c.used_sentences)}</div></details>')
+
+
+def _pages_tail(pages: str) -> str:
+    """``· p. 4`` after a PDF passage's heading ("" for sources without pages)."""
+    return f' <span class="ev-pages">· {esc(pages)}</span>' if pages else ""
 
 
 def _section_tail(section: str) -> str:
@@ -136,7 +142,8 @@ def related_html(papers: Sequence[Paper]) -> str:
     for p in papers:
         year = f" ({p.year})" if p.year else ""
         url = safe_url(p.url) or _ARXIV_ABS + p.arxiv_id
-        items.append(f"<li>{link_html(url, p.title)}{esc(year)}</li>")
+        title = link_html(url, p.title) or esc(p.title)  # an unsafe URL: no link, the title
+        items.append(f"<li>{title}{esc(year)}</li>")
     return f'<ul class="related">{"".join(items)}</ul>'
 
 
@@ -184,8 +191,9 @@ def question_markdown(entry: BankEntry | None, asked: int = 0) -> str:
     origin = {"guide": "reading guide's interview questions",
               "discussion": "reading guide's discussion points",
               "heading": "a section heading", "paper": "a paper card"}.get(entry.origin, "")
+    source = "from your documents" if entry.from_user_documents else f"from the {origin}"
     return (f"### {md_escape(entry.question)}\n"
-            f"Topic: **{entry.topic}** · from the {origin} · question {asked}")
+            f"Topic: **{entry.topic}** · {source} · question {asked}")
 
 
 def _point_item(p: KeyPoint, covered: bool) -> str:

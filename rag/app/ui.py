@@ -8,13 +8,16 @@ session; per-session data lives in ``gr.State``.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 
 import gradio as gr
 import pandas as pd
 
-from rag.app import present
+from rag.app import documents as your_documents
+from rag.app import present, refresh
+from rag.assistant import recent_history
 from rag.errors import RagError
 from rag.records import Answer, BankEntry
 from rag.settings import Settings
@@ -67,6 +70,8 @@ CSS = """
 """
 
 
+CACHE_CLEANUP = (3600, 3600)  # Gradio temp files: checked hourly, removed after an hour
+
 # Keeps the newest answer in view: when a message is added to the conversation, its
 # start is scrolled into view (inside the chat box and on the page), once per message,
 # so reading is not interrupted while the answer streams in.
@@ -91,12 +96,13 @@ SCROLL_JS = """
 
 
 def launch_options() -> dict:
-    """Theme, CSS and the scroll script; Gradio 6 takes them in ``launch()``."""
+    """Theme, CSS and the scroll script; Gradio 6 takes them in ``launch()`` (the upload
+    size limit comes with ``rag.app.limits.launch_limits``)."""
     local = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial",
              "sans-serif"]  # offline: no web fonts
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=local,
                            font_mono=["ui-monospace", "Consolas", "monospace"])
-    return {"theme": theme, "css": CSS, "head": SCROLL_JS}
+    return {"theme": theme, "css": CSS + your_documents.CSS, "head": SCROLL_JS}
 
 
 class Callbacks:
@@ -109,6 +115,12 @@ class Callbacks:
         self.bank = bank
         self.rng = random.Random(seed)
 
+    def use(self, assistant, bank: list[BankEntry]) -> None:
+        """Swap in a rebuilt index's assistant and question bank (rag.app.refresh);
+        each callback reads ``self.assistant`` once, so requests in flight finish on
+        the old one."""
+        self.assistant, self.bank = assistant, bank
+
     # --- chat -----------------------------------------------------------------
 
     def respond(self, question: str, messages: list, k: float, backend: str,
@@ -118,15 +130,22 @@ class Callbacks:
         The conversation is the chat itself: the earlier questions are read from
         ``messages``, so a follow-up is rewritten the same way for the browser and
         for API clients, with no server-side state to go stale."""
+        assistant = self.assistant  # read once: a background rebuild may swap it
         before = list(messages or [])
-        history = standalone_history(self.assistant, asked_questions(before))
+        limits = self.settings.limits
+        if len(before) > limits.max_messages:  # refused before any work
+            raise gr.Error(f"This conversation is too long ({len(before):,} messages; "
+                           f"the limit is {limits.max_messages}): click “New chat”.")
+        recent = recent_history(asked_questions(before), limits.history_turns,
+                                limits.history_chars)
+        history = standalone_history(assistant, recent)
         messages = [*before, {"role": "user", "content": (question or "").strip()},
                     {"role": "assistant", "content": "…"}]
         weak = self.settings.app.weak_evidence_below
         partial, answer = "", None
         try:
-            events = self.assistant.stream(question or "", k=int(k), backend=backend,
-                                           history=history)
+            events = assistant.stream(question or "", k=int(k), backend=backend,
+                                      history=history)
             first = next(events)  # a rejected question fails here, before any bubble
             yield messages, "", None, present.evidence_html(None), "", "Searching…"
             for event in _paced(first, events, self.settings.app.stream_delay_ms):
@@ -228,15 +247,25 @@ def build_app(assistant, settings: Settings | None = None,
     settings = settings or assistant.settings
     bank = bank if bank is not None else study_bank.bank_for(assistant)
     cb = Callbacks(assistant, settings, bank, seed)
-    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False) as demo:
+    cb.documents = your_documents.DocumentsCallbacks(cb, settings)
+    upload_dir = your_documents.upload_dir(settings)  # uploads stay under RAG_HOME
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
+    refresher = refresh.Refresher(cb)
+    with gr.Blocks(title="Interview prep assistant", analytics_enabled=False,
+                   delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
                     "every claim carries an [n] marker that points to the evidence beside it.",
                     elem_id="app-title")
+        gr.HTML(refresher.status_html, elem_id="index-status", show_label=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 _chat_tab(cb, assistant, settings)
             with gr.Tab("Mock interview", id="interview"):
                 _interview_tab(cb, bank)
+        demo.load(cb.documents.rows, None, cb.documents.state, api_visibility="private")
+    if assistant.rebuild_pending and settings.rebuild.background:
+        refresher.start()  # the app serves the last good index meanwhile
     return demo
 
 
@@ -263,6 +292,7 @@ def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
                 backend = gr.Dropdown(backends, value=default if default in backends
                                       else backends[0], label="Answer backend")
                 show_uncited = gr.Checkbox(True, label="Show uncited evidence")
+            your_documents.documents_panel(cb.documents)
         with gr.Column(scale=2):
             footer = gr.Markdown(elem_id="answer-footer", label="Answer details")
             gr.Markdown("### Evidence")

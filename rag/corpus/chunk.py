@@ -41,7 +41,10 @@ def embed_prefix(source: Source, section: Section) -> str:
     if source.kind == "paper":
         year = f" ({source.year})" if source.year else ""
         return f"{source.title}{year}"
-    return section_label(source, section) or source.title
+    label = section_label(source, section)
+    if source.metadata.get("origin") == "added" and label:  # your documents: say which
+        return f"{source.title}{PATH_SEP}{label}"
+    return label or source.title
 
 
 def chunk_sources(
@@ -67,9 +70,35 @@ def chunk_source(
             prefix = section.heading_path[-1] if section.heading_path else source.title
             prefix = _truncate_words(prefix, count_tokens, budget // 3)
         body_budget = budget - count_tokens(prefix) - 1
-        for piece in split_text(section.text, body_budget, settings, count_tokens):
-            chunks.append(_make_chunk(source, section, prefix, piece, len(chunks)))
+        pieces = split_text(section.text, body_budget, settings, count_tokens)
+        for piece, pages in zip(pieces, piece_pages(section, pieces)):
+            chunks.append(_make_chunk(source, section, prefix, piece, len(chunks), pages))
     return chunks
+
+
+def piece_pages(section: Section, pieces: list[str]) -> list[tuple[int | None, int | None]]:
+    """First and last page of each piece of a section's text (None without pages)."""
+    if section.page_start is None:
+        return [(None, None)] * len(pieces)
+    out, start = [], 0
+    for piece in pieces:
+        found = _locate(section.text, piece, start)
+        start = found if found >= 0 else start
+        end = start + max(len(piece) - 1, 0)
+        out.append((section.page_at(start), section.page_at(end)))
+    return out
+
+
+def _locate(text: str, piece: str, start: int) -> int:
+    """Where ``piece`` begins in ``text`` at or after ``start`` (-1 if not found);
+    whitespace may differ (the splitter rejoins lines)."""
+    found = text.find(piece[:80], start)
+    if found >= 0:
+        return found
+    words = piece.split()[:8]
+    match = re.compile(r"\s+".join(map(re.escape, words))).search(text, start) if words \
+        else None
+    return match.start() if match else -1
 
 
 def split_text(
@@ -133,12 +162,14 @@ def _truncate_words(text: str, count_tokens: TokenCounter, limit: int) -> str:
     return " ".join(words)
 
 
-def _make_chunk(source: Source, section: Section, prefix: str, text: str, pos: int) -> Chunk:
+def _make_chunk(source: Source, section: Section, prefix: str, text: str, pos: int,
+                pages: tuple[int | None, int | None] = (None, None)) -> Chunk:
     arxiv_ids = _arxiv_ids_in_piece(section, text)
     return Chunk(
         chunk_id=f"{source.doc_id}#{pos}", doc_id=source.doc_id, title=source.title,
         section=section_label(source, section), url=source.url, text=text,
         embed_text=f"{prefix}\n{text}", arxiv_ids=arxiv_ids, position=pos,
+        page_start=pages[0], page_end=pages[1],
     )
 
 

@@ -12,11 +12,11 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.corpus import clean
+from rag.corpus import clean, files
 from rag.errors import CorpusError
 from rag.records import Section, Source
 
@@ -35,34 +35,46 @@ class _Block:
     lines: list[str] = field(default_factory=list)
 
 
-def load_corpus(corpus_dir: Path) -> tuple[list[Source], list[str]]:
-    """All sources under ``corpus_dir`` and the warnings about files skipped."""
+def load_corpus(
+    corpus_dir: Path, max_bytes: int | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> tuple[list[Source], list[str]]:
+    """All sources under ``corpus_dir`` and the warnings about files skipped.
+
+    Files are read by ``rag.corpus.files`` rules: only regular files inside the
+    corpus folder, at most ``max_bytes`` each.  ``on_file`` is called before each
+    file is read (progress)."""
     docs_dir = corpus_dir / "docs"
-    if not docs_dir.is_dir() and not (corpus_dir / "papers.jsonl").is_file():
+    if not docs_dir.is_dir() and not (corpus_dir / files.CARDS).is_file():
         raise CorpusError(f"no corpus at {corpus_dir} (expected docs/*.txt and papers.jsonl)")
     sources: list[Source] = []
     warnings: list[str] = []
     seen: dict[str, str] = {}  # content hash -> first file name
-    for path in sorted(docs_dir.glob("*.txt")) if docs_dir.is_dir() else []:
-        source, problem = _read_document(path, seen)
+    for path in files.corpus_files(corpus_dir):
+        if on_file:
+            on_file(path)
+        if path.name == files.CARDS and path.parent == corpus_dir:
+            cards, card_warnings = load_cards(path, corpus_dir, max_bytes)
+            sources.extend(cards)
+            warnings.extend(card_warnings)
+            continue
+        source, problem = _read_document(path, seen, corpus_dir, max_bytes)
         if problem:
             warnings.append(f"{path.name}: {problem}")
         elif source is not None:
             sources.append(source)
-    cards, card_warnings = load_cards(corpus_dir / "papers.jsonl")
-    sources.extend(cards)
-    warnings.extend(card_warnings)
     if not sources:
         raise CorpusError(f"no usable documents or paper cards under {corpus_dir}")
     return sources, warnings
 
 
-def _read_document(path: Path, seen: dict[str, str]) -> tuple[Source | None, str | None]:
+def _read_document(path: Path, seen: dict[str, str], root: Path,
+                   max_bytes: int | None) -> tuple[Source | None, str | None]:
     """One document, or why it is skipped; ``seen`` maps content hashes to file names."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"unreadable ({exc.strerror or exc})"
+        data = files.read_file(path, root, max_bytes)
+    except files.Skipped as skip:
+        return None, skip.reason
     digest = hashlib.sha256(data).hexdigest()
     if digest in seen:
         return None, f"duplicate of {seen[digest]} (same content)"
@@ -174,15 +186,18 @@ def _sections(blocks: list[_Block], title_level: int) -> list[Section]:
     return sections
 
 
-def load_cards(path: Path) -> tuple[list[Source], list[str]]:
+def load_cards(path: Path, root: Path | None = None,
+               max_bytes: int | None = None) -> tuple[list[Source], list[str]]:
     """Paper cards, one JSON object a line; a bad line is skipped with a warning that
     names its line number (the rest of the file still counts)."""
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return [], []
     try:
-        data = path.read_bytes()
-    except OSError as exc:  # the whole catalogue: the build fails, the last index serves
-        raise CorpusError(f"{path.name} is unreadable ({exc.strerror or exc})") from exc
+        data = files.read_file(path, root or path.parent, max_bytes)
+    except files.Skipped as skip:
+        if skip.io_error:  # the whole catalogue: the build fails, the last index serves
+            raise CorpusError(f"{path.name} is {skip.reason}") from skip
+        return [], [f"{path.name}: {skip.reason}"]
     sources: dict[str, Source] = {}
     warnings: list[str] = []
     for lineno, raw in enumerate(data.split(b"\n"), 1):
@@ -191,7 +206,7 @@ def load_cards(path: Path) -> tuple[list[Source], list[str]]:
         try:
             card = parse_card(_card_record(raw))
         except (ValueError, KeyError, TypeError) as exc:
-            warnings.append(f"{path.name}:{lineno}: skipped ({_short(exc)})")
+            warnings.append(f"{path.name}:{lineno}: {_short(exc)}")
             continue
         if card.doc_id in sources:
             card = _merge_cards(sources[card.doc_id], card)

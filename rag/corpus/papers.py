@@ -40,6 +40,7 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict, ValidationError
 from urllib3.exceptions import NewConnectionError
 
+from rag.corpus.files import mb_to_bytes
 from rag.corpus.ingest import load_corpus
 from rag.corpus.linking import Linker, card_names, corpus_linker, name_report
 from rag.errors import RagError
@@ -354,7 +355,7 @@ def update_papers(
 ) -> PapersReport:
     """Fetch abstracts of linked and named papers into ``papers.jsonl`` (see module doc)."""
     path = settings.corpus_dir / PAPERS_FILE
-    sources, _ = load_corpus(settings.corpus_dir)
+    sources, _ = load_corpus(settings.corpus_dir, mb_to_bytes(settings.sources.max_mb))
     cache = read_cache(path)
     have = records_by_source(cache)
     names = name_report(sources, corpus_linker(sources))

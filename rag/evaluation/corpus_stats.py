@@ -10,6 +10,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
+from rag.corpus.files import mb_to_bytes
 from rag.corpus.ingest import load_corpus
 from rag.corpus.linking import name_report
 from rag.corpus.papers import PAPERS_FILE, linked_ids, read_cache, records_by_source
@@ -53,7 +54,7 @@ class CorpusStats:
 
 def corpus_stats(settings: Settings) -> CorpusStats:
     """Counts for ``rag corpus stats``; reads the corpus and the current index only."""
-    sources, skipped = load_corpus(settings.corpus_dir)
+    sources, skipped = load_corpus(settings.corpus_dir, mb_to_bytes(settings.sources.max_mb))
     cache = read_cache(settings.corpus_dir / PAPERS_FILE)
     have = records_by_source(cache)
     linked = linked_ids(sources)

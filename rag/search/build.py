@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.corpus.chunk import chunk_sources, content_hash
-from rag.corpus.ingest import load_corpus
+from rag.corpus.chunk import content_hash
+from rag.corpus.files import corpus_files
 from rag.corpus.linking import link_chunks
 from rag.corpus.roles import annotate_chunks, embed_form
 from rag.errors import IndexProblem
@@ -43,6 +43,7 @@ from rag.search.index import (
     bm25_tokenize,
     build_problem,
     corpus_fingerprint,
+    corpus_max_bytes,
     current_build,
     describe_faiss_index,
     file_sha256,
@@ -55,6 +56,8 @@ from rag.search.index import (
     staleness,
     verify_files,
 )
+from rag.search.progress import stage
+from rag.search.sources import chunk_cached, load_sources
 from rag.settings import Settings
 
 
@@ -124,15 +127,58 @@ def _rebuild_reason(settings: Settings, existing: Path | None, force: bool) -> s
     return staleness(settings, manifest) or build_problem(existing, manifest)
 
 
+def rebuild_reason(settings: Settings) -> str:
+    """Why ``rag build`` would rebuild now ('' when the index is up to date); needs no
+    embedding model."""
+    return _rebuild_reason(settings, current_build(settings), False)
+
+
+def build_running(settings: Settings) -> bool:
+    """Whether another process holds the build lock of this index right now."""
+    lock = settings.index_dir / ".lock"
+    if not lock.exists():
+        return False
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def _read_and_chunk(settings: Settings, embedder: Embedder, progress: bool,
+                    ) -> tuple[list, list[Chunk], list[str]]:
+    """Sources, their linked chunks and the warnings, with a progress bar per stage."""
+    limit = corpus_max_bytes(settings)
+    paths = corpus_files(settings.corpus_dir)
+    with stage("Reading corpus", len(paths), progress, unit="file") as bar:
+        def on_file(path: Path) -> None:
+            bar.set_postfix_str(path.name)
+            bar.update(1)
+
+        sources, warnings = load_sources(settings, limit, on_file)  # + your documents
+    max_body = settings.embedding.max_seq_tokens - 2
+    chunks: list[Chunk] = []
+    total = sum(len(sec.text) for src in sources for sec in src.sections)
+    with stage("Chunking", total, progress, unit="char", scale=True) as bar:
+        for source in sources:
+            bar.set_postfix_str(source.doc_id[:40])
+            chunks.extend(chunk_cached(source, settings, embedder.count_tokens, max_body))
+            bar.update(sum(len(sec.text) for sec in source.sections))
+    with stage("Linking papers", 1, progress):
+        chunks = link_chunks(chunks, sources)  # chunks that name a paper carry its arXiv id
+    return sources, chunks, warnings
+
+
 def _build(
     settings: Settings, embedder: Embedder, previous: Path | None, progress: bool,
 ) -> BuildReport:
-    fingerprint = corpus_fingerprint(settings.corpus_dir)  # before reading: no race
-    sources, warnings = load_corpus(settings.corpus_dir)
-    max_body = settings.embedding.max_seq_tokens - 2
-    chunks = chunk_sources(sources, settings.chunking, embedder.count_tokens, max_body)
-    chunks = link_chunks(chunks, sources)  # chunks that name a paper carry its arXiv id
-    sentences = annotate_chunks(chunks, sources)  # roles and facets (rag.corpus.roles)
+    # fingerprint before reading: a change made meanwhile is caught by the next build
+    fingerprint = corpus_fingerprint(settings.corpus_dir, corpus_max_bytes(settings))
+    sources, chunks, warnings = _read_and_chunk(settings, embedder, progress)
+    with stage("Sentence roles", 1, progress):
+        sentences = annotate_chunks(chunks, sources)  # roles and facets (rag.corpus.roles)
     cache = _vector_cache(previous, embedder) if previous else {}
     chunk_vecs, n_new_c = _embed_cached([c.embed_text for c in chunks], cache, embedder,
                                         "Embedding passages", progress)
@@ -192,8 +238,7 @@ def _verified_parts(build: Path, manifest: dict) -> Iterator[tuple[list[str], np
             yield [c.embed_text for c in chunks], _faiss_vectors(build / VECTORS, len(chunks))
         if verified(SENTENCES, SENTENCE_VECTORS):
             checks.read_sentences(build / SENTENCES, len(chunks))  # rows well formed
-            infos = [sentence_from_row(json.loads(line)) for line in (
-                build / SENTENCES).read_text(encoding="utf-8").splitlines()]
+            infos = [sentence_from_row(row) for row in checks.jsonl_rows(build / SENTENCES)]
             vectors = np.load(build / SENTENCE_VECTORS, allow_pickle=False)
             if vectors.ndim == 2 and len(vectors) == len(infos):
                 yield [sentence_embed_text(chunks[s.chunk], embed_form(s)) for s in infos], \

@@ -38,7 +38,9 @@ def _check_unit(name: str, vectors: np.ndarray) -> None:
                       f"vectors (first: row {bad[0]})")
 
 
-def _jsonl_rows(path: Path) -> list:
+def jsonl_rows(path: Path) -> list:
+    """The JSON values of a JSONL file, split at "\\n" only (a U+2028 inside a string
+    is text, not a line break); ``BadFile`` names the line that does not parse."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -56,7 +58,7 @@ def _jsonl_rows(path: Path) -> list:
 
 def read_chunks(path: Path) -> list[Chunk]:
     chunks = []
-    for lineno, row in enumerate(_jsonl_rows(path), 1):
+    for lineno, row in enumerate(jsonl_rows(path), 1):
         try:
             chunks.append(Chunk(**row))
         except (TypeError, ValueError) as exc:
@@ -84,7 +86,7 @@ def read_faiss(path: Path, n_chunks: int) -> tuple[object, np.ndarray]:
 def read_sentences(path: Path, n_chunks: int) -> list[tuple[int, str]]:
     """(chunk index, text) rows, grouped by chunk in order, indexes in range."""
     out: list[tuple[int, str]] = []
-    for lineno, row in enumerate(_jsonl_rows(path), 1):
+    for lineno, row in enumerate(jsonl_rows(path), 1):
         chunk = row.get("chunk") if isinstance(row, dict) else None
         text = row.get("text") if isinstance(row, dict) else None
         if type(chunk) is not int or not isinstance(text, str):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.corpus import files
 from rag.errors import IndexProblem
 from rag.records import Chunk, SentenceInfo
 from rag.settings import FORMAT_VERSION, Settings, VectorIndexSettings
@@ -34,19 +35,23 @@ BM25_DIR = "bm25"
 PAPERS = "papers.json"
 
 
-def corpus_fingerprint(corpus_dir: Path) -> str:
-    """SHA-256 over the corpus files' names and contents (an unreadable file counts
-    by its name, so the fingerprint never fails: the build reports the problem)."""
+def corpus_fingerprint(corpus_dir: Path, max_bytes: int | None = None) -> str:
+    """SHA-256 over the corpus files' names and what the index depends on in each:
+    its content, or why it is skipped (``rag.corpus.files``).  Never fails and never
+    reads a file it would skip (a FIFO, a link out of the corpus, an over-size file)."""
     digest = hashlib.sha256()
-    files = sorted((corpus_dir / "docs").glob("*.txt")) + [corpus_dir / "papers.jsonl"]
-    for path in files:
-        if path.is_file():
-            digest.update(path.relative_to(corpus_dir).as_posix().encode() + b"\0")
-            try:
-                digest.update(bytes.fromhex(file_sha256(path)))
-            except OSError as exc:
-                digest.update(f"unreadable {exc.errno}".encode())
+    for path in files.corpus_files(corpus_dir):
+        state = files.file_state(path, corpus_dir, max_bytes)
+        digest.update(path.relative_to(corpus_dir).as_posix().encode() + b"\0")
+        digest.update(state.encode() if " " in state else bytes.fromhex(state))
+    registry = corpus_dir / "added" / "registry.json"  # your documents (rag add)
+    if registry.is_file() and not registry.is_symlink():
+        digest.update(b"added/registry.json\0" + bytes.fromhex(file_sha256(registry)))
     return digest.hexdigest()
+
+
+def corpus_max_bytes(settings: Settings) -> int:
+    return files.mb_to_bytes(settings.sources.max_mb)
 
 
 def file_sha256(path: Path) -> str:
@@ -62,7 +67,7 @@ def current_build(settings: Settings) -> Path | None:
 def read_manifest(build_dir: Path) -> dict:
     try:
         return json.loads((build_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise IndexProblem(
             f"index manifest unreadable at {build_dir} ({exc}); run `rag build`") from exc
 
@@ -75,7 +80,8 @@ def staleness(settings: Settings, manifest: dict, ignore: tuple[str, ...] = ()) 
         if key not in ignore and manifest.get(key) != value:
             return f"{key} changed ({manifest.get(key)!r} -> {value!r})"
     if "corpus" not in ignore and settings.corpus_dir.is_dir():
-        if manifest.get("corpus_fingerprint") != corpus_fingerprint(settings.corpus_dir):
+        current = corpus_fingerprint(settings.corpus_dir, corpus_max_bytes(settings))
+        if manifest.get("corpus_fingerprint") != current:
             return "corpus changed"
     return ""
 
@@ -243,8 +249,7 @@ def load_build(build_dir: Path, manifest: dict) -> LoadedIndex:
         bm25 = checks.read_bm25(build_dir / BM25_DIR, len(chunks))
         papers = checks.read_papers(build_dir / PAPERS)
         checks.check_counts(manifest, len(chunks), len(sentences))
-        info = [sentence_from_row(json.loads(line)) for line in (
-            build_dir / SENTENCES).read_text(encoding="utf-8").splitlines()]
+        info = [sentence_from_row(row) for row in checks.jsonl_rows(build_dir / SENTENCES)]
     except checks.BadFile as exc:
         raise DamagedBuild(build_dir, str(exc)) from exc
     except (ValueError, TypeError) as exc:  # a row the role record refuses

@@ -63,10 +63,12 @@ def _last_good(settings: Settings) -> LoadedIndex | None:
 
 
 def built_at(index: LoadedIndex) -> str:
-    return f"built {index.manifest.get('created_at', '?')}"
+    """"built 2026-11-30 20:53 UTC" from the manifest."""
+    stamp = str(index.manifest.get("created_at", "at an unknown time"))
+    return "built " + stamp.replace("T", " ")[:16] + (" UTC" if stamp[:4].isdigit() else "")
 
 
 def pending_notice(index: LoadedIndex) -> str:
     what = "the corpus" if index.stale.startswith("corpus") else "the ingestion code"
-    return (f"{what} changed since the index was {built_at(index)[6:]}; answering from "
-            "the last good index until the rebuild finishes")
+    return (f"{what} changed since the index was {built_at(index)}; answering from the "
+            "last good index until the rebuild finishes")

@@ -227,13 +227,59 @@ def paper_entries(chunks: Sequence[Chunk]) -> list[BankEntry]:
     return out
 
 
+USER_DOCUMENT = "user:"  # doc_id prefix of the documents the user added (rag add)
+_SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*|[A-Z](?:\.\d+)*)\.?\s+")
+_GENERIC_SECTIONS = frozenset("abstract introduction conclusion conclusions background "
+                              "acknowledgments acknowledgements appendix discussion "
+                              "overview summary takeaways".split() + ["related work",
+                                                                      "future work"])
+_RESULT_SECTIONS = frozenset(["results", "evaluation", "experiments", "experimental results"])
+
+
+def user_document_entries(chunks: Sequence[Chunk], min_sentences: int) -> list[BankEntry]:
+    """Questions from the documents the user added, marked ``from_user_documents``:
+    "What problem does <title> address?" per document (answered by its first passages),
+    "Explain <section> (<title>)" for each section that says enough, and "What results
+    does <title> report?" for its results section."""
+    out = []
+    by_doc: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        if chunk.doc_id.startswith(USER_DOCUMENT):
+            by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    for doc_chunks in by_doc.values():
+        title = doc_chunks[0].title
+        short = title.split(":")[0].strip() if len(title) > 60 else title
+        doc_topic = assign_topic([(title, 3.0), (" ".join(c.text for c in doc_chunks[:12]),
+                                                 1.0)])
+        out.append(_entry("document", f"What problem does “{short}” address?",
+                          [(title, 3.0), (" ".join(c.text for c in doc_chunks[:3]), 1.0)],
+                          [c.chunk_id for c in doc_chunks[:3]]))
+        for (_, section), group in _sections(doc_chunks).items():
+            label = _SECTION_NUMBER.sub("", section.split(" › ")[-1]).strip()
+            sentences = [s for c in group for s in split_sentences(c.text)
+                         if is_answer_sentence(s)]
+            if not label or len(sentences) < min_sentences or label.lower() in \
+                    _GENERIC_SECTIONS:
+                continue
+            question = (f"What results does “{short}” report?"
+                        if label.lower() in _RESULT_SECTIONS else f"Explain {label} ({short})")
+            texts = [(label, 3.0), (title, 1.0), (" ".join(sentences), 0.5)]
+            entry = _entry("document", question, texts, [c.chunk_id for c in group])
+            if entry.topic == GENERAL:  # the section names no topic: the document's
+                entry = entry.model_copy(update={"topic": doc_topic})
+            out.append(entry)
+    return [e.model_copy(update={"from_user_documents": True}) for e in out]
+
+
 def build_bank(chunks: Sequence[Chunk], settings: InterviewSettings,
                search: Callable[[str], list[str]] | None = None) -> list[BankEntry]:
     """The whole question bank, duplicates (by question text) removed."""
-    entries = [*guide_entries(chunks, settings.guide_doc_id, search),
-               *discussion_entries(chunks, settings.guide_doc_id),
-               *heading_entries(chunks, settings.min_section_sentences),
-               *paper_entries(chunks)]
+    shipped = [c for c in chunks if not c.doc_id.startswith(USER_DOCUMENT)]
+    entries = [*guide_entries(shipped, settings.guide_doc_id, search),
+               *discussion_entries(shipped, settings.guide_doc_id),
+               *heading_entries(shipped, settings.min_section_sentences),
+               *paper_entries(shipped),
+               *user_document_entries(chunks, settings.min_section_sentences)]
     seen: set[str] = set()
     unique = []
     for entry in entries:

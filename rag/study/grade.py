@@ -119,7 +119,8 @@ def reference_evidence(citations: Sequence[Citation], entry: BankEntry,
         have.add(cid)
         evidence.append(Citation(
             n=len(evidence) + 1, doc_id=chunk.doc_id, title=chunk.title, section=chunk.section,
-            url=chunk.url, text=chunk.text, score=0.0, cited=False, chunk_id=cid))
+            url=chunk.url, text=chunk.text, score=0.0, cited=False, chunk_id=cid,
+            page_start=chunk.page_start, page_end=chunk.page_end))
     return evidence
 
 
