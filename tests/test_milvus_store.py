@@ -323,3 +323,26 @@ def test_prefixes_are_separate_indexes(milvus_home, embedder):
     assert milvus_write.builds(client, beta) == [beta_build]
     assert milvus_reason(beta) == ("", beta_build)
     assert beta_build not in milvus_write.builds(client, milvus_home)
+
+
+def test_added_documents_are_published_and_replicas_cannot_add(milvus_home, embedder,
+                                                              tmp_path_factory):
+    """`rag add` where the corpus is publishes a new build; a replica refuses uploads."""
+    from rag.corpus.documents import Candidate
+    from rag.errors import DocumentRejected
+    from rag.search.sources import add_and_index
+
+    notes = tmp_path_factory.mktemp("notes") / "retro-notes.md"
+    notes.write_text("# RETRO notes\n\nRETRO retrieves neighbouring chunks from a two-trillion "
+                     "token database and attends to them with chunked cross-attention.\n")
+    before = milvus_reason(milvus_home)[1]
+    change = add_and_index(milvus_home, lambda: embedder, [Candidate(notes, notes.name)])
+    assert change.build is not None and milvus_reason(milvus_home)[1] != before
+    store = MilvusStore(milvus_home, embedder.dim)
+    assert any(c.doc_id.startswith("user:") for c in store.corpus().chunks)
+    replica_home = tmp_path_factory.mktemp("replica")  # no corpus: a replica
+    replica = load_settings().updated(home=replica_home, store="milvus",
+                                      milvus={"uri": milvus_home.milvus_uri})
+    with pytest.raises(DocumentRejected, match="shared Milvus index"):
+        add_and_index(replica, lambda: embedder, [Candidate(notes, notes.name)])
+    assert not (replica_home / "corpus").exists()
