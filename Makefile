@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RAG := $(VENV)/bin/rag
 STAMP := $(VENV)/.installed
-EXTRAS ?= app,eval,test,llm
+EXTRAS ?= app,eval,test,llm,postgres
 # llama-cpp-python (the llm extra) has no PyPI wheel: pip compiles it, about 10
 # CPU-minutes (~5 min on 2 free cores).  Its multimodal library is not needed here;
 # skipping it saves ~10%.  pip caches the built wheel, so only the first setup pays.

@@ -7,7 +7,9 @@ missing or stale), then serves the chat and mock-interview tabs from
 Security defaults: the app binds 127.0.0.1 (reachable only from this machine);
 ``--host 0.0.0.0`` serves other machines and ``--share`` opens a Gradio share
 link, each only when given.  Setting ``RAG_APP_USERNAME`` and ``RAG_APP_PASSWORD``
-makes every page and API call ask for that login.  No folder is added to
+makes every page and API call ask for that login; ``RAG_STUDY__USERS_FILE`` names a
+file of several logins (``rag.app.users``).  Each login has its own mock-interview
+progress.  No folder is added to
 Gradio's allowed file paths, so its file routes serve nothing from disk.
 """
 
@@ -76,13 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv, settings)
     from rag.app import limits, ui
     from rag.assistant import Assistant
+    from rag.study.stored import study_extra
 
     try:
         auth = auth_from_env()
+        if auth is None and settings.study.users_file:
+            from rag.app.users import users_auth
+
+            auth = users_auth(settings.study.users_file)
         for warning in exposure_warnings(args, auth):
             print(f"warning: {warning}", file=sys.stderr)
         print("Loading the model and index…", flush=True)
-        assistant = Assistant.load(settings, progress=True, wait=settings.rebuild.wait)
+        assistant = Assistant.load(settings, progress=True, wait=settings.rebuild.wait,
+                                   extras=[study_extra(settings)])
         if assistant.notice:  # e.g. serving the last good index while a rebuild is due
             print(f"note: {assistant.notice}", file=sys.stderr)
         demo = ui.build_app(assistant, settings)

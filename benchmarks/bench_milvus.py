@@ -359,6 +359,7 @@ def run_serving(nice: int, limit: int | None) -> dict:
     from rag.search.stores.lite_server import LiteServer
     from rag.search.stores.milvus_build import build_milvus
     from rag.settings import load_settings
+    from rag.study.stored import study_extra
 
     questions = benchmark_questions(limit)
     base = load_settings()
@@ -366,7 +367,7 @@ def run_serving(nice: int, limit: int | None) -> dict:
     out = {"questions": len(questions)}
     with LiteServer(nice=nice) as server:
         milvus = base.updated(store="milvus", milvus={"uri": server.uri})
-        build_milvus(milvus, lambda: embedder)
+        build_milvus(milvus, lambda: embedder, extras=[study_extra(milvus)])
         for name, settings in (("faiss", base), ("milvus", milvus)):
             assistant = Assistant(settings, embedder, open_store(settings, embedder.dim), None)
             for question in questions[:3]:
@@ -394,12 +395,13 @@ def run_replicas(nice: int, per_client: int) -> dict:
     from rag.search.stores.lite_server import LiteServer
     from rag.search.stores.milvus_build import build_milvus
     from rag.settings import REPO_ROOT, load_settings
+    from rag.study.stored import study_extra
 
     questions = benchmark_questions()
     out: dict = {}
     with LiteServer(nice=nice) as server, tempfile.TemporaryDirectory() as empty:
         milvus = load_settings().updated(store="milvus", milvus={"uri": server.uri})
-        build_milvus(milvus, lambda: Embedder(milvus.embedding))
+        build_milvus(milvus, lambda: Embedder(milvus.embedding), extras=[study_extra(milvus)])
         env = {"RAG_HOME": empty, "RAG_STORE": "milvus", "RAG_MILVUS__URI": server.uri}
         apps = [_App(env) for _ in range(2)]
         try:

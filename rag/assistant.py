@@ -11,9 +11,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
-from rag.errors import BackendError, InvalidQuestion
+from rag.errors import BackendError, IndexProblem, InvalidQuestion
 from rag.records import Answer
-from rag.search.build import BuildReport
+from rag.search.build import BuildExtra, BuildReport, extras_reason
 from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
@@ -167,7 +167,8 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings | None = None, build: bool = True,
-             progress: bool = False, wait: bool = True) -> Assistant:
+             progress: bool = False, wait: bool = True,
+             extras: Sequence[BuildExtra] = ()) -> Assistant:
         """Load the index, building it first when it is missing or damaged.
 
         When the corpus (or ingestion code) changed since the index was built,
@@ -175,24 +176,32 @@ class Assistant:
         index at once (``rebuild_pending`` says why a rebuild is due).  When a rebuild
         fails, the last good index is used if there is one; ``notice`` then says so.
         ``build=False`` only loads (``IndexProblem`` unless the index is intact).
+        ``extras`` are precomputations stored with the index (e.g. the question bank):
+        an index without them (or with outdated ones) is rebuilt.
 
         With ``RAG_STORE=milvus`` nothing is built here (serving processes only read;
-        ``rag build --store milvus`` publishes): a missing or mismatched index is
-        refused with that fix; a changed corpus is served until it is republished."""
+        ``rag build --store milvus`` publishes): a missing or mismatched index (or one
+        without the ``extras``) is refused with that fix; a changed corpus is served
+        until it is republished."""
         settings = settings or load_settings()
         if settings.store != "faiss":
-            return cls._load_store(settings)
+            return cls._load_store(settings, extras)
         embedder = Embedder(settings.embedding)
         if not build:
             return cls(settings, embedder, load_index(settings), None)
-        opened = open_index(settings, embedder, wait=wait, progress=progress)
+        opened = open_index(settings, embedder, wait=wait, progress=progress, extras=extras)
         assistant = cls(settings, embedder, opened.index, opened.report)
         assistant.notice, assistant.rebuild_pending = opened.notice, opened.pending
         return assistant
 
     @classmethod
-    def _load_store(cls, settings: Settings) -> Assistant:
+    def _load_store(cls, settings: Settings, extras: Sequence[BuildExtra] = ()) -> Assistant:
         store = open_store(settings)  # before the model: an unreachable store fails fast
+        problem = extras_reason(store.manifest, extras)
+        if problem:
+            raise IndexProblem(f"the index in Milvus ({store.describe()}) has no up-to-date "
+                               f"{problem.split(' precomputation')[0]} precomputation; run "
+                               "`rag build --store milvus`")
         embedder = Embedder(settings.embedding)
         store.require_dim(embedder.dim)
         assistant = cls(settings, embedder, store, None)

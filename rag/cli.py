@@ -44,8 +44,28 @@ def _parser() -> argparse.ArgumentParser:
                           "(when configured: RAG_LLM__BASE_URL/MODEL or RAG_LLM__GGUF_PATH)")
     _add_corpus_parser(sub)
     _add_eval_parser(sub)
+    _add_quiz_parser(sub)
     _add_documents_parsers(sub)
     return parser
+
+
+def _add_quiz_parser(sub: argparse._SubParsersAction) -> None:
+    quiz = sub.add_parser("quiz", help="mock interview in the terminal (answers on stdin, "
+                          "one per line; empty line skips, q quits)")
+    quiz.add_argument("--topic", action="append", help="only this topic (repeatable)")
+    quiz.add_argument("--due", action="store_true", help="due cards first (same as "
+                      "--mode due, the default)")
+    quiz.add_argument("--mode", choices=["due", "weakest", "random"], default="due",
+                      help="how the next card is chosen (default: due)")
+    quiz.add_argument("--cards", default="open,cloze,mcq",
+                      help="card types to mix: open,cloze,mcq (default: all)")
+    quiz.add_argument("--count", type=int, default=10, help="cards to ask (default 10)")
+    quiz.add_argument("--user", default=None, help="profile (default: the local profile, or "
+                      "RAG_APP_USERNAME when set)")
+    quiz.add_argument("--grader", choices=["offline", "llm"], default="offline",
+                      help="offline key-point grader, or the configured LLM as a rubric judge")
+    quiz.add_argument("--json", action="store_true", help="JSON lines: a card, then its result")
+    quiz.add_argument("--seed", type=int, default=None, help="repeatable card order")
 
 
 def _add_documents_parsers(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +101,9 @@ def _add_eval_parser(sub: argparse._SubParsersAction) -> None:
                     help="only the questions of one split of the dataset (default: all)")
     ev.add_argument("--no-ragas", action="store_true",
                     help="skip the ragas metrics (quick checks; the gate needs them)")
+    ev.add_argument("--grading", action="store_true",
+                    help="calibrate the mock-interview grader on evals/grading.jsonl "
+                         "(per-class means, Spearman rho, train and held-out test split)")
 
 
 def _add_corpus_parser(sub: argparse._SubParsersAction) -> None:
@@ -136,8 +159,10 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     if args.rollback:
         raise RagError("--rollback needs --store milvus (FAISS keeps only the current build)")
     from rag.search.build import build_index, rebuild_reason
+    from rag.study.stored import study_extra
 
-    reason = "forced" if args.force else rebuild_reason(settings)
+    extras = [study_extra(settings)]
+    reason = "forced" if args.force else rebuild_reason(settings, extras)
     if not reason:  # no model load needed
         from rag.search.index import current_build, read_manifest
 
@@ -151,7 +176,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from rag.search.embed import Embedder
 
     report = build_index(settings, Embedder(settings.embedding), force=args.force,
-                         progress=not args.quiet)
+                         progress=not args.quiet, extras=extras)
     _print_warnings(report.warnings)
     if report.rebuilt:
         print(f"built {report.index_dir} ({report.reason}): {report.chunks} chunks, "
@@ -177,8 +202,11 @@ def _build_milvus(args: argparse.Namespace, settings: Settings) -> int:
 
         return Embedder(settings.embedding)
 
+    from rag.study.stored import study_extra
+
     report = milvus_build.build_milvus(settings, embedder, force=args.force,
-                                       progress=not args.quiet)
+                                       progress=not args.quiet,
+                                       extras=[study_extra(settings)])
     if report.published is None:
         print(f"Milvus index up to date at {where}: build {report.serving}; nothing to do")
         return 0
@@ -254,9 +282,10 @@ def _load(settings: Settings, quiet: bool):
     """The assistant; an out-of-date index answers at once while it is rebuilt in the
     background (``RAG_REBUILD__WAIT=true`` rebuilds first).  Notices go to stderr."""
     from rag.assistant import Assistant
+    from rag.study.stored import study_extra
 
     assistant = Assistant.load(settings, progress=not quiet and sys.stderr.isatty(),
-                               wait=settings.rebuild.wait)
+                               wait=settings.rebuild.wait, extras=[study_extra(settings)])
     if assistant.build_report:
         _print_warnings(assistant.build_report.warnings)
     notice = assistant.notice
@@ -372,7 +401,37 @@ def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_quiz(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.study.practice import Practice, parse_kinds
+    from rag.study.quiz import run_quiz
+
+    args.kinds = parse_kinds(args.cards)
+    if args.count < 1:
+        raise RagError(f"--count must be at least 1 (got {args.count})")
+    args.user = args.user or os.environ.get("RAG_APP_USERNAME") or None
+    practice = Practice.open(_load(settings, quiet=True))
+    return run_quiz(practice, args)
+
+
+def _eval_grading(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.evaluation import grading
+    from rag.study.stored import load_study
+
+    rows = grading.load_calibration(args.dataset or REPO_ROOT / "evals" / "grading.jsonl")
+    assistant = _load(settings, quiet=False)
+    scored = grading.score_rows(assistant, load_study(assistant.index.build_dir), rows)
+    summaries = {split: grading.summarise([s for s in scored if s.row.split == split])
+                 for split in ("train", "test")}
+    summaries["all"] = grading.summarise(scored)
+    print(grading.table(summaries))
+    missed = grading.passes(summaries["test"])
+    print("\nheld-out targets: " + ("all met" if not missed else "missed: " + "; ".join(missed)))
+    return 1 if (missed and args.gate) else 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.grading:
+        return _eval_grading(args, settings)
     from rag.evaluation import report
     from rag.evaluation import run as evaluate
 
@@ -435,8 +494,11 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             print(f"[{i + 1}/{n}] reading {name}" if name else "updating the index…",
                   file=sys.stderr, flush=True)
 
+    from rag.study.stored import study_extra
+
     change = add_and_index(settings, _embedder_factory(settings), candidates, progress,
-                           build_progress=show and sys.stderr.isatty())
+                           build_progress=show and sys.stderr.isatty(),
+                           extras=[study_extra(settings)])
     results = refused + change.results
     if args.json:
         print(json.dumps({"results": [r.model_dump() for r in results],
@@ -470,9 +532,11 @@ def _build_json(build) -> dict | None:
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     from rag.search.sources import remove_and_index
+    from rag.study.stored import study_extra
 
     change = remove_and_index(settings, _embedder_factory(settings), args.doc_ids,
-                              build_progress=not args.quiet and sys.stderr.isatty())
+                              build_progress=not args.quiet and sys.stderr.isatty(),
+                              extras=[study_extra(settings)])
     for doc in change.removed:
         print(f"removed {doc.doc_id} ({doc.title})")
     if change.build is not None and change.build.rebuilt:
@@ -514,6 +578,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ask": cmd_ask,
     "corpus": cmd_corpus,
     "eval": cmd_eval,
+    "quiz": cmd_quiz,
     "add": cmd_add,
     "remove": cmd_remove,
 }

@@ -34,5 +34,9 @@ class StoreUnavailable(IndexProblem):
     """The index store (a Milvus server) cannot be reached, or refused the login."""
 
 
+class ProgressUnavailable(RagError):
+    """The progress database is locked, read-only, missing or from a newer schema."""
+
+
 class DocumentRejected(RagError):
     """A file given to `rag add` (or uploaded) cannot be added; the message says why."""

@@ -219,6 +219,8 @@ class BankEntry(_Frozen):
                       "(a discussion point's parenthesis); graded as a key point.")
     from_user_documents: bool = Field(False, description="Derived from a document the user "
                                       "added (`rag add`, app upload), not the shipped corpus.")
+    key_points: tuple[KeyPoint, ...] = Field(
+        (), description="Facts a good answer covers, chosen at build time (rag/study/stored.py).")
 
 
 class KeyPoint(_Frozen):
@@ -233,6 +235,11 @@ class KeyPoint(_Frozen):
     covered: bool = False
     similarity: float = Field(0.0, description="Best cosine to a sentence of the answer.")
     matched: str = Field("", description="The answer sentence closest to it.")
+    chunk_id: str = Field("", description="The passage it comes from.")
+    contradicted: bool = Field(False, description="The answer states the opposite (a wrong "
+                               "number, a swapped antonym, a negation).")
+    credit: float = Field(0.0, description="0, 0.5 (partly covered) or 1.")
+    why: str = Field("", description="What the grader saw, in words.")
 
 
 class Grade(_Frozen):
@@ -244,6 +251,9 @@ class Grade(_Frozen):
     key_points: tuple[KeyPoint, ...]
     evidence: tuple[Citation, ...]
     model_answer: Answer
+    grader: str = Field("offline", description="'offline' (key-point matching) or "
+                        "'llm:<backend>' (an LLM judged the key points as a rubric).")
+    notes: tuple[str, ...] = Field((), description="Why points were lost, in words.")
 
     @property
     def covered(self) -> list[KeyPoint]:
@@ -252,6 +262,27 @@ class Grade(_Frozen):
     @property
     def missed(self) -> list[KeyPoint]:
         return [p for p in self.key_points if not p.covered]
+
+
+class StudyCard(_Frozen):
+    """An exactly graded card built from a fact sentence: a cloze (type the missing
+    words) or a multiple choice (the answer among sibling facts of other sources)."""
+
+    card_id: str
+    kind: str = Field(description="'cloze' or 'mcq'")
+    topic: str
+    prompt: str = Field(description="The fact with its answer replaced by ____.")
+    answer: str
+    answer_type: str = Field(description="'number', 'name' or 'term'")
+    options: tuple[str, ...] = Field((), description="Choices of an mcq card, answer included.")
+    fact: str = Field(description="The whole source sentence.")
+    chunk_id: str
+    title: str
+    section: str = ""
+    url: str = ""
+
+
+BankEntry.model_rebuild()
 
 
 # --- Sentence roles (rag/corpus/roles.py, stored in sentences.jsonl) ----------------

@@ -217,11 +217,68 @@ class InterviewSettings(_Section):
     key_points: int = Field(5, ge=1, le=12, description="Key points an answer is graded on.")
     redundancy_threshold: float = Field(0.8, description="Skip a key point this similar to "
                                         "one already chosen.")
-    cover_threshold: float = Field(0.45, description="A key point counts as covered when some "
-                                   "sentence of the answer has at least this cosine to it.")
+    cover_threshold: float = Field(0.5, description="A key point counts as covered when some "
+                                   "sentence of the answer has at least this cosine to it "
+                                   "(and enough distinguishing terms: min_terms).")
+    partial_threshold: float = Field(0.35, description="Half credit from this cosine with at "
+                                     "least one distinguishing term.")
+    short_point_relief: float = Field(0.0, ge=0, le=0.3, description="Cosine added for "
+                                      "key points under 10 words (short texts score lower "
+                                      "cosines; 0.1 measured rho 0.721 vs 0.728 on the "
+                                      "train split, so off).")
+    min_terms: int = Field(1, ge=1, description="Distinguishing-term weight a sentence must "
+                           "use to cover a key point (a rare term weighs 1, a middling one "
+                           "0.5, a common one 0).")
+    term_fraction: float = Field(0.25, ge=0, le=1, description="... or this fraction of "
+                                 "them, whichever is smaller.")
+    coverage_target: float = Field(0.65, gt=0, le=1, description="Share of the key points' "
+                                   "weight that earns 10/10 (a strong answer need not "
+                                   "recite every point).")
+    contradiction_penalty: float = Field(0.5, ge=0, description="Weight lost per "
+                                         "contradicted point, beyond losing the point.")
+    topical_threshold: float = Field(0.25, ge=0, le=1, description="An answer with a "
+                                     "sentence this close to the question, and no "
+                                     "contradiction, is relevant: it scores at least "
+                                     "topical_credit even when it names no key point.")
+    topical_credit: float = Field(1.5, ge=0, le=10, description="The score of a relevant but "
+                                  "unspecific answer.")
+    relevance_threshold: float = Field(0.2, description="An answer none of whose sentences "
+                                       "reaches this cosine to the question is off-topic (0).")
     echo_threshold: float = Field(0.85, description="Answer sentences this similar to the "
                                   "question merely restate it and cover nothing.")
     max_answer_chars: int = Field(6000, ge=100, description="Longer answers are refused.")
+    duplicate_threshold: float = Field(0.9, ge=0, le=1, description="Two questions of one "
+                                       "topic about the same subject this similar (cosine) "
+                                       "merge into one (0.97 merges any two).")
+    min_key_points: int = Field(3, ge=1, description="Questions with fewer gradable key "
+                                "points are dropped from the bank.")
+    min_point_relevance: float = Field(0.3, ge=0, le=1, description="A fact needs this "
+                                       "cosine to the question to be one of its key points.")
+
+
+class StudySettings(_Section):
+    """Progress database and spaced repetition (rag/study/db.py, schedule.py, practice.py).
+    The database URL itself is the top-level ``db_url`` (``RAG_DB_URL``)."""
+
+    new_cards_per_day: int = Field(20, ge=0, le=1000, description="New cards introduced per "
+                                   "day (\"Due now\" mode); reviews are never limited.")
+    desired_retention: float = Field(0.9, gt=0.5, lt=1.0, description="FSRS target "
+                                     "probability of recalling a card when it is due.")
+    fuzz: bool = Field(True, description="FSRS interval fuzzing (spreads reviews of cards "
+                       "learnt together); off in tests.")
+    again_below: float = Field(4.0, ge=0, le=10, description="A score below this rates the "
+                               "card Again.")
+    hard_below: float = Field(6.5, ge=0, le=10, description="A score below this (and not "
+                              "Again) rates it Hard.")
+    easy_from: float = Field(9.0, ge=0, le=10, description="A score from this up rates it "
+                             "Easy; between hard_below and easy_from: Good.")
+    busy_timeout_s: float = Field(10.0, gt=0, description="How long a writer waits for a "
+                                  "locked SQLite database before giving up with a message.")
+    users_file: Path | None = Field(None, description="A file of `name:password` lines (or "
+                                    "`name:pbkdf2_sha256$...` hashes from `rag users hash`): "
+                                    "several logins for the app, each with its own progress.")
+    max_attempts_shown: int = Field(20, ge=1, le=500, description="Recent attempts listed "
+                                    "in the progress view.")
 
 
 class PapersSettings(_Section):
@@ -298,6 +355,9 @@ class Settings(BaseSettings):
     papers: PapersSettings = PapersSettings()
     sources: SourcesSettings = SourcesSettings()
     documents: DocumentsSettings = DocumentsSettings()
+    study: StudySettings = StudySettings()
+    db_url: str | None = Field(None, description="SQLAlchemy URL of the progress database "
+                               "(RAG_DB_URL); default: SQLite at <home>/progress.db.")
     store: Literal["faiss", "milvus"] = Field(
         "faiss", description="Where the index is served from: 'faiss' (files under "
         "index/, the fastest on one machine) or 'milvus' (a Milvus Lite file or a server "
@@ -307,6 +367,10 @@ class Settings(BaseSettings):
     @property
     def corpus_dir(self) -> Path:
         return self.home / "corpus"
+
+    @property
+    def progress_db_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.home / 'progress.db'}"
 
     @property
     def index_root(self) -> Path:

@@ -3,8 +3,9 @@
     .venv/bin/python scripts/screenshots.py [--out docs]
 
 Starts the real app in-process on a free 127.0.0.1 port, asks a question and a
-follow-up in the chat, does one mock-interview round, and writes
-``screenshot-chat.png`` and ``screenshot-grading.png``.
+follow-up in the chat, does mock-interview rounds (a good open answer, a cloze card)
+with its progress in a temporary database, and writes ``screenshot-chat.png``,
+``screenshot-interview.png``, ``screenshot-cloze.png`` and ``screenshot-progress.png``.
 """
 
 from __future__ import annotations
@@ -34,16 +35,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def lora_seed(bank) -> int:
-    """A seed whose first "efficiency" question is about LoRA (matches GOOD_ANSWER)."""
+def lora_seed(practice) -> int:
+    """A seed whose first random "efficiency" open question is about LoRA (matches
+    GOOD_ANSWER)."""
     import random
 
-    from rag.study import bank as study_bank
-
     for seed in range(10_000):
-        entry = study_bank.pick_question(bank, ["efficiency"], [], random.Random(seed))
-        if entry and entry.question.lower().startswith(("when would you use lora",
-                                                        "explain lora")):
+        pick = practice.next(None, "random", ["efficiency"], ["open"], [], random.Random(seed))
+        if pick.key and "lora" in practice.item(pick.key).question.lower():
             return seed
     return 0
 
@@ -62,9 +61,15 @@ def chat_round(page, question: str) -> None:
     page.wait_for_function(DONE, arg=before, timeout=60_000)
 
 
-def interview_round(page, topic: str, answer: str) -> None:
+def interview_round(page, topic: str, answer: str, kind: str = "Open answer") -> None:
+    """One round in Random mode: pick ``topic`` and card type, answer, grade."""
     page.get_by_role("tab", name="Mock interview").click()
-    page.locator("#topics").get_by_label(topic).check()
+    page.locator("#mode").get_by_label("Random").check()
+    for label in ("Open answer", "Cloze", "Multiple choice"):
+        box = page.locator("#kinds").get_by_label(label)
+        box.check() if label == kind else box.uncheck()
+    if topic and not page.locator("#topics").get_by_label(topic).is_checked():
+        page.locator("#topics").get_by_label(topic).check()
     page.locator("#next-question").click()
     page.wait_for_selector("#interview-question :text('Topic:')", timeout=30_000)
     page.locator("#interview-answer textarea").fill(answer)
@@ -72,19 +77,29 @@ def interview_round(page, topic: str, answer: str) -> None:
     page.wait_for_selector("#grade-result .grade-score", timeout=60_000)
 
 
+def assistant_settings():
+    from rag.settings import load_settings
+
+    return load_settings()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     args = parser.parse_args(argv)
+    import tempfile
+
     from playwright.sync_api import sync_playwright
 
     from rag.app import ui
     from rag.assistant import Assistant
-    from rag.study import bank as study_bank
+    from rag.study.practice import Practice
+    from rag.study.stored import study_extra
 
-    assistant = Assistant.load()
-    bank = study_bank.bank_for(assistant)
-    demo = ui.build_app(assistant, bank=bank, seed=lora_seed(bank))
+    assistant = Assistant.load(extras=[study_extra(assistant_settings())])
+    db = Path(tempfile.mkdtemp()) / "progress.db"
+    practice = Practice.open(assistant, f"sqlite:///{db}")
+    demo = ui.build_app(assistant, practice=practice, seed=lora_seed(practice))
     demo.queue(default_concurrency_limit=assistant.settings.app.concurrency)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
@@ -100,11 +115,17 @@ def main(argv: list[str] | None = None) -> int:
             chat_round(page, "and what are its limitations?")
             page.screenshot(path=str(args.out / "screenshot-chat.png"), full_page=True)
             interview_round(page, "efficiency", GOOD_ANSWER)
-            page.screenshot(path=str(args.out / "screenshot-grading.png"), full_page=True)
+            page.screenshot(path=str(args.out / "screenshot-interview.png"), full_page=True)
+            interview_round(page, "", "15%", kind="Cloze")
+            page.screenshot(path=str(args.out / "screenshot-cloze.png"), full_page=True)
+            page.get_by_role("tab", name="Progress").click()
+            page.wait_for_selector("#progress-summary .tile", timeout=30_000)
+            page.wait_for_timeout(1500)  # the plot draws
+            page.screenshot(path=str(args.out / "screenshot-progress.png"), full_page=True)
             browser.close()
     finally:
         demo.close()
-    print(f"wrote {args.out / 'screenshot-chat.png'} and {args.out / 'screenshot-grading.png'}")
+    print(f"wrote screenshot-chat/interview/cloze/progress.png in {args.out}")
     return 0
 
 

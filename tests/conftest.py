@@ -50,9 +50,10 @@ def real_assistant(embedder):
     from rag.assistant import Assistant
     from rag.search.build import build_index
     from rag.search.index import load_index
+    from rag.study.stored import study_extra
 
     settings = load_settings().updated(home=REPO_ROOT)
-    report = build_index(settings, embedder)
+    report = build_index(settings, embedder, extras=[study_extra(settings)])
     return Assistant(settings, embedder, load_index(settings), report)
 
 
@@ -66,11 +67,13 @@ def free_local_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(real_assistant):
-    """The Gradio app in this process on a free loopback port (app and browser tests)."""
+def app_url(real_assistant, tmp_path_factory):
+    """The Gradio app in this process on a free loopback port (app and browser tests),
+    its progress in a temporary SQLite database."""
     from rag.app import limits, ui
 
-    demo = ui.build_app(real_assistant)
+    db = tmp_path_factory.mktemp("progress") / "progress.db"
+    demo = ui.build_app(real_assistant, db_url=f"sqlite:///{db}", seed=7)
     demo.queue(default_concurrency_limit=real_assistant.settings.app.concurrency)
     port = free_local_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,

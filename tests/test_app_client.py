@@ -90,29 +90,54 @@ def test_new_chat_clears(client):
     assert chat == [] and "Ask a question" in evidence and footer == ""
 
 
-def test_one_mock_interview_round_returns_a_grade(client):
-    question, answer_box, result, model = client.predict(["efficiency"],
-                                                         api_name="/next_question")
-    assert "Topic: **efficiency**" in question and answer_box == ""
-    grade, model_answer, table = client.predict(GOOD_LORA, api_name="/grade")
+def test_one_mock_interview_round_is_graded_stored_and_scheduled(client):
+    out = client.predict("random", ["open"], ["efficiency"], api_name="/next_question")
+    question, answer_box, status = out[0], out[1], out[-1]
+    assert "Topic: **efficiency**" in question and answer_box == "" and "Saving progress" in status
+    grade, model_answer, status = client.predict(GOOD_LORA, "offline", api_name="/grade")
     score = re.search(r'<span class="score">(\d+\.\d)</span>', grade)
     assert score and 0.0 <= float(score.group(1)) <= 10.0
     assert "key points covered" in grade and "Missed" in grade and "Sources" in grade
-    assert "Model answer" in model_answer and "[1]" in model_answer
-    assert table["data"] == [["efficiency", 1, float(score.group(1)),
-                              float(score.group(1)), float(score.group(1))]]
+    assert "Graded offline" in grade and "next review" in grade
+    assert "Model answer" in model_answer
+    rerated = client.predict(api_name="/rate_easy")
+    assert "Re-rated <b>Easy</b>" in rerated
+    summary, plot, topics, recent = client.predict(api_name="/progress")
+    assert "Reviewed today" in summary
+    assert recent["data"][0][2] == "efficiency" and recent["data"][0][6] == "Easy"
 
 
-def test_empty_interview_answer_gets_a_message_and_no_score(client):
-    client.predict(["rag"], api_name="/next_question")
-    grade, model_answer, table = client.predict("", api_name="/grade")
+def test_cloze_card_round(client):
+    question = client.predict("random", ["cloze"], [], api_name="/next_question")[0]
+    assert "Fill in the blank" in question and "\\_\\_\\_\\_" in question  # escaped ____
+    grade, model_answer, _ = client.predict("no idea at all", "offline", api_name="/grade")
+    assert "Not quite: the answer is" in grade and "Source:" in grade
+
+
+def test_empty_interview_answer_gets_a_message_and_stores_nothing(client):
+    client.predict("random", ["open"], ["rag"], api_name="/next_question")
+    before = client.predict(api_name="/progress")[3]["data"]
+    grade, model_answer, _ = client.predict("", "offline", api_name="/grade")
     assert "your answer is empty" in grade and model_answer == ""
-    assert not any(row and row[0] == "rag" for row in table["data"])  # no score recorded
+    assert client.predict(api_name="/progress")[3]["data"] == before
 
 
 def test_grading_before_a_question_is_asked(client):
-    grade, _, _ = client.predict("Some answer about attention.", api_name="/grade")
+    grade, _, _ = client.predict("Some answer about attention.", "offline", api_name="/grade")
     assert "Next question" in grade
+
+
+def test_exports_csv_and_anki(client):
+    import csv
+    import zipfile
+
+    client.predict("random", ["open"], ["efficiency"], api_name="/next_question")
+    client.predict(GOOD_LORA, "offline", api_name="/grade")
+    path = client.predict(api_name="/export_csv")
+    rows = list(csv.DictReader(open(path, encoding="utf-8")))
+    assert rows and {"question", "answer", "score", "rating", "next_review_utc"} <= set(rows[0])
+    deck = client.predict(["open"], api_name="/export_anki")
+    assert "collection.anki2" in zipfile.ZipFile(deck).namelist()
 
 
 def test_app_cli_flags():

@@ -80,7 +80,11 @@ def test_one_interview_round_in_the_browser(page, tmp_path):
     assert re.search(r"\d+\.\d\s*/10", result)
     assert "key points covered" in result
     assert page.locator("#grade-result .kp-cite").count() >= 1  # points carry [n]
-    assert "efficiency" in page.locator("#history").inner_text()
+    assert "Graded offline" in result and "next review" in result
+    page.get_by_role("tab", name="Progress").click()
+    page.wait_for_selector("#progress-summary .tile", timeout=30_000)
+    assert "Reviewed today" in page.locator("#progress-summary").inner_text()
+    assert "efficiency" in page.locator("#recent").inner_text()
     shot = tmp_path / "interview.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000

@@ -1,18 +1,19 @@
-"""Mock interview: the question bank derived from the corpus, and grading.
+"""Mock interview: the question bank (built with the index), key points, the grader,
+exact cards and the LLM rubric.
 
-Pure helpers are tested on small strings; the bank and the grader run on the
-real corpus with the real embedding model (one Assistant per session)."""
+Pure helpers are tested on small strings; the bank and the grader run on the real
+corpus with the real embedding model (one Assistant per session)."""
 
 from __future__ import annotations
-
-import random
 
 import pytest
 
 from rag.errors import InvalidAnswer, RagError
-from rag.records import BankEntry, Citation, Grade, KeyPoint
+from rag.records import BankEntry, KeyPoint, StudyCard
 from rag.study import bank as study_bank
+from rag.study import cards as study_cards
 from rag.study import grade as grading
+from rag.study import keypoints, rubric, stored, terms
 
 GUIDE_TEXT = ('On specific papers: "Explain the attention mechanism in transformers", '
               '"How does RLHF work? What are its limitations?"\n'
@@ -20,211 +21,360 @@ GUIDE_TEXT = ('On specific papers: "Explain the attention mechanism in transform
               'Example principle: "Choose the response that is least harmful or offensive."')
 DISCUSSION = ("Discussion points: why specifically sin/cos for positions (extrapolation, "
               "relative positions), limitations (O(n^2) in memory), alternatives DPO, KTO.")
-
-# Good answers paraphrase the reference passages; off-topic ones are fluent but unrelated.
-GOOD = {
-    "When would you use LoRA versus full fine-tuning?": (
-        "LoRA keeps the pretrained weights frozen and learns only a small low-rank update, "
-        "the product of two thin matrices, for some weight matrices. That needs far fewer "
-        "trainable parameters and much less GPU memory, adapters can be swapped quickly, and "
-        "quality is roughly the same as full fine-tuning. Full fine-tuning updates all "
-        "weights, which is very expensive for huge models like GPT-3."),
-    "What's the difference between DPO and RLHF?": (
-        "RLHF is complex: it trains a separate reward model on human preference pairs and "
-        "then optimizes the policy with PPO reinforcement learning. DPO skips the reward "
-        "model and optimizes the policy directly on the preference data with a simple loss "
-        "against a reference model, which is simpler and more stable."),
-    "Flash Attention: trade-off recomputation versus memory?": (
-        "Standard attention is slow because it writes and reads the full n by n score "
-        "matrix to high bandwidth memory. Flash Attention tiles the computation in on-chip "
-        "SRAM and recomputes attention in the backward pass instead of storing it, so memory "
-        "becomes linear in sequence length and memory traffic drops."),
-}
+LORA_Q = "When would you use LoRA versus full fine-tuning?"
+GOOD_LORA = (
+    "LoRA freezes the pretrained weights and learns a low-rank update, the product of two "
+    "small matrices B and A, on the attention projections. On GPT-3 it cuts trainable "
+    "parameters by about 10,000 times and GPU memory by about three times, with quality close "
+    "to full fine-tuning, and merged adapters add no inference latency.")
+WRONG_LORA = ("LoRA updates all of the model's weights with a high-rank matrix, so it needs more "
+              "GPU memory than full fine-tuning and adds inference latency.")
 OFF_TOPIC = ("I would bake the bread at 220 degrees for forty minutes after letting the dough "
              "rise overnight. A lively sourdough starter gives the crust its flavour.")
 
 
+# --- questions -------------------------------------------------------------------------
+
+
+def test_quoted_questions_keep_questions_and_prompts_only():
+    assert study_bank.quoted_questions(GUIDE_TEXT) == [
+        "Explain the attention mechanism in transformers",
+        "How does RLHF work? What are its limitations?", "What research directions excite you?"]
+
+
+def test_discussion_items_split_outside_parentheses_with_hints():
+    assert study_bank.discussion_items(DISCUSSION) == [
+        ("why specifically sin/cos for positions", "extrapolation, relative positions"),
+        ("alternatives DPO", "")]
+
+
+def test_discussion_points_read_as_an_interviewer_asks_them():
+    ask = study_bank.discussion_question
+    assert ask("whether NSP is useful", "BERT: Pre-training of Deep Bidirectional "
+               "Transformers") == "Is NSP useful in BERT?"
+    assert ask("GRPO vs PPO", "DeepSeek R1: Incentivizing Reasoning") == (
+        "What are the differences between GRPO and PPO in DeepSeek R1?")
+    assert ask("comparison with DPO", "KTO: Model Alignment") == "How does KTO compare with DPO?"
+    assert ask("why this works", "Chain-of-Thought Prompting") == (
+        "Why Chain-of-Thought Prompting works?")
+    # no "Title: noun phrase?" oddities
+    assert ask("open-weight competitive with closed", "The Llama 3 Herd of Models") == (
+        "Discuss open-weight competitive with closed in The Llama 3 Herd of Models.")
+
+
+def test_bare_headings_and_paper_names():
+    assert study_bank.is_bare_heading("Vision") and study_bank.is_bare_heading("Finetuning")
+    assert not study_bank.is_bare_heading("Vision-Language Understanding")
+    assert study_bank.paper_name("LLaMA: Open and Efficient Foundation Language Models") == "LLaMA"
+    assert study_bank.paper_name("Attention Is All You Need") == "“Attention Is All You Need”"
+
+
+def test_topic_rules_and_heading_cleaning():
+    assert study_bank.assign_topic([("DPO vs RLHF", 1.0)]) == "alignment"
+    assert study_bank.assign_topic([("Mixture of Experts — Switch Transformer", 1.0)]) == (
+        "efficiency")
+    assert study_bank.assign_topic([("Sourdough baking", 1.0)]) == study_bank.GENERAL
+    assert study_bank.clean_heading("6. LoRA: Low-Rank Adaptation (2021)") == (
+        "LoRA: Low-Rank Adaptation")
+
+
+def test_near_duplicates_need_the_same_subject_or_near_identity():
+    def entry(q, topic="efficiency"):
+        return BankEntry(entry_id=q, question=q, topic=topic, origin="paper")
+    a = entry("What problem does LoRA solve, and what is its key idea?")
+    b = entry("What problem does LoRA solve, and how?")
+    c = entry("What problem does QLoRA solve, and how?")
+    assert stored.is_duplicate(a, b, 0.93, 0.9)
+    assert not stored.is_duplicate(b, c, 0.95, 0.9)  # OLMo vs OLMoE, LLaMA vs Llama 2 ...
+    assert not stored.is_duplicate(a, entry(b.question, "rag"), 0.99, 0.9)
+
+
+# --- key points ---------------------------------------------------------------------------
+
+FACTS = ["LoRA freezes the pretrained weights and adds a trainable low-rank update.",
+         "Results: BLEU 28.4 on WMT En-De, three and a half days of training on eight GPUs.",
+         "Key idea: replace recurrence with self-attention."]
+NOISE = ["Discussion points: what rank to choose (4-64 is usually sufficient), which layers.",
+         "Published at NeurIPS 2020, it became a standard reference.",
+         "See also MathVista and CharXiv.",
+         "paper: Switch Transformer: Scaling to Trillion Parameter Models",
+         "Problem: how to use unlabeled text for pre-training?",
+         "GPT1, GPT2, GPT3, Codex, InstructGPT, GPT4 papers.",
+         "You do not need to know every paper by heart.",
+         "Code, data, checkpoints and training scripts are released.",
+         "Toolformer: Language Models Can Teach Themselves to Use Tools (Schick et al. 2023)",
+         "methodology: Prune less important LoRA parameters, grow important ones"]
+
+
+@pytest.mark.parametrize("text", FACTS)
+def test_facts_are_key_points(text):
+    assert keypoints.is_fact(text)
+
+
+@pytest.mark.parametrize("text", NOISE)
+def test_questions_metadata_links_and_titles_are_not(text):
+    assert not keypoints.is_fact(text)
+
+
+def test_a_title_and_a_role_are_respected():
+    title = "Attention Is All You Need"
+    assert not keypoints.is_fact("Attention is all you need, as the paper says.", titles=[title])
+    assert not keypoints.is_fact(FACTS[0], role="context")
+
+
+def test_near_duplicate_points_merge():
+    import numpy as np
+
+    cands = [keypoints.Candidate(t, 0, r, True) for t, r in [
+        ("LoRA freezes the pretrained weights and trains a low-rank update.", 0.9),
+        ("LoRA freezes pretrained weights and trains low-rank updates only.", 0.8),
+        ("Adapters can be swapped quickly between tasks at serving time.", 0.7)]]
+    vecs = np.eye(3)
+    assert keypoints.select_points(cands, vecs, 5, 0.8, 0.3) == [0, 2]
+
+
+# --- contradictions and numbers ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("point,answer", [
+    ("Attention cost grows quadratically with sequence length.",
+     "Attention cost is linear in sequence length."),
+    ("BERT is bidirectional: it sees the left and right context.",
+     "BERT is unidirectional and sees only the left context."),
+    ("LoRA keeps the pretrained weights frozen.", "LoRA keeps the pretrained weights trained."),
+    ("Loss decreases as the model gets larger.", "Loss increases as the model gets larger."),
+    ("BERT masks 15% of input tokens.", "BERT masks fifty percent of input tokens."),
+    ("GPT-3 has 175 billion parameters.", "GPT-3 has 13 billion parameters."),
+    ("LoRA freezes the pretrained weights.", "LoRA does not freeze the pretrained weights."),
+])
+def test_contradictions_are_caught(point, answer):
+    assert grading.contradiction(point, answer)
+
+
+@pytest.mark.parametrize("point,answer", [
+    ("LoRA freezes the pretrained weights.", "LoRA does not update the pretrained weights."),
+    ("BERT masks 15% of input tokens.", "BERT masks fifteen percent of the input tokens."),
+    ("It reached 99.3% of ChatGPT's score.", "It reached about 99% of ChatGPT's score."),
+    ("GRPO vs PPO: simpler, no critic model.", "GRPO drops the critic model entirely."),
+])
+def test_restatements_are_not_contradictions(point, answer):
+    assert grading.contradiction(point, answer) == ""
+
+
+def test_number_variants():
+    assert terms.numbers("15%") == terms.numbers("fifteen percent") == {"15%"}
+    assert terms.numbers("175B parameters") == terms.numbers("175 billion parameters")
+    assert terms.numbers("three and a half days") == {"3.5"}
+    assert terms.numbers("one of the best") == set()
+
+
+# --- answers: bad input ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad,message", [
+    ("", "empty"), ("   \n", "empty"), (None, "empty"), ("x" * 101, "too long"),
+    ("LoRA\x00 trains adapters", "control characters"),
+    ("caf\udce9 au lait is good", "not valid UTF-8"),
+    (b"caf\xe9 au lait", "not valid UTF-8"),
+])
+def test_bad_answers_are_refused_clearly(bad, message):
+    with pytest.raises(InvalidAnswer, match=message):
+        grading.check_answer(bad, 100)
+    assert issubclass(InvalidAnswer, RagError)
+
+
+def test_answer_units_and_too_short():
+    units = grading.answer_units("First point is here. Second part one; second part two.")
+    assert "First point is here." in units and "second part two." in units
+    with pytest.raises(InvalidAnswer, match="too short"):
+        grading.answer_units("LoRA")
+
+
+def test_gibberish_salad_and_echo_detection():
+    vocab = frozenset({"lora", "weights", "frozen", "low-rank", "attention", "transformer",
+                       "softmax", "query", "key", "value", "scaling"})
+    assert grading.is_gibberish("asdkj qwe zxcvb lorem ipsum", vocab)
+    assert not grading.is_gibberish("LoRA keeps the weights frozen", vocab)
+    assert grading.is_salad("attention transformer softmax query key value scaling")
+    assert not grading.is_salad("attention scales the query by the key")
+
+
+# --- exact cards -------------------------------------------------------------------------
+
+
+def card(**kw) -> StudyCard:
+    base = dict(card_id="c", kind="cloze", topic="transformers", prompt="BERT masks ____ of "
+                "input tokens.", answer="15%", answer_type="number", fact="BERT masks 15% of "
+                "input tokens.", chunk_id="x#0", title="BERT")
+    return StudyCard(**{**base, **kw})
+
+
+def test_cloze_blanks_prefer_numbers_then_names_then_terms():
+    assert study_cards.find_blank("BERT masks 15% of input tokens.").answer == "15%"
+    assert study_cards.find_blank("It was trained in 2019 with the RoBERTa recipe.").answer == (
+        "RoBERTa")
+    assert study_cards.find_blank("The update uses two low-rank matrices.").answer == "low-rank"
+
+
+@pytest.mark.parametrize("given", ["15%", "15 %", "15 percent", "fifteen percent", "15"])
+def test_cloze_accepts_number_variants(given):
+    assert study_cards.check_answer(card(), given)[0]
+
+
+def test_cloze_accepts_case_plural_and_hyphen_variants():
+    c = card(answer="low-rank matrix", answer_type="term")
+    for given in ["Low-Rank Matrix", "low rank matrices", "lowrank matrix"]:
+        assert study_cards.check_answer(c, given)[0], given
+    assert not study_cards.check_answer(c, "sparse matrix")[0]
+    assert not study_cards.check_answer(card(), "50%")[0]
+    dpo = card(answer="DPO", answer_type="name")
+    assert study_cards.check_answer(dpo, "Direct Preference Optimization")[0]
+    assert not study_cards.check_answer(dpo, "PPO")[0]
+
+
+def test_mcq_takes_a_letter_and_distractors_come_from_other_sources():
+    pool = [card(card_id=f"c{i}", answer=a, chunk_id=f"d{i}#0") for i, a in
+            enumerate(["15%", "20%", "30%", "40%", "15 percent"])]
+    doc = {f"d{i}#0": f"doc{i}" for i in range(5)}
+    text = {f"d{i}#0": "" for i in range(5)}
+    options = study_cards.distractors(pool[0], pool, doc, text)
+    assert sorted(options) == ["20%", "30%", "40%"]  # "15 percent" is the answer itself
+    mcq = card(kind="mcq", options=("20%", "15%", "30%", "40%"))
+    assert study_cards.check_answer(mcq, "b")[0] and not study_cards.check_answer(mcq, "a")[0]
+
+
+# --- the LLM rubric ------------------------------------------------------------------------
+
+
+def test_rubric_verdicts_are_parsed_strictly():
+    assert rubric.parse_verdicts('ok {"points": [{"n": 1, "verdict": "covered"}, '
+                                 '{"n": 2, "verdict": "contradicted"}]}', 2) == {
+        1: "covered", 2: "contradicted"}
+    assert rubric.parse_verdicts('{"points": [{"n": 1, "verdict": "great"}]}', 1) is None
+    assert rubric.parse_verdicts("I think it is fine", 1) is None
+    assert rubric.parse_verdicts('{"points": [{"n": 1, "verdict": "covered"}]}', 2) is None
+
+
+class FakeLLM:
+    def __init__(self, reply):
+        self.reply = reply
+        self.messages = None
+
+    def generate(self, messages, max_tokens):
+        self.messages = messages
+        yield self.reply
+
+
+class FakeAssistant:
+    def __init__(self, backend):
+        self.backends = {"extractive": object(), "openai": backend}
+
+
+def test_llm_rubric_grades_the_key_points_and_falls_back_when_unusable():
+    entry = BankEntry(entry_id="e", question="Q?", topic="rag", origin="guide")
+    points = [KeyPoint(text=f"Point {i}.", n=1, title="T", section="", weight=1.0)
+              for i in (1, 2)]
+    llm = FakeLLM('{"points": [{"n": 1, "verdict": "covered"}, {"n": 2, "verdict": "partial"}]}')
+    judged = rubric.llm_grade(FakeAssistant(llm), entry, "my answer", points, None)
+    assert judged.grader == "llm:openai" and [p.credit for p in judged.points] == [1.0, 0.5]
+    assert "Point 2." in llm.messages[1]["content"] and "my answer" in llm.messages[1]["content"]
+    broken = rubric.llm_grade(FakeAssistant(FakeLLM("no json")), entry, "a", points, None)
+    assert broken.points is None and "not usable" in broken.notes[0]
+
+
+# --- the stored bank and grading on the real corpus ----------------------------------------
+
+
 @pytest.fixture(scope="module")
-def bank(real_assistant) -> list[BankEntry]:
-    return study_bank.bank_for(real_assistant)
+def study(real_assistant):
+    return stored.load_study(real_assistant.index.build_dir)
 
 
-def entry_for(bank, question: str) -> BankEntry:
-    found = [e for e in bank if e.question == question]
+def entry_for(study, question: str) -> BankEntry:
+    found = [e for e in study.entries if e.question == question]
     assert found, f"{question!r} is not in the bank"
     return found[0]
 
 
-# --- pure helpers -------------------------------------------------------------------
+def test_the_bank_is_stored_with_the_index_and_checksummed(real_assistant, study):
+    manifest = real_assistant.index.manifest
+    assert "study" in manifest["extras"]
+    assert {"study/bank.jsonl", "study/point_vectors.npy", "study/cards.jsonl"} <= set(
+        manifest["files"])
+    report = study.report
+    assert sum(report["kept"].values()) == len(study.entries) >= 150
+    assert report["merged_pairs"]  # duplicates were merged
 
 
-def test_quoted_questions_keep_questions_and_prompts_only():
-    qs = study_bank.quoted_questions(GUIDE_TEXT)
-    assert qs == ["Explain the attention mechanism in transformers",
-                  "How does RLHF work? What are its limitations?",
-                  "What research directions excite you?"]
+def test_bank_questions_read_well_and_have_gradable_key_points(study, real_assistant):
+    cfg = real_assistant.settings.interview
+    questions = [e.question for e in study.entries]
+    assert len(set(questions)) == len(questions)
+    assert not [q for q in questions if q.startswith("Explain ") and len(q.split()) <= 2]
+    assert not [q for q in questions if ": " in q.split("?")[0][:60] and q.endswith("?")
+                and q.split(":")[0].istitle() and "solve" not in q and "overview" not in q]
+    for e in study.entries:
+        assert len(e.key_points) >= cfg.min_key_points, e.question
+        for p in e.key_points:
+            assert "?" not in p.text and not p.text.lower().startswith("discussion points")
+            assert 1 <= p.n <= len(e.source_chunk_ids)
+    assert LORA_Q in questions
 
 
-def test_discussion_items_split_outside_parentheses_with_hints():
-    items = study_bank.discussion_items(DISCUSSION)
-    assert items == [
-        ("why specifically sin/cos for positions", "extrapolation, relative positions"),
-        ("alternatives DPO", ""),  # one-word items ("limitations", "KTO") are dropped
-    ]
-
-
-def test_clean_heading():
-    assert study_bank.clean_heading("Section 2: Benchmarks and Evals") == "Benchmarks and Evals"
-    assert study_bank.clean_heading("6. LoRA: Low-Rank Adaptation (2021)") == (
-        "LoRA: Low-Rank Adaptation")
-    assert study_bank.clean_heading("16. Scaling Monosemanticity (Anthropic, 2024)") == (
-        "Scaling Monosemanticity")
-    assert study_bank.clean_heading("🎯 Overview") == "Overview"
-
-
-def test_topic_rules():
-    assert study_bank.assign_topic([("DPO vs RLHF", 1.0)]) == "alignment"
-    assert study_bank.assign_topic([("Mixture of Experts — Switch Transformer", 1.0)]) == (
-        "efficiency")  # the specific topic wins a tie with the broad "transformers"
-    assert study_bank.assign_topic([("Compare CoT, ToT, and ReAct", 1.0)]) == "reasoning"
-    assert study_bank.assign_topic([("Sourdough baking", 1.0)]) == study_bank.GENERAL
-    assert not study_bank.names_topic("What research directions excite you?")
-
-
-def test_pick_question_respects_topics_and_avoids_repeats():
-    bank = [BankEntry(entry_id=f"e{i}", question=f"Q{i}", topic=t, origin="heading")
-            for i, t in enumerate(["rag", "rag", "agents"])]
-    rng = random.Random(0)
-    first = study_bank.pick_question(bank, ["rag"], [], rng)
-    second = study_bank.pick_question(bank, ["rag"], [first.entry_id], rng)
-    assert {first.entry_id, second.entry_id} == {"e0", "e1"}
-    again = study_bank.pick_question(bank, ["rag"], ["e0", "e1"], rng)  # all asked: repeat
-    assert again.topic == "rag"
-    assert study_bank.pick_question(bank, ["safety"], [], rng) is None
-    assert study_bank.pick_question(bank, [], [], rng) is not None  # no topic = all
-
-
-def test_score_is_covered_weight_over_total():
-    def kp(w, covered):
-        return KeyPoint(text="t", n=1, title="T", section="", weight=w, covered=covered)
-    assert grading.score_out_of_10([kp(0.6, True), kp(0.4, False)]) == 6.0
-    assert grading.score_out_of_10([kp(0.5, False)]) == 0.0
-    assert grading.score_out_of_10([]) == 0.0
-
-
-def test_empty_and_too_short_answers_are_refused_clearly():
-    for bad in ["", "   \n", None]:
-        with pytest.raises(InvalidAnswer, match="empty"):
-            grading.check_answer(bad, 100)
-    with pytest.raises(InvalidAnswer, match="too long"):
-        grading.check_answer("x" * 101, 100)
-    with pytest.raises(InvalidAnswer, match="too short"):
-        grading.answer_units("LoRA")
-    assert issubclass(InvalidAnswer, RagError)
-
-
-def test_answer_units_split_sentences_and_clauses():
-    units = grading.answer_units("First point is here. Second part one; second part two.")
-    assert "First point is here." in units
-    assert "second part two." in units
-
-
-def test_history_rows_per_topic():
-    entry = BankEntry(entry_id="e", question="Q", topic="rag", origin="heading")
-    history = []
-    for score in (4.0, 8.0):
-        g = Grade(entry=entry, user_answer="a", score=score, key_points=(), evidence=(),
-                  model_answer={"question": "Q", "text": "A"})
-        history = grading.record_score(history, g)
-    assert grading.history_rows(history) == [["rag", 2, 6.0, 8.0, 8.0]]
-
-
-def test_reference_evidence_appends_entry_sources_numbered_after_citations(real_assistant):
-    chunk = real_assistant.index.chunks[0]
-    entry = BankEntry(entry_id="e", question="Q", topic="rag", origin="heading",
-                      source_chunk_ids=(chunk.chunk_id, "missing#0"))
-    first = Citation(n=1, doc_id="d", title="T", section="", url="", text="x", score=1.0,
-                     chunk_id="other#1")
-    evidence = grading.reference_evidence(
-        [first], entry, {c.chunk_id: c for c in real_assistant.index.chunks})
-    assert [(c.n, c.chunk_id) for c in evidence] == [(1, "other#1"), (2, chunk.chunk_id)]
-
-
-# --- the bank, from the real corpus --------------------------------------------------
-
-
-def test_bank_is_derived_from_the_corpus(bank, real_assistant):
-    by_origin = {}
-    for e in bank:
-        by_origin.setdefault(e.origin, []).append(e)
-    questions = {e.question for e in bank}
-    # The guide's "Typical Interview Questions", minus open-ended ones with no topic.
-    assert "What's the difference between DPO and RLHF?" in questions
-    assert "When would you use LoRA versus full fine-tuning?" in questions
-    assert "What research directions excite you?" not in questions
-    # Discussion points, with the guide's own hint as a key point.
-    sqrt = entry_for(bank, "Attention Is All You Need: why the square root of d_k?")
-    assert sqrt.hint == "Why the square root of d_k: softmax stabilization."
-    # Headings and every paper card.
-    assert "Explain LoRA: Low-Rank Adaptation" in questions
-    cards = {c.doc_id for c in real_assistant.index.chunks if c.doc_id.startswith("arxiv:")}
-    assert len(by_origin["paper"]) == len(cards)
-    assert len(questions) == len(bank)  # no duplicates
-
-
-def test_bank_entries_have_topics_and_real_sources(bank, real_assistant):
+def test_cards_cite_their_source(study, real_assistant):
     ids = {c.chunk_id for c in real_assistant.index.chunks}
-    for e in bank:
-        assert e.topic in study_bank.TOPIC_RULES or e.topic == study_bank.GENERAL
-        assert e.source_chunk_ids and set(e.source_chunk_ids) <= ids, e.question
-    topics = study_bank.topics_in(bank)
-    assert {"alignment", "efficiency", "agents", "rag", "transformers",
-            "multimodal", "reasoning", "evaluation"} <= set(topics)
-    assert entry_for(bank, "What's the difference between DPO and RLHF?").topic == "alignment"
-    assert entry_for(bank, "How does RAG help with hallucinations?").topic == "rag"
+    kinds = {c.kind for c in study.cards}
+    assert kinds == {"cloze", "mcq"}
+    for c in study.cards[:200]:
+        assert c.chunk_id in ids and c.title and study_cards.BLANK in c.prompt
+        assert study_cards.check_answer(c, c.answer)[0]
+        if c.kind == "mcq":
+            assert len(c.options) == 4 and c.answer in c.options
 
 
-# --- grading on the real corpus ------------------------------------------------------
+def test_good_answer_beats_wrong_echo_and_off_topic(study, real_assistant):
+    entry = entry_for(study, LORA_Q)
+
+    def score(text):
+        return grading.assess(real_assistant, study, entry, text).score
+
+    good, wrong = score(GOOD_LORA), score(WRONG_LORA)
+    assert good >= 4.5 and wrong <= 1.0 and good >= wrong + 4
+    assert score(LORA_Q) == 0.0  # restating the question earns nothing
+    assert score(OFF_TOPIC) == 0.0
+    assert score("asdkj qwe zxcvb lorem ipsum dolor sit amet") == 0.0
 
 
-@pytest.mark.parametrize("question", list(GOOD))
-def test_good_answer_scores_clearly_higher_than_off_topic(question, bank, real_assistant):
-    entry = entry_for(bank, question)
-    good = grading.grade_answer(real_assistant, entry, GOOD[question])
-    off = grading.grade_answer(real_assistant, entry, OFF_TOPIC)
-    assert good.score >= 4.0, [(p.text, p.similarity) for p in good.key_points]
-    assert off.score <= 2.0
-    assert good.score >= off.score + 3.0
-    assert 3 <= len(good.key_points) <= real_assistant.settings.interview.key_points
-    assert good.covered and off.missed
+def test_a_contradiction_loses_the_point_and_says_why(study, real_assistant):
+    entry = entry_for(study, LORA_Q)
+    result = grading.assess(real_assistant, study, entry, WRONG_LORA)
+    wrong = [p for p in result.points if p.contradicted]
+    assert wrong and all(p.credit == 0 for p in wrong)
+    assert any("contradicts" in n for n in result.notes)
 
 
-def test_grade_cites_missed_points_and_shows_the_model_answer(bank, real_assistant):
-    entry = entry_for(bank, "When would you use LoRA versus full fine-tuning?")
-    grade = grading.grade_answer(real_assistant, entry, "LoRA trains low-rank adapters.")
+def test_grade_cites_points_and_shows_the_model_answer(study, real_assistant):
+    entry = entry_for(study, LORA_Q)
+    grade = grading.grade_answer(real_assistant, study, entry, GOOD_LORA)
     numbers = {c.n for c in grade.evidence}
-    assert grade.missed
+    assert grade.grader == "offline" and grade.covered
     for point in grade.key_points:
         assert point.n in numbers and point.title
-    assert "[1]" in grade.model_answer.text
     assert grade.model_answer.question == entry.question
 
 
-def test_restating_the_question_scores_nothing(bank, real_assistant):
-    entry = entry_for(bank, "What's the difference between DPO and RLHF?")
-    assert grading.grade_answer(real_assistant, entry, entry.question).score == 0.0
+def test_grader_calibration_on_the_held_out_split(study, real_assistant):
+    """A regression floor on evals/grading.jsonl's held-out questions (README: the
+    measured figures; the issue's targets are reported by `rag eval --grading`)."""
+    from rag.evaluation import grading as calibration
+    from rag.settings import REPO_ROOT
 
-
-def test_discussion_hint_is_a_key_point(bank, real_assistant):
-    entry = entry_for(bank, "Attention Is All You Need: why the square root of d_k?")
-    answer = ("Dividing by the square root of d_k keeps the dot products from growing with "
-              "the dimension, which stabilizes the softmax so gradients do not vanish.")
-    grade = grading.grade_answer(real_assistant, entry, answer)
-    assert grade.key_points[0].text == entry.hint
-    assert grade.key_points[0].covered
-
-
-def test_empty_answer_is_a_clear_error_not_a_grade(bank, real_assistant):
-    entry = bank[0]
-    with pytest.raises(InvalidAnswer, match="empty"):
-        grading.grade_answer(real_assistant, entry, "  ")
+    rows = [r for r in calibration.load_calibration(REPO_ROOT / "evals" / "grading.jsonl")
+            if r.split == "test"]
+    assert len({r.question for r in rows}) >= 15 and len(rows) == 5 * len(
+        {r.question for r in rows})
+    summary = calibration.summarise(calibration.score_rows(real_assistant, study, rows))
+    assert summary["spearman"] >= 0.7
+    assert summary["junk_zero"] == 1.0
+    assert summary["mean"]["wrong"] <= 3.5 and summary["mean"]["excellent"] >= 6.5
+    assert summary["excellent_beats_wrong"] >= 0.8

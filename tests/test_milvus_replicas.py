@@ -16,6 +16,7 @@ from conftest import STUB_CORPUS, AppProcess
 from rag.search.stores.lite_server import LiteServer
 from rag.search.stores.milvus_build import build_milvus
 from rag.settings import load_settings
+from rag.study.stored import study_extra
 
 pytestmark = pytest.mark.app
 
@@ -55,7 +56,7 @@ def cluster(tmp_path_factory, embedder):
     server = LiteServer(root / "milvus").start()
     settings = load_settings().updated(home=builder_home, store="milvus",
                                        milvus={"uri": server.uri})
-    build_milvus(settings, lambda: embedder)
+    build_milvus(settings, lambda: embedder, extras=[study_extra(settings)])
     apps = []
     try:
         for i in range(2):
@@ -137,7 +138,8 @@ def test_rebuild_while_serving_fails_no_request(cluster, embedder):
     try:
         time.sleep(2)
         during = len(results)
-        report = build_milvus(settings, lambda: embedder)  # publish + alias switch
+        report = build_milvus(settings, lambda: embedder,  # publish + alias switch
+                              extras=[study_extra(settings)])
         assert report.reason.endswith("corpus changed") and report.published
         time.sleep(3)  # > RAG_MILVUS__REFRESH_S: both replicas have switched
     finally:

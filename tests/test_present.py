@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.app import present
-from rag.records import Answer, BankEntry, Citation, Grade, KeyPoint, Paper
+from rag.records import Answer, Citation, Paper
 
 EVIL = '<img src=x onerror="alert(1)">'
 
@@ -115,30 +115,6 @@ def test_answer_footer_names_backend_and_rewritten_query():
     note = present.answer_footer(a)
     assert "**extractive**" in note and "12 ms" in note and "LoRA" in note
     assert "Searched for" not in present.answer_footer(answer([cit(1)], search_query="q?"))
-
-
-def _grade() -> Grade:
-    entry = BankEntry(entry_id="e", question="Why <LoRA>?", topic="efficiency", origin="guide")
-    pts = (KeyPoint(text="Covered <point>.", n=1, title="T1", section="S", weight=0.6,
-                    covered=True, similarity=0.7, matched="my <words>"),
-           KeyPoint(text="Missed point.", n=2, title="T2", section="", weight=0.4))
-    return Grade(entry=entry, user_answer="my <words>", score=6.0, key_points=pts,
-                 evidence=(cit(1), cit(2, cited=False)), model_answer=answer([cit(1)]))
-
-
-def test_grade_html_lists_covered_and_missed_with_citations():
-    page = present.grade_html(_grade())
-    assert '<span class="score">6.0</span>' in page and "1 of 2 key points" in page
-    covered, missed = page.split("Missed</h4>")
-    assert "Covered &lt;point&gt;." in covered and "my &lt;words&gt;" in covered
-    assert "Missed point." in missed and '<span class="kp-cite">[2]</span>' in missed
-    assert "<point>" not in page and "Sources" in page
-
-
-def test_question_markdown_escapes_and_names_topic():
-    md = present.question_markdown(_grade().entry, 3)
-    assert "\\<LoRA\\>" in md and "**efficiency**" in md and "question 3" in md
-    assert "No questions" in present.question_markdown(None)
 
 
 def test_notice_and_error_messages_are_plain_and_escaped():

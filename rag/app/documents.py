@@ -120,7 +120,7 @@ class DocumentsCallbacks:
 
         try:
             change = add_and_index(self.settings, self.builder, candidates, step,
-                                   build_progress=True)
+                                   build_progress=True, extras=self._extras())
             if change.build is not None:
                 progress(0.95, desc="Loading the updated index…")
                 self._reload()
@@ -136,7 +136,7 @@ class DocumentsCallbacks:
         progress(0.1, desc=f"Removing {doc_id}…")
         try:
             change = remove_and_index(self.settings, self.builder, [doc_id],
-                                      build_progress=True)
+                                      build_progress=True, extras=self._extras())
         except RagError as exc:
             return results_html([AddResult(name=doc_id, status="rejected",
                                            message=str(exc))]), self.rows()
@@ -147,13 +147,16 @@ class DocumentsCallbacks:
                    for d in change.removed]
         return f'<ul class="up-results">{"".join(removed)}</ul>', self.rows()
 
-    def _reload(self) -> None:
-        """Swap in an assistant (and question bank) over the rebuilt index."""
-        from rag.study import bank as study_bank
+    def _extras(self) -> list:
+        """The build extras of the app (the question bank), rebuilt with the index."""
+        return list(getattr(self.owner, "extras", []))
 
+    def _reload(self) -> None:
+        """Swap in an assistant (and practice loop) over the rebuilt index."""
+        bank_for = getattr(self.owner, "bank_for", None) or (lambda fresh: None)
         with self._reload_lock:
             fresh = self.owner.assistant.reloaded()
-            self.owner.use(fresh, study_bank.bank_for(fresh))  # in-flight requests keep the old
+            self.owner.use(fresh, bank_for(fresh))  # in-flight requests keep the old
 
 
 def _delete_uploads(paths: Sequence[Path], root: Path) -> None:

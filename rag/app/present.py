@@ -10,7 +10,7 @@ import html
 import re
 from collections.abc import Sequence
 
-from rag.records import Answer, BankEntry, Citation, Grade, KeyPoint, Paper
+from rag.records import Answer, Citation, Paper
 
 _ARXIV_ABS = "https://arxiv.org/abs/"
 
@@ -180,56 +180,3 @@ def notice_html(message: str) -> str:
 def error_message(message: str) -> str:
     """The chat reply for bad input."""
     return f"⚠️ {message}"
-
-
-# --- mock interview -----------------------------------------------------------
-
-
-def question_markdown(entry: BankEntry | None, asked: int = 0) -> str:
-    if entry is None:
-        return "No questions for these topics: pick other topics."
-    origin = {"guide": "reading guide's interview questions",
-              "discussion": "reading guide's discussion points",
-              "heading": "a section heading", "paper": "a paper card"}.get(entry.origin, "")
-    source = "from your documents" if entry.from_user_documents else f"from the {origin}"
-    return (f"### {md_escape(entry.question)}\n"
-            f"Topic: **{entry.topic}** · {source} · question {asked}")
-
-
-def _point_item(p: KeyPoint, covered: bool) -> str:
-    src = f"{esc(p.title)}" + (f" › {esc(p.section)}" if p.section else "")
-    extra = (f'<div class="kp-match">your words: “{esc(p.matched)}” '
-             f"(similarity {p.similarity:.2f})</div>" if covered and p.matched else "")
-    return (f'<li><span class="kp-text">{esc(p.text)}</span> <span class="kp-cite">[{p.n}]'
-            f"</span> <span class=\"kp-src\">{src}</span>{extra}</li>")
-
-
-def grade_html(grade: Grade) -> str:
-    """Score, covered and missed key points (with citations), evidence list."""
-    covered, missed = grade.covered, grade.missed
-    head = (f'<div class="grade-score"><span class="score">{grade.score:.1f}</span>'
-            f"<span class=\"of\">/10</span> <span class=\"grade-sum\">{len(covered)} of "
-            f"{len(grade.key_points)} key points covered</span></div>")
-    if not grade.key_points:
-        head += ('<div class="ev-weak">The reading material has no clear key points for '
-                 "this question; the score means little.</div>")
-    cov = "".join(_point_item(p, True) for p in covered) or "<li>None yet.</li>"
-    mis = "".join(_point_item(p, False) for p in missed) or "<li>None: well done.</li>"
-    return (f'<div class="grade">{head}'
-            f'<h4 class="kp-h ok">Covered</h4><ul class="kp kp-covered">{cov}</ul>'
-            f'<h4 class="kp-h miss">Missed</h4><ul class="kp kp-missed">{mis}</ul>'
-            f"{sources_html(grade.evidence)}</div>")
-
-
-def sources_html(evidence: Sequence[Citation]) -> str:
-    items = []
-    for c in evidence:
-        label = c.title + (f" › {c.section}" if c.section else "")
-        link = link_html(source_link(c.doc_id, c.url), "link")
-        items.append(f'<li><span class="ev-n">[{c.n}]</span> {esc(label)} {link}</li>')
-    return f'<h4 class="kp-h">Sources</h4><ol class="grade-sources">{"".join(items)}</ol>'
-
-
-def model_answer_markdown(grade: Grade) -> str:
-    """The assistant's own answer to the interview question, with its markers."""
-    return f"**Model answer** ({grade.model_answer.backend})\n\n{grade.model_answer.text}"

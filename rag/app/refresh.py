@@ -16,7 +16,6 @@ from rag.assistant import Assistant
 from rag.search.embed import Embedder
 from rag.search.stores.base import open_store
 from rag.search.stores.update import rebuild
-from rag.study import bank as study_bank
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +23,11 @@ log = logging.getLogger(__name__)
 class Refresher:
     """Rebuilds the index of ``callbacks.assistant`` in the background and swaps it in."""
 
-    def __init__(self, callbacks, bank_for=study_bank.bank_for, embedder_factory=Embedder):
+    def __init__(self, callbacks, bank_for=lambda assistant: None, embedder_factory=Embedder,
+                 extras=()):
         self.callbacks = callbacks
-        self.bank_for = bank_for
+        self.bank_for = bank_for  # the rebuilt index's question bank / practice loop
+        self.extras = list(extras)  # precomputations stored with the index (the bank)
         self.embedder_factory = embedder_factory
         self.status = callbacks.assistant.notice
         if callbacks.assistant.rebuild_pending:
@@ -42,7 +43,8 @@ class Refresher:
     def _run(self) -> None:
         old = self.callbacks.assistant
         try:  # its own model instance: a tokenizer shared across threads can fail
-            report = rebuild(old.settings, self.embedder_factory(old.settings.embedding))
+            report = rebuild(old.settings, self.embedder_factory(old.settings.embedding),
+                             extras=self.extras)
             fresh = Assistant(old.settings, old.embedder,
                               open_store(old.settings, old.embedder.dim), report)
             bank = self.bank_for(fresh)

@@ -13,16 +13,14 @@ import random
 from collections.abc import Iterator
 
 import gradio as gr
-import pandas as pd
 
 from rag.app import documents as your_documents
-from rag.app import present, refresh
+from rag.app import present, refresh, study_tabs
 from rag.assistant import recent_history
 from rag.errors import RagError
-from rag.records import Answer, BankEntry
+from rag.records import Answer
 from rag.settings import Settings
-from rag.study import bank as study_bank
-from rag.study import grade as grading
+from rag.study.stored import study_extra
 
 TITLE = "AI interview prep · cited answers from the reading list"
 EXAMPLES = [
@@ -67,6 +65,16 @@ CSS = """
 .kp-cite { font-weight: 700; color: var(--color-accent); }
 .kp-src, .kp-match { font-size: .8rem; opacity: .75; }
 .grade-sources { font-size: .82rem; padding-left: 1.2rem; }
+.kp-h.part { color: #d97706; }
+.kp-h.bad { color: #b91c1c; }
+.grader-note, .next-review { font-size: .85rem; margin: .2rem 0 .5rem; }
+.next-review { padding: .35rem .6rem; border-radius: 6px; background: rgba(99, 102, 241, .1); }
+.grade-notes { font-size: .82rem; opacity: .85; }
+.tiles { display: flex; flex-wrap: wrap; gap: .6rem; margin-bottom: .4rem; }
+.tile { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .5rem .9rem;
+        min-width: 7rem; background: var(--block-background-fill); }
+.tile-n { font-size: 1.6rem; font-weight: 800; color: var(--color-accent); }
+.tile-l { font-size: .8rem; opacity: .75; }
 """
 
 
@@ -106,20 +114,23 @@ def launch_options() -> dict:
 
 
 class Callbacks:
-    """Event handlers bound to one loaded assistant and its question bank."""
+    """Chat event handlers bound to one loaded assistant; ``bank`` is the mock
+    interview's practice loop (``rag.study.practice.Practice``) of the same index."""
 
-    def __init__(self, assistant, settings: Settings, bank: list[BankEntry],
-                 seed: int | None = None):
+    def __init__(self, assistant, settings: Settings, bank=None, seed: int | None = None):
         self.assistant = assistant
         self.settings = settings
         self.bank = bank
         self.rng = random.Random(seed)
+        self.on_new_bank = None  # the interview tab's hook: use the rebuilt index's bank
 
-    def use(self, assistant, bank: list[BankEntry]) -> None:
-        """Swap in a rebuilt index's assistant and question bank (rag.app.refresh);
+    def use(self, assistant, bank) -> None:
+        """Swap in a rebuilt index's assistant and practice loop (rag.app.refresh);
         each callback reads ``self.assistant`` once, so requests in flight finish on
         the old one."""
         self.assistant, self.bank = assistant, bank
+        if self.on_new_bank is not None and bank is not None:
+            self.on_new_bank(bank)
 
     # --- chat -----------------------------------------------------------------
 
@@ -170,27 +181,6 @@ class Callbacks:
     def rerender(self, answer: Answer | None, show_uncited: bool) -> str:
         return present.evidence_html(answer, show_uncited, self.settings.app.weak_evidence_below)
 
-    # --- mock interview -------------------------------------------------------
-
-    def next_question(self, topics: list[str], asked: list[str]) -> tuple:
-        entry = study_bank.pick_question(self.bank, topics or [], asked or [], self.rng)
-        asked = [*(asked or []), entry.entry_id] if entry else list(asked or [])
-        return (present.question_markdown(entry, len(asked)), entry, asked, "",
-                "", "")
-
-    def grade(self, answer_text: str, entry: BankEntry | None, history: list[dict]) -> tuple:
-        history = list(history or [])
-        if entry is None:
-            return (present.notice_html("Click “Next question” first."), "", history,
-                    _history_frame(history))
-        try:
-            grade = grading.grade_answer(self.assistant, entry, answer_text)
-        except RagError as exc:
-            return present.notice_html(str(exc)), "", history, _history_frame(history)
-        history = grading.record_score(history, grade)
-        return (present.grade_html(grade), present.model_answer_markdown(grade), history,
-                _history_frame(history))
-
 
 def _paced(first, events, delay_ms: float) -> Iterator:
     """The stream's events with a short pause between text pieces, so an answer that
@@ -236,22 +226,23 @@ def standalone_history(assistant, questions: list[str]) -> list[str]:
     return history
 
 
-def _history_frame(history: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(grading.history_rows(history), columns=grading.HISTORY_HEADERS)
-
-
-def build_app(assistant, settings: Settings | None = None,
-              bank: list[BankEntry] | None = None, seed: int | None = None) -> gr.Blocks:
-    """The whole app for a loaded ``Assistant``.  The question bank is built here,
-    once, unless given; ``seed`` makes the interview's question order repeatable."""
+def build_app(assistant, settings: Settings | None = None, practice=None,
+              seed: int | None = None, db_url: str | None = None, bank=None) -> gr.Blocks:
+    """The whole app for a loaded ``Assistant``: chat, mock interview and progress.
+    ``practice`` (``rag.study.practice.Practice``) is opened here unless given: the
+    question bank stored with the index and the progress database (``db_url``, default
+    ``RAG_DB_URL`` or SQLite under ``RAG_HOME``); ``seed`` makes card order repeatable.
+    ``bank`` is an older name of ``practice``."""
     settings = settings or assistant.settings
-    bank = bank if bank is not None else study_bank.bank_for(assistant)
-    cb = Callbacks(assistant, settings, bank, seed)
+    practice = practice or bank or None
+    practice, problem = _practice(assistant, practice, db_url)
+    cb = Callbacks(assistant, settings, practice, seed)
+    cb.extras, cb.bank_for = [study_extra(settings)], _practice_for(practice)
     cb.documents = your_documents.DocumentsCallbacks(cb, settings)
     upload_dir = your_documents.upload_dir(settings)  # uploads stay under RAG_HOME
     upload_dir.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
-    refresher = refresh.Refresher(cb)
+    refresher = refresh.Refresher(cb, bank_for=cb.bank_for, extras=cb.extras)
     with gr.Blocks(title="Interview prep assistant", analytics_enabled=False,
                    delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"# {TITLE}\nAnswers are built from the reading list's own passages; "
@@ -262,11 +253,46 @@ def build_app(assistant, settings: Settings | None = None,
             with gr.Tab("Chat", id="chat"):
                 _chat_tab(cb, assistant, settings)
             with gr.Tab("Mock interview", id="interview"):
-                _interview_tab(cb, bank)
+                if practice is None:
+                    gr.HTML(present.notice_html(problem), elem_id="study-status")
+                else:
+                    study = study_tabs.StudyCallbacks(practice, seed)
+                    cb.on_new_bank = study.use
+                    llm = any(name != "extractive" for name in assistant.available_backends)
+                    study_tabs.interview_tab(study, llm)
+            if practice is not None:
+                with gr.Tab("Progress", id="progress") as tab:
+                    _refresh, outputs = study_tabs.progress_tab(study)
+                tab.select(study.progress_view, None, outputs, api_visibility="private")
         demo.load(cb.documents.rows, None, cb.documents.state, api_visibility="private")
     if assistant.rebuild_pending and settings.rebuild.background:
         refresher.start()  # the app serves the last good index meanwhile
     return demo
+
+
+def _practice_for(practice):
+    """For rag.app.refresh: the practice loop of a rebuilt index (same database)."""
+    def practice_for(fresh):
+        from rag.study.practice import Practice
+        from rag.study.stored import load_study
+
+        if practice is None:
+            return None
+        return Practice(fresh, load_study(fresh.index.build_dir), practice.store,
+                        practice.problem)
+    return practice_for
+
+
+def _practice(assistant, practice, db_url: str | None):
+    """The practice loop, or None and why (no stored bank: the chat still works)."""
+    if practice is not None:
+        return practice, ""
+    from rag.study.practice import Practice
+
+    try:
+        return Practice.open(assistant, db_url), ""
+    except RagError as exc:
+        return None, f"The mock interview is unavailable: {exc}"
 
 
 def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
@@ -308,32 +334,3 @@ def _chat_tab(cb: Callbacks, assistant, settings: Settings) -> None:
     new_chat.click(cb.new_chat, None, outputs, api_name="new_chat")
     show_uncited.change(cb.rerender, [last_answer, show_uncited], evidence,
                         api_visibility="private")
-
-
-def _interview_tab(cb: Callbacks, bank: list[BankEntry]) -> None:
-    entry = gr.State(None)
-    asked = gr.State([])
-    history = gr.State([])
-    topics = study_bank.topics_in(bank)
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            chosen = gr.CheckboxGroup(topics, value=[], elem_id="topics",
-                                      label=f"Topics ({len(bank)} questions from the corpus; "
-                                      "none ticked = all)")
-            next_btn = gr.Button("Next question", variant="secondary", elem_id="next-question")
-            question = gr.Markdown("Pick topics, then click **Next question**.",
-                                   elem_id="interview-question", label="Question")
-            answer = gr.Textbox(lines=6, label="Your answer", elem_id="interview-answer",
-                                placeholder="Answer as you would in an interview: a few "
-                                "sentences that cover the key ideas.")
-            grade_btn = gr.Button("Grade my answer", variant="primary", elem_id="grade")
-            result = gr.HTML("", elem_id="grade-result", label="Grade", show_label=False)
-        with gr.Column(scale=2):
-            table = gr.Dataframe(_history_frame([]), label="Score history by topic",
-                                 interactive=False, elem_id="history")
-            model_answer = gr.Markdown(elem_id="model-answer", label="Model answer")
-    next_btn.click(cb.next_question, [chosen, asked],
-                   [question, entry, asked, answer, result, model_answer],
-                   api_name="next_question")
-    grade_btn.click(cb.grade, [answer, entry, history], [result, model_answer, history, table],
-                    api_name="grade")

@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,6 +74,41 @@ class BuildReport:
     reason: str = ""
 
 
+@dataclass
+class BuildContext:
+    """What a build extra gets: the new build's folder (write files there; the manifest
+    checksums them), its chunks, sentences and vectors, and ``encode`` (embeds texts,
+    reusing the previous build's vectors by content hash)."""
+
+    out_dir: Path
+    settings: Settings
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentences: list[tuple[int, str]]
+    sentence_vectors: np.ndarray
+    encode: Callable[[list[str]], np.ndarray]
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class BuildExtra:
+    """A precomputation a higher layer stores with the index (e.g. the question bank):
+    ``write`` runs before the manifest is written; a changed ``fingerprint`` (recorded
+    in the manifest under ``extras``) rebuilds the index."""
+
+    name: str
+    fingerprint: str
+    write: Callable[[BuildContext], None]
+
+
+def extras_reason(manifest: dict, extras: Sequence[BuildExtra]) -> str:
+    stored = manifest.get("extras", {})
+    for extra in extras:
+        if stored.get(extra.name) != extra.fingerprint:
+            return f"{extra.name} precomputation missing or changed"
+    return ""
+
+
 @contextmanager
 def build_lock(settings: Settings) -> Iterator[None]:
     """One build at a time per index folder (other builders wait)."""
@@ -88,31 +123,36 @@ def build_lock(settings: Settings) -> Iterator[None]:
 
 def build_index(
     settings: Settings, embedder: Embedder, force: bool = False, progress: bool = False,
+    extras: Sequence[BuildExtra] = (),
 ) -> BuildReport:
-    """Build the index unless an intact, up-to-date one exists."""
+    """Build the index unless an intact, up-to-date one exists (with every extra's
+    precomputation, when ``extras`` are given)."""
     with build_lock(settings):
         start = time.perf_counter()
         existing = current_build(settings)
-        reason = _rebuild_reason(settings, existing, force)
+        reason = _rebuild_reason(settings, existing, force, extras)
         if not reason:
             manifest = read_manifest(existing)
             return BuildReport(existing, rebuilt=False, chunks=manifest["counts"]["chunks"],
                                sentences=manifest["counts"]["sentences"])
-        report = _build(settings, embedder, existing, progress)
+        report = _build(settings, embedder, existing, progress, extras)
         report.reason = reason
         report.seconds = time.perf_counter() - start
         return report
 
 
-def up_to_date(settings: Settings) -> Path | None:
+def up_to_date(settings: Settings, extras: Sequence[BuildExtra] = ()) -> Path | None:
     """The current build when it is intact and matches settings and corpus, else None.
 
     Needs no embedding model, so ``rag build`` with nothing to do returns at once."""
     existing = current_build(settings)
-    return existing if existing and not _rebuild_reason(settings, existing, False) else None
+    if existing and not _rebuild_reason(settings, existing, False, extras):
+        return existing
+    return None
 
 
-def _rebuild_reason(settings: Settings, existing: Path | None, force: bool) -> str:
+def _rebuild_reason(settings: Settings, existing: Path | None, force: bool,
+                    extras: Sequence[BuildExtra] = ()) -> str:
     if force:
         return "forced"
     if existing is None:
@@ -124,13 +164,14 @@ def _rebuild_reason(settings: Settings, existing: Path | None, force: bool) -> s
     problem = manifest_problem(manifest)  # before staleness reads its fields
     if problem:
         return f"invalid manifest: {problem}"
-    return staleness(settings, manifest) or build_problem(existing, manifest)
+    return (staleness(settings, manifest) or build_problem(existing, manifest)
+            or extras_reason(manifest, extras))
 
 
-def rebuild_reason(settings: Settings) -> str:
+def rebuild_reason(settings: Settings, extras: Sequence[BuildExtra] = ()) -> str:
     """Why ``rag build`` would rebuild now ('' when the index is up to date); needs no
     embedding model."""
-    return _rebuild_reason(settings, current_build(settings), False)
+    return _rebuild_reason(settings, current_build(settings), False, extras)
 
 
 def build_running(settings: Settings) -> bool:
@@ -173,6 +214,7 @@ def _read_and_chunk(settings: Settings, embedder: Embedder, progress: bool,
 
 def _build(
     settings: Settings, embedder: Embedder, previous: Path | None, progress: bool,
+    extras: Sequence[BuildExtra] = (),
 ) -> BuildReport:
     # fingerprint before reading: a change made meanwhile is caught by the next build
     fingerprint = corpus_fingerprint(settings.corpus_dir, corpus_max_bytes(settings))
@@ -191,7 +233,20 @@ def _build(
     try:
         _write_build(tmp, settings, chunks, chunk_vecs, sentences, sent_vecs)
         _write_papers(tmp, sources)
-        _write_manifest(tmp, settings, fingerprint, chunks, len(sentences))
+        encoded: dict[str, None] = {}
+
+        def encode(texts: list[str]) -> np.ndarray:
+            encoded.update(dict.fromkeys(texts))
+            return _embed_cached(list(texts), cache, embedder, "Embedding extras", False)[0]
+
+        context = BuildContext(tmp, settings, chunks, chunk_vecs, sentences, sent_vecs,
+                               encode, progress)
+        for extra in extras:
+            extra.write(context)
+        if encoded:  # the next build reuses these vectors too
+            _write_extra_vectors(tmp, list(encoded), cache)
+        _write_manifest(tmp, settings, fingerprint, chunks, len(sentences),
+                        {e.name: e.fingerprint for e in extras})
         final = builds / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         os.rename(tmp, final)
         _swap_current(settings.index_dir, final)
@@ -222,7 +277,36 @@ def _vector_cache(previous: Path, embedder: Embedder) -> dict[str, np.ndarray]:
     for texts, vectors in _verified_parts(previous, manifest):
         good = checks.unit_rows(vectors, embedder.dim)
         cache.update((content_hash(t), v) for t, v, ok in zip(texts, vectors, good) if ok)
+    for keys, vectors in _extra_vectors(previous, manifest):  # those build extras asked for
+        good = checks.unit_rows(vectors, embedder.dim)
+        cache.update((k, v) for k, v, ok in zip(keys, vectors, good) if ok)
     return cache
+
+
+EXTRA_KEYS = "extra_text_hashes.json"
+EXTRA_VECTORS = "extra_vectors.npy"
+
+
+def _write_extra_vectors(out: Path, texts: list[str], cache: dict[str, np.ndarray]) -> None:
+    keys = [content_hash(t) for t in texts]
+    (out / EXTRA_KEYS).write_text(json.dumps(keys), encoding="utf-8")
+    np.save(out / EXTRA_VECTORS, np.stack([cache[k] for k in keys]).astype(np.float32),
+            allow_pickle=False)
+
+
+def _extra_vectors(build: Path, manifest: dict) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(content hashes, vectors) the previous build's extras embedded, when they verify."""
+    files = manifest.get("files", {})
+    if EXTRA_KEYS not in files or EXTRA_VECTORS not in files or verify_files(
+            build, {"files": {n: files[n] for n in (EXTRA_KEYS, EXTRA_VECTORS)}}):
+        return
+    try:
+        keys = json.loads((build / EXTRA_KEYS).read_text(encoding="utf-8"))
+        vectors = np.load(build / EXTRA_VECTORS, allow_pickle=False)
+    except (OSError, ValueError):
+        return
+    if isinstance(keys, list) and vectors.ndim == 2 and len(keys) == len(vectors):
+        yield [str(k) for k in keys], vectors
 
 
 def _verified_parts(build: Path, manifest: dict) -> Iterator[tuple[list[str], np.ndarray]]:
@@ -294,7 +378,7 @@ def _write_papers(out: Path, sources: list) -> None:
 
 
 def _write_manifest(out: Path, settings: Settings, fingerprint: str, chunks: list[Chunk],
-                    n_sentences: int) -> None:
+                    n_sentences: int, extras: dict[str, str] | None = None) -> None:
     files = sorted(p for p in out.rglob("*") if p.is_file())
     manifest = {
         **settings.index_shape(),
@@ -307,6 +391,7 @@ def _write_manifest(out: Path, settings: Settings, fingerprint: str, chunks: lis
         "counts": {"chunks": len(chunks), "sentences": n_sentences,
                    "sources": len({c.doc_id for c in chunks})},
         "files": {p.relative_to(out).as_posix(): file_sha256(p) for p in files},
+        "extras": extras or {},
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _fsync_tree(out)

@@ -13,10 +13,11 @@ last good build, so that one bad input never takes answering down.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.errors import IndexProblem, RagError
-from rag.search.build import BuildReport, build_index
+from rag.search.build import BuildExtra, BuildReport, build_index, extras_reason
 from rag.search.embed import Embedder
 from rag.search.index import LoadedIndex, load_index
 from rag.settings import Settings
@@ -33,18 +34,22 @@ class Opened:
 
 
 def open_index(settings: Settings, embedder: Embedder, wait: bool = True,
-               progress: bool = False) -> Opened:
+               progress: bool = False, extras: Sequence[BuildExtra] = ()) -> Opened:
     """The index to answer from (see the module docstring); raises only when there is
-    no good index at all and none can be built."""
+    no good index at all and none can be built.  An index lacking one of ``extras``'
+    precomputations (or holding an outdated one) is rebuilt with them."""
     try:
-        return Opened(load_index(settings))
+        index = load_index(settings)
+        if not extras_reason(index.manifest, extras):
+            return Opened(index)
+        return _add_extras(settings, embedder, index, progress, extras)
     except IndexProblem as exc:
         problem = str(exc)
     last_good = _last_good(settings)
     if last_good is not None and not wait:
         return Opened(last_good, notice=pending_notice(last_good), pending=last_good.stale)
     try:
-        report = build_index(settings, embedder, progress=progress)
+        report = build_index(settings, embedder, progress=progress, extras=extras)
         return Opened(load_index(settings), report)
     except Exception as exc:  # noqa: BLE001 - any failure falls back to the last good index
         if last_good is None:
@@ -53,6 +58,18 @@ def open_index(settings: Settings, embedder: Embedder, wait: bool = True,
         log.warning("rebuild failed (%s); index problem was: %s", reason, problem)
         return Opened(last_good, notice=f"the index could not be rebuilt ({reason}); "
                       f"answering from the last good index ({built_at(last_good)})")
+
+
+def _add_extras(settings: Settings, embedder: Embedder, index: LoadedIndex, progress: bool,
+                extras: Sequence[BuildExtra]) -> Opened:
+    """Rebuild a good index whose extras are missing or outdated; if that fails, serve
+    it as it is (answering works; the extra's user reports what is missing)."""
+    try:
+        report = build_index(settings, embedder, progress=progress, extras=extras)
+        return Opened(load_index(settings), report)
+    except Exception as exc:  # noqa: BLE001 - the index itself is still good
+        log.warning("adding build extras failed: %s", exc)
+        return Opened(index)
 
 
 def _last_good(settings: Settings) -> LoadedIndex | None:

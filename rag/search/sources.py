@@ -78,34 +78,36 @@ def chunk_all(sources: Sequence[Source], settings: Settings, count_tokens,
 def add_and_index(settings: Settings, embedder: EmbedderFactory,
                   candidates: Sequence[documents.Candidate],
                   progress: documents.Progress | None = None,
-                  build_progress: bool = False) -> DocumentsChange:
-    """Add the files, then rebuild the index when anything was added."""
+                  build_progress: bool = False, extras: Sequence = ()) -> DocumentsChange:
+    """Add the files, then rebuild the index when anything was added (with the build
+    ``extras``, e.g. the question bank, so they cover the new documents)."""
     from rag.search.stores.update import require_builder
 
     require_builder(settings)  # a Milvus replica has no corpus to add to
     results = documents.add_documents(settings, candidates, progress)
     change = DocumentsChange(results=results)
     if any(r.status == "added" for r in results):
-        change.build = _rebuild(settings, embedder, build_progress)
+        change.build = _rebuild(settings, embedder, build_progress, extras)
     return change
 
 
 def remove_and_index(settings: Settings, embedder: EmbedderFactory, wanted: Sequence[str],
-                     build_progress: bool = False) -> DocumentsChange:
+                     build_progress: bool = False, extras: Sequence = ()) -> DocumentsChange:
     from rag.search.stores.update import require_builder
 
     require_builder(settings)
     removed, unknown = documents.remove_documents(settings, wanted)
     change = DocumentsChange(removed=removed, unknown=unknown)
     if removed:
-        change.build = _rebuild(settings, embedder, build_progress)
+        change.build = _rebuild(settings, embedder, build_progress, extras)
     return change
 
 
-def _rebuild(settings: Settings, embedder: EmbedderFactory, progress: bool):
+def _rebuild(settings: Settings, embedder: EmbedderFactory, progress: bool,
+             extras: Sequence = ()):
     from rag.search.stores.update import rebuild  # FAISS, or local build + Milvus publish
 
-    return rebuild(settings, embedder(), progress=progress)
+    return rebuild(settings, embedder(), progress=progress, extras=extras)
 
 
 def document_rows(settings: Settings) -> list[dict]:

@@ -6,19 +6,19 @@ The bank is built from the loaded index's chunks:
   Questions" section (their evidence is found by retrieval);
 * ``discussion``: each item of the guide's "Discussion points: ..." lines,
   asked about the paper section it belongs to;
-* ``heading``: "Explain <topic>" for every section heading that names a known
-  topic and holds enough answer sentences;
-* ``paper``: "What problem does <title> solve?" for every paper card.
+* ``heading``: "What problem does <paper> solve, and what is its key idea?" for the
+  guide's paper sections, "Give an overview of <heading>: ..." for other multi-word
+  headings that name a known topic and hold enough answer sentences;
+* ``paper``: "What problem does <paper> solve, and how?" for every paper card.
 
 Questions that name no known topic (e.g. "What research directions excite
-you?") are dropped: nothing in the corpus can grade them.  Grading lives in
-``rag.study.grade``.
+you?") are dropped: nothing in the corpus can grade them.  Key points, merging of
+near-duplicates and the stored bank: ``rag.study.stored``; grading: ``rag.study.grade``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -176,6 +176,46 @@ def guide_entries(chunks: Sequence[Chunk], guide_doc: str,
     return out
 
 
+def short_label(label: str) -> str:
+    """What an interviewer calls a paper section: "LoRA: Low-Rank Adaptation" -> "LoRA",
+    "Mixture of Experts — Switch Transformer" -> "Mixture of Experts"."""
+    head = re.split(r"\s+[—–-]\s+|:\s+", label, maxsplit=1)[0].strip()
+    return head if len(head.split()) <= 6 else label
+
+
+_WH = re.compile(r"^(why|how|when|what|which|where|can|could|is|are|does|do)\b\s*(.*)$", re.I)
+_WHETHER = re.compile(r"^whether\s+(.+?)\s+(is|are|will|can|does|do)\s+(.+)$", re.I)
+_VERSUS = re.compile(r"^(.+?)\s+(?:vs\.?|versus)\s+(.+?)(\s+trade-offs?)?$", re.I)
+_RELATION = re.compile(r"^(comparison|connection|relation)\s+(?:with|to)\s+(.+)$", re.I)
+
+
+def _about(text: str, short: str) -> str:
+    """" in <short>" unless the text already names it."""
+    return "" if short.lower() in text.lower() else f" in {short}"
+
+
+def discussion_question(item: str, label: str) -> str:
+    """A discussion point phrased as an interviewer asks it, e.g. "why the square root
+    of d_k" under "Attention Is All You Need" -> "Why the square root of d_k in
+    Attention Is All You Need?"."""
+    short = short_label(label)
+    item = item.strip().rstrip("?.")
+    if m := _WHETHER.match(item):
+        subject, verb, rest = m.groups()
+        return f"{verb.capitalize()} {subject} {rest}{_about(item, short)}?"
+    if m := _RELATION.match(item):
+        verb = "compare with" if m.group(1).lower() == "comparison" else "connect to"
+        return f"How does {short} {verb} {m.group(2)}?"
+    if m := _WH.match(item):
+        rest = re.sub(r"\bthis\b", short, m.group(2), count=1)
+        suffix = "" if rest != m.group(2) else _about(item, short)
+        return f"{m.group(1).capitalize()} {rest}{suffix}?"
+    if m := _VERSUS.match(item):
+        what = "trade-offs between" if m.group(3) else "differences between"
+        return f"What are the {what} {m.group(1)} and {m.group(2)}{_about(item, short)}?"
+    return f"Discuss {item}{_about(item, short)}."
+
+
 def discussion_entries(chunks: Sequence[Chunk], guide_doc: str) -> list[BankEntry]:
     """One question per discussion item, about the paper section it closes."""
     out = []
@@ -187,33 +227,60 @@ def discussion_entries(chunks: Sequence[Chunk], guide_doc: str) -> list[BankEntr
         body = " ".join(c.text for c in group)
         for chunk in group:
             for item, hint in discussion_items(chunk.text):
-                q = f"{label}: {item}?"
+                q = discussion_question(item, label)
                 texts = [(label, 3.0), (item, 2.0), (body, 1.0)]
                 entry = _entry("discussion", q, texts, ids, chunk.chunk_id)
-                if hint:
+                if hint and "?" not in hint:  # a question is no key point
                     point = f"{item[0].upper()}{item[1:]}: {hint}."
                     entry = entry.model_copy(update={"hint": point})
                 out.append(entry)
     return out
 
 
-def heading_entries(chunks: Sequence[Chunk], min_sentences: int) -> list[BankEntry]:
-    """"Explain <heading>" for document sections that name a topic and say enough."""
+def is_bare_heading(label: str) -> bool:
+    """One-word headings ("Vision", "Agents", "Finetuning") are topics, not questions."""
+    return len(re.findall(r"[A-Za-z0-9]+", label)) < 2
+
+
+def heading_question(label: str, doc: str, guide_doc: str) -> str:
+    """A paper section of the reading guide asks what the paper solves; any other
+    section asks for an overview of its subject."""
+    short = short_label(label)
+    if doc == guide_doc and len(short.split()) <= 5 and not re.search(r"\band\b|papers",
+                                                                     short, re.I):
+        return f"What problem does {short} solve, and what is its key idea?"
+    return f"Give an overview of {label}: the main ideas and trade-offs."
+
+
+def heading_entries(chunks: Sequence[Chunk], min_sentences: int,
+                    guide_doc: str = "") -> list[BankEntry]:
+    """A question for every document section that names a topic and says enough."""
     out = []
     for (doc, section), group in _sections(chunks).items():
         if doc.startswith("arxiv:") or not section:
             continue
         label = clean_heading(section.split(" › ")[-1])
         sentences = [s for c in group for s in split_sentences(c.text) if is_answer_sentence(s)]
-        if len(sentences) < min_sentences or not names_topic(label):
+        if (len(sentences) < min_sentences or not names_topic(label)
+                or is_bare_heading(label)):
             continue
         texts = [(label, 3.0), (section, 2.0), (" ".join(sentences), 0.5)]
-        out.append(_entry("heading", f"Explain {label}", texts, [c.chunk_id for c in group]))
+        out.append(_entry("heading", heading_question(label, doc, guide_doc), texts,
+                          [c.chunk_id for c in group]))
     return out
 
 
+def paper_name(title: str) -> str:
+    """A paper's short name when its title has one ("LLaMA: Open and ..." -> "LLaMA"),
+    else the quoted title."""
+    head = title.split(":", 1)[0].strip()
+    if ":" in title and len(head.split()) <= 4:
+        return head
+    return f"“{title}”"
+
+
 def paper_entries(chunks: Sequence[Chunk]) -> list[BankEntry]:
-    """"What problem does <title> solve?" for every paper card."""
+    """"What problem does <paper> solve, and how?" for every paper card."""
     cards: dict[str, list[Chunk]] = {}
     for chunk in chunks:
         if chunk.doc_id.startswith("arxiv:"):
@@ -222,8 +289,8 @@ def paper_entries(chunks: Sequence[Chunk]) -> list[BankEntry]:
     for group in cards.values():
         title = group[0].title
         texts = [(title, 3.0), (" ".join(c.text for c in group), 1.0)]
-        out.append(_entry("paper", f"What problem does “{title}” solve?", texts,
-                          [c.chunk_id for c in group]))
+        out.append(_entry("paper", f"What problem does {paper_name(title)} solve, and how?",
+                          texts, [c.chunk_id for c in group]))
     return out
 
 
@@ -273,11 +340,13 @@ def user_document_entries(chunks: Sequence[Chunk], min_sentences: int) -> list[B
 
 def build_bank(chunks: Sequence[Chunk], settings: InterviewSettings,
                search: Callable[[str], list[str]] | None = None) -> list[BankEntry]:
-    """The whole question bank, duplicates (by question text) removed."""
+    """Every candidate question, duplicates (by question text) removed.  Key points,
+    near-duplicate merging and dropping of ungradable entries happen at build time
+    (``rag.study.stored``)."""
     shipped = [c for c in chunks if not c.doc_id.startswith(USER_DOCUMENT)]
     entries = [*guide_entries(shipped, settings.guide_doc_id, search),
                *discussion_entries(shipped, settings.guide_doc_id),
-               *heading_entries(shipped, settings.min_section_sentences),
+               *heading_entries(shipped, settings.min_section_sentences, settings.guide_doc_id),
                *paper_entries(shipped),
                *user_document_entries(chunks, settings.min_section_sentences)]
     seen: set[str] = set()
@@ -288,26 +357,3 @@ def build_bank(chunks: Sequence[Chunk], settings: InterviewSettings,
             seen.add(key)
             unique.append(entry)
     return unique
-
-
-def bank_for(assistant) -> list[BankEntry]:
-    """The bank of a loaded ``Assistant`` (guide questions' sources by retrieval)."""
-    cfg = assistant.settings.interview
-
-    def search(question: str) -> list[str]:
-        vec = assistant.embedder.encode_query(question)
-        hits = assistant.retriever.search(question, vec, k=cfg.reference_passages)
-        return [h.chunk.chunk_id for h in hits]
-
-    return build_bank(assistant.index.chunks, cfg, search)
-
-
-def pick_question(bank: Sequence[BankEntry], topics: Iterable[str], asked: Iterable[str],
-                  rng: random.Random) -> BankEntry | None:
-    """A random entry of the chosen topics (all when none chosen), unasked ones first."""
-    wanted = set(topics)
-    pool = [e for e in bank if not wanted or e.topic in wanted]
-    done = set(asked)
-    fresh = [e for e in pool if e.entry_id not in done]
-    choices = fresh or pool
-    return rng.choice(choices) if choices else None

@@ -1,43 +1,77 @@
-"""Mock interview grading of a user's answer against key points of the evidence.
+"""Grading an open answer against the entry's key points (chosen at build time).
 
-The reference evidence is the passages the assistant retrieves for the
-question (numbered like its model answer) plus the entry's own passages.
-Their answer sentences (``split_sentences`` + ``is_answer_sentence``) most
-similar to the question, minus near-duplicates, are the key points; each
-weighs its cosine to the question.  A key point is covered when a sentence of
-the user's answer reaches ``cover_threshold`` cosine to it, and
+The offline grader judges each key point against the answer's sentences:
 
-    score = round(10 * covered weight / total weight, 1).
+* **covered** (credit 1): a sentence is close to the point (cosine >= ``cover_threshold``)
+  *and* uses enough of the point's distinguishing words (content words that are not in
+  the question and not generic), so topical similarity alone earns nothing;
+* **partly covered** (credit 0.5): close, with at least one distinguishing word;
+* **contradicted** (credit 0, and a penalty): a sentence about the point states a
+  different number, swaps an antonym (linear/quadratic, frozen/trained ...) or negates it.
 
-The question bank lives in ``rag.study.bank``.
+Before that, sentences that restate the question or a title, gibberish (mostly words
+the corpus never uses) and keyword salad (long runs without a function word) are set
+aside; an answer with nothing left, or nothing on topic, scores 0.  Then
+
+    score = 10 * clamp((sum w*credit - penalty * sum w*contradicted) / (target * sum w))
+
+What it cannot judge: explanations it has no key point for, reasoning quality, and a
+wrong claim phrased without a number, antonym or negation.  ``rag.study.rubric`` lets
+an LLM backend judge the same key points when one is configured.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from rag.corpus.chunk import is_answer_sentence, split_sentences
+from rag.corpus.chunk import split_sentences
 from rag.errors import InvalidAnswer
-from rag.records import BankEntry, Chunk, Citation, Grade, KeyPoint
+from rag.records import BankEntry, Citation, Grade, KeyPoint
 from rag.settings import InterviewSettings
+from rag.study import terms
+
+_ALLOWED_CONTROL = {"\n", "\t", "\r"}
+OFFLINE_LIMITS = ("The offline grader checks that your sentences state the key points with "
+                  "their distinguishing terms, and catches wrong numbers, swapped opposites "
+                  "(linear/quadratic, frozen/trained …) and negations. It cannot judge "
+                  "reasoning, points outside the reference material, or a wrong claim worded "
+                  "without such a signal.")
 
 
 def check_answer(text: object, max_chars: int) -> str:
-    """The answer, trimmed; raises ``InvalidAnswer`` with a clear message."""
+    """The answer, trimmed; raises ``InvalidAnswer`` with a clear message for empty,
+    too long, non-text, undecodable (surrogates) or control-character answers."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidAnswer(f"your answer is not valid UTF-8 text (byte {exc.start}): "
+                                "re-type it or check the encoding") from None
     if not isinstance(text, str) or not text.strip():
         raise InvalidAnswer("your answer is empty: type your answer, then press Grade")
     if len(text) > max_chars:
         raise InvalidAnswer(f"your answer is too long ({len(text):,} characters; the limit "
                             f"is {max_chars:,}): shorten it")
+    if any(unicodedata.category(ch) == "Cs" for ch in text):
+        raise InvalidAnswer("your answer is not valid UTF-8 text: re-type it or check the "
+                            "encoding of your input")
+    bad = sorted({ch for ch in text if unicodedata.category(ch) == "Cc"
+                  and ch not in _ALLOWED_CONTROL})
+    if bad:
+        names = ", ".join(f"U+{ord(ch):04X}" for ch in bad[:5])
+        raise InvalidAnswer(f"your answer contains control characters ({names}): remove "
+                            "them and grade again")
     return text.strip()
 
 
 def answer_units(text: str, min_words: int = 3) -> list[str]:
-    """The pieces of a user's answer matched against key points: its sentences
-    (lines and list items split too) and their ';'-separated clauses, each of at
-    least ``min_words`` words; raises ``InvalidAnswer`` when none is that long."""
+    """The answer's sentences (lines and list items split too) and their ';'-separated
+    clauses, each of at least ``min_words`` words; ``InvalidAnswer`` when none is."""
     units: list[str] = []
     for sentence in split_sentences(text) or [text.strip()]:
         units.append(sentence)
@@ -51,166 +85,247 @@ def answer_units(text: str, min_words: int = 3) -> list[str]:
     return units
 
 
-def is_statement(sentence: str) -> bool:
-    """An answer sentence that states something (questions are not key points)."""
-    return is_answer_sentence(sentence) and "?" not in sentence
+def is_gibberish(unit: str, vocab: frozenset[str]) -> bool:
+    """Mostly words neither the corpus nor English function words contain."""
+    tokens = terms.words(unit)
+    if not tokens:
+        return True
+    known = sum(t in vocab or t in terms.FUNCTION_WORDS for t in tokens)
+    return known < 0.6 * len(tokens)
 
 
-def evidence_sentences(index, evidence: Sequence[Citation], skip_chunks: set[str],
-                       ) -> tuple[list[tuple[str, Citation]], np.ndarray]:
-    """Statement sentences of the evidence passages and their build-time vectors.
+def is_salad(unit: str) -> bool:
+    """A keyword list: six or more words and not one function word."""
+    tokens = terms.words(unit)
+    return len(tokens) >= 6 and not any(t in terms.FUNCTION_WORDS for t in tokens)
 
-    The index already holds every answer sentence (``split_sentences`` +
-    ``is_answer_sentence``) of every chunk with its vector, so nothing is encoded.
-    """
-    position = {c.chunk_id: i for i, c in enumerate(index.chunks)}
-    out, rows, seen = [], [], set()
-    for cit in evidence:
-        i = position.get(cit.chunk_id)
-        if cit.chunk_id in skip_chunks or i is None:
+
+def is_echo(unit: str, unit_vec: np.ndarray, question_vec: np.ndarray, context: str,
+            threshold: float) -> bool:
+    """Restates the question or a title: very similar to the question, or no content
+    word beyond the question's and the sources' titles."""
+    if float(unit_vec @ question_vec) >= threshold:
+        return True
+    stems = terms.content_stems(unit)
+    return not (stems - terms.content_stems(context) - terms._GENERIC_STEMS)
+
+
+def _present(stem: str, stems: set[str]) -> bool:
+    """``stem`` or a word sharing it as a prefix ("train" / "trainabl")."""
+    return any(s == stem or (min(len(s), len(stem)) >= 4 and (s.startswith(stem) or
+                                                              stem.startswith(s)))
+               for s in stems)
+
+
+def contradiction(point: str, unit: str, question: str = "") -> str:
+    """Why ``unit`` states the opposite of ``point`` ('' when it does not): a different
+    number; an antonym swapped in ("quadratic" for "linear") unless the unit negates it
+    ("does not update" for "freezes"); or a shared word negated in one but not the other."""
+    p_slots, u_slots = terms.number_slots(point), terms.number_slots(unit)
+    for slot in p_slots.keys() & u_slots.keys():
+        if not any(terms.same_number(a, b) for a in p_slots[slot] for b in u_slots[slot]):
+            said = ", ".join(f"{v:g}" for v in sorted(u_slots[slot]))
+            want = ", ".join(f"{v:g}" for v in sorted(p_slots[slot]))
+            return f"different number ({said} for {want}{'' if slot == '%' else ' ' + slot})"
+    p_stems, u_stems = terms.content_stems(point), terms.content_stems(unit)
+    context = terms.content_stems(question)
+    neg_p, neg_u = terms.negated_stems(point), terms.negated_stems(unit)
+    swaps = sorted((a, b) for a in p_stems - context for b in terms.antonyms(a) - context
+                   if b in u_stems and not _present(a, u_stems) and not _present(b, p_stems))
+    for a, b in swaps:
+        if b not in neg_u:
+            return f"opposite claim ({b} for {a})"
+    if swaps or any(terms.antonyms(x) & p_stems for x in neg_u):
+        return ""  # "does not update" restates "freezes"
+    shared = (p_stems & u_stems) - terms._GENERIC_STEMS - context
+    denied = shared & terms.negated_stems(unit, explicit=True) - neg_p
+    if denied:  # "LoRA does not freeze the weights" for "LoRA freezes the weights"
+        return f"negated claim ({', '.join(sorted(denied))})"
+    return ""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    credit: float
+    contradicted: bool
+    unit: int
+    similarity: float
+    why: str
+
+
+def _no_rarity(stem: str) -> float:
+    return 1.0
+
+
+def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequence[str],
+                cfg: InterviewSettings, weigh=_no_rarity) -> Judgement:
+    """The best judgement of one key point over the answer's units.  A unit that both
+    matches the point and states its opposite contradicts it; a contradiction found
+    in one unit loses to a correct statement of the point in another."""
+    weights = {t: weigh(t) for t in terms.distinguishing(point.text, question)}
+    wanted = {t for t, w in weights.items() if w > 0}
+    need = max(1, min(cfg.min_terms, math.ceil(cfg.term_fraction * len(wanted))))
+    # a short point ("need to load all experts") has a lower cosine to any full sentence
+    relief = cfg.short_point_relief if len(point.text.split()) < 10 else 0.0
+    best = Judgement(0.0, False, int(np.argmax(sims)) if len(sims) else 0,
+                     float(sims.max()) if len(sims) else 0.0, "not mentioned")
+    wrong: Judgement | None = None
+    for i, unit in enumerate(units):
+        hits = wanted & terms.content_stems(unit)
+        sim, found = float(sims[i]) + relief, sum(weights[t] for t in hits)
+        if sim < cfg.partial_threshold or found < 1:
             continue
-        start, end = index.sentence_ranges[i]
-        for row in range(start, end):
-            text = index.sentences[row][1]
-            if is_statement(text) and text not in seen:
-                seen.add(text)
-                out.append((text, cit))
-                rows.append(row)
-    return out, index.sentence_vectors[rows]
+        why = contradiction(point.text, unit, question) if found >= need else ""
+        if why:
+            wrong = wrong or Judgement(0.0, True, i, sim, why)
+            continue
+        credit = 1.0 if sim >= cfg.cover_threshold and found >= need else 0.5
+        if credit > best.credit:
+            best = Judgement(credit, False, i, sim, f"{len(hits)} of {len(wanted)} "
+                             "distinguishing terms")
+    if wrong and best.credit < 1.0:
+        return wrong
+    return best
 
 
-def point_weight(similarity: float) -> float:
-    """A key point weighs its cosine to the question, at least 0.1."""
-    return round(max(0.1, float(similarity)), 4)
-
-
-def coverage(point_vecs: np.ndarray, unit_vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each key point: best cosine to any answer unit, and that unit's index."""
-    if not len(unit_vecs) or not len(point_vecs):
-        return np.zeros(len(point_vecs)), np.zeros(len(point_vecs), dtype=int)
-    sims = point_vecs @ unit_vecs.T
-    return sims.max(axis=1), sims.argmax(axis=1)
-
-
-def echo_mask(unit_vecs: np.ndarray, question_vec: np.ndarray, echo: float) -> np.ndarray:
-    """True for answer units that merely restate the question."""
-    if not len(unit_vecs):
-        return np.zeros(0, dtype=bool)
-    return (unit_vecs @ question_vec) >= echo
-
-
-def score_out_of_10(points: Sequence[KeyPoint]) -> float:
-    """10 x covered weight / total weight, one decimal."""
+def score_out_of_10(points: Sequence[KeyPoint], target: float, penalty: float) -> float:
     total = sum(p.weight for p in points)
     if total <= 0:
         return 0.0
-    return round(10 * sum(p.weight for p in points if p.covered) / total, 1)
+    earned = sum(p.weight * p.credit for p in points)
+    earned -= penalty * sum(p.weight for p in points if p.contradicted)
+    return round(10 * min(1.0, max(0.0, earned / (target * total))), 1)
 
 
-def reference_evidence(citations: Sequence[Citation], entry: BankEntry,
-                       chunks_by_id: dict[str, Chunk]) -> list[Citation]:
-    """The model answer's citations, then the entry's own passages not among them."""
-    evidence = list(citations)
-    have = {c.chunk_id for c in evidence}
-    for cid in entry.source_chunk_ids:
+@dataclass
+class Prepared:
+    """An answer's gradable units and their vectors, after the relevance checks."""
+
+    units: list[str]
+    vectors: np.ndarray
+    notes: list[str]
+
+
+def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
+            vocab: frozenset[str], cfg: InterviewSettings,
+            point_vecs: np.ndarray | None = None) -> Prepared:
+    """Split, drop gibberish, keyword salad and restatements, then the off-topic check."""
+    units = answer_units(text)
+    notes = []
+    kept = [u for u in units if not is_gibberish(u, vocab) and not is_salad(u)]
+    if len(kept) < len(units):
+        notes.append(f"{len(units) - len(kept)} sentence(s) set aside as gibberish or a "
+                     "keyword list")
+    vecs = encode(kept) if kept else np.zeros((0, len(question_vec)))
+    context = " ".join([entry.question, *{p.title for p in entry.key_points}])
+    echo = [is_echo(u, v, question_vec, context, cfg.echo_threshold) for u, v in zip(kept, vecs)]
+    if any(echo):
+        notes.append(f"{sum(echo)} sentence(s) only restate the question or a title")
+    units = [u for u, e in zip(kept, echo) if not e]
+    vecs = vecs[[i for i, e in enumerate(echo) if not e]] if len(vecs) else vecs
+    if len(vecs) and is_off_topic(vecs, question_vec, point_vecs, cfg):
+        notes.append("the answer is off-topic for this question")
+        return Prepared([], vecs[:0], notes)
+    return Prepared(units, vecs, notes)
+
+
+def is_off_topic(vecs: np.ndarray, question_vec: np.ndarray, point_vecs: np.ndarray | None,
+                 cfg: InterviewSettings) -> bool:
+    """No sentence near the question, and none near any key point."""
+    if float((vecs @ question_vec).max()) >= cfg.relevance_threshold:
+        return False
+    near_points = point_vecs is not None and len(point_vecs) and float(
+        (vecs @ point_vecs.T).max()) >= cfg.partial_threshold
+    return not near_points
+
+
+def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
+                 cfg: InterviewSettings, weigh=_no_rarity) -> list[KeyPoint]:
+    sims = point_vecs @ prep.vectors.T if len(prep.units) else np.zeros((len(point_vecs), 0))
+    out = []
+    for i, point in enumerate(entry.key_points):
+        j = judge_point(point, entry.question, sims[i], prep.units, cfg, weigh)
+        out.append(point.model_copy(update={
+            "covered": j.credit >= 1.0, "credit": j.credit, "contradicted": j.contradicted,
+            "similarity": round(j.similarity, 4), "why": j.why,
+            "matched": prep.units[j.unit] if prep.units and (j.credit or j.contradicted)
+            else ""}))
+    return out
+
+
+def topical_floor(score: float, prep: Prepared, question_vec: np.ndarray,
+                  points: Sequence[KeyPoint], cfg: InterviewSettings) -> float:
+    """A relevant but unspecific answer (close to the question, contradicting nothing)
+    scores ``topical_credit`` rather than 0: an interviewer gives it something."""
+    if not prep.units or any(p.contradicted for p in points):
+        return score
+    if float((prep.vectors @ question_vec).max()) >= cfg.topical_threshold:
+        return max(score, cfg.topical_credit)
+    return score
+
+
+def evidence_for(entry: BankEntry, chunks_by_id: dict) -> list[Citation]:
+    """The entry's passages as numbered citations (key points cite them by ``n``)."""
+    out = []
+    for n, cid in enumerate(entry.source_chunk_ids, 1):
         chunk = chunks_by_id.get(cid)
-        if chunk is None or cid in have:
-            continue
-        have.add(cid)
-        evidence.append(Citation(
-            n=len(evidence) + 1, doc_id=chunk.doc_id, title=chunk.title, section=chunk.section,
-            url=chunk.url, text=chunk.text, score=0.0, cited=False, chunk_id=cid,
-            page_start=chunk.page_start, page_end=chunk.page_end))
-    return evidence
+        if chunk is not None:
+            out.append(Citation(n=n, doc_id=chunk.doc_id, title=chunk.title,
+                                section=chunk.section, url=chunk.url, text=chunk.text,
+                                score=0.0, cited=False, chunk_id=cid,
+                                page_start=chunk.page_start, page_end=chunk.page_end))
+    return out
 
 
-def hint_candidate(entry: BankEntry, evidence: Sequence[Citation],
-                   ) -> list[tuple[str, Citation]]:
-    """The entry's hint as the first key-point candidate, cited to its passage."""
-    origin = [c for c in evidence if c.chunk_id == entry.origin_chunk_id]
-    return [(entry.hint, origin[0])] if entry.hint and origin else []
+def grade_offline(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
+                  cfg: InterviewSettings, weigh=_no_rarity) -> tuple[list[KeyPoint], float]:
+    points = judge_points(entry, prep, point_vecs, cfg, weigh)
+    return points, score_out_of_10(points, cfg.coverage_target, cfg.contradiction_penalty)
 
 
-def rank_candidates(question_vec: np.ndarray, sentences: Sequence[tuple[str, Citation]],
-                    vectors: np.ndarray, used: Iterable[str], limit: int) -> list[int]:
-    """Up to ``limit`` candidate key points: the sentences the model answer used, in
-    order, then the others by cosine to the question (build-time vectors)."""
-    position = {text: i for i, (text, _) in enumerate(sentences)}
-    first = [position[u] for u in dict.fromkeys(used) if u in position]
-    sims = vectors @ question_vec if len(vectors) else np.zeros(0)
-    rest = [int(i) for i in np.argsort(-sims, kind="stable") if int(i) not in first]
-    return (first + rest)[:limit]
+@dataclass
+class Assessment:
+    text: str
+    score: float
+    points: list[KeyPoint]
+    grader: str
+    notes: list[str]
 
 
-def make_key_points(candidates: Sequence[tuple[str, Citation]], vecs: np.ndarray,
-                    question_vec: np.ndarray,
-                    cfg: InterviewSettings) -> tuple[list[KeyPoint], np.ndarray]:
-    """Key points from ranked candidates with plain-text vectors ``vecs``:
-    near-duplicates dropped, each weighted by its cosine to the question."""
-    keep: list[int] = []
-    for i in range(len(candidates)):
-        if len(keep) == cfg.key_points:
-            break
-        if all(float(vecs[i] @ vecs[j]) < cfg.redundancy_threshold for j in keep):
-            keep.append(i)
-    points = []
-    for i in keep:
-        text, cit = candidates[i]
-        points.append(KeyPoint(text=text, n=cit.n, title=cit.title, section=cit.section,
-                               url=cit.url, weight=point_weight(vecs[i] @ question_vec)))
-    return points, vecs[keep]
-
-
-def mark_coverage(points: Sequence[KeyPoint], point_vecs: np.ndarray, unit_vecs: np.ndarray,
-                  units: Sequence[str], threshold: float) -> list[KeyPoint]:
-    """Key points with ``covered`` (best cosine >= ``threshold``), ``similarity`` and
-    ``matched`` (the closest answer unit) filled in."""
-    best, which = coverage(point_vecs, unit_vecs)
-    return [p.model_copy(update={
-        "covered": bool(best[i] >= threshold), "similarity": round(float(best[i]), 4),
-        "matched": units[int(which[i])] if units else ""}) for i, p in enumerate(points)]
-
-
-def grade_answer(assistant, entry: BankEntry, user_answer: str,
-                 backend: str | None = None) -> Grade:
-    """Grade ``user_answer`` to ``entry``; raises ``InvalidAnswer`` for an empty one."""
+def assess(assistant, study, entry: BankEntry, user_answer: object,
+           grader: str = "offline") -> Assessment:
+    """Score ``user_answer`` against ``entry``'s key points (no model answer)."""
     cfg = assistant.settings.interview
     text = check_answer(user_answer, cfg.max_answer_chars)
-    units = answer_units(text)
-    model = assistant.ask(entry.question, k=cfg.reference_passages, backend=backend)
+    qvec = study.question_vectors[entry.entry_id]
+    prep = prepare(entry, text, assistant.embedder.encode, qvec, study.vocab, cfg,
+                   study.point_vectors[entry.entry_id])
+    points, score = grade_offline(entry, prep, study.point_vectors[entry.entry_id], cfg,
+                                  study.term_weight)
+    score = topical_floor(score, prep, qvec, points, cfg)
+    used, notes = "offline", list(prep.notes)
+    if grader == "llm" and prep.units:
+        from rag.study import rubric
+
+        judged = rubric.llm_grade(assistant, entry, text, points, cfg)
+        if judged.points is not None:
+            points, used = judged.points, judged.grader
+            score = score_out_of_10(points, cfg.coverage_target, cfg.contradiction_penalty)
+        notes.extend(judged.notes)
+    notes.extend(f"contradicts: {p.text[:80]}… ({p.why})" for p in points if p.contradicted)
+    return Assessment(text, score, points, used, notes)
+
+
+def grade_answer(assistant, study, entry: BankEntry, user_answer: object,
+                 backend: str | None = None, grader: str = "offline") -> Grade:
+    """Grade ``user_answer`` to ``entry`` (a ``StudyBank`` entry with key points), with
+    the assistant's own answer as the model answer; ``grader="llm"`` lets the
+    configured LLM judge the key points (after the same checks); raises
+    ``InvalidAnswer`` for bad input."""
+    result = assess(assistant, study, entry, user_answer, grader)
     chunks_by_id = {c.chunk_id: c for c in assistant.index.chunks}
-    evidence = reference_evidence(model.citations, entry, chunks_by_id)
-    skip = {entry.origin_chunk_id} - set(entry.source_chunk_ids)  # e.g. the question list
-    sentences, vectors = evidence_sentences(assistant.index, evidence, skip)
-    qvec = assistant.embedder.encode_query(entry.question)
-    used = [s for c in model.citations for s in c.used_sentences]
-    order = rank_candidates(qvec, sentences, vectors, used, 3 * cfg.key_points)
-    cands = hint_candidate(entry, evidence) + [sentences[i] for i in order]
-    vecs = assistant.embedder.encode([text for text, _ in cands] + units)  # one batch
-    points, point_vecs = make_key_points(cands, vecs[:len(cands)], qvec, cfg)
-    unit_vecs = vecs[len(cands):]
-    echoes = echo_mask(unit_vecs, qvec, cfg.echo_threshold)  # restating the question
-    units = [u for u, e in zip(units, echoes, strict=True) if not e]
-    points = mark_coverage(points, point_vecs, unit_vecs[~echoes], units, cfg.cover_threshold)
-    return Grade(entry=entry, user_answer=text, score=score_out_of_10(points),
-                 key_points=tuple(points), evidence=tuple(evidence), model_answer=model)
-
-
-# --- score history ------------------------------------------------------------
-
-HISTORY_HEADERS = ["Topic", "Answers", "Average /10", "Best /10", "Last /10"]
-
-
-def record_score(history: Sequence[dict], grade: Grade) -> list[dict]:
-    """The session's score history with ``grade`` appended (a new list)."""
-    return [*history, {"topic": grade.entry.topic, "question": grade.entry.question,
-                       "score": grade.score}]
-
-
-def history_rows(history: Sequence[dict]) -> list[list]:
-    """One row per topic: answers, average, best and last score."""
-    by_topic: dict[str, list[float]] = {}
-    for item in history:
-        by_topic.setdefault(item["topic"], []).append(float(item["score"]))
-    return [[topic, len(s), round(sum(s) / len(s), 1), max(s), s[-1]]
-            for topic, s in by_topic.items()]
+    model = assistant.ask(entry.question, backend=backend)
+    return Grade(entry=entry, user_answer=result.text, score=result.score,
+                 key_points=tuple(result.points),
+                 evidence=tuple(evidence_for(entry, chunks_by_id)), model_answer=model,
+                 grader=result.grader, notes=tuple(result.notes))

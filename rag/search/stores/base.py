@@ -51,6 +51,7 @@ class Store(StoreView, Protocol):
 
     kind: str
     stale: str  # why the build served is out of date ('' when it is current)
+    manifest: dict  # what built the build served
 
     def describe(self) -> str: ...
 

@@ -31,6 +31,10 @@ class FaissStore:
     def stale(self) -> str:
         return self.index.stale
 
+    @property
+    def manifest(self) -> dict:
+        return self.index.manifest
+
     def describe(self) -> str:
         return f"FAISS files at {self.index.build_dir}"
 

@@ -10,12 +10,12 @@ Serving processes never read the local files.
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rag.errors import IndexProblem, StoreUnavailable
-from rag.search.build import BuildReport, build_index, up_to_date
+from rag.search.build import BuildExtra, BuildReport, build_index, extras_reason, up_to_date
 from rag.search.index import current_build
 from rag.search.stores import milvus_client as mc
 from rag.search.stores.milvus_store import open_build
@@ -31,8 +31,9 @@ class MilvusBuildReport:
     published: PublishReport | None = None
 
 
-def milvus_reason(settings: Settings) -> tuple[str, str]:
-    """(why Milvus needs a new build or '' when it is up to date, the build it serves)."""
+def milvus_reason(settings: Settings, extras: Sequence[BuildExtra] = ()) -> tuple[str, str]:
+    """(why Milvus needs a new build or '' when it is up to date, the build it serves);
+    ``extras``: precomputations the build must carry (e.g. the question bank)."""
     client = mc.connect(settings)
     meta = mc.current_meta(client, settings)
     if meta is None:
@@ -43,7 +44,7 @@ def milvus_reason(settings: Settings) -> tuple[str, str]:
         raise
     except IndexProblem as exc:
         return str(exc).removesuffix("; run `rag build --store milvus`"), meta
-    return build.stale, build.names.build
+    return build.stale or extras_reason(build.manifest, extras), build.names.build
 
 
 @contextmanager
@@ -59,14 +60,16 @@ def publish_lock(settings: Settings) -> Iterator[None]:
 
 
 def build_milvus(settings: Settings, make_embedder: Callable[[], object], force: bool = False,
-                 progress: bool = False) -> MilvusBuildReport:
-    """Publish a new build when Milvus' is missing, stale or damaged (or ``force``)."""
-    reason, serving = milvus_reason(settings)
+                 progress: bool = False, extras: Sequence[BuildExtra] = ()) -> MilvusBuildReport:
+    """Publish a new build when Milvus' is missing, stale or damaged (or ``force``), with
+    the ``extras`` precomputations the local build writes (e.g. the question bank)."""
+    reason, serving = milvus_reason(settings, extras)
     if not reason and not force:
         return MilvusBuildReport("", serving)
     local = None
-    if force or up_to_date(settings) is None:
-        local = build_index(settings, make_embedder(), force=force, progress=progress)
+    if force or up_to_date(settings, extras) is None:
+        local = build_index(settings, make_embedder(), force=force, progress=progress,
+                            extras=extras)
     build_dir = current_build(settings)
     if build_dir is None:
         raise IndexProblem(f"no local build to publish under {settings.index_dir}; "

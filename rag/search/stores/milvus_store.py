@@ -298,6 +298,10 @@ class MilvusStore:
         """Why the build served is out of date ('' when it is current)."""
         return self.build.stale
 
+    @property
+    def manifest(self) -> dict:
+        return self.build.manifest
+
     def describe(self) -> str:
         return (f"Milvus {mc.redact_uri(self.settings.milvus_uri)}, build "
                 f"{self.build.names.build}")

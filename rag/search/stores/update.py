@@ -8,8 +8,10 @@ would replace the shared index with an empty or one-document one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rag.errors import DocumentRejected
-from rag.search.build import BuildReport, build_index
+from rag.search.build import BuildExtra, BuildReport, build_index
 from rag.settings import Settings
 
 
@@ -28,15 +30,16 @@ def require_builder(settings: Settings) -> None:
             "publishes a new build that every replica then serves)")
 
 
-def rebuild(settings: Settings, embedder, progress: bool = False) -> BuildReport:
-    """The index the settings serve from, brought up to date (``embedder``: a loaded
-    ``Embedder``, used only when something must be embedded)."""
+def rebuild(settings: Settings, embedder, progress: bool = False,
+            extras: Sequence[BuildExtra] = ()) -> BuildReport:
+    """The index the settings serve from, brought up to date with the ``extras``
+    (``embedder``: a loaded ``Embedder``, used only when something must be embedded)."""
     if settings.store == "faiss":
-        return build_index(settings, embedder, progress=progress)
+        return build_index(settings, embedder, progress=progress, extras=extras)
     from rag.search.stores.milvus_build import build_milvus
 
     require_builder(settings)
-    report = build_milvus(settings, lambda: embedder, progress=progress)
+    report = build_milvus(settings, lambda: embedder, progress=progress, extras=extras)
     if report.local is not None:
         report.local.reason = report.reason or report.local.reason
         return report.local

@@ -1,0 +1,234 @@
+"""Word-level helpers shared by grading and exact cards: content-word stems, numbers
+(with "15%" = "15 percent" = "fifteen percent"), antonym pairs and negation.
+
+All pure functions of strings; the stemmer is PyStemmer's English Snowball.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+FUNCTION_WORDS = frozenset("""
+a an the and or but nor so yet if then than that this these those there here it its it's
+is are was were be been being am do does did doing have has had having will would shall
+should can could may might must of in on at by for with from to into onto over under
+about above below between through during before after up down out off as per via
+i me my we us our you your he him his she her they them their what which who whom whose
+when where why how not no never none n't also just very too more most less least much
+many some any each every all both either neither such only own same other another
+because while although though whether until unless since like even still again once
+one
+""".split())
+NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "can't", "don't",
+                       "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "won't",
+                       "neither", "nor", "none", "n't", "nothing", "lacks", "lack", "lacking",
+                       # verbs that deny what follows ("drops the critic" = "no critic")
+                       "drop", "drops", "dropped", "dropping", "remove", "removes", "removed",
+                       "removing", "eliminate", "eliminates", "eliminated", "avoid", "avoids",
+                       "avoiding", "skip", "skips", "skipping", "instead", "free", "rather",
+                       "replace", "replaces", "replacing", "bypass", "bypasses", "omit",
+                       "omits", "discard", "discards"})
+# Words that carry no distinguishing content in an answer about ML papers.
+GENERIC = frozenset("""
+model models paper papers approach method methods use used uses using result results
+show shows shown work works way ways make makes made new also thing things idea ideas
+key main important example well better good problem problems propose proposed proposes
+introduce introduces introduced author authors like based general allow allows let
+lets need needs get gets give gives large language llm llms ai
+question questions answer answers basically actually really simply think know thing
+stuff say said sure yes okay ok fine
+""".split())
+# Pairs whose swap inverts a claim ("linear" for "quadratic" ...), as stems.
+ANTONYM_WORDS = [
+    ("linear", "quadratic"), ("bidirectional", "unidirectional"),
+    ("bidirectional", "left-to-right"), ("frozen", "trained"), ("frozen", "updated"),
+    ("frozen", "fine-tuned"), ("freezes", "updates"), ("increases", "decreases"),
+    ("increase", "reduce"), ("higher", "lower"), ("more", "fewer"), ("faster", "slower"),
+    ("larger", "smaller"), ("dense", "sparse"), ("parallel", "sequential"),
+    ("encoder", "decoder"), ("supervised", "unsupervised"), ("maximize", "minimize"),
+    ("low-rank", "full-rank"), ("low-rank", "high-rank"), ("cheaper", "expensive"),
+    ("stable", "unstable"), ("deterministic", "stochastic"), ("explicit", "implicit"),
+    ("offline", "online"), ("absolute", "relative"), ("positive", "negative"),
+    ("before", "after"), ("local", "global"), ("static", "dynamic"), ("improves", "hurts"),
+    ("outperforms", "underperforms"), ("easier", "harder"), ("add", "remove"),
+    ("reward", "penalty"), ("paired", "unpaired"), ("longer", "shorter"),
+    ("exact", "approximate"), ("recurrent", "non-recurrent"), ("single", "multiple"),
+    ("on-chip", "off-chip"), ("better", "worse"), ("beats", "worse"),
+    ("outperforms", "worse"), ("matches", "worse"), ("simpler", "complex"),
+    ("simpler", "complicated"), ("cheap", "expensive"), ("efficient", "inefficient"),
+    ("small", "large"), ("left", "right"), ("increase", "lower"), ("raise", "lower"),
+    ("few", "many"), ("few", "large"), ("handful", "large"), ("weakly", "strongly"),
+    ("smooth", "abrupt"), ("contiguous", "non-contiguous"), ("exact", "approximating"),
+    ("first", "last"), ("decoder-only", "encoder-only"),
+]
+_IRREGULAR = {"frozen": "freez", "froze": "freez", "matrices": "matrix", "indices": "index",
+              "vertices": "vertex", "larger": "larg", "smaller": "small", "fewer": "few",
+              "lower": "low", "higher": "high", "faster": "fast", "slower": "slow",
+              "longer": "long", "shorter": "short", "better": "good", "worse": "bad"}
+_STEMMER = Stemmer.Stemmer("english")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (hyphenated words kept whole)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    word = word.lower()
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    return "-".join(_STEMMER.stemWord(part) for part in word.split("-"))
+
+
+def content_stems(text: str) -> set[str]:
+    """Stems of the words that carry content (no function words), numbers included."""
+    out = set()
+    for w in words(text):
+        if w in FUNCTION_WORDS or len(w) <= 1:
+            continue
+        out.add(stem(w))
+        if "-" in w:  # "prospect-theoretic" also matches "prospect theory"
+            out.update(stem(p) for p in w.split("-") if len(p) > 2 and p not in FUNCTION_WORDS)
+    out.update(numbers(text))
+    return out
+
+
+def distinguishing(text: str, context: str) -> set[str]:
+    """Content stems of ``text`` that are neither in ``context`` (the question) nor
+    generic: the words an answer must use to show it knows this point."""
+    ctx = content_stems(context)
+    return {s for s in content_stems(text) if s not in ctx and s not in _GENERIC_STEMS}
+
+
+_GENERIC_STEMS = frozenset(stem(w) for w in GENERIC)
+_ANTONYMS: dict[str, set[str]] = {}
+for _a, _b in ANTONYM_WORDS:
+    _ANTONYMS.setdefault(stem(_a), set()).add(stem(_b))
+    _ANTONYMS.setdefault(stem(_b), set()).add(stem(_a))
+
+
+def antonyms(stem_: str) -> set[str]:
+    return _ANTONYMS.get(stem_, set())
+
+
+def negated(text: str) -> bool:
+    tokens = set(words(text.replace("n't", " n't")))
+    return bool(tokens & NEGATIONS)
+
+
+EXPLICIT_NEGATIONS = frozenset({"not", "no", "never", "cannot", "none", "neither", "nor"})
+
+
+def negated_stems(text: str, scope: int = 4, explicit: bool = False) -> set[str]:
+    """Stems of the words a negation governs: up to ``scope`` words after "not", "no",
+    "without", "drops" ... (only "not"/"no"/"never"... when ``explicit``), within the
+    same clause."""
+    out: set[str] = set()
+    negators = EXPLICIT_NEGATIONS if explicit else NEGATIONS
+    for clause in re.split(r"[,;:.!?()]", text.replace("n't", " not")):
+        tokens = words(clause)
+        for i, token in enumerate(tokens):
+            if token in negators:
+                out.update(stem(t) for t in tokens[i + 1:i + 1 + scope]
+                           if t not in FUNCTION_WORDS)
+    return out
+
+
+# --- numbers ----------------------------------------------------------------------
+
+_UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+          "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+          "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+          "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+          "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
+           "trillion": 1_000_000_000_000, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000,
+           "t": 1_000_000_000_000}
+_NUMBER_WORDS = re.compile(
+    r"\b(?:(?:" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r"|hundred|thousand|"
+    r"million|billion|trillion|and|a half|-)\s*)+", re.I)
+_NUMERAL = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(%|percent\b|[kmbt]\b|thousand\b|"
+                      r"million\b|billion\b|trillion\b|x\b|×)?", re.I)
+
+
+def words_to_number(text: str) -> float | None:
+    """"fifteen" -> 15, "three and a half" -> 3.5, "twenty-one" -> 21; None otherwise."""
+    total, current, found = 0.0, 0.0, False
+    for token in re.findall(r"[a-z]+", text.lower().replace("a half", "half")):
+        if token in _UNITS:
+            current += _UNITS[token]
+            found = True
+        elif token == "half":
+            current += 0.5
+            found = True
+        elif token in ("hundred",):
+            current = (current or 1) * 100
+        elif token in _SCALES and len(token) > 1:
+            total += (current or 1) * _SCALES[token]
+            current = 0
+        elif token != "and":
+            return None
+    return total + current if found else None
+
+
+def number_slots(text: str) -> dict[str, set[float]]:
+    """Numbers by what they count: the stem of the word after each ("175 billion
+    parameters" -> {"paramet": {1.75e11}}); percentages under "%"."""
+    slots: dict[str, set[float]] = {}
+    spelled = _NUMBER_WORDS.sub(lambda m: _spell(m.group(0)), text)
+    for m in _NUMERAL.finditer(spelled):
+        try:
+            number = float(m.group(1).replace(",", ""))
+        except ValueError:
+            continue
+        unit = (m.group(2) or "").lower()
+        if unit in ("%", "percent"):
+            slots.setdefault("%", set()).add(number)
+            continue
+        number *= _SCALES.get(unit, 1)
+        after = [w for w in words(spelled[m.end():m.end() + 40]) if w not in FUNCTION_WORDS]
+        if after:
+            slots.setdefault(stem(after[0]), set()).add(number)
+    return slots
+
+
+def same_number(a: float, b: float) -> bool:
+    """Equal up to rounding ("about 99%" for 99.3%)."""
+    return abs(a - b) <= 0.02 * max(abs(a), abs(b)) or round(a) == round(b)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}" if value < 1e15 else str(int(value))
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers in ``text`` normalised: "15%" / "15 percent" / "fifteen percent" -> "15%",
+    "175B" / "175 billion" -> "175000000000", "0.5" -> "0.5"; years and all."""
+    out: set[str] = set()
+    spelled = _NUMBER_WORDS.sub(lambda m: _spell(m.group(0)), text)
+    for value, unit in _NUMERAL.findall(spelled):
+        try:
+            number = float(value.replace(",", ""))
+        except ValueError:
+            continue
+        unit = (unit or "").lower()
+        if unit in ("%", "percent"):
+            out.add(_fmt(number) + "%")
+        elif unit in _SCALES:
+            out.add(_fmt(number * _SCALES[unit]))
+        else:
+            out.add(_fmt(number))
+    return out
+
+
+def _spell(phrase: str) -> str:
+    stripped = phrase.strip(" -")
+    if stripped.lower() in ("and", "a half", "", "one"):  # "one of the best" is no number
+        return phrase
+    value = words_to_number(stripped)
+    return phrase if value is None else f" {_fmt(value)} "
