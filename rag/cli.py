@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build the index (skipped when up to date)")
     build.add_argument("--force", action="store_true", help="rebuild even when up to date")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
+    build.add_argument("--store", choices=["faiss", "milvus"], default=None,
+                       help="where the index is served from (default: RAG_STORE, faiss); "
+                            "milvus publishes a new build and switches its alias")
+    build.add_argument("--rollback", action="store_true",
+                       help="with --store milvus: serve the previous kept build again")
     ask = sub.add_parser("ask", help="answer a question with cited passages")
     ask.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
@@ -151,6 +156,12 @@ def _silence_stdout() -> None:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    if args.store:
+        settings = settings.updated(store=args.store)
+    if settings.store == "milvus":
+        return _build_milvus(args, settings)
+    if args.rollback:
+        raise RagError("--rollback needs --store milvus (FAISS keeps only the current build)")
     from rag.search.build import build_index, rebuild_reason
     from rag.study.stored import study_extra
 
@@ -180,9 +191,45 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _build_milvus(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.search.stores import milvus_build
+    from rag.search.stores.milvus_client import redact_uri
+
+    where = redact_uri(settings.milvus_uri)
+    if args.rollback:
+        left, now = milvus_build.rollback_milvus(settings)
+        print(f"rolled back in Milvus at {where}: now serving build {now} (was {left})")
+        return 0
+
+    def embedder():
+        from rag.search.embed import Embedder
+
+        return Embedder(settings.embedding)
+
+    from rag.study.stored import study_extra
+
+    report = milvus_build.build_milvus(settings, embedder, force=args.force,
+                                       progress=not args.quiet,
+                                       extras=[study_extra(settings)])
+    if report.published is None:
+        print(f"Milvus index up to date at {where}: build {report.serving}; nothing to do")
+        return 0
+    if report.local and report.local.rebuilt:
+        for warning in report.local.warnings:
+            print(f"warning: skipped {warning}", file=sys.stderr)
+    pub = report.published
+    print(f"published build {pub.build} to Milvus at {where} ({report.reason}): "
+          f"{pub.chunks} chunks, {pub.sentences} sentences; alias "
+          f"{settings.milvus.collection_prefix!r} switched"
+          + (f" (previous build kept for --rollback; dropped {len(pub.dropped)} older)"
+             if pub.previous else "") + f"; {pub.seconds:.1f} s")
+    return 0
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """Environment variables that reproduce ``settings`` exactly in a child process."""
     data = settings.model_dump(mode="json")
+    data["milvus"]["token"] = settings.milvus.token.get_secret_value()  # dumps mask secrets
     return {f"RAG_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
             for name, value in data.items()}
 

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -331,6 +331,25 @@ class PapersSettings(_Section):
                                   "resolving a paper named without a link.")
 
 
+class MilvusSettings(_Section):
+    """The Milvus store (``RAG_STORE=milvus``): where it runs, how to log in, what the
+    collections are called (rag/search/stores/milvus*.py; docs/scaling.md)."""
+
+    uri: str = Field("", description="A Milvus Lite folder (a local path ending in .db) or "
+                     "a server, http://host:19530; empty: index/milvus.db under RAG_HOME.")
+    token: SecretStr = Field(SecretStr(""), description="'user:password' or an API key for "
+                             "a server with authentication; never printed or logged.")
+    collection_prefix: str = Field(
+        "rag", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$", description="Start of every "
+        "collection and alias name: one index per prefix (the alias is the prefix itself).")
+    timeout_s: float = Field(10.0, gt=0, le=600, description="Longest wait for Milvus on "
+                             "connecting and on each request before a clear error.")
+    refresh_s: float = Field(5.0, ge=0, description="How often a serving process checks "
+                             "whether a newer build was switched in (0: on every question).")
+    keep_builds: int = Field(2, ge=2, le=20, description="Builds kept in Milvus: the current "
+                             "one and the previous ones, for rollback.")
+
+
 class SourcesSettings(_Section):
     """Limits on reading material: corpus files, added documents and uploads."""
 
@@ -373,6 +392,11 @@ class Settings(BaseSettings):
     study: StudySettings = StudySettings()
     db_url: str | None = Field(None, description="SQLAlchemy URL of the progress database "
                                "(RAG_DB_URL); default: SQLite at <home>/progress.db.")
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="Where the index is served from: 'faiss' (files under "
+        "index/, the fastest on one machine) or 'milvus' (a Milvus Lite file or a server "
+        "shared by several app replicas; see RAG_MILVUS__*).")
+    milvus: MilvusSettings = MilvusSettings()
 
     @property
     def corpus_dir(self) -> Path:
@@ -385,6 +409,11 @@ class Settings(BaseSettings):
     @property
     def index_root(self) -> Path:
         return self.home / "index"
+
+    @property
+    def milvus_uri(self) -> str:
+        """Where the Milvus store is: the setting, or a Milvus Lite folder under index/."""
+        return self.milvus.uri or str(self.index_root / "milvus.db")
 
     def index_shape(self) -> dict:
         """Every setting (and the ingestion code) that changes what the index holds."""
