@@ -26,6 +26,9 @@ test: setup
 	$(RAG) build --quiet
 	$(PY) -m pytest -q
 	$(RAG) eval --gate
+	$(RAG) eval --gate --dataset evals/interview.jsonl --split heldout --configs hybrid \
+		--no-ragas --thresholds evals/thresholds_interview.toml
+	$(RAG) eval --grading --gate
 
 setup: $(STAMP)
 

@@ -25,6 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 DATASET = REPO / "evals" / "dataset.jsonl"
+INTERVIEW = REPO / "evals" / "interview.jsonl"
 OWN_QUESTIONS = REPO / "tests" / "data" / "own_questions.jsonl"
 STUB_CORPUS = REPO / "tests" / "stub_data" / "corpus"
 _MARKER = re.compile(r"\s*\[\d+\]")

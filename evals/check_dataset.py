@@ -36,6 +36,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATASET = os.path.join(HERE, "dataset.jsonl")
+# Optional fields: key_facts (regexes from the evidence quotes, for rag eval's lead hit;
+# written by scripts/dataset_key_facts.py).
+OPTIONAL = {"key_facts"}
 DEFAULT_CORPUS = os.environ.get("CORPUS_DIR", "/work/shared/corpus")
 
 KINDS = {"single", "comparison", "followup", "unanswerable"}
@@ -158,7 +161,7 @@ def main():
     for idx, (lineno, q) in enumerate(items, 1):
         where = f"line {lineno} ({q.get('id', '?')})"
         missing = set(FIELDS) - set(q)
-        extra = set(q) - set(FIELDS)
+        extra = set(q) - set(FIELDS) - OPTIONAL
         if missing:
             err(f"{where}: missing fields {sorted(missing)}")
             prev_id = q.get("id")

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import logging
 import numbers
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
-from rag.errors import BackendError, InvalidQuestion
+from rag.errors import BackendError, IndexProblem, InvalidQuestion
 from rag.records import Answer
-from rag.search.build import BuildExtra, BuildReport
+from rag.search.build import BuildExtra, BuildReport, extras_reason
 from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
 from rag.search.glossary import expand_acronyms
 from rag.search.index import load_index
 from rag.search.names import QuestionNames
-from rag.search.query import correct_typos, normalize, not_a_question, vocabulary
+from rag.search.query import (
+    correct_typos,
+    dictionary_words,
+    normalize,
+    not_a_question,
+    vocabulary,
+)
 from rag.search.ready import open_index
 from rag.search.retrieve import Retriever
+from rag.search.stores.base import StaleView, as_store, open_store
 from rag.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -83,22 +92,86 @@ def check_arguments(k: object, backend: object, history: object) -> None:
                               f"(item {bad} is a {type(history[bad]).__name__})")
 
 
+@dataclass(frozen=True)
+class _PerBuild:
+    """What the assistant computes once per index build: the answer step's tables, the
+    corpus' names and words, and a retriever bound to that build.  A question uses one
+    of these from retrieval to citations, so positions always refer to one build."""
+
+    view: object
+    index: object
+    retriever: Retriever
+    backends: dict
+    names: QuestionNames
+    vocabulary: object
+    chunk_arxiv: dict
+
+
 class Assistant:
     """Loads the model and index once; answers questions with cited passages."""
 
     def __init__(self, settings: Settings, embedder: Embedder, index, build: BuildReport | None):
+        """``index``: a loaded FAISS build or a store (``rag.search.stores``)."""
         self.settings = settings
         self.embedder = embedder
-        self.index = index
+        self.store = as_store(index)
         self.build_report = build
         self.notice = ""  # e.g. answering from the last good index, and why
         self.rebuild_pending = ""  # why the index is out of date ('' when it is not)
-        self.retriever = Retriever(index, settings.retrieval)
-        self.chunk_arxiv = {c.chunk_id: c.arxiv_ids for c in index.chunks}
-        self.backends = {"extractive": ExtractiveBackend(index, settings.answer, settings.focus)}
-        self.vocabulary = vocabulary(c.text for c in index.chunks)
-        self.names = QuestionNames(index)
-        self.backends.update(_llm_backends(settings, self.backends["extractive"]))
+        self.dictionary = dictionary_words(getattr(embedder, "path", None))
+        self._lock = threading.Lock()
+        self._build = self._per_build(self.store.view())
+
+    def _per_build(self, view) -> _PerBuild:
+        index = view.corpus()
+        extractive = ExtractiveBackend(index, self.settings.answer, self.settings.focus)
+        backends = {"extractive": extractive, **_llm_backends(self.settings, extractive)}
+        words = vocabulary(f"{c.title} {c.section} {c.text}" for c in index.chunks)
+        return _PerBuild(view, index, Retriever(view, self.settings.retrieval), backends,
+                         QuestionNames(index), words,
+                         {c.chunk_id: c.arxiv_ids for c in index.chunks})
+
+    def _current(self, fresh: bool = False) -> _PerBuild:
+        """The per-build parts of the build served now (a Milvus store may have switched
+        to a newer build: its parts are computed once, by the first question to see it)."""
+        view = self.store.view(fresh)
+        if view is self._build.view:
+            return self._build
+        with self._lock:
+            if self._build.view is not view:
+                self._build = self._per_build(view)
+                self.rebuild_pending = getattr(self.store, "stale", "")
+            return self._build
+
+    # The current build's parts, as attributes (the app, the study tools and tests read
+    # them; a test may replace the retriever).
+    @property
+    def index(self):
+        return self._build.index
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._build.retriever
+
+    @retriever.setter
+    def retriever(self, retriever: Retriever) -> None:
+        self._build = replace(self._build, retriever=retriever)
+
+    @property
+    def backends(self) -> dict:
+        return self._build.backends
+
+    @property
+    def names(self) -> QuestionNames:
+        return self._build.names
+
+    @property
+    def vocabulary(self):
+        return self._build.vocabulary
+
+    @property
+    def chunk_arxiv(self) -> dict:
+        return self._build.chunk_arxiv
 
     @classmethod
     def load(cls, settings: Settings | None = None, build: bool = True,
@@ -112,8 +185,15 @@ class Assistant:
         fails, the last good index is used if there is one; ``notice`` then says so.
         ``build=False`` only loads (``IndexProblem`` unless the index is intact).
         ``extras`` are precomputations stored with the index (e.g. the question bank):
-        an index without them (or with outdated ones) is rebuilt."""
+        an index without them (or with outdated ones) is rebuilt.
+
+        With ``RAG_STORE=milvus`` nothing is built here (serving processes only read;
+        ``rag build --store milvus`` publishes): a missing or mismatched index (or one
+        without the ``extras``) is refused with that fix; a changed corpus is served
+        until it is republished."""
         settings = settings or load_settings()
+        if settings.store != "faiss":
+            return cls._load_store(settings, extras)
         embedder = Embedder(settings.resolved_embedding())
         embedder.preload()  # the query model loads while the index does
         if not build:
@@ -123,11 +203,30 @@ class Assistant:
         assistant.notice, assistant.rebuild_pending = opened.notice, opened.pending
         return assistant
 
+    @classmethod
+    def _load_store(cls, settings: Settings, extras: Sequence[BuildExtra] = ()) -> Assistant:
+        store = open_store(settings)  # before the model: an unreachable store fails fast
+        problem = extras_reason(store.manifest, extras)
+        if problem:
+            raise IndexProblem(f"the index in Milvus ({store.describe()}) has no up-to-date "
+                               f"{problem.split(' precomputation')[0]} precomputation; run "
+                               "`rag build --store milvus`")
+        embedder = Embedder(settings.resolved_embedding())
+        store.require_dim(embedder.dim)
+        assistant = cls(settings, embedder, store, None)
+        assistant.rebuild_pending = store.stale
+        if store.stale:
+            assistant.notice = (f"the index in Milvus is out of date ({store.stale}); "
+                                "answering from it until `rag build --store milvus` "
+                                "publishes a new one")
+        return assistant
+
     def reloaded(self) -> Assistant:
         """A new assistant over the current index (e.g. after `rag add`), sharing this
         one's model.  This one is left as it was, so requests it is serving finish."""
-        return type(self)(self.settings, self.embedder, load_index(self.settings),
-                          self.build_report)
+        index = (load_index(self.settings) if self.store.kind == "faiss"
+                 else open_store(self.settings, self.embedder.dim))
+        return type(self)(self.settings, self.embedder, index, self.build_report)
 
     @property
     def available_backends(self) -> list[str]:
@@ -155,19 +254,30 @@ class Assistant:
         search_query = self.search_query(text, history, backend=name)
         query_vec = self.embedder.encode_query(search_query)
         t1 = time.perf_counter()
-        hits = self.retriever.search(search_query, query_vec, k=k,
-                                     pinned=self.names.pinned(search_query))
+        current, hits = self._retrieve(search_query, query_vec, k)
         t2 = time.perf_counter()
         draft = None
-        for event in self.backends[name].stream(search_query, query_vec, hits):
+        for event in current.backends[name].stream(search_query, query_vec, hits):
             if isinstance(event, Draft):
                 draft = event
             else:
                 yield event
         t3 = time.perf_counter()
-        yield self._finish(question, search_query, draft, {
+        yield self._finish(question, search_query, draft, current, hits, {
             "embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
             "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000})
+
+    def _retrieve(self, query: str, query_vec, k: int | None) -> tuple[_PerBuild, list]:
+        """The build to answer on and its hits (once more on the build served now when a
+        Milvus build was dropped under this question)."""
+        current = self._current()
+        try:
+            return current, current.retriever.search(query, query_vec, k=k,
+                                                     pinned=current.names.pinned(query))
+        except StaleView:
+            current = self._current(fresh=True)
+            return current, current.retriever.search(query, query_vec, k=k,
+                                                     pinned=current.names.pinned(query))
 
     def search_query(self, question: str, history: Sequence[str] = (),
                      backend: str | None = None) -> str:
@@ -204,7 +314,8 @@ class Assistant:
     def clean(self, question: str) -> str:
         """The question as search sees it: Unicode maths and casual phrasing normalised,
         typos of corpus words corrected."""
-        return correct_typos(normalize(question), self.vocabulary)
+        return correct_typos(normalize(question), self.vocabulary,
+                             dictionary=self.dictionary)
 
     def _check(self, question: str, k: int | None, backend: str | None,
                history: Sequence[str] = ()) -> tuple[str, str]:
@@ -216,9 +327,10 @@ class Assistant:
                                f"available: {', '.join(self.backends)}")
         return text, name
 
-    def _finish(self, question: str, search_query: str, draft: Draft,
-                timings: dict[str, float]) -> Answer:
-        papers = related_papers(draft.citations, self.chunk_arxiv, self.index.papers)
+    def _finish(self, question: str, search_query: str, draft: Draft, current: _PerBuild,
+                hits: Sequence, timings: dict[str, float]) -> Answer:
+        arxiv = {**current.chunk_arxiv, **{h.chunk.chunk_id: h.chunk.arxiv_ids for h in hits}}
+        papers = related_papers(draft.citations, arxiv, current.index.papers)
         return Answer(
             question=question.strip(), text=draft.text, citations=tuple(draft.citations),
             abstained=draft.abstained, timings_ms=timings, backend=draft.backend,

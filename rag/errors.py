@@ -30,6 +30,10 @@ class InvalidAnswer(RagError):
     """A mock-interview answer is empty, too long, or there is no question to answer."""
 
 
+class StoreUnavailable(IndexProblem):
+    """The index store (a Milvus server) cannot be reached, or refused the login."""
+
+
 class ProgressUnavailable(RagError):
     """The progress database is locked, read-only, missing or from a newer schema."""
 

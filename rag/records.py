@@ -82,6 +82,14 @@ class Hit(_Frozen):
     dense_rank: int | None = None
     bm25_rank: int | None = None
     bm25_score: float | None = None
+    parts: tuple[str, ...] = Field((), description="Ids of the index chunks this passage "
+                                   "joins (a whole paper card or short section, in order); "
+                                   "empty when it is the one chunk ``chunk``.")
+
+    @property
+    def chunk_ids(self) -> tuple[str, ...]:
+        """The index chunks the passage is made of."""
+        return self.parts or (self.chunk.chunk_id,)
 
 
 class Citation(_Frozen):
@@ -221,6 +229,9 @@ class BankEntry(_Frozen):
                                       "added (`rag add`, app upload), not the shipped corpus.")
     key_points: tuple[KeyPoint, ...] = Field(
         (), description="Facts a good answer covers, chosen at build time (rag/study/stored.py).")
+    support: tuple[KeyPoint, ...] = Field(
+        (), description="Further facts of its sources an answer may state beyond the key "
+        "points: credited by the grader, not required.")
 
 
 class KeyPoint(_Frozen):

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
@@ -65,16 +65,22 @@ class RetrievalSettings(_Section):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in RRF.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in RRF.")
     sentence_weight: float = Field(
-        0.0, ge=0,
+        0.5, ge=0,
         description="Weight of a best-sentence dense ranking in RRF (hybrid); 0 = off "
-                    "(measured: it lowered hit@5 from 0.958 to 0.917 on evals/dataset.jsonl).",
+                    "(tuned on the train split of evals/interview.jsonl with whole-card "
+                    "passages: MRR 0.857 at 0, 0.875 at 0.5, 0.863 at 1).",
     )
     dedup_threshold: float = Field(
         0.95, description="Cosine above which two passages count as near-duplicates."
     )
     name_weight: float = Field(
-        0.5, ge=0, description="RRF weight of the passages of the papers and methods a "
-        "question names (rag/search/names.py; hybrid mode only).")
+        1.0, ge=0, description="RRF weight of the passages of the papers and methods a "
+        "question names (rag/search/names.py; hybrid mode only; train split MRR 0.867 at "
+        "0.5, 0.875 at 1).")
+    passage_max_chars: int = Field(
+        2200, ge=0, description="Consecutive chunks of one paper card or section are returned "
+        "as one passage when their text fits in this many characters (rag/search/passages.py; "
+        "0 = every chunk is its own passage).")
 
 
 class VectorIndexSettings(_Section):
@@ -135,12 +141,28 @@ class FocusSettings(_Section):
                                 "facet answers the question's intent (scaled by fit rank).")
     focus_weight: float = Field(0.25, ge=0, description="Score bonus per share of the "
                                 "question's subject terms a sentence (or its passage) carries.")
-    lead_explained: float = Field(0.3, ge=0, le=1, description="A lead sentence must explain "
-                                  "at least this share of the question's key subject terms.")
-    lead_cosine: float = Field(0.5, ge=0, le=1, description="...or have at least this cosine "
-                               "to the question (train split: named-only concepts reach at most "
-                               "0.40, 89% of answerable questions 0.50 or more; held-out "
-                               "named-only 0.85 at 0.50 vs 0.62 at 0.45).")
+    lead_floor: float = Field(0.3, ge=0, le=1, description="A lead that explains the "
+                              "question's subject needs at least this cosine to the question.")
+    lead_cosine: float = Field(0.5, ge=0, le=1, description="A lead that does not explain the "
+                               "subject of a focused question (a short question about a named "
+                               "thing) needs this cosine (train split: named-only concepts "
+                               "reach at most 0.43).")
+    descriptive_cosine: float = Field(0.4, ge=0, le=1, description="...and of a descriptive "
+                                      "question (more than subject_terms anchors) this one.")
+    subject_terms: int = Field(4, ge=0, description="A question whose own words hold at most "
+                               "this many anchor terms is focused on a named subject...")
+    fragment_penalty: float = Field(0.1, ge=0, description="Lead score penalty of a short "
+                                    "verbless fragment (a direct answer is a sentence).")
+    define_bonus: float = Field(0.1, ge=0, description="Lead score bonus, for a 'what is' "
+                                "question, of a sentence that defines its subject ('X is ...').")
+    paper_bonus: float = Field(0.15, ge=0, description="Lead score bonus of a sentence of "
+                               "the paper's own card when the question names it ('In the "
+                               "LoRA paper, ...').")
+    key_present: float = Field(0.5, ge=0, le=1, description="A sentence explaining the "
+                               "subject carries this share of the key terms' weight...")
+    focused_share: float = Field(0.5, ge=0, le=1, description="...and this share for a focused "
+                                 "question ('what is knowledge distillation?' needs both words).")
+    subject_words: int = Field(12, ge=1, description="...when it has at most this many words.")
     point_focus: float = Field(0.34, ge=0, le=1, description="A key point must carry at least "
                                "this share of the subject terms.")
     key_share: float = Field(0.6, gt=0, le=1, description="Key subject terms: the heaviest "
@@ -252,10 +274,12 @@ class InterviewSettings(_Section):
     key_points: int = Field(5, ge=1, le=12, description="Key points an answer is graded on.")
     redundancy_threshold: float = Field(0.8, description="Skip a key point this similar to "
                                         "one already chosen.")
-    cover_threshold: float = Field(0.5, description="A key point counts as covered when some "
-                                   "sentence of the answer has at least this cosine to it "
-                                   "(and enough distinguishing terms: min_terms).")
-    partial_threshold: float = Field(0.35, description="Half credit from this cosine with at "
+    cover_threshold: float = Field(0.45, description="A key point counts as covered when some "
+                                   "sentence or clause of the answer has at least this cosine "
+                                   "to it (and enough distinguishing terms: min_terms). The "
+                                   "grading defaults were tuned on the train split of "
+                                   "evals/grading.jsonl (`rag eval --grading`).")
+    partial_threshold: float = Field(0.4, description="Half credit from this cosine with at "
                                      "least one distinguishing term.")
     short_point_relief: float = Field(0.0, ge=0, le=0.3, description="Cosine added for "
                                       "key points under 10 words (short texts score lower "
@@ -266,16 +290,16 @@ class InterviewSettings(_Section):
                            "0.5, a common one 0).")
     term_fraction: float = Field(0.25, ge=0, le=1, description="... or this fraction of "
                                  "them, whichever is smaller.")
-    coverage_target: float = Field(0.65, gt=0, le=1, description="Share of the key points' "
+    coverage_target: float = Field(0.7, gt=0, le=1, description="Share of the key points' "
                                    "weight that earns 10/10 (a strong answer need not "
                                    "recite every point).")
-    contradiction_penalty: float = Field(0.5, ge=0, description="Weight lost per "
+    contradiction_penalty: float = Field(1.5, ge=0, description="Weight lost per "
                                          "contradicted point, beyond losing the point.")
     topical_threshold: float = Field(0.25, ge=0, le=1, description="An answer with a "
                                      "sentence this close to the question, and no "
                                      "contradiction, is relevant: it scores at least "
                                      "topical_credit even when it names no key point.")
-    topical_credit: float = Field(1.5, ge=0, le=10, description="The score of a relevant but "
+    topical_credit: float = Field(2.0, ge=0, le=10, description="The score of a relevant but "
                                   "unspecific answer.")
     relevance_threshold: float = Field(0.2, description="An answer none of whose sentences "
                                        "reaches this cosine to the question is off-topic (0).")
@@ -289,6 +313,16 @@ class InterviewSettings(_Section):
                                 "points are dropped from the bank.")
     min_point_relevance: float = Field(0.3, ge=0, le=1, description="A fact needs this "
                                        "cosine to the question to be one of its key points.")
+    support_points: int = Field(12, ge=0, le=40, description="Further facts of a question's "
+                                "sources stored beside its key points: stating one earns "
+                                "credit, missing one costs nothing.")
+    support_weight: float = Field(0.7, ge=0, le=1, description="Credit for each further fact "
+                                  "stated, in key-point weights.")
+    support_cap: int = Field(4, ge=0, le=20, description="At most this many further facts "
+                             "are credited.")
+    points_per_sentence: int = Field(1, ge=0, le=10, description="One sentence of an answer "
+                                     "fully covers at most this many key points (0: no "
+                                     "limit); beyond that it earns partial credit.")
 
 
 class StudySettings(_Section):
@@ -330,6 +364,25 @@ class PapersSettings(_Section):
     timeout_s: float = Field(30.0, gt=0, description="Per-request connect/read timeout.")
     title_candidates: int = Field(5, ge=1, le=50, description="Search results examined when "
                                   "resolving a paper named without a link.")
+
+
+class MilvusSettings(_Section):
+    """The Milvus store (``RAG_STORE=milvus``): where it runs, how to log in, what the
+    collections are called (rag/search/stores/milvus*.py; docs/scaling.md)."""
+
+    uri: str = Field("", description="A Milvus Lite folder (a local path ending in .db) or "
+                     "a server, http://host:19530; empty: index/milvus.db under RAG_HOME.")
+    token: SecretStr = Field(SecretStr(""), description="'user:password' or an API key for "
+                             "a server with authentication; never printed or logged.")
+    collection_prefix: str = Field(
+        "rag", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$", description="Start of every "
+        "collection and alias name: one index per prefix (the alias is the prefix itself).")
+    timeout_s: float = Field(10.0, gt=0, le=600, description="Longest wait for Milvus on "
+                             "connecting and on each request before a clear error.")
+    refresh_s: float = Field(5.0, ge=0, description="How often a serving process checks "
+                             "whether a newer build was switched in (0: on every question).")
+    keep_builds: int = Field(2, ge=2, le=20, description="Builds kept in Milvus: the current "
+                             "one and the previous ones, for rollback.")
 
 
 class SourcesSettings(_Section):
@@ -375,6 +428,11 @@ class Settings(BaseSettings):
     study: StudySettings = StudySettings()
     db_url: str | None = Field(None, description="SQLAlchemy URL of the progress database "
                                "(RAG_DB_URL); default: SQLite at <home>/progress.db.")
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="Where the index is served from: 'faiss' (files under "
+        "index/, the fastest on one machine) or 'milvus' (a Milvus Lite file or a server "
+        "shared by several app replicas; see RAG_MILVUS__*).")
+    milvus: MilvusSettings = MilvusSettings()
 
     @property
     def corpus_dir(self) -> Path:
@@ -398,6 +456,11 @@ class Settings(BaseSettings):
         """``embedding`` with its cache folder resolved against ``home`` (what
         ``Embedder`` takes)."""
         return self.embedding.model_copy(update={"cache_dir": str(self.cache_root)})
+
+    @property
+    def milvus_uri(self) -> str:
+        """Where the Milvus store is: the setting, or a Milvus Lite folder under index/."""
+        return self.milvus.uri or str(self.index_root / "milvus.db")
 
     def index_shape(self) -> dict:
         """Every setting (and the ingestion code) that changes what the index holds."""

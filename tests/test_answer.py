@@ -2,18 +2,12 @@
 
 import re
 
-import numpy as np
-
 from rag.answer.extractive import (
     ABSTAIN_TEXT,
-    Candidate,
-    as_point,
     build_citations,
     citation_order,
-    compose,
     confidence,
     markers_in,
-    select_points,
     term_overlap,
 )
 from rag.records import Chunk, Hit
@@ -41,29 +35,16 @@ def test_citations_numbered_by_first_use_cited_first():
     assert cits[0].used_sentences == ("s",)
 
 
-def test_compose_every_line_ends_with_a_listed_marker():
-    points = [Candidate(2, 0, "Lead sentence here.", 0.9), Candidate(0, 1, "Support one.", 0.8),
-              Candidate(2, 2, "Support two!", 0.7)]
-    number_of = {2: 1, 0: 2, 1: 3}
-    text = compose(points, number_of)
+def test_layout_every_line_ends_with_a_listed_marker():
+    from rag.answer.compose import Point, compose
+
+    text = compose([Point("Lead sentence here.", 1)],
+                   [Point("Support one.", 2, "advantages"), Point("Support  two!\n", 1)])
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    assert lines == ["Lead sentence here [1]", "- Support one [2]", "- Support two! [1]"]
-    assert all(re.search(r"\[\d+\]$", ln) for ln in lines)
-    assert set(markers_in(text)) <= set(number_of.values())
-
-
-def test_as_point_normalises_whitespace():
-    assert as_point("  A  split\nsentence.  ", 4) == "A split sentence [4]"
-
-
-def test_select_points_drops_redundant_and_weak():
-    vecs = np.eye(4, dtype=np.float32)
-    vecs[1] = vecs[0]  # sentence 1 repeats sentence 0
-    cands = [Candidate(0, 0, "a", 0.9, 0.9), Candidate(0, 1, "b", 0.85, 0.85),
-             Candidate(1, 2, "c", 0.84, 0.84), Candidate(1, 3, "d", 0.5, 0.5)]
-    chosen = select_points(cands, vecs, AnswerSettings(max_points=3, support_margin=0.1))
-    assert [c.text for c in chosen] == ["a", "c"]
-    assert select_points([], vecs, AnswerSettings()) == []
+    assert lines == ["Lead sentence here [1].", "- **Advantage:** Support one [2]",
+                     "- Support two! [1]"]
+    assert all(re.search(r"\[\d+\]\.?$", ln) for ln in lines)
+    assert set(markers_in(text)) == {1, 2}
 
 
 def test_confidence_uses_best_signal_and_capped_bm25_bonus():

@@ -181,8 +181,8 @@ def test_cli_compare_and_gate_exit_code(tmp_path, capsys):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--dataset", "nowhere.jsonl"], "no evaluation dataset at nowhere.jsonl"),
-    (["--gate", "--no-ragas"], "--gate needs the ragas metrics"),
-    (["--gate", "--configs", "dense"], "--gate needs the ragas metrics and the hybrid"),
+    (["--gate", "--no-ragas"], "drop --no-ragas"),
+    (["--gate", "--configs", "dense"], "--gate needs the hybrid configuration"),
     (["--compare", "nowhere.json"], "--compare: no file at nowhere.json"),
     (["--limit", "0"], "--limit must be at least 1"),
     (["--configs", "hybrid,sparse"], "unknown configuration(s) sparse; choose from hybrid"),

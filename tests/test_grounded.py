@@ -142,3 +142,91 @@ def test_grounded_answers_on_the_real_index(real_assistant):
     assert compare.to_json()["coverage"] == compare.coverage
     unicode = assistant.ask("Why is QKᵀ divided by √dₖ before the softmax?")
     assert "softmax" in unicode.text.splitlines()[0].lower()
+    named = assistant.ask("What is a Decision Transformer?")  # named, never explained
+    assert named.abstained and named.coverage in ("mentioned", "none")
+    mamba = assistant.ask("What is Mamba?").text.splitlines()[0]
+    assert mamba.startswith("Mamba") and "Mamba-2" not in mamba
+    mlops = assistant.ask("What components belong in an MLOps setup?")
+    assert "MLOps" in mlops.search_query  # not "corrected" into a corpus word
+
+
+def test_typo_correction_keeps_english_words_and_inner_capital_names():
+    vocab = vocabulary(["transformer connection flops shipping"])
+    english = frozenset({"congestion", "shipping"})
+    assert correct_typos("trasnformer congestion", vocab, dictionary=english) == \
+        "transformer congestion"
+    assert correct_typos("MLOps setup", vocab) == "MLOps setup"
+
+
+def test_can_explain_and_names_written_as_one_unit():
+    from rag.answer.coverage import can_explain, name_phrases
+
+    assert not can_explain("Second-order methods (K-FAC, Natural gradient)", labelled=False)
+    assert can_explain("State space models with selection", labelled=True)
+    assert can_explain("Mamba is a selective state space model", labelled=False)
+    stem = lambda t: list(stem_tokens(t))  # noqa: E731
+    assert name_phrases("What is a Decision Transformer?", stem) == [
+        frozenset({"decis", "transform"})]
+    assert frozenset({"vq", "vae"}) in name_phrases("What is a VQ-VAE codebook?", stem)
+    assert name_phrases("What is LoRA?", stem) == []
+
+
+def test_explains_subject_is_stricter_than_naming():
+    from rag.answer.coverage import explains_subject
+
+    anchors = Anchors({"decis": 0.7, "transform": 0.3})
+    names = [frozenset({"decis", "transform"})]
+    opening = ["decis", "make", "loop"]  # "The decision-making loop ...": one word of the name
+    assert not explains_subject(anchors, ["decis"], opening, frozenset(), {}, True, names)
+    assert explains_subject(anchors, ["decis"], ["decis", "transform", "model"], frozenset(),
+                            {}, True, names)
+    assert not explains_subject(anchors, ["decis"], ["decis", "transform"], frozenset(), {},
+                                False, names)  # a verbless list line only names
+
+
+def test_other_versions_and_names_are_not_the_subject():
+    from rag.answer.grounded import defines, other_name, variant_only
+
+    assert variant_only("Mamba-2 connects SSMs to attention", "Mamba")
+    assert not variant_only("Mamba trains in linear time, unlike Mamba-2", "Mamba")
+    assert other_name(frozenset({"adalora"}), "LoRA")
+    assert other_name(frozenset({"flashattention-2"}), "FlashAttention")
+    assert not other_name(frozenset({"lora"}), "LoRA")
+    assert defines("Mamba is a selective SSM", "mamba")
+    assert defines("The paper introduces GraphRAG for global questions", "graphrag")
+    assert not defines("We stack Mamba layers", "mamba")
+
+
+def test_dictionary_keys_give_subjects_and_facets():
+    from rag.corpus.roles import classify_chunk
+
+    infos = classify_chunk(["wanda:", "paper: A Simple and Effective Pruning Approach",
+                            "innovation: Weight magnitude and input activation based pruning",
+                            "advantages:", "No gradient information is required at all",
+                            "adapters: LoRA adapters on a quantized model are trained"])
+    facts = [i for i in infos if i.role == "fact"]
+    assert [i.subject for i in facts] == ["wanda"] * 3
+    assert facts[1].facet == "advantages"
+    assert facts[2].prose == "LoRA adapters on a quantized model are trained"
+
+
+def test_a_syllabus_list_named_by_its_heading_answers_as_topics():
+    from rag.answer.compose import topic_list as layout_list
+    from rag.answer.focus import topic_list
+    from rag.records import Chunk, Hit
+
+    def hit(section: str, text: str) -> Hit:
+        chunk = Chunk(chunk_id=section, doc_id="003", title="Syllabus", section=section,
+                      text=text, embed_text=text)
+        return Hit(chunk=chunk, score=1.0)
+
+    stem = lambda t: list(stem_tokens(t))  # noqa: E731
+    mlops = hit("Section 7 › MLOps", "- Experiment tracking (MLflow)\n- Model registry\n"
+                "- Feature stores (Feast)")
+    assert topic_list([mlops], ["mlop"], stem) == (
+        0, "MLOps", ["Experiment tracking (MLflow)", "Model registry", "Feature stores (Feast)"])
+    assert topic_list([mlops], ["rope", "posit"], stem) is None  # an item, not the heading
+    prose = hit("Section 7 › MLOps", "MLOps is the practice of shipping models. It has parts.")
+    assert topic_list([prose], ["mlop"], stem) is None
+    text = layout_list("MLOps", ["Model registry", "Feature stores."], 1)
+    assert text.endswith("Model registry; Feature stores [1].")

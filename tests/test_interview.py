@@ -146,6 +146,9 @@ def test_near_duplicate_points_merge():
     ("BERT masks 15% of input tokens.", "BERT masks fifty percent of input tokens."),
     ("GPT-3 has 175 billion parameters.", "GPT-3 has 13 billion parameters."),
     ("LoRA freezes the pretrained weights.", "LoRA does not freeze the pretrained weights."),
+    # a claim the source rules out, worded without a number, antonym or negation
+    ("Whisper scales weakly supervised training instead of self-supervised pretraining.",
+     "Whisper relies on self-supervised pretraining on unlabelled audio."),
 ])
 def test_contradictions_are_caught(point, answer):
     assert grading.contradiction(point, answer)
@@ -156,6 +159,14 @@ def test_contradictions_are_caught(point, answer):
     ("BERT masks 15% of input tokens.", "BERT masks fifteen percent of the input tokens."),
     ("It reached 99.3% of ChatGPT's score.", "It reached about 99% of ChatGPT's score."),
     ("GRPO vs PPO: simpler, no critic model.", "GRPO drops the critic model entirely."),
+    # antonyms about different things: LoRA fine-tunes the low-rank matrices, freezes W
+    ("Fine-tune only low-rank matrices delta-W = BA.",
+     "LoRA freezes the pretrained weights and learns two low-rank matrices."),
+    # the negation governs "added latency", not "inference"
+    ("Merged into the weights, inference has no added latency.",
+     "The update is merged, so there is no added inference latency."),
+    # the point's number is stated, beside another one
+    ("Faster than a dense 47B model.", "It holds 47B parameters but computes like a 13B model."),
 ])
 def test_restatements_are_not_contradictions(point, answer):
     assert grading.contradiction(point, answer) == ""
@@ -186,6 +197,11 @@ def test_bad_answers_are_refused_clearly(bad, message):
 def test_answer_units_and_too_short():
     units = grading.answer_units("First point is here. Second part one; second part two.")
     assert "First point is here." in units and "second part two." in units
+    # a long sentence also yields its clauses, each one claim with an undiluted vector
+    units = grading.answer_units("Each token uses two experts, so all experts have to be "
+                                 "loaded in memory, which limits batch size.")
+    assert "so all experts have to be loaded in memory" not in units
+    assert "all experts have to be loaded in memory" in " | ".join(units)
     with pytest.raises(InvalidAnswer, match="too short"):
         grading.answer_units("LoRA")
 
@@ -230,6 +246,48 @@ def test_cloze_accepts_case_plural_and_hyphen_variants():
     dpo = card(answer="DPO", answer_type="name")
     assert study_cards.check_answer(dpo, "Direct Preference Optimization")[0]
     assert not study_cards.check_answer(dpo, "PPO")[0]
+
+
+def test_one_sentence_covers_one_point_fully():
+    from rag.study.grade import Judgement, cap_per_sentence
+
+    judged = [Judgement(1.0, False, 0, 0.7, ""), Judgement(1.0, False, 1, 0.6, ""),
+              Judgement(1.0, False, 2, 0.8, "")]
+    capped = cap_per_sentence(judged, [0, 0, 1], 1)  # units 0 and 1 are one sentence
+    assert [j.credit for j in capped] == [1.0, 0.5, 1.0]
+    assert cap_per_sentence(judged, [0, 0, 1], 0) == judged
+
+
+def test_name_kinds_and_unanswerable_stems():
+    kind = study_cards.name_kind
+    assert kind("OpenAI") == kind("KAIST") == "org"
+    assert kind("BigCode", "models from the BigCode collaboration") == "org"
+    assert kind("MMLU") == "benchmark" and kind("LLM") == "common"
+    assert kind("LoRA", "apply LoRA to the attention projections") == "method"
+    fact = "CLIP vision encoder + projection layer + Vicuna LLM backbone for chat"
+    blank = study_cards.find_blank(fact)
+    assert not study_cards.answerable(fact, blank, "LLaVA")  # a formula, not a sentence
+    fact = "Instruction-tuned GPT-3.5 with RLHF."
+    assert not study_cards.answerable(fact, study_cards.find_blank(fact), "")  # too thin
+    fact = "LoRA freezes the pretrained weights and trains a low-rank update of rank 8."
+    assert study_cards.answerable(fact, study_cards.find_blank(fact), "LoRA")
+
+
+def test_distractors_are_the_same_kind_of_thing():
+    names = [("OpenAI", "d1"), ("LoRA", "d2"), ("KAIST", "d3"), ("Anthropic", "d4"),
+             ("DeepMind", "d5"), ("QLoRA", "d6"), ("MMLU", "d7")]
+    pool = [card(card_id=f"c{i}", answer=a, answer_type="name", chunk_id=f"{d}#0",
+                 fact=f"{a} is described in detail.") for i, (a, d) in enumerate(names)]
+    doc = {c.chunk_id: c.chunk_id.split("#")[0] for c in pool}
+    text = {c.chunk_id: "" for c in pool}
+    assert sorted(study_cards.distractors(pool[0], pool, doc, text)) == [
+        "Anthropic", "DeepMind", "KAIST"]
+    numbers = [card(card_id=f"n{i}", answer=a, chunk_id=f"e{i}#0") for i, a in
+               enumerate(["175B", "15%", "7B", "40%", "3 billion", "12"])]
+    doc = {c.chunk_id: c.chunk_id for c in numbers}
+    text = {c.chunk_id: "" for c in numbers}
+    assert sorted(study_cards.distractors(numbers[0], numbers, doc, text)) == [
+        "3 billion", "7B"]  # only two scaled siblings: no mcq card
 
 
 def test_mcq_takes_a_letter_and_distractors_come_from_other_sources():
@@ -332,6 +390,19 @@ def test_cards_cite_their_source(study, real_assistant):
             assert len(c.options) == 4 and c.answer in c.options
 
 
+def test_cards_have_answerable_stems_and_same_kind_options(study):
+    for c in study.cards:
+        assert len(c.prompt.split()) >= 7 and "+" not in c.prompt, c.prompt
+        assert c.answer.lower() not in {"llm", "llms", "gpu", "gpus", "ssm"}, c.prompt
+        if c.kind == "mcq":
+            kinds = {study_cards.answer_kind(c.model_copy(update={"answer": o}))
+                     for o in c.options if o != c.answer}
+            assert len(kinds) == 1 or c.answer_type == "name", (c.prompt, c.options)
+            if c.answer_type == "name":
+                own = study_cards.name_kind(c.answer, c.fact)
+                assert all(study_cards.name_kind(o) in (own, "method") for o in c.options)
+
+
 def test_good_answer_beats_wrong_echo_and_off_topic(study, real_assistant):
     entry = entry_for(study, LORA_Q)
 
@@ -364,17 +435,47 @@ def test_grade_cites_points_and_shows_the_model_answer(study, real_assistant):
 
 
 def test_grader_calibration_on_the_held_out_split(study, real_assistant):
-    """A regression floor on evals/grading.jsonl's held-out questions (README: the
-    measured figures; the issue's targets are reported by `rag eval --grading`)."""
+    """The gate of `rag eval --grading --gate` (evals/thresholds_grading.toml) on
+    evals/grading.jsonl's held-out questions; the README has the measured figures."""
     from rag.evaluation import grading as calibration
     from rag.settings import REPO_ROOT
 
     rows = [r for r in calibration.load_calibration(REPO_ROOT / "evals" / "grading.jsonl")
             if r.split == "test"]
-    assert len({r.question for r in rows}) >= 15 and len(rows) == 5 * len(
-        {r.question for r in rows})
+    questions = {r.question for r in rows}
+    assert len(questions) >= 20 and len(rows) == 5 * len(questions)
     summary = calibration.summarise(calibration.score_rows(real_assistant, study, rows))
-    assert summary["spearman"] >= 0.7
-    assert summary["junk_zero"] == 1.0
-    assert summary["mean"]["wrong"] <= 3.5 and summary["mean"]["excellent"] >= 6.5
-    assert summary["excellent_beats_wrong"] >= 0.8
+    gate = calibration.load_gate(REPO_ROOT / "evals" / "thresholds_grading.toml")
+    assert not calibration.gate(summary, gate)
+
+
+def test_calibration_set_is_large_split_by_question_and_labelled():
+    from rag.evaluation import grading as calibration
+    from rag.settings import REPO_ROOT
+
+    rows = calibration.load_calibration(REPO_ROOT / "evals" / "grading.jsonl")
+    by_question: dict[str, set] = {}
+    for r in rows:
+        by_question.setdefault(r.question, set()).add((r.split, r.cls))
+    assert len(by_question) >= 60
+    for q, seen in by_question.items():
+        assert len({s for s, _ in seen}) == 1, q  # a question is in one split only
+        assert {c for _, c in seen} == set(calibration.CLASSES), q
+    assert all(0 <= r.label <= 10 for r in rows)
+    junk = [r.label for r in rows if r.cls == "junk"]
+    assert set(junk) == {0.0}
+
+
+def test_grading_gate_reads_thresholds(tmp_path):
+    from rag.evaluation import grading as calibration
+
+    path = tmp_path / "gate.toml"
+    path.write_text("[min]\nspearman = 0.8\n[max]\nwrong_mean = 3.0\n")
+    gate = calibration.load_gate(path)
+    ok = {"spearman": 0.85, "mean": {"wrong": 2.0, "excellent": 9.0}}
+    assert calibration.gate(ok, gate) == []
+    bad = calibration.gate({"spearman": 0.7, "mean": {"wrong": 4.0}}, gate)
+    assert len(bad) == 2 and "spearman" in bad[0]
+    path.write_text("[min]\nrecall = 1\n")
+    with pytest.raises(RagError, match="unknown"):
+        calibration.load_gate(path)

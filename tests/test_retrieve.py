@@ -46,3 +46,52 @@ def test_search_modes_and_k(stub_assistant):
 def test_lexical_query_without_known_terms(stub_assistant):
     assert stub_assistant.retriever.lexical("the of and", 5) == []
     assert stub_assistant.retriever.lexical("zzzqqq unknownword", 5) == []
+
+
+def _chunk(i: int, doc: str, section: str, text: str):
+    from rag.records import Chunk
+
+    return Chunk(chunk_id=f"{doc}#{i}", doc_id=doc, title=doc, section=section, text=text,
+                 embed_text=text, position=i, arxiv_ids=(doc,) if doc.startswith("arxiv") else ())
+
+
+def test_passages_join_a_card_or_short_section_not_a_long_one():
+    from rag.search.passages import Passages, join_texts, passage_groups
+
+    chunks = [_chunk(0, "arxiv:1", "Paper card", "The first half of the card ends here."),
+              _chunk(1, "arxiv:1", "Paper card", "of the card ends here. The second half."),
+              _chunk(2, "doc", "A", "x" * 900), _chunk(3, "doc", "A", "y" * 900),
+              _chunk(4, "doc", "B", "short")]
+    assert passage_groups(chunks, 100) == [(0, 1), (2,), (3,), (4,)]
+    assert passage_groups(chunks, 2000) == [(0, 1), (2, 3), (4,)]
+    assert join_texts(["The first half of the card ends here.", "card ends here. The second."],
+                      min_overlap=5) == "The first half of the card ends here. The second."
+    assert join_texts(["One.", "Two."]) == "One. Two."
+    p = Passages(chunks, 100)
+    merged = p.chunk(p.of[1])
+    assert merged.chunk_id == "arxiv:1#0" and "second half" in merged.text
+    assert merged.text.count("ends here") == 1
+    assert p.part_ids(p.of[0]) == ("arxiv:1#0", "arxiv:1#1")
+    assert p.passage_id("arxiv:1#1") == "arxiv:1#0" and p.passage_id("doc#3") == "doc#3"
+    assert Passages(chunks, 0).groups == [(i,) for i in range(5)]
+
+
+def test_search_returns_whole_cards_once(stub_assistant):
+    a = stub_assistant
+    q = "How does direct preference optimization remove the reward model?"
+    hits = a.retriever.search(q, a.embedder.encode_query(q), k=5)
+    ids = [cid for h in hits for cid in h.chunk_ids]
+    assert len(ids) == len(set(ids))  # no chunk is returned twice
+    for h in hits:
+        assert h.chunk_ids[0] == h.chunk.chunk_id
+        assert all(a.retriever.passage_id(cid) == h.chunk.chunk_id for cid in h.chunk_ids)
+
+
+def test_question_names_tolerate_plurals_and_camel_case():
+    from rag.search.names import name_key
+    from rag.search.query import camel_pieces
+
+    assert name_key("Switch Transformers") == name_key("Switch Transformer")
+    assert name_key("LoRAs") == name_key("LoRA") and name_key("Loss") == "loss"
+    assert camel_pieces("What is FlashAttention vs PagedAttention or LoRA?") == \
+        "Flash Attention Paged Attention"

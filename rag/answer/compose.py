@@ -85,3 +85,10 @@ def mentioned_text(subject: str, places: Sequence[tuple[int, str]]) -> str:
     where = "; ".join(f"{label} [{n}]" for n, label in places)
     return (f"The reading list mentions {subject} but does not explain it, so there is no "
             f"grounded answer to give. It is named in: {where}.")
+
+
+def topic_list(heading: str, items: Sequence[str], n: int) -> str:
+    """The answer when the reading list covers the subject only as a list of topics (one
+    line: the list is the direct answer)."""
+    return (f"The reading list covers {heading} as topics to study, without explaining "
+            f"them: {'; '.join(clause(i) for i in items)} [{n}].")

@@ -16,7 +16,8 @@ only in passing *mentions* it.  Coverage:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 COVERAGES = ("full", "partial", "mentioned", "none")
@@ -33,7 +34,9 @@ suppos want abl possibl method reading list ignor itself place hand new everi an
 rather have around expect write includ exist apart effect close turn dure keep still also
 other anoth way ways instead just onli veri well real actual often usual alway never sinc
 becaus while though although whether either neither both each few more most less least
-like unlik same differ similar kind sort lot bit got go goe went come came look seem""".split())
+like unlik same differ similar kind sort lot bit got go goe went come came look seem
+than besid within worth onto upon via among amongst across toward toward despit whatev
+someth anyth everyth noth els els yet etc about origin regard concern""".split())
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,61 @@ def explained_share(anchors: Anchors, key: Sequence[str], sentence: Sequence[str
     counts = counts or {}
     return sum(anchors.weights[t] for t in key
                if explains(t, sentence, subject, counts.get(t, 0))) / total
+
+
+_VERB = re.compile(r"\b(?:is|are|was|were|be|been|being|has|have|had|can|could|will|would|"
+                   r"may|might|must|should|does|do|did|uses?|used|makes?|made|gives?|gave|lets?|"
+                   r"allows?|enables?|means?|works?|becomes?|became|adds?|replaces?|keeps?)\b",
+                   re.I)
+
+
+def can_explain(text: str, labelled: bool) -> bool:
+    """Can this sentence explain anything?  A labelled field of a guide ("Key idea: ...")
+    or a statement (a verb, or nine words or more) can; a short verbless line of a
+    syllabus list ("Second-order methods (K-FAC, Natural gradient)") only names."""
+    return labelled or len(text.split()) >= 9 or bool(_VERB.search(text))
+
+
+_NAME = re.compile(r"\b(?:[A-Z][\w-]*(?:\s+[A-Z][\w-]*)+|\w+(?:-\w+)+)\b")
+_NOT_NAME = frozenset("what how why when which who explain compare describe define is are "
+                      "does do can the a an in on of and or".split())
+
+
+def name_spans(question: str) -> list[str]:
+    """The names a question writes as one unit, as written ("Decision Transformer",
+    "VQ-VAE", "classifier-free guidance")."""
+    out = []
+    for match in _NAME.finditer(question):
+        words = match.group(0).split()
+        while words and words[0].lower() in _NOT_NAME:
+            words = words[1:]
+        if words:
+            out.append(" ".join(words))
+    return out
+
+
+def name_phrases(question: str, stem: Callable[[str], Sequence[str]]) -> list[frozenset[str]]:
+    """Stemmed terms of the names a question writes as one unit: a sentence about one of
+    them names all of its words, not one."""
+    return [terms for terms in (frozenset(stem(n)) for n in name_spans(question))
+            if len(terms) >= 2]
+
+
+def explains_subject(anchors: Anchors, key: Sequence[str], sentence: Sequence[str],
+                     subject: frozenset[str], counts: dict[str, int], able: bool,
+                     names: Sequence[frozenset[str]] = (), share: float = 0.5) -> bool:
+    """Does the sentence explain the question's subject, not merely name it?  It must be
+    able to explain (``can_explain``), explain the heaviest key term (``explains``:
+    its passage is about it, it opens with it, or its passage discusses it in two
+    sentences or more), name every word of a name the question writes as one unit,
+    and carry ``share`` of the key terms' weight (itself or its passage subject)."""
+    if not key or not able or not explains(key[0], sentence, subject, counts.get(key[0], 0)):
+        return False
+    present = set(sentence) | subject
+    if any(name & set(key) and not name <= present for name in names):
+        return False
+    total = sum(anchors.weights[t] for t in key)
+    return sum(anchors.weights[t] for t in key if t in present) >= share * total
 
 
 def decide(found_lead: bool, parts_missing: Sequence[str], weak: bool, named: bool,

@@ -1,9 +1,10 @@
 """Answer composition: the extractive backend and citation assembly.
 
 The extractive backend needs no LLM.  It scores the sentences of the top
-passages against the question (sentence vectors were computed at build time),
-keeps a lead sentence and a few non-redundant supporting points, and ends each
-with the ``[n]`` of its passage.  Citations are numbered by first use; cited
+passages against the question (sentence vectors were computed at build time);
+``rag.answer.focus`` plans the answer from them (intent, subject, coverage) and
+``rag.answer.compose`` lays it out, each line ending with the ``[n]`` of its
+passage.  Citations are numbered by first use; cited
 passages are listed first, then the other retrieved ones.  Everything here
 except ``ExtractiveBackend.answer`` is a pure function.
 """
@@ -19,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answer.grounded import Composer, SentenceTable
+from rag.answer.grounded import Candidate, Composer, SentenceTable
 from rag.corpus.chunk import is_answer_sentence
 from rag.records import Citation, Hit, Paper
 from rag.search.query import stem_tokens
@@ -31,18 +32,6 @@ ABSTAIN_TEXT = (
     "from the reading list."
 )
 _MARKER = re.compile(r"\[(\d+)\]")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A sentence that could go into the answer."""
-
-    hit_rank: int  # 0-based position of its passage in the hits
-    sentence: int  # index into the index's sentence table
-    text: str
-    score: float  # ranking score: cosine + lexical overlap + passage-rank bonus
-    cosine: float = 0.0
-    source_text: str = ""  # the sentence as its passage has it (for highlighting)
 
 
 def term_overlap(query_terms: set[str], sentence_terms: frozenset[str],
@@ -77,11 +66,11 @@ def score_candidates(
     seen: set[str] = set()
     out: list[Candidate] = []
     for rank, hit in enumerate(hits):
-        start, end = ranges[chunk_index[hit.chunk.chunk_id]]
-        cosines = sentence_vectors[start:end] @ query_vec if end > start else []
+        spans = [ranges[chunk_index[cid]] for cid in hit.chunk_ids]
+        rows = [i for start, end in spans for i in range(start, end)]
+        cosines = sentence_vectors[rows] @ query_vec if rows else []
         bonus = rank_weight * (len(hits) - rank) / len(hits)
-        for offset, cos in enumerate(cosines):
-            i = start + offset
+        for i, cos in zip(rows, cosines):
             text = sentences[i][1]
             if text in seen or (not usable[i] if usable else not is_answer_sentence(text)):
                 continue
@@ -99,26 +88,6 @@ def confidence(best_sentence: float, hits: Sequence[Hit], settings: AnswerSettin
     bonus = min(settings.bm25_bonus_max,
                 settings.bm25_bonus_per_point * max(0.0, bm25 - settings.bm25_bonus_from))
     return max(best_sentence, dense) + bonus
-
-
-def select_points(
-    candidates: Sequence[Candidate], sentence_vectors: np.ndarray, settings: AnswerSettings,
-) -> list[Candidate]:
-    """Lead sentence plus up to ``max_points`` close, non-redundant supporting ones."""
-    if not candidates:
-        return []
-    chosen = [candidates[0]]
-    floor = candidates[0].score - settings.support_margin
-    for cand in candidates[1:]:
-        if len(chosen) > settings.max_points or cand.score < floor:
-            break
-        if cand.cosine < settings.min_support_score:
-            continue
-        vec = sentence_vectors[cand.sentence]
-        if all(float(vec @ sentence_vectors[c.sentence]) < settings.redundancy_threshold
-               for c in chosen):
-            chosen.append(cand)
-    return chosen[: settings.max_points + 1]
 
 
 def citation_order(used_ranks: Sequence[int], n_hits: int) -> list[int]:
@@ -142,22 +111,6 @@ def build_citations(
             used_sentences=tuple(used.get(rank, ())),
             page_start=c.page_start, page_end=c.page_end))
     return citations
-
-
-def as_point(sentence: str, n: int) -> str:
-    """One answer line ending with its marker: ``sentence [n]``."""
-    text = " ".join(sentence.split()).rstrip()
-    text = text[:-1].rstrip() if text.endswith(".") else text
-    return f"{text} [{n}]"
-
-
-def compose(points: Sequence[Candidate], number_of: dict[int, int]) -> str:
-    """Lead paragraph, then supporting points as a list; each ends with its [n]."""
-    lines = [as_point(points[0].text, number_of[points[0].hit_rank])]
-    if len(points) > 1:
-        lines.append("")
-        lines.extend("- " + as_point(p.text, number_of[p.hit_rank]) for p in points[1:])
-    return "\n".join(lines)
 
 
 def markers_in(text: str) -> list[int]:
@@ -235,6 +188,11 @@ class ExtractiveBackend:
         self.sentence_terms = [frozenset(t) for t in self.table.terms]
         self.chunk_terms = [frozenset(t) for t in tokenize_all(c.text for c in index.chunks)]
         self.composer = Composer(self.table, index.sentence_vectors, settings, self.focus)
+
+    def passage_terms(self, hit: Hit) -> frozenset[str]:
+        """The stemmed terms of a retrieved passage (all its chunks)."""
+        return frozenset().union(*(self.chunk_terms[self.chunk_index[cid]]
+                                   for cid in hit.chunk_ids))
 
     def candidates(self, question: str, query_vec: np.ndarray,
                    hits: Sequence[Hit]) -> list[Candidate]:

@@ -15,13 +15,22 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.answer import compose as layout
-from rag.answer.coverage import Anchors, question_anchors
-from rag.answer.grounded import Candidate, Composer, coverage_label, facet_fit, surface_terms
+from rag.answer.coverage import Anchors, name_phrases, name_spans, question_anchors
+from rag.answer.grounded import (
+    Candidate,
+    Composer,
+    Subject,
+    coverage_label,
+    facet_fit,
+    surface_terms,
+)
 from rag.answer.intent import Intent, detect_intent
 from rag.records import Hit
+from rag.search.conversation import is_elliptical
 
 NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
 _PARENS = re.compile(r"\s*\([^()]*\)\s*$")
+_PAPER_REF = re.compile(r"\bthe\s+([\w.+-]+(?:\s+[\w.+-]+){0,3}?)\s+paper\b", re.I)
 _LIMITS_NOTE = ("The reading material lists no limitations of {s}; what it does say about "
                 "{s} follows.")
 _MISSING_NOTE = "The material does not explain {s}."
@@ -40,26 +49,40 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     from rag.answer.extractive import Draft, confidence
 
     intent = detect_intent(bare_question(question))
-    anchors = question_anchors(backend._tokenize(question), backend.idf, backend.max_idf)
-    key = anchors.key_terms(backend.focus.key_share)
+    subject = question_subject(backend, question)
+    anchors, key = subject.anchors, list(subject.key)
     raw = backend.candidates(question, query_vec, hits)
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
+    wanted = set(key).union(*(n for n in subject.names if n & set(key)))
     named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
-             and set(key) <= backend.chunk_terms[backend.chunk_index[h.chunk.chunk_id]]]
-    weak = conf < backend.settings.abstain_threshold
+             and wanted <= backend.passage_terms(h)]
+    weak = conf < backend.settings.abstain_threshold \
+        and not backend.composer.explaining(cands, subject)
     unknown = unknown_subject(anchors, glossary_stems())
-    subject = surface_terms(bare_question(question), key[:2], backend._tokenize)
-    if intent.is_comparison and not weak and not unknown:
-        plan = compare(backend.composer, intent, cands, backend, subject)
-    else:
-        clauses = {kind: clause_anchors(backend, text, question)
+    label = subject_label(bare_question(question), key, backend._tokenize)
+    plan = compare(backend.composer, intent, cands, backend, label) \
+        if intent.is_comparison and not weak and not unknown else None
+    if plan is None or plan.lead is None:  # items not found: answer it as one question
+        clauses = {kind: question_subject(backend, text, question)
                    for kind, text in intent.clauses}
-        plan = single(backend.composer, intent, cands, subject, clauses)
+        plan = single(backend.composer, intent, cands, label, subject, clauses)
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
+    listed = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
+        else None
+    if listed is not None:
+        return _list_draft(Draft, backend.name, hits, conf, *listed)
     if coverage in ("mentioned", "none"):
-        return _abstain(backend.name, hits, conf, coverage, subject, named)
+        return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
+
+
+def subject_label(question: str, key: Sequence[str], stem) -> str:
+    """How the answer names the subject: a name the question writes as one unit that holds
+    its heaviest key term ("Decision Transformer"), else the question's own words for its
+    two heaviest key terms."""
+    whole = next((n for n in name_spans(question) if key and key[0] in stem(n)), "")
+    return whole or surface_terms(question, key[:2], stem)
 
 
 def glossary_stems() -> frozenset[str]:
@@ -70,15 +93,30 @@ def glossary_stems() -> frozenset[str]:
     return frozenset(t for k in glossary() for t in stem_tokens(k))
 
 
-def clause_anchors(backend, clause: str, question: str) -> tuple[Anchors, list[str]]:
-    """Anchors and key terms of one clause (with the expansions retrieval appended), or
-    of the whole question when the clause names nothing of its own ("why does it
-    matter?")."""
+def question_subject(backend, clause: str, question: str = "") -> Subject:
+    """The ``Subject`` of a question, or of one clause of it (with the expansions retrieval
+    appended to the question; the whole question's when the clause names nothing of its
+    own: "why does it matter?").  Focused: the question's own words hold at most
+    ``subject_terms`` anchors."""
+    question = question or clause
     tail = question[len(bare_question(question)):]
-    anchors = question_anchors(backend._tokenize(clause + tail), backend.idf, backend.max_idf)
+    text = clause if clause == question else clause + tail
+    anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
     if not anchors.weights:
-        anchors = question_anchors(backend._tokenize(question), backend.idf, backend.max_idf)
-    return anchors, anchors.key_terms(backend.focus.key_share)
+        text = question
+        anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
+    bare = bare_question(text)
+    own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
+    focused = len(own.weights) <= backend.focus.subject_terms \
+        and len(bare.split()) <= backend.focus.subject_words \
+        and not is_elliptical(bare, names_subject=lambda _: True)
+    names = tuple(name_phrases(bare, backend._tokenize))
+    key = tuple(anchors.key_terms(backend.focus.key_share))
+    surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
+    paper = _PAPER_REF.search(bare)
+    return Subject(anchors, key, names, focused, surface if " " not in surface else "",
+                   frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
+                   backend.focus.focused_share if focused else backend.focus.key_present)
 
 
 def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:
@@ -108,12 +146,12 @@ class Plan:
         return [*self.leads, *self.points, *cells]
 
 
-def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], subject: str,
-           clauses: dict | None = None) -> Plan:
+def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label: str,
+           subject: Subject, clauses: dict[str, Subject] | None = None) -> Plan:
     """One subject: the lead answers the primary intent (about the first clause's
     subject), then the other intents, then supporting key points."""
     clauses = clauses or {}
-    plan = Plan(composer.lead(cands, intent.primary, clauses.get(intent.primary)))
+    plan = Plan(composer.lead(cands, intent.primary, subject, clauses.get(intent.primary)))
     if plan.lead is None:
         return plan
     for kind in intent.kinds[1:]:
@@ -124,12 +162,13 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], subje
             plan.leads.append(extra)
         else:
             plan.points.append(extra)
-    if intent.primary == "limitations" and facet_fit(
-            "limitations", plan.lead.facet, composer.table.limiting[plan.lead.sentence]) < 0.5:
+    if intent.primary == "limitations" and composer.table.fit(plan.lead.sentence,
+                                                              "limitations") < 0.5:
         plan.missing.append("limitations")
-        plan.note = _LIMITS_NOTE.format(s=subject)
+        plan.note = _LIMITS_NOTE.format(s=label)
     room = composer.settings.max_points - len(plan.points)
-    plan.points += composer.points(cands, plan.leads + plan.points, room)
+    plan.points += composer.points(cands, plan.leads + plan.points, room,
+                                   clauses.get(intent.primary) or subject)
     return plan
 
 
@@ -140,19 +179,21 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
             subject: str) -> Plan:
     """Each item gets its own cited cells; the direct contrast leads when one sentence
     explains two items."""
-    per_item: dict[str, list[Candidate]] = {}
-    for item in intent.items:
-        item_anchors = question_anchors(backend._tokenize(item), backend.idf, backend.max_idf)
-        item_key = item_anchors.key_terms(1.0)
-        per_item[item] = [c for c in cands if item_key and composer.table.explained(
-            c.sentence, item_anchors, item_key) >= 0.99]
+    per_item = item_candidates(composer, intent, cands, backend)
     covered = [i for i in intent.items if per_item[i]]
-    contrast = next((c for c in cands if sum(c in per_item[i] for i in covered) >= 2), None)
-    plan = Plan(contrast or (per_item[covered[0]][0] if covered else None))
+    t = composer.table
+    both = [c for c in cands if sum(c in per_item[i] for i in covered) >= 2]
+    contrast = min(both, default=None, key=lambda c: (
+        t.anaphoric[c.sentence], not t.statement[c.sentence], both.index(c)))
+    firsts = [per_item[i][0] for i in covered[:2]]
+    if contrast is not None and not t.statement[contrast.sentence] \
+            and len(firsts) > 1 and all(t.statement[c.sentence] for c in firsts):
+        contrast = None  # a fragment: each item's own statement reads better
+    plan = Plan(contrast or (firsts[0] if firsts else None))
     if plan.lead is None:
         return plan
-    if contrast is None and len(covered) > 1:
-        plan.leads.append(per_item[covered[1]][0])
+    if contrast is None and len(firsts) > 1:
+        plan.leads.append(firsts[1])
     plan.missing = [i for i in intent.items if i not in covered]
     if plan.missing:
         plan.note = " ".join(_MISSING_NOTE.format(s=m) for m in plan.missing)
@@ -166,6 +207,50 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     plan.table = (list(intent.items), [a for a, _ in ASPECTS], cells)
     plan.points = composer.points(cands, plan.leads + [v for v in cells.values() if v], 2)
     return plan
+
+
+def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidate],
+                    backend) -> dict[str, list[Candidate]]:
+    """Per compared item, the candidates that explain every word of it: statements before
+    fragments, sentences pointing back last."""
+    t = composer.table
+    out: dict[str, list[Candidate]] = {}
+    for item in intent.items:
+        anchors = question_anchors(backend._tokenize(item), backend.idf, backend.max_idf)
+        key = anchors.key_terms(1.0)
+        found = [c for c in cands if key and t.explained(c.sentence, anchors, key) >= 0.99]
+        out[item] = sorted(found, key=lambda c: (t.anaphoric[c.sentence],
+                                                 not t.statement[c.sentence]))
+    return out
+
+
+_ITEM = re.compile(r"^\s*[-*•]\s+(?P<item>\S.*)$")
+
+
+def topic_list(hits: Sequence[Hit], key: Sequence[str], stem,
+               min_items: int = 3) -> tuple[int, str, list[str]] | None:
+    """``(hit rank, heading, items)`` of a retrieved syllabus list whose heading names the
+    question's subject ("Section 7 › MLOps: - Experiment tracking ... - Feature stores"):
+    the reading list covers the subject as a list of topics, not in prose."""
+    for rank, hit in enumerate(hits[:3]):
+        heading = hit.chunk.section.rsplit(" › ", 1)[-1]
+        lines = [ln for ln in hit.chunk.text.splitlines() if ln.strip()]
+        items = [m.group("item").strip() for ln in lines if (m := _ITEM.match(ln))]
+        named = set(stem(heading))  # the heading is the subject itself, not a wider topic
+        if named and named <= set(key) and len(items) >= min_items \
+                and len(items) == len(lines) and all(len(i.split()) <= 12 for i in items):
+            return rank, heading, items
+    return None
+
+
+def _list_draft(draft_cls, name: str, hits: Sequence[Hit], conf: float, rank: int,
+                heading: str, items: list[str]):
+    from rag.answer.extractive import build_citations, citation_order
+
+    order = citation_order([rank], len(hits))
+    text = layout.topic_list(heading, items, 1)
+    return draft_cls(text, build_citations(hits, order, {rank}, {rank: items}), False, name,
+                     conf, coverage="partial")
 
 
 def _numbering(hits: Sequence[Hit], used: Sequence[Candidate]):

@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answer import compose as layout
-from rag.answer.coverage import Anchors, decide, explained_share, focus
-from rag.answer.intent import FACET_FIT, Intent
+from rag.answer.coverage import (
+    Anchors,
+    can_explain,
+    decide,
+    explained_share,
+    explains_subject,
+    focus,
+)
+from rag.answer.intent import FACET_FIT, Intent, clause_intents
 from rag.settings import AnswerSettings, FocusSettings
 
 _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
@@ -56,6 +63,15 @@ class SentenceTable:
                              f"{_joined(s.subject)}" for s in info])
         self.subject = [frozenset(t) for t in subjects]
         self.limiting = [bool(_LIMITING.search(t)) for t in self.text]
+        self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
+                     for s in info]
+        self.statement = [len(t.split()) >= 8 or can_explain(t, False) for t in self.text]
+        self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
+        self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
+        cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
+        self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
+        self.card_name = [frozenset(t) if card else frozenset()
+                          for t, card in zip(tokenize([s.subject for s in info]), cards)]
         self.chunk_counts: dict[int, dict[str, int]] = {}
         for chunk, terms in zip(self.chunk, self.terms):
             counts = self.chunk_counts.setdefault(chunk, {})
@@ -66,6 +82,73 @@ class SentenceTable:
         """Share of the key terms sentence ``i`` explains (rag.answer.coverage.explains)."""
         return explained_share(anchors, key, self.terms[i], self.subject[i],
                                self.chunk_counts.get(self.chunk[i], {}))
+
+    def fit(self, i: int, intent: str) -> float:
+        """How well sentence ``i``'s facet answers ``intent`` (``facet_fit``); a discussion
+        point's answer fits only the kind of question it answers ("Why ...?")."""
+        facet = self.facet[i]
+        if facet == "hint" and self.hint_intent[i] not in ("", "definition", intent):
+            facet = ""
+        return facet_fit(intent, facet, self.limiting[i])
+
+    def explains(self, i: int, subject: Subject) -> bool:
+        """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?
+        A sentence that names only a later version of it ("Mamba-2" for a question about
+        Mamba), or whose subject is another name containing it ("AdaLoRA" for LoRA), is
+        about something else."""
+        if subject.surface and (variant_only(self.text[i], subject.surface)
+                                or other_name(self.names[i], subject.surface)):
+            return False
+        return explains_subject(subject.anchors, subject.key, self.terms[i], self.subject[i],
+                                self.chunk_counts.get(self.chunk[i], {}), self.able[i],
+                                subject.names, subject.share)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a question (or one clause of it) is about: its anchors and key terms, the
+    names it writes as one unit, and whether it is *focused* (a short question about a
+    named thing, whose lead must explain that thing) or descriptive."""
+
+    anchors: Anchors
+    key: tuple[str, ...]
+    names: tuple[frozenset[str], ...] = ()
+    focused: bool = True
+    surface: str = ""  # the question's own word for its heaviest key term ("Mamba")
+    paper: frozenset[str] = frozenset()  # "In the LoRA paper, ..." -> {"lora"}
+    share: float = 0.5  # of the key terms' weight an explaining sentence must carry
+
+
+# A demonstrative or possessive early in a sentence points at what came before it
+# ("Mamba traces this to their inability ..."): it reads badly as a first line.
+_ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b", re.I)
+
+
+def variant_only(text: str, name: str) -> bool:
+    """Does ``text`` name ``name`` only as a version or variant of it ("Mamba-2",
+    "FlashAttention-2", "GPT-4" for "GPT")?"""
+    if not re.match(r"^[A-Za-z][\w]*$", name) or re.search(r"[-\s]\d+$", name):
+        return False
+    found = [m.group(1) for m in re.finditer(rf"\b{re.escape(name)}(-\d[\w.]*|\s\d\b)?",
+                                             text, re.I)]
+    return bool(found) and all(found)
+
+
+def other_name(subject_words: frozenset[str], name: str) -> bool:
+    """Is the sentence's subject another thing whose name contains ``name`` ("AdaLoRA",
+    "QLoRA" or "FlashAttention-2" for a question about LoRA or FlashAttention)?"""
+    low = name.lower()
+    return low not in subject_words and any(low in w for w in subject_words)
+
+
+def defines(text: str, term: str) -> bool:
+    """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
+    are ...", "... introduces GraphRAG", "X, from Google, is ..."."""
+    t = re.escape(term)
+    return bool(re.search(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
+                          rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
+                          rf"\b(?:introduces?|introduced|proposes?|proposed|presents?)\s+"
+                          rf"(?:\S+\s+){{0,3}}?{t}", text, re.I))
 
 
 def _joined(name: str) -> str:
@@ -128,7 +211,7 @@ class Composer:
         out = []
         for c in cands:
             i = c.sentence
-            fit = facet_fit(intent.primary, t.facet[i], t.limiting[i])
+            fit = t.fit(i, intent.primary)
             foc = focus(anchors, t.terms[i], t.subject[i])
             expl = t.explained(i, anchors, key)
             out.append(Candidate(c.hit_rank, i, c.text, c.score + cfg.facet_weight * fit
@@ -136,34 +219,69 @@ class Composer:
                                  c.source_text))
         return sorted(out, key=lambda c: (-c.score, c.hit_rank, c.sentence))
 
-    def lead(self, cands: Sequence[Candidate], intent: str = "",
-             clause: tuple[Anchors, Sequence[str]] | None = None) -> Candidate | None:
-        """The best candidate that explains the subject of the (first) clause; one whose
+    def acceptable(self, c: Candidate, subject: Subject, intent: str = "") -> bool:
+        """May ``c`` lead an answer about ``subject``?  It explains the subject (and is
+        not far off the question), or it is semantically close to the question: very
+        close for a focused question, close for a descriptive one."""
+        cfg = self.settings
+        if c.cosine >= cfg.lead_floor and self.table.explains(c.sentence, subject):
+            return True
+        return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine)
+
+    def explaining(self, cands: Sequence[Candidate], subject: Subject) -> bool:
+        """Does some candidate explain the subject (not merely name it)?"""
+        return any(c.cosine >= self.settings.lead_floor
+                   and self.table.explains(c.sentence, subject) for c in cands)
+
+    def lead(self, cands: Sequence[Candidate], intent: str, subject: Subject,
+             clause: Subject | None = None) -> Candidate | None:
+        """The best acceptable candidate for the subject of the (first) clause; one whose
         facet answers ``intent`` wins over one that does not."""
-        def ok(c: Candidate) -> bool:
-            share = self.table.explained(c.sentence, *clause) if clause else c.explained
-            return share >= self.settings.lead_explained or c.cosine >= self.settings.lead_cosine
+        own = clause or subject
 
         def rank(c: Candidate) -> float:  # focus on this clause's subject, not the others'
-            if not clause:
-                return c.score
-            own = focus(clause[0], self.table.terms[c.sentence], self.table.subject[c.sentence])
-            return c.score + self.settings.focus_weight * (own - c.focus)
-        explained = sorted((c for c in cands if ok(c)), key=lambda c: -rank(c))
-        fitting = [c for c in explained if intent and facet_fit(
-            intent, c.facet, self.table.limiting[c.sentence]) >= 0.5]
-        return (fitting or explained or [None])[0]
+            score = c.score + self.shape(c, own, intent)
+            if clause is None:
+                return score
+            mine = focus(clause.anchors, self.table.terms[c.sentence],
+                         self.table.subject[c.sentence])
+            return score + self.settings.focus_weight * (mine - c.focus)
+        def other_question(c: Candidate) -> bool:  # a discussion point of another kind
+            return c.facet == "hint" and self.table.hint_intent[c.sentence] != intent
+        accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
+                          key=lambda c: (other_question(c), self.table.anaphoric[c.sentence],
+                                         own.focused and not self.table.explains(c.sentence, own),
+                                         -rank(c)))
+        fitting = [c for c in accepted if intent and self.table.fit(c.sentence, intent) >= 0.5]
+        return (fitting or accepted or [None])[0]
+
+    def shape(self, c: Candidate, subject: Subject, intent: str) -> float:
+        """How well a sentence reads as the direct answer: a statement rather than a
+        fragment, and for "what is" questions a definition of the subject.  (A sentence
+        that points back at an earlier one leads only when nothing else can.)"""
+        cfg, i = self.settings, c.sentence
+        bonus = 0.0 if self.table.statement[i] else -cfg.fragment_penalty
+        if intent == "definition" and subject.key and defines(c.text, subject.key[0]):
+            bonus += cfg.define_bonus
+        if subject.paper and subject.paper == self.table.card_name[i]:
+            bonus += cfg.paper_bonus  # "in the LoRA paper": the LoRA card itself
+        return bonus
 
     def points(self, cands: Sequence[Candidate], chosen: list[Candidate],
-               limit: int) -> list[Candidate]:
-        """Up to ``limit`` focused, non-redundant supporting sentences."""
+               limit: int, subject: Subject | None = None) -> list[Candidate]:
+        """Up to ``limit`` focused, non-redundant supporting sentences (none about another
+        thing whose name contains the subject's, such as AdaLoRA for LoRA)."""
         cfg, ans = self.settings, self.answer_settings
         floor = chosen[0].score - ans.support_margin - cfg.facet_weight if chosen else -1.0
+        name = subject.surface if subject and subject.focused else ""
         out: list[Candidate] = []
         for c in cands:
             if len(out) >= limit or c.score < floor:
                 break
             if c.focus < cfg.point_focus or c.cosine < ans.min_support_score:
+                continue
+            if name and (other_name(self.table.names[c.sentence], name)
+                         or variant_only(self.table.text[c.sentence], name)):
                 continue
             if self._redundant(c, [*chosen, *out]):
                 continue
@@ -171,13 +289,12 @@ class Composer:
         return out
 
     def best_for(self, cands: Sequence[Candidate], intent: str, exclude: Sequence[Candidate],
-                 clause: tuple[Anchors, Sequence[str]] | None = None) -> Candidate | None:
+                 clause: Subject | None = None) -> Candidate | None:
         """The best candidate about the clause's subject whose facet answers ``intent``."""
         fits = [c for c in cands
-                if (self.table.explained(c.sentence, *clause) >= self.settings.lead_explained
-                    or c.cosine >= self.settings.lead_cosine
-                    if clause else c.focus >= self.settings.point_focus)
-                and facet_fit(intent, c.facet, self.table.limiting[c.sentence]) >= 0.5
+                if (self.acceptable(c, clause, intent) if clause
+                    else c.focus >= self.settings.point_focus)
+                and self.table.fit(c.sentence, intent) >= 0.5
                 and not self._redundant(c, exclude)]
         return fits[0] if fits else None
 
@@ -201,5 +318,5 @@ def coverage_label(lead: Candidate | None, missing: Sequence[str], weak: bool, n
     return decide(lead is not None, missing, weak, named, unknown)
 
 
-__all__ = ["Candidate", "Composer", "Composition", "SentenceTable", "answer_text",
+__all__ = ["Candidate", "Composer", "Composition", "SentenceTable", "Subject", "answer_text",
            "coverage_label", "facet_fit", "layout", "surface_terms"]

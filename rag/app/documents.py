@@ -94,7 +94,7 @@ class DocumentsCallbacks:
             if self._embedder is None:
                 from rag.search.embed import Embedder
 
-                self._embedder = Embedder(self.settings.embedding)
+                self._embedder = Embedder(self.settings.resolved_embedding())
             return self._embedder
 
     def rows(self) -> list[dict]:

@@ -13,9 +13,9 @@ import threading
 
 from rag.app import present
 from rag.assistant import Assistant
-from rag.search.build import build_index
 from rag.search.embed import Embedder
-from rag.search.index import load_index
+from rag.search.stores.base import open_store
+from rag.search.stores.update import rebuild
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,10 @@ class Refresher:
     def _run(self) -> None:
         old = self.callbacks.assistant
         try:  # its own model instance: a tokenizer shared across threads can fail
-            report = build_index(old.settings, self.embedder_factory(
-                old.settings.resolved_embedding()), extras=self.extras)
-            fresh = Assistant(old.settings, old.embedder, load_index(old.settings), report)
+            embedder = self.embedder_factory(old.settings.resolved_embedding())
+            report = rebuild(old.settings, embedder, extras=self.extras)
+            fresh = Assistant(old.settings, old.embedder,
+                              open_store(old.settings, old.embedder.dim), report)
             bank = self.bank_for(fresh)
         except Exception as exc:  # noqa: BLE001 - keep serving the last good index
             log.warning("background rebuild failed: %s", exc)

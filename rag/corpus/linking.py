@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rag.corpus.clean import arxiv_ids_in
 from rag.records import Chunk, Source
 
 _WORD = re.compile(r"\w+")
@@ -299,3 +300,20 @@ def link_chunks(chunks: Sequence[Chunk], sources: Sequence[Source]) -> list[Chun
     """All chunks, document chunks carrying the ids of the papers they name."""
     linker = corpus_linker(sources)
     return [link_chunk(c, linker) for c in chunks]
+
+
+_ANCHOR = re.compile(r"^[A-Z][\w.+/-]*(?:[ -][\w.+/-]+){0,2}$")
+
+
+def link_anchors(sources: Sequence) -> list[tuple[str, str]]:
+    """(arXiv id, anchor text) of documents' links to papers whose anchor reads as a
+    name ("Chinchilla", "Latent Diffusion"), not as prose ("this one", "(2)")."""
+    out = []
+    for source in sources:
+        for section in getattr(source, "sections", ()):
+            for link in section.links:
+                anchor, _, url = link.partition("\t")
+                anchor = anchor.strip()
+                if _ANCHOR.match(anchor) and anchor.lower() not in ("paper", "this one"):
+                    out += [(arxiv_id, anchor) for arxiv_id in arxiv_ids_in(url)]
+    return out

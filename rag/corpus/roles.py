@@ -22,7 +22,7 @@ after the sentence before it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.records import SentenceInfo
 
@@ -186,7 +186,7 @@ def context_reason(text: str, label: str, rest: str) -> str:
         return "see_also"
     if _TABLE_ROW.match(stripped):
         return "table"
-    if _POINTER.search(stripped):
+    if _POINTER.search(stripped) or label and _POINTER.search(rest):
         return "pointer"
     if label and label.lower() in CONTEXT_LABELS:
         return "title"
@@ -322,7 +322,7 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
     if reason:
         return [SentenceInfo(chunk=chunk, text=text, prose=text, role="context", facet=facet,
                              label=label, subject=subject, context=reason)]
-    prose = _capitalise(rest) if facet else text
+    prose = _capitalise(rest) if facet or _DICT_KEY.match(label) else text
     if prose.rstrip().endswith("?") and facet != "problem":
         return [SentenceInfo(chunk=chunk, text=text, prose=prose, role="question", facet=facet,
                              label=label, subject=subject)]
@@ -334,17 +334,42 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
                          label=label, subject=subject, needs_antecedent=needs)]
 
 
-def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
-                   is_card: bool = False, chunk: int = 0) -> list[SentenceInfo]:
-    """Records of a chunk's sentences, in order (discussion lists become several).
+_KEY = re.compile(r"^(?P<key>[A-Za-z][\w .+/-]{0,40}):$")
+# A code dictionary's key ("adapters: LoRA adapters on ..."): lower case, one to three words.
+_DICT_KEY = re.compile(r"^[a-z][a-z0-9_]*(?: [a-z0-9_]+){0,2}$")
+_GENERIC_KEY = frozenset("""key main technical insights details contributions recent advances
+papers paper approach stages training process improvements notes overview summary for in
+response revised""".split())
 
-    In documents a title line ("paper: QLoRA: ...", "Llama 2: ... (Meta, 2023)") makes
-    the paper it names the subject of the sentences after it."""
+
+def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
+                   is_card: bool = False, chunk: int = 0,
+                   keep: Callable[[str], bool] | None = None) -> list[SentenceInfo]:
+    """Records of a chunk's sentences that ``keep`` accepts, in order (discussion lists
+    become several).
+
+    In documents a title line ("paper: QLoRA: ...", "Llama 2: ... (Meta, 2023)") or a
+    bare dictionary key ("wanda:") makes what it names the subject of the sentences
+    after it; a key that is a field ("advantages:") gives its facet to the unlabelled
+    lines under it."""
     out: list[SentenceInfo] = []
+    inherited, keyed = "", False  # the facet of a field key; a name key set the subject
     for sentence in sentences:
+        key = _KEY.match(sentence.strip()) if not is_card else None
+        if key:
+            name = key.group("key").strip()
+            inherited = facet_of(name)
+            if not inherited and not set(name.lower().split()) <= _GENERIC_KEY | CONTEXT_LABELS:
+                subject, keyed = name, True
+            continue
+        if keep is not None and not keep(sentence):
+            continue
         infos = classify(sentence, subject, title, is_card, chunk)
+        if inherited:
+            infos = [i.model_copy(update={"facet": inherited}) if i.role == "fact"
+                     and not i.label else i for i in infos]
         out.extend(infos)
-        if not is_card and infos and infos[0].context == "title":
+        if not is_card and infos and infos[0].context == "title" and not keyed:
             subject = title_subject(sentence) or subject
     return out
 
@@ -428,29 +453,10 @@ def keep_sentence(text: str, is_answer: bool) -> bool:
     return bool(label) and facet_of(label) in FACETS and len(rest.split()) >= 4
 
 
-_ANCHOR = re.compile(r"^[A-Z][\w.+/-]*(?:[ -][\w.+/-]+){0,2}$")
-
-
-def link_anchors(sources: Sequence) -> list[tuple[str, str]]:
-    """(arXiv id, anchor text) of documents' links to papers whose anchor reads as a
-    name ("Chinchilla", "Latent Diffusion"), not as prose ("this one", "(2)")."""
-    from rag.corpus.clean import arxiv_ids_in
-
-    out = []
-    for source in sources:
-        for section in getattr(source, "sections", ()):
-            for link in section.links:
-                anchor, _, url = link.partition("\t")
-                anchor = anchor.strip()
-                if _ANCHOR.match(anchor) and anchor.lower() not in ("paper", "this one"):
-                    out += [(arxiv_id, anchor) for arxiv_id in arxiv_ids_in(url)]
-    return out
-
-
 def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
     """Role records of every kept sentence of every chunk, in index order."""
     from rag.corpus.chunk import is_answer_sentence, split_sentences
-    from rag.corpus.linking import corpus_linker
+    from rag.corpus.linking import corpus_linker, link_anchors
 
     names: dict[str, list[str]] = {}
     for name in corpus_linker(sources).names:
@@ -471,8 +477,9 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
         where = f"{chunk.doc_id}#{chunk.section}"
         if carried[0] == where and carried[1]:
             subject = carried[1]
-        kept = [s for s in split_sentences(chunk.text) if keep_sentence(s, is_answer_sentence(s))]
-        infos = classify_chunk(kept, subject, chunk.title if is_card else "", is_card, i)
+        infos = classify_chunk(split_sentences(chunk.text), subject,
+                               chunk.title if is_card else "", is_card, i,
+                               keep=lambda s: keep_sentence(s, is_answer_sentence(s)))
         out.extend(infos)
         titled = [x for x in infos if x.context == "title"]
         carried = (where, title_subject(titled[-1].text) if titled else carried[1]

@@ -4,12 +4,15 @@
 partial, vague, confident-but-wrong, junk: off-topic / echo / gibberish) and the score
 a careful interviewer gives each.  Reported per split: mean score per class, Spearman
 rho against the labels, how often the excellent answer outscores the wrong one for
-the same question, and whether junk scores 0.  Tune on ``train``, report ``test``.
+the same question, and whether junk scores 0.  Tune on ``train``; the held-out
+``test`` split is scored only for the final measurement and by the gate
+(``evals/thresholds_grading.toml``), so it stays blind while tuning.
 """
 
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,3 +135,50 @@ def table(summaries: dict[str, dict]) -> str:
     row("excellent > wrong", lambda s: s.get("excellent_beats_wrong"))
     row("junk scored 0", lambda s: s.get("junk_zero"))
     return "\n".join(lines)
+
+
+def details(scored: Sequence[Scored]) -> str:
+    """One line per answer (label, score, class, question, notes): for tuning on train."""
+    lines = []
+    for s in scored:
+        note = "; ".join(s.notes)[:100]
+        lines.append(f"{s.row.label:4.1f} {s.score:4.1f} {s.row.cls:9} {s.row.id:14} "
+                     f"{s.row.question[:60]}" + (f"  [{note}]" if note else ""))
+    return "\n".join(lines)
+
+
+GATE_KEYS = {"min": ("spearman", "excellent_mean", "excellent_beats_wrong", "junk_zero"),
+             "max": ("wrong_mean",)}
+
+
+def load_gate(path: Path) -> dict[str, dict[str, float]]:
+    """``{"min": {...}, "max": {...}}`` from a TOML file of gate thresholds."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RagError(f"cannot read grading gate thresholds {path}: {exc}") from exc
+    out = {side: {k: float(v) for k, v in data.get(side, {}).items()} for side in GATE_KEYS}
+    unknown = {k for side in GATE_KEYS for k in out[side]} - {
+        k for keys in GATE_KEYS.values() for k in keys}
+    if unknown:
+        raise RagError(f"{path}: unknown grading gate metric(s) {', '.join(sorted(unknown))}")
+    return out
+
+
+def _metric(summary: dict, key: str) -> float:
+    mean = summary.get("mean", {})
+    value = {"excellent_mean": mean.get("excellent"), "wrong_mean": mean.get("wrong")}.get(
+        key, summary.get(key))
+    return float(value) if value is not None else float("nan")
+
+
+def gate(summary: dict, thresholds: dict[str, dict[str, float]]) -> list[str]:
+    """The gate thresholds a summary misses (empty when it passes)."""
+    failed = []
+    for key, floor in thresholds.get("min", {}).items():
+        if not _metric(summary, key) >= floor:
+            failed.append(f"{key} {_metric(summary, key)} < {floor}")
+    for key, ceiling in thresholds.get("max", {}).items():
+        if not _metric(summary, key) <= ceiling:
+            failed.append(f"{key} {_metric(summary, key)} > {ceiling}")
+    return failed

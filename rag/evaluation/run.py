@@ -257,10 +257,12 @@ Asked = tuple[QuestionResult, tuple[str, ...]]  # a result and its retrieved pas
 
 
 def reference_ids(assistant, questions: Sequence[EvalQuestion]) -> dict[str, list[str]]:
-    """Per question, the ids of the index's chunks that hold one of its evidence quotes."""
+    """Per question, the ids of the passages (rag.search.passages) whose chunks hold one
+    of its evidence quotes."""
     chunks = [(c.chunk_id, c.doc_id, c.text) for c in assistant.index.chunks]
-    return {q.id: metrics.reference_chunk_ids(chunks, [e.model_dump() for e in q.evidence])
-            for q in questions}
+    passage = getattr(assistant.retriever, "passage_id", lambda cid: cid)
+    return {q.id: list(dict.fromkeys(passage(cid) for cid in metrics.reference_chunk_ids(
+        chunks, [e.model_dump() for e in q.evidence]))) for q in questions}
 
 
 def run_config(assistant, questions: Sequence[EvalQuestion], by_id: dict[str, EvalQuestion],

@@ -1,2 +1,2 @@
-"""Finding passages: embedding, the index (its format and its build), retrieval, query rewriting.
+"""Finding passages: embedding, the index (format, build, stores), retrieval, query rewriting.
 May import ``rag.corpus`` and the base modules (records, settings, errors)."""

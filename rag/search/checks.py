@@ -70,10 +70,10 @@ def read_chunks(path: Path) -> list[Chunk]:
 def read_faiss(path: Path, n_chunks: int) -> tuple[object, np.ndarray]:
     """The vector store (FAISS read directly: no llama-index at query time) and its
     vectors, one per chunk."""
-    from rag.search.index import FaissStore
+    from rag.search.index import FaissVectors
 
     try:
-        store = FaissStore.load(path)
+        store = FaissVectors.load(path)
         index = store.client
         vectors = index.reconstruct_n(0, index.ntotal)
     except Exception as exc:  # noqa: BLE001 - FAISS reports damage as RuntimeError & co.

@@ -207,7 +207,7 @@ def _stemmer(module):
     return _STEMMER
 
 
-class FaissStore:
+class FaissVectors:
     """The build's FAISS index, searched directly.  llama-index's ``FaissVectorStore``
     writes it (``faiss.write_index``); reading and searching it needs only faiss, so
     answering a question never imports llama-index."""
@@ -216,7 +216,7 @@ class FaissStore:
         self.client = client  # the faiss index, as llama-index's store names it
 
     @classmethod
-    def load(cls, path: Path) -> FaissStore:
+    def load(cls, path: Path) -> FaissVectors:
         import faiss
 
         return cls(faiss.read_index(str(path)))
@@ -246,7 +246,7 @@ class LoadedIndex:
     build_dir: Path
     manifest: dict
     chunks: list[Chunk]
-    vector_store: FaissStore
+    vector_store: FaissVectors
     chunk_vectors: np.ndarray
     sentences: list[tuple[int, str]]
     sentence_vectors: np.ndarray

@@ -20,7 +20,10 @@ tools memory evaluation overview introduction section reasoning scaling""".split
 
 
 def name_key(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text).lower()
+    """Letters and digits, lower case, a plural "s" dropped ("Switch Transformers" and
+    "Switch Transformer" are one name)."""
+    key = re.sub(r"[\W_]+", "", text).lower()
+    return key[:-1] if len(key) > 4 and key.endswith("s") and not key.endswith("ss") else key
 
 
 class QuestionNames:
@@ -61,7 +64,9 @@ def _loose(name: str) -> str:
     """A regex for ``name`` tolerant of spaces and hyphens ("Flash Attention" ~
     "FlashAttention" ~ "flash-attention")."""
     parts = [re.escape(p) for p in re.findall(r"[A-Za-z0-9]+", name)]
-    return r"[\s-]?".join(parts)
+    if len(parts[-1]) > 3 and parts[-1].endswith("s") and not parts[-1].endswith("ss"):
+        parts[-1] = parts[-1][:-1]
+    return r"[\s-]?".join(parts) + "(?:e?s)?"
 
 
 def _names(index) -> list[tuple[str, int]]:
@@ -74,7 +79,7 @@ def _names(index) -> list[tuple[str, int]]:
         subject = first_subject.get(i, "")
         if chunk.doc_id.startswith("arxiv:"):
             out += [(n, i) for n in (chunk.title, short_name(chunk.title), subject) if n]
-        elif subject and len(subject.split()) <= 4 and not subject.lower().startswith("section"):
+        elif subject and not subject.lower().startswith("section"):
             heading = chunk.section.rsplit(" › ", 1)[-1]
             parts = name_parts(heading) if heading else []
             out += [(n, i) for n in dict.fromkeys([subject, *parts[1:]])

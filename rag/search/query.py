@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 _SUBSCRIPTS = str.maketrans("ₐₑₒₓₔₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ₀₁₂₃₄₅₆₇₈₉",
                             "aeoxəhklmnpstijruv0123456789")
@@ -112,7 +113,7 @@ def _closest(word: str, vocab: Vocabulary) -> str:
     from rapidfuzz import process
     from rapidfuzz.distance import DamerauLevenshtein
 
-    limit = 1 if len(word) <= 8 else 2
+    limit = 1 if len(word) <= 10 else 2
     found = process.extract(word, list(vocab), scorer=DamerauLevenshtein.distance,
                             score_cutoff=limit, limit=8)
     if not found:
@@ -127,16 +128,29 @@ def _inflection(a: str, b: str) -> bool:
         or long_.startswith(short) and long_[len(short):] in {"s", "es", "ed", "d", "ing", "er"}
 
 
-def correct_typos(text: str, vocab: Vocabulary, min_len: int = 5) -> str:
+def dictionary_words(model_dir: Path | None) -> frozenset[str]:
+    """English words the embedding model's WordPiece vocabulary holds whole ("shipping",
+    "congestion"): real words, never typos, even when the reading material lacks them."""
+    path = model_dir / "vocab.txt" if model_dir else None
+    if path is None or not path.is_file():
+        return frozenset()
+    words = path.read_text(encoding="utf-8").split()
+    return frozenset(w for w in words if len(w) >= 3 and w.isalpha() and w.islower())
+
+
+def correct_typos(text: str, vocab: Vocabulary, min_len: int = 5,
+                  dictionary: frozenset[str] = frozenset()) -> str:
     """``text`` with each unknown word of ``min_len``+ letters replaced by the closest
-    corpus word within one edit (two for words over six letters), case kept."""
+    corpus word within one edit (two for words over ten letters), case kept.  Words of
+    the ``dictionary`` and names written with inner capitals ("MLOps") are kept."""
     if not vocab:
         return text
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
         low = word.lower()
-        if len(low) < min_len or low in vocab:
+        if len(low) < min_len or low in vocab or low in dictionary \
+                or any(ch.isupper() for ch in word[1:]):
             return word
         best = _closest(low, vocab)
         if best == low or _inflection(low, best):  # "divide" / "divided" is no typo
@@ -145,6 +159,16 @@ def correct_typos(text: str, vocab: Vocabulary, min_len: int = 5) -> str:
             if word[0].isupper() else best
 
     return _WORD.sub(fix, text)
+
+
+_CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)+\b")
+
+
+def camel_pieces(text: str) -> str:
+    """The words of CamelCase names, which the reading material may write apart
+    ("FlashAttention" -> "Flash Attention", "PagedAttention" -> "Paged Attention")."""
+    return " ".join(" ".join(re.findall(r"[A-Z][a-z]+", m.group(0)))
+                    for m in _CAMEL.finditer(text))
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")

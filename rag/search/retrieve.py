@@ -1,7 +1,10 @@
-"""Hybrid retrieval: dense (FAISS) + BM25 (bm25s), fused by RRF.
+"""Hybrid retrieval: dense + BM25, fused by RRF (FAISS + bm25s, or Milvus).
 
 ``rrf`` and ``collapse_near_duplicates`` are pure functions; ``Retriever``
-wires them to the loaded index.
+wires them to the store (``rag.search.stores``: FAISS through llama-index and
+bm25s in memory by default, or Milvus' dense and built-in BM25 search) and
+returns passages (``rag.search.passages``: a whole paper card or short section
+is one passage).
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.records import Hit
-from rag.search.index import LoadedIndex
-from rag.search.query import stem_tokens
+from rag.search.passages import Passages
+from rag.search.query import camel_pieces
+from rag.search.stores.base import StoreView, as_store
 from rag.settings import RetrievalSettings
 
 
@@ -40,62 +44,109 @@ def collapse_near_duplicates(
 
 
 class Retriever:
-    """Search the loaded index with a precomputed query vector."""
+    """Search a store (FAISS files or Milvus) with a precomputed query vector and return
+    passages."""
 
-    def __init__(self, index: LoadedIndex, settings: RetrievalSettings):
-        self.index = index
+    def __init__(self, store, settings: RetrievalSettings):
+        self.store = as_store(store)  # a loaded FAISS build is wrapped
         self.settings = settings
-        self._sentence_chunk = np.array([c for c, _ in index.sentences], dtype=np.int64)
+        self._passages: tuple[str, Passages] | None = None  # (build id, its passages)
+
+    @property
+    def index(self):
+        """The whole build searched now (a loaded FAISS build or a Milvus corpus)."""
+        return self.store.view().corpus()
+
+    @property
+    def passages(self) -> Passages:
+        return self._passages_of(self.store.view())
+
+    def _passages_of(self, view: StoreView) -> Passages:
+        """The passages of the view's build (computed once per build)."""
+        cached = self._passages
+        if cached is None or cached[0] != view.build_id:
+            cached = (view.build_id, Passages(view.corpus().chunks,
+                                              self.settings.passage_max_chars))
+            self._passages = cached
+        return cached[1]
 
     def dense(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
-        return self.index.vector_store.search(query_vec, min(n, len(self.index.chunks)))
+        return self.store.view().dense(query_vec, n)
 
     def by_sentence(self, query_vec: np.ndarray, n: int) -> list[tuple[int, float]]:
         """Passages ranked by their best sentence's cosine to the question."""
-        if not len(self._sentence_chunk):
-            return []
-        scores = self.index.sentence_vectors @ query_vec
-        best = np.full(len(self.index.chunks), -np.inf, dtype=np.float32)
-        np.maximum.at(best, self._sentence_chunk, scores)
-        n = min(n, int(np.isfinite(best).sum()))
-        top = np.argpartition(-best, n - 1)[:n] if n else []
-        return sorted(((int(d), float(best[d])) for d in top), key=lambda x: -x[1])
+        return self.store.view().by_sentence(query_vec, n)
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
-        tokens = [list(stem_tokens(query))]
-        if not tokens[0]:
-            return []
-        n = min(n, len(self.index.chunks))
-        docs, scores = self.index.bm25.retrieve(tokens, k=n, show_progress=False, n_threads=0)
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        return self.store.view().lexical(_lexical_query(query), n)
 
     def search(
         self, query: str, query_vec: np.ndarray, k: int | None = None, mode: str | None = None,
         pinned: Sequence[int] = (),
     ) -> list[Hit]:
-        """Top-``k`` passages, near-duplicates collapsed.  ``pinned`` passages (of the
-        papers and methods the question names) join the fusion as one more ranking."""
+        """Top-``k`` passages (rag.search.passages), near-duplicates collapsed.  ``pinned``
+        chunks (of the papers and methods the question names) join the fusion as one
+        more ranking.  One build throughout (``StaleView`` when it was dropped
+        meanwhile)."""
+        return self._search(self.store.view(), query, query_vec, k, mode, pinned)
+
+    def _search(self, view: StoreView, query: str, query_vec: np.ndarray, k: int | None,
+                mode: str | None, pinned: Sequence[int]) -> list[Hit]:
         cfg = self.settings
         k = k or cfg.k
         mode = mode or cfg.mode
-        dense = self.dense(query_vec, cfg.candidates) if mode != "bm25" else []
-        lexical = self.lexical(query, cfg.candidates) if mode != "dense" else []
+        dense = view.dense(query_vec, cfg.candidates) if mode != "bm25" else []
+        lexical = (view.lexical(_lexical_query(query), cfg.candidates)
+                   if mode != "dense" else [])
         use_sent = mode == "hybrid" and cfg.sentence_weight > 0
-        by_sent = self.by_sentence(query_vec, cfg.candidates) if use_sent else []
+        by_sent = view.by_sentence(query_vec, cfg.candidates) if use_sent else []
         rankings = [[d for d, _ in dense], [d for d, _ in lexical], [d for d, _ in by_sent],
                     list(pinned) if mode == "hybrid" else []]
         weights = [cfg.dense_weight, cfg.bm25_weight, cfg.sentence_weight, cfg.name_weight]
         fused = rrf(rankings, weights, cfg.rrf_k)
         ordered = sorted(fused, key=lambda d: (-fused[d], d))
-        kept = collapse_near_duplicates(ordered, self.index.chunk_vectors, cfg.dedup_threshold,
-                                        limit=k)
-        dense_pos = {d: (r, s) for r, (d, s) in enumerate(dense, start=1)}
+        passages = self._passages_of(view)
+        kept = self._best(view, passages, ordered, k)
         lex_rank = {d: (r, s) for r, (d, s) in enumerate(lexical, start=1)}
-        hits = []
-        for doc in kept[:k]:
-            cos = float(self.index.chunk_vectors[doc] @ query_vec)
-            hits.append(Hit(chunk=self.index.chunks[doc], score=fused[doc], dense_score=cos,
-                            dense_rank=dense_pos.get(doc, (None,))[0],
-                            bm25_rank=lex_rank.get(doc, (None,))[0],
-                            bm25_score=lex_rank.get(doc, (None, None))[1]))
-        return hits
+        dense_rank = {d: r for r, (d, _) in enumerate(dense, start=1)}
+        return [self._hit(view, passages, group, doc, fused[doc], query_vec, dense_rank,
+                          lex_rank) for group, doc in kept]
+
+    def best_passages(self, ordered: Sequence[int], k: int) -> list[tuple[int, int]]:
+        """``(passage, best chunk)`` of the first ``k`` passages of the ranked chunks,
+        passages whose best chunks are near-duplicates collapsed."""
+        view = self.store.view()
+        return self._best(view, self._passages_of(view), ordered, k)
+
+    def _best(self, view: StoreView, passages: Passages, ordered: Sequence[int],
+              k: int) -> list[tuple[int, int]]:
+        best: dict[int, int] = {}
+        for doc in ordered:
+            best.setdefault(passages.of[doc], doc)
+        docs = list(best.values())
+        if not docs:
+            return []
+        _, vectors = view.passages(docs)
+        kept = collapse_near_duplicates(range(len(docs)), vectors,
+                                        self.settings.dedup_threshold, limit=k)
+        return [(passages.of[docs[i]], docs[i]) for i in kept]
+
+    def _hit(self, view: StoreView, passages: Passages, group: int, doc: int, score: float,
+             query_vec: np.ndarray, dense_rank: dict[int, int],
+             lex_rank: dict[int, tuple[int, float]]) -> Hit:
+        members = passages.groups[group]
+        _, vectors = view.passages(members)
+        cos = float(np.max(vectors @ query_vec))
+        return Hit(chunk=passages.chunk(group), score=score, dense_score=cos,
+                   dense_rank=dense_rank.get(doc), bm25_rank=lex_rank.get(doc, (None,))[0],
+                   bm25_score=lex_rank.get(doc, (None, None))[1],
+                   parts=passages.part_ids(group) if len(members) > 1 else ())
+
+    def passage_id(self, chunk_id: str) -> str:
+        """The id of the passage that returns this chunk (its first chunk's id)."""
+        return self.passages.passage_id(chunk_id)
+
+
+def _lexical_query(query: str) -> str:
+    """The BM25 query: the question plus the pieces of its CamelCase names."""
+    return f"{query} {camel_pieces(query)}"

@@ -81,6 +81,9 @@ def add_and_index(settings: Settings, embedder: EmbedderFactory,
                   build_progress: bool = False, extras: Sequence = ()) -> DocumentsChange:
     """Add the files, then rebuild the index when anything was added (with the build
     ``extras``, e.g. the question bank, so they cover the new documents)."""
+    from rag.search.stores.update import require_builder
+
+    require_builder(settings)  # a Milvus replica has no corpus to add to
     results = documents.add_documents(settings, candidates, progress)
     change = DocumentsChange(results=results)
     if any(r.status == "added" for r in results):
@@ -90,6 +93,9 @@ def add_and_index(settings: Settings, embedder: EmbedderFactory,
 
 def remove_and_index(settings: Settings, embedder: EmbedderFactory, wanted: Sequence[str],
                      build_progress: bool = False, extras: Sequence = ()) -> DocumentsChange:
+    from rag.search.stores.update import require_builder
+
+    require_builder(settings)
     removed, unknown = documents.remove_documents(settings, wanted)
     change = DocumentsChange(removed=removed, unknown=unknown)
     if removed:
@@ -99,9 +105,9 @@ def remove_and_index(settings: Settings, embedder: EmbedderFactory, wanted: Sequ
 
 def _rebuild(settings: Settings, embedder: EmbedderFactory, progress: bool,
              extras: Sequence = ()):
-    from rag.search.build import build_index
+    from rag.search.stores.update import rebuild  # FAISS, or local build + Milvus publish
 
-    return build_index(settings, embedder(), progress=progress, extras=extras)
+    return rebuild(settings, embedder(), progress=progress, extras=extras)
 
 
 def document_rows(settings: Settings) -> list[dict]:

@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.records import Chunk, StudyCard
 from rag.study import bank as study_bank
@@ -52,19 +53,107 @@ def find_blank(text: str, avoid: str = "") -> Blank | None:
     return None
 
 
+# Organisations, benchmarks and datasets, and common nouns written in capitals: a
+# name blank is asked only for a named method or model, and a distractor is always
+# the same kind of thing as the answer (an organisation among organisations ...).
+ORGANISATIONS = frozenset(
+    "openai google deepmind meta anthropic microsoft nvidia apple amazon ibm kaist fair "
+    "mbzuai stanford princeton berkeley cmu mit tsinghua alibaba baidu tencent bytedance "
+    "bigcode servicenow mosaicml databricks ai2 eleutherai cohere reka salesforce adobe "
+    "laion runway xai zhipu huggingface tiger-lab deepseek mistral qwen".split())
+BENCHMARKS = frozenset(
+    "mmlu mmlu-pro gsm8k math math500 humaneval mbpp imagenet coco glue superglue squad "
+    "big-bench bbh hotpotqa fever aime aime24 gpqa swe-bench mt-bench alpacaeval ifeval "
+    "wikitext pile c4 laion-5b sa-1b sa-v ds-1000 scienceqa vtab cifar-100 librispeech "
+    "wmt e2e webnlg dart xsum babilong longbench musr frontiermath mmmu gaia mteb".split())
+COMMON_NOUNS = frozenset(
+    "llm llms ssm ssms gpu gpus tpu tpus sram hbm flops api apis nlp ai agi ml kv qa mlp "
+    "cnn cnns rnn rnns nli ocr asr tts cpu cpus io lm lms gui url html json yaml".split())
+_ORG_CUES = re.compile(r"^\s*(?:collaboration|team|lab|labs|project|researchers|group|"
+                       r"research|ai\b)", re.I)
+_BENCH_CUES = re.compile(r"^\s*(?:benchmark|dataset|suite|leaderboard|test set|split)", re.I)
+_NOT_STANDALONE = re.compile(r"[+→=|]|\bthis (?:one|is|was)\b|\b(?:of|in) this\b|\b(?:above|"
+                             r"below)\b|\bsee\b", re.I)
+
+
+@lru_cache(maxsize=8192)
+def name_kind(answer: str, fact: str = "") -> str:
+    """What a name answer is: "org", "benchmark", "common" (a capitalised common noun
+    such as LLM or GPU) or "method" (a model or method), from lists and the words
+    around it in ``fact``."""
+    key = answer.lower()
+    if key in COMMON_NOUNS:
+        return "common"
+    if key in ORGANISATIONS or (answer.endswith("AI") and len(answer) > 3):
+        return "org"  # OpenAI, CodiumAI
+    if key in BENCHMARKS:
+        return "benchmark"
+    at = fact.find(answer)
+    before, after = fact[max(0, at - 12):max(0, at)], fact[at + len(answer):] if at >= 0 else ""
+    model_like = bool(re.search(r"\d|GPT|LM\b", answer))
+    if not model_like and (_ORG_CUES.match(after) or re.search(
+            r"\b(?:from|by|at)\s+(?:the\s+)?$", before)):
+        return "org"
+    if _BENCH_CUES.match(after):
+        return "benchmark"
+    return "method"
+
+
+def answer_kind(card: StudyCard) -> str:
+    """The kind a distractor must share: numbers by unit, names by ``name_kind``."""
+    if card.answer_type == "number":
+        return "number:" + _unit_class(card.answer)
+    if card.answer_type == "name":
+        return "name:" + name_kind(card.answer, card.fact)
+    return card.answer_type
+
+
 def card_id(kind: str, text: str) -> str:
     return f"{kind}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
 
 
 def _unit_class(answer: str) -> str:
-    return "percent" if "%" in answer or "percent" in answer else "plain"
+    """"percent", "scaled" (175B, 3 million), "times" (16x) or "plain"."""
+    text = answer.lower()
+    if "%" in text or "percent" in text:
+        return "percent"
+    if re.search(r"\d\s?(?:[bmkt]\b|billion|million|trillion|thousand)", text):
+        return "scaled"
+    return "times" if re.search(r"\dx\b|×", text) else "plain"
 
 
-def _cloze(chunk: Chunk, text: str, topic: str) -> StudyCard | None:
+def stem_context(chunk: Chunk) -> str:
+    """What a card's sentence is about, shown before it: the paper's short name or the
+    section's short label ("LoRA", "Mixture of Experts")."""
+    if chunk.doc_id.startswith("arxiv:") or not chunk.section:
+        return study_bank.paper_name(chunk.title).strip("“”")
+    return study_bank.short_label(study_bank.clean_heading(chunk.section.split(" › ")[-1]))
+
+
+def answerable(text: str, blank: Blank, context: str) -> bool:
+    """Can the blank be filled from knowledge, given the context line?  Not when the
+    sentence is a fragment or formula ("CLIP encoder + projection + Vicuna ____"),
+    points elsewhere ("like this ____ one"), the context gives the answer away, or a
+    name blank hides a common noun (LLM, GPU) rather than a named method."""
+    body = text[:blank.start] + text[blank.end:]
+    if len(body.split()) < 7 or _NOT_STANDALONE.search(text):
+        return False
+    if blank.answer.lower() in context.lower():
+        return False
+    return not (blank.kind == "name" and name_kind(blank.answer, text) == "common")
+
+
+def _cloze(chunk: Chunk, text: str, topic: str, known_terms: frozenset[str] = frozenset()
+           ) -> StudyCard | None:
     blank = find_blank(text, avoid=chunk.title if not chunk.doc_id.startswith("arxiv:") else "")
-    if blank is None:
+    context = stem_context(chunk)
+    if blank is None or not answerable(text, blank, context):
         return None
+    if blank.kind == "term" and known_terms and blank.answer.lower() not in known_terms:
+        return None  # a one-off adjective ("more compute-efficient") is no concept to recall
     prompt = text[:blank.start] + BLANK + text[blank.end:]
+    if context and _alnum(context) not in _alnum(text):
+        prompt = f"{context} — {prompt}"
     return StudyCard(card_id=card_id("cloze", text), kind="cloze", topic=topic, prompt=prompt,
                      answer=blank.answer, answer_type=blank.kind, fact=text,
                      chunk_id=chunk.chunk_id, title=chunk.title, section=chunk.section,
@@ -75,10 +164,11 @@ def build_cards(chunks: Sequence[Chunk], facts: Sequence[tuple[int, str]]) -> li
     """Cloze cards for every fact with something to hide, and an mcq card for each that
     has three sibling answers from other sources."""
     cloze = []
+    known = _known_terms(chunks)
     for ci, text in facts:
         chunk = chunks[ci]
         topic = study_bank.assign_topic([(chunk.title, 2.0), (chunk.section, 1.0), (text, 1.0)])
-        card = _cloze(chunk, " ".join(text.split()), topic)
+        card = _cloze(chunk, " ".join(text.split()), topic, known)
         if card is not None:
             cloze.append(card)
     doc = {c.chunk_id: c.doc_id for c in chunks}
@@ -96,19 +186,33 @@ def build_cards(chunks: Sequence[Chunk], facts: Sequence[tuple[int, str]]) -> li
     return cloze + mcq
 
 
+def _alnum(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _known_terms(chunks: Sequence[Chunk]) -> frozenset[str]:
+    """Hyphenated terms used in two or more documents (a concept, not a one-off)."""
+    docs: dict[str, set[str]] = {}
+    for chunk in chunks:
+        for term in _TERM.findall(chunk.text):
+            docs.setdefault(term.lower(), set()).add(chunk.doc_id)
+    return frozenset(t for t, d in docs.items() if len(d) >= 2)
+
+
 def distractors(card: StudyCard, pool: Sequence[StudyCard], doc: dict[str, str],
                 text_of: dict[str, str]) -> list[str]:
-    """Three answers of sibling cards: same answer type (and unit), other sources,
-    same topic first; none that the card's own passage contains or that equals the
-    answer in any accepted form."""
+    """Three answers of sibling cards: the same kind of thing (``answer_kind``: a
+    percentage among percentages, an organisation among organisations, a method among
+    methods), other sources, same topic first; none that the card's own passage
+    contains or that equals the answer in any accepted form."""
     own_doc, own_text = doc[card.chunk_id], text_of[card.chunk_id]
+    kind = answer_kind(card)
     seen = {normalise(card.answer)}
     picks = []
     rank = sorted(pool, key=lambda o: (o.topic != card.topic, hashlib.sha1(
         (card.card_id + o.card_id).encode()).hexdigest()))
     for other in rank:
-        if (other.answer_type != card.answer_type or doc[other.chunk_id] == own_doc
-                or _unit_class(other.answer) != _unit_class(card.answer)
+        if (answer_kind(other) != kind or doc[other.chunk_id] == own_doc
                 or other.answer.lower() in own_text or normalise(other.answer) in seen
                 or is_correct(card, other.answer)):
             continue

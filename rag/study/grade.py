@@ -22,18 +22,27 @@ an LLM backend judge the same key points when one is configured.
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from rag.corpus.chunk import split_sentences
 from rag.errors import InvalidAnswer
 from rag.records import BankEntry, Citation, Grade, KeyPoint
 from rag.settings import InterviewSettings
 from rag.study import terms
+from rag.study.claims import (
+    answer_units,
+    contradiction,
+    known_numbers,
+    present,
+    sentence_units,
+    stems_of,
+)
+
+__all__ = ["answer_units", "assess", "check_answer", "contradiction", "grade_answer",
+           "is_echo", "is_gibberish", "is_salad"]
 
 _ALLOWED_CONTROL = {"\n", "\t", "\r"}
 OFFLINE_LIMITS = ("The offline grader checks that your sentences state the key points with "
@@ -69,22 +78,6 @@ def check_answer(text: object, max_chars: int) -> str:
     return text.strip()
 
 
-def answer_units(text: str, min_words: int = 3) -> list[str]:
-    """The answer's sentences (lines and list items split too) and their ';'-separated
-    clauses, each of at least ``min_words`` words; ``InvalidAnswer`` when none is."""
-    units: list[str] = []
-    for sentence in split_sentences(text) or [text.strip()]:
-        units.append(sentence)
-        clauses = [c.strip() for c in sentence.split(";")]
-        if len(clauses) > 1:
-            units.extend(clauses)
-    units = [u for u in dict.fromkeys(units) if len(u.split()) >= min_words]
-    if not units:
-        raise InvalidAnswer(f"your answer is too short to grade: write at least one sentence "
-                            f"of {min_words} or more words")
-    return units
-
-
 def is_gibberish(unit: str, vocab: frozenset[str]) -> bool:
     """Mostly words neither the corpus nor English function words contain."""
     tokens = terms.words(unit)
@@ -110,40 +103,6 @@ def is_echo(unit: str, unit_vec: np.ndarray, question_vec: np.ndarray, context: 
     return not (stems - terms.content_stems(context) - terms._GENERIC_STEMS)
 
 
-def _present(stem: str, stems: set[str]) -> bool:
-    """``stem`` or a word sharing it as a prefix ("train" / "trainabl")."""
-    return any(s == stem or (min(len(s), len(stem)) >= 4 and (s.startswith(stem) or
-                                                              stem.startswith(s)))
-               for s in stems)
-
-
-def contradiction(point: str, unit: str, question: str = "") -> str:
-    """Why ``unit`` states the opposite of ``point`` ('' when it does not): a different
-    number; an antonym swapped in ("quadratic" for "linear") unless the unit negates it
-    ("does not update" for "freezes"); or a shared word negated in one but not the other."""
-    p_slots, u_slots = terms.number_slots(point), terms.number_slots(unit)
-    for slot in p_slots.keys() & u_slots.keys():
-        if not any(terms.same_number(a, b) for a in p_slots[slot] for b in u_slots[slot]):
-            said = ", ".join(f"{v:g}" for v in sorted(u_slots[slot]))
-            want = ", ".join(f"{v:g}" for v in sorted(p_slots[slot]))
-            return f"different number ({said} for {want}{'' if slot == '%' else ' ' + slot})"
-    p_stems, u_stems = terms.content_stems(point), terms.content_stems(unit)
-    context = terms.content_stems(question)
-    neg_p, neg_u = terms.negated_stems(point), terms.negated_stems(unit)
-    swaps = sorted((a, b) for a in p_stems - context for b in terms.antonyms(a) - context
-                   if b in u_stems and not _present(a, u_stems) and not _present(b, p_stems))
-    for a, b in swaps:
-        if b not in neg_u:
-            return f"opposite claim ({b} for {a})"
-    if swaps or any(terms.antonyms(x) & p_stems for x in neg_u):
-        return ""  # "does not update" restates "freezes"
-    shared = (p_stems & u_stems) - terms._GENERIC_STEMS - context
-    denied = shared & terms.negated_stems(unit, explicit=True) - neg_p
-    if denied:  # "LoRA does not freeze the weights" for "LoRA freezes the weights"
-        return f"negated claim ({', '.join(sorted(denied))})"
-    return ""
-
-
 @dataclass(frozen=True)
 class Judgement:
     credit: float
@@ -157,42 +116,56 @@ def _no_rarity(stem: str) -> float:
     return 1.0
 
 
+def _wanted(point: str, question: str, weigh) -> dict[str, float]:
+    """The point's distinguishing terms (acronyms spelled out too) and their weights."""
+    context = stems_of(question)
+    dist = {t for t in stems_of(point) - context if t not in terms._GENERIC_STEMS}
+    return {t: w for t in dist if (w := weigh(t)) > 0}
+
+
 def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequence[str],
-                cfg: InterviewSettings, weigh=_no_rarity) -> Judgement:
-    """The best judgement of one key point over the answer's units.  A unit that both
-    matches the point and states its opposite contradicts it; a contradiction found
-    in one unit loses to a correct statement of the point in another."""
-    weights = {t: weigh(t) for t in terms.distinguishing(point.text, question)}
-    wanted = {t for t, w in weights.items() if w > 0}
-    need = max(1, min(cfg.min_terms, math.ceil(cfg.term_fraction * len(wanted))))
+                cfg: InterviewSettings, weigh=_no_rarity,
+                known: frozenset[float] = frozenset()) -> Judgement:
+    """The best judgement of one key point over the answer's units (sentences and
+    clauses).  Covered: cosine >= ``cover_threshold`` and enough of the point's
+    distinguishing terms (``term_fraction`` of their weight, at least 1, at most
+    ``min_terms``); partly: cosine >= ``partial_threshold`` and one such term.  A unit
+    that matches the point and states its opposite contradicts it, unless another unit
+    states the point correctly."""
+    weights = _wanted(point.text, question, weigh)
+    need = max(1.0, min(cfg.min_terms, cfg.term_fraction * sum(weights.values())))
     # a short point ("need to load all experts") has a lower cosine to any full sentence
     relief = cfg.short_point_relief if len(point.text.split()) < 10 else 0.0
     best = Judgement(0.0, False, int(np.argmax(sims)) if len(sims) else 0,
                      float(sims.max()) if len(sims) else 0.0, "not mentioned")
     wrong: Judgement | None = None
     for i, unit in enumerate(units):
-        hits = wanted & terms.content_stems(unit)
+        stems = stems_of(unit)
+        hits = [t for t in weights if present(t, stems)]
         sim, found = float(sims[i]) + relief, sum(weights[t] for t in hits)
         if sim < cfg.partial_threshold or found < 1:
             continue
-        why = contradiction(point.text, unit, question) if found >= need else ""
+        why = contradiction(point.text, unit, question, known) if found >= need else ""
         if why:
             wrong = wrong or Judgement(0.0, True, i, sim, why)
             continue
         credit = 1.0 if sim >= cfg.cover_threshold and found >= need else 0.5
         if credit > best.credit:
-            best = Judgement(credit, False, i, sim, f"{len(hits)} of {len(wanted)} "
+            best = Judgement(credit, False, i, sim, f"{len(hits)} of {len(weights)} "
                              "distinguishing terms")
     if wrong and best.credit < 1.0:
         return wrong
     return best
 
 
-def score_out_of_10(points: Sequence[KeyPoint], target: float, penalty: float) -> float:
+def score_out_of_10(points: Sequence[KeyPoint], target: float, penalty: float,
+                    extra: float = 0.0) -> float:
+    """10 x (covered weight + ``extra`` - ``penalty`` x contradicted weight) / (``target``
+    x total weight), within [0, 10]."""
     total = sum(p.weight for p in points)
     if total <= 0:
         return 0.0
-    earned = sum(p.weight * p.credit for p in points)
+    earned = sum(p.weight * p.credit for p in points) + extra
     earned -= penalty * sum(p.weight for p in points if p.contradicted)
     return round(10 * min(1.0, max(0.0, earned / (target * total))), 1)
 
@@ -204,13 +177,16 @@ class Prepared:
     units: list[str]
     vectors: np.ndarray
     notes: list[str]
+    sentence: list[int] = field(default_factory=list)  # the sentence of each unit
 
 
 def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
             vocab: frozenset[str], cfg: InterviewSettings,
             point_vecs: np.ndarray | None = None) -> Prepared:
     """Split, drop gibberish, keyword salad and restatements, then the off-topic check."""
-    units = answer_units(text)
+    pairs = sentence_units(text)
+    units = [u for u, _ in pairs]
+    sentence_of = dict(pairs)
     notes = []
     kept = [u for u in units if not is_gibberish(u, vocab) and not is_salad(u)]
     if len(kept) < len(units):
@@ -226,7 +202,7 @@ def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
     if len(vecs) and is_off_topic(vecs, question_vec, point_vecs, cfg):
         notes.append("the answer is off-topic for this question")
         return Prepared([], vecs[:0], notes)
-    return Prepared(units, vecs, notes)
+    return Prepared(units, vecs, notes, [sentence_of[u] for u in units])
 
 
 def is_off_topic(vecs: np.ndarray, question_vec: np.ndarray, point_vecs: np.ndarray | None,
@@ -240,16 +216,39 @@ def is_off_topic(vecs: np.ndarray, question_vec: np.ndarray, point_vecs: np.ndar
 
 
 def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
-                 cfg: InterviewSettings, weigh=_no_rarity) -> list[KeyPoint]:
+                 cfg: InterviewSettings, weigh=_no_rarity,
+                 known: frozenset[float] | None = None) -> list[KeyPoint]:
     sims = point_vecs @ prep.vectors.T if len(prep.units) else np.zeros((len(point_vecs), 0))
+    if known is None:
+        known = known_numbers(p.text for p in (*entry.key_points, *entry.support))
+    judged = [judge_point(point, entry.question, sims[i], prep.units, cfg, weigh, known)
+              for i, point in enumerate(entry.key_points)]
+    judged = cap_per_sentence(judged, prep.sentence, cfg.points_per_sentence)
     out = []
-    for i, point in enumerate(entry.key_points):
-        j = judge_point(point, entry.question, sims[i], prep.units, cfg, weigh)
+    for point, j in zip(entry.key_points, judged):
         out.append(point.model_copy(update={
             "covered": j.credit >= 1.0, "credit": j.credit, "contradicted": j.contradicted,
             "similarity": round(j.similarity, 4), "why": j.why,
             "matched": prep.units[j.unit] if prep.units and (j.credit or j.contradicted)
             else ""}))
+    return out
+
+
+def cap_per_sentence(judged: list[Judgement], sentence_of: Sequence[int], cap: int
+                     ) -> list[Judgement]:
+    """One sentence of the answer fully covers at most ``cap`` points (the closest);
+    beyond that it earns partial credit: a one-line summary is not a full answer."""
+    if not sentence_of or cap <= 0:
+        return judged
+    by_sentence: dict[int, list[int]] = {}
+    for k, j in enumerate(judged):
+        if j.credit >= 1.0 and not j.contradicted:
+            by_sentence.setdefault(sentence_of[j.unit], []).append(k)
+    out = list(judged)
+    for ks in by_sentence.values():
+        for k in sorted(ks, key=lambda k: -judged[k].similarity)[cap:]:
+            out[k] = replace(judged[k], credit=0.5, why=f"{judged[k].why}; its sentence "
+                             f"already covers {cap} other points")
     return out
 
 
@@ -278,9 +277,24 @@ def evidence_for(entry: BankEntry, chunks_by_id: dict) -> list[Citation]:
 
 
 def grade_offline(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
-                  cfg: InterviewSettings, weigh=_no_rarity) -> tuple[list[KeyPoint], float]:
+                  cfg: InterviewSettings, weigh=_no_rarity,
+                  support_vecs: np.ndarray | None = None,
+                  ) -> tuple[list[KeyPoint], list[KeyPoint], float]:
+    """The judged key points, the judged further facts of the entry's sources
+    (``entry.support``), and the score: each further fact the answer states adds
+    ``support_weight`` (at most ``support_cap`` of them), each it contradicts costs as
+    much times the penalty."""
     points = judge_points(entry, prep, point_vecs, cfg, weigh)
-    return points, score_out_of_10(points, cfg.coverage_target, cfg.contradiction_penalty)
+    support: list[KeyPoint] = []
+    if entry.support and support_vecs is not None and len(support_vecs):
+        known = known_numbers(p.text for p in (*entry.key_points, *entry.support))
+        support = judge_points(entry.model_copy(update={"key_points": entry.support}), prep,
+                               support_vecs, cfg, weigh, known)
+    stated = sum(p.credit >= 1.0 for p in support)
+    wrong = sum(p.contradicted for p in support)
+    extra = cfg.support_weight * (min(stated, cfg.support_cap) - cfg.contradiction_penalty * wrong)
+    return points, support, score_out_of_10(points, cfg.coverage_target,
+                                            cfg.contradiction_penalty, extra)
 
 
 @dataclass
@@ -300,10 +314,15 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
     qvec = study.question_vectors[entry.entry_id]
     prep = prepare(entry, text, assistant.embedder.encode, qvec, study.vocab, cfg,
                    study.point_vectors[entry.entry_id])
-    points, score = grade_offline(entry, prep, study.point_vectors[entry.entry_id], cfg,
-                                  study.term_weight)
-    score = topical_floor(score, prep, qvec, points, cfg)
+    points, support, score = grade_offline(
+        entry, prep, study.point_vectors[entry.entry_id], cfg, study.term_weight,
+        study.support_vectors.get(entry.entry_id))
+    score = topical_floor(score, prep, qvec, [*points, *support], cfg)
     used, notes = "offline", list(prep.notes)
+    stated = [p for p in support if p.credit >= 1.0]
+    if stated:
+        notes.append(f"also credited: {len(stated)} further fact(s) of the sources, e.g. "
+                     f"“{stated[0].text[:70]}…”")
     if grader == "llm" and prep.units:
         from rag.study import rubric
 
@@ -312,7 +331,8 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
             points, used = judged.points, judged.grader
             score = score_out_of_10(points, cfg.coverage_target, cfg.contradiction_penalty)
         notes.extend(judged.notes)
-    notes.extend(f"contradicts: {p.text[:80]}… ({p.why})" for p in points if p.contradicted)
+    notes.extend(f"contradicts: {p.text[:80]}… ({p.why})" for p in [*points, *support]
+                 if p.contradicted)
     return Assessment(text, score, points, used, notes)
 
 

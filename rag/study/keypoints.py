@@ -36,6 +36,11 @@ _BULLETS = re.compile(r"(?:\s-\s.*){2,}")
 _LABEL = re.compile(r"^[A-Za-z][\w /&()-]{0,40}:\s+")
 
 
+_ANNOUNCE = re.compile(r"\b(?:two|three|four|five|several|a few|some)\s+(?:main\s+)?(?:changes|"
+                       r"parts|components|steps|stages|ideas|contributions|phases|modes|"
+                       r"variants|ways)\s*[.:]?$", re.I)
+
+
 def _is_name_list(text: str) -> bool:
     """"GPT1, GPT2, GPT3, Codex, InstructGPT, GPT4 papers." and the like."""
     commas = text.count(",")
@@ -72,7 +77,8 @@ def is_fact(text: str, role: str | None = None, titles: Iterable[str] = (),
     if role is not None and not labelled and (n_words < 5 or (
             n_words < 7 and not terms.numbers(text))):
         return False  # "Reduces need for human feedback": no subject, too thin to grade
-    if _READER.search(text) or _BULLETS.search(text) or _is_name_list(text):
+    if (_READER.search(text) or _BULLETS.search(text) or _is_name_list(text)
+            or _ANNOUNCE.search(text)):  # "The architecture makes two changes."
         return False
     return not _is_title_like(text, titles)
 
@@ -122,13 +128,16 @@ def same_point(a: str, b: str, cos: float, redundancy: float) -> bool:
 def select_points(cands: Sequence[Candidate], vecs: np.ndarray, limit: int,
                   redundancy: float, min_relevance: float,
                   own_bonus: float = 0.15) -> list[int]:
-    """Up to ``limit`` candidates: the most relevant first (own passages get a small
-    bonus), each unlike those already chosen, none below ``min_relevance``."""
-    order = sorted(range(len(cands)),
-                   key=lambda i: -(cands[i].relevance + own_bonus * cands[i].own))
+    """Up to ``limit`` candidates: the most relevant first, each unlike those already
+    chosen, none below ``min_relevance``.  Facts of the entry's own passages (its paper
+    card, its section) get ``own_bonus`` in both: they answer it by construction."""
+    def rank(i: int) -> float:
+        return cands[i].relevance + own_bonus * cands[i].own
+
+    order = sorted(range(len(cands)), key=lambda i: -rank(i))
     keep: list[int] = []
     for i in order:
-        if len(keep) == limit or cands[i].relevance < min_relevance:
+        if len(keep) == limit or rank(i) < min_relevance:
             break
         if not any(same_point(cands[i].text, cands[j].text, float(vecs[i] @ vecs[j]),
                               redundancy) for j in keep):
@@ -139,3 +148,22 @@ def select_points(cands: Sequence[Candidate], vecs: np.ndarray, limit: int,
 def point_weight(relevance: float) -> float:
     """A key point weighs its relevance to the question, within [0.5, 1]."""
     return round(min(1.0, max(0.5, 0.5 + relevance)), 3)
+
+
+def select_support(cands: Sequence[Candidate], vecs: np.ndarray, chosen: Sequence[int],
+                   limit: int, redundancy: float, min_relevance: float = 0.2) -> list[int]:
+    """Further facts beside the ``chosen`` key points, up to ``limit``: the other
+    candidates (own passages first, as for key points), most relevant first, none a
+    near-duplicate of a point or of each other.  An answer that states them is credited;
+    one that misses them loses nothing."""
+    order = sorted((i for i in range(len(cands)) if i not in set(chosen)
+                    and cands[i].relevance + 0.15 * cands[i].own >= min_relevance),
+                   key=lambda i: -(cands[i].relevance + 0.15 * cands[i].own))
+    keep: list[int] = []
+    for i in order:
+        if len(keep) == limit:
+            break
+        if not any(same_point(cands[i].text, cands[j].text, float(vecs[i] @ vecs[j]),
+                              redundancy) for j in [*chosen, *keep]):
+            keep.append(i)
+    return keep

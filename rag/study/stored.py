@@ -9,6 +9,7 @@ interview setting or study code rebuilds it.  ``load_study(index)`` reads it bac
     study/bank.jsonl            one BankEntry per line, key points included
     study/question_vectors.npy  one row per entry
     study/point_vectors.npy     one row per key point, entries in order
+    study/support_vectors.npy   one row per further fact (``BankEntry.support``), likewise
     study/cards.jsonl           cloze and multiple-choice cards
     study/vocab.json            the corpus's words (an answer made of none is gibberish)
     study/report.json           bank size per topic before and after merging/dropping
@@ -53,6 +54,7 @@ class StudyBank:
     report: dict = field(default_factory=dict)
     stem_df: dict[str, int] = field(default_factory=dict)  # chunks holding each stem
     n_chunks: int = 1
+    support_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # entry.support rows
 
     def term_weight(self, stem: str) -> float:
         """How much using ``stem`` shows knowledge: 1 for a rare term (in under 3% of
@@ -68,7 +70,7 @@ class StudyBank:
 
 _SHAPING = ("guide_doc_id", "min_section_sentences", "reference_passages", "key_points",
             "redundancy_threshold", "duplicate_threshold", "min_key_points",
-            "min_point_relevance")
+            "min_point_relevance", "support_points")
 
 
 def fingerprint(settings: InterviewSettings) -> str:
@@ -160,15 +162,52 @@ def merge_duplicates(entries: list[BankEntry], qvecs: np.ndarray,
     return out, qvecs[kept], pairs
 
 
+def _alnum(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _subject_names(ctx: BuildContext, own: list[int]) -> list[str]:
+    """What the entry's own passages are about, normalised to letters and digits: a
+    paper card's title, a section's short label ("LoRA", "Mixture of Experts")."""
+    names = set()
+    for ci in own:
+        chunk = ctx.chunks[ci]
+        if chunk.doc_id.startswith("arxiv:") or not chunk.section:
+            names.add(_alnum(chunk.title))
+        else:
+            label = study_bank.clean_heading(chunk.section.split(" › ")[-1])
+            names.add(_alnum(study_bank.short_label(label)))
+    return sorted(n for n in names if len(n) >= 3)
+
+
+def _allowed(ctx: BuildContext, entry: BankEntry, own: list[int], retrieved: list[int]
+             ) -> list[int]:
+    """Retrieved passages that may give an entry key points: none for a paper card or a
+    document (its own passages say it all), only those about the same subject for a
+    section or discussion question, all for a guide question (it has no passages)."""
+    if entry.origin in ("paper", "document"):
+        return []
+    if entry.origin == "guide" or not own:
+        return retrieved
+    names = _subject_names(ctx, own)
+    out = []
+    for ci in retrieved:
+        chunk = ctx.chunks[ci]
+        text = _alnum(f"{chunk.title} {chunk.section} {chunk.text[:400]}")
+        if any(name in text for name in names):
+            out.append(ci)
+    return out
+
+
 def _candidates(ctx: BuildContext, entry: BankEntry, qvec: np.ndarray,
                 facts: dict[int, list[int]], cfg: InterviewSettings, search: BuildSearch,
                 ) -> list[keypoints.Candidate]:
     position = {c.chunk_id: i for i, c in enumerate(ctx.chunks)}
     own = [position[c] for c in entry.source_chunk_ids if c in position]
     skip = position.get(entry.origin_chunk_id) if entry.origin == "guide" else None
-    chunks = dict.fromkeys([*own, *search(entry.question, qvec, cfg.reference_passages)])
+    retrieved = _allowed(ctx, entry, own, search(entry.question, qvec, cfg.reference_passages))
     out = []
-    for ci in chunks:
+    for ci in dict.fromkeys([*own, *retrieved]):
         if ci == skip:
             continue
         for row in facts.get(ci, []):
@@ -186,27 +225,33 @@ def _point(text: str, chunk: Chunk, n: int, weight: float) -> KeyPoint:
 
 def entry_points(ctx: BuildContext, entry: BankEntry, qvec: np.ndarray,
                  facts: dict[int, list[int]], plain: dict[str, np.ndarray],
-                 cfg: InterviewSettings, search: BuildSearch) -> tuple[BankEntry, np.ndarray]:
-    """The entry with its key points (sources renumbered to the points' passages)."""
+                 cfg: InterviewSettings, search: BuildSearch
+                 ) -> tuple[BankEntry, np.ndarray, np.ndarray]:
+    """The entry with its key points and further facts (``support``; sources renumbered
+    to the points' passages), and the vectors of both."""
     cands = [c for c in _candidates(ctx, entry, qvec, facts, cfg, search) if c.text in plain]
     if entry.hint and entry.origin_chunk_id:
         ci = next(i for i, c in enumerate(ctx.chunks) if c.chunk_id == entry.origin_chunk_id)
         cands.insert(0, keypoints.Candidate(entry.hint, ci, 1.0, True))
-    vecs = np.stack([plain[c.text] for c in cands]) if cands else np.zeros((0, 1))
+    dim = ctx.chunk_vectors.shape[1]
+    vecs = np.stack([plain[c.text] for c in cands]) if cands else np.zeros((0, dim))
     keep = keypoints.select_points(cands, vecs, cfg.key_points, cfg.redundancy_threshold,
                                    cfg.min_point_relevance)
+    extra = keypoints.select_support(cands, vecs, keep, cfg.support_points,
+                                     cfg.redundancy_threshold)
     sources: list[str] = []
     points = []
-    for i in keep:
+    for i in [*keep, *extra]:
         chunk = ctx.chunks[cands[i].chunk]
         if chunk.chunk_id not in sources:
             sources.append(chunk.chunk_id)
         points.append(_point(cands[i].text, chunk, sources.index(chunk.chunk_id) + 1,
                              keypoints.point_weight(cands[i].relevance)))
     rest = [c for c in entry.source_chunk_ids if c not in sources]
-    updated = entry.model_copy(update={"key_points": tuple(points),
+    updated = entry.model_copy(update={"key_points": tuple(points[:len(keep)]),
+                                       "support": tuple(points[len(keep):]),
                                        "source_chunk_ids": tuple(sources + rest)})
-    return updated, vecs[keep] if keep else np.zeros((0, ctx.chunk_vectors.shape[1]))
+    return updated, vecs[keep].reshape(-1, dim), vecs[extra].reshape(-1, dim)
 
 
 def sentence_text(info) -> str:
@@ -246,21 +291,28 @@ def write_study(ctx: BuildContext) -> None:
     texts = sorted({sentence_text(ctx.sentences[r]) for rows in facts.values() for r in rows}
                    | {e.hint for e in entries if e.hint})
     plain = dict(zip(texts, ctx.encode(texts)))
-    kept, kept_q, point_vecs = [], [], []
+    kept, kept_q, point_vecs, support_vecs = [], [], [], []
     for entry, qvec in zip(entries, qvecs):
-        entry, vecs = entry_points(ctx, entry, qvec, facts, plain, cfg, hybrid)
+        entry, vecs, extra = entry_points(ctx, entry, qvec, facts, plain, cfg, hybrid)
         if len(entry.key_points) >= cfg.min_key_points:
             kept.append(entry)
             kept_q.append(qvec)
             point_vecs.append(vecs)
+            support_vecs.append(extra)
     cards = study_cards.build_cards(ctx.chunks, [(ci, sentence_text(ctx.sentences[r]))
                                                  for ci, rows in facts.items() for r in rows])
     report = {"candidates": dict(Counter(e.topic for e in raw)),
               "after_merge": dict(Counter(e.topic for e in entries)),
               "kept": dict(Counter(e.topic for e in kept)), "merged_pairs": pairs,
               "cards": dict(Counter(c.kind for c in cards))}
-    _save(ctx.out_dir / STUDY_DIR, kept, np.stack(kept_q), point_vecs, cards,
-          _vocab(ctx.chunks), report)
+    dim = ctx.chunk_vectors.shape[1]
+    arrays = {"question_vectors": np.stack(kept_q).reshape(-1, dim),
+              "point_vectors": _rows(point_vecs, dim), "support_vectors": _rows(support_vecs, dim)}
+    _save(ctx.out_dir / STUDY_DIR, kept, arrays, cards, _vocab(ctx.chunks), report)
+
+
+def _rows(parts: list[np.ndarray], dim: int) -> np.ndarray:
+    return np.concatenate([p.reshape(-1, dim) for p in parts]) if parts else np.zeros((0, dim))
 
 
 def _vocab(chunks: list[Chunk]) -> dict:
@@ -270,7 +322,7 @@ def _vocab(chunks: list[Chunk]) -> dict:
     return {"words": words, "stem_df": dict(sorted(df.items())), "chunks": len(chunks)}
 
 
-def _save(out: Path, entries, qvecs, point_vecs, cards, vocab, report) -> None:
+def _save(out: Path, entries, arrays: dict[str, np.ndarray], cards, vocab, report) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with (out / "bank.jsonl").open("w", encoding="utf-8") as f:
         for e in entries:
@@ -278,11 +330,8 @@ def _save(out: Path, entries, qvecs, point_vecs, cards, vocab, report) -> None:
     with (out / "cards.jsonl").open("w", encoding="utf-8") as f:
         for c in cards:
             f.write(json.dumps(c.model_dump(mode="json"), ensure_ascii=False) + "\n")
-    np.save(out / "question_vectors.npy", qvecs.astype(np.float32), allow_pickle=False)
-    dim = qvecs.shape[1]
-    allp = np.concatenate([v.reshape(-1, dim) for v in point_vecs]) if point_vecs else (
-        np.zeros((0, dim)))
-    np.save(out / "point_vectors.npy", allp.astype(np.float32), allow_pickle=False)
+    for name, array in arrays.items():
+        np.save(out / f"{name}.npy", array.astype(np.float32), allow_pickle=False)
     (out / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
     (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False),
                                      encoding="utf-8")
@@ -304,15 +353,18 @@ def load_study(build_dir: Path) -> StudyBank:
                  (root / "cards.jsonl").read_text(encoding="utf-8").splitlines()]
         qvecs = np.load(root / "question_vectors.npy", allow_pickle=False)
         pvecs = np.load(root / "point_vectors.npy", allow_pickle=False)
+        svecs = np.load(root / "support_vectors.npy", allow_pickle=False)
         vocab = json.loads((root / "vocab.json").read_text(encoding="utf-8"))
         report = json.loads((root / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexProblem(f"the stored question bank in {build_dir} is damaged ({exc}); "
                            "run `rag build --force`") from exc
     sizes = np.cumsum([0] + [len(e.key_points) for e in entries])
-    if len(qvecs) != len(entries) or len(pvecs) != sizes[-1]:
+    extra = np.cumsum([0] + [len(e.support) for e in entries])
+    if len(qvecs) != len(entries) or len(pvecs) != sizes[-1] or len(svecs) != extra[-1]:
         raise IndexProblem(f"the stored question bank in {build_dir} is inconsistent; "
                            "run `rag build --force`")
     return StudyBank(entries, {e.entry_id: qvecs[i] for i, e in enumerate(entries)},
                      {e.entry_id: pvecs[sizes[i]:sizes[i + 1]] for i, e in enumerate(entries)},
-                     cards, frozenset(vocab["words"]), report, vocab["stem_df"], vocab["chunks"])
+                     cards, frozenset(vocab["words"]), report, vocab["stem_df"], vocab["chunks"],
+                     {e.entry_id: svecs[extra[i]:extra[i + 1]] for i, e in enumerate(entries)})

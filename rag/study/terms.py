@@ -39,7 +39,7 @@ key main important example well better good problem problems propose proposed pr
 introduce introduces introduced author authors like based general allow allows let
 lets need needs get gets give gives large language llm llms ai
 question questions answer answers basically actually really simply think know thing
-stuff say said sure yes okay ok fine
+stuff say said sure yes okay ok fine versus vs
 """.split())
 # Pairs whose swap inverts a claim ("linear" for "quadratic" ...), as stems.
 ANTONYM_WORDS = [
@@ -203,7 +203,8 @@ def same_number(a: float, b: float) -> bool:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:g}" if value < 1e15 else str(int(value))
+    """"2000000000000" for two trillion (never "2e+12", which reads as 2 and 12)."""
+    return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 def numbers(text: str) -> set[str]:

@@ -1,0 +1,159 @@
+"""An answer's claims: its sentences and clauses, and whether one of them states the
+opposite of a source fact.
+
+``answer_units`` splits an answer into sentences and, inside long sentences, clauses
+("..., so all experts have to be loaded in memory"): a clause carries one claim, so
+its vector is not diluted by the rest of the sentence.  ``contradiction`` compares a
+unit with a fact: a different number for the same thing, a swapped antonym, a negated
+claim, or a claim the source rules out ("instead of self-supervised pretraining").
+
+All pure functions of strings (see ``rag.study.terms``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.corpus.chunk import split_sentences
+from rag.errors import InvalidAnswer
+from rag.search.glossary import expand_acronyms
+from rag.study import terms
+
+# Where a sentence splits into clauses that each state something on their own.
+_CLAUSE = re.compile(r"\s*(?:;|:\s|\s[—–]\s|,\s+(?=(?:so|and|but|while|whereas|which|because|"
+                     r"since|although|though|unlike|instead|then|thus|hence)\b))\s*")
+_CONNECTIVE = re.compile(r"^(?:so|and|but|while|whereas|which|because|since|although|though|"
+                         r"then|thus|hence)\s+", re.I)
+_RULED_OUT = re.compile(r"\b(?:instead of|rather than|in place of|without|no longer|not)\s+"
+                        r"((?:[\w-]+\s+){0,4}[\w-]+)", re.I)
+
+
+def clauses(sentence: str, min_words: int = 3) -> list[str]:
+    """The clauses of ``sentence`` that have at least ``min_words`` words (none when the
+    sentence does not split)."""
+    parts = [_CONNECTIVE.sub("", p.strip(" ,")) for p in _CLAUSE.split(sentence)]
+    parts = [p for p in parts if len(p.split()) >= min_words]
+    return parts if len(parts) > 1 else []
+
+
+def answer_units(text: str, min_words: int = 3) -> list[str]:
+    """The answer's sentences (lines and list items split too) and their clauses, each
+    of at least ``min_words`` words; ``InvalidAnswer`` when none is."""
+    return [u for u, _ in sentence_units(text, min_words)]
+
+
+def sentence_units(text: str, min_words: int = 3) -> list[tuple[str, int]]:
+    """``answer_units`` with the number of the sentence each unit belongs to."""
+    units: dict[str, int] = {}
+    for n, sentence in enumerate(split_sentences(text) or [text.strip()]):
+        for unit in (sentence, *clauses(sentence)):
+            if len(unit.split()) >= min_words:
+                units.setdefault(unit, n)
+    if not units:
+        raise InvalidAnswer(f"your answer is too short to grade: write at least one sentence "
+                            f"of {min_words} or more words")
+    return list(units.items())
+
+
+def stems_of(text: str) -> set[str]:
+    """Content stems with acronyms spelled out too ("MoE" also gives mixture, expert)."""
+    return terms.content_stems(text) | terms.content_stems(expand_acronyms(text))
+
+
+def present(stem: str, stems: set[str] | frozenset[str]) -> bool:
+    """``stem`` or a word sharing it as a prefix ("train" / "trainabl")."""
+    return stem in stems or any(min(len(s), len(stem)) >= 4 and (
+        s.startswith(stem) or stem.startswith(s)) for s in stems)
+
+
+def _negated_clause_stems(text: str) -> set[str]:
+    """Every stem of a clause that contains a negation ("inference has no added
+    latency": inference, added, latency)."""
+    out: set[str] = set()
+    for clause in re.split(r"[,;:.!?()]", text.replace("n't", " not")):
+        if set(terms.words(clause)) & terms.EXPLICIT_NEGATIONS:
+            out |= terms.content_stems(clause)
+    return out
+
+
+def ruled_out(text: str) -> set[str]:
+    """Stems a fact rules out: what follows "instead of", "rather than", "without",
+    "no longer", "not" ("instead of self-supervised pretraining" -> self-supervis ...)."""
+    out: set[str] = set()
+    for m in _RULED_OUT.finditer(text):
+        out |= terms.content_stems(m.group(1))
+    return out - terms._GENERIC_STEMS
+
+
+def _number_conflict(point: str, unit: str, known: frozenset[float] = frozenset()) -> str:
+    """A different number for the same thing (the word after it), unless the unit also
+    states the point's number ("47B parameters ... like a 13B model") or its number is
+    one the sources state elsewhere (``known``: a right number about another thing)."""
+    p_slots, u_slots = terms.number_slots(point), terms.number_slots(unit)
+    said_anywhere = {v for values in u_slots.values() for v in values}
+    for slot in p_slots.keys() & u_slots.keys():
+        if any(terms.same_number(a, b) for a in p_slots[slot] for b in said_anywhere):
+            continue
+        if all(any(terms.same_number(b, k) for k in known) for b in u_slots[slot]):
+            continue
+        if not any(terms.same_number(a, b) for a in p_slots[slot] for b in u_slots[slot]):
+            said = ", ".join(f"{v:g}" for v in sorted(u_slots[slot]))
+            want = ", ".join(f"{v:g}" for v in sorted(p_slots[slot]))
+            return f"different number ({said} for {want}{'' if slot == '%' else ' ' + slot})"
+    return ""
+
+
+def _around(text: str, stem: str, width: int = 3) -> set[str]:
+    """Content stems within ``width`` content words of ``stem`` in ``text``."""
+    seq = [terms.stem(w) for w in terms.words(text) if w not in terms.FUNCTION_WORDS]
+    out: set[str] = set()
+    for i, s in enumerate(seq):
+        if s == stem:
+            out.update(seq[max(0, i - width):i] + seq[i + 1:i + 1 + width])
+    return out - {stem} - terms._GENERIC_STEMS
+
+
+def _same_object(point: str, a: str, unit: str, b: str) -> bool:
+    """Do antonyms ``a`` (in the point) and ``b`` (in the unit) describe the same thing?
+    "freezes the pretrained weights" / "fine-tunes the pretrained weights" do;
+    "fine-tune only low-rank matrices" / "freezes the pretrained weights" do not."""
+    near_a, near_b = _around(point, a), _around(unit, b)
+    return any(present(s, near_b) for s in near_a)
+
+
+def known_numbers(texts) -> frozenset[float]:
+    """Every number the texts state (the sources of a question)."""
+    return frozenset(v for t in texts for values in terms.number_slots(t).values()
+                     for v in values)
+
+
+def contradiction(point: str, unit: str, question: str = "",
+                  known: frozenset[float] = frozenset()) -> str:
+    """Why ``unit`` states the opposite of ``point`` ('' when it does not): a different
+    number; an antonym swapped in ("quadratic" for "linear") unless the unit negates it
+    ("does not update" for "freezes"); a shared word negated in one but not the other;
+    or two or more words the point rules out ("instead of self-supervised pretraining")
+    asserted by the unit.  ``known``: numbers the sources state (never a wrong number)."""
+    if why := _number_conflict(point, unit, known):
+        return why
+    p_stems, u_stems = terms.content_stems(point), terms.content_stems(unit)
+    context = terms.content_stems(question)
+    neg_p, neg_u = terms.negated_stems(point), terms.negated_stems(unit)
+    swaps = sorted((a, b) for a in p_stems - context for b in terms.antonyms(a) - context
+                   if b in u_stems and not present(a, u_stems) and not present(b, p_stems)
+                   and _same_object(point, a, unit, b))
+    for a, b in swaps:
+        if b not in neg_u:
+            return f"opposite claim ({b} for {a})"
+    if swaps or any(terms.antonyms(x) & p_stems for x in neg_u):
+        return ""  # "does not update" restates "freezes"
+    shared = (p_stems & u_stems) - terms._GENERIC_STEMS - context
+    denied = shared & terms.negated_stems(unit, explicit=True) - neg_p - _negated_clause_stems(
+        point)
+    if denied:  # "LoRA does not freeze the weights" for "LoRA freezes the weights"
+        return f"negated claim ({', '.join(sorted(denied))})"
+    excluded = {s for s in ruled_out(point) - context - neg_u
+                if present(s, u_stems) and not present(s, p_stems - ruled_out(point))}
+    if len(excluded) >= 2:  # "self-supervised pretraining" where the source says "instead of"
+        return f"states what the source rules out ({', '.join(sorted(excluded))})"
+    return ""
