@@ -47,6 +47,14 @@ def test_highlight_ignores_whitespace_differences_and_missing_sentences():
     assert "<mark>" not in present.highlight(text, ["Not in the text at all."])
 
 
+def test_highlight_finds_the_prose_of_a_labelled_field():
+    """Answer sentences are a labelled field's prose, capitalised ("Problem: full …"
+    is quoted as "Full …"): the browser test found nothing highlighted."""
+    text = "Problem: full fine-tuning needs 700 GB.\n\nKey idea: train low-rank matrices."
+    out = present.highlight(text, ["Full fine-tuning needs 700 GB."])
+    assert out.startswith("Problem: <mark>full fine-tuning needs 700 GB.</mark>")
+
+
 @given(st.text(max_size=200), st.lists(st.text(min_size=1, max_size=30), max_size=3))
 def test_highlight_only_adds_mark_tags(text, sentences):
     out = present.highlight(text, sentences)

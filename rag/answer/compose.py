@@ -14,7 +14,7 @@ from dataclasses import dataclass
 FACET_LABELS: dict[str, str] = {
     "problem": "Problem", "key_idea": "Key idea", "method": "How it works",
     "results": "Results", "limitations": "Limitation", "advantages": "Advantage",
-    "usage": "Use", "hint": "Why",
+    "usage": "Use", "hint": "Note",  # a discussion point with its own short answer
 }
 _TRAILING = re.compile(r"[\s.;:,]+$")
 

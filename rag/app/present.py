@@ -39,13 +39,15 @@ def link_html(url: str, label: str) -> str:
 
 
 def sentence_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, int]]:
-    """Where each sentence occurs in ``text`` (whitespace-insensitive), merged."""
+    """Where each sentence occurs in ``text`` (whitespace- and case-insensitive: an
+    answer sentence is the prose of a labelled field, "Problem: full fine-tuning …"
+    quoted as "Full fine-tuning …"), merged."""
     spans = []
     for sentence in sentences:
         words = sentence.split()
         if not words:
             continue
-        match = re.search(r"\s+".join(map(re.escape, words)), text)
+        match = re.search(r"\s+".join(map(re.escape, words)), text, flags=re.IGNORECASE)
         if match:
             spans.append(match.span())
     merged: list[tuple[int, int]] = []
