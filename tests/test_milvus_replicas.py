@@ -103,7 +103,10 @@ def test_replicas_need_no_index_files_and_answer_identically(cluster):
     _, _, apps = cluster
     for app in apps:
         home = Path(app.env["RAG_HOME"])
-        assert not (home / "index").exists() and not (home / "corpus").exists()
+        assert not (home / "index").exists()  # no index files and no corpus: only the
+        corpus = home / "corpus"  # uploads' staging folder the app makes at start
+        assert not (corpus / "docs").exists() and not (corpus / "papers.jsonl").exists()
+        assert not [p for p in corpus.rglob("*") if p.is_file() and ".uploads" not in p.parts]
     one, two = clients(apps)
     for question in QUESTIONS:  # interleaved: one, two, one, two ...
         first, second = ask(one, question), ask(two, question)

@@ -76,7 +76,8 @@ def score_candidates(
                 continue
             seen.add(text)
             score = float(cos) + lexical(i) + bonus
-            out.append(Candidate(rank, i, prose[i] if prose else text, score, float(cos), text))
+            out.append(Candidate(rank, i, prose[i] if prose else text, score, float(cos),
+                                 source_text=text))
     return sorted(out, key=lambda c: (-c.score, c.hit_rank, c.sentence))
 
 
