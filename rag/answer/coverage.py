@@ -36,7 +36,8 @@ other anoth way ways instead just onli veri well real actual often usual alway n
 becaus while though although whether either neither both each few more most less least
 like unlik same differ similar kind sort lot bit got go goe went come came look seem
 than besid within worth onto upon via among amongst across toward toward despit whatev
-someth anyth everyth noth els els yet etc about origin regard concern""".split())
+someth anyth everyth noth els els yet etc about origin regard concern
+reduc save avoid handl achiev prevent improv cope""".split())
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,32 @@ def question_anchors(tokens: Sequence[str], idf: dict[str, float], max_idf: floa
         if idf[term] >= min_idf:
             weights[term] = idf[term] / max_idf
     return Anchors(weights, tuple(dict.fromkeys(missing)))
+
+
+_GLUE = frozenset("from of the a an and for to in on with by".split())
+
+
+def alias_groups(pairs: dict[str, str], tokenize: Callable[[list[str]], list[list[str]]],
+                 ) -> list[tuple[str, frozenset[str]]]:
+    """``(acronym stem, expansion stems)`` of a glossary ("RLHF" -> {"reinforc", "learn",
+    "human", "feedback"}): one name written two ways."""
+    names = list(pairs)
+    short = tokenize(names)
+    long = tokenize([pairs[n] for n in names])
+    return [(s[0], frozenset(t for t in exp if t not in _GLUE))
+            for s, exp in zip(short, long) if len(s) == 1 and len(exp) >= 2]
+
+
+def with_aliases(terms: Sequence[str], groups: Sequence[tuple[str, frozenset[str]]],
+                 ) -> list[str]:
+    """``terms`` plus the other spelling of every name they write: a sentence about
+    "RLHF" is about "reinforcement learning from human feedback", and one that writes
+    the expansion out is about "RLHF"."""
+    have = set(terms)
+    extra = [t for short, expansion in groups
+             for t in ((expansion - have) if short in have
+                       else ({short} if expansion <= have else ()))]
+    return [*terms, *dict.fromkeys(t for t in extra if t not in have)]
 
 
 def focus(anchors: Anchors, sentence: Sequence[str], subject: frozenset[str]) -> float:
