@@ -73,22 +73,6 @@ def test_anchors_leave_out_question_words_and_flag_unknown_terms():
     assert set(anchors.weights) == {"lora"} and anchors.missing == ("sourdough",)
 
 
-def test_an_acronym_and_its_expansion_are_one_name():
-    from rag.answer.coverage import alias_groups, with_aliases
-
-    def tokenize(texts):
-        return [list(stem_tokens(t)) or [w.lower() for w in t.split()] for t in texts]
-
-    groups = alias_groups({"RLHF": "reinforcement learning from human feedback",
-                           "X": "x"}, tokenize)
-    assert [g[0] for g in groups] == ["rlhf"] and "from" not in groups[0][1]
-    standard = with_aliases(["standard", "rlhf", "fit", "reward"], groups)
-    assert {"reinforc", "human", "feedback"} <= set(standard)
-    spelled = with_aliases(["reinforc", "learn", "from", "human", "feedback"], groups)
-    assert "rlhf" in spelled
-    assert with_aliases(["reinforc", "learn"], groups) == ["reinforc", "learn"]
-
-
 def test_explains_needs_the_passage_to_be_about_the_term():
     sentence = ["encod", "use", "two", "dimension", "rotari", "posit", "embed"]
     assert not explains("rotari", sentence, frozenset({"pixtral"}), passage_count=1)

@@ -92,32 +92,6 @@ def question_anchors(tokens: Sequence[str], idf: dict[str, float], max_idf: floa
     return Anchors(weights, tuple(dict.fromkeys(missing)))
 
 
-_GLUE = frozenset("from of the a an and for to in on with by".split())
-
-
-def alias_groups(pairs: dict[str, str], tokenize: Callable[[list[str]], list[list[str]]],
-                 ) -> list[tuple[str, frozenset[str]]]:
-    """``(acronym stem, expansion stems)`` of a glossary ("RLHF" -> {"reinforc", "learn",
-    "human", "feedback"}): one name written two ways."""
-    names = list(pairs)
-    short = tokenize(names)
-    long = tokenize([pairs[n] for n in names])
-    return [(s[0], frozenset(t for t in exp if t not in _GLUE))
-            for s, exp in zip(short, long) if len(s) == 1 and len(exp) >= 2]
-
-
-def with_aliases(terms: Sequence[str], groups: Sequence[tuple[str, frozenset[str]]],
-                 ) -> list[str]:
-    """``terms`` plus the other spelling of every name they write: a sentence about
-    "RLHF" is about "reinforcement learning from human feedback", and one that writes
-    the expansion out is about "RLHF"."""
-    have = set(terms)
-    extra = [t for short, expansion in groups
-             for t in ((expansion - have) if short in have
-                       else ({short} if expansion <= have else ()))]
-    return [*terms, *dict.fromkeys(t for t in extra if t not in have)]
-
-
 def focus(anchors: Anchors, sentence: Sequence[str], subject: frozenset[str]) -> float:
     """Share of the anchors' weight that a sentence (or its passage subject) carries."""
     if not anchors.total:

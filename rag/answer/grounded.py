@@ -17,16 +17,13 @@ import numpy as np
 from rag.answer import compose as layout
 from rag.answer.coverage import (
     Anchors,
-    alias_groups,
     can_explain,
     decide,
     explained_share,
     explains_subject,
     focus,
-    with_aliases,
 )
 from rag.answer.intent import FACET_FIT, Intent, clause_intents
-from rag.search.glossary import glossary
 from rag.settings import AnswerSettings, FocusSettings
 
 _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
@@ -61,11 +58,10 @@ class SentenceTable:
         self.usable = [(s.is_fact and not s.needs_antecedent) or bool(s.hint) for s in info]
         self.needs_antecedent = [s.needs_antecedent for s in info]
         self.chunk = [s.chunk for s in info]
-        groups = alias_groups(glossary(), tokenize)
-        self.terms = [with_aliases(t, groups) for t in tokenize(self.text)]
+        self.terms = tokenize(self.text)
         subjects = tokenize([f"{s.subject} {_heading(index.chunks[s.chunk])} "
                              f"{_joined(s.subject)}" for s in info])
-        self.subject = [frozenset(with_aliases(t, groups)) for t in subjects]
+        self.subject = [frozenset(t) for t in subjects]
         self.limiting = [bool(_LIMITING.search(t)) for t in self.text]
         self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
                      for s in info]
