@@ -230,3 +230,24 @@ def test_a_syllabus_list_named_by_its_heading_answers_as_topics():
     assert topic_list([prose], ["mlop"], stem) is None
     text = layout_list("MLOps", ["Model registry", "Feature stores."], 1)
     assert text.endswith("Model registry; Feature stores [1].")
+
+
+def test_a_compared_item_is_described_before_its_venue_or_influence():
+    """'Published at ACL 2021, it is a core member of the PEFT family' says where the
+    item appeared, not what it is: it neither leads nor fills 'What it is'."""
+    from types import SimpleNamespace
+
+    from rag.answer.focus import item_candidates
+    from rag.answer.grounded import Candidate
+    from rag.answer.intent import detect_intent
+
+    table = SimpleNamespace(anaphoric=[False, False], facet=["impact", ""],
+                            statement=[True, True], explained=lambda i, a, k: 1.0)
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
+                              idf={"prefix": 4.0, "tune": 2.0, "lora": 4.0}, max_idf=4.0)
+    cands = [Candidate(0, 0, "Published at ACL 2021, prefix tuning is a core member of the "
+                       "PEFT family", 0.9, 0.6),
+             Candidate(0, 1, "Prefix tuning learns a prefix of virtual tokens", 0.8, 0.5)]
+    per_item = item_candidates(SimpleNamespace(table=table), detect_intent(
+        "Prefix tuning vs LoRA"), cands, backend)
+    assert [c.sentence for c in per_item["Prefix tuning"]] == [1, 0]

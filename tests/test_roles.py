@@ -195,3 +195,16 @@ def test_embed_form_keeps_the_facet_cue():
     info = one("Limitations: requires paired preferences.")
     assert info.facet == "limitations"
     assert embed_form(info) == "Limitations: Requires paired preferences."
+
+
+def test_content_facet_impact_is_about_later_influence_not_origins():
+    """'inspired by paging' says where an idea comes from and 'popular LLMs' describes
+    other things: neither is the paper's impact (a 'how does it work' answer needs them)."""
+    from rag.corpus.roles import content_facet
+
+    assert content_facet("PagedAttention, an attention algorithm inspired by virtual "
+                         "memory and paging in operating systems") == ""
+    assert content_facet("It keeps throughput high for popular LLMs") == ""
+    assert content_facet("BERT inspired variants such as RoBERTa") == "impact"
+    assert content_facet("The series became a popular base for coding assistants") == "impact"
+    assert content_facet("One of the most popular trends in RAG in 2024") == "impact"

@@ -184,7 +184,8 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     t = composer.table
     both = [c for c in cands if sum(c in per_item[i] for i in covered) >= 2]
     contrast = min(both, default=None, key=lambda c: (
-        t.anaphoric[c.sentence], not t.statement[c.sentence], both.index(c)))
+        t.anaphoric[c.sentence], t.facet[c.sentence] == "impact",
+        not t.statement[c.sentence], both.index(c)))
     firsts = [per_item[i][0] for i in covered[:2]]
     if contrast is not None and not t.statement[contrast.sentence] \
             and len(firsts) > 1 and all(t.statement[c.sentence] for c in firsts):
@@ -212,7 +213,8 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
 def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidate],
                     backend) -> dict[str, list[Candidate]]:
     """Per compared item, the candidates that explain every word of it: statements before
-    fragments, sentences pointing back last."""
+    fragments, what it is before where it was published or what it influenced (impact),
+    sentences pointing back last."""
     t = composer.table
     out: dict[str, list[Candidate]] = {}
     for item in intent.items:
@@ -220,6 +222,7 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
         key = anchors.key_terms(1.0)
         found = [c for c in cands if key and t.explained(c.sentence, anchors, key) >= 0.99]
         out[item] = sorted(found, key=lambda c: (t.anaphoric[c.sentence],
+                                                 t.facet[c.sentence] == "impact",
                                                  not t.statement[c.sentence]))
     return out
 

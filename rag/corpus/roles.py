@@ -251,8 +251,9 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("impact", re.compile(r"\b(?:became|becomes|has become|is now (?:standard|the|a)|remains|"
                           r"laid the groundwork|won an?|award|appeared at|(?:was )?presented at|"
                           r"published at|key reference|standard counterpoint|influential|"
-                          r"precursor|template for|inspired|launched|spawned|is maintained|"
-                          r"popular(?:ity)?|de facto|widely used|most notable)\b", re.I)),
+                          r"precursor|template for|inspired(?!\s+by)|launched|spawned|"
+                          r"is maintained|(?:most|an?|the)\s+popular|popularity|de facto|"
+                          r"widely used|most notable)\b", re.I)),
     ("limitations", re.compile(r"\b(?:struggles?|cannot|can't|fails? to|limitations?|"
                                r"drawbacks?|downsides?|however|at the cost of|trails?|"
                                r"is (?:slow|costly|expensive|unstable)|hard to)\b", re.I)),
