@@ -167,6 +167,9 @@ def test_contradictions_are_caught(point, answer):
      "The update is merged, so there is no added inference latency."),
     # the point's number is stated, beside another one
     ("Faster than a dense 47B model.", "It holds 47B parameters but computes like a 13B model."),
+    # what the source rules out, ruled out again in the answer's own (passive) words
+    ("Tiling (process in blocks), online softmax (do not materialize the full matrix).",
+     "It uses an online softmax so the full matrix is never materialised"),
 ])
 def test_restatements_are_not_contradictions(point, answer):
     assert grading.contradiction(point, answer) == ""

@@ -152,7 +152,7 @@ def contradiction(point: str, unit: str, question: str = "",
         point)
     if denied:  # "LoRA does not freeze the weights" for "LoRA freezes the weights"
         return f"negated claim ({', '.join(sorted(denied))})"
-    excluded = {s for s in ruled_out(point) - context - neg_u
+    excluded = {s for s in ruled_out(point) - context - neg_u - _negated_clause_stems(unit)
                 if present(s, u_stems) and not present(s, p_stems - ruled_out(point))}
     if len(excluded) >= 2:  # "self-supervised pretraining" where the source says "instead of"
         return f"states what the source rules out ({', '.join(sorted(excluded))})"
