@@ -251,3 +251,57 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
     per_item = item_candidates(SimpleNamespace(table=table), detect_intent(
         "Prefix tuning vs LoRA"), cands, backend)
     assert [c.sentence for c in per_item["Prefix tuning"]] == [1, 0]
+
+
+@pytest.mark.parametrize(("text", "statement"), [
+    ("N ∝ C^0.5, D ∝ C^0.5 (equal allocation to params and data)", False),  # a formula
+    ("Competitive with two-stage SFT+DPO at lower compute cost", False),  # verbless predicate
+    ("Lightweight transformer bridging vision and language", False),
+    ("To test the prediction they train Chinchilla, a 70B model on 1.4 trillion tokens", True),
+    ("RLHF is complex — requires a separate reward model and PPO training", True),
+    ("Parametric knowledge in the weights plus non-parametric retrieval beats either alone",
+     True),
+])
+def test_formulas_and_verbless_predicates_are_fragments(text, statement):
+    from rag.answer.coverage import is_statement
+
+    assert is_statement(text) is statement
+
+
+class _StubTable:
+    """The few per-sentence facts ``Composer.lead`` reads, for hand-made candidates."""
+
+    def __init__(self, statement, facet):
+        self.statement, self.facet = statement, facet
+        self.anaphoric = [False] * len(statement)
+        self.hint_intent = ["definition"] * len(statement)
+
+    def explains(self, i, subject):
+        return True
+
+    def fit(self, i, intent):
+        return 0.8
+
+
+def _composer(table):
+    from rag.answer.grounded import Composer
+    from rag.settings import AnswerSettings, FocusSettings
+
+    return Composer(table, None, AnswerSettings(), FocusSettings())
+
+
+def test_a_fragment_does_not_lead_over_a_statement_about_the_subject():
+    """The Chinchilla formula line scores higher than the sentence that says what the
+    law found, but a formula is a fragment: the statement leads; a discussion point's
+    short answer still reads as question and answer."""
+    from rag.answer.grounded import Candidate, Subject
+
+    cands = [Candidate(0, 0, "N ∝ C^0.5, D ∝ C^0.5 (equal allocation to params and data)",
+                       0.78, 0.36),
+             Candidate(0, 1, "To test the prediction they train Chinchilla, a 70B model on "
+                       "1.4 trillion tokens", 0.65, 0.31),
+             Candidate(0, 2, "Limitations? Requires paired preferences.", 0.9, 0.7, "hint")]
+    subject = Subject(Anchors({"chinchilla": 1.0}), ("chinchilla",))
+    composer = _composer(_StubTable([False, True, False], ["", "", "hint"]))
+    assert composer.lead(cands[:2], "definition", subject).sentence == 1
+    assert composer.lead(cands, "definition", subject).sentence == 2

@@ -136,6 +136,24 @@ def can_explain(text: str, labelled: bool) -> bool:
     return labelled or len(text.split()) >= 9 or bool(_VERB.search(text))
 
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+# A verbless predicate of a field's subject: "Competitive with two-stage SFT+DPO ...",
+# "Comparable to full fine-tuning ...", "Faster than ...".
+_PREDICATE = re.compile(r"^[A-Z][a-z]+(?:ive|ble|ent|ant|ar|ous|al|er|ic)\s+(?:with|to|than|"
+                        r"at|for|on|in|of)\b")
+
+
+def is_statement(text: str) -> bool:
+    """Can ``text`` stand as an answer's first line?  It has a verb, or eight words or more
+    outside parentheses, unless it is a verbless predicate ("Competitive with two-stage
+    SFT+DPO at lower compute cost").  A formula with a gloss ("N ∝ C^0.5, D ∝ C^0.5
+    (equal allocation to params and data)") or a short label line is a fragment."""
+    if _VERB.search(text):
+        return True
+    words = _WORD.findall(re.sub(r"\([^()]*\)", " ", text))
+    return len(words) >= 8 and not _PREDICATE.match(text)
+
+
 _NAME = re.compile(r"\b(?:[A-Z][\w-]*(?:\s+[A-Z][\w-]*)+|\w+(?:-\w+)+)\b")
 _NOT_NAME = frozenset("what how why when which who explain compare describe define is are "
                       "does do can the a an in on of and or".split())

@@ -22,6 +22,7 @@ from rag.answer.coverage import (
     explained_share,
     explains_subject,
     focus,
+    is_statement,
 )
 from rag.answer.intent import FACET_FIT, Intent, clause_intents
 from rag.settings import AnswerSettings, FocusSettings
@@ -65,7 +66,7 @@ class SentenceTable:
         self.limiting = [bool(_LIMITING.search(t)) for t in self.text]
         self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
                      for s in info]
-        self.statement = [len(t.split()) >= 8 or can_explain(t, False) for t in self.text]
+        self.statement = [is_statement(t) for t in self.text]
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
         cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
@@ -251,9 +252,14 @@ class Composer:
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
                           key=lambda c: (other_question(c), self.table.anaphoric[c.sentence],
                                          own.focused and not self.table.explains(c.sentence, own),
-                                         -rank(c)))
+                                         self.fragment(c), -rank(c)))
         fitting = [c for c in accepted if intent and self.table.fit(c.sentence, intent) >= 0.5]
         return (fitting or accepted or [None])[0]
+
+    def fragment(self, c: Candidate) -> bool:
+        """A fragment (a formula, a verbless predicate or label line) leads only when no
+        statement can; a discussion point's own short answer reads with its question."""
+        return not self.table.statement[c.sentence] and c.facet != "hint"
 
     def shape(self, c: Candidate, subject: Subject, intent: str) -> float:
         """How well a sentence reads as the direct answer: a statement rather than a
