@@ -305,3 +305,35 @@ def test_a_fragment_does_not_lead_over_a_statement_about_the_subject():
     composer = _composer(_StubTable([False, True, False], ["", "", "hint"]))
     assert composer.lead(cands[:2], "definition", subject).sentence == 1
     assert composer.lead(cands, "definition", subject).sentence == 2
+
+
+def test_a_name_with_a_gloss_defines_it_and_leads_a_what_is_answer():
+    """'Reward Model (train a model to predict human preferences)' defines the reward
+    model; an expansion ('Ragas (Retrieval Augmented ...)') does not.  For 'what is a
+    reward model' the definition leads over a higher-scored sentence that only uses the
+    term; a sentence that proposes some other thing starting with the word does not."""
+    from rag.answer.grounded import Candidate, Subject, defines
+
+    gloss = ("SFT (fine-tune on demonstrations from humans), Reward Model (train a model to "
+             "predict human preferences), PPO (optimize the policy to maximize reward)")
+    assert defines(gloss, "reward")
+    assert not defines("Ragas (Retrieval Augmented Generation Assessment) scores RAG", "raga")
+    cands = [Candidate(0, 0, "OpenAI compares two ways to train reward models that grade "
+                       "solutions", 1.1, 0.57),
+             Candidate(0, 1, gloss, 0.92, 0.44, "method")]
+    table = _StubTable([True, False], ["", "method"])
+    table.terms = [list(stem_tokens(c.text)) for c in cands]
+    composer = _composer(table)
+    subject = Subject(Anchors({"reward": 1.0}), ("reward",))
+    assert composer.lead(cands, "definition", subject).sentence == 1
+    assert composer.lead(cands, "mechanism", subject).sentence == 0
+    latent = Subject(Anchors({"latent": 1.0, "diffus": 0.9}), ("latent", "diffus"))
+    other = [Candidate(0, 0, "The paper moves diffusion into the latent space of an "
+                       "autoencoder", 1.0, 0.48),
+             Candidate(0, 1, "The authors also propose Latent Consistency Fine-tuning, which "
+                       "adapts a trained LCM to a custom image dataset without a teacher "
+                       "diffusion model",
+                       0.85, 0.33)]
+    table = _StubTable([True, True], ["", ""])
+    table.terms = [list(stem_tokens(c.text)) for c in other]
+    assert _composer(table).lead(other, "definition", latent).sentence == 0

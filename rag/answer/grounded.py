@@ -144,8 +144,13 @@ def other_name(subject_words: frozenset[str], name: str) -> bool:
 
 def defines(text: str, term: str) -> bool:
     """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
-    are ...", "... introduces GraphRAG", "X, from Google, is ..."."""
+    are ...", "... introduces GraphRAG", "X, from Google, is ...", or "X (gloss)": a
+    name followed by a lower-case description of what it does ("Reward Model (train a
+    model to predict human preferences)"), not by its expansion ("RAG (Retrieval ...)")."""
     t = re.escape(term)
+    glosses = re.finditer(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", text, re.I)
+    if any(g.group(1)[:1].islower() and len(g.group(1).split()) >= 3 for g in glosses):
+        return True
     return bool(re.search(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
                           rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
                           rf"\b(?:introduces?|introduced|proposes?|proposed|presents?)\s+"
@@ -252,9 +257,18 @@ class Composer:
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
                           key=lambda c: (other_question(c), self.table.anaphoric[c.sentence],
                                          own.focused and not self.table.explains(c.sentence, own),
-                                         self.fragment(c), -rank(c)))
+                                         not self.defining(c, own, intent), self.fragment(c),
+                                         -rank(c)))
         fitting = [c for c in accepted if intent and self.table.fit(c.sentence, intent) >= 0.5]
         return (fitting or accepted or [None])[0]
+
+    def defining(self, c: Candidate, subject: Subject, intent: str) -> bool:
+        """For a "what is" question: does ``c`` define its subject ("X is ...", "X (gloss)")?
+        A definition leads over other sentences about the subject."""
+        if intent != "definition" or not subject.key or not defines(c.text, subject.key[0]):
+            return False
+        opening = self.table.terms[c.sentence][:8]  # every key term, named as the topic
+        return all(k in opening for k in subject.key)
 
     def fragment(self, c: Candidate) -> bool:
         """A fragment (a formula, a verbless predicate or label line) leads only when no
