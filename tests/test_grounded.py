@@ -242,7 +242,8 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
     from rag.answer.intent import detect_intent
 
     table = SimpleNamespace(anaphoric=[False, False], facet=["impact", ""],
-                            statement=[True, True], explained=lambda i, a, k: 1.0)
+                            statement=[True, True], explained=lambda i, a, k: 1.0,
+                            terms=[["publish", "acl"], ["prefix", "tune"]])
     backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
                               idf={"prefix": 4.0, "tune": 2.0, "lora": 4.0}, max_idf=4.0)
     cands = [Candidate(0, 0, "Published at ACL 2021, prefix tuning is a core member of the "
@@ -337,3 +338,27 @@ def test_a_name_with_a_gloss_defines_it_and_leads_a_what_is_answer():
     table = _StubTable([True, True], ["", ""])
     table.terms = [list(stem_tokens(c.text)) for c in other]
     assert _composer(table).lead(other, "definition", latent).sentence == 0
+
+
+def test_a_compared_items_cell_is_a_sentence_whose_subject_is_that_item():
+    """The DPO card's sentence about standard RLHF explains both items, but its subject is
+    RLHF: DPO's 'What it is' cell takes the DPO sentence."""
+    from types import SimpleNamespace
+
+    from rag.answer.focus import item_candidates
+    from rag.answer.grounded import Candidate
+    from rag.answer.intent import detect_intent
+
+    texts = ["Standard RLHF fits a reward model to human preference pairs and then optimizes "
+             "the language model with PPO", "Optimize the policy directly from preference data "
+             "without an explicit reward model"]
+    table = SimpleNamespace(anaphoric=[False, False], facet=["", "key_idea"],
+                            statement=[True, True], explained=lambda i, a, k: 1.0,
+                            terms=[list(stem_tokens(t)) for t in texts])
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
+                              idf={"dpo": 4.0, "rlhf": 4.0}, max_idf=4.0)
+    cands = [Candidate(0, 0, texts[0], 1.05, 0.64), Candidate(1, 1, texts[1], 1.03, 0.64)]
+    per_item = item_candidates(SimpleNamespace(table=table), detect_intent("DPO vs RLHF?"),
+                               cands, backend)
+    assert [c.sentence for c in per_item["DPO"]] == [1, 0]
+    assert [c.sentence for c in per_item["RLHF"]] == [0, 1]

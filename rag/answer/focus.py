@@ -217,14 +217,25 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
     sentences pointing back last."""
     t = composer.table
     out: dict[str, list[Candidate]] = {}
+    anchors = {i: question_anchors(backend._tokenize(i), backend.idf, backend.max_idf)
+               for i in intent.items}
+    keys = {i: set(a.key_terms(1.0)) for i, a in anchors.items()}
     for item in intent.items:
-        anchors = question_anchors(backend._tokenize(item), backend.idf, backend.max_idf)
-        key = anchors.key_terms(1.0)
-        found = [c for c in cands if key and t.explained(c.sentence, anchors, key) >= 0.99]
-        out[item] = sorted(found, key=lambda c: (t.anaphoric[c.sentence],
-                                                 t.facet[c.sentence] == "impact",
-                                                 not t.statement[c.sentence]))
+        key = sorted(keys[item])
+        found = [c for c in cands if key and t.explained(c.sentence, anchors[item], key) >= 0.99]
+        others = set().union(*(keys[i] for i in intent.items if i != item)) - keys[item]
+        out[item] = sorted(found, key=lambda c: (
+            t.anaphoric[c.sentence], about_other(t.terms[c.sentence], keys[item], others),
+            t.facet[c.sentence] == "impact", not t.statement[c.sentence]))
     return out
+
+
+def about_other(terms: Sequence[str], own: set[str], others: set[str], opening: int = 3) -> bool:
+    """Is a sentence's own subject another compared item?  It opens with that item and
+    not with this one ("Standard RLHF fits a reward model ..." in the DPO card is about
+    RLHF, not DPO)."""
+    head = set(terms[:opening])
+    return bool(head & others) and not head & own
 
 
 _ITEM = re.compile(r"^\s*[-*•]\s+(?P<item>\S.*)$")
