@@ -362,3 +362,25 @@ def test_a_compared_items_cell_is_a_sentence_whose_subject_is_that_item():
                                cands, backend)
     assert [c.sentence for c in per_item["DPO"]] == [1, 0]
     assert [c.sentence for c in per_item["RLHF"]] == [0, 1]
+
+
+def test_a_clause_that_names_nothing_takes_the_whole_questions_subject():
+    """'... which weight matrices do they adapt and which matter most?': the second clause
+    names nothing of its own ('which' asks, it is no anchor), so its subject is the whole
+    question's (the LoRA paper), not the expansion retrieval appended ('low-rank
+    adaptation')."""
+    from types import SimpleNamespace
+
+    from rag.answer.focus import question_subject
+    from rag.settings import FocusSettings
+
+    idf = {"which": 1.2, "matric": 3.0, "weight": 2.0, "lora": 4.0, "low": 3.5, "rank": 3.5,
+           "adapt": 2.5}
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)), idf=idf, max_idf=4.0,
+                              focus=FocusSettings())
+    assert not question_anchors(stem_tokens("which matter most"), idf, 4.0).weights
+    question = ("In the LoRA paper, which weight matrices do they adapt and which matter "
+                "most? (low-rank adaptation)")
+    clause = question_subject(backend, "which matter most", question)
+    whole = question_subject(backend, question)
+    assert clause.key == whole.key and clause.paper == frozenset({"lora"})

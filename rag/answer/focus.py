@@ -102,7 +102,7 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     tail = question[len(bare_question(question)):]
     text = clause if clause == question else clause + tail
     anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
-    if not anchors.weights:
+    if not question_anchors(backend._tokenize(clause), backend.idf, backend.max_idf).weights:
         text = question
         anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
     bare = bare_question(text)
