@@ -280,6 +280,9 @@ class _StubTable:
     def explains(self, i, subject):
         return True
 
+    def about_variant(self, i, subject):
+        return False
+
     def fit(self, i, intent):
         return 0.8
 
@@ -384,3 +387,26 @@ def test_a_clause_that_names_nothing_takes_the_whole_questions_subject():
     clause = question_subject(backend, "which matter most", question)
     whole = question_subject(backend, question)
     assert clause.key == whole.key and clause.paper == frozenset({"lora"})
+
+
+def test_a_follow_ups_subject_is_named_by_the_context_and_its_variants_do_not_lead():
+    """'What results does it get?' after 'What is FlashAttention?' is about FlashAttention
+    (named only in what retrieval appended): a FlashAttention-2 result does not lead."""
+    from types import SimpleNamespace
+
+    from rag.answer.focus import question_subject
+    from rag.answer.grounded import Candidate, SentenceTable
+    from rag.settings import FocusSettings
+
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)), max_idf=4.0,
+                              idf={"flashattent": 4.0, "result": 1.5}, focus=FocusSettings())
+    subject = question_subject(backend, "What results does it get? (FlashAttention)")
+    assert subject.surface == "FlashAttention"
+    texts = ["The result is roughly a 2x speedup over the original FlashAttention on A100",
+             "FlashAttention gave a 15% end-to-end speedup on BERT-large at length 512"]
+    table = _StubTable([True, True], ["results", "results"])
+    table.text, table.names = texts, [frozenset({"flashattention-2"}),
+                                      frozenset({"flashattention"})]
+    table.about_variant = lambda i, s: SentenceTable.about_variant(table, i, s)
+    cands = [Candidate(0, 0, texts[0], 1.16, 0.64), Candidate(1, 1, texts[1], 1.08, 0.57)]
+    assert _composer(table).lead(cands, "results", subject).sentence == 1

@@ -113,6 +113,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     names = tuple(name_phrases(bare, backend._tokenize))
     key = tuple(anchors.key_terms(backend.focus.key_share))
     surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
+    if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
+        surface = surface_terms(text[len(bare):], key[:1], backend._tokenize)
     paper = _PAPER_REF.search(bare)
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),

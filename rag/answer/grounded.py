@@ -92,13 +92,18 @@ class SentenceTable:
             facet = ""
         return facet_fit(intent, facet, self.limiting[i])
 
+    def about_variant(self, i: int, subject: Subject) -> bool:
+        """Is sentence ``i`` about a later version of the subject or another name containing
+        it ("FlashAttention-2" for a follow-up about FlashAttention)?"""
+        return bool(subject.surface) and (variant_only(self.text[i], subject.surface)
+                                          or other_name(self.names[i], subject.surface))
+
     def explains(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?
         A sentence that names only a later version of it ("Mamba-2" for a question about
         Mamba), or whose subject is another name containing it ("AdaLoRA" for LoRA), is
         about something else."""
-        if subject.surface and (variant_only(self.text[i], subject.surface)
-                                or other_name(self.names[i], subject.surface)):
+        if self.about_variant(i, subject):
             return False
         return explains_subject(subject.anchors, subject.key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
@@ -256,6 +261,7 @@ class Composer:
             return c.facet == "hint" and self.table.hint_intent[c.sentence] != intent
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
                           key=lambda c: (other_question(c), self.table.anaphoric[c.sentence],
+                                         self.table.about_variant(c.sentence, own),
                                          own.focused and not self.table.explains(c.sentence, own),
                                          not self.defining(c, own, intent), self.fragment(c),
                                          -rank(c)))
