@@ -242,7 +242,8 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
     from rag.answer.intent import detect_intent
 
     table = SimpleNamespace(anaphoric=[False, False], facet=["impact", ""],
-                            statement=[True, True], explained=lambda i, a, k: 1.0)
+                            statement=[True, True], explained=lambda i, a, k: 1.0,
+                            terms=[["publish", "acl"], ["prefix", "tune"]])
     backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
                               idf={"prefix": 4.0, "tune": 2.0, "lora": 4.0}, max_idf=4.0)
     cands = [Candidate(0, 0, "Published at ACL 2021, prefix tuning is a core member of the "
@@ -251,3 +252,161 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
     per_item = item_candidates(SimpleNamespace(table=table), detect_intent(
         "Prefix tuning vs LoRA"), cands, backend)
     assert [c.sentence for c in per_item["Prefix tuning"]] == [1, 0]
+
+
+@pytest.mark.parametrize(("text", "statement"), [
+    ("N ∝ C^0.5, D ∝ C^0.5 (equal allocation to params and data)", False),  # a formula
+    ("Competitive with two-stage SFT+DPO at lower compute cost", False),  # verbless predicate
+    ("Lightweight transformer bridging vision and language", False),
+    ("To test the prediction they train Chinchilla, a 70B model on 1.4 trillion tokens", True),
+    ("RLHF is complex — requires a separate reward model and PPO training", True),
+    ("Parametric knowledge in the weights plus non-parametric retrieval beats either alone",
+     True),
+])
+def test_formulas_and_verbless_predicates_are_fragments(text, statement):
+    from rag.answer.coverage import is_statement
+
+    assert is_statement(text) is statement
+
+
+class _StubTable:
+    """The few per-sentence facts ``Composer.lead`` reads, for hand-made candidates."""
+
+    def __init__(self, statement, facet):
+        self.statement, self.facet = statement, facet
+        self.anaphoric = [False] * len(statement)
+        self.hint_intent = ["definition"] * len(statement)
+
+    def explains(self, i, subject):
+        return True
+
+    def about_variant(self, i, subject):
+        return False
+
+    def fit(self, i, intent):
+        return 0.8
+
+
+def _composer(table):
+    from rag.answer.grounded import Composer
+    from rag.settings import AnswerSettings, FocusSettings
+
+    return Composer(table, None, AnswerSettings(), FocusSettings())
+
+
+def test_a_fragment_does_not_lead_over_a_statement_about_the_subject():
+    """The Chinchilla formula line scores higher than the sentence that says what the
+    law found, but a formula is a fragment: the statement leads; a discussion point's
+    short answer still reads as question and answer."""
+    from rag.answer.grounded import Candidate, Subject
+
+    cands = [Candidate(0, 0, "N ∝ C^0.5, D ∝ C^0.5 (equal allocation to params and data)",
+                       0.78, 0.36),
+             Candidate(0, 1, "To test the prediction they train Chinchilla, a 70B model on "
+                       "1.4 trillion tokens", 0.65, 0.31),
+             Candidate(0, 2, "Limitations? Requires paired preferences.", 0.9, 0.7, "hint")]
+    subject = Subject(Anchors({"chinchilla": 1.0}), ("chinchilla",))
+    composer = _composer(_StubTable([False, True, False], ["", "", "hint"]))
+    assert composer.lead(cands[:2], "definition", subject).sentence == 1
+    assert composer.lead(cands, "definition", subject).sentence == 2
+
+
+def test_a_name_with_a_gloss_defines_it_and_leads_a_what_is_answer():
+    """'Reward Model (train a model to predict human preferences)' defines the reward
+    model; an expansion ('Ragas (Retrieval Augmented ...)') does not.  For 'what is a
+    reward model' the definition leads over a higher-scored sentence that only uses the
+    term; a sentence that proposes some other thing starting with the word does not."""
+    from rag.answer.grounded import Candidate, Subject, defines
+
+    gloss = ("SFT (fine-tune on demonstrations from humans), Reward Model (train a model to "
+             "predict human preferences), PPO (optimize the policy to maximize reward)")
+    assert defines(gloss, "reward")
+    assert not defines("Ragas (Retrieval Augmented Generation Assessment) scores RAG", "raga")
+    cands = [Candidate(0, 0, "OpenAI compares two ways to train reward models that grade "
+                       "solutions", 1.1, 0.57),
+             Candidate(0, 1, gloss, 0.92, 0.44, "method")]
+    table = _StubTable([True, False], ["", "method"])
+    table.terms = [list(stem_tokens(c.text)) for c in cands]
+    composer = _composer(table)
+    subject = Subject(Anchors({"reward": 1.0}), ("reward",))
+    assert composer.lead(cands, "definition", subject).sentence == 1
+    assert composer.lead(cands, "mechanism", subject).sentence == 0
+    latent = Subject(Anchors({"latent": 1.0, "diffus": 0.9}), ("latent", "diffus"))
+    other = [Candidate(0, 0, "The paper moves diffusion into the latent space of an "
+                       "autoencoder", 1.0, 0.48),
+             Candidate(0, 1, "The authors also propose Latent Consistency Fine-tuning, which "
+                       "adapts a trained LCM to a custom image dataset without a teacher "
+                       "diffusion model",
+                       0.85, 0.33)]
+    table = _StubTable([True, True], ["", ""])
+    table.terms = [list(stem_tokens(c.text)) for c in other]
+    assert _composer(table).lead(other, "definition", latent).sentence == 0
+
+
+def test_a_compared_items_cell_is_a_sentence_whose_subject_is_that_item():
+    """The DPO card's sentence about standard RLHF explains both items, but its subject is
+    RLHF: DPO's 'What it is' cell takes the DPO sentence."""
+    from types import SimpleNamespace
+
+    from rag.answer.focus import item_candidates
+    from rag.answer.grounded import Candidate
+    from rag.answer.intent import detect_intent
+
+    texts = ["Standard RLHF fits a reward model to human preference pairs and then optimizes "
+             "the language model with PPO", "Optimize the policy directly from preference data "
+             "without an explicit reward model"]
+    table = SimpleNamespace(anaphoric=[False, False], facet=["", "key_idea"],
+                            statement=[True, True], explained=lambda i, a, k: 1.0,
+                            terms=[list(stem_tokens(t)) for t in texts])
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
+                              idf={"dpo": 4.0, "rlhf": 4.0}, max_idf=4.0)
+    cands = [Candidate(0, 0, texts[0], 1.05, 0.64), Candidate(1, 1, texts[1], 1.03, 0.64)]
+    per_item = item_candidates(SimpleNamespace(table=table), detect_intent("DPO vs RLHF?"),
+                               cands, backend)
+    assert [c.sentence for c in per_item["DPO"]] == [1, 0]
+    assert [c.sentence for c in per_item["RLHF"]] == [0, 1]
+
+
+def test_a_clause_that_names_nothing_takes_the_whole_questions_subject():
+    """'... which weight matrices do they adapt and which matter most?': the second clause
+    names nothing of its own ('which' asks, it is no anchor), so its subject is the whole
+    question's (the LoRA paper), not the expansion retrieval appended ('low-rank
+    adaptation')."""
+    from types import SimpleNamespace
+
+    from rag.answer.focus import question_subject
+    from rag.settings import FocusSettings
+
+    idf = {"which": 1.2, "matric": 3.0, "weight": 2.0, "lora": 4.0, "low": 3.5, "rank": 3.5,
+           "adapt": 2.5}
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)), idf=idf, max_idf=4.0,
+                              focus=FocusSettings())
+    assert not question_anchors(stem_tokens("which matter most"), idf, 4.0).weights
+    question = ("In the LoRA paper, which weight matrices do they adapt and which matter "
+                "most? (low-rank adaptation)")
+    clause = question_subject(backend, "which matter most", question)
+    whole = question_subject(backend, question)
+    assert clause.key == whole.key and clause.paper == frozenset({"lora"})
+
+
+def test_a_follow_ups_subject_is_named_by_the_context_and_its_variants_do_not_lead():
+    """'What results does it get?' after 'What is FlashAttention?' is about FlashAttention
+    (named only in what retrieval appended): a FlashAttention-2 result does not lead."""
+    from types import SimpleNamespace
+
+    from rag.answer.focus import question_subject
+    from rag.answer.grounded import Candidate, SentenceTable
+    from rag.settings import FocusSettings
+
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)), max_idf=4.0,
+                              idf={"flashattent": 4.0, "result": 1.5}, focus=FocusSettings())
+    subject = question_subject(backend, "What results does it get? (FlashAttention)")
+    assert subject.surface == "FlashAttention"
+    texts = ["The result is roughly a 2x speedup over the original FlashAttention on A100",
+             "FlashAttention gave a 15% end-to-end speedup on BERT-large at length 512"]
+    table = _StubTable([True, True], ["results", "results"])
+    table.text, table.names = texts, [frozenset({"flashattention-2"}),
+                                      frozenset({"flashattention"})]
+    table.about_variant = lambda i, s: SentenceTable.about_variant(table, i, s)
+    cands = [Candidate(0, 0, texts[0], 1.16, 0.64), Candidate(1, 1, texts[1], 1.08, 0.57)]
+    assert _composer(table).lead(cands, "results", subject).sentence == 1

@@ -36,7 +36,7 @@ other anoth way ways instead just onli veri well real actual often usual alway n
 becaus while though although whether either neither both each few more most less least
 like unlik same differ similar kind sort lot bit got go goe went come came look seem
 than besid within worth onto upon via among amongst across toward toward despit whatev
-someth anyth everyth noth els els yet etc about origin regard concern""".split())
+someth anyth everyth noth els els yet etc about origin regard concern which whose""".split())
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,24 @@ def can_explain(text: str, labelled: bool) -> bool:
     or a statement (a verb, or nine words or more) can; a short verbless line of a
     syllabus list ("Second-order methods (K-FAC, Natural gradient)") only names."""
     return labelled or len(text.split()) >= 9 or bool(_VERB.search(text))
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+# A verbless predicate of a field's subject: "Competitive with two-stage SFT+DPO ...",
+# "Comparable to full fine-tuning ...", "Faster than ...".
+_PREDICATE = re.compile(r"^[A-Z][a-z]+(?:ive|ble|ent|ant|ar|ous|al|er|ic)\s+(?:with|to|than|"
+                        r"at|for|on|in|of)\b")
+
+
+def is_statement(text: str) -> bool:
+    """Can ``text`` stand as an answer's first line?  It has a verb, or eight words or more
+    outside parentheses, unless it is a verbless predicate ("Competitive with two-stage
+    SFT+DPO at lower compute cost").  A formula with a gloss ("N ∝ C^0.5, D ∝ C^0.5
+    (equal allocation to params and data)") or a short label line is a fragment."""
+    if _VERB.search(text):
+        return True
+    words = _WORD.findall(re.sub(r"\([^()]*\)", " ", text))
+    return len(words) >= 8 and not _PREDICATE.match(text)
 
 
 _NAME = re.compile(r"\b(?:[A-Z][\w-]*(?:\s+[A-Z][\w-]*)+|\w+(?:-\w+)+)\b")

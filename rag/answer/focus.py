@@ -102,7 +102,7 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     tail = question[len(bare_question(question)):]
     text = clause if clause == question else clause + tail
     anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
-    if not anchors.weights:
+    if not question_anchors(backend._tokenize(clause), backend.idf, backend.max_idf).weights:
         text = question
         anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
     bare = bare_question(text)
@@ -113,6 +113,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     names = tuple(name_phrases(bare, backend._tokenize))
     key = tuple(anchors.key_terms(backend.focus.key_share))
     surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
+    if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
+        surface = surface_terms(text[len(bare):], key[:1], backend._tokenize)
     paper = _PAPER_REF.search(bare)
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
@@ -217,14 +219,25 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
     sentences pointing back last."""
     t = composer.table
     out: dict[str, list[Candidate]] = {}
+    anchors = {i: question_anchors(backend._tokenize(i), backend.idf, backend.max_idf)
+               for i in intent.items}
+    keys = {i: set(a.key_terms(1.0)) for i, a in anchors.items()}
     for item in intent.items:
-        anchors = question_anchors(backend._tokenize(item), backend.idf, backend.max_idf)
-        key = anchors.key_terms(1.0)
-        found = [c for c in cands if key and t.explained(c.sentence, anchors, key) >= 0.99]
-        out[item] = sorted(found, key=lambda c: (t.anaphoric[c.sentence],
-                                                 t.facet[c.sentence] == "impact",
-                                                 not t.statement[c.sentence]))
+        key = sorted(keys[item])
+        found = [c for c in cands if key and t.explained(c.sentence, anchors[item], key) >= 0.99]
+        others = set().union(*(keys[i] for i in intent.items if i != item)) - keys[item]
+        out[item] = sorted(found, key=lambda c: (
+            t.anaphoric[c.sentence], about_other(t.terms[c.sentence], keys[item], others),
+            t.facet[c.sentence] == "impact", not t.statement[c.sentence]))
     return out
+
+
+def about_other(terms: Sequence[str], own: set[str], others: set[str], opening: int = 3) -> bool:
+    """Is a sentence's own subject another compared item?  It opens with that item and
+    not with this one ("Standard RLHF fits a reward model ..." in the DPO card is about
+    RLHF, not DPO)."""
+    head = set(terms[:opening])
+    return bool(head & others) and not head & own
 
 
 _ITEM = re.compile(r"^\s*[-*•]\s+(?P<item>\S.*)$")

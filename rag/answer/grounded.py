@@ -22,6 +22,7 @@ from rag.answer.coverage import (
     explained_share,
     explains_subject,
     focus,
+    is_statement,
 )
 from rag.answer.intent import FACET_FIT, Intent, clause_intents
 from rag.settings import AnswerSettings, FocusSettings
@@ -65,7 +66,7 @@ class SentenceTable:
         self.limiting = [bool(_LIMITING.search(t)) for t in self.text]
         self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
                      for s in info]
-        self.statement = [len(t.split()) >= 8 or can_explain(t, False) for t in self.text]
+        self.statement = [is_statement(t) for t in self.text]
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
         cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
@@ -91,13 +92,18 @@ class SentenceTable:
             facet = ""
         return facet_fit(intent, facet, self.limiting[i])
 
+    def about_variant(self, i: int, subject: Subject) -> bool:
+        """Is sentence ``i`` about a later version of the subject or another name containing
+        it ("FlashAttention-2" for a follow-up about FlashAttention)?"""
+        return bool(subject.surface) and (variant_only(self.text[i], subject.surface)
+                                          or other_name(self.names[i], subject.surface))
+
     def explains(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?
         A sentence that names only a later version of it ("Mamba-2" for a question about
         Mamba), or whose subject is another name containing it ("AdaLoRA" for LoRA), is
         about something else."""
-        if subject.surface and (variant_only(self.text[i], subject.surface)
-                                or other_name(self.names[i], subject.surface)):
+        if self.about_variant(i, subject):
             return False
         return explains_subject(subject.anchors, subject.key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
@@ -143,8 +149,13 @@ def other_name(subject_words: frozenset[str], name: str) -> bool:
 
 def defines(text: str, term: str) -> bool:
     """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
-    are ...", "... introduces GraphRAG", "X, from Google, is ..."."""
+    are ...", "... introduces GraphRAG", "X, from Google, is ...", or "X (gloss)": a
+    name followed by a lower-case description of what it does ("Reward Model (train a
+    model to predict human preferences)"), not by its expansion ("RAG (Retrieval ...)")."""
     t = re.escape(term)
+    glosses = re.finditer(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", text, re.I)
+    if any(g.group(1)[:1].islower() and len(g.group(1).split()) >= 3 for g in glosses):
+        return True
     return bool(re.search(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
                           rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
                           rf"\b(?:introduces?|introduced|proposes?|proposed|presents?)\s+"
@@ -250,10 +261,25 @@ class Composer:
             return c.facet == "hint" and self.table.hint_intent[c.sentence] != intent
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
                           key=lambda c: (other_question(c), self.table.anaphoric[c.sentence],
+                                         self.table.about_variant(c.sentence, own),
                                          own.focused and not self.table.explains(c.sentence, own),
+                                         not self.defining(c, own, intent), self.fragment(c),
                                          -rank(c)))
         fitting = [c for c in accepted if intent and self.table.fit(c.sentence, intent) >= 0.5]
         return (fitting or accepted or [None])[0]
+
+    def defining(self, c: Candidate, subject: Subject, intent: str) -> bool:
+        """For a "what is" question: does ``c`` define its subject ("X is ...", "X (gloss)")?
+        A definition leads over other sentences about the subject."""
+        if intent != "definition" or not subject.key or not defines(c.text, subject.key[0]):
+            return False
+        opening = self.table.terms[c.sentence][:8]  # every key term, named as the topic
+        return all(k in opening for k in subject.key)
+
+    def fragment(self, c: Candidate) -> bool:
+        """A fragment (a formula, a verbless predicate or label line) leads only when no
+        statement can; a discussion point's own short answer reads with its question."""
+        return not self.table.statement[c.sentence] and c.facet != "hint"
 
     def shape(self, c: Candidate, subject: Subject, intent: str) -> float:
         """How well a sentence reads as the direct answer: a statement rather than a
