@@ -149,6 +149,7 @@ class Embedder:
         self._torch = None
         self._onnx: OnnxEncoder | None = None
         self._onnx_failed = ""
+        self._export_proc = None  # a child process exporting the ONNX model (start_export)
 
     # --- PyTorch ---------------------------------------------------------------
 
@@ -205,9 +206,49 @@ class Embedder:
         if self.settings.runtime == "torch":
             return None
         path = self.onnx_file()
+        self._wait_export()
         if not path.is_file():
             self._onnx_encoder(export=True, quiet=quiet)
         return path if path.is_file() else None
+
+    def start_export(self) -> None:
+        """Start exporting the ONNX model in a child process when it is missing.
+
+        ``rag build`` starts it first: the child's imports and export (~6 s of one
+        core) run while the build reads, chunks and loads PyTorch on one core, which
+        took ~2 s off a clean build; ``ensure_export`` waits for it, and exports here
+        if the child failed."""
+        if self.settings.runtime == "torch" or self._export_proc is not None \
+                or self.onnx_file().is_file():
+            return
+        import subprocess
+
+        root = str(Path(__file__).resolve().parents[2])  # this rag package, not another
+        env = {**os.environ, "OMP_NUM_THREADS": "1",
+               "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        settings = self.settings.model_copy(update={"cache_dir": str(self.cache_dir)})
+        try:
+            self._export_proc = subprocess.Popen(
+                [sys.executable, "-m", "rag.search.onnx_export", settings.model_dump_json()],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+        except OSError:  # no child: ensure_export exports in this process
+            self._export_proc = None
+
+    def _wait_export(self, timeout: float = 600) -> None:
+        import subprocess
+
+        proc, self._export_proc = self._export_proc, None
+        if proc is None:
+            return
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:  # a hung child: this process exports instead
+            proc.kill()
+            proc.wait()
+        except BaseException:  # Ctrl-C: leave no child behind
+            proc.kill()
+            raise
 
     def preload(self) -> None:
         """Start loading the ONNX session in a background thread (it mostly runs outside
