@@ -193,6 +193,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     if not args.quiet:
         print(f"building the index ({reason}); loading the embedding model…",
               file=sys.stderr, flush=True)
+    embedder.start_export()  # on another core while this process reads and chunks
     report = build_index(settings, embedder, force=args.force, progress=not args.quiet,
                          extras=extras)
     embedder.ensure_export(quiet=args.quiet)

@@ -45,6 +45,9 @@ class EmbeddingSettings(_Section):
     onnx_threads: int = Field(1, ge=1, le=64, description="ONNX Runtime threads per query "
                               "(1 was fastest on a busy 2-core machine; concurrent requests "
                               "use the other cores).")
+    encode_workers: int = Field(0, ge=0, le=64, description="PyTorch batch encoding (the "
+                                "build): parallel workers of one thread each; 0: one per "
+                                "core, up to 8; 1: one batch at a time on torch's threads.")
     cache_dir: str | None = Field(None, description="Where the ONNX export of the weights is "
                                   "kept (keyed by their hash); default: <home>/cache.")
 

@@ -88,3 +88,36 @@ def test_token_counts_match_the_hugging_face_tokenizer(embedder):
     for text in lines + TEXTS:
         expected = len(embedder.tokenizer(text, add_special_tokens=False)["input_ids"])
         assert embedder.count_tokens(text) == expected, text
+
+
+def test_export_in_a_child_process_then_no_export_here(tmp_path, embedder, capsys):
+    """``rag build`` starts the export in a child process; ensure_export waits for it
+    and finds the verified export, so this process neither exports nor loads torch."""
+    cache = tmp_path / "cache"
+    building = _fresh(cache)
+    building.start_export()
+    assert building._export_proc is not None
+    path = building.ensure_export()
+    assert path is not None and path.is_file() and building._export_proc is None
+    info = json.loads((path.parent / "export.json").read_text())
+    assert info["min_cosine_vs_torch"] >= MIN_COSINE
+    assert building._torch is None and "Exporting" not in capsys.readouterr().err
+    reference = embedder._encode_torch([TEXTS[0]], False, "")[0]
+    assert float(building.encode_query(TEXTS[0]) @ reference) >= MIN_COSINE
+    building.start_export()  # nothing to do once the export exists
+    assert building._export_proc is None
+
+
+def test_build_batches_in_parallel_agree_with_one_at_a_time(embedder):
+    """One single-threaded worker per core (the build) or one batch at a time, in
+    token-length order: the same vectors, each in its text's row."""
+    texts = [f"{t} ({i})" for i, t in enumerate(TEXTS * 12)]
+    parallel = _fresh(None, embedder, encode_workers=2)
+    serial = _fresh(None, embedder, encode_workers=1)
+    assert parallel._workers(len(texts)) == 2 and serial._workers(len(texts)) == 1
+    a = parallel.encode(texts)
+    b = serial.encode(texts)
+    assert a.shape == (len(texts), parallel.dim)
+    assert (a * b).sum(1).min() >= 0.99999
+    single = np.stack([serial._encode_torch([t], False, "")[0] for t in texts[:4]])
+    assert (a[:4] * single).sum(1).min() >= 0.99999

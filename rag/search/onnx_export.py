@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 import uuid
 import warnings
@@ -140,3 +141,18 @@ def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
     tmp.write_text(json.dumps(data, indent=1))
     os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rag.search.onnx_export SETTINGS_JSON``: export for these embedding
+    settings when missing (the child process ``Embedder.start_export`` starts)."""
+    from rag.search.embed import Embedder
+    from rag.settings import EmbeddingSettings
+
+    args = sys.argv[1:] if argv is None else argv
+    settings = EmbeddingSettings.model_validate_json(args[0])
+    return 0 if Embedder(settings).ensure_export(quiet=True) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
