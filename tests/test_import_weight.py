@@ -49,8 +49,8 @@ def test_rag_ask_loads_no_heavy_package(real_assistant):
 
 @pytest.mark.integration
 def test_rag_quiz_loads_no_heavy_package(real_assistant, tmp_path):
-    code = ("import sys\nfrom rag.cli import main\n"
-            "assert main(['quiz', '--json']) == 0\n")
+    code = ("import sys\nfrom rag.cli import main\n"  # an open card: the grader runs
+            "assert main(['quiz', '--json', '--cards', 'open']) == 0\n")
     loaded = _modules(code, stdin="LoRA freezes the weights and trains a low-rank update.\nq\n",
                       env={"RAG_DB_URL": f"sqlite:///{tmp_path / 'progress.db'}"})
     assert "onnxruntime" in loaded  # the answer was graded in this process

@@ -175,6 +175,17 @@ def test_restatements_are_not_contradictions(point, answer):
     assert grading.contradiction(point, answer) == ""
 
 
+def test_answers_split_into_sentences_without_nltk():
+    """A typed answer is split by a regular expression (nltk costs ~1.5 s to import);
+    "sentence A. The" is two sentences, "e.g. this" one."""
+    from rag.corpus.chunk import split_sentences
+
+    text = "It checks whether B follows sentence A. The gains come from MLM, e.g. this. s1 wins."
+    assert split_sentences(text, light=True) == [
+        "It checks whether B follows sentence A.", "The gains come from MLM, e.g. this.",
+        "s1 wins."]
+
+
 def test_number_variants():
     assert terms.numbers("15%") == terms.numbers("fifteen percent") == {"15%"}
     assert terms.numbers("175B parameters") == terms.numbers("175 billion parameters")

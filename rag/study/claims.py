@@ -45,7 +45,7 @@ def answer_units(text: str, min_words: int = 3) -> list[str]:
 def sentence_units(text: str, min_words: int = 3) -> list[tuple[str, int]]:
     """``answer_units`` with the number of the sentence each unit belongs to."""
     units: dict[str, int] = {}
-    for n, sentence in enumerate(split_sentences(text) or [text.strip()]):
+    for n, sentence in enumerate(split_sentences(text, light=True) or [text.strip()]):
         for unit in (sentence, *clauses(sentence)):
             if len(unit.split()) >= min_words:
                 units.setdefault(unit, n)

@@ -10,11 +10,12 @@ import argparse
 import json
 import os
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 from rag.answer.render import format_answer
+from rag.cli.documents import cmd_add, cmd_remove, list_documents
+from rag.cli.evaluate import cmd_eval
 from rag.errors import RagError
 from rag.records import Answer
 from rag.settings import PRESETS, REPO_ROOT, Settings, SettingsError, load_settings
@@ -417,7 +418,7 @@ def _emit(obj: dict) -> None:
 
 def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     if args.corpus_command == "list":
-        return _list_documents(args, settings)
+        return list_documents(args, settings)
     if args.corpus_command == "stats":
         from rag.evaluation.corpus_stats import corpus_stats
 
@@ -443,181 +444,6 @@ def cmd_quiz(args: argparse.Namespace, settings: Settings) -> int:
     return run_quiz(practice, args)
 
 
-def _eval_grading(args: argparse.Namespace, settings: Settings) -> int:
-    """The grader's calibration.  The held-out split stays blind while tuning: only
-    ``--split heldout`` (the final measurement) or ``--gate`` scores and prints it."""
-    from rag.evaluation import grading
-    from rag.study.stored import load_study
-
-    rows = grading.load_calibration(args.dataset or REPO_ROOT / "evals" / "grading.jsonl")
-    split = "test" if args.gate or args.split == "heldout" else "train"
-    assistant = _load(settings, quiet=False)
-    scored = grading.score_rows(assistant, load_study(assistant.index.build_dir),
-                                [r for r in rows if r.split == split])
-    name = "held-out" if split == "test" else "train"
-    print(grading.table({name: grading.summarise(scored)}))
-    if args.verbose:
-        print(grading.details(scored))
-    if split == "train":
-        print("\n(held-out split not scored: `--split heldout` or `--gate` for the final "
-              "measurement)")
-        return 0
-    missed = grading.passes(grading.summarise(scored))
-    print("\nissue targets: " + ("all met" if not missed else "missed: " + "; ".join(missed)))
-    if not args.gate:
-        return 0
-    failed = grading.gate(grading.summarise(scored), grading.load_gate(
-        args.thresholds or REPO_ROOT / "evals" / "thresholds_grading.toml"))
-    print("gate: " + ("passed" if not failed else "FAILED: " + "; ".join(failed)))
-    return 1 if failed else 0
-
-
-def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    if args.grading:
-        return _eval_grading(args, settings)
-    from rag.evaluation import report
-    from rag.evaluation import run as evaluate
-
-    root = REPO_ROOT / "evals"
-    configs = evaluate.parse_configs(args.configs)
-    thresholds = evaluate.load_thresholds(args.thresholds or root / "thresholds.toml") \
-        if args.gate else None
-    gated_ragas = thresholds and any("ragas" in m for m in [*thresholds.min, *thresholds.max])
-    if thresholds and (args.no_ragas and gated_ragas or thresholds.config not in configs):
-        raise RagError(f"--gate needs the {thresholds.config} configuration (and the ragas "
-                       "metrics when the thresholds name one): include it in --configs, "
-                       "drop --no-ragas")
-    older = report.load_results(args.compare) if args.compare else None
-    dataset = args.dataset or root / "dataset.jsonl"
-    questions = evaluate.load_dataset(dataset)
-    every = {q.id: q for q in questions}
-    questions = evaluate.select_split(questions, args.split)
-    if args.limit is not None and args.limit < 1:
-        raise RagError(f"--limit must be at least 1 (got {args.limit})")
-    assistant = _load(settings, quiet=False)
-    run = evaluate.run_eval(
-        assistant, questions[: args.limit], configs, by_id=every,
-        use_ragas=not args.no_ragas, progress=True, dataset=str(dataset))
-    missed = evaluate.check_gate(run.summary, thresholds) if thresholds else None
-    compare = (str(args.compare), older) if older else None
-    out = report.write_outputs(run, args.out or root / "results", missed, compare)
-    print(report.summary_table(run.summary, run.notes))
-    if compare:
-        print("\n" + report.compare_section(run, *compare))
-    print(f"\n{run.n_questions} questions x {len(run.configs)} configurations in "
-          f"{run.wall_s:.0f} s; report: {out / 'report.md'}")
-    if missed:
-        print(f"gate FAILED: {len(missed)} threshold(s) missed:\n"
-              + "\n".join(f"  - {line}" for line in missed), file=sys.stderr)
-        return 1
-    if thresholds:
-        print(f"gate passed ({len(thresholds.min) + len(thresholds.max)} thresholds, "
-              f"{thresholds.config})")
-    return 0
-
-
-def _embedder_factory(settings: Settings):
-    def load():
-        from rag.search.embed import Embedder
-
-        return Embedder(settings.resolved_embedding())
-    return load
-
-
-def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.corpus.documents import collect
-    from rag.search.sources import add_and_index
-
-    candidates, refused = collect(args.paths, settings.documents.max_files)
-    if not candidates and not refused:
-        raise RagError("no PDF, Markdown, text or HTML files found in "
-                       + ", ".join(map(str, args.paths)))
-    show = not args.quiet and not args.json
-
-    def progress(i: int, n: int, name: str) -> None:
-        if show:
-            print(f"[{i + 1}/{n}] reading {name}" if name else "updating the index…",
-                  file=sys.stderr, flush=True)
-
-    from rag.study.stored import study_extra
-
-    change = add_and_index(settings, _embedder_factory(settings), candidates, progress,
-                           build_progress=show and sys.stderr.isatty(),
-                           extras=[study_extra(settings)])
-    results = refused + change.results
-    if args.json:
-        print(json.dumps({"results": [r.model_dump() for r in results],
-                          "index": _build_json(change.build)}, ensure_ascii=False, indent=2))
-    else:
-        print("\n".join(format_add_results(results, change.build)))
-    return 2 if any(r.status == "rejected" for r in results) else 0
-
-
-def format_add_results(results: list, build) -> list[str]:
-    """One line per file, then a summary (and what the index update did)."""
-    mark = {"added": "added", "duplicate": "duplicate", "rejected": "REJECTED"}
-    lines = [f"{mark[r.status]:>9}  {r.name}: {r.message}" for r in results]
-    counts = {s: sum(r.status == s for r in results) for s in mark}
-    lines.append(f"{counts['added']} added, {counts['duplicate']} duplicate, "
-                 f"{counts['rejected']} rejected")
-    if build is not None and build.rebuilt:
-        lines.append(f"index updated: {build.chunks} chunks; embedded {build.embedded} new "
-                     f"texts, reused {build.reused}; {build.seconds:.1f} s")
-    elif not counts["added"]:
-        lines.append("index unchanged (nothing new to embed)")
-    return lines
-
-
-def _build_json(build) -> dict | None:
-    if build is None:
-        return None
-    return {"rebuilt": build.rebuilt, "chunks": build.chunks, "embedded": build.embedded,
-            "reused": build.reused, "seconds": round(build.seconds, 3)}
-
-
-def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.search.sources import remove_and_index
-    from rag.study.stored import study_extra
-
-    change = remove_and_index(settings, _embedder_factory(settings), args.doc_ids,
-                              build_progress=not args.quiet and sys.stderr.isatty(),
-                              extras=[study_extra(settings)])
-    for doc in change.removed:
-        print(f"removed {doc.doc_id} ({doc.title})")
-    if change.build is not None and change.build.rebuilt:
-        print(f"index updated: {change.build.chunks} chunks; {change.build.seconds:.1f} s")
-    if change.unknown:
-        raise RagError(f"no added document {', '.join(change.unknown)}; "
-                       "`rag corpus list` shows the ids")
-    return 0
-
-
-def _list_documents(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.search.sources import document_rows
-
-    rows = document_rows(settings)
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
-    if not rows:
-        print("no documents added yet: `rag add PATH|FOLDER` adds PDFs, notes and web pages")
-        return 0
-    print("\n".join(format_documents(rows)))
-    return 0
-
-
-def format_documents(rows: list[dict]) -> list[str]:
-    """A plain table: id, title, kind, pages, chunks, added date."""
-    table = [("id", "title", "kind", "pages", "chunks", "added")]
-    for r in rows:
-        table.append((r["doc_id"], textwrap.shorten(r["title"], 48), r["kind"],
-                      str(r["pages"] or "–"), "pending" if r["chunks"] is None
-                      else str(r["chunks"]), r["added_at"][:10]))
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-            for row in table]
-
-
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "build": cmd_build,
     "ask": cmd_ask,
@@ -628,6 +454,3 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "add": cmd_add,
     "remove": cmd_remove,
 }
-
-if __name__ == "__main__":
-    sys.exit(main())
