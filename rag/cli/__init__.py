@@ -1,8 +1,9 @@
-"""The ``rag`` command: parse arguments, call the library, print the result.
-
-Exit codes: 0 success, 2 bad input or a problem the message explains, 1 an
-unexpected internal error (``RAG_DEBUG=1`` shows its traceback), 130 interrupted.
+"""The ``rag`` command: parse arguments, call the library, print (exit 0, 2, 1 or 130).
+May import every other part of ``rag``: it is the top layer (with ``documents``, ``evaluate``).
 """
+
+# Exit codes: 0 success, 2 bad input or a problem the message explains, 1 an unexpected
+# internal error (``RAG_DEBUG=1`` shows its traceback), 130 interrupted.
 
 from __future__ import annotations
 
