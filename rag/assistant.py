@@ -6,12 +6,11 @@ import logging
 import numbers
 import threading
 import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from rag.answer.extractive import Draft, ExtractiveBackend, related_papers
-from rag.errors import BackendError, IndexProblem, InvalidQuestion
+from rag.errors import BackendError, IndexProblem, InvalidQuestion, text_problem
 from rag.records import Answer
 from rag.search.build import BuildExtra, BuildReport, extras_reason
 from rag.search.conversation import is_elliptical, rewrite_followup
@@ -32,7 +31,6 @@ from rag.search.stores.base import StaleView, as_store, open_store
 from rag.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-_ALLOWED_CONTROL = {"\n", "\t", "\r"}
 
 
 def validate_question(question: object, max_chars: int) -> str:
@@ -46,15 +44,9 @@ def validate_question(question: object, max_chars: int) -> str:
     if len(text) > max_chars:
         raise InvalidQuestion(f"the question is too long ({len(text):,} characters; "
                               f"the limit is {max_chars:,}): shorten it")
-    if any(unicodedata.category(ch) == "Cs" for ch in text):
-        raise InvalidQuestion("the question is not valid UTF-8 text: re-type it or check "
-                              "the encoding of your input")
-    bad = sorted({ch for ch in text if unicodedata.category(ch) == "Cc"
-                  and ch not in _ALLOWED_CONTROL})
-    if bad:
-        names = ", ".join(f"U+{ord(ch):04X}" for ch in bad[:5])
-        raise InvalidQuestion(f"the question contains control characters ({names}): "
-                              "remove them and ask again")
+    problem = text_problem(text, "the question", "ask")
+    if problem:
+        raise InvalidQuestion(problem)
     problem = not_a_question(text)
     if problem:
         raise InvalidQuestion(problem)

@@ -10,14 +10,12 @@ rebuild embeds only what changed.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +28,7 @@ from rag.corpus.linking import link_chunks
 from rag.corpus.roles import annotate_chunks, embed_form
 from rag.errors import IndexProblem
 from rag.records import Chunk, SentenceInfo
-from rag.search import checks
+from rag.search import checks, locks
 from rag.search.embed import Embedder
 from rag.search.index import (
     BM25_DIR,
@@ -109,16 +107,9 @@ def extras_reason(manifest: dict, extras: Sequence[BuildExtra]) -> str:
     return ""
 
 
-@contextmanager
-def build_lock(settings: Settings) -> Iterator[None]:
+def build_lock(settings: Settings):
     """One build at a time per index folder (other builders wait)."""
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.index_dir / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return locks.exclusive(settings.index_dir / ".lock")
 
 
 def build_index(
@@ -176,16 +167,7 @@ def rebuild_reason(settings: Settings, extras: Sequence[BuildExtra] = ()) -> str
 
 def build_running(settings: Settings) -> bool:
     """Whether another process holds the build lock of this index right now."""
-    lock = settings.index_dir / ".lock"
-    if not lock.exists():
-        return False
-    with open(lock, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+    return locks.held(settings.index_dir / ".lock")
 
 
 def _read_and_chunk(settings: Settings, embedder: Embedder, progress: bool,

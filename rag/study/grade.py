@@ -22,13 +22,12 @@ an LLM backend judge the same key points when one is configured.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from rag.errors import InvalidAnswer
+from rag.errors import InvalidAnswer, text_problem
 from rag.records import BankEntry, Citation, Grade, KeyPoint
 from rag.settings import InterviewSettings
 from rag.study import terms
@@ -44,7 +43,6 @@ from rag.study.claims import (
 __all__ = ["answer_units", "assess", "check_answer", "contradiction", "grade_answer",
            "is_echo", "is_gibberish", "is_salad"]
 
-_ALLOWED_CONTROL = {"\n", "\t", "\r"}
 OFFLINE_LIMITS = ("The offline grader checks that your sentences state the key points with "
                   "their distinguishing terms, and catches wrong numbers, swapped opposites "
                   "(linear/quadratic, frozen/trained …) and negations. It cannot judge "
@@ -66,15 +64,9 @@ def check_answer(text: object, max_chars: int) -> str:
     if len(text) > max_chars:
         raise InvalidAnswer(f"your answer is too long ({len(text):,} characters; the limit "
                             f"is {max_chars:,}): shorten it")
-    if any(unicodedata.category(ch) == "Cs" for ch in text):
-        raise InvalidAnswer("your answer is not valid UTF-8 text: re-type it or check the "
-                            "encoding of your input")
-    bad = sorted({ch for ch in text if unicodedata.category(ch) == "Cc"
-                  and ch not in _ALLOWED_CONTROL})
-    if bad:
-        names = ", ".join(f"U+{ord(ch):04X}" for ch in bad[:5])
-        raise InvalidAnswer(f"your answer contains control characters ({names}): remove "
-                            "them and grade again")
+    problem = text_problem(text, "your answer", "grade")
+    if problem:
+        raise InvalidAnswer(problem)
     return text.strip()
 
 

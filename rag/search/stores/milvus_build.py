@@ -9,12 +9,11 @@ Serving processes never read the local files.
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.errors import IndexProblem, StoreUnavailable
+from rag.search import locks
 from rag.search.build import BuildExtra, BuildReport, build_index, extras_reason, up_to_date
 from rag.search.index import current_build
 from rag.search.stores import milvus_client as mc
@@ -47,16 +46,9 @@ def milvus_reason(settings: Settings, extras: Sequence[BuildExtra] = ()) -> tupl
     return build.stale or extras_reason(build.manifest, extras), build.names.build
 
 
-@contextmanager
-def publish_lock(settings: Settings) -> Iterator[None]:
+def publish_lock(settings: Settings):
     """One publisher at a time from this machine (other builders wait)."""
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.index_dir / ".milvus.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return locks.exclusive(settings.index_dir / ".milvus.lock")
 
 
 def build_milvus(settings: Settings, make_embedder: Callable[[], object], force: bool = False,

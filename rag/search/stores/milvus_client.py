@@ -127,19 +127,11 @@ def _is_unreachable(exc: BaseException) -> bool:
 
 def _lite_locked(path: str) -> bool:
     """Whether another process holds the Milvus Lite folder's lock."""
-    import fcntl
     from pathlib import Path
 
-    lock = Path(path) / "LOCK"
-    if not lock.is_file():
-        return False
-    with open(lock, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+    from rag.search.locks import held
+
+    return held(Path(path) / "LOCK", busy=OSError)
 
 
 def store_error(exc: BaseException, settings: Settings, action: str) -> StoreUnavailable:
