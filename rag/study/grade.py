@@ -30,7 +30,7 @@ import numpy as np
 from rag.errors import InvalidAnswer, text_problem
 from rag.records import BankEntry, Citation, Grade, KeyPoint
 from rag.settings import InterviewSettings
-from rag.study import terms
+from rag.study import grounding, terms
 from rag.study.claims import (
     answer_units,
     contradiction,
@@ -117,13 +117,16 @@ def _wanted(point: str, question: str, weigh) -> dict[str, float]:
 
 def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequence[str],
                 cfg: InterviewSettings, weigh=_no_rarity,
-                known: frozenset[float] = frozenset()) -> Judgement:
+                known: frozenset[float] = frozenset(),
+                shares: Sequence[float] = ()) -> Judgement:
     """The best judgement of one key point over the answer's units (sentences and
     clauses).  Covered: cosine >= ``cover_threshold`` and enough of the point's
     distinguishing terms (``term_fraction`` of their weight, at least 1, at most
     ``min_terms``); partly: cosine >= ``partial_threshold`` and one such term.  A unit
     that matches the point and states its opposite contradicts it, unless another unit
-    states the point correctly."""
+    states the point correctly.  A unit whose specific terms the sources mostly lack
+    (``shares``: unsupported share per unit, above ``unsupported_limit``) earns at most
+    partial credit: matching words, asserting something else."""
     weights = _wanted(point.text, question, weigh)
     need = max(1.0, min(cfg.min_terms, cfg.term_fraction * sum(weights.values())))
     # a short point ("need to load all experts") has a lower cosine to any full sentence
@@ -142,6 +145,8 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
             wrong = wrong or Judgement(0.0, True, i, sim, why)
             continue
         credit = 1.0 if sim >= cfg.cover_threshold and found >= need else 0.5
+        if shares and shares[i] > cfg.unsupported_limit:
+            credit = min(credit, cfg.unsupported_credit)
         if credit > best.credit:
             best = Judgement(credit, False, i, sim, f"{len(hits)} of {len(weights)} "
                              "distinguishing terms")
@@ -170,12 +175,20 @@ class Prepared:
     vectors: np.ndarray
     notes: list[str]
     sentence: list[int] = field(default_factory=list)  # the sentence of each unit
+    support: list[grounding.Support] = field(default_factory=list)  # of each unit
+
+    @property
+    def shares(self) -> list[float]:
+        """Each unit's unsupported share (see ``rag.study.grounding``)."""
+        return [s.share for s in self.support]
 
 
 def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
             vocab: frozenset[str], cfg: InterviewSettings,
-            point_vecs: np.ndarray | None = None) -> Prepared:
-    """Split, drop gibberish, keyword salad and restatements, then the off-topic check."""
+            point_vecs: np.ndarray | None = None,
+            sources: frozenset[str] | None = None, weigh=_no_rarity) -> Prepared:
+    """Split, drop gibberish, keyword salad and restatements, then the off-topic check;
+    with ``sources`` (the stems of the question's sources), each unit's support."""
     pairs = sentence_units(text)
     units = [u for u, _ in pairs]
     sentence_of = dict(pairs)
@@ -191,10 +204,14 @@ def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
         notes.append(f"{sum(echo)} sentence(s) only restate the question or a title")
     units = [u for u, e in zip(kept, echo) if not e]
     vecs = vecs[[i for i, e in enumerate(echo) if not e]] if len(vecs) else vecs
-    if len(vecs) and is_off_topic(vecs, question_vec, point_vecs, cfg):
+    asked = stems_of(entry.question)
+    support = [grounding.unit_support(u, asked, sources, weigh) for u in units] \
+        if sources is not None else []
+    grounded = any(grounding.on_sources(s, cfg.relevant_unsupported) for s in support)
+    if len(vecs) and not grounded and is_off_topic(vecs, question_vec, point_vecs, cfg):
         notes.append("the answer is off-topic for this question")
         return Prepared([], vecs[:0], notes)
-    return Prepared(units, vecs, notes, [sentence_of[u] for u in units])
+    return Prepared(units, vecs, notes, [sentence_of[u] for u in units], support)
 
 
 def is_off_topic(vecs: np.ndarray, question_vec: np.ndarray, point_vecs: np.ndarray | None,
@@ -213,8 +230,8 @@ def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
     sims = point_vecs @ prep.vectors.T if len(prep.units) else np.zeros((len(point_vecs), 0))
     if known is None:
         known = known_numbers(p.text for p in (*entry.key_points, *entry.support))
-    judged = [judge_point(point, entry.question, sims[i], prep.units, cfg, weigh, known)
-              for i, point in enumerate(entry.key_points)]
+    judged = [judge_point(point, entry.question, sims[i], prep.units, cfg, weigh, known,
+                          prep.shares) for i, point in enumerate(entry.key_points)]
     judged = cap_per_sentence(judged, prep.sentence, cfg.points_per_sentence)
     out = []
     for point, j in zip(entry.key_points, judged):
@@ -246,11 +263,13 @@ def cap_per_sentence(judged: list[Judgement], sentence_of: Sequence[int], cap: i
 
 def topical_floor(score: float, prep: Prepared, question_vec: np.ndarray,
                   points: Sequence[KeyPoint], cfg: InterviewSettings) -> float:
-    """A relevant but unspecific answer (close to the question, contradicting nothing)
-    scores ``topical_credit`` rather than 0: an interviewer gives it something."""
+    """A relevant but unspecific answer (close to the question, or a unit on its
+    sources; contradicting nothing) scores ``topical_credit`` rather than 0: an
+    interviewer gives it something."""
     if not prep.units or any(p.contradicted for p in points):
         return score
-    if float((prep.vectors @ question_vec).max()) >= cfg.topical_threshold:
+    if float((prep.vectors @ question_vec).max()) >= cfg.topical_threshold or any(
+            grounding.on_sources(s, cfg.relevant_unsupported) for s in prep.support):
         return max(score, cfg.topical_credit)
     return score
 
@@ -289,6 +308,35 @@ def grade_offline(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
                                             cfg.contradiction_penalty, extra)
 
 
+def claim_weigh(study, cfg: InterviewSettings):
+    """How much an unsupported term counts against a claim: its rarity in the corpus
+    (``study.term_weight``), or ``unknown_term_weight`` for a word the corpus never
+    uses (plain English paraphrase more often than a technical claim)."""
+    def weigh(stem: str) -> float:
+        if stem in study.stem_df:
+            return study.term_weight(stem)
+        return cfg.unknown_term_weight
+    return weigh
+
+
+def entry_sources(assistant, entry: BankEntry) -> frozenset[str]:
+    """The stems of everything ``entry``'s sources state: its passages, key points and
+    further facts (cached per entry)."""
+    chunks = _chunk_texts(assistant.index)
+    texts = [chunks.get(cid, "") for cid in entry.source_chunk_ids]
+    texts += [p.text for p in (*entry.key_points, *entry.support)]
+    return grounding.source_stems(entry.entry_id, texts)
+
+
+_CHUNK_TEXTS: list = [None, {}]  # the index's chunk list and its texts by id
+
+
+def _chunk_texts(index) -> dict[str, str]:
+    if _CHUNK_TEXTS[0] is not index.chunks:
+        _CHUNK_TEXTS[:] = [index.chunks, {c.chunk_id: c.text for c in index.chunks}]
+    return _CHUNK_TEXTS[1]
+
+
 @dataclass
 class Assessment:
     text: str
@@ -305,7 +353,8 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
     text = check_answer(user_answer, cfg.max_answer_chars)
     qvec = study.question_vectors[entry.entry_id]
     prep = prepare(entry, text, assistant.embedder.encode, qvec, study.vocab, cfg,
-                   study.point_vectors[entry.entry_id])
+                   study.point_vectors[entry.entry_id], entry_sources(assistant, entry),
+                   claim_weigh(study, cfg))
     points, support, score = grade_offline(
         entry, prep, study.point_vectors[entry.entry_id], cfg, study.term_weight,
         study.support_vectors.get(entry.entry_id))

@@ -1,0 +1,67 @@
+"""Whether an answer's claims are grounded in the question's sources.
+
+A confident wrong answer uses the right vocabulary for its subject ("PagedAttention",
+"KV cache") but asserts things its sources never say ("compresses weights into pages
+on disk", "an LSTM over the rows").  Word by word, such a claim carries content terms
+that no passage of the question's sources, key point or further fact contains.  This
+module measures that share per answer unit (sentence or clause), weighted by how
+distinguishing each term is (common words weigh nothing), so the grader can
+
+* withhold full credit from a unit that matches a key point but is mostly unsupported;
+* recognise a short on-subject answer ("It is a regularization term") as relevant
+  although its pronoun leaves it far from the question's vector.
+
+All pure functions of strings, except ``source_stems``' small cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from rag.study import terms
+from rag.study.claims import present, stems_of
+
+Weigh = Callable[[str], float]
+_CACHE: dict[tuple[str, int], frozenset[str]] = {}
+
+
+def source_stems(key: str, texts: Iterable[str]) -> frozenset[str]:
+    """Content stems (acronyms spelled out too) of a question's sources, cached by
+    ``key`` (the entry's id) and the texts' hash."""
+    texts = tuple(texts)
+    ck = (key, hash(texts))
+    if ck not in _CACHE:
+        if len(_CACHE) > 4096:
+            _CACHE.clear()
+        _CACHE[ck] = frozenset(s for t in texts for s in stems_of(t))
+    return _CACHE[ck]
+
+
+@dataclass(frozen=True)
+class Support:
+    """A unit's specific terms: their total weight and the weight the sources lack."""
+
+    weight: float
+    unsupported: float
+    missing: tuple[str, ...] = ()
+
+    @property
+    def share(self) -> float:
+        """The unsupported share of the unit's specific terms (0 when it has none)."""
+        return self.unsupported / self.weight if self.weight > 0 else 0.0
+
+
+def unit_support(unit: str, context: set[str] | frozenset[str], sources: frozenset[str],
+                 weigh: Weigh) -> Support:
+    """How much of ``unit``'s specific terms (not in ``context``, the question, and not
+    generic) its sources state, weighted by ``weigh`` (rarity)."""
+    specific = {s for s in stems_of(unit) - context if s not in terms._GENERIC_STEMS}
+    weights = {s: weigh(s) for s in specific}
+    missing = sorted(s for s in specific if weights[s] > 0 and not present(s, sources))
+    return Support(sum(weights.values()), sum(weights[s] for s in missing), tuple(missing))
+
+
+def on_sources(support: Support, limit: float) -> bool:
+    """A unit with specific terms, at most ``limit`` of whose weight the sources lack."""
+    return support.weight > 0 and support.share <= limit

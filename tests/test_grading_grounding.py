@@ -1,0 +1,78 @@
+"""The grader's grounding check (rag/study/grounding.py): an answer unit whose specific
+terms its question's sources never use earns no key point, and a short unit made of
+the sources' own terms counts as relevant.  Small strings only (no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.records import KeyPoint
+from rag.settings import InterviewSettings
+from rag.study import grounding
+from rag.study.claims import stems_of
+from rag.study.grade import judge_point
+
+SOURCES = ("PagedAttention stores the KV cache in fixed-size blocks that need not be "
+           "contiguous, like pages of virtual memory, so vLLM wastes almost no memory and "
+           "batches more requests, raising throughput 2 to 4 times.")
+QUESTION = "What problem does PagedAttention solve, and how?"
+POINT = KeyPoint(text="PagedAttention stores the KV cache in fixed-size blocks like pages of "
+                 "virtual memory.", n=1, title="vLLM", section="", weight=1.0)
+RIGHT = "It stores the KV cache in fixed-size blocks, like virtual memory pages."
+WRONG = ("It compresses the KV cache into blocks on a slow disk and loads model weights "
+         "on demand.")
+
+
+def _rare(stem: str) -> float:
+    return 1.0
+
+
+def _support(unit: str) -> grounding.Support:
+    sources = grounding.source_stems("e1", [SOURCES])
+    return grounding.unit_support(unit, stems_of(QUESTION), sources, _rare)
+
+
+def test_supported_and_unsupported_units():
+    right, wrong = _support(RIGHT), _support(WRONG)
+    assert right.share == 0.0 and right.missing == ()
+    assert wrong.share > 0.5
+    assert {"compress", "disk", "demand"} <= set(wrong.missing)
+    assert "kv" not in wrong.missing  # the sources' own terms are supported
+    assert grounding.Support(0.0, 0.0).share == 0.0  # no specific term: nothing unsupported
+
+
+def test_common_words_weigh_nothing_and_question_terms_are_context():
+    sources = grounding.source_stems("e2", [SOURCES])
+    common = grounding.unit_support("PagedAttention is a thing people like.",
+                                    stems_of(QUESTION), sources, lambda s: 0.0)
+    assert common.weight == 0.0 and common.share == 0.0 and common.missing == ()
+    assert "pagedattent" not in {s for s in _support(WRONG).missing}
+
+
+def test_on_sources_needs_specific_supported_terms():
+    assert grounding.on_sources(_support(RIGHT), 0.0)
+    assert not grounding.on_sources(_support(WRONG), 0.3)
+    assert not grounding.on_sources(grounding.Support(0.0, 0.0), 0.5)
+    assert not grounding.on_sources(_support(RIGHT), -1.0)  # negative limit: off
+
+
+def test_source_stems_are_cached_per_entry_and_text():
+    a = grounding.source_stems("e3", [SOURCES])
+    assert grounding.source_stems("e3", [SOURCES]) is a
+    assert "disk" in grounding.source_stems("e3", [SOURCES, "Weights live on disk."])
+
+
+def test_an_unsupported_unit_earns_no_key_point():
+    cfg = InterviewSettings()
+    units = [RIGHT, WRONG]
+    sims = np.array([0.7, 0.7])
+    shares = [_support(u).share for u in units]
+    right = judge_point(POINT, QUESTION, sims[:1], units[:1], cfg, shares=shares[:1])
+    wrong = judge_point(POINT, QUESTION, sims[1:], units[1:], cfg, shares=shares[1:])
+    assert right.credit == 1.0
+    assert wrong.credit == cfg.unsupported_credit == 0.0
+    # without the grounding shares the same wrong unit earned the point
+    assert judge_point(POINT, QUESTION, sims[1:], units[1:], cfg).credit == 1.0
+    lenient = cfg.model_copy(update={"unsupported_limit": 1.0})
+    assert judge_point(POINT, QUESTION, sims[1:], units[1:], lenient,
+                       shares=shares[1:]).credit == 1.0
