@@ -76,3 +76,15 @@ def test_an_unsupported_unit_earns_no_key_point():
     lenient = cfg.model_copy(update={"unsupported_limit": 1.0})
     assert judge_point(POINT, QUESTION, sims[1:], units[1:], lenient,
                        shares=shares[1:]).credit == 1.0
+
+
+def test_a_sentence_is_as_unsupported_as_its_worst_clause():
+    clause_bad = "PagedAttention compresses model weights into pages on a slow disk"
+    clause_ok = "the KV cache is stored in fixed-size blocks of virtual memory"
+    sentence = f"{clause_bad}; {clause_ok}."
+    units = [sentence, clause_bad, clause_ok]
+    supports = [_support(u) for u in units]
+    shares = grounding.claim_shares(units, supports)
+    assert supports[0].share < supports[1].share  # diluted by the supported clause
+    assert shares[0] == shares[1] == supports[1].share
+    assert shares[2] == supports[2].share == 0.0

@@ -179,8 +179,9 @@ class Prepared:
 
     @property
     def shares(self) -> list[float]:
-        """Each unit's unsupported share (see ``rag.study.grounding``)."""
-        return [s.share for s in self.support]
+        """Each unit's unsupported share, a sentence's no lower than its clauses' (see
+        ``rag.study.grounding``)."""
+        return grounding.claim_shares(self.units, self.support) if self.support else []
 
 
 def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,

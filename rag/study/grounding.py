@@ -16,7 +16,7 @@ All pure functions of strings, except ``source_stems``' small cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rag.study import terms
@@ -65,3 +65,11 @@ def unit_support(unit: str, context: set[str] | frozenset[str], sources: frozens
 def on_sources(support: Support, limit: float) -> bool:
     """A unit with specific terms, at most ``limit`` of whose weight the sources lack."""
     return support.weight > 0 and support.share <= limit
+
+
+def claim_shares(units: Sequence[str], supports: Sequence[Support]) -> list[float]:
+    """Each unit's unsupported share, a sentence taking its worst clause's: a sentence
+    states every claim of the clauses it contains, so one unsupported clause ("compresses
+    model weights into pages on disk") is not diluted by a supported one."""
+    return [max(sup.share for other, sup in zip(units, supports) if other in unit)
+            for unit in units]
