@@ -146,6 +146,8 @@ def test_near_duplicate_points_merge():
     ("BERT masks 15% of input tokens.", "BERT masks fifty percent of input tokens."),
     ("GPT-3 has 175 billion parameters.", "GPT-3 has 13 billion parameters."),
     ("LoRA freezes the pretrained weights.", "LoRA does not freeze the pretrained weights."),
+    # an inflected antonym ("lowers" stems to "lower", the adjective "lower" to "low")
+    ("vLLM raises serving throughput 2 to 4 times.", "vLLM lowers serving throughput."),
     # a claim the source rules out, worded without a number, antonym or negation
     ("Whisper scales weakly supervised training instead of self-supervised pretraining.",
      "Whisper relies on self-supervised pretraining on unlabelled audio."),

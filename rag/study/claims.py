@@ -108,9 +108,9 @@ def _around(text: str, stem: str, width: int = 3) -> set[str]:
     seq = [terms.stem(w) for w in terms.words(text) if w not in terms.FUNCTION_WORDS]
     out: set[str] = set()
     for i, s in enumerate(seq):
-        if s == stem:
+        if _inflected(stem, {s}):
             out.update(seq[max(0, i - width):i] + seq[i + 1:i + 1 + width])
-    return out - {stem} - terms._GENERIC_STEMS
+    return {s for s in out if not _inflected(stem, {s})} - terms._GENERIC_STEMS
 
 
 def _same_object(point: str, a: str, unit: str, b: str) -> bool:
@@ -119,6 +119,13 @@ def _same_object(point: str, a: str, unit: str, b: str) -> bool:
     "fine-tune only low-rank matrices" / "freezes the pretrained weights" do not."""
     near_a, near_b = _around(point, a), _around(unit, b)
     return any(present(s, near_b) for s in near_a)
+
+
+def _inflected(stem: str, stems: set[str]) -> bool:
+    """``stem`` or an inflection of it ("low" in "lowers" -> "lower", which the
+    stemmer leaves longer than the adjective's irregular "low")."""
+    return stem in stems or any(s.startswith(stem) and 0 < len(s) - len(stem) <= 2
+                                for s in stems)
 
 
 def known_numbers(texts) -> frozenset[float]:
@@ -140,7 +147,8 @@ def contradiction(point: str, unit: str, question: str = "",
     context = terms.content_stems(question)
     neg_p, neg_u = terms.negated_stems(point), terms.negated_stems(unit)
     swaps = sorted((a, b) for a in p_stems - context for b in terms.antonyms(a) - context
-                   if b in u_stems and not present(a, u_stems) and not present(b, p_stems)
+                   if _inflected(b, u_stems) and not present(a, u_stems)
+                   and not present(b, p_stems)
                    and _same_object(point, a, unit, b))
     for a, b in swaps:
         if b not in neg_u:
