@@ -326,13 +326,13 @@ class InterviewSettings(_Section):
     points_per_sentence: int = Field(1, ge=0, le=10, description="One sentence of an answer "
                                      "fully covers at most this many key points (0: no "
                                      "limit); beyond that it earns partial credit.")
-    unsupported_limit: float = Field(0.5, ge=0, le=1, description="A sentence or clause "
+    unsupported_limit: float = Field(0.55, ge=0, le=1, description="A sentence or clause "
                                      "more than this share of whose specific terms (by "
-                                     "rarity) its question's sources never use earns at most "
-                                     "unsupported_credit for a key point (rag/study/"
-                                     "grounding.py).")
-    unsupported_credit: float = Field(0.0, ge=0, le=1, description="The most such a "
-                                      "mostly unsupported unit earns for a key point.")
+                                     "rarity) its question's sources never use earns no "
+                                     "key point or further fact (rag/study/grounding.py).")
+    unsupported_band: float = Field(0.1, ge=0, le=1, description="Width of the ramp around "
+                                    "unsupported_limit: full credit below limit - band/2, "
+                                    "none above limit + band/2 (0: a hard cut).")
     unknown_term_weight: float = Field(0.5, ge=0, le=1, description="The weight of a word the "
                                        "corpus never uses in that share (a rare corpus term "
                                        "weighs 1).")

@@ -145,8 +145,8 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
             wrong = wrong or Judgement(0.0, True, i, sim, why)
             continue
         credit = 1.0 if sim >= cfg.cover_threshold and found >= need else 0.5
-        if shares and shares[i] > cfg.unsupported_limit:
-            credit = min(credit, cfg.unsupported_credit)
+        if shares:
+            credit *= grounding.trust(shares[i], cfg.unsupported_limit, cfg.unsupported_band)
         if credit > best.credit:
             best = Judgement(credit, False, i, sim, f"{len(hits)} of {len(weights)} "
                              "distinguishing terms")

@@ -56,10 +56,27 @@ def unit_support(unit: str, context: set[str] | frozenset[str], sources: frozens
                  weigh: Weigh) -> Support:
     """How much of ``unit``'s specific terms (not in ``context``, the question, and not
     generic) its sources state, weighted by ``weigh`` (rarity)."""
-    specific = {s for s in stems_of(unit) - context if s not in terms._GENERIC_STEMS}
+    specific = _claim_terms(stems_of(unit) - context)
     weights = {s: weigh(s) for s in specific}
-    missing = sorted(s for s in specific if weights[s] > 0 and not present(s, sources))
+    missing = sorted(s for s in specific if weights[s] > 0 and not _stated(s, sources))
     return Support(sum(weights.values()), sum(weights[s] for s in missing), tuple(missing))
+
+
+def _claim_terms(stems: set[str]) -> set[str]:
+    """Specific terms, a hyphenated word counted once ("pre-training": not also "pre"
+    and "train")."""
+    parts = {p for s in stems if "-" in s for p in s.split("-")}
+    return {s for s in stems if s not in terms._GENERIC_STEMS and ("-" in s or s not in parts)}
+
+
+def _stated(stem: str, sources: frozenset[str]) -> bool:
+    """The sources use ``stem``; a hyphenated one also written solid ("pretraining")
+    or as its parts ("pre-trained" where they say "trained ... pre")."""
+    if present(stem, sources):
+        return True
+    parts = [p for p in stem.split("-") if len(p) > 2]
+    return "-" in stem and (present(stem.replace("-", ""), sources) or bool(parts) and all(
+        present(p, sources) for p in parts))
 
 
 def on_sources(support: Support, limit: float) -> bool:
@@ -73,3 +90,12 @@ def claim_shares(units: Sequence[str], supports: Sequence[Support]) -> list[floa
     model weights into pages on disk") is not diluted by a supported one."""
     return [max(sup.share for other, sup in zip(units, supports) if other in unit)
             for unit in units]
+
+
+def trust(share: float, limit: float, band: float) -> float:
+    """How far a unit's claim can be credited, from its unsupported ``share``: 1 below
+    ``limit - band/2``, 0 above ``limit + band/2``, linear between (a hard cut at
+    ``limit`` when ``band`` is 0)."""
+    if band <= 0:
+        return 1.0 if share <= limit else 0.0
+    return min(1.0, max(0.0, (limit + band / 2 - share) / band))
