@@ -151,6 +151,8 @@ def test_near_duplicate_points_merge():
     # a claim the source rules out, worded without a number, antonym or negation
     ("Whisper scales weakly supervised training instead of self-supervised pretraining.",
      "Whisper relies on self-supervised pretraining on unlabelled audio."),
+    ("Lacking the inductive biases of CNNs, ViT needs large pretraining datasets.",
+     "ViT has strong inductive biases, so it works best on small datasets."),
 ])
 def test_contradictions_are_caught(point, answer):
     assert grading.contradiction(point, answer)
@@ -172,6 +174,11 @@ def test_contradictions_are_caught(point, answer):
     # what the source rules out, ruled out again in the answer's own (passive) words
     ("Tiling (process in blocks), online softmax (do not materialize the full matrix).",
      "It uses an online softmax so the full matrix is never materialised"),
+    # what the source says is lacking, said to be lacking (or held by another subject)
+    ("Lacking the inductive biases of CNNs, ViT needs large pretraining datasets.",
+     "ViT lacks the inductive biases of CNNs, so it needs a lot of pretraining data."),
+    ("Lacking the inductive biases of CNNs, ViT needs large pretraining datasets.",
+     "CNNs have strong inductive biases that ViT does not have."),
 ])
 def test_restatements_are_not_contradictions(point, answer):
     assert grading.contradiction(point, answer) == ""
