@@ -103,3 +103,14 @@ def test_a_hyphenated_term_counts_once_and_matches_its_solid_spelling():
     support = grounding.unit_support("It is pre-trained on web text.", set(), sources, _rare)
     assert support.missing == () and support.share == 0.0
     assert support.weight == len({"pre-train", "web", "text"})
+
+
+def test_the_grade_notes_name_the_unsupported_terms():
+    from rag.study.grade import Prepared, unsupported_notes
+
+    units = [RIGHT, WRONG]
+    prep = Prepared(units, np.zeros((2, 3)), [], [0, 1], [_support(u) for u in units])
+    (note,) = unsupported_notes(prep, InterviewSettings())
+    assert note.startswith("1 sentence(s)") and "compress" in note and "earn no point" in note
+    assert unsupported_notes(Prepared([RIGHT], np.zeros((1, 3)), [], [0],
+                                      [_support(RIGHT)]), InterviewSettings()) == []

@@ -135,6 +135,7 @@ def test_quiz_readable_output(practice):
     run_quiz(practice, quiz_args(json=False, count=1), io.BytesIO(GOOD.encode() + b"\n"), out)
     text = out.getvalue()
     assert "Score:" in text and "next review" in text and "Sources:" in text
+    assert "(offline grader)" in text and "cannot judge" in text  # says what it cannot do
 
 
 # --- users --------------------------------------------------------------------------------

@@ -9,6 +9,11 @@ The offline grader judges each key point against the answer's sentences:
 * **contradicted** (credit 0, and a penalty): a sentence about the point states a
   different number, swaps an antonym (linear/quadratic, frozen/trained ...) or negates it.
 
+A sentence or clause earns nothing when more than about half of its specific terms
+(weighted by rarity) appear nowhere in the question's sources (``rag.study.grounding``;
+a sentence counts as unsupported as its worst clause): it matches a point's words
+while asserting something the sources never say.
+
 Before that, sentences that restate the question or a title, gibberish (mostly words
 the corpus never uses) and keyword salad (long runs without a function word) are set
 aside; an answer with nothing left, or nothing on topic, scores 0.  Then
@@ -16,8 +21,9 @@ aside; an answer with nothing left, or nothing on topic, scores 0.  Then
     score = 10 * clamp((sum w*credit - penalty * sum w*contradicted) / (target * sum w))
 
 What it cannot judge: explanations it has no key point for, reasoning quality, and a
-wrong claim phrased without a number, antonym or negation.  ``rag.study.rubric`` lets
-an LLM backend judge the same key points when one is configured.
+wrong claim made of the sources' own words without a number, antonym or negation.
+``rag.study.rubric`` lets an LLM backend judge the same key points when one is
+configured.
 """
 
 from __future__ import annotations
@@ -45,9 +51,11 @@ __all__ = ["answer_units", "assess", "check_answer", "contradiction", "grade_ans
 
 OFFLINE_LIMITS = ("The offline grader checks that your sentences state the key points with "
                   "their distinguishing terms, and catches wrong numbers, swapped opposites "
-                  "(linear/quadratic, frozen/trained …) and negations. It cannot judge "
-                  "reasoning, points outside the reference material, or a wrong claim worded "
-                  "without such a signal.")
+                  "(linear/quadratic, frozen/trained …) and negations; a sentence most of "
+                  "whose specific terms the sources never use earns no point. It cannot judge "
+                  "reasoning, points outside the reference material (a correct one in words "
+                  "the sources do not use may go uncredited), or a wrong claim made of the "
+                  "sources' own words without such a signal.")
 
 
 def check_answer(text: object, max_chars: int) -> str:
@@ -320,6 +328,18 @@ def claim_weigh(study, cfg: InterviewSettings):
     return weigh
 
 
+def unsupported_notes(prep: Prepared, cfg: InterviewSettings) -> list[str]:
+    """Say which claims earned nothing for terms the sources never use."""
+    cut = cfg.unsupported_limit + cfg.unsupported_band / 2
+    bad = [i for i, sup in enumerate(prep.support) if sup.share > cut]
+    if not bad:
+        return []
+    missing = sorted({t for i in bad for t in prep.support[i].missing})
+    return [f"{len({prep.sentence[i] for i in bad})} sentence(s) make claims in terms the "
+            f"question's sources never use (e.g. {', '.join(missing[:4])}): those claims "
+            "earn no point"]
+
+
 def entry_sources(assistant, entry: BankEntry) -> frozenset[str]:
     """The stems of everything ``entry``'s sources state: its passages, key points and
     further facts (cached per entry)."""
@@ -360,7 +380,7 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
         entry, prep, study.point_vectors[entry.entry_id], cfg, study.term_weight,
         study.support_vectors.get(entry.entry_id))
     score = topical_floor(score, prep, qvec, [*points, *support], cfg)
-    used, notes = "offline", list(prep.notes)
+    used, notes = "offline", [*prep.notes, *unsupported_notes(prep, cfg)]
     stated = [p for p in support if p.credit >= 1.0]
     if stated:
         notes.append(f"also credited: {len(stated)} further fact(s) of the sources, e.g. "

@@ -16,6 +16,7 @@ from typing import TextIO
 from rag.errors import InvalidAnswer, ProgressUnavailable
 from rag.records import BankEntry, StudyCard
 from rag.study import schedule
+from rag.study.grade import OFFLINE_LIMITS
 from rag.study.practice import Outcome, Practice
 
 
@@ -98,7 +99,7 @@ def run_quiz(practice: Practice, args, stdin=None, stdout: TextIO | None = None)
         print(f"warning: {practice.problem}", file=sys.stderr)
     answers = read_answers(stdin)
     asked: list[str] = []
-    rejected = 0
+    rejected, explained = 0, False
     rng = random.Random(args.seed)
     for n in range(1, args.count + 1):
         pick = practice.next(args.user, args.mode, args.topic or [], args.kinds, asked, rng)
@@ -118,6 +119,9 @@ def run_quiz(practice: Practice, args, stdin=None, stdout: TextIO | None = None)
                  else f"error: {result}")
             continue
         emit(json.dumps(outcome_json(result)) if args.json else format_outcome(result, item))
+        if not args.json and result.grader == "offline" and result.grade and not explained:
+            emit(textwrap.fill(f"(offline grader) {OFFLINE_LIMITS}", 100))
+            explained = True  # once a session: what the offline grader cannot judge
     return 2 if rejected else 0
 
 
