@@ -114,3 +114,13 @@ def test_the_grade_notes_name_the_unsupported_terms():
     assert note.startswith("1 sentence(s)") and "compress" in note and "earn no point" in note
     assert unsupported_notes(Prepared([RIGHT], np.zeros((1, 3)), [], [0],
                                       [_support(RIGHT)]), InterviewSettings()) == []
+
+
+def test_source_terms_prefix_lookup_matches_present():
+    from rag.study.claims import present
+
+    stems = ["train", "trainabl", "low", "low-rank", "attent", "kv", "pretrain", "quadrat"]
+    sources = grounding.SourceTerms(stems)
+    for probe in ["train", "trainer", "tra", "low", "lower", "lo", "attention", "atte",
+                  "kv", "kvs", "pre", "pretrained", "quad", "quadratic", "x", "zzzz"]:
+        assert sources.has(probe) == present(probe, frozenset(stems)), probe

@@ -195,7 +195,7 @@ class Prepared:
 def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
             vocab: frozenset[str], cfg: InterviewSettings,
             point_vecs: np.ndarray | None = None,
-            sources: frozenset[str] | None = None, weigh=_no_rarity) -> Prepared:
+            sources: grounding.SourceTerms | None = None, weigh=_no_rarity) -> Prepared:
     """Split, drop gibberish, keyword salad and restatements, then the off-topic check;
     with ``sources`` (the stems of the question's sources), each unit's support."""
     pairs = sentence_units(text)
@@ -340,7 +340,7 @@ def unsupported_notes(prep: Prepared, cfg: InterviewSettings) -> list[str]:
             "earn no point"]
 
 
-def entry_sources(assistant, entry: BankEntry) -> frozenset[str]:
+def entry_sources(assistant, entry: BankEntry) -> grounding.SourceTerms:
     """The stems of everything ``entry``'s sources state: its passages, key points and
     further facts (cached per entry)."""
     chunks = _chunk_texts(assistant.index)

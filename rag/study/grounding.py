@@ -16,17 +16,40 @@ All pure functions of strings, except ``source_stems``' small cache.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rag.study import terms
-from rag.study.claims import present, stems_of
+from rag.study.claims import stems_of
 
 Weigh = Callable[[str], float]
-_CACHE: dict[tuple[str, int], frozenset[str]] = {}
 
 
-def source_stems(key: str, texts: Iterable[str]) -> frozenset[str]:
+class SourceTerms(frozenset):
+    """A question's source stems, with a sorted copy for fast prefix look-ups."""
+
+    def __init__(self, stems: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.ordered = tuple(sorted(self))
+
+    def has(self, stem: str) -> bool:
+        """``claims.present(stem, self)``, in O(log n): the stem, a longer word it
+        begins ("train" / "trainabl"), or a shorter one of 4+ letters that begins it."""
+        if stem in self:
+            return True
+        if any(stem[:k] in self for k in range(4, len(stem))):
+            return True
+        if len(stem) < 4:
+            return False
+        i = bisect.bisect_left(self.ordered, stem)
+        return i < len(self.ordered) and self.ordered[i].startswith(stem)
+
+
+_CACHE: dict[tuple[str, int], SourceTerms] = {}
+
+
+def source_stems(key: str, texts: Iterable[str]) -> SourceTerms:
     """Content stems (acronyms spelled out too) of a question's sources, cached by
     ``key`` (the entry's id) and the texts' hash."""
     texts = tuple(texts)
@@ -34,7 +57,7 @@ def source_stems(key: str, texts: Iterable[str]) -> frozenset[str]:
     if ck not in _CACHE:
         if len(_CACHE) > 4096:
             _CACHE.clear()
-        _CACHE[ck] = frozenset(s for t in texts for s in stems_of(t))
+        _CACHE[ck] = SourceTerms(s for t in texts for s in stems_of(t))
     return _CACHE[ck]
 
 
@@ -52,7 +75,7 @@ class Support:
         return self.unsupported / self.weight if self.weight > 0 else 0.0
 
 
-def unit_support(unit: str, context: set[str] | frozenset[str], sources: frozenset[str],
+def unit_support(unit: str, context: set[str] | frozenset[str], sources: SourceTerms,
                  weigh: Weigh) -> Support:
     """How much of ``unit``'s specific terms (not in ``context``, the question, and not
     generic) its sources state, weighted by ``weigh`` (rarity)."""
@@ -69,14 +92,14 @@ def _claim_terms(stems: set[str]) -> set[str]:
     return {s for s in stems if s not in terms._GENERIC_STEMS and ("-" in s or s not in parts)}
 
 
-def _stated(stem: str, sources: frozenset[str]) -> bool:
+def _stated(stem: str, sources: SourceTerms) -> bool:
     """The sources use ``stem``; a hyphenated one also written solid ("pretraining")
     or as its parts ("pre-trained" where they say "trained ... pre")."""
-    if present(stem, sources):
+    if sources.has(stem):
         return True
     parts = [p for p in stem.split("-") if len(p) > 2]
-    return "-" in stem and (present(stem.replace("-", ""), sources) or bool(parts) and all(
-        present(p, sources) for p in parts))
+    return "-" in stem and (sources.has(stem.replace("-", "")) or bool(parts) and all(
+        sources.has(p) for p in parts))
 
 
 def on_sources(support: Support, limit: float) -> bool:
