@@ -314,7 +314,9 @@ class SentenceInfo(_Frozen):
                       "(links, titles, lists, code: evidence only) or 'question' "
                       "(a discussion point, for the interview bank).")
     facet: str = Field("", description="'problem', 'key_idea', 'method', 'results', "
-                       "'limitations', 'advantages', 'usage', 'discussion' or ''.")
+                       "'limitations', 'advantages', 'usage', 'discussion', 'impact', "
+                       "'overview' (a paper card's introduction), 'background' (what a "
+                       "card's paper starts from) or ''.")
     label: str = Field("", description="The label the source put before it ('Key idea').")
     subject: str = Field("", description="What its passage is about: the paper's short "
                          "name or the section's topic.")

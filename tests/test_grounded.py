@@ -60,6 +60,17 @@ def test_stem_tokens_match_bm25s():
     ("Compare CoT, ToT and ReAct", ("comparison",), ("CoT", "ToT", "ReAct")),
     ("How does BERT differ from GPT?", ("comparison", "mechanism"), ("BERT", "GPT")),
     ("What results did chain-of-thought get on GSM8K?", ("results",), ()),
+    # yes/no questions ask for a verdict, which findings answer
+    ("Can plain autoregressive models compete with diffusion?", ("verdict",), ()),
+    ("Is retrieval still worth it with long context windows?", ("verdict",), ()),
+    ("How was Whisper trained?", ("mechanism",), ()),
+    ("What attention choices make Mistral 7B cheap?", ("mechanism",), ()),
+    ("How would you pick the LoRA rank?", ("usage",), ()),
+    ("What are the arguments for and against self-critique?", ("limitations",), ()),
+    ("What makes GPQA hard to search?", ("reason",), ()),
+    # "reason" as a verb is not a why-question
+    ("What tools are used to reason about generalization?", ("definition",), ()),
+    ("Contrast MetaGPT and AutoGen", ("comparison",), ("MetaGPT", "AutoGen")),
 ])
 def test_intent(question, kinds, items):
     intent = detect_intent(question)
@@ -276,6 +287,7 @@ class _StubTable:
         self.statement, self.facet = statement, facet
         self.anaphoric = [False] * len(statement)
         self.hint_intent = ["definition"] * len(statement)
+        self.unit = ["card"] * len(statement)
 
     def explains(self, i, subject):
         return True
@@ -292,6 +304,24 @@ def _composer(table):
     from rag.settings import AnswerSettings, FocusSettings
 
     return Composer(table, None, AnswerSettings(), FocusSettings())
+
+
+def test_a_verdict_leads_with_the_results_of_the_same_card():
+    """"Can X compete with Y?": the card's results sentence leads, although a plain
+    sentence of the same card scores higher; another card's results do not."""
+    from rag.answer.grounded import Candidate, Subject
+    from rag.answer.coverage import Anchors
+
+    table = _StubTable([True, True, True], ["", "results", "results"])
+    table.unit = ["llamagen", "llamagen", "other"]
+    table.fit = lambda i, intent: {"": 0.75, "results": 1.0}[table.facet[i]]
+    cands = [Candidate(0, 0, "The models follow the Llama architecture.", 1.1, 0.73, "", 0.9),
+             Candidate(1, 2, "Another paper's FID.", 1.08, 0.72, "results", 0.5),
+             Candidate(0, 1, "They reach FID 2.18, ahead of diffusion models.", 1.05, 0.71,
+                       "results", 0.9)]
+    subject = Subject(Anchors({}, ()), (), focused=False)
+    lead = _composer(table).lead(cands, "verdict", subject)
+    assert lead.text.startswith("They reach FID 2.18")
 
 
 def test_a_fragment_does_not_lead_over_a_statement_about_the_subject():

@@ -186,7 +186,7 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     t = composer.table
     both = [c for c in cands if sum(c in per_item[i] for i in covered) >= 2]
     contrast = min(both, default=None, key=lambda c: (
-        t.anaphoric[c.sentence], t.facet[c.sentence] == "impact",
+        t.anaphoric[c.sentence], t.facet[c.sentence] in ("impact", "background"),
         not t.statement[c.sentence], both.index(c)))
     firsts = [per_item[i][0] for i in covered[:2]]
     if contrast is not None and not t.statement[contrast.sentence] \

@@ -48,6 +48,11 @@ class Candidate:
     source_text: str = ""  # as its passage has it (for highlighting)
 
 
+# Intents whose lead is the passage's sentence of the best-fitting facet (its results),
+# not merely the first that fits.
+_BEST_FACET = frozenset({"results", "verdict"})
+
+
 class SentenceTable:
     """Per-sentence facts the composer needs, computed once from the loaded index."""
 
@@ -59,6 +64,7 @@ class SentenceTable:
         self.usable = [(s.is_fact and not s.needs_antecedent) or bool(s.hint) for s in info]
         self.needs_antecedent = [s.needs_antecedent for s in info]
         self.chunk = [s.chunk for s in info]
+        self.unit = [_unit(index.chunks[s.chunk]) for s in info]
         self.terms = tokenize(self.text)
         subjects = tokenize([f"{s.subject} {_heading(index.chunks[s.chunk])} "
                              f"{_joined(s.subject)}" for s in info])
@@ -127,7 +133,8 @@ class Subject:
 
 # A demonstrative or possessive early in a sentence points at what came before it
 # ("Mamba traces this to their inability ..."): it reads badly as a first line.
-_ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b", re.I)
+_ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
+                      r"^the (?:first|second|third|fourth|last|latter|former|other)\b", re.I)
 
 
 def variant_only(text: str, name: str) -> bool:
@@ -166,6 +173,13 @@ def _joined(name: str) -> str:
     """A multi-word name also written as one word ("Flash Attention" -> "FlashAttention")."""
     words = re.findall(r"[A-Za-z]+", name)
     return "".join(words) if 1 < len(words) <= 3 else ""
+
+
+def _unit(chunk) -> str:
+    """What a sentence belongs to, for choosing a lead: its paper card, or its section of
+    a document."""
+    return chunk.doc_id if chunk.doc_id.startswith("arxiv:") else \
+        f"{chunk.doc_id}#{chunk.section}"
 
 
 def _heading(chunk) -> str:
@@ -265,8 +279,29 @@ class Composer:
                                          own.focused and not self.table.explains(c.sentence, own),
                                          not self.defining(c, own, intent), self.fragment(c),
                                          -rank(c)))
-        fitting = [c for c in accepted if intent and self.table.fit(c.sentence, intent) >= 0.5]
-        return (fitting or accepted or [None])[0]
+        return self.fitting_lead(accepted, intent)
+
+    def fitting_lead(self, accepted: Sequence[Candidate], intent: str) -> Candidate | None:
+        """The lead among ``accepted`` (best first): the sentence of the best one's paper
+        card or guide section whose facet answers ``intent`` best (a "how" question about
+        MemGPT gets the MemGPT card's method, not its framing; "Can X compete?" gets its
+        results).  Another passage's fitting sentence leads only when it is as focused on
+        the subject as the best one; otherwise the best one leads."""
+        if not accepted:
+            return None
+        top, fit = accepted[0], self.table.fit
+        fits = [c for c in accepted if intent and fit(c.sentence, intent) >= 0.5]
+        if not fits:
+            return top
+        unit = self.table.unit[top.sentence]
+        pool = [c for c in fits if self.table.unit[c.sentence] == unit] or \
+            [c for c in fits if c.focus >= top.focus - self.settings.lead_focus_margin]
+        if not pool:
+            return top
+        if intent not in _BEST_FACET:
+            return pool[0]
+        best = max(fit(c.sentence, intent) for c in pool)
+        return next(c for c in pool if fit(c.sentence, intent) >= best)
 
     def defining(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """For a "what is" question: does ``c`` define its subject ("X is ...", "X (gloss)")?
