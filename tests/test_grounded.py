@@ -309,8 +309,8 @@ def _composer(table):
 def test_a_verdict_leads_with_the_results_of_the_same_card():
     """"Can X compete with Y?": the card's results sentence leads, although a plain
     sentence of the same card scores higher; another card's results do not."""
-    from rag.answer.grounded import Candidate, Subject
     from rag.answer.coverage import Anchors
+    from rag.answer.grounded import Candidate, Subject
 
     table = _StubTable([True, True, True], ["", "results", "results"])
     table.unit = ["llamagen", "llamagen", "other"]

@@ -4,8 +4,9 @@ Intents: ``definition`` ("what is"), ``mechanism`` ("how does ... work"),
 ``reason`` ("why"), ``comparison`` ("X vs Y", "compare", "difference between"),
 ``usage`` ("when would you use"), ``limitations`` (drawbacks, downsides) and
 ``results`` (numbers, benchmarks); a yes/no question ("Is X still worth it?", "Can
-X compete with Y?") asks for a ``verdict``, which findings answer.  A question may carry several ("What is MoE
-and why do you need load balancing?"); the first is the lead's.  Each intent
+X compete with Y?") asks for a ``verdict``, which findings answer.  A question may
+carry several ("What is MoE and why do you need load balancing?"); the first is the
+lead's.  Each intent
 prefers sentences of certain facets (``FACET_FIT``).
 """
 

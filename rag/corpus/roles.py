@@ -251,8 +251,8 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("impact", re.compile(r"\b(?:became|becomes|has become|is now (?:standard|the|a)|remains|"
                           r"laid the groundwork|won an?|award|appeared at|(?:was )?presented at|"
                           r"published at|key reference|standard counterpoint|influential|"
-                          r"precursor|template for|inspired(?!\s+by)|launched|spawned|helped (?:launch|start|"
-                          r"establish|populari[sz]e)|"
+                          r"precursor|template for|inspired(?!\s+by)|launched|spawned|"
+                          r"helped (?:launch|start|establish|populari[sz]e)|"
                           r"is maintained|(?:most|an?|the)\s+popular|popularity|de facto|"
                           r"widely used|most notable)\b", re.I)),
     ("limitations", re.compile(r"\b(?:struggles?|cannot|can't|fails? to|limitations?|"
@@ -271,9 +271,10 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
 # evaluations ...", which does not name the paper's own subject): background, which
 # answers neither "what is X" nor "how" nor "how well".  Otherwise it introduces the
 # paper (an overview).
-_FRAMING = re.compile(r"\b(?:asks?|asking) (?:whether|why|how|if)\b|\b(?:revisits?|question(?:s)? "
-                      r"the claim|looks? (?:for|at)|address(?:es)?|targets? an? (?:weakness|problem|gap|"
-                      r"limitation)|tackles?|set out to)\b", re.I)
+_FRAMING = re.compile(r"\b(?:asks?|asking) (?:whether|why|how|if)\b|\b(?:revisits?|"
+                      r"question(?:s)? the claim|looks? (?:for|at)|address(?:es)?|"
+                      r"targets? an? (?:weakness|problem|gap|limitation)|tackles?|set out to)\b",
+                      re.I)
 
 
 def card_opening_facet(text: str, subject: str, title: str = "") -> str:
