@@ -351,12 +351,16 @@ class Composer:
 
     def best_for(self, cands: Sequence[Candidate], intent: str, exclude: Sequence[Candidate],
                  clause: Subject | None = None) -> Candidate | None:
-        """The best candidate about the clause's subject whose facet answers ``intent``."""
+        """The best candidate about the clause's subject whose facet answers ``intent``
+        (for results and verdicts: of the best-fitting facet, so "how much can it help?"
+        gets the paper's results rather than a guide line about its influence)."""
         fits = [c for c in cands
                 if (self.acceptable(c, clause, intent) if clause
                     else c.focus >= self.settings.point_focus)
                 and self.table.fit(c.sentence, intent) >= 0.5
                 and not self._redundant(c, exclude)]
+        if intent in _BEST_FACET:
+            fits.sort(key=lambda c: -self.table.fit(c.sentence, intent))
         return fits[0] if fits else None
 
     def _redundant(self, cand: Candidate, chosen: Sequence[Candidate]) -> bool:
