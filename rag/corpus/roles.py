@@ -252,8 +252,8 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                           r"laid the groundwork|won an?|award|appeared at|(?:was )?presented at|"
                           r"published at|key reference|standard counterpoint|influential|"
                           r"precursor|template for|inspired(?!\s+by)|launched|spawned|"
-                          r"helped (?:launch|start|establish|populari[sz]e)|influenced (?:many|later|most|"
-                          r"subsequent)|"
+                          r"helped (?:launch|start|establish|populari[sz]e)|"
+                          r"influenced (?:many|later|most|subsequent)|"
                           r"is maintained|(?:most|an?|the)\s+popular|popularity|de facto|"
                           r"widely used|most notable)\b", re.I)),
     ("limitations", re.compile(r"\b(?:struggles?|cannot|can't|fails? to|limitations?|"
