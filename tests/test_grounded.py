@@ -269,6 +269,8 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
     ("N ∝ C^0.5, D ∝ C^0.5 (equal allocation to params and data)", False),  # a formula
     ("Competitive with two-stage SFT+DPO at lower compute cost", False),  # verbless predicate
     ("Lightweight transformer bridging vision and language", False),
+    ("One of the most popular trends in RAG in 2024, alongside of ColBERT/ColPali/ColQwen "
+     "(more in the Vision section)", False),  # names a thing, says nothing about it
     ("To test the prediction they train Chinchilla, a 70B model on 1.4 trillion tokens", True),
     ("RLHF is complex — requires a separate reward model and PPO training", True),
     ("Parametric knowledge in the weights plus non-parametric retrieval beats either alone",
