@@ -36,7 +36,8 @@ other anoth way ways instead just onli veri well real actual often usual alway n
 becaus while though although whether either neither both each few more most less least
 like unlik same differ similar kind sort lot bit got go goe went come came look seem
 than besid within worth onto upon via among amongst across toward toward despit whatev
-someth anyth everyth noth els els yet etc about origin regard concern which whose""".split())
+someth anyth everyth noth els els yet etc about origin regard concern which whose
+reduc mitig prevent avoid""".split())
 
 
 @dataclass(frozen=True)
