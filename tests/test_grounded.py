@@ -442,3 +442,26 @@ def test_a_follow_ups_subject_is_named_by_the_context_and_its_variants_do_not_le
     table.about_variant = lambda i, s: SentenceTable.about_variant(table, i, s)
     cands = [Candidate(0, 0, texts[0], 1.16, 0.64), Candidate(1, 1, texts[1], 1.08, 0.57)]
     assert _composer(table).lead(cands, "results", subject).sentence == 1
+
+
+@pytest.mark.parametrize(("question", "key", "label"), [
+    ("What are the drawbacks of RLHF? (reinforcement learning from human feedback)",
+     ("reinforc", "feedback", "rlhf"), "RLHF"),  # the name the question uses
+    ("and what are its drawbacks? (LoRA low-rank adaptation)", ("lora", "rank"), "LoRA"),
+    ("What are the limitations of mixture of experts?", ("mixtur", "expert"),
+     "mixture of experts"),  # the question's own phrase, with its small words
+])
+def test_subject_label_names_what_the_question_asks_about(question, key, label):
+    from rag.answer.focus import subject_label
+
+    assert subject_label(question, key, lambda t: list(stem_tokens(t))) == label
+
+
+def test_a_note_that_answers_the_question_comes_first():
+    from rag.answer import compose as layout
+
+    lead = [layout.Point("LoRA trains two low-rank matrices", 1, "key_idea")]
+    text = layout.compose(lead, [], "The reading material lists no limitations of LoRA.",
+                          note_first=True)
+    assert text.splitlines()[0].startswith("The reading material lists no limitations")
+    assert layout.compose(lead, [], "A note.").splitlines()[0].startswith("LoRA trains")

@@ -60,7 +60,7 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     weak = conf < backend.settings.abstain_threshold \
         and not backend.composer.explaining(cands, subject)
     unknown = unknown_subject(anchors, glossary_stems())
-    label = subject_label(bare_question(question), key, backend._tokenize)
+    label = subject_label(question, key, backend._tokenize)
     plan = compare(backend.composer, intent, cands, backend, label) \
         if intent.is_comparison and not weak and not unknown else None
     if plan is None or plan.lead is None:  # items not found: answer it as one question
@@ -79,10 +79,34 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
 
 def subject_label(question: str, key: Sequence[str], stem) -> str:
     """How the answer names the subject: a name the question writes as one unit that holds
-    its heaviest key term ("Decision Transformer"), else the question's own words for its
-    two heaviest key terms."""
-    whole = next((n for n in name_spans(question) if key and key[0] in stem(n)), "")
-    return whole or surface_terms(question, key[:2], stem)
+    its heaviest key term ("Decision Transformer"), else a capitalised name among its key
+    terms ("RLHF"); a follow-up ("and what are its drawbacks? (LoRA low-rank
+    adaptation)") by the first name retrieval appended; else the question's own words
+    for its two heaviest key terms."""
+    bare = bare_question(question)
+    whole = next((n for n in name_spans(bare) if key and key[0] in stem(n)), "")
+    if whole:
+        return whole
+    names = [w for w in re.findall(r"\b[\w-]+\b", bare)[1:]
+             if re.search(r"[A-Z]", w) and set(stem(w)) & set(key)]
+    if names:
+        return " ".join(dict.fromkeys(names[:2]))
+    tail = question[len(bare):]
+    if tail and re.search(r"\b(?:it|its|this|these|they|their|them|that)\b", bare, re.I):
+        named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", tail)
+        return named[0] if named else surface_terms(tail, key[:1], stem)
+    own = set(stem(bare))
+    return phrase(bare, [k for k in key if k in own][:2] or key[:2], stem)
+
+
+def phrase(question: str, stems: Sequence[str], stem, most: int = 5) -> str:
+    """The question's own words from the first to the last of ``stems`` when they are
+    close together ("mixture of experts"), else those words alone."""
+    words = re.findall(r"[\w-]+", question)
+    at = [i for i, w in enumerate(words) if set(stem(w)) & set(stems)]
+    if at and at[-1] - at[0] < most:
+        return " ".join(words[at[0]: at[-1] + 1])
+    return surface_terms(question, stems, stem)
 
 
 def glossary_stems() -> frozenset[str]:
@@ -140,6 +164,7 @@ class Plan:
         self.points: list[Candidate] = []
         self.missing: list[str] = []
         self.note = ""
+        self.note_first = False  # the note answers the question ("lists no limitations")
         self.table: tuple[Sequence[str], Sequence[str], dict] | None = None
 
     @property
@@ -167,7 +192,7 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
     if intent.primary == "limitations" and composer.table.fit(plan.lead.sentence,
                                                               "limitations") < 0.5:
         plan.missing.append("limitations")
-        plan.note = _LIMITS_NOTE.format(s=label)
+        plan.note, plan.note_first = _LIMITS_NOTE.format(s=label), True
     room = composer.settings.max_points - len(plan.points)
     plan.points += composer.points(cands, plan.leads + plan.points, room,
                                    clauses.get(intent.primary) or subject)
@@ -294,7 +319,7 @@ def _draft(draft_cls, name: str, hits: Sequence[Hit], conf: float, coverage: str
         table = layout.table(items, aspects,
                              {k: point(v) if v else None for k, v in cells.items()})
     text = layout.compose([point(c) for c in plan.leads], [point(c) for c in plan.points],
-                          plan.note, table)
+                          plan.note, table, plan.note_first)
     return draft_cls(text, citations, False, name, conf, coverage=coverage)
 
 

@@ -28,9 +28,9 @@ from rag.answer.intent import FACET_FIT, Intent, clause_intents
 from rag.settings import AnswerSettings, FocusSettings
 
 _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
-                       r"unstable|hard to|difficult|bottleneck|trail|require|not always|weak|"
-                       r"overfit|hallucinat|only|does not|do not|lack|challeng|bias|trade-off|"
-                       r"slow|memory)\w*", re.I)
+                       r"unstable|instabilit|hard to|difficult|bottleneck|trails?\b|not always|"
+                       r"weak|overfit|hallucinat|lack|challeng|trade-off|slow|at the cost of|"
+                       r"worse|degrad|suffer|sensitiv|brittle)\w*", re.I)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,10 @@ class SentenceTable:
         subjects = tokenize([f"{s.subject} {_heading(index.chunks[s.chunk])} "
                              f"{_joined(s.subject)}" for s in info])
         self.subject = [frozenset(t) for t in subjects]
-        self.limiting = [bool(_LIMITING.search(t)) for t in self.text]
+        # Limitation-like wording counts in plain statements and a card's background (the
+        # problems of what came before it), not in a key idea, method or advantage.
+        self.limiting = [bool(_LIMITING.search(t)) and f in ("", "background")
+                         for t, f in zip(self.text, self.facet)]
         self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
                      for s in info]
         self.statement = [is_statement(t) for t in self.text]
@@ -93,9 +96,10 @@ class SentenceTable:
     def fit(self, i: int, intent: str) -> float:
         """How well sentence ``i``'s facet answers ``intent`` (``facet_fit``); a discussion
         point's answer fits only the kind of question it answers ("Why ...?")."""
-        facet = self.facet[i]
-        if facet == "hint" and self.hint_intent[i] not in ("", "definition", intent):
-            facet = ""
+        facet, asks = self.facet[i], self.hint_intent[i]
+        if facet == "hint" and (asks not in ("", "definition", intent)
+                                or (intent == "limitations" and asks != intent)):
+            facet = ""  # "What rank to choose? 4-64" is no limitation
         return facet_fit(intent, facet, self.limiting[i])
 
     def about_variant(self, i: int, subject: Subject) -> bool:

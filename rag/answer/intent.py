@@ -53,7 +53,7 @@ FACET_FIT: dict[str, tuple[str, ...]] = {
     "comparison": ("key_idea", "advantages", "limitations", "hint", "overview", "", "method",
                    "results"),
     "usage": ("advantages", "usage", "problem", "hint", "key_idea", "limitations"),
-    "limitations": ("limitations", "hint", "problem"),
+    "limitations": ("limitations", "hint"),
     "results": ("results", "", "impact"),
     "verdict": ("results", "", "limitations", "key_idea"),
 }
