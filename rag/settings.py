@@ -152,6 +152,9 @@ class FocusSettings(_Section):
                                "reach at most 0.43).")
     descriptive_cosine: float = Field(0.4, ge=0, le=1, description="...and of a descriptive "
                                       "question (more than subject_terms anchors) this one.")
+    field_words: int = Field(8, ge=1, description="A verbless guide field of the facet a "
+                             "question asks for (\"Approach: SFT (...), Reward Model (...), PPO "
+                             "(...)\") may lead when it has at least this many words.")
     lead_focus_margin: float = Field(0.1, ge=0, le=1, description="A sentence of another "
                                      "passage whose facet answers the question leads only "
                                      "when its subject focus is within this margin of the "

@@ -136,6 +136,10 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
         and not is_elliptical(bare, names_subject=lambda _: True)
     names = tuple(name_phrases(bare, backend._tokenize))
     key = tuple(anchors.key_terms(backend.focus.key_share))
+    # The words the question itself uses come before those retrieval appended ("RLHF"
+    # before "reinforcement ... feedback"): a sentence about RL from *AI* feedback
+    # shares the expansion's words, not the name that was asked about.
+    key = tuple(sorted(key, key=lambda t: t not in own.weights))
     surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
     if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
         surface = surface_terms(text[len(bare):], key[:1], backend._tokenize)

@@ -50,7 +50,7 @@ class Candidate:
 
 # Intents whose lead is the passage's sentence of the best-fitting facet (its results),
 # not merely the first that fits.
-_BEST_FACET = frozenset({"results", "verdict"})
+_BEST_FACET = frozenset({"results", "verdict", "mechanism"})
 
 
 class SentenceTable:
@@ -78,6 +78,7 @@ class SentenceTable:
         self.statement = [is_statement(t) for t in self.text]
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
+        self.labelled = [bool(s.label and s.facet) for s in info]
         cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
         self.card_name = [frozenset(t) if card else frozenset()
@@ -281,7 +282,7 @@ class Composer:
                           key=lambda c: (other_question(c), self.table.anaphoric[c.sentence],
                                          self.table.about_variant(c.sentence, own),
                                          own.focused and not self.table.explains(c.sentence, own),
-                                         not self.defining(c, own, intent), self.fragment(c),
+                                         not self.defining(c, own, intent), self.fragment(c, intent),
                                          -rank(c)))
         return self.fitting_lead(accepted, intent)
 
@@ -315,10 +316,16 @@ class Composer:
         opening = self.table.terms[c.sentence][:8]  # every key term, named as the topic
         return all(k in opening for k in subject.key)
 
-    def fragment(self, c: Candidate) -> bool:
+    def fragment(self, c: Candidate, intent: str = "") -> bool:
         """A fragment (a formula, a verbless predicate or label line) leads only when no
-        statement can; a discussion point's own short answer reads with its question."""
-        return not self.table.statement[c.sentence] and c.facet != "hint"
+        statement can; a discussion point's own short answer reads with its question, and
+        a guide field that is exactly what was asked reads as its answer ("How does RLHF
+        work?" -> its "Approach:" field: "SFT (...), Reward Model (...), PPO (...)")."""
+        i = c.sentence
+        if self.table.statement[i] or c.facet == "hint":
+            return False
+        asked = bool(intent) and self.table.labelled[i] and self.table.fit(i, intent) >= 1.0
+        return not (asked and len(c.text.split()) >= self.settings.field_words)
 
     def shape(self, c: Candidate, subject: Subject, intent: str) -> float:
         """How well a sentence reads as the direct answer: a statement rather than a
