@@ -290,6 +290,7 @@ class _StubTable:
         self.anaphoric = [False] * len(statement)
         self.hint_intent = ["definition"] * len(statement)
         self.unit = ["card"] * len(statement)
+        self.labelled = [False] * len(statement)
 
     def explains(self, i, subject):
         return True

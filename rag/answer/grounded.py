@@ -278,12 +278,13 @@ class Composer:
             return score + self.settings.focus_weight * (mine - c.focus)
         def other_question(c: Candidate) -> bool:  # a discussion point of another kind
             return c.facet == "hint" and self.table.hint_intent[c.sentence] != intent
+        t = self.table
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
-                          key=lambda c: (other_question(c), self.table.anaphoric[c.sentence],
-                                         self.table.about_variant(c.sentence, own),
-                                         own.focused and not self.table.explains(c.sentence, own),
-                                         not self.defining(c, own, intent), self.fragment(c, intent),
-                                         -rank(c)))
+                          key=lambda c: (other_question(c), t.anaphoric[c.sentence],
+                                         t.about_variant(c.sentence, own),
+                                         own.focused and not t.explains(c.sentence, own),
+                                         not self.defining(c, own, intent),
+                                         self.fragment(c, intent), -rank(c)))
         return self.fitting_lead(accepted, intent)
 
     def fitting_lead(self, accepted: Sequence[Candidate], intent: str) -> Candidate | None:
