@@ -466,3 +466,22 @@ def test_a_note_that_answers_the_question_comes_first():
                           note_first=True)
     assert text.splitlines()[0].startswith("The reading material lists no limitations")
     assert layout.compose(lead, [], "A note.").splitlines()[0].startswith("LoRA trains")
+
+
+def test_a_guide_field_of_the_asked_facet_leads_though_verbless():
+    """"How does RLHF work?": the guide's "Approach:" field (a verbless list) is the
+    answer; the same kind of line does not lead a "what is" question over a statement."""
+    from rag.answer.coverage import Anchors
+    from rag.answer.grounded import Candidate, Subject
+
+    table = _StubTable([True, False], ["key_idea", "method"])
+    table.labelled = [True, True]
+    table.fit = lambda i, intent: {("mechanism", "method"): 1.0}.get(
+        (intent, table.facet[i]), 0.75)
+    cands = [Candidate(0, 0, "Align the model with human preferences through RL.", 1.0, 0.64,
+                       "key_idea", 0.7),
+             Candidate(0, 1, "SFT (fine-tune on demonstrations), Reward Model (predict human "
+                       "preferences), PPO (maximize reward)", 0.8, 0.52, "method", 0.7)]
+    subject = Subject(Anchors({}, ()), (), focused=False)
+    assert _composer(table).lead(cands, "mechanism", subject).sentence == 1
+    assert _composer(table).lead(cands, "definition", subject).sentence == 0
