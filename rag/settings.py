@@ -155,6 +155,9 @@ class FocusSettings(_Section):
     field_words: int = Field(8, ge=1, description="A verbless guide field of the facet a "
                              "question asks for (\"Approach: SFT (...), Reward Model (...), PPO "
                              "(...)\") may lead when it has at least this many words.")
+    unit_floor: float = Field(0.2, ge=0, le=1, description="A statement of the best lead's "
+                              "own card or section that explains the subject may lead, when "
+                              "its facet fits the question better, down to this cosine.")
     lead_focus_margin: float = Field(0.1, ge=0, le=1, description="A sentence of another "
                                      "passage whose facet answers the question leads only "
                                      "when its subject focus is within this margin of the "

@@ -71,6 +71,8 @@ def test_stem_tokens_match_bm25s():
     # "reason" as a verb is not a why-question
     ("What tools are used to reason about generalization?", ("definition",), ()),
     ("Contrast MetaGPT and AutoGen", ("comparison",), ("MetaGPT", "AutoGen")),
+    ("What problem does Mamba solve?", ("problem",), ()),
+    ("What limitation of RNNs did the Transformer remove?", ("problem",), ()),
 ])
 def test_intent(question, kinds, items):
     intent = detect_intent(question)
@@ -199,6 +201,7 @@ def test_other_versions_and_names_are_not_the_subject():
     from rag.answer.grounded import defines, other_name, variant_only
 
     assert variant_only("Mamba-2 connects SSMs to attention", "Mamba")
+    assert variant_only("Whisper v2, v3 and distil-whisper are open weights", "Whisper")
     assert not variant_only("Mamba trains in linear time, unlike Mamba-2", "Mamba")
     assert other_name(frozenset({"adalora"}), "LoRA")
     assert other_name(frozenset({"flashattention-2"}), "FlashAttention")

@@ -136,6 +136,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
         and not is_elliptical(bare, names_subject=lambda _: True)
     names = tuple(name_phrases(bare, backend._tokenize))
     key = tuple(anchors.key_terms(backend.focus.key_share))
+    named = named_terms(backend, bare, own) if focused else []
+    key = tuple(dict.fromkeys([*named, *key]))
     # The words the question itself uses come before those retrieval appended ("RLHF"
     # before "reinforcement ... feedback"): a sentence about RL from *AI* feedback
     # shares the expansion's words, not the name that was asked about.
@@ -147,6 +149,17 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present)
+
+
+def named_terms(backend, question: str, own: Anchors) -> list[str]:
+    """Stems of the known paper or method names a question writes ("How does CLIP do
+    zero-shot classification?" -> ["clip"]): however common the name is in the
+    material, a short question that names it is about it."""
+    names = getattr(backend, "names", None)
+    if names is None or names.pattern is None:
+        return []
+    return [t for m in names.pattern.finditer(question)
+            for t in backend._tokenize(m.group(0)) if t in own.weights]
 
 
 def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:

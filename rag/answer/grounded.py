@@ -147,8 +147,8 @@ def variant_only(text: str, name: str) -> bool:
     "FlashAttention-2", "GPT-4" for "GPT")?"""
     if not re.match(r"^[A-Za-z][\w]*$", name) or re.search(r"[-\s]\d+$", name):
         return False
-    found = [m.group(1) for m in re.finditer(rf"\b{re.escape(name)}(-\d[\w.]*|\s\d\b)?",
-                                             text, re.I)]
+    pattern = rf"(?<![\w-]){re.escape(name)}(-v?\d[\w.]*|\sv?\d[\w.]*\b)?"
+    found = [m.group(1) for m in re.finditer(pattern, text, re.I)]
     return bool(found) and all(found)
 
 
@@ -285,9 +285,22 @@ class Composer:
                                          own.focused and not t.explains(c.sentence, own),
                                          not self.defining(c, own, intent),
                                          self.fragment(c, intent), -rank(c)))
-        return self.fitting_lead(accepted, intent)
+        return self.fitting_lead(accepted, intent, self.unit_mates(cands, accepted, own))
 
-    def fitting_lead(self, accepted: Sequence[Candidate], intent: str) -> Candidate | None:
+    def unit_mates(self, cands: Sequence[Candidate], accepted: Sequence[Candidate],
+                   subject: Subject) -> list[Candidate]:
+        """Statements of the best lead's own card or section that explain the subject but
+        are phrased far from the question ("How was Whisper trained?" -> "The authors
+        collected 680,000 hours of audio ..."): they may lead when their facet fits."""
+        if not accepted:
+            return []
+        t, unit = self.table, self.table.unit[accepted[0].sentence]
+        return [c for c in cands if c not in accepted and t.unit[c.sentence] == unit
+                and c.cosine >= self.settings.unit_floor and t.statement[c.sentence]
+                and not t.anaphoric[c.sentence] and t.explains(c.sentence, subject)]
+
+    def fitting_lead(self, accepted: Sequence[Candidate], intent: str,
+                     mates: Sequence[Candidate] = ()) -> Candidate | None:
         """The lead among ``accepted`` (best first): the sentence of the best one's paper
         card or guide section whose facet answers ``intent`` best (a "how" question about
         MemGPT gets the MemGPT card's method, not its framing; "Can X compete?" gets its
@@ -296,7 +309,7 @@ class Composer:
         if not accepted:
             return None
         top, fit = accepted[0], self.table.fit
-        fits = [c for c in accepted if intent and fit(c.sentence, intent) >= 0.5]
+        fits = [c for c in [*accepted, *mates] if intent and fit(c.sentence, intent) >= 0.5]
         if not fits:
             return top
         unit = self.table.unit[top.sentence]

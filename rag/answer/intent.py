@@ -4,7 +4,8 @@ Intents: ``definition`` ("what is"), ``mechanism`` ("how does ... work"),
 ``reason`` ("why"), ``comparison`` ("X vs Y", "compare", "difference between"),
 ``usage`` ("when would you use"), ``limitations`` (drawbacks, downsides) and
 ``results`` (numbers, benchmarks); a yes/no question ("Is X still worth it?", "Can
-X compete with Y?") asks for a ``verdict``, which findings answer.  A question may
+X compete with Y?") asks for a ``verdict``, which findings answer; "What problem does
+X solve?" asks for the ``problem`` (a card's background).  A question may
 carry several ("What is MoE and why do you need load balancing?"); the first is the
 lead's.  Each intent
 prefers sentences of certain facets (``FACET_FIT``).
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 INTENTS = ("definition", "mechanism", "reason", "comparison", "usage", "limitations",
-           "results", "verdict")
+           "results", "verdict", "problem")
 _PATTERNS: dict[str, str] = {
     "comparison": r"\b(?:vs\.?|versus|compared? (?:to|with)|compare|contrast|comparison|"
                   r"distinguish(?:es)?|differen(?:ce|t)s?"
@@ -32,8 +33,12 @@ _PATTERNS: dict[str, str] = {
              r"in practice|makes? (?:that|it) possible)",
     "results": r"\b(?:results?|how (?:well|much|fast|many)|score[sd]?|numbers?|benchmarks?|"
                r"speed-?up|accuracy|bleu|gsm8k|how (?:big|large)|what did .* (?:get|reach|find))",
+    "problem": r"\bwhat (?:problems?|gaps?|issues?|weakness(?:es)?|bottlenecks?|limitations?)\b"
+               r"[^?]*\b"
+               r"(?:solve|address|tackle|target|fix|overcome|remove|fill)|\bmotivation\b|"
+               r"\bwhat (?:was|is) (?:wrong|missing)\b",
     "reason": r"(?:^|\b)(?:why|what for|(?:the|a|main) reasons?|reasons? (?:for|why)|purpose|"
-              r"motivation|what problems?|what makes)\b",
+              r"what makes)\b",
     "mechanism": r"\b(?:how (?:does|do|is|are|did|can|was|were|could|will)|how .* works?\b|"
                  r"^how$|walk (?:me )?through|mechanism|architecture|steps|pipeline|derive|"
                  r"process(?:es)?\b|what (?:\w+ )?(?:choices|components|design|ingredients)|"
@@ -56,6 +61,7 @@ FACET_FIT: dict[str, tuple[str, ...]] = {
     "limitations": ("limitations", "hint"),
     "results": ("results", "", "impact"),
     "verdict": ("results", "", "limitations", "key_idea"),
+    "problem": ("problem", "background", "hint", "limitations"),
 }
 _SPLIT_ITEMS = re.compile(r"\s*(?:\bvs\.?|\bversus\b|,|\bor\b|\band\b|/|\bover\b|\bcompared? "
                           r"(?:to|with)\b|\bdiffers? from\b|\bdifferent from\b)\s*", re.I)
@@ -89,7 +95,8 @@ class Intent:
 
 
 _CLAUSES = re.compile(r"\?\s*|\s+and\s+(?=why|how|what|when|which|does|is|are)\b|;\s*", re.I)
-_SPECIFIC = frozenset({"limitations", "results", "usage", "reason", "comparison", "verdict"})
+_SPECIFIC = frozenset({"limitations", "results", "usage", "reason", "comparison", "verdict",
+                       "problem"})
 
 
 def clause_intents(clause: str) -> list[str]:
@@ -99,6 +106,8 @@ def clause_intents(clause: str) -> list[str]:
     kinds = [k for _, k in found]
     if _SPECIFIC & set(kinds):
         kinds = [k for k in kinds if k != "definition"]
+    if "problem" in kinds:  # "what limitation did X remove" asks what X solved
+        kinds = ["problem"] + [k for k in kinds if k not in ("problem", "limitations")]
     return kinds
 
 

@@ -261,6 +261,7 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                                r"is (?:slow|costly|expensive|unstable)|hard to)\b", re.I)),
     ("results", re.compile(r"\b(?:reach(?:es|ed)?|achiev(?:es|ed)|scor(?:es|ed)|"
                            r"outperform(?:s|ed)?|beat(?:s|ing)?|match(?:es|ing)|rais(?:es|ed)|"
+                           r"equal(?:s|led)|exceed(?:s|ed)?|surpass(?:es|ed)?|competitive with|"
                            r"improv(?:es|ed)|gave|gives|speedup|state of the art)\b[^.]*?"
                            r"\d", re.I)),
 )
