@@ -66,7 +66,7 @@ def test_stem_tokens_match_bm25s():
     ("How was Whisper trained?", ("mechanism",), ()),
     ("What attention choices make Mistral 7B cheap?", ("mechanism",), ()),
     ("How would you pick the LoRA rank?", ("usage",), ()),
-    ("What are the arguments for and against self-critique?", ("limitations",), ()),
+    ("Where does Mamba still fall short of attention?", ("limitations",), ()),
     ("What makes GPQA hard to search?", ("reason",), ()),
     # "reason" as a verb is not a why-question
     ("What tools are used to reason about generalization?", ("definition",), ()),
@@ -488,3 +488,15 @@ def test_a_guide_field_of_the_asked_facet_leads_though_verbless():
     subject = Subject(Anchors({}, ()), (), focused=False)
     assert _composer(table).lead(cands, "mechanism", subject).sentence == 1
     assert _composer(table).lead(cands, "definition", subject).sentence == 0
+
+
+def test_a_cards_spelled_out_subject_is_its_subject_too():
+    from types import SimpleNamespace
+
+    from rag.answer.grounded import spelled_out
+
+    info = [SimpleNamespace(subject="ViT", prose="The paper introduces the Vision Transformer "
+                            "(ViT) and shows ..."),
+            SimpleNamespace(subject="ViT", prose="An image is cut into patches (16x16)."),
+            SimpleNamespace(subject="BLIP", prose="It uses a Querying Transformer (Q-Former).")]
+    assert spelled_out(info, ["vit", "vit", "blip"]) == {"vit": "Vision Transformer"}

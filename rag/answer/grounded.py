@@ -66,8 +66,10 @@ class SentenceTable:
         self.chunk = [s.chunk for s in info]
         self.unit = [_unit(index.chunks[s.chunk]) for s in info]
         self.terms = tokenize(self.text)
+        spelled = spelled_out(info, self.unit)
         subjects = tokenize([f"{s.subject} {_heading(index.chunks[s.chunk])} "
-                             f"{_joined(s.subject)}" for s in info])
+                             f"{_joined(s.subject)} {spelled.get(u, '')}"
+                             for s, u in zip(info, self.unit)])
         self.subject = [frozenset(t) for t in subjects]
         # Limitation-like wording counts in plain statements and a card's background (the
         # problems of what came before it), not in a key idea, method or advantage.
@@ -178,6 +180,21 @@ def _joined(name: str) -> str:
     """A multi-word name also written as one word ("Flash Attention" -> "FlashAttention")."""
     words = re.findall(r"[A-Za-z]+", name)
     return "".join(words) if 1 < len(words) <= 3 else ""
+
+
+_GLOSS = re.compile(r"((?:[A-Z][\w-]*\s+){1,5}[A-Z][\w-]*)\s*\(([A-Za-z][\w-]{1,12})\)")
+
+
+def spelled_out(info: Sequence, units: Sequence[str]) -> dict[str, str]:
+    """Per card or section, the long form of its subject where a sentence spells it out
+    ("the Vision Transformer (ViT)" in the ViT card): a question may use either."""
+    out: dict[str, str] = {}
+    for s, unit in zip(info, units):
+        short = re.sub(r"[\W_]", "", s.subject).lower()
+        for long, acronym in _GLOSS.findall(s.prose):
+            if short and re.sub(r"[\W_]", "", acronym).lower() == short:
+                out.setdefault(unit, long)
+    return out
 
 
 def _unit(chunk) -> str:

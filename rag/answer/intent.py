@@ -25,8 +25,8 @@ _PATTERNS: dict[str, str] = {
                   r"\bor\b[^?]*\bwhich\b|\bwhich\b[^?]*\bor\b",
     "limitations": r"\b(?:limitations?|drawbacks?|downsides?|disadvantages?|weakness(?:es)?|cons\b|"
                    r"pitfalls?|fail(?:s|ure modes?)?\b|criticisms?|problems? with|issues? with|"
-                   r"does not help|doesn'?t help|not help|for and against|pros and cons|"
-                   r"fall(?:s)? short|go wrong|engineering issues)",
+                   r"does not help|doesn'?t help|not help|fall(?:s)? short|go wrong|"
+                   r"engineering issues)",
     "usage": r"\b(?:when (?:would|should|do|to|can) (?:you |we |i |one )?(?:use|choose|pick|"
              r"prefer)|how (?:would|should|do) (?:you|we|i|one) (?:pick|choose|select|decide)|"
              r"when to use|use cases?|which (?:one )?should|should (?:you|i|we) use|"
