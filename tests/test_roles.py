@@ -98,6 +98,10 @@ def test_discussion_items_keep_commas_inside_parentheses():
     ('f"Generate an input for this task: {instruction}"', "code"),
     ("You should also know Claude 3.5 Sonnet and Gemini 2.0 Flash/Flash Thinking.", "pointer"),
     ("Module: Course Contents → Interview Preparation", "title"),
+    ("RAG is the bread and butter of AI Engineering at work in 2024, so there are a LOT of "
+     "industry resources and practical experience you will be expected to have.", "editorial"),
+    ("We also consider prompt injections required knowledge — Lilian Weng, Simon W.",
+     "editorial"),
 ])
 def test_meta_text_is_context(text, reason):
     info = one(text)
@@ -115,6 +119,8 @@ def test_meta_text_is_context(text, reason):
     "rather than by literal prompt strings.",
     "Entropy: H(X) = -Σ P(x) log P(x)",
     "GraphRAG paper - Microsoft's take on adding knowledge graphs to RAG, now open sourced.",
+    "YOLO (You Only Look Once) recasts object detection as a single regression problem.",
+    "APE found a better trigger: 'Let's work this out to be sure we have the right answer'.",
 ])
 def test_statements_stay_facts(text):
     assert one(text).role == "fact"

@@ -198,7 +198,21 @@ def context_reason(text: str, label: str, rest: str) -> str:
         return "code"
     if is_name_list(rest if label else stripped):
         return "link_list"
+    if is_editorial(stripped):
+        return "editorial"
     return ""
+
+
+# The reading list talking to its reader ("you will be expected to ...", "we recommend
+# ...", "our pod"): advice about what to read, not a fact about the topic.  Quoted text
+# and titles ("Attention Is All You Need", "You Only Look Once") do not count.
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|'[^']*'(?!\w)")
+_READER = re.compile(r"(?:^|(?<=[\s(,;:]))(?:you|your|we|our)\b|^(?:You|We|Our)\b")
+
+
+def is_editorial(text: str) -> bool:
+    """Does the sentence address the reader or speak for the reading list's authors?"""
+    return bool(_READER.search(_QUOTED.sub(" ", text)))
 
 
 def _VERBISH_IN(text: str) -> bool:  # noqa: N802 - reads as a predicate in context_reason
