@@ -194,6 +194,12 @@ def context_reason(text: str, label: str, rest: str) -> str:
         return "heading_list"
     if _REFERENCE.match(stripped) and not _VERBISH_IN(stripped):
         return "title"
+    return _body_reason(stripped, label, rest)
+
+
+def _body_reason(stripped: str, label: str, rest: str) -> str:
+    """Context by what the sentence's body is: code, a list of names, or the reading
+    list speaking to its reader."""
     if is_code(stripped):
         return "code"
     if is_name_list(rest if label else stripped):
