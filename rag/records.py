@@ -325,7 +325,8 @@ class SentenceInfo(_Frozen):
     needs_antecedent: bool = Field(False, description="Opens with a pronoun that could not "
                                    "be resolved: use only right after the sentence before.")
     context: str = Field("", description="Why it is context: 'see_also', 'link_list', "
-                         "'heading_list', 'title', 'table', 'pointer' or 'code'.")
+                         "'heading_list', 'title', 'table', 'pointer', 'code' or "
+                         "'editorial' (the reading list addressing its reader).")
 
     @property
     def is_fact(self) -> bool:
