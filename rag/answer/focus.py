@@ -27,6 +27,7 @@ from rag.answer.grounded import (
 from rag.answer.intent import Intent, detect_intent
 from rag.records import Hit
 from rag.search.conversation import is_elliptical
+from rag.search.names import named_stems
 
 NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
 _PARENS = re.compile(r"\s*\([^()]*\)\s*$")
@@ -55,6 +56,8 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
     wanted = set(key).union(*(n for n in subject.names if n & set(key)))
+    if key and key[0] in named_stems(bare_question(question)):
+        wanted = {key[0]}  # "Derive the ELBO for a VAE": where "ELBO" is named
     named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
              and wanted <= backend.passage_terms(h)]
     weak = conf < backend.settings.abstain_threshold \
