@@ -231,7 +231,7 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     t = composer.table
     both = [c for c in cands if sum(c in per_item[i] for i in covered) >= 2]
     contrast = min(both, default=None, key=lambda c: (
-        t.anaphoric[c.sentence], t.facet[c.sentence] in ("impact", "background"),
+        t.anaphoric[c.sentence], t.facet[c.sentence] in ("impact", "background", "problem"),
         not t.statement[c.sentence], both.index(c)))
     firsts = [per_item[i][0] for i in covered[:2]]
     if contrast is not None and not t.statement[contrast.sentence] \
@@ -260,8 +260,9 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
 def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidate],
                     backend) -> dict[str, list[Candidate]]:
     """Per compared item, the candidates that explain every word of it: statements before
-    fragments, what it is before where it was published or what it influenced (impact),
-    sentences pointing back last."""
+    fragments, what it is before where it was published or what it influenced (impact) or
+    what came before it (background), sentences that open with the item first, sentences
+    pointing back last."""
     t = composer.table
     out: dict[str, list[Candidate]] = {}
     anchors = {i: question_anchors(backend._tokenize(i), backend.idf, backend.max_idf)
@@ -273,7 +274,8 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
         others = set().union(*(keys[i] for i in intent.items if i != item)) - keys[item]
         out[item] = sorted(found, key=lambda c: (
             t.anaphoric[c.sentence], about_other(t.terms[c.sentence], keys[item], others),
-            t.facet[c.sentence] == "impact", not t.statement[c.sentence]))
+            t.facet[c.sentence] in ("impact", "background"), not t.statement[c.sentence],
+            not set(t.terms[c.sentence][:3]) & keys[item]))
     return out
 
 

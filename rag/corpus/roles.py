@@ -274,6 +274,7 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                           r"precursor|template for|inspired(?!\s+by)|launched|spawned|"
                           r"helped (?:launch|start|establish|populari[sz]e)|"
                           r"influenced (?:many|later|most|subsequent)|"
+                          r"made [\w-]+(?: [\w-]+)? the (?:default|standard)|"
                           r"is maintained|(?:most|an?|the)\s+popular|popularity|de facto|"
                           r"widely used|most notable)\b", re.I)),
     ("limitations", re.compile(r"\b(?:struggles?|cannot|can't|fails? to|limitations?|"
