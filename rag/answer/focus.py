@@ -234,9 +234,10 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
         t.anaphoric[c.sentence], t.facet[c.sentence] in ("impact", "background", "problem"),
         not t.statement[c.sentence], both.index(c)))
     firsts = [per_item[i][0] for i in covered[:2]]
-    if contrast is not None and not t.statement[contrast.sentence] \
-            and len(firsts) > 1 and all(t.statement[c.sentence] for c in firsts):
-        contrast = None  # a fragment: each item's own statement reads better
+    if contrast is not None and len(firsts) > 1 and all(t.statement[c.sentence] for c in firsts) \
+            and (not t.statement[contrast.sentence]
+                 or t.facet[contrast.sentence] in ("impact", "background", "problem")):
+        contrast = None  # a fragment, or about what came before: each item's own reads better
     plan = Plan(contrast or (firsts[0] if firsts else None))
     if plan.lead is None:
         return plan
