@@ -325,8 +325,9 @@ class SentenceInfo(_Frozen):
     needs_antecedent: bool = Field(False, description="Opens with a pronoun that could not "
                                    "be resolved: use only right after the sentence before.")
     context: str = Field("", description="Why it is context: 'see_also', 'link_list', "
-                         "'heading_list', 'title', 'table', 'pointer', 'code' or "
-                         "'editorial' (the reading list addressing its reader).")
+                         "'heading_list', 'title', 'table', 'pointer', 'code', "
+                         "'editorial' (the reading list addressing its reader) or "
+                         "'outline' (how a paper is laid out).")
 
     @property
     def is_fact(self) -> bool:

@@ -102,6 +102,7 @@ def test_discussion_items_keep_commas_inside_parentheses():
      "industry resources and practical experience you will be expected to have.", "editorial"),
     ("We also consider prompt injections required knowledge — Lilian Weng, Simon W.",
      "editorial"),
+    ("It is organized around three research questions.", "outline"),
 ])
 def test_meta_text_is_context(text, reason):
     info = one(text)

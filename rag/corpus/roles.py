@@ -206,7 +206,16 @@ def _body_reason(stripped: str, label: str, rest: str) -> str:
         return "link_list"
     if is_editorial(stripped):
         return "editorial"
+    if _OUTLINE.search(stripped):
+        return "outline"
     return ""
+
+
+# How a paper is laid out, not what it says: "It is organized around three research
+# questions."
+_OUTLINE = re.compile(r"\b(?:is|are) (?:organi[sz]ed|structured|divided) (?:around|into)\b|"
+                      r"\bconsists of (?:two|three|four|five|\d+) (?:parts|sections|chapters)\b",
+                      re.I)
 
 
 # The reading list talking to its reader ("you will be expected to ...", "we recommend
