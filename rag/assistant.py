@@ -116,11 +116,12 @@ class Assistant:
 
     def _per_build(self, view) -> _PerBuild:
         index = view.corpus()
-        extractive = ExtractiveBackend(index, self.settings.answer, self.settings.focus)
+        names = QuestionNames(index)
+        extractive = ExtractiveBackend(index, self.settings.answer, self.settings.focus, names)
         backends = {"extractive": extractive, **_llm_backends(self.settings, extractive)}
         words = vocabulary(f"{c.title} {c.section} {c.text}" for c in index.chunks)
         return _PerBuild(view, index, Retriever(view, self.settings.retrieval), backends,
-                         QuestionNames(index), words,
+                         names, words,
                          {c.chunk_id: c.arxiv_ids for c in index.chunks})
 
     def _current(self, fresh: bool = False) -> _PerBuild:

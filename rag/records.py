@@ -314,7 +314,9 @@ class SentenceInfo(_Frozen):
                       "(links, titles, lists, code: evidence only) or 'question' "
                       "(a discussion point, for the interview bank).")
     facet: str = Field("", description="'problem', 'key_idea', 'method', 'results', "
-                       "'limitations', 'advantages', 'usage', 'discussion' or ''.")
+                       "'limitations', 'advantages', 'usage', 'discussion', 'impact', "
+                       "'overview' (a paper card's introduction), 'background' (what a "
+                       "card's paper starts from) or ''.")
     label: str = Field("", description="The label the source put before it ('Key idea').")
     subject: str = Field("", description="What its passage is about: the paper's short "
                          "name or the section's topic.")
@@ -323,7 +325,9 @@ class SentenceInfo(_Frozen):
     needs_antecedent: bool = Field(False, description="Opens with a pronoun that could not "
                                    "be resolved: use only right after the sentence before.")
     context: str = Field("", description="Why it is context: 'see_also', 'link_list', "
-                         "'heading_list', 'title', 'table', 'pointer' or 'code'.")
+                         "'heading_list', 'title', 'table', 'pointer', 'code', "
+                         "'editorial' (the reading list addressing its reader) or "
+                         "'outline' (how a paper is laid out).")
 
     @property
     def is_fact(self) -> bool:

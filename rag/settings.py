@@ -152,6 +152,16 @@ class FocusSettings(_Section):
                                "reach at most 0.43).")
     descriptive_cosine: float = Field(0.4, ge=0, le=1, description="...and of a descriptive "
                                       "question (more than subject_terms anchors) this one.")
+    field_words: int = Field(8, ge=1, description="A verbless guide field of the facet a "
+                             "question asks for (\"Approach: SFT (...), Reward Model (...), PPO "
+                             "(...)\") may lead when it has at least this many words.")
+    unit_floor: float = Field(0.2, ge=0, le=1, description="A statement of the best lead's "
+                              "own card or section that explains the subject may lead, when "
+                              "its facet fits the question better, down to this cosine.")
+    lead_focus_margin: float = Field(0.1, ge=0, le=1, description="A sentence of another "
+                                     "passage whose facet answers the question leads only "
+                                     "when its subject focus is within this margin of the "
+                                     "best candidate's.")
     subject_terms: int = Field(4, ge=0, description="A question whose own words hold at most "
                                "this many anchor terms is focused on a named subject...")
     fragment_penalty: float = Field(0.1, ge=0, description="Lead score penalty of a short "

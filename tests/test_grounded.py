@@ -60,6 +60,19 @@ def test_stem_tokens_match_bm25s():
     ("Compare CoT, ToT and ReAct", ("comparison",), ("CoT", "ToT", "ReAct")),
     ("How does BERT differ from GPT?", ("comparison", "mechanism"), ("BERT", "GPT")),
     ("What results did chain-of-thought get on GSM8K?", ("results",), ()),
+    # yes/no questions ask for a verdict, which findings answer
+    ("Can plain autoregressive models compete with diffusion?", ("verdict",), ()),
+    ("Is retrieval still worth it with long context windows?", ("verdict",), ()),
+    ("How was Whisper trained?", ("mechanism",), ()),
+    ("What attention choices make Mistral 7B cheap?", ("mechanism",), ()),
+    ("How would you pick the LoRA rank?", ("usage",), ()),
+    ("Where does Mamba still fall short of attention?", ("limitations",), ()),
+    ("What makes GPQA hard to search?", ("reason",), ()),
+    # "reason" as a verb is not a why-question
+    ("What tools are used to reason about generalization?", ("definition",), ()),
+    ("Contrast MetaGPT and AutoGen", ("comparison",), ("MetaGPT", "AutoGen")),
+    ("What problem does Mamba solve?", ("problem",), ()),
+    ("What limitation of RNNs did the Transformer remove?", ("problem",), ()),
 ])
 def test_intent(question, kinds, items):
     intent = detect_intent(question)
@@ -188,6 +201,7 @@ def test_other_versions_and_names_are_not_the_subject():
     from rag.answer.grounded import defines, other_name, variant_only
 
     assert variant_only("Mamba-2 connects SSMs to attention", "Mamba")
+    assert variant_only("Whisper v2, v3 and distil-whisper are open weights", "Whisper")
     assert not variant_only("Mamba trains in linear time, unlike Mamba-2", "Mamba")
     assert other_name(frozenset({"adalora"}), "LoRA")
     assert other_name(frozenset({"flashattention-2"}), "FlashAttention")
@@ -258,6 +272,8 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
     ("N ∝ C^0.5, D ∝ C^0.5 (equal allocation to params and data)", False),  # a formula
     ("Competitive with two-stage SFT+DPO at lower compute cost", False),  # verbless predicate
     ("Lightweight transformer bridging vision and language", False),
+    ("One of the most popular trends in RAG in 2024, alongside of ColBERT/ColPali/ColQwen "
+     "(more in the Vision section)", False),  # names a thing, says nothing about it
     ("To test the prediction they train Chinchilla, a 70B model on 1.4 trillion tokens", True),
     ("RLHF is complex — requires a separate reward model and PPO training", True),
     ("Parametric knowledge in the weights plus non-parametric retrieval beats either alone",
@@ -276,6 +292,8 @@ class _StubTable:
         self.statement, self.facet = statement, facet
         self.anaphoric = [False] * len(statement)
         self.hint_intent = ["definition"] * len(statement)
+        self.unit = ["card"] * len(statement)
+        self.labelled = [False] * len(statement)
 
     def explains(self, i, subject):
         return True
@@ -292,6 +310,24 @@ def _composer(table):
     from rag.settings import AnswerSettings, FocusSettings
 
     return Composer(table, None, AnswerSettings(), FocusSettings())
+
+
+def test_a_verdict_leads_with_the_results_of_the_same_card():
+    """"Can X compete with Y?": the card's results sentence leads, although a plain
+    sentence of the same card scores higher; another card's results do not."""
+    from rag.answer.coverage import Anchors
+    from rag.answer.grounded import Candidate, Subject
+
+    table = _StubTable([True, True, True], ["", "results", "results"])
+    table.unit = ["llamagen", "llamagen", "other"]
+    table.fit = lambda i, intent: {"": 0.75, "results": 1.0}[table.facet[i]]
+    cands = [Candidate(0, 0, "The models follow the Llama architecture.", 1.1, 0.73, "", 0.9),
+             Candidate(1, 2, "Another paper's FID.", 1.08, 0.72, "results", 0.5),
+             Candidate(0, 1, "They reach FID 2.18, ahead of diffusion models.", 1.05, 0.71,
+                       "results", 0.9)]
+    subject = Subject(Anchors({}, ()), (), focused=False)
+    lead = _composer(table).lead(cands, "verdict", subject)
+    assert lead.text.startswith("They reach FID 2.18")
 
 
 def test_a_fragment_does_not_lead_over_a_statement_about_the_subject():
@@ -410,3 +446,57 @@ def test_a_follow_ups_subject_is_named_by_the_context_and_its_variants_do_not_le
     table.about_variant = lambda i, s: SentenceTable.about_variant(table, i, s)
     cands = [Candidate(0, 0, texts[0], 1.16, 0.64), Candidate(1, 1, texts[1], 1.08, 0.57)]
     assert _composer(table).lead(cands, "results", subject).sentence == 1
+
+
+@pytest.mark.parametrize(("question", "key", "label"), [
+    ("What are the drawbacks of RLHF? (reinforcement learning from human feedback)",
+     ("reinforc", "feedback", "rlhf"), "RLHF"),  # the name the question uses
+    ("and what are its drawbacks? (LoRA low-rank adaptation)", ("lora", "rank"), "LoRA"),
+    ("What are the limitations of mixture of experts?", ("mixtur", "expert"),
+     "mixture of experts"),  # the question's own phrase, with its small words
+])
+def test_subject_label_names_what_the_question_asks_about(question, key, label):
+    from rag.answer.focus import subject_label
+
+    assert subject_label(question, key, lambda t: list(stem_tokens(t))) == label
+
+
+def test_a_note_that_answers_the_question_comes_first():
+    from rag.answer import compose as layout
+
+    lead = [layout.Point("LoRA trains two low-rank matrices", 1, "key_idea")]
+    text = layout.compose(lead, [], "The reading material lists no limitations of LoRA.",
+                          note_first=True)
+    assert text.splitlines()[0].startswith("The reading material lists no limitations")
+    assert layout.compose(lead, [], "A note.").splitlines()[0].startswith("LoRA trains")
+
+
+def test_a_guide_field_of_the_asked_facet_leads_though_verbless():
+    """"How does RLHF work?": the guide's "Approach:" field (a verbless list) is the
+    answer; the same kind of line does not lead a "what is" question over a statement."""
+    from rag.answer.coverage import Anchors
+    from rag.answer.grounded import Candidate, Subject
+
+    table = _StubTable([True, False], ["key_idea", "method"])
+    table.labelled = [True, True]
+    table.fit = lambda i, intent: {("mechanism", "method"): 1.0}.get(
+        (intent, table.facet[i]), 0.75)
+    cands = [Candidate(0, 0, "Align the model with human preferences through RL.", 1.0, 0.64,
+                       "key_idea", 0.7),
+             Candidate(0, 1, "SFT (fine-tune on demonstrations), Reward Model (predict human "
+                       "preferences), PPO (maximize reward)", 0.8, 0.52, "method", 0.7)]
+    subject = Subject(Anchors({}, ()), (), focused=False)
+    assert _composer(table).lead(cands, "mechanism", subject).sentence == 1
+    assert _composer(table).lead(cands, "definition", subject).sentence == 0
+
+
+def test_a_cards_spelled_out_subject_is_its_subject_too():
+    from types import SimpleNamespace
+
+    from rag.answer.grounded import spelled_out
+
+    info = [SimpleNamespace(subject="ViT", prose="The paper introduces the Vision Transformer "
+                            "(ViT) and shows ..."),
+            SimpleNamespace(subject="ViT", prose="An image is cut into patches (16x16)."),
+            SimpleNamespace(subject="BLIP", prose="It uses a Querying Transformer (Q-Former).")]
+    assert spelled_out(info, ["vit", "vit", "blip"]) == {"vit": "Vision Transformer"}

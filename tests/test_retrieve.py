@@ -95,3 +95,25 @@ def test_question_names_tolerate_plurals_and_camel_case():
     assert name_key("LoRAs") == name_key("LoRA") and name_key("Loss") == "loss"
     assert camel_pieces("What is FlashAttention vs PagedAttention or LoRA?") == \
         "Flash Attention Paged Attention"
+
+
+def test_a_rare_term_pins_the_few_passages_that_use_it():
+    """"How does RoPE encode position?": the syllabus lines that name RoPE join the
+    candidates; a rare spelling of a common word ("optimisation") pins nothing."""
+    from types import SimpleNamespace
+
+    from rag.search.names import QuestionNames, named_stems
+
+    chunks = [SimpleNamespace(doc_id="d", title="Guide", section=f"S{i}", chunk_id=f"d#{i}",
+                              text=text) for i, text in enumerate([
+                                  "Positional encodings: Rotary Position Embedding (RoPE)",
+                                  "Optimization of large models is hard.",
+                                  "Optimization with Adam.", "Optimization with SGD.",
+                                  "Optimization with Muon.", "Optimization with Lion.",
+                                  "Prefix tuning is optimised through an MLP."])]
+    index = SimpleNamespace(chunks=chunks, sentence_info=[])
+    names = QuestionNames(index)
+    assert names.pinned("How does RoPE encode position?") == [0]
+    assert 6 not in names.pinned("whats direct preference optimisation")
+    assert named_stems("Explain classifier-free guidance and the ELBO") == [
+        "classifi", "free", "elbo"]

@@ -98,6 +98,11 @@ def test_discussion_items_keep_commas_inside_parentheses():
     ('f"Generate an input for this task: {instruction}"', "code"),
     ("You should also know Claude 3.5 Sonnet and Gemini 2.0 Flash/Flash Thinking.", "pointer"),
     ("Module: Course Contents → Interview Preparation", "title"),
+    ("RAG is the bread and butter of AI Engineering at work in 2024, so there are a LOT of "
+     "industry resources and practical experience you will be expected to have.", "editorial"),
+    ("We also consider prompt injections required knowledge — Lilian Weng, Simon W.",
+     "editorial"),
+    ("It is organized around three research questions.", "outline"),
 ])
 def test_meta_text_is_context(text, reason):
     info = one(text)
@@ -115,6 +120,8 @@ def test_meta_text_is_context(text, reason):
     "rather than by literal prompt strings.",
     "Entropy: H(X) = -Σ P(x) log P(x)",
     "GraphRAG paper - Microsoft's take on adding knowledge graphs to RAG, now open sourced.",
+    "YOLO (You Only Look Once) recasts object detection as a single regression problem.",
+    "APE found a better trigger: 'Let's work this out to be sure we have the right answer'.",
 ])
 def test_statements_stay_facts(text):
     assert one(text).role == "fact"
@@ -208,3 +215,43 @@ def test_content_facet_impact_is_about_later_influence_not_origins():
     assert content_facet("BERT inspired variants such as RoBERTa") == "impact"
     assert content_facet("The series became a popular base for coding assistants") == "impact"
     assert content_facet("One of the most popular trends in RAG in 2024") == "impact"
+
+
+@pytest.mark.parametrize(("text", "subject", "title", "facet"), [
+    # framing: the question the paper asks, the gap it addresses
+    ("DeepMind revisits how a fixed training compute budget should be split.", "Chinchilla",
+     "Training Compute-Optimal Large Language Models", "background"),
+    ("MemGPT addresses the limited context window of LLMs.", "MemGPT", "MemGPT", "background"),
+    # the state of the art before the paper, naming neither it nor its title
+    ("Diffusion models need many network evaluations per sample, which makes generation "
+     "slow.", "Consistency Models", "Consistency Models", "background"),
+    ("FlashAttention made exact attention memory-efficient, but its forward pass reached "
+     "only 25 to 40% of peak.", "FlashAttention-2", "FlashAttention-2: Faster Attention",
+     "background"),
+    # what the paper introduces
+    ("BIG-bench is a large collaborative benchmark built to measure what models cannot do.",
+     "Beyond the Imitation Game", "Beyond the Imitation Game: Quantifying", "overview"),
+    ("Microsoft's Phi-4 report describes a 14-billion-parameter dense decoder model.",
+     "Microsoft Phi", "Phi-4 Technical Report", "overview"),
+    ("The paper presents Codex, a GPT model fine-tuned on public GitHub code.", "Codex",
+     "Evaluating Large Language Models Trained on Code", "overview"),
+])
+def test_a_cards_opening_is_its_background_or_its_overview(text, subject, title, facet):
+    from rag.corpus.roles import card_opening_facet
+
+    assert card_opening_facet(text, subject, title) == facet
+
+
+def test_only_a_cards_first_sentence_gets_an_opening_facet():
+    from types import SimpleNamespace
+
+    from rag.corpus.roles import annotate_chunks
+
+    card = "Diffusion models need many steps, which makes sampling slow. The authors train a " \
+           "one-step model that maps noise to data."
+    chunks = [SimpleNamespace(doc_id="arxiv:1", title="Consistency Models", section="",
+                              text=card),
+              SimpleNamespace(doc_id="arxiv:1", title="Consistency Models", section="",
+                              text="Diffusion models are slow to sample from, the authors note.")]
+    infos = annotate_chunks(chunks, [])
+    assert [i.facet for i in infos] == ["background", "", ""]

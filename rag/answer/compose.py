@@ -68,11 +68,13 @@ def _cell(text: str) -> str:
 
 
 def compose(lead: Sequence[Point], points: Sequence[Point], note: str = "",
-            comparison: str = "") -> str:
-    """Direct answer, optional note (what the material lacks), key points, table."""
+            comparison: str = "", note_first: bool = False) -> str:
+    """Direct answer, optional note (what the material lacks), key points, table.  A note
+    that answers the question itself ("The reading material lists no limitations of
+    LoRA") comes before what the material does say."""
     parts = [lead_line(lead)]
     if note:
-        parts.append(note)
+        parts.insert(0 if note_first else 1, note)
     if points:
         parts.append("\n".join(key_point(p) for p in points))
     if comparison:

@@ -36,7 +36,8 @@ other anoth way ways instead just onli veri well real actual often usual alway n
 becaus while though although whether either neither both each few more most less least
 like unlik same differ similar kind sort lot bit got go goe went come came look seem
 than besid within worth onto upon via among amongst across toward toward despit whatev
-someth anyth everyth noth els els yet etc about origin regard concern which whose""".split())
+someth anyth everyth noth els els yet etc about origin regard concern which whose
+reduc mitig prevent avoid""".split())
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,12 @@ _PREDICATE = re.compile(r"^[A-Z][a-z]+(?:ive|ble|ent|ant|ar|ous|al|er|ic)\s+(?:w
                         r"at|for|on|in|of)\b")
 
 
+# A verbless noun phrase opening with a partitive ("One of the most popular trends in RAG
+# in 2024, alongside ...") names something without saying anything about it.
+_PARTITIVE = re.compile(r"^(?:one|some|many|part|most|several|each|none) of (?:the|these|"
+                        r"those|its|their)\b", re.I)
+
+
 def is_statement(text: str) -> bool:
     """Can ``text`` stand as an answer's first line?  It has a verb, or eight words or more
     outside parentheses, unless it is a verbless predicate ("Competitive with two-stage
@@ -151,7 +158,7 @@ def is_statement(text: str) -> bool:
     if _VERB.search(text):
         return True
     words = _WORD.findall(re.sub(r"\([^()]*\)", " ", text))
-    return len(words) >= 8 and not _PREDICATE.match(text)
+    return len(words) >= 8 and not _PREDICATE.match(text) and not _PARTITIVE.match(text)
 
 
 _NAME = re.compile(r"\b(?:[A-Z][\w-]*(?:\s+[A-Z][\w-]*)+|\w+(?:-\w+)+)\b")

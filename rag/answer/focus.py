@@ -27,6 +27,7 @@ from rag.answer.grounded import (
 from rag.answer.intent import Intent, detect_intent
 from rag.records import Hit
 from rag.search.conversation import is_elliptical
+from rag.search.names import named_stems
 
 NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
 _PARENS = re.compile(r"\s*\([^()]*\)\s*$")
@@ -55,12 +56,14 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
     wanted = set(key).union(*(n for n in subject.names if n & set(key)))
+    if key and key[0] in named_stems(bare_question(question)):
+        wanted = {key[0]}  # "Derive the ELBO for a VAE": where "ELBO" is named
     named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
              and wanted <= backend.passage_terms(h)]
     weak = conf < backend.settings.abstain_threshold \
         and not backend.composer.explaining(cands, subject)
     unknown = unknown_subject(anchors, glossary_stems())
-    label = subject_label(bare_question(question), key, backend._tokenize)
+    label = subject_label(question, key, backend._tokenize)
     plan = compare(backend.composer, intent, cands, backend, label) \
         if intent.is_comparison and not weak and not unknown else None
     if plan is None or plan.lead is None:  # items not found: answer it as one question
@@ -79,10 +82,34 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
 
 def subject_label(question: str, key: Sequence[str], stem) -> str:
     """How the answer names the subject: a name the question writes as one unit that holds
-    its heaviest key term ("Decision Transformer"), else the question's own words for its
-    two heaviest key terms."""
-    whole = next((n for n in name_spans(question) if key and key[0] in stem(n)), "")
-    return whole or surface_terms(question, key[:2], stem)
+    its heaviest key term ("Decision Transformer"), else a capitalised name among its key
+    terms ("RLHF"); a follow-up ("and what are its drawbacks? (LoRA low-rank
+    adaptation)") by the first name retrieval appended; else the question's own words
+    for its two heaviest key terms."""
+    bare = bare_question(question)
+    whole = next((n for n in name_spans(bare) if key and key[0] in stem(n)), "")
+    if whole:
+        return whole
+    names = [w for w in re.findall(r"\b[\w-]+\b", bare)[1:]
+             if re.search(r"[A-Z]", w) and set(stem(w)) & set(key)]
+    if names:
+        return " ".join(dict.fromkeys(names[:2]))
+    tail = question[len(bare):]
+    if tail and re.search(r"\b(?:it|its|this|these|they|their|them|that)\b", bare, re.I):
+        named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", tail)
+        return named[0] if named else surface_terms(tail, key[:1], stem)
+    own = set(stem(bare))
+    return phrase(bare, [k for k in key if k in own][:2] or key[:2], stem)
+
+
+def phrase(question: str, stems: Sequence[str], stem, most: int = 5) -> str:
+    """The question's own words from the first to the last of ``stems`` when they are
+    close together ("mixture of experts"), else those words alone."""
+    words = re.findall(r"[\w-]+", question)
+    at = [i for i, w in enumerate(words) if set(stem(w)) & set(stems)]
+    if at and at[-1] - at[0] < most:
+        return " ".join(words[at[0]: at[-1] + 1])
+    return surface_terms(question, stems, stem)
 
 
 def glossary_stems() -> frozenset[str]:
@@ -112,6 +139,12 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
         and not is_elliptical(bare, names_subject=lambda _: True)
     names = tuple(name_phrases(bare, backend._tokenize))
     key = tuple(anchors.key_terms(backend.focus.key_share))
+    named = named_terms(backend, bare, own) if focused else []
+    key = tuple(dict.fromkeys([*named, *key]))
+    # The words the question itself uses come before those retrieval appended ("RLHF"
+    # before "reinforcement ... feedback"): a sentence about RL from *AI* feedback
+    # shares the expansion's words, not the name that was asked about.
+    key = tuple(sorted(key, key=lambda t: t not in own.weights))
     surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
     if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
         surface = surface_terms(text[len(bare):], key[:1], backend._tokenize)
@@ -119,6 +152,17 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present)
+
+
+def named_terms(backend, question: str, own: Anchors) -> list[str]:
+    """Stems of the known paper or method names a question writes ("How does CLIP do
+    zero-shot classification?" -> ["clip"]): however common the name is in the
+    material, a short question that names it is about it."""
+    names = getattr(backend, "names", None)
+    if names is None or names.pattern is None:
+        return []
+    return [t for m in names.pattern.finditer(question)
+            for t in backend._tokenize(m.group(0)) if t in own.weights]
 
 
 def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:
@@ -140,6 +184,7 @@ class Plan:
         self.points: list[Candidate] = []
         self.missing: list[str] = []
         self.note = ""
+        self.note_first = False  # the note answers the question ("lists no limitations")
         self.table: tuple[Sequence[str], Sequence[str], dict] | None = None
 
     @property
@@ -167,7 +212,7 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
     if intent.primary == "limitations" and composer.table.fit(plan.lead.sentence,
                                                               "limitations") < 0.5:
         plan.missing.append("limitations")
-        plan.note = _LIMITS_NOTE.format(s=label)
+        plan.note, plan.note_first = _LIMITS_NOTE.format(s=label), True
     room = composer.settings.max_points - len(plan.points)
     plan.points += composer.points(cands, plan.leads + plan.points, room,
                                    clauses.get(intent.primary) or subject)
@@ -186,12 +231,13 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     t = composer.table
     both = [c for c in cands if sum(c in per_item[i] for i in covered) >= 2]
     contrast = min(both, default=None, key=lambda c: (
-        t.anaphoric[c.sentence], t.facet[c.sentence] == "impact",
+        t.anaphoric[c.sentence], t.facet[c.sentence] in ("impact", "background", "problem"),
         not t.statement[c.sentence], both.index(c)))
     firsts = [per_item[i][0] for i in covered[:2]]
-    if contrast is not None and not t.statement[contrast.sentence] \
-            and len(firsts) > 1 and all(t.statement[c.sentence] for c in firsts):
-        contrast = None  # a fragment: each item's own statement reads better
+    if contrast is not None and len(firsts) > 1 and all(t.statement[c.sentence] for c in firsts) \
+            and (not t.statement[contrast.sentence]
+                 or t.facet[contrast.sentence] in ("impact", "background", "problem")):
+        contrast = None  # a fragment, or about what came before: each item's own reads better
     plan = Plan(contrast or (firsts[0] if firsts else None))
     if plan.lead is None:
         return plan
@@ -215,8 +261,9 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
 def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidate],
                     backend) -> dict[str, list[Candidate]]:
     """Per compared item, the candidates that explain every word of it: statements before
-    fragments, what it is before where it was published or what it influenced (impact),
-    sentences pointing back last."""
+    fragments, what it is before where it was published or what it influenced (impact) or
+    what came before it (background), sentences that open with the item first, sentences
+    pointing back last."""
     t = composer.table
     out: dict[str, list[Candidate]] = {}
     anchors = {i: question_anchors(backend._tokenize(i), backend.idf, backend.max_idf)
@@ -228,7 +275,8 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
         others = set().union(*(keys[i] for i in intent.items if i != item)) - keys[item]
         out[item] = sorted(found, key=lambda c: (
             t.anaphoric[c.sentence], about_other(t.terms[c.sentence], keys[item], others),
-            t.facet[c.sentence] == "impact", not t.statement[c.sentence]))
+            t.facet[c.sentence] in ("impact", "background"), not t.statement[c.sentence],
+            not set(t.terms[c.sentence][:3]) & keys[item]))
     return out
 
 
@@ -294,7 +342,7 @@ def _draft(draft_cls, name: str, hits: Sequence[Hit], conf: float, coverage: str
         table = layout.table(items, aspects,
                              {k: point(v) if v else None for k, v in cells.items()})
     text = layout.compose([point(c) for c in plan.leads], [point(c) for c in plan.points],
-                          plan.note, table)
+                          plan.note, table, plan.note_first)
     return draft_cls(text, citations, False, name, conf, coverage=coverage)
 
 

@@ -28,9 +28,9 @@ from rag.answer.intent import FACET_FIT, Intent, clause_intents
 from rag.settings import AnswerSettings, FocusSettings
 
 _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
-                       r"unstable|hard to|difficult|bottleneck|trail|require|not always|weak|"
-                       r"overfit|hallucinat|only|does not|do not|lack|challeng|bias|trade-off|"
-                       r"slow|memory)\w*", re.I)
+                       r"unstable|instabilit|hard to|difficult|bottleneck|trails?\b|not always|"
+                       r"weak|overfit|hallucinat|lack|challeng|trade-off|slow|at the cost of|"
+                       r"worse|degrad|suffer|sensitiv|brittle)\w*", re.I)
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,11 @@ class Candidate:
     source_text: str = ""  # as its passage has it (for highlighting)
 
 
+# Intents whose lead is the passage's sentence of the best-fitting facet (its results),
+# not merely the first that fits.
+_BEST_FACET = frozenset({"results", "verdict", "mechanism"})
+
+
 class SentenceTable:
     """Per-sentence facts the composer needs, computed once from the loaded index."""
 
@@ -59,16 +64,23 @@ class SentenceTable:
         self.usable = [(s.is_fact and not s.needs_antecedent) or bool(s.hint) for s in info]
         self.needs_antecedent = [s.needs_antecedent for s in info]
         self.chunk = [s.chunk for s in info]
+        self.unit = [_unit(index.chunks[s.chunk]) for s in info]
         self.terms = tokenize(self.text)
+        spelled = spelled_out(info, self.unit)
         subjects = tokenize([f"{s.subject} {_heading(index.chunks[s.chunk])} "
-                             f"{_joined(s.subject)}" for s in info])
+                             f"{_joined(s.subject)} {spelled.get(u, '')}"
+                             for s, u in zip(info, self.unit)])
         self.subject = [frozenset(t) for t in subjects]
-        self.limiting = [bool(_LIMITING.search(t)) for t in self.text]
+        # Limitation-like wording counts in plain statements and a card's background (the
+        # problems of what came before it), not in a key idea, method or advantage.
+        self.limiting = [bool(_LIMITING.search(t)) and f in ("", "background")
+                         for t, f in zip(self.text, self.facet)]
         self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
                      for s in info]
         self.statement = [is_statement(t) for t in self.text]
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
+        self.labelled = [bool(s.label and s.facet) for s in info]
         cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
         self.card_name = [frozenset(t) if card else frozenset()
@@ -87,9 +99,10 @@ class SentenceTable:
     def fit(self, i: int, intent: str) -> float:
         """How well sentence ``i``'s facet answers ``intent`` (``facet_fit``); a discussion
         point's answer fits only the kind of question it answers ("Why ...?")."""
-        facet = self.facet[i]
-        if facet == "hint" and self.hint_intent[i] not in ("", "definition", intent):
-            facet = ""
+        facet, asks = self.facet[i], self.hint_intent[i]
+        if facet == "hint" and (asks not in ("", "definition", intent)
+                                or (intent == "limitations" and asks != intent)):
+            facet = ""  # "What rank to choose? 4-64" is no limitation
         return facet_fit(intent, facet, self.limiting[i])
 
     def about_variant(self, i: int, subject: Subject) -> bool:
@@ -127,7 +140,8 @@ class Subject:
 
 # A demonstrative or possessive early in a sentence points at what came before it
 # ("Mamba traces this to their inability ..."): it reads badly as a first line.
-_ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b", re.I)
+_ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
+                      r"^the (?:first|second|third|fourth|last|latter|former|other)\b", re.I)
 
 
 def variant_only(text: str, name: str) -> bool:
@@ -135,8 +149,8 @@ def variant_only(text: str, name: str) -> bool:
     "FlashAttention-2", "GPT-4" for "GPT")?"""
     if not re.match(r"^[A-Za-z][\w]*$", name) or re.search(r"[-\s]\d+$", name):
         return False
-    found = [m.group(1) for m in re.finditer(rf"\b{re.escape(name)}(-\d[\w.]*|\s\d\b)?",
-                                             text, re.I)]
+    pattern = rf"(?<![\w-]){re.escape(name)}(-v?\d[\w.]*|\sv?\d[\w.]*\b)?"
+    found = [m.group(1) for m in re.finditer(pattern, text, re.I)]
     return bool(found) and all(found)
 
 
@@ -166,6 +180,28 @@ def _joined(name: str) -> str:
     """A multi-word name also written as one word ("Flash Attention" -> "FlashAttention")."""
     words = re.findall(r"[A-Za-z]+", name)
     return "".join(words) if 1 < len(words) <= 3 else ""
+
+
+_GLOSS = re.compile(r"((?:[A-Z][\w-]*\s+){1,5}[A-Z][\w-]*)\s*\(([A-Za-z][\w-]{1,12})\)")
+
+
+def spelled_out(info: Sequence, units: Sequence[str]) -> dict[str, str]:
+    """Per card or section, the long form of its subject where a sentence spells it out
+    ("the Vision Transformer (ViT)" in the ViT card): a question may use either."""
+    out: dict[str, str] = {}
+    for s, unit in zip(info, units):
+        short = re.sub(r"[\W_]", "", s.subject).lower()
+        for long, acronym in _GLOSS.findall(s.prose):
+            if short and re.sub(r"[\W_]", "", acronym).lower() == short:
+                out.setdefault(unit, long)
+    return out
+
+
+def _unit(chunk) -> str:
+    """What a sentence belongs to, for choosing a lead: its paper card, or its section of
+    a document."""
+    return chunk.doc_id if chunk.doc_id.startswith("arxiv:") else \
+        f"{chunk.doc_id}#{chunk.section}"
 
 
 def _heading(chunk) -> str:
@@ -259,14 +295,49 @@ class Composer:
             return score + self.settings.focus_weight * (mine - c.focus)
         def other_question(c: Candidate) -> bool:  # a discussion point of another kind
             return c.facet == "hint" and self.table.hint_intent[c.sentence] != intent
+        t = self.table
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
-                          key=lambda c: (other_question(c), self.table.anaphoric[c.sentence],
-                                         self.table.about_variant(c.sentence, own),
-                                         own.focused and not self.table.explains(c.sentence, own),
-                                         not self.defining(c, own, intent), self.fragment(c),
-                                         -rank(c)))
-        fitting = [c for c in accepted if intent and self.table.fit(c.sentence, intent) >= 0.5]
-        return (fitting or accepted or [None])[0]
+                          key=lambda c: (other_question(c), t.anaphoric[c.sentence],
+                                         t.about_variant(c.sentence, own),
+                                         own.focused and not t.explains(c.sentence, own),
+                                         not self.defining(c, own, intent),
+                                         self.fragment(c, intent), -rank(c)))
+        return self.fitting_lead(accepted, intent, self.unit_mates(cands, accepted, own))
+
+    def unit_mates(self, cands: Sequence[Candidate], accepted: Sequence[Candidate],
+                   subject: Subject) -> list[Candidate]:
+        """Statements of the best lead's own card or section that explain the subject but
+        are phrased far from the question ("How was Whisper trained?" -> "The authors
+        collected 680,000 hours of audio ..."): they may lead when their facet fits."""
+        if not accepted:
+            return []
+        t, unit = self.table, self.table.unit[accepted[0].sentence]
+        return [c for c in cands if c not in accepted and t.unit[c.sentence] == unit
+                and c.cosine >= self.settings.unit_floor and t.statement[c.sentence]
+                and not t.anaphoric[c.sentence] and t.explains(c.sentence, subject)]
+
+    def fitting_lead(self, accepted: Sequence[Candidate], intent: str,
+                     mates: Sequence[Candidate] = ()) -> Candidate | None:
+        """The lead among ``accepted`` (best first): the sentence of the best one's paper
+        card or guide section whose facet answers ``intent`` best (a "how" question about
+        MemGPT gets the MemGPT card's method, not its framing; "Can X compete?" gets its
+        results).  Another passage's fitting sentence leads only when it is as focused on
+        the subject as the best one; otherwise the best one leads."""
+        if not accepted:
+            return None
+        top, fit = accepted[0], self.table.fit
+        fits = [c for c in [*accepted, *mates] if intent and fit(c.sentence, intent) >= 0.5]
+        if not fits:
+            return top
+        unit = self.table.unit[top.sentence]
+        pool = [c for c in fits if self.table.unit[c.sentence] == unit] or \
+            [c for c in fits if c.focus >= top.focus - self.settings.lead_focus_margin]
+        if not pool:
+            return top
+        if intent not in _BEST_FACET:
+            return pool[0]
+        best = max(fit(c.sentence, intent) for c in pool)
+        return next(c for c in pool if fit(c.sentence, intent) >= best)
 
     def defining(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """For a "what is" question: does ``c`` define its subject ("X is ...", "X (gloss)")?
@@ -276,10 +347,16 @@ class Composer:
         opening = self.table.terms[c.sentence][:8]  # every key term, named as the topic
         return all(k in opening for k in subject.key)
 
-    def fragment(self, c: Candidate) -> bool:
+    def fragment(self, c: Candidate, intent: str = "") -> bool:
         """A fragment (a formula, a verbless predicate or label line) leads only when no
-        statement can; a discussion point's own short answer reads with its question."""
-        return not self.table.statement[c.sentence] and c.facet != "hint"
+        statement can; a discussion point's own short answer reads with its question, and
+        a guide field that is exactly what was asked reads as its answer ("How does RLHF
+        work?" -> its "Approach:" field: "SFT (...), Reward Model (...), PPO (...)")."""
+        i = c.sentence
+        if self.table.statement[i] or c.facet == "hint":
+            return False
+        asked = bool(intent) and self.table.labelled[i] and self.table.fit(i, intent) >= 1.0
+        return not (asked and len(c.text.split()) >= self.settings.field_words)
 
     def shape(self, c: Candidate, subject: Subject, intent: str) -> float:
         """How well a sentence reads as the direct answer: a statement rather than a
@@ -316,12 +393,16 @@ class Composer:
 
     def best_for(self, cands: Sequence[Candidate], intent: str, exclude: Sequence[Candidate],
                  clause: Subject | None = None) -> Candidate | None:
-        """The best candidate about the clause's subject whose facet answers ``intent``."""
+        """The best candidate about the clause's subject whose facet answers ``intent``
+        (for results and verdicts: of the best-fitting facet, so "how much can it help?"
+        gets the paper's results rather than a guide line about its influence)."""
         fits = [c for c in cands
                 if (self.acceptable(c, clause, intent) if clause
                     else c.focus >= self.settings.point_focus)
                 and self.table.fit(c.sentence, intent) >= 0.5
                 and not self._redundant(c, exclude)]
+        if intent in _BEST_FACET:
+            fits.sort(key=lambda c: -self.table.fit(c.sentence, intent))
         return fits[0] if fits else None
 
     def _redundant(self, cand: Candidate, chosen: Sequence[Candidate]) -> bool:

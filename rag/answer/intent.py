@@ -3,8 +3,11 @@
 Intents: ``definition`` ("what is"), ``mechanism`` ("how does ... work"),
 ``reason`` ("why"), ``comparison`` ("X vs Y", "compare", "difference between"),
 ``usage`` ("when would you use"), ``limitations`` (drawbacks, downsides) and
-``results`` (numbers, benchmarks).  A question may carry several ("What is MoE
-and why do you need load balancing?"); the first is the lead's.  Each intent
+``results`` (numbers, benchmarks); a yes/no question ("Is X still worth it?", "Can
+X compete with Y?") asks for a ``verdict``, which findings answer; "What problem does
+X solve?" asks for the ``problem`` (a card's background).  A question may
+carry several ("What is MoE and why do you need load balancing?"); the first is the
+lead's.  Each intent
 prefers sentences of certain facets (``FACET_FIT``).
 """
 
@@ -14,24 +17,34 @@ import re
 from dataclasses import dataclass
 
 INTENTS = ("definition", "mechanism", "reason", "comparison", "usage", "limitations",
-           "results")
+           "results", "verdict", "problem")
 _PATTERNS: dict[str, str] = {
-    "comparison": r"\b(?:vs\.?|versus|compared? (?:to|with)|compare|comparison|differen(?:ce|t)s?"
+    "comparison": r"\b(?:vs\.?|versus|compared? (?:to|with)|compare|contrast|comparison|"
+                  r"distinguish(?:es)?|differen(?:ce|t)s?"
                   r"\b(?: between| from)?|differs?\b|better than|trade-?offs? between)|"
                   r"\bor\b[^?]*\bwhich\b|\bwhich\b[^?]*\bor\b",
     "limitations": r"\b(?:limitations?|drawbacks?|downsides?|disadvantages?|weakness(?:es)?|cons\b|"
                    r"pitfalls?|fail(?:s|ure modes?)?\b|criticisms?|problems? with|issues? with|"
-                   r"does not help|doesn'?t help|not help)",
+                   r"does not help|doesn'?t help|not help|fall(?:s)? short|go wrong|"
+                   r"engineering issues)",
     "usage": r"\b(?:when (?:would|should|do|to|can) (?:you |we |i |one )?(?:use|choose|pick|"
-             r"prefer)|when to use|use cases?|which (?:one )?should|should (?:you|i|we) use|"
+             r"prefer)|how (?:would|should|do) (?:you|we|i|one) (?:pick|choose|select|decide)|"
+             r"when to use|use cases?|which (?:one )?should|should (?:you|i|we) use|"
              r"in practice|makes? (?:that|it) possible)",
     "results": r"\b(?:results?|how (?:well|much|fast|many)|score[sd]?|numbers?|benchmarks?|"
                r"speed-?up|accuracy|bleu|gsm8k|how (?:big|large)|what did .* (?:get|reach|find))",
-    "reason": r"(?:^|\b)(?:why|what for|reason|purpose|motivation|what problem)\b",
-    "mechanism": r"\b(?:how (?:does|do|is|are|did|can)|how .* works?\b|walk (?:me )?through|"
-                 r"mechanism|architecture|steps|pipeline|derive|process(?:es)?\b|"
+    "problem": r"\bwhat (?:problems?|gaps?|issues?|weakness(?:es)?|bottlenecks?|limitations?)\b"
+               r"[^?]*\b"
+               r"(?:solve|address|tackle|target|fix|overcome|remove|fill)|\bmotivation\b|"
+               r"\bwhat (?:was|is) (?:wrong|missing)\b",
+    "reason": r"(?:^|\b)(?:why|what for|(?:the|a|main) reasons?|reasons? (?:for|why)|purpose|"
+              r"what makes)\b",
+    "mechanism": r"\b(?:how (?:does|do|is|are|did|can|was|were|could|will)|how .* works?\b|"
+                 r"^how$|walk (?:me )?through|mechanism|architecture|steps|pipeline|derive|"
+                 r"process(?:es)?\b|what (?:\w+ )?(?:choices|components|design|ingredients)|"
                  r"what does .* (?:add|change)|how .* (?:encode|handle|achieve|avoid|reduce|save|"
                  r"learn|control))",
+    "verdict": r"^(?:is|are|was|were|can|could|does|do|did|should|will|would|has|have)\b",
     "definition": r"^(?:what(?:'s| is| are)|define|explain|describe|eli5|explain simply|"
                   r"tell me about)\b|\bwhat (?:is|are)\b",
 }
@@ -39,13 +52,16 @@ _COMPILED = {k: re.compile(v, re.I) for k, v in _PATTERNS.items()}
 # Facets that answer each intent, best first (rag.corpus.roles facet names; "" = a plain
 # statement; "hint" = a discussion point's own answer).
 FACET_FIT: dict[str, tuple[str, ...]] = {
-    "definition": ("key_idea", "", "method", "problem"),
+    "definition": ("key_idea", "overview", "", "method", "problem"),
     "mechanism": ("method", "key_idea", ""),
-    "reason": ("hint", "problem", "advantages", "key_idea", ""),
-    "comparison": ("key_idea", "advantages", "limitations", "hint", "", "method", "results"),
+    "reason": ("hint", "problem", "advantages", "key_idea", "", "background"),
+    "comparison": ("key_idea", "advantages", "limitations", "hint", "overview", "", "method",
+                   "results"),
     "usage": ("advantages", "usage", "problem", "hint", "key_idea", "limitations"),
-    "limitations": ("limitations", "hint", "problem"),
+    "limitations": ("limitations", "hint"),
     "results": ("results", "", "impact"),
+    "verdict": ("results", "", "limitations", "key_idea"),
+    "problem": ("problem", "background", "hint", "limitations"),
 }
 _SPLIT_ITEMS = re.compile(r"\s*(?:\bvs\.?|\bversus\b|,|\bor\b|\band\b|/|\bover\b|\bcompared? "
                           r"(?:to|with)\b|\bdiffers? from\b|\bdifferent from\b)\s*", re.I)
@@ -79,7 +95,8 @@ class Intent:
 
 
 _CLAUSES = re.compile(r"\?\s*|\s+and\s+(?=why|how|what|when|which|does|is|are)\b|;\s*", re.I)
-_SPECIFIC = frozenset({"limitations", "results", "usage", "reason", "comparison"})
+_SPECIFIC = frozenset({"limitations", "results", "usage", "reason", "comparison", "verdict",
+                       "problem"})
 
 
 def clause_intents(clause: str) -> list[str]:
@@ -89,6 +106,8 @@ def clause_intents(clause: str) -> list[str]:
     kinds = [k for _, k in found]
     if _SPECIFIC & set(kinds):
         kinds = [k for k in kinds if k != "definition"]
+    if "problem" in kinds:  # "what limitation did X remove" asks what X solved
+        kinds = ["problem"] + [k for k in kinds if k not in ("problem", "limitations")]
     return kinds
 
 
@@ -111,8 +130,8 @@ def comparison_items(question: str) -> tuple[str, ...]:
     ReAct" -> ("CoT", "ToT", "ReAct")."""
     text = re.split(r"\s[—-]\s|:|\?|, which\b|\bwhich (?:is|one)\b", question)[0]
     text = re.sub(r"[!.]+", " ", text)
-    text = re.sub(r"^.*?\b(?:between|compare|comparison of)\b", "", text, flags=re.I) \
-        if re.search(r"\b(?:between|compare|comparison of)\b", text, re.I) else text
+    text = re.sub(r"^.*?\b(?:between|compare|contrast|comparison of)\b", "", text, flags=re.I) \
+        if re.search(r"\b(?:between|compare|contrast|comparison of)\b", text, re.I) else text
     parts = [_clean_item(p) for p in _SPLIT_ITEMS.split(text)]
     return tuple(dict.fromkeys(p for p in parts if p and len(p) <= 60))
 

@@ -28,7 +28,7 @@ from rag.records import SentenceInfo
 
 ROLES = ("fact", "context", "question")
 FACETS = ("problem", "key_idea", "method", "results", "limitations", "advantages", "usage",
-          "discussion", "impact")
+          "discussion", "impact", "overview", "background")
 
 # Label (lower case) -> facet.  Labels are the reading guide's fields and the same
 # fields in other documents' lists and code dictionaries.
@@ -194,11 +194,40 @@ def context_reason(text: str, label: str, rest: str) -> str:
         return "heading_list"
     if _REFERENCE.match(stripped) and not _VERBISH_IN(stripped):
         return "title"
+    return _body_reason(stripped, label, rest)
+
+
+def _body_reason(stripped: str, label: str, rest: str) -> str:
+    """Context by what the sentence's body is: code, a list of names, or the reading
+    list speaking to its reader."""
     if is_code(stripped):
         return "code"
     if is_name_list(rest if label else stripped):
         return "link_list"
+    if is_editorial(stripped):
+        return "editorial"
+    if _OUTLINE.search(stripped):
+        return "outline"
     return ""
+
+
+# How a paper is laid out, not what it says: "It is organized around three research
+# questions."
+_OUTLINE = re.compile(r"\b(?:is|are) (?:organi[sz]ed|structured|divided) (?:around|into)\b|"
+                      r"\bconsists of (?:two|three|four|five|\d+) (?:parts|sections|chapters)\b",
+                      re.I)
+
+
+# The reading list talking to its reader ("you will be expected to ...", "we recommend
+# ...", "our pod"): advice about what to read, not a fact about the topic.  Quoted text
+# and titles ("Attention Is All You Need", "You Only Look Once") do not count.
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|'[^']*'(?!\w)")
+_READER = re.compile(r"(?:^|(?<=[\s(,;:]))(?:you|your|we|our)\b|^(?:You|We|Our)\b")
+
+
+def is_editorial(text: str) -> bool:
+    """Does the sentence address the reader or speak for the reading list's authors?"""
+    return bool(_READER.search(_QUOTED.sub(" ", text)))
 
 
 def _VERBISH_IN(text: str) -> bool:  # noqa: N802 - reads as a predicate in context_reason
@@ -252,6 +281,9 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                           r"laid the groundwork|won an?|award|appeared at|(?:was )?presented at|"
                           r"published at|key reference|standard counterpoint|influential|"
                           r"precursor|template for|inspired(?!\s+by)|launched|spawned|"
+                          r"helped (?:launch|start|establish|populari[sz]e)|"
+                          r"influenced (?:many|later|most|subsequent)|"
+                          r"made [\w-]+(?: [\w-]+)? the (?:default|standard)|"
                           r"is maintained|(?:most|an?|the)\s+popular|popularity|de facto|"
                           r"widely used|most notable)\b", re.I)),
     ("limitations", re.compile(r"\b(?:struggles?|cannot|can't|fails? to|limitations?|"
@@ -259,9 +291,50 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                                r"is (?:slow|costly|expensive|unstable)|hard to)\b", re.I)),
     ("results", re.compile(r"\b(?:reach(?:es|ed)?|achiev(?:es|ed)|scor(?:es|ed)|"
                            r"outperform(?:s|ed)?|beat(?:s|ing)?|match(?:es|ing)|rais(?:es|ed)|"
+                           r"equal(?:s|led)|exceed(?:s|ed)?|surpass(?:es|ed)?|competitive with|"
                            r"improv(?:es|ed)|gave|gives|speedup|state of the art)\b[^.]*?"
                            r"\d", re.I)),
 )
+
+
+# A paper card opens with its framing: the question the paper asks or the gap it fills
+# ("DeepMind revisits how ...", "MemGPT addresses the limited context window ...") or
+# the state of the art that motivates it ("Diffusion models need many network
+# evaluations ...", which does not name the paper's own subject): background, which
+# answers neither "what is X" nor "how" nor "how well".  Otherwise it introduces the
+# paper (an overview).
+_FRAMING = re.compile(r"\b(?:asks?|asking) (?:whether|why|how|if)\b|\b(?:revisits?|"
+                      r"question(?:s)? the claim|looks? (?:for|at)|address(?:es)?|"
+                      r"targets? an? (?:weakness|problem|gap|limitation)|tackles?|set out to)\b",
+                      re.I)
+
+
+def card_opening_facet(text: str, subject: str, title: str = "") -> str:
+    """The facet of a paper card's first sentence: ``background`` (the question the paper
+    asks, or the state of the art before it, naming neither the paper nor what it
+    introduces) or ``overview`` (what the paper introduces: "X is a ...", "The paper ...
+    introduces X")."""
+    if _IS_A.match(text):
+        return "overview"
+    if _FRAMING.search(text):
+        return "background"
+    flat = _flat(text)
+    names = [n for n in (subject, title, title.split(":")[0]) if len(_flat(n)) >= 3]
+    first = re.findall(r"[A-Za-z][\w]+", subject)[:1]
+    if first and re.fullmatch(r"[\s-]*v?\d[\w.]*", subject[subject.find(first[0])
+                                                        + len(first[0]):]):
+        first = []  # "FlashAttention-2" is not named by "FlashAttention"
+    named = any(_flat(n) in flat for n in names) or bool(
+        first and first[0].lower() in {w.lower() for w in re.findall(r"[A-Za-z][\w]+", text)})
+    return "overview" if named or not names else "background"
+
+
+_IS_A = re.compile(r"^[^,;:]{1,60}?\b(?:is|are) (?:a|an|the)\b")
+
+
+def _flat(text: str) -> str:
+    """Lower case letters and digits only ("GPT-4" and "GPT4" read the same)."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def content_facet(text: str) -> str:
@@ -470,6 +543,7 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
         names[key.removeprefix("anchor:")] = names.pop(key)
     out: list[SentenceInfo] = []
     carried: tuple[str, str] = ("", "")  # (section, subject a title line set there)
+    opened: set[str] = set()  # cards whose first sentence has been seen
     for i, chunk in enumerate(chunks):
         is_card = chunk.doc_id.startswith("arxiv:")
         arxiv_id = chunk.doc_id.removeprefix("arxiv:")
@@ -481,6 +555,12 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
         infos = classify_chunk(split_sentences(chunk.text), subject,
                                chunk.title if is_card else "", is_card, i,
                                keep=lambda s: keep_sentence(s, is_answer_sentence(s)))
+        if is_card and chunk.doc_id not in opened and infos:
+            opened.add(chunk.doc_id)
+            first = infos[0]
+            if first.role == "fact" and not first.label:
+                infos[0] = first.model_copy(update={"facet": card_opening_facet(
+                    first.prose, subject, chunk.title)})
         out.extend(infos)
         titled = [x for x in infos if x.context == "title"]
         carried = (where, title_subject(titled[-1].text) if titled else carried[1]

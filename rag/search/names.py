@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 from rag.corpus.linking import name_parts, short_name
+from rag.search.query import stem_tokens
 
 _COMMON = frozenset("""the this that with from into what when which model models paper
 papers attention transformer transformers language learning training data agents agent
@@ -29,6 +30,8 @@ def name_key(text: str) -> str:
 class QuestionNames:
     """Finds known names in a question; ``pinned`` gives their passages' positions."""
 
+    rare_df = 4  # a term in at most this many chunks is as specific as a name
+
     def __init__(self, index, per_name: int = 2, limit: int = 6):
         self.limit = limit
         groups: dict[str, list[int]] = {}
@@ -44,6 +47,17 @@ class QuestionNames:
                        reverse=True)
         pattern = "|".join(_loose(n) for n in names)
         self.pattern = re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I) if names else None
+        self.rare, self.common = rare_terms(index, self.rare_df)
+
+    def plain_stems(self, question: str) -> list[str]:
+        """Stems of the question's words, leaving out other spellings of common words
+        ("optimisation" of "optimization")."""
+        out = []
+        for word in re.findall(r"\w+", question.lower()):
+            variants = [word.replace(a, b) for a, b in _SPELLINGS if a in word]
+            if not any(set(stem_tokens(v)) & self.common for v in variants):
+                out.extend(stem_tokens(word))
+        return out
 
     def found(self, question: str) -> list[str]:
         """Keys of the names in ``question``, in order, unique."""
@@ -53,11 +67,38 @@ class QuestionNames:
 
     def pinned(self, question: str) -> list[int]:
         """Chunk positions of the passages of every name in ``question`` (at most
-        ``limit``), in order of mention."""
+        ``limit``), in order of mention, then of the few passages that use a rare term
+        it writes as a name ("RoPE", "ELBO", "classifier-free": a concept the reading
+        list names in a syllabus line; not "optimisation", a rare spelling)."""
         out: list[int] = []
         for key in self.found(question):
             out.extend(c for c in self.groups.get(key, ()) if c not in out)
+        for term in dict.fromkeys([*named_stems(question), *self.plain_stems(question)]):
+            out.extend(c for c in self.rare.get(term, ()) if c not in out)
         return out[: self.limit]
+
+
+def named_stems(question: str) -> list[str]:
+    """Stems of the words a question writes as names: acronyms and mixed case ("RoPE",
+    "ELBO", "GQA") and hyphenated terms ("classifier-free")."""
+    words = [w for w in re.findall(r"[\w-]+", question)
+             if re.search(r"[A-Z][^A-Z]*[A-Z]|[a-z][A-Z]", w) or "-" in w.strip("-")]
+    return [t for w in words for t in stem_tokens(w.replace("-", " "))]
+
+
+_SPELLINGS = (("is", "iz"), ("our", "or"), ("tre", "ter"), ("ys", "yz"))
+
+
+def rare_terms(index, max_df: int) -> tuple[dict[str, tuple[int, ...]], frozenset[str]]:
+    """Stemmed terms (four letters or more, not numbers) that at most ``max_df`` chunks
+    use, with those chunks; and the other (common) terms."""
+    where: dict[str, list[int]] = {}
+    for i, chunk in enumerate(index.chunks):
+        for term in set(stem_tokens(chunk.text)):
+            if len(term) >= 4 and term.isalpha():
+                where.setdefault(term, []).append(i)
+    rare = {t: tuple(c) for t, c in where.items() if len(c) <= max_df}
+    return rare, frozenset(t for t in where if t not in rare)
 
 
 def _loose(name: str) -> str:
