@@ -85,7 +85,8 @@ def compose(lead: Sequence[Point], points: Sequence[Point], note: str = "",
 def mentioned_text(subject: str, places: Sequence[tuple[int, str]]) -> str:
     """The answer when the material names the subject but does not explain it."""
     where = "; ".join(f"{label} [{n}]" for n, label in places)
-    return (f"The reading list mentions {subject} but does not explain it, so there is no "
+    it = "them" if " and " in subject else "it"
+    return (f"The reading list mentions {subject} but does not explain {it}, so there is no "
             f"grounded answer to give. It is named in: {where}.")
 
 

@@ -63,7 +63,8 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     weak = conf < backend.settings.abstain_threshold \
         and not backend.composer.explaining(cands, subject)
     unknown = unknown_subject(anchors, glossary_stems())
-    label = subject_label(question, key, backend._tokenize)
+    label = " and ".join(intent.items) if intent.is_comparison and len(intent.items) == 2 \
+        else subject_label(question, key, backend._tokenize)
     plan = compare(backend.composer, intent, cands, backend, label) \
         if intent.is_comparison and not weak and not unknown else None
     if plan is None or plan.lead is None:  # items not found: answer it as one question
@@ -107,9 +108,14 @@ def phrase(question: str, stems: Sequence[str], stem, most: int = 5) -> str:
     close together ("mixture of experts"), else those words alone."""
     words = re.findall(r"[\w-]+", question)
     at = [i for i, w in enumerate(words) if set(stem(w)) & set(stems)]
-    if at and at[-1] - at[0] < most:
+    between = [w for w in words[at[0]: at[-1] + 1] if not set(stem(w)) & set(stems)] \
+        if at else []
+    if at and at[-1] - at[0] < most and all(w.lower() in _SMALL for w in between):
         return " ".join(words[at[0]: at[-1] + 1])
     return surface_terms(question, stems, stem)
+
+
+_SMALL = frozenset("of the a an and for in on to with".split())
 
 
 def glossary_stems() -> frozenset[str]:

@@ -83,6 +83,7 @@ class SentenceTable:
         self.labelled = [bool(s.label and s.facet) for s in info]
         cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
+        self.subject_name = [s.subject for s in info]  # "SAM 2": a later version of SAM
         self.card_name = [frozenset(t) if card else frozenset()
                           for t, card in zip(tokenize([s.subject for s in info]), cards)]
         self.chunk_counts: dict[int, dict[str, int]] = {}
@@ -108,8 +109,10 @@ class SentenceTable:
     def about_variant(self, i: int, subject: Subject) -> bool:
         """Is sentence ``i`` about a later version of the subject or another name containing
         it ("FlashAttention-2" for a follow-up about FlashAttention)?"""
-        return bool(subject.surface) and (variant_only(self.text[i], subject.surface)
-                                          or other_name(self.names[i], subject.surface))
+        name = subject.surface
+        return bool(name) and (variant_only(self.text[i], name)
+                               or other_name(self.names[i], name)
+                               or variant_only(self.subject_name[i], name))
 
     def explains(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?

@@ -38,7 +38,7 @@ _PATTERNS: dict[str, str] = {
                r"(?:solve|address|tackle|target|fix|overcome|remove|fill)|\bmotivation\b|"
                r"\bwhat (?:was|is) (?:wrong|missing)\b",
     "reason": r"(?:^|\b)(?:why|what for|(?:the|a|main) reasons?|reasons? (?:for|why)|purpose|"
-              r"what makes)\b",
+              r"what makes|what (?:does|do) .{1,40} do)\b",
     "mechanism": r"\b(?:how (?:does|do|is|are|did|can|was|were|could|will)|how .* works?\b|"
                  r"^how$|walk (?:me )?through|mechanism|architecture|steps|pipeline|derive|"
                  r"process(?:es)?\b|what (?:\w+ )?(?:choices|components|design|ingredients)|"
