@@ -202,6 +202,7 @@ def test_other_versions_and_names_are_not_the_subject():
 
     assert variant_only("Mamba-2 connects SSMs to attention", "Mamba")
     assert variant_only("Whisper v2, v3 and distil-whisper are open weights", "Whisper")
+    assert variant_only("SAM 2", "SAM")  # a card's subject: a later version
     assert not variant_only("Mamba trains in linear time, unlike Mamba-2", "Mamba")
     assert other_name(frozenset({"adalora"}), "LoRA")
     assert other_name(frozenset({"flashattention-2"}), "FlashAttention")
@@ -443,6 +444,7 @@ def test_a_follow_ups_subject_is_named_by_the_context_and_its_variants_do_not_le
     table = _StubTable([True, True], ["results", "results"])
     table.text, table.names = texts, [frozenset({"flashattention-2"}),
                                       frozenset({"flashattention"})]
+    table.subject_name = ["FlashAttention-2", "FlashAttention"]
     table.about_variant = lambda i, s: SentenceTable.about_variant(table, i, s)
     cands = [Candidate(0, 0, texts[0], 1.16, 0.64), Candidate(1, 1, texts[1], 1.08, 0.57)]
     assert _composer(table).lead(cands, "results", subject).sentence == 1
