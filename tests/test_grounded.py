@@ -502,3 +502,12 @@ def test_a_cards_spelled_out_subject_is_its_subject_too():
             SimpleNamespace(subject="ViT", prose="An image is cut into patches (16x16)."),
             SimpleNamespace(subject="BLIP", prose="It uses a Querying Transformer (Q-Former).")]
     assert spelled_out(info, ["vit", "vit", "blip"]) == {"vit": "Vision Transformer"}
+
+
+def test_how_the_user_wants_it_said_is_not_the_subject():
+    from rag.answer.focus import _STYLE
+
+    assert _STYLE.sub(" ", "Explain the Chinchilla law in one sentence").split() == \
+        "Explain the Chinchilla law".split()
+    assert _STYLE.sub(" ", "What is next sentence prediction?") == \
+        "What is next sentence prediction?"

@@ -131,7 +131,7 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     appended to the question; the whole question's when the clause names nothing of its
     own: "why does it matter?").  Focused: the question's own words hold at most
     ``subject_terms`` anchors."""
-    question = question or clause
+    question, clause = _STYLE.sub(" ", question or clause), _STYLE.sub(" ", clause)
     tail = question[len(bare_question(question)):]
     text = clause if clause == question else clause + tail
     anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
@@ -169,6 +169,12 @@ def named_terms(backend, question: str, own: Anchors) -> list[str]:
         return []
     return [t for m in names.pattern.finditer(question)
             for t in backend._tokenize(m.group(0)) if t in own.weights]
+
+
+# How the user wants it said, not what it is about: "in one sentence", "in simple terms".
+_STYLE = re.compile(r"\b(?:in (?:just )?(?:one|a|two|three|a few|simple|plain|layman'?s?|"
+                    r"short) (?:sentences?|words?|terms|lines?|paragraphs?)|like I'?m "
+                    r"(?:five|5))\b", re.I)
 
 
 def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:
