@@ -203,6 +203,7 @@ def test_other_versions_and_names_are_not_the_subject():
     assert variant_only("Mamba-2 connects SSMs to attention", "Mamba")
     assert variant_only("Whisper v2, v3 and distil-whisper are open weights", "Whisper")
     assert variant_only("SAM 2", "SAM")  # a card's subject: a later version
+    assert variant_only("The resulting Mamba-2 layer is faster than Mamba's scan", "Mamba")
     assert not variant_only("Mamba trains in linear time, unlike Mamba-2", "Mamba")
     assert other_name(frozenset({"adalora"}), "LoRA")
     assert other_name(frozenset({"flashattention-2"}), "FlashAttention")

@@ -31,6 +31,7 @@ from rag.search.names import named_stems
 
 NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
 _PARENS = re.compile(r"\s*\([^()]*\)\s*$")
+_PRONOUN = re.compile(r"\b(?:it|its|they|their|them)\b", re.I)
 _PAPER_REF = re.compile(r"\bthe\s+([\w.+-]+(?:\s+[\w.+-]+){0,3}?)\s+paper\b", re.I)
 _LIMITS_NOTE = ("The reading material lists no limitations of {s}; what it does say about "
                 "{s} follows.")
@@ -152,8 +153,12 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     # shares the expansion's words, not the name that was asked about.
     key = tuple(sorted(key, key=lambda t: t not in own.weights))
     surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
+    appended = text[len(bare):]
     if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
-        surface = surface_terms(text[len(bare):], key[:1], backend._tokenize)
+        surface = surface_terms(appended, key[:1], backend._tokenize)
+    elif appended and _PRONOUN.search(bare):  # "Why is it faster? (Mamba)": it is Mamba
+        named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", appended)
+        surface = named[0] if named else surface
     paper = _PAPER_REF.search(bare)
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),

@@ -148,13 +148,15 @@ _ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
 
 
 def variant_only(text: str, name: str) -> bool:
-    """Does ``text`` name ``name`` only as a version or variant of it ("Mamba-2",
-    "FlashAttention-2", "GPT-4" for "GPT")?"""
+    """Is ``text`` about a version or variant of ``name`` ("Mamba-2", "FlashAttention-2",
+    "GPT-4" for "GPT")?  It names the variant first ("The resulting Mamba-2 layer is
+    faster than Mamba's scan"), not the name itself ("Mamba trains in linear time,
+    unlike Mamba-2")."""
     if not re.match(r"^[A-Za-z][\w]*$", name) or re.search(r"[-\s]\d+$", name):
         return False
     pattern = rf"(?<![\w-]){re.escape(name)}(-v?\d[\w.]*|\sv?\d[\w.]*\b)?"
-    found = [m.group(1) for m in re.finditer(pattern, text, re.I)]
-    return bool(found) and all(found)
+    first = re.search(pattern, text, re.I)
+    return bool(first and first.group(1))
 
 
 def other_name(subject_words: frozenset[str], name: str) -> bool:
