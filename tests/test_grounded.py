@@ -72,6 +72,8 @@ def test_stem_tokens_match_bm25s():
     ("What tools are used to reason about generalization?", ("definition",), ()),
     ("Contrast MetaGPT and AutoGen", ("comparison",), ("MetaGPT", "AutoGen")),
     ("What problem does Mamba solve?", ("problem",), ()),
+    ("Why do intermediate steps help, and does it help small models?", ("reason", "verdict"),
+     ()),  # "steps" alone does not ask how something works
     ("What limitation of RNNs did the Transformer remove?", ("problem",), ()),
 ])
 def test_intent(question, kinds, items):

@@ -40,8 +40,9 @@ _PATTERNS: dict[str, str] = {
     "reason": r"(?:^|\b)(?:why|what for|(?:the|a|main) reasons?|reasons? (?:for|why)|purpose|"
               r"what makes|what (?:does|do) .{1,40} do)\b",
     "mechanism": r"\b(?:how (?:does|do|is|are|did|can|was|were|could|will)|how .* works?\b|"
-                 r"^how$|walk (?:me )?through|mechanism|architecture|steps|pipeline|derive|"
-                 r"process(?:es)?\b|what (?:\w+ )?(?:choices|components|design|ingredients)|"
+                 r"^how$|walk (?:me )?through|mechanism|architecture|derive|"
+                 r"(?:the|what|which) (?:\w+ )?(?:steps|pipeline|process(?:es)?)\b|"
+                 r"what (?:\w+ )?(?:choices|components|design|ingredients)|"
                  r"what does .* (?:add|change)|how .* (?:encode|handle|achieve|avoid|reduce|save|"
                  r"learn|control))",
     "verdict": r"^(?:is|are|was|were|can|could|does|do|did|should|will|would|has|have)\b",
