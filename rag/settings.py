@@ -158,6 +158,9 @@ class FocusSettings(_Section):
     unit_floor: float = Field(0.2, ge=0, le=1, description="A statement of the best lead's "
                               "own card or section that explains the subject may lead, when "
                               "its facet fits the question better, down to this cosine.")
+    named_weight: float = Field(0.5, ge=0, le=1, description="A passage names the subject "
+                                "only if it holds each of the question's own terms of at "
+                                "least this specificity (IDF share of the rarest).")
     lead_focus_margin: float = Field(0.1, ge=0, le=1, description="A sentence of another "
                                      "passage whose facet answers the question leads only "
                                      "when its subject focus is within this margin of the "

@@ -117,3 +117,16 @@ def test_a_rare_term_pins_the_few_passages_that_use_it():
     assert 6 not in names.pinned("whats direct preference optimisation")
     assert named_stems("Explain classifier-free guidance and the ELBO") == [
         "classifi", "free", "elbo"]
+
+
+def test_a_name_the_material_only_partly_uses_pins_nothing():
+    """"Black-Scholes": the material says "black-box" somewhere but never "Scholes"."""
+    from types import SimpleNamespace
+
+    from rag.search.names import QuestionNames
+
+    chunks = [SimpleNamespace(doc_id="d", title="Guide", section="S", chunk_id="d#0",
+                              text="Voyager calls GPT-4 through black-box API queries.")]
+    names = QuestionNames(SimpleNamespace(chunks=chunks, sentence_info=[]))
+    assert names.pinned("What is the Black-Scholes formula?") == []
+    assert names.knows(("black",)) and not names.knows(("black", "schole"))

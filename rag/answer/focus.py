@@ -27,7 +27,7 @@ from rag.answer.grounded import (
 from rag.answer.intent import Intent, detect_intent
 from rag.records import Hit
 from rag.search.conversation import is_elliptical
-from rag.search.names import named_stems
+from rag.search.names import named_words
 
 NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
 _PARENS = re.compile(r"\s*\([^()]*\)\s*$")
@@ -56,9 +56,7 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     raw = backend.candidates(question, query_vec, hits)
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
-    wanted = set(key).union(*(n for n in subject.names if n & set(key)))
-    if key and key[0] in named_stems(bare_question(question)):
-        wanted = {key[0]}  # "Derive the ELBO for a VAE": where "ELBO" is named
+    wanted = named_terms_wanted(subject, question, backend)
     named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
              and wanted <= backend.passage_terms(h)]
     weak = conf < backend.settings.abstain_threshold \
@@ -80,6 +78,22 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
+
+
+def named_terms_wanted(subject: Subject, question: str, backend) -> set[str]:
+    """The terms a passage must hold to *name* the question's subject: its key terms, the
+    names written as one unit that hold them, and the question's own heavy words ("cover
+    letter": a passage about "last-letter concatenation" does not name it); for a name
+    the question writes as one ("Derive the ELBO for a VAE"), that name (all of
+    "Black-Scholes")."""
+    key = subject.key
+    name = next((w for w in named_words(bare_question(question)) if key and key[0] in w), ())
+    if name:
+        return set(name)
+    own = question_anchors(backend._tokenize(bare_question(question)), backend.idf,
+                           backend.max_idf)
+    heavy = {t for t, w in own.weights.items() if w >= backend.focus.named_weight}
+    return set(key).union(heavy, *(n for n in subject.names if n & set(key)))
 
 
 def subject_label(question: str, key: Sequence[str], stem) -> str:

@@ -49,6 +49,11 @@ class QuestionNames:
         self.pattern = re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I) if names else None
         self.rare, self.common = rare_terms(index, self.rare_df)
 
+    def knows(self, stems: Sequence[str]) -> bool:
+        """Does the material use every part of a name ("Black-Scholes": it never says
+        "Scholes", so the name is unknown, whatever "black" finds)?"""
+        return all(t in self.rare or t in self.common or len(t) < 4 for t in stems)
+
     def plain_stems(self, question: str) -> list[str]:
         """Stems of the question's words, leaving out other spellings of common words
         ("optimisation" of "optimization")."""
@@ -73,17 +78,23 @@ class QuestionNames:
         out: list[int] = []
         for key in self.found(question):
             out.extend(c for c in self.groups.get(key, ()) if c not in out)
-        for term in dict.fromkeys([*named_stems(question), *self.plain_stems(question)]):
+        known = [t for stems in named_words(question) if self.knows(stems) for t in stems]
+        for term in dict.fromkeys([*known, *self.plain_stems(question)]):
             out.extend(c for c in self.rare.get(term, ()) if c not in out)
         return out[: self.limit]
 
 
-def named_stems(question: str) -> list[str]:
-    """Stems of the words a question writes as names: acronyms and mixed case ("RoPE",
-    "ELBO", "GQA") and hyphenated terms ("classifier-free")."""
+def named_words(question: str) -> list[tuple[str, ...]]:
+    """Stems of each word a question writes as a name: acronyms and mixed case ("RoPE",
+    "ELBO", "GQA") and hyphenated terms ("classifier-free" -> ("classifi", "free"))."""
     words = [w for w in re.findall(r"[\w-]+", question)
              if re.search(r"[A-Z][^A-Z]*[A-Z]|[a-z][A-Z]", w) or "-" in w.strip("-")]
-    return [t for w in words for t in stem_tokens(w.replace("-", " "))]
+    return [stems for w in words if (stems := stem_tokens(w.replace("-", " ")))]
+
+
+def named_stems(question: str) -> list[str]:
+    """The stems of ``named_words``, in order."""
+    return [t for stems in named_words(question) for t in stems]
 
 
 _SPELLINGS = (("is", "iz"), ("our", "or"), ("tre", "ter"), ("ys", "yz"))
