@@ -78,9 +78,12 @@ class QuestionNames:
         out: list[int] = []
         for key in self.found(question):
             out.extend(c for c in self.groups.get(key, ()) if c not in out)
-        known = [t for stems in named_words(question) if self.knows(stems) for t in stems]
+        words = named_words(question)
+        known = [t for stems in words if self.knows(stems) for t in stems]
+        unknown = {t for stems in words if not self.knows(stems) for t in stems}
         for term in dict.fromkeys([*known, *self.plain_stems(question)]):
-            out.extend(c for c in self.rare.get(term, ()) if c not in out)
+            if term not in unknown:
+                out.extend(c for c in self.rare.get(term, ()) if c not in out)
         return out[: self.limit]
 
 
