@@ -514,3 +514,15 @@ def test_how_the_user_wants_it_said_is_not_the_subject():
         "Explain the Chinchilla law".split()
     assert _STYLE.sub(" ", "What is next sentence prediction?") == \
         "What is next sentence prediction?"
+
+
+def test_syllabus_lines_and_spelled_acronyms_name_a_topic():
+    from rag.answer.extractive import short_lines, spelled_acronyms
+
+    stem = lambda t: list(stem_tokens(t))  # noqa: E731
+    lines = short_lines("GAN Theory:\n- WGAN/WGAN-GP\n- StyleGAN architecture\nCards hold "
+                        "617 task instances from 17 JavaScript libraries used for web design "
+                        "and charts.", stem)
+    assert frozenset({"wgan", "gp"}) in lines and frozenset({"stylegan", "architectur"}) in lines
+    assert not any("javascript" in line for line in lines)  # prose, not a list item
+    assert {"variat", "autoencod"} <= spelled_acronyms("Section 3 › VAE: ELBO derivation", stem)

@@ -164,6 +164,21 @@ def word_pieces(text: str) -> Iterator[str]:
     yield from re.findall(r"\S+\s*|\s+", text)
 
 
+def spelled_acronyms(text: str, stem) -> frozenset[str]:
+    """Stems of the glossary's spelled-out forms of the acronyms ``text`` uses."""
+    from rag.search.glossary import glossary
+
+    words = set(re.findall(r"\b[A-Za-z][\w-]*\b", text))
+    return frozenset(t for acronym, long in glossary().items() if acronym in words
+                     for t in stem(long))
+
+
+def short_lines(text: str, stem, most: int = 8) -> list[frozenset[str]]:
+    """Stems of each short line or list item of ``text`` (at most ``most`` words)."""
+    items = (i.strip(" -*•\t") for ln in text.splitlines() for i in re.split(r"\s+-\s+", ln))
+    return [frozenset(stem(i)) for i in items if i and len(i.split()) <= most]
+
+
 class ExtractiveBackend:
     """Answers from the passages' own sentences; works offline, no model beyond embeddings.
 
@@ -192,12 +207,28 @@ class ExtractiveBackend:
         self.table = SentenceTable(index, tokenize_all)
         self.sentence_terms = [frozenset(t) for t in self.table.terms]
         self.chunk_terms = [frozenset(t) for t in tokenize_all(c.text for c in index.chunks)]
+        self.chunk_names = [terms | spelled_acronyms(f"{c.section} {c.text}", self._tokenize)
+                            for terms, c in zip(self.chunk_terms, index.chunks)]
+        self.chunk_lines = [short_lines(c.text, self._tokenize) for c in index.chunks]
         self.composer = Composer(self.table, index.sentence_vectors, settings, self.focus)
 
     def passage_terms(self, hit: Hit) -> frozenset[str]:
         """The stemmed terms of a retrieved passage (all its chunks)."""
         return frozenset().union(*(self.chunk_terms[self.chunk_index[cid]]
                                    for cid in hit.chunk_ids))
+
+    def passage_names(self, hit: Hit) -> frozenset[str]:
+        """A passage's terms plus the spelled-out forms of the acronyms it or its heading
+        uses (a "VAE" section names the variational autoencoder)."""
+        return frozenset().union(*(self.chunk_names[self.chunk_index[cid]]
+                                   for cid in hit.chunk_ids))
+
+    def lists_name(self, hit: Hit, name: set[str]) -> bool:
+        """Does a short line of the passage (a syllabus item: "- WGAN/WGAN-GP", "ELBO
+        derivation") name ``name``?  How the reading list names a topic it does not
+        explain; a name inside prose ("17 JavaScript libraries used for ...") is not it."""
+        return any(name <= line for cid in hit.chunk_ids
+                   for line in self.chunk_lines[self.chunk_index[cid]])
 
     def candidates(self, question: str, query_vec: np.ndarray,
                    hits: Sequence[Hit]) -> list[Candidate]:

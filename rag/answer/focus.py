@@ -57,8 +57,11 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
     wanted = named_terms_wanted(subject, question, backend)
+    name = next((set(w) for w in named_words(bare_question(question)) if key and key[0] in w),
+                set())
     named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
-             and wanted <= backend.passage_terms(h)]
+             and (wanted <= backend.passage_names(h)
+                  or name and backend.lists_name(h, name))]
     weak = conf < backend.settings.abstain_threshold \
         and not backend.composer.explaining(cands, subject)
     unknown = unknown_subject(anchors, glossary_stems())
@@ -82,18 +85,19 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
 
 def named_terms_wanted(subject: Subject, question: str, backend) -> set[str]:
     """The terms a passage must hold to *name* the question's subject: its key terms, the
-    names written as one unit that hold them, and the question's own heavy words ("cover
-    letter": a passage about "last-letter concatenation" does not name it); for a name
-    the question writes as one ("Derive the ELBO for a VAE"), that name (all of
-    "Black-Scholes")."""
+    names written as one unit that hold them (all of "Black-Scholes") and the question's
+    own heavy words ("cover letter": a passage about "last-letter concatenation" does
+    not name it; "the best JavaScript library for charts": one about JavaScript
+    libraries does not either).  Passages hold the spelled-out form of their acronyms
+    (``ExtractiveBackend.passage_names``)."""
     key = subject.key
     name = next((w for w in named_words(bare_question(question)) if key and key[0] in w), ())
-    if name:
-        return set(name)
     own = question_anchors(backend._tokenize(bare_question(question)), backend.idf,
                            backend.max_idf)
     heavy = {t for t, w in own.weights.items() if w >= backend.focus.named_weight}
-    return set(key).union(heavy, *(n for n in subject.names if n & set(key)))
+    return set(key).union(heavy, name, *(n for n in subject.names if n & set(key)))
+    # (a name the question writes as one is also named by a syllabus line that lists it:
+    # ``ExtractiveBackend.lists_name``)
 
 
 def subject_label(question: str, key: Sequence[str], stem) -> str:
