@@ -526,3 +526,22 @@ def test_syllabus_lines_and_spelled_acronyms_name_a_topic():
     assert frozenset({"wgan", "gp"}) in lines and frozenset({"stylegan", "architectur"}) in lines
     assert not any("javascript" in line for line in lines)  # prose, not a list item
     assert {"variat", "autoencod"} <= spelled_acronyms("Section 3 › VAE: ELBO derivation", stem)
+
+
+def test_another_version_of_a_versioned_name_is_another_subject():
+    from rag.answer.grounded import other_version, question_version
+
+    assert question_version("What is Llama-3?") == ("Llama", "3")
+    assert question_version("What is GPT-4o?") == ("GPT", "4o")
+    assert question_version("How does LoRA work?") == ("", "")
+    llama3 = ("Llama", "3")
+    assert other_version("Llama 2 is Meta's successor to LLaMA", "Llama 2 | Paper card", *llama3)
+    assert not other_version("The Llama 3 family (the Llama 3.1 release)", "Llama 3", *llama3)
+    assert not other_version("Large parts of the report cover safety tuning",
+                             "Llama 2 | Llama 2: Open Foundation", "Llama", "2")
+    assert not other_version("Llama 2-Chat beat other open chat models", "", "Llama", "2")
+    # the FlashAttention card does not answer for FlashAttention-2
+    assert other_version("FlashAttention is an exact, IO-aware algorithm",
+                         "FlashAttention | FlashAttention: Fast and Memory-Efficient",
+                         "FlashAttention", "2")
+    assert not other_version("The chat models receive RLHF", "", "Llama", "2")  # names none

@@ -130,3 +130,18 @@ def test_a_name_the_material_only_partly_uses_pins_nothing():
     names = QuestionNames(SimpleNamespace(chunks=chunks, sentence_info=[]))
     assert names.pinned("What is the Black-Scholes formula?") == []
     assert names.knows(("black",)) and not names.knows(("black", "schole"))
+
+
+def test_names_the_material_never_writes_are_unknown():
+    from types import SimpleNamespace
+
+    from rag.search.names import QuestionNames
+
+    chunks = [SimpleNamespace(doc_id="d", title="Guide", section="S", chunk_id="d#0",
+                              text="Tree of Thoughts searches over partial solutions; "
+                                   "RNN-based models and CNNs; JavaScript libraries; Llama 3.")]
+    names = QuestionNames(SimpleNamespace(chunks=chunks, sentence_info=[]))
+    assert names.unknown_names("How does a B-tree work?") == [("tree",)]
+    assert names.unknown_names("How does PyTorch autograd work?") == [("pytorch",)]
+    assert names.unknown_names("Compare tree-of-thoughts and RNN-based models") == []
+    assert names.unknown_names("What is JavaScript? And LLaMA3? And thumbs-up data?") == []

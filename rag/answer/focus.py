@@ -22,6 +22,7 @@ from rag.answer.grounded import (
     Subject,
     coverage_label,
     facet_fit,
+    question_version,
     surface_terms,
 )
 from rag.answer.intent import Intent, detect_intent
@@ -64,7 +65,9 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
                   or name and backend.lists_name(h, name))]
     weak = conf < backend.settings.abstain_threshold \
         and not backend.composer.explaining(cands, subject)
-    unknown = unknown_subject(anchors, glossary_stems())
+    names = getattr(backend, "names", None)
+    unknown = unknown_subject(anchors, glossary_stems()) or bool(key) and names is not None \
+        and any(key[0] in stems for stems in names.unknown_names(bare_question(question)))
     label = " and ".join(intent.items) if intent.is_comparison and len(intent.items) == 2 \
         else subject_label(question, key, backend._tokenize)
     plan = compare(backend.composer, intent, cands, backend, label) \
@@ -180,7 +183,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     paper = _PAPER_REF.search(bare)
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
-                   backend.focus.focused_share if focused else backend.focus.key_present)
+                   backend.focus.focused_share if focused else backend.focus.key_present,
+                   question_version(bare))
 
 
 def named_terms(backend, question: str, own: Anchors) -> list[str]:

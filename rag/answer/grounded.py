@@ -83,7 +83,9 @@ class SentenceTable:
         self.labelled = [bool(s.label and s.facet) for s in info]
         cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
-        self.subject_name = [s.subject for s in info]  # "SAM 2": a later version of SAM
+        # "SAM 2: Segment Anything in Images and Videos": a later version of SAM
+        self.subject_name = [f"{s.subject} | {_heading(index.chunks[s.chunk])}"
+                             for s in info]
         self.card_name = [frozenset(t) if card else frozenset()
                           for t, card in zip(tokenize([s.subject for s in info]), cards)]
         self.chunk_counts: dict[int, dict[str, int]] = {}
@@ -110,6 +112,8 @@ class SentenceTable:
         """Is sentence ``i`` about a later version of the subject or another name containing
         it ("FlashAttention-2" for a follow-up about FlashAttention)?"""
         name = subject.surface
+        if subject.version[0]:  # "Llama 2": the Llama 2 card is the subject, Llama 3 is not
+            return other_version(self.text[i], self.subject_name[i], *subject.version)
         return bool(name) and (variant_only(self.text[i], name)
                                or other_name(self.names[i], name)
                                or variant_only(self.subject_name[i], name))
@@ -139,6 +143,7 @@ class Subject:
     surface: str = ""  # the question's own word for its heaviest key term ("Mamba")
     paper: frozenset[str] = frozenset()  # "In the LoRA paper, ..." -> {"lora"}
     share: float = 0.5  # of the key terms' weight an explaining sentence must carry
+    version: tuple[str, str] = ("", "")  # "What is Llama-3?" -> ("Llama", "3")
 
 
 # A demonstrative or possessive early in a sentence points at what came before it
@@ -157,6 +162,30 @@ def variant_only(text: str, name: str) -> bool:
     pattern = rf"(?<![\w-]){re.escape(name)}(-v?\d[\w.]*|\sv?\d[\w.]*\b)?"
     first = re.search(pattern, text, re.I)
     return bool(first and first.group(1))
+
+
+_VERSIONED = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z]+)[-\s]?(v?\d+(?:\.\d+)?[a-z]?)(?![\w.-])")
+
+
+def question_version(question: str) -> tuple[str, str]:
+    """The versioned name a question asks about ("What is Llama-3?" -> ("Llama", "3"),
+    "GPT-4o" -> ("GPT", "4o")), or ("", "")."""
+    found = _VERSIONED.search(question)
+    return (found.group(1), found.group(2).lower()) if found else ("", "")
+
+
+def other_version(text: str, subject: str, base: str, version: str) -> bool:
+    """Is a sentence about another version of ``base`` than the one asked ("Llama 2 is
+    Meta's successor ..." or the FlashAttention card for "FlashAttention-2")?  Its first
+    mention of ``base``, else its passage's subject, decides; neither naming it, no."""
+    pattern = rf"(?<![\w-]){re.escape(base)}(?:[-\s]?(v?\d+(?:\.\d+)?[a-z]?))?(?!\w)"
+    for where in (text, subject):
+        found = re.search(pattern, where, re.I)
+        if found:
+            seen = (found.group(1) or "").lower()
+            return not (seen == version or seen.startswith(version + ".")
+                        or version.startswith(seen + ".") and seen)
+    return False
 
 
 def other_name(subject_words: frozenset[str], name: str) -> bool:
@@ -274,15 +303,20 @@ class Composer:
     def acceptable(self, c: Candidate, subject: Subject, intent: str = "") -> bool:
         """May ``c`` lead an answer about ``subject``?  It explains the subject (and is
         not far off the question), or it is semantically close to the question: very
-        close for a focused question, close for a descriptive one."""
+        close for a focused question, close for a descriptive one.  Never a sentence about
+        another version of a versioned name ("Llama 2 ..." for "What is Llama 3?")."""
         cfg = self.settings
+        if subject.version[0] and other_version(self.table.text[c.sentence],
+                                                self.table.subject_name[c.sentence],
+                                                *subject.version):
+            return False
         if c.cosine >= cfg.lead_floor and self.table.explains(c.sentence, subject):
             return True
         return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine)
 
     def explaining(self, cands: Sequence[Candidate], subject: Subject) -> bool:
         """Does some candidate explain the subject (not merely name it)?"""
-        return any(c.cosine >= self.settings.lead_floor
+        return any(self.acceptable(c, subject) and c.cosine >= self.settings.lead_floor
                    and self.table.explains(c.sentence, subject) for c in cands)
 
     def lead(self, cands: Sequence[Candidate], intent: str, subject: Subject,

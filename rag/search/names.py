@@ -48,6 +48,23 @@ class QuestionNames:
         pattern = "|".join(_loose(n) for n in names)
         self.pattern = re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I) if names else None
         self.rare, self.common = rare_terms(index, self.rare_df)
+        self.spellings = spellings(c.text for c in index.chunks)
+
+    def unknown_names(self, question: str) -> list[tuple[str, ...]]:
+        """Stems of the names a question writes as one word (mixed case, or hyphenated
+        with a one-letter part) that the material never writes, in any spacing ("B-tree":
+        the material has "Tree of Thoughts", not a B-tree; "k-means").  Descriptive
+        compounds ("RNN-based", "thumbs-up") are not names."""
+        out = []
+        for word in re.findall(r"[\w-]+", question):
+            parts = [p for p in word.split("-") if p]
+            single = len(parts) > 1 and any(len(p) == 1 and p.isalpha() for p in parts)
+            if re.search(r"[a-z][A-Z]", word) or single:  # "JavaScript", "B-tree", "k-means"
+                flat = _flat(word)
+                forms = {flat, flat.rstrip("s"), flat + "s", flat + "es"}
+                if flat and not forms & self.spellings:
+                    out.append(stem_tokens(word.replace("-", " ")))
+        return out
 
     def knows(self, stems: Sequence[str]) -> bool:
         """Does the material use every part of a name ("Black-Scholes": it never says
@@ -98,6 +115,23 @@ def named_words(question: str) -> list[tuple[str, ...]]:
 def named_stems(question: str) -> list[str]:
     """The stems of ``named_words``, in order."""
     return [t for stems in named_words(question) for t in stems]
+
+
+def _flat(word: str) -> str:
+    return re.sub(r"[\W_]+", "", word).lower()
+
+
+def spellings(texts) -> frozenset[str]:
+    """Every word of ``texts`` and every run of two or three adjacent words, flattened
+    ("Llama 3", "Llama-3" and "LLaMA3" all read "llama3"; "Tree of Thoughts" reads
+    "treeofthoughts")."""
+    out: set[str] = set()
+    for text in texts:
+        words = [_flat(w) for w in re.findall(r"[\w-]+", text)]
+        out.update(words)
+        out.update(a + b for a, b in zip(words, words[1:]))
+        out.update(a + b + c for a, b, c in zip(words, words[1:], words[2:]))
+    return frozenset(out)
 
 
 _SPELLINGS = (("is", "iz"), ("our", "or"), ("tre", "ter"), ("ys", "yz"))
