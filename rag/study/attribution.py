@@ -47,14 +47,19 @@ def _is_name_token(token: str, first: bool, lower: set[str]) -> bool:
     """An acronym or a mixed-case word (DPO, LoRA, GPT-3), or a capitalised word that
     does not open its sentence (Transformers) or that the texts never write in lower
     case (Mamba)."""
-    inner = any(c.isupper() for c in token[1:]) or any(c.isdigit() for c in token)
-    return token[0].isupper() and (inner or not first or token.lower() not in lower)
+    if not token[0].isupper():
+        return False
+    if not first or token.lower() not in lower:
+        return True
+    return any(c.isupper() or c.isdigit() for c in token[1:])
 
 
-def source_names(texts: Iterable[str]) -> frozenset[str]:
+def source_names(texts: Iterable[str], sentences: list[str] | None = None) -> frozenset[str]:
     """Stems of the names the sources write (see ``_is_name_token``), with the
-    architecture parts; function words, generic words and properties excluded."""
-    sentences = [s for text in texts for s in split_sentences(text, light=True)]
+    architecture parts; function words, generic words and properties excluded
+    (``sentences``: the texts' sentences, when already split)."""
+    if sentences is None:
+        sentences = [s for text in texts for s in split_sentences(text, light=True)]
     lower = {w for s in sentences for w in _NAME.findall(s) if w.islower()}
     out: set[str] = set()
     for sentence in sentences:
@@ -157,16 +162,18 @@ class SourcePairs:
 def build_pairs(texts: Iterable[str]) -> SourcePairs:
     """The pairs of every clause of the sources (negated properties left out)."""
     texts = tuple(texts)
-    names = source_names(texts)
+    sentences = [s for text in texts for s in split_sentences(text, light=True)]
+    names = source_names(texts, sentences)
     stated: set[tuple[str, str]] = set()
     contrasted: set[tuple[str, str, str]] = set()
-    for text in texts:
-        for sentence in split_sentences(text, light=True):
-            for pair in sentence_pairs(sentence, names):
-                if not pair.negated:
-                    stated.add((pair.subject, pair.prop))
-                    if pair.against:
-                        contrasted.add((pair.subject, pair.prop, pair.against))
+    for sentence in sentences:
+        if not any(terms.stem(w) in _PROPERTIES for w in terms.words(sentence)):
+            continue  # no property: no pair (most sentences)
+        for pair in sentence_pairs(sentence, names):
+            if not pair.negated:
+                stated.add((pair.subject, pair.prop))
+                if pair.against:
+                    contrasted.add((pair.subject, pair.prop, pair.against))
     return SourcePairs(frozenset(stated), frozenset(contrasted), names)
 
 
@@ -201,6 +208,8 @@ def _pair_problem(pair: Pair, sources: SourcePairs, stems: set[str]) -> str:
 def unit_problem(unit: str, sources: SourcePairs) -> str:
     """Why ``unit`` claims of a subject a property the sources attribute to another
     subject ('' when it does not)."""
+    if not sources.stated:
+        return ""
     stems = terms.content_stems(unit)
     for sentence in split_sentences(unit, light=True) or [unit]:
         for pair in sentence_pairs(sentence, sources.names):
