@@ -74,6 +74,19 @@ def test_a_property_stated_in_contrast_belongs_to_the_other_subject():
     assert ("rnns", "parallel") not in pairs.stated
 
 
+def test_a_pronoun_stands_for_the_subject_before_it():
+    # in the sources: "Its central idea ..." is PPO's
+    pairs = _pairs("PPO comes from OpenAI. Its clipped objective keeps each update small.")
+    assert ("ppo", "small") in pairs.stated
+    # in the answer: "...: it is large" is GPT-3's, and "them" is no subject
+    pairs = _pairs("GPT-3 is a large model trained on 300 billion tokens.")
+    why = attribution.unit_problem("GPT-3 solved few-shot learning: it is a small model.", pairs)
+    assert "small of gpt-3" in why
+    assert attribution.unit_problem("GPT-3 is large: it is not small.", pairs) == ""
+    # a pronoun with no subject before it stands for nothing
+    assert attribution.text_pairs("It is small.", _pairs().names) == []
+
+
 def test_source_pairs_are_cached_per_entry_and_text():
     a = attribution.source_pairs("m1", SOURCES)
     assert attribution.source_pairs("m1", SOURCES) is a
@@ -106,3 +119,16 @@ def test_a_misattributed_unit_without_the_points_terms_earns_nothing():
     assert judge_point(point, QUESTION, np.array([0.8]), [unit], cfg).credit > 0
     judged = judge_point(point, QUESTION, np.array([0.8]), [unit], cfg, misattributed=[why])
     assert judged.credit == 0.0
+
+
+def test_a_misattributing_answer_gets_no_topical_floor():
+    from rag.study.grade import Prepared, topical_floor
+
+    cfg = InterviewSettings()
+    qvec = np.array([1.0, 0.0])
+    units = ["Mamba makes attention quadratic again."]
+    vecs = np.array([[0.9, 0.1]])  # close to the question: relevant
+    plain = Prepared(units, vecs, [], [0])
+    flagged = Prepared(units, vecs, [], [0], misattributed=["misattributed (quadrat ...)"])
+    assert topical_floor(0.0, plain, qvec, [], cfg) == cfg.topical_credit
+    assert topical_floor(0.0, flagged, qvec, [], cfg) == 0.0

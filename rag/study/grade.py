@@ -282,9 +282,9 @@ def cap_per_sentence(judged: list[Judgement], sentence_of: Sequence[int], cap: i
 def topical_floor(score: float, prep: Prepared, question_vec: np.ndarray,
                   points: Sequence[KeyPoint], cfg: InterviewSettings) -> float:
     """A relevant but unspecific answer (close to the question, or a unit on its
-    sources; contradicting nothing) scores ``topical_credit`` rather than 0: an
-    interviewer gives it something."""
-    if not prep.units or any(p.contradicted for p in points):
+    sources; contradicting and misattributing nothing) scores ``topical_credit``
+    rather than 0: an interviewer gives it something."""
+    if not prep.units or any(p.contradicted for p in points) or any(prep.misattributed):
         return score
     if float((prep.vectors @ question_vec).max()) >= cfg.topical_threshold or any(
             grounding.on_sources(s, cfg.relevant_unsupported) for s in prep.support):
