@@ -36,7 +36,7 @@ import numpy as np
 from rag.errors import InvalidAnswer, text_problem
 from rag.records import BankEntry, Citation, Grade, KeyPoint
 from rag.settings import InterviewSettings
-from rag.study import grounding, terms
+from rag.study import attribution, grounding, terms
 from rag.study.claims import (
     answer_units,
     contradiction,
@@ -126,7 +126,7 @@ def _wanted(point: str, question: str, weigh) -> dict[str, float]:
 def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequence[str],
                 cfg: InterviewSettings, weigh=_no_rarity,
                 known: frozenset[float] = frozenset(),
-                shares: Sequence[float] = ()) -> Judgement:
+                shares: Sequence[float] = (), misattributed: Sequence[str] = ()) -> Judgement:
     """The best judgement of one key point over the answer's units (sentences and
     clauses).  Covered: cosine >= ``cover_threshold`` and enough of the point's
     distinguishing terms (``term_fraction`` of their weight, at least 1, at most
@@ -134,7 +134,10 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
     that matches the point and states its opposite contradicts it, unless another unit
     states the point correctly.  A unit whose specific terms the sources mostly lack
     (``shares``: unsupported share per unit, above ``unsupported_limit``) earns at most
-    partial credit: matching words, asserting something else."""
+    partial credit: matching words, asserting something else.  A unit that gives its
+    subject a property the sources attribute elsewhere (``misattributed``: the reason
+    per unit, see ``rag.study.attribution``) earns nothing, and contradicts the point
+    when it carries enough of its terms."""
     weights = _wanted(point.text, question, weigh)
     need = max(1.0, min(cfg.min_terms, cfg.term_fraction * sum(weights.values())))
     # a short point ("need to load all experts") has a lower cosine to any full sentence
@@ -149,6 +152,10 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         if sim < cfg.partial_threshold or found < 1:
             continue
         why = contradiction(point.text, unit, question, known) if found >= need else ""
+        if misattributed and misattributed[i] and not why:
+            if found < need:
+                continue
+            why = misattributed[i]
         if why:
             wrong = wrong or Judgement(0.0, True, i, sim, why)
             continue
@@ -184,6 +191,7 @@ class Prepared:
     notes: list[str]
     sentence: list[int] = field(default_factory=list)  # the sentence of each unit
     support: list[grounding.Support] = field(default_factory=list)  # of each unit
+    misattributed: list[str] = field(default_factory=list)  # why, per unit ('' if not)
 
     @property
     def shares(self) -> list[float]:
@@ -240,7 +248,8 @@ def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
     if known is None:
         known = known_numbers(p.text for p in (*entry.key_points, *entry.support))
     judged = [judge_point(point, entry.question, sims[i], prep.units, cfg, weigh, known,
-                          prep.shares) for i, point in enumerate(entry.key_points)]
+                          prep.shares, prep.misattributed)
+              for i, point in enumerate(entry.key_points)]
     judged = cap_per_sentence(judged, prep.sentence, cfg.points_per_sentence)
     out = []
     for point, j in zip(entry.key_points, judged):
@@ -273,9 +282,9 @@ def cap_per_sentence(judged: list[Judgement], sentence_of: Sequence[int], cap: i
 def topical_floor(score: float, prep: Prepared, question_vec: np.ndarray,
                   points: Sequence[KeyPoint], cfg: InterviewSettings) -> float:
     """A relevant but unspecific answer (close to the question, or a unit on its
-    sources; contradicting nothing) scores ``topical_credit`` rather than 0: an
-    interviewer gives it something."""
-    if not prep.units or any(p.contradicted for p in points):
+    sources; contradicting and misattributing nothing) scores ``topical_credit``
+    rather than 0: an interviewer gives it something."""
+    if not prep.units or any(p.contradicted for p in points) or any(prep.misattributed):
         return score
     if float((prep.vectors @ question_vec).max()) >= cfg.topical_threshold or any(
             grounding.on_sources(s, cfg.relevant_unsupported) for s in prep.support):
@@ -340,13 +349,23 @@ def unsupported_notes(prep: Prepared, cfg: InterviewSettings) -> list[str]:
             "earn no point"]
 
 
-def entry_sources(assistant, entry: BankEntry) -> grounding.SourceTerms:
-    """The stems of everything ``entry``'s sources state: its passages, key points and
-    further facts (cached per entry)."""
+def _entry_texts(assistant, entry: BankEntry) -> list[str]:
+    """Everything ``entry``'s sources state: its passages, key points and further facts."""
     chunks = _chunk_texts(assistant.index)
     texts = [chunks.get(cid, "") for cid in entry.source_chunk_ids]
-    texts += [p.text for p in (*entry.key_points, *entry.support)]
-    return grounding.source_stems(entry.entry_id, texts)
+    return texts + [p.text for p in (*entry.key_points, *entry.support)]
+
+
+def entry_sources(assistant, entry: BankEntry) -> grounding.SourceTerms:
+    """The stems of everything ``entry``'s sources state (cached per entry)."""
+    return grounding.source_stems(entry.entry_id, _entry_texts(assistant, entry))
+
+
+def mark_misattributed(prep: Prepared, assistant, entry: BankEntry) -> Prepared:
+    """``prep`` with the reason each unit misattributes a property ('' when it does
+    not), against the subject-property pairs of ``entry``'s sources (cached)."""
+    pairs = attribution.source_pairs(entry.entry_id, _entry_texts(assistant, entry))
+    return replace(prep, misattributed=[attribution.unit_problem(u, pairs) for u in prep.units])
 
 
 _CHUNK_TEXTS: list = [None, {}]  # the index's chunk list and its texts by id
@@ -376,6 +395,7 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
     prep = prepare(entry, text, assistant.embedder.encode, qvec, study.vocab, cfg,
                    study.point_vectors[entry.entry_id], entry_sources(assistant, entry),
                    claim_weigh(study, cfg))
+    prep = mark_misattributed(prep, assistant, entry)
     points, support, score = grade_offline(
         entry, prep, study.point_vectors[entry.entry_id], cfg, study.term_weight,
         study.support_vectors.get(entry.entry_id))
