@@ -525,7 +525,7 @@ class Settings(BaseSettings):
 
 
 _PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py",
-                     "corpus/linking.py", "corpus/roles.py",
+                     "corpus/linking.py", "corpus/roles.py", "corpus/context.py",
                      # your own documents (rag add): parsing PDFs, pages, web pages
                      "corpus/formats.py", "corpus/pdf.py", "corpus/layout.py",
                      "corpus/structure.py", "corpus/documents.py")
