@@ -36,15 +36,19 @@ def free_port() -> int:
 
 
 def lora_seed(practice) -> int:
-    """A seed whose first random "efficiency" open question is about LoRA (matches
-    GOOD_ANSWER)."""
+    """A seed whose first random "efficiency" open question asks when to use LoRA over
+    full fine-tuning (what GOOD_ANSWER answers), else any LoRA question."""
     import random
 
+    fallback = None
     for seed in range(10_000):
         pick = practice.next(None, "random", ["efficiency"], ["open"], [], random.Random(seed))
-        if pick.key and "lora" in practice.item(pick.key).question.lower():
+        question = practice.item(pick.key).question.lower() if pick.key else ""
+        if "lora" in question and "full fine-tuning" in question:
             return seed
-    return 0
+        if "lora" in question and fallback is None:
+            fallback = seed
+    return fallback or 0
 
 
 BOT_MESSAGES = "#chatbot [data-testid='bot']"

@@ -56,6 +56,7 @@ def test_stem_tokens_match_bm25s():
     ("What is MoE and why do you need load balancing?", ("definition", "reason"), ()),
     ("How does RLHF work? What are its limitations?", ("mechanism", "limitations"), ()),
     ("When would you use LoRA over full fine-tuning?", ("usage",), ()),
+    ("When would you use LoRA versus full fine-tuning?", ("usage",), ()),
     ("DPO vs RLHF?", ("comparison",), ("DPO", "RLHF")),
     ("Compare CoT, ToT and ReAct", ("comparison",), ("CoT", "ToT", "ReAct")),
     ("How does BERT differ from GPT?", ("comparison", "mechanism"), ("BERT", "GPT")),

@@ -95,6 +95,10 @@ class Intent:
         return "comparison" in self.kinds and len(self.items) >= 2
 
 
+# "When would you use LoRA versus full fine-tuning?" asks when to choose the first; the
+# second is the alternative, not an item to describe.
+_USE_X_VS_Y = re.compile(r"^\s*when (?:would|should|do|to|can) (?:you |we |i |one )?"
+                         r"(?:use|choose|pick|prefer)\b", re.I)
 _CLAUSES = re.compile(r"\?\s*|\s+and\s+(?=why|how|what|when|which|does|is|are)\b|;\s*", re.I)
 _SPECIFIC = frozenset({"limitations", "results", "usage", "reason", "comparison", "verdict",
                        "problem"})
@@ -118,6 +122,8 @@ def detect_intent(question: str) -> Intent:
                for k in clause_intents(clause)[:1] or ["definition"]]
     kinds = [k for clause in _CLAUSES.split(question) if clause.strip()
              for k in clause_intents(clause)]
+    if "comparison" in kinds and _USE_X_VS_Y.match(question):
+        kinds = [k for k in kinds if k != "comparison"]  # when to use X (versus Y): usage
     if "comparison" in kinds:  # "what's the difference" is a comparison, not a definition
         kinds = ["comparison"] + [k for k in kinds if k not in ("comparison", "definition")]
     if not kinds:
