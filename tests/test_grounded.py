@@ -546,3 +546,19 @@ def test_another_version_of_a_versioned_name_is_another_subject():
                          "FlashAttention | FlashAttention: Fast and Memory-Efficient",
                          "FlashAttention", "2")
     assert not other_version("The chat models receive RLHF", "", "Llama", "2")  # names none
+
+
+def test_a_passage_names_a_phrase_only_in_one_sentence():
+    from types import SimpleNamespace
+
+    from rag.answer.extractive import ExtractiveBackend, sentence_units
+
+    stem = lambda t: list(stem_tokens(t))  # noqa: E731
+    units = sentence_units("Chinchilla beats Megatron-Turing NLG. To test the prediction they "
+                           "train a 70B model.", frozenset(), stem)
+    backend = SimpleNamespace(chunk_units=[units], chunk_index={"c": 0})
+    hit = SimpleNamespace(chunk_ids=["c"])
+    assert not ExtractiveBackend.names_together(backend, hit, {"ture", "test"})
+    assert ExtractiveBackend.names_together(backend, hit, {"chinchilla", "beat"})
+    vae = sentence_units("ELBO derivation", frozenset(stem("variational autoencoder")), stem)
+    assert {"elbo", "variat", "autoencod"} <= vae[0]

@@ -173,6 +173,12 @@ def spelled_acronyms(text: str, stem) -> frozenset[str]:
                      for t in stem(long))
 
 
+def sentence_units(text: str, heading: frozenset[str], stem) -> list[frozenset[str]]:
+    """Stems of each sentence or line of ``text``, each with ``heading``'s terms."""
+    pieces = (p for ln in text.splitlines() for p in re.split(r"(?<=[.!?;])\s+", ln))
+    return [frozenset(stem(p)) | heading for p in pieces if p.strip()]
+
+
 def short_lines(text: str, stem, most: int = 8) -> list[frozenset[str]]:
     """Stems of each short line or list item of ``text`` (at most ``most`` words)."""
     items = (i.strip(" -*•\t") for ln in text.splitlines() for i in re.split(r"\s+-\s+", ln))
@@ -210,6 +216,8 @@ class ExtractiveBackend:
         self.chunk_names = [terms | spelled_acronyms(f"{c.section} {c.text}", self._tokenize)
                             for terms, c in zip(self.chunk_terms, index.chunks)]
         self.chunk_lines = [short_lines(c.text, self._tokenize) for c in index.chunks]
+        self.chunk_units = [sentence_units(c.text, spelled_acronyms(c.section, self._tokenize),
+                                           self._tokenize) for c in index.chunks]
         self.composer = Composer(self.table, index.sentence_vectors, settings, self.focus)
 
     def passage_terms(self, hit: Hit) -> frozenset[str]:
@@ -222,6 +230,13 @@ class ExtractiveBackend:
         uses (a "VAE" section names the variational autoencoder)."""
         return frozenset().union(*(self.chunk_names[self.chunk_index[cid]]
                                    for cid in hit.chunk_ids))
+
+    def names_together(self, hit: Hit, terms: set[str]) -> bool:
+        """Does one sentence or line of the passage (with its heading's spelled-out
+        acronyms) hold all of ``terms``?  "Turing test" is not named by a passage with
+        "Megatron-Turing" in one sentence and "to test the prediction" in another."""
+        return any(terms <= unit for cid in hit.chunk_ids
+                   for unit in self.chunk_units[self.chunk_index[cid]])
 
     def lists_name(self, hit: Hit, name: set[str]) -> bool:
         """Does a short line of the passage (a syllabus item: "- WGAN/WGAN-GP", "ELBO

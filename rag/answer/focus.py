@@ -58,10 +58,15 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
     wanted = named_terms_wanted(subject, question, backend)
+    # a word the material never uses ("How do I fix a flat tyre?"): nothing names it
+    unknown_words = [t for t in question_anchors(backend._tokenize(bare_question(question)),
+                                                 backend.idf, backend.max_idf).missing
+                     if t not in glossary_stems()]
     name = next((set(w) for w in named_words(bare_question(question)) if key and key[0] in w),
                 set())
     named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
-             and (wanted <= backend.passage_names(h)
+             and not unknown_words
+             and (wanted <= backend.passage_names(h) and backend.names_together(h, wanted)
                   or name and backend.lists_name(h, name))]
     weak = conf < backend.settings.abstain_threshold \
         and not backend.composer.explaining(cands, subject)
