@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -57,17 +58,7 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     raw = backend.candidates(question, query_vec, hits)
     conf = confidence(max((c.cosine for c in raw), default=0.0), hits, backend.settings)
     cands = backend.composer.rescore(raw, intent, anchors, key)
-    wanted = named_terms_wanted(subject, question, backend)
-    # a word the material never uses ("How do I fix a flat tyre?"): nothing names it
-    unknown_words = [t for t in question_anchors(backend._tokenize(bare_question(question)),
-                                                 backend.idf, backend.max_idf).missing
-                     if t not in glossary_stems()]
-    name = next((set(w) for w in named_words(bare_question(question)) if key and key[0] in w),
-                set())
-    named = [r for r, h in enumerate(hits) if key and anchors.weights[key[0]] >= NAMED_MIN
-             and not unknown_words
-             and (wanted <= backend.passage_names(h) and backend.names_together(h, wanted)
-                  or name and backend.lists_name(h, name))]
+    named = naming_passages(backend, subject, question, hits)
     weak = conf < backend.settings.abstain_threshold \
         and not backend.composer.explaining(cands, subject)
     names = getattr(backend, "names", None)
@@ -91,21 +82,27 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
 
 
-def named_terms_wanted(subject: Subject, question: str, backend) -> set[str]:
-    """The terms a passage must hold to *name* the question's subject: its key terms, the
-    names written as one unit that hold them (all of "Black-Scholes") and the question's
-    own heavy words ("cover letter": a passage about "last-letter concatenation" does
-    not name it; "the best JavaScript library for charts": one about JavaScript
-    libraries does not either).  Passages hold the spelled-out form of their acronyms
-    (``ExtractiveBackend.passage_names``)."""
-    key = subject.key
-    name = next((w for w in named_words(bare_question(question)) if key and key[0] in w), ())
-    own = question_anchors(backend._tokenize(bare_question(question)), backend.idf,
-                           backend.max_idf)
+def naming_passages(backend, subject: Subject, question: str,
+                    hits: Sequence[Hit]) -> list[int]:
+    """Ranks of the hits that *name* the question's subject (for a ``mentioned`` answer):
+    one sentence or line holds its key terms, the names written as one unit that hold
+    them (all of "Black-Scholes") and the question's own heavy words together ("cover
+    letter": a passage about "last-letter concatenation" does not name it), acronyms
+    counting spelled out (``ExtractiveBackend.passage_names``); or a syllabus line lists
+    the name the question writes as one ("- WGAN/WGAN-GP").  A word the material never
+    uses ("How do I fix a flat tyre?") is named nowhere."""
+    key, bare = subject.key, bare_question(question)
+    own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
+    known = glossary_stems()
+    if not key or subject.anchors.weights[key[0]] < NAMED_MIN \
+            or any(t not in known for t in own.missing):
+        return []
+    name = next((set(w) for w in named_words(bare) if key[0] in w), set())
     heavy = {t for t, w in own.weights.items() if w >= backend.focus.named_weight}
-    return set(key).union(heavy, name, *(n for n in subject.names if n & set(key)))
-    # (a name the question writes as one is also named by a syllabus line that lists it:
-    # ``ExtractiveBackend.lists_name``)
+    wanted = set(key).union(heavy, name, *(n for n in subject.names if n & set(key)))
+    return [r for r, h in enumerate(hits)
+            if wanted <= backend.passage_names(h) and backend.names_together(h, wanted)
+            or name and backend.lists_name(h, name)]
 
 
 def subject_label(question: str, key: Sequence[str], stem) -> str:
@@ -145,6 +142,7 @@ def phrase(question: str, stems: Sequence[str], stem, most: int = 5) -> str:
 _SMALL = frozenset("of the a an and for in on to with".split())
 
 
+@lru_cache(maxsize=1)
 def glossary_stems() -> frozenset[str]:
     """Stems of the acronyms the glossary spells out (they need not be in the corpus)."""
     from rag.search.glossary import glossary

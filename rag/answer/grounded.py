@@ -25,6 +25,7 @@ from rag.answer.coverage import (
     is_statement,
 )
 from rag.answer.intent import FACET_FIT, Intent, clause_intents
+from rag.corpus.linking import key as flat_key
 from rag.settings import AnswerSettings, FocusSettings
 
 _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
@@ -224,9 +225,9 @@ def spelled_out(info: Sequence, units: Sequence[str]) -> dict[str, str]:
     ("the Vision Transformer (ViT)" in the ViT card): a question may use either."""
     out: dict[str, str] = {}
     for s, unit in zip(info, units):
-        short = re.sub(r"[\W_]", "", s.subject).lower()
+        short = flat_key(s.subject)
         for long, acronym in _GLOSS.findall(s.prose):
-            if short and re.sub(r"[\W_]", "", acronym).lower() == short:
+            if short and flat_key(acronym) == short:
                 out.setdefault(unit, long)
     return out
 

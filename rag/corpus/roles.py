@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.corpus.context import CONTEXT_LABELS, REFERENCE, context_reason
+from rag.corpus.linking import key as flat_key
 from rag.records import SentenceInfo
 
 ROLES = ("fact", "context", "question")
@@ -190,13 +191,13 @@ def card_opening_facet(text: str, subject: str, title: str = "") -> str:
         return "overview"
     if _FRAMING.search(text):
         return "background"
-    flat = _flat(text)
-    names = [n for n in (subject, title, title.split(":")[0]) if len(_flat(n)) >= 3]
+    flat = flat_key(text)
+    names = [n for n in (subject, title, title.split(":")[0]) if len(flat_key(n)) >= 3]
     first = re.findall(r"[A-Za-z][\w]+", subject)[:1]
     if first and re.fullmatch(r"[\s-]*v?\d[\w.]*", subject[subject.find(first[0])
                                                         + len(first[0]):]):
         first = []  # "FlashAttention-2" is not named by "FlashAttention"
-    named = any(_flat(n) in flat for n in names) or bool(
+    named = any(flat_key(n) in flat for n in names) or bool(
         first and first[0].lower() in {w.lower() for w in re.findall(r"[A-Za-z][\w]+", text)})
     return "overview" if named or not names else "background"
 
@@ -204,9 +205,6 @@ def card_opening_facet(text: str, subject: str, title: str = "") -> str:
 _IS_A = re.compile(r"^[^,;:]{1,60}?\b(?:is|are) (?:a|an|the)\b")
 
 
-def _flat(text: str) -> str:
-    """Lower case letters and digits only ("GPT-4" and "GPT4" read the same)."""
-    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def content_facet(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.corpus.linking import key as flat_key
 from rag.corpus.linking import name_parts, short_name
 from rag.search.query import stem_tokens
 
@@ -60,7 +61,7 @@ class QuestionNames:
             parts = [p for p in word.split("-") if p]
             single = len(parts) > 1 and any(len(p) == 1 and p.isalpha() for p in parts)
             if re.search(r"[a-z][A-Z]", word) or single:  # "JavaScript", "B-tree", "k-means"
-                flat = _flat(word)
+                flat = flat_key(word)
                 forms = {flat, flat.rstrip("s"), flat + "s", flat + "es"}
                 if flat and not forms & self.spellings:
                     out.append(stem_tokens(word.replace("-", " ")))
@@ -117,8 +118,6 @@ def named_stems(question: str) -> list[str]:
     return [t for stems in named_words(question) for t in stems]
 
 
-def _flat(word: str) -> str:
-    return re.sub(r"[\W_]+", "", word).lower()
 
 
 def spellings(texts) -> frozenset[str]:
@@ -127,7 +126,7 @@ def spellings(texts) -> frozenset[str]:
     "treeofthoughts")."""
     out: set[str] = set()
     for text in texts:
-        words = [_flat(w) for w in re.findall(r"[\w-]+", text)]
+        words = [flat_key(w) for w in re.findall(r"[\w-]+", text)]
         out.update(words)
         out.update(a + b for a, b in zip(words, words[1:]))
         out.update(a + b + c for a, b, c in zip(words, words[1:], words[2:]))
