@@ -16,11 +16,11 @@ Gradio's allowed file paths, so its file routes serve nothing from disk.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
 from collections.abc import Mapping
 
+from rag.api.security import is_loopback
 from rag.errors import RagError
 from rag.settings import SettingsError, load_settings
 
@@ -43,15 +43,6 @@ def auth_from_env(environ: Mapping[str, str] = os.environ) -> tuple[str, str] | 
     if bool(user) != bool(password):
         raise RagError("set both RAG_APP_USERNAME and RAG_APP_PASSWORD (or neither)")
     return (user, password) if user else None
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def launch_kwargs(args: argparse.Namespace, auth: tuple[str, str] | None) -> dict:
