@@ -562,3 +562,54 @@ def test_a_passage_names_a_phrase_only_in_one_sentence():
     assert ExtractiveBackend.names_together(backend, hit, {"chinchilla", "beat"})
     vae = sentence_units("ELBO derivation", frozenset(stem("variational autoencoder")), stem)
     assert {"elbo", "variat", "autoencod"} <= vae[0]
+
+
+def test_another_passages_discussion_point_does_not_lead_over_the_subjects_own_card():
+    """"What problem does QLoRA solve?": the QLoRA card leads; a discussion point of the
+    LoRA section ("Which layers to adapt? Q, V ...") does not, although its facet fits the
+    question and it scores higher, because it does not explain QLoRA."""
+    from rag.answer.coverage import Anchors
+    from rag.answer.grounded import Candidate, Subject
+
+    table = _StubTable([True, False], ["overview", "hint"])
+    table.unit = ["qlora card", "lora section"]
+    table.hint_intent = ["", "usage"]
+    table.explains = lambda i, subject: i == 0
+    table.fit = lambda i, intent: {"hint": 0.6}.get(table.facet[i], 0.0)
+    cands = [Candidate(0, 0, "QLoRA makes it possible to fine-tune on a single GPU.", 0.72,
+                       0.49, "overview", 0.8),
+             Candidate(1, 1, "Which layers to adapt? Q, V are more important than K.", 0.88,
+                       0.58, "hint", 0.8)]
+    subject = Subject(Anchors({}, ()), ("qlora",), focused=True)
+    assert _composer(table).lead(cands, "problem", subject).sentence == 0
+
+
+def test_a_question_about_one_aspect_gets_the_method_of_that_aspect():
+    """"How does DeepSeek-V2's attention cut the KV cache?": the card's sentence about its
+    attention leads, not its method sentence about another part (the MoE layers), which
+    carries none of the question's aspect.  A question about the whole thing ("How does
+    RLHF work?") still gets its method."""
+    from rag.answer.coverage import Anchors
+    from rag.answer.grounded import Candidate, Subject
+
+    table = _StubTable([True, True], ["key_idea", "method"])
+    table.unit = ["deepseek card", "deepseek card"]
+    table.fit = lambda i, intent: {"method": 1.0, "key_idea": 0.75}[table.facet[i]]
+    cands = [Candidate(0, 0, "Its headline contribution is MLA: keys and values are "
+                       "compressed into a latent vector that is cached.", 0.94, 0.56,
+                       "key_idea", 0.8),
+             Candidate(0, 1, "The feedforward layers use the DeepSeekMoE design.", 0.80, 0.48,
+                       "method", 0.3)]
+    aspect = Subject(Anchors({}, ()), ("kv", "cach"), focused=False)
+    assert _composer(table).lead(cands, "mechanism", aspect).sentence == 0
+    whole = Subject(Anchors({}, ()), ("deepseek",), focused=True)
+    assert _composer(table).lead(cands, "mechanism", whole).sentence == 1
+
+
+def test_a_step_of_a_sequence_gets_no_facet_label():
+    from rag.answer.compose import Point, key_point
+
+    assert key_point(Point("Second, a reward model trained on rankings", 2, "method")) == \
+        "- Second, a reward model trained on rankings [2]"
+    assert key_point(Point("Parameters depend on the input", 1, "method")) == \
+        "- **How it works:** Parameters depend on the input [1]"

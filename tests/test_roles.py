@@ -255,3 +255,26 @@ def test_only_a_cards_first_sentence_gets_an_opening_facet():
                               text="Diffusion models are slow to sample from, the authors note.")]
     infos = annotate_chunks(chunks, [])
     assert [i.facet for i in infos] == ["background", "", ""]
+
+
+@pytest.mark.parametrize("text, is_card, facet", [
+    # a paper card's account of how the thing is built or trained is its method
+    ("The authors collected 680,000 hours of audio paired with transcripts and trained a "
+     "standard encoder-decoder Transformer on log-Mel spectrograms.", True, "method"),
+    ("Second, a reward model trained on labelers' rankings of several outputs.", True, "method"),
+    ("The encoder and decoder are stacks of layers that combine multi-head attention with "
+     "feed-forward networks.", True, "method"),
+    # ... but a guide's unlabelled line is not read for a method
+    ("Use GPT-4 to create diverse instruction-response pairs", False, ""),
+    # what the card calls its central idea, and results stated without a number
+    ("DeepSeek-V2's headline contribution is Multi-head Latent Attention (MLA).", True,
+     "key_idea"),
+    ("In human evaluations Llama 2-Chat beat other open chat models.", True, "results"),
+    ("Human evaluators strongly preferred the resulting InstructGPT models.", True, "results"),
+    ("The Transformer underlies nearly all modern large language models.", True, "impact"),
+    ("Mamba trains in linear time and handles sequences up to a million tokens.", True, ""),
+])
+def test_content_facets_of_card_statements(text, is_card, facet):
+    from rag.corpus.roles import content_facet
+
+    assert content_facet(text, is_card) == facet

@@ -50,7 +50,7 @@ class Candidate:
 
 
 # Intents whose lead is the passage's sentence of the best-fitting facet (its results),
-# not merely the first that fits.
+# not merely the first that fits (for "how does X work", its method).
 _BEST_FACET = frozenset({"results", "verdict", "mechanism"})
 
 
@@ -107,6 +107,8 @@ class SentenceTable:
         if facet == "hint" and (asks not in ("", "definition", intent)
                                 or (intent == "limitations" and asks != intent)):
             facet = ""  # "What rank to choose? 4-64" is no limitation
+        if facet == "method" and not self.labelled[i] and intent != "mechanism":
+            facet = ""  # a card's own account of how only matters to "how does it work"
         return facet_fit(intent, facet, self.limiting[i])
 
     def about_variant(self, i: int, subject: Subject) -> bool:
@@ -336,13 +338,17 @@ class Composer:
         def other_question(c: Candidate) -> bool:  # a discussion point of another kind
             return c.facet == "hint" and self.table.hint_intent[c.sentence] != intent
         t = self.table
+
+        def flaws(c: Candidate) -> tuple[bool, ...]:  # what keeps a sentence from leading
+            return (other_question(c), t.anaphoric[c.sentence], t.about_variant(c.sentence, own),
+                    own.focused and not t.explains(c.sentence, own))
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
-                          key=lambda c: (other_question(c), t.anaphoric[c.sentence],
-                                         t.about_variant(c.sentence, own),
-                                         own.focused and not t.explains(c.sentence, own),
-                                         not self.defining(c, own, intent),
+                          key=lambda c: (*flaws(c), not self.defining(c, own, intent),
                                          self.fragment(c, intent), -rank(c)))
-        return self.fitting_lead(accepted, intent, self.unit_mates(cands, accepted, own))
+        worst = flaws(accepted[0]) if accepted else ()
+        fine = [c for c in accepted if all(a <= b for a, b in zip(flaws(c), worst))]
+        return self.fitting_lead(accepted, intent, self.unit_mates(cands, accepted, own), fine,
+                                 aspect=not own.focused)
 
     def unit_mates(self, cands: Sequence[Candidate], accepted: Sequence[Candidate],
                    subject: Subject) -> list[Candidate]:
@@ -357,12 +363,18 @@ class Composer:
                 and not t.anaphoric[c.sentence] and t.explains(c.sentence, subject)]
 
     def fitting_lead(self, accepted: Sequence[Candidate], intent: str,
-                     mates: Sequence[Candidate] = ()) -> Candidate | None:
+                     mates: Sequence[Candidate] = (),
+                     fine: Sequence[Candidate] | None = None,
+                     aspect: bool = False) -> Candidate | None:
         """The lead among ``accepted`` (best first): the sentence of the best one's paper
         card or guide section whose facet answers ``intent`` best (a "how" question about
         MemGPT gets the MemGPT card's method, not its framing; "Can X compete?" gets its
         results).  Another passage's fitting sentence leads only when it is as focused on
-        the subject as the best one; otherwise the best one leads."""
+        the subject as the best one and has none of its flaws (``fine``: not a discussion
+        point of another kind, not about another thing the subject's name contains);
+        otherwise the best one leads.  A question about one ``aspect`` of its subject ("How
+        does DeepSeek-V2's attention cut the KV cache?") gets the method of that aspect,
+        not of another part (its MoE layers)."""
         if not accepted:
             return None
         top, fit = accepted[0], self.table.fit
@@ -371,11 +383,15 @@ class Composer:
             return top
         unit = self.table.unit[top.sentence]
         pool = [c for c in fits if self.table.unit[c.sentence] == unit] or \
-            [c for c in fits if c.focus >= top.focus - self.settings.lead_focus_margin]
+            [c for c in fits if c.focus >= top.focus - self.settings.lead_focus_margin
+             and (fine is None or c in fine or c in mates)]
         if not pool:
             return top
         if intent not in _BEST_FACET:
             return pool[0]
+        if aspect and intent == "mechanism":
+            near = top.focus - self.settings.lead_focus_margin
+            pool = [c for c in pool if c.focus >= near] or pool
         best = max(fit(c.sentence, intent) for c in pool)
         return next(c for c in pool if fit(c.sentence, intent) >= best)
 

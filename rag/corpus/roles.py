@@ -158,7 +158,11 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                           r"influenced (?:many|later|most|subsequent)|"
                           r"made [\w-]+(?: [\w-]+)? the (?:default|standard)|"
                           r"is maintained|(?:most|an?|the)\s+popular|popularity|de facto|"
-                          r"widely used|most notable)\b", re.I)),
+                          r"widely used|most notable|underl(?:ies|ie|ay)|underpins?|"
+                          r"main significance|narrowed the gap)\b", re.I)),
+    # What the paper itself calls its central idea.
+    ("key_idea", re.compile(r"\b(?:headline contribution|(?:central|core|key|main|big) "
+                            r"(?:idea|insight|innovation|contribution|trick))\b", re.I)),
     ("limitations", re.compile(r"\b(?:struggles?|cannot|can't|fails? to|limitations?|"
                                r"drawbacks?|downsides?|however|at the cost of|trails?|"
                                r"is (?:slow|costly|expensive|unstable)|hard to)\b", re.I)),
@@ -166,7 +170,23 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"outperform(?:s|ed)?|beat(?:s|ing)?|match(?:es|ing)|rais(?:es|ed)|"
                            r"equal(?:s|led)|exceed(?:s|ed)?|surpass(?:es|ed)?|competitive with|"
                            r"improv(?:es|ed)|gave|gives|speedup|state of the art)\b[^.]*?"
-                           r"\d", re.I)),
+                           r"\d|\b(?:outperform(?:s|ed)?|surpass(?:es|ed)?|beat (?:other|all|"
+                           r"prior|previous|the)|state-of-the-art (?:results|performance)|"
+                           r"on par with|far fewer errors|(?:strongly )?preferred (?:the|its)|"
+                           r"favou?red (?:responses|its|the)|(?:judged|rated|found) (?:it |them )?"
+                           r"(?:better|more)|was (?:also )?more (?:truthful|accurate|helpful))\b",
+                           re.I)),
+    # How the thing works or was built: its parts, training and data flow.
+    ("method", re.compile(r"\b(?:uses?|using|relies on|is (?:then )?(?:trained|pretrained|"
+                          r"fine-tuned|built|made)|are (?:then )?(?:trained|pretrained|"
+                          r"fine-tuned|built|made)|was (?:then )?(?:trained|pretrained|"
+                          r"fine-tuned|built)|were (?:then )?(?:trained|pretrained|fine-tuned|"
+                          r"collected)|train(?:s|ed)? (?:on|with)|consists? of|(?:is|are) "
+                          r"composed of|combin(?:e|es)|stacks? of|replac(?:e|es)|"
+                          r"feeds?|projects?|routes?|(?:learns?|predicts?|generates?|maps?|"
+                          r"encodes?|decodes?|computes?|optimi[sz]es|minimi[sz]es) (?:a|an|the|"
+                          r"each|every|its|their|text|tokens?|images?|audio)|collected|"
+                          r"pipeline|architecture)\b|^(?:First|Second|Third|Finally),", re.I)),
 )
 
 
@@ -207,9 +227,12 @@ _IS_A = re.compile(r"^[^,;:]{1,60}?\b(?:is|are) (?:a|an|the)\b")
 
 
 
-def content_facet(text: str) -> str:
-    """The facet an unlabelled statement has by what it says ('' when none)."""
-    return next((facet for facet, pattern in _CONTENT_FACETS if pattern.search(text)), "")
+def content_facet(text: str, is_card: bool = False) -> str:
+    """The facet an unlabelled statement has by what it says ('' when none).  Only a
+    paper card's prose is read for its ``method``: the guides' unlabelled lines are
+    lists and pointers, not descriptions."""
+    return next((facet for facet, pattern in _CONTENT_FACETS if pattern.search(text)
+                 and (is_card or facet != "method")), "")
 
 
 _DEMONSTRATIVE = re.compile(r"^(?:\S+\s+){0,7}?(?:that|this|these|those)\s+(?:gap|problem|issue|"
@@ -273,7 +296,7 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
     prose, needs = restore_subject(prose, subject, title, is_card)
     named = named_subject(text)
     subject = named or subject
-    facet = facet or ("impact" if named else content_facet(prose))
+    facet = facet or ("impact" if named else content_facet(prose, is_card))
     return [SentenceInfo(chunk=chunk, text=text, prose=prose, role="fact", facet=facet,
                          label=label, subject=subject, needs_antecedent=needs)]
 
