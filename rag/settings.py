@@ -161,6 +161,9 @@ class FocusSettings(_Section):
     named_weight: float = Field(0.5, ge=0, le=1, description="A passage names the subject "
                                 "only if it holds each of the question's own terms of at "
                                 "least this specificity (IDF share of the rarest).")
+    lead_words: int = Field(60, ge=0, description="A direct answer takes a second sentence "
+                            "(of the lead's own passage) while both together have at most "
+                            "this many words.")
     lead_focus_margin: float = Field(0.1, ge=0, le=1, description="A sentence of another "
                                      "passage whose facet answers the question leads only "
                                      "when its subject focus is within this margin of the "

@@ -162,6 +162,12 @@ def test_grounded_answers_on_the_real_index(real_assistant):
     assert named.abstained and named.coverage in ("mentioned", "none")
     mamba = assistant.ask("What is Mamba?").text.splitlines()[0]
     assert mamba.startswith("Mamba") and "Mamba-2" not in mamba
+    react = assistant.ask("How does ReAct work?").text.splitlines()[0]
+    assert react.count("[1].") == 2  # a short direct answer: two sentences of one passage
+    rlhf = assistant.ask("How does RLHF work?").text.splitlines()[0]
+    assert rlhf.startswith("SFT (") and "Second," not in rlhf
+    qlora = assistant.ask("What problem does QLoRA solve?").text.splitlines()[0]
+    assert qlora.startswith("QLoRA")  # not the LoRA section's "Which layers to adapt?"
     mlops = assistant.ask("What components belong in an MLOps setup?")
     assert "MLOps" in mlops.search_query  # not "corrected" into a corpus word
 

@@ -160,6 +160,7 @@ def test_card_pronouns_get_their_subject_back(text, subject, title, prose):
      "quality.", True),
     ("They can be trained by consistency distillation from a pretrained diffusion model.", True),
     ("This allows the model to think out loud and decompose complex tasks.", False),
+    ("Second, a reward model trained on labelers' rankings of several outputs.", True),
 ])
 def test_unresolved_pronouns_need_their_antecedent(text, is_card):
     info = one(text, subject="Consistency Models", title="Consistency Models",

@@ -42,12 +42,12 @@ def lead_line(points: Sequence[Point]) -> str:
     return " ".join(cite(p.text, p.n) + "." for p in points).replace("]. ", "]. ")
 
 
-_STEP = re.compile(r"^(?:First|Second|Third|Fourth|Finally|Then|Next)\b", re.I)
+STEP = re.compile(r"^(?:First|Second|Third|Fourth|Finally|Then|Next)\b", re.I)
 
 
 def key_point(point: Point, labelled: bool = True) -> str:
     """A bullet; no label on a step of a sequence ("Second, a reward model ...")."""
-    label = FACET_LABELS.get(point.facet, "") if labelled and not _STEP.match(point.text) \
+    label = FACET_LABELS.get(point.facet, "") if labelled and not STEP.match(point.text) \
         else ""
     body = cite(point.text, point.n)
     return f"- **{label}:** {body}" if label else f"- {body}"

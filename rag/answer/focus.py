@@ -258,7 +258,28 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
     room = composer.settings.max_points - len(plan.points)
     plan.points += composer.points(cands, plan.leads + plan.points, room,
                                    clauses.get(intent.primary) or subject)
+    _second_sentence(composer, plan, intent.primary)
     return plan
+
+
+def _second_sentence(composer: Composer, plan: Plan, intent: str) -> None:
+    """A short direct answer gets a second sentence: the best key point of the lead's own
+    card or section that also answers the question's kind, when both read as one short
+    paragraph."""
+    t, cfg = composer.table, composer.settings
+    if len(plan.leads) != 1 or plan.note_first:
+        return
+    words = len(plan.lead.text.split())
+    for c in plan.points:
+        if (t.unit[c.sentence] == t.unit[plan.lead.sentence] and t.statement[c.sentence]
+                and c.facet != "hint" and not c.text.rstrip().endswith("?")
+                and t.fit(c.sentence, intent) >= 0.5
+                and words + len(c.text.split()) <= cfg.lead_words):
+            plan.points.remove(c)
+            plan.leads.append(c)
+            if any(layout.STEP.match(x.text) for x in plan.leads):  # "First, ...  Second, ..."
+                plan.leads.sort(key=lambda x: x.sentence)
+            return
 
 
 ASPECTS = (("What it is", "definition"), ("Trade-offs and results", "usage"))

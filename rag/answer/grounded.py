@@ -43,7 +43,7 @@ class Candidate:
     text: str  # as an answer shows it
     score: float
     cosine: float
-    facet: str = ""  # facet, or "hint" for a discussion point's own answer
+    facet: str = ""  # facet ("hint": a discussion point's answer; a card's method: "")
     focus: float = 0.0
     explained: float = 0.0
     source_text: str = ""  # as its passage has it (for highlighting)
@@ -298,8 +298,9 @@ class Composer:
             fit = t.fit(i, intent.primary)
             foc = focus(anchors, t.terms[i], t.subject[i])
             expl = t.explained(i, anchors, key)
+            shown = "" if t.facet[i] == "method" and not t.labelled[i] else t.facet[i]
             out.append(Candidate(c.hit_rank, i, c.text, c.score + cfg.facet_weight * fit
-                                 + cfg.focus_weight * foc, c.cosine, t.facet[i], foc, expl,
+                                 + cfg.focus_weight * foc, c.cosine, shown, foc, expl,
                                  c.source_text))
         return sorted(out, key=lambda c: (-c.score, c.hit_rank, c.sentence))
 

@@ -241,6 +241,9 @@ _DEMONSTRATIVE = re.compile(r"^(?:\S+\s+){0,7}?(?:that|this|these|those)\s+(?:ga
                             re.I)
 
 
+_LATER_STEP = re.compile(r"^(?:Second|Third|Fourth|Fifth|Next|Finally|Lastly)\b,?", re.I)
+
+
 def restore_subject(text: str, subject: str, title: str = "",
                     is_card: bool = False) -> tuple[str, bool]:
     """``(prose, needs_antecedent)``: a leading pronoun replaced by its subject when safe.
@@ -249,8 +252,8 @@ def restore_subject(text: str, subject: str, title: str = "",
     elsewhere a pronoun opening is left alone and marked as needing its antecedent.
     """
     match = _PRONOUN.match(text)
-    if not match:
-        return text, bool(_DEMONSTRATIVE.match(text))
+    if not match:  # "that approach ...", or a later step of a sequence ("Second, ...")
+        return text, bool(_DEMONSTRATIVE.match(text) or _LATER_STEP.match(text))
     if not is_card:
         return text, True
     pronoun, rest = match.group("p"), match.group("rest")
