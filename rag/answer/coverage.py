@@ -37,7 +37,8 @@ becaus while though although whether either neither both each few more most less
 like unlik same differ similar kind sort lot bit got go goe went come came look seem
 than besid within worth onto upon via among amongst across toward toward despit whatev
 someth anyth everyth noth els els yet etc about origin regard concern which whose
-reduc mitig prevent avoid handl""".split())
+reduc mitig prevent avoid handl put pick choos chose select decid walk consid prefer
+recommend""".split())
 
 
 @dataclass(frozen=True)
