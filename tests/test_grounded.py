@@ -541,6 +541,8 @@ def test_another_version_of_a_versioned_name_is_another_subject():
     assert question_version("What is Llama-3?") == ("Llama", "3")
     assert question_version("What is GPT-4o?") == ("GPT", "4o")
     assert question_version("How does LoRA work?") == ("", "")
+    assert question_version("Drawbacks of DALL-E 2?") == ("DALL-E", "2")
+    assert question_version("What was the state of the art in 2023?") == ("", "")
     llama3 = ("Llama", "3")
     assert other_version("Llama 2 is Meta's successor to LLaMA", "Llama 2 | Paper card", *llama3)
     assert not other_version("The Llama 3 family (the Llama 3.1 release)", "Llama 3", *llama3)
@@ -619,3 +621,25 @@ def test_a_step_of_a_sequence_gets_no_facet_label():
         "- Second, a reward model trained on rankings [2]"
     assert key_point(Point("Parameters depend on the input", 1, "method")) == \
         "- **How it works:** Parameters depend on the input [1]"
+
+
+def test_a_sentence_that_defines_the_subject_explains_it():
+    """"What is pass@k?": "the authors define pass@k, the chance that ..." defines it
+    although the name is neither its opening nor the passage's subject."""
+    from rag.answer.grounded import defines
+
+    assert defines("Because correctness is judged by running the tests, the authors define "
+                   "pass@k, the chance that at least one of k samples passes", "pass")
+    assert not defines("HumanEval with pass@k became the standard evaluation", "pass")
+
+
+@pytest.mark.integration
+def test_fresh_phrasings_on_the_real_index(real_assistant):
+    """Questions as people type them that were refused before: a metric the material
+    defines mid-sentence, and a limitation called a "weak spot" of a versioned model."""
+    passk = real_assistant.ask("what is pass@k")
+    assert not passk.abstained and "pass@k" in passk.text.splitlines()[0]
+    phi = real_assistant.ask("what are phi-4's weak spots")
+    assert not phi.abstained and "factual recall" in phi.text.splitlines()[0]
+    hacking = real_assistant.ask("What is reward hacking?").text.splitlines()[0]
+    assert hacking.startswith("Reward hacking?")  # not "prompt hacking (injection ...)"

@@ -182,6 +182,7 @@ def test_subjects():
     assert card_subject("Direct Preference Optimization: Your Language Model is Secretly a "
                         "Reward Model", ["Direct Preference Optimization", "DPO"]) == "DPO"
     assert card_subject("GPT-4 Technical Report") == "GPT-4"
+    assert card_subject("Phi-4 Technical Report", ["Microsoft Phi"]) == "Phi-4"
     assert card_subject("Proximal Policy Optimization Algorithms") == ""
     assert section_subject("Papers Reading Guide › Efficiency & Scaling Papers › "
                            "6. LoRA: Low-Rank Adaptation (2021)") == "LoRA"

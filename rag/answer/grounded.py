@@ -128,6 +128,9 @@ class SentenceTable:
         about something else."""
         if self.about_variant(i, subject):
             return False
+        if subject.focused and subject.key and defines(self.text[i], subject.key[0]) \
+                and set(subject.key) <= set(self.terms[i]):
+            return True  # "the authors define pass@k, the chance that ..."
         return explains_subject(subject.anchors, subject.key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
                                 subject.names, subject.share)
@@ -167,12 +170,13 @@ def variant_only(text: str, name: str) -> bool:
     return bool(first and first.group(1))
 
 
-_VERSIONED = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z]+)[-\s]?(v?\d+(?:\.\d+)?[a-z]?)(?![\w.-])")
+_VERSIONED = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z]+(?:-[A-Za-z]+)*)[-\s]?"
+                        r"(?!(?:19|20)\d\d\b)(v?\d+(?:\.\d+)?[a-z]?)(?![\w.-])")  # not a year
 
 
 def question_version(question: str) -> tuple[str, str]:
     """The versioned name a question asks about ("What is Llama-3?" -> ("Llama", "3"),
-    "GPT-4o" -> ("GPT", "4o")), or ("", "")."""
+    "GPT-4o" -> ("GPT", "4o"), "DALL-E 2" -> ("DALL-E", "2")), or ("", "")."""
     found = _VERSIONED.search(question)
     return (found.group(1), found.group(2).lower()) if found else ("", "")
 
@@ -209,8 +213,9 @@ def defines(text: str, term: str) -> bool:
         return True
     return bool(re.search(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
                           rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
-                          rf"\b(?:introduces?|introduced|proposes?|proposed|presents?)\s+"
-                          rf"(?:\S+\s+){{0,3}}?{t}", text, re.I))
+                          rf"\b(?:introduces?|introduced|proposes?|proposed|presents?|defines?|"
+                          rf"defined|coins?|coined|dubs?|dubbed)\s+(?:\S+\s+){{0,3}}?{t}",
+                          text, re.I))
 
 
 def _joined(name: str) -> str:
@@ -337,7 +342,8 @@ class Composer:
                          self.table.subject[c.sentence])
             return score + self.settings.focus_weight * (mine - c.focus)
         def other_question(c: Candidate) -> bool:  # a discussion point of another kind
-            return c.facet == "hint" and self.table.hint_intent[c.sentence] != intent
+            asks = self.table.hint_intent[c.sentence]
+            return c.facet == "hint" and asks != intent and not (asks == "" and c.explained)
         t = self.table
 
         def flaws(c: Candidate) -> tuple[bool, ...]:  # what keeps a sentence from leading

@@ -24,6 +24,7 @@ _PATTERNS: dict[str, str] = {
                   r"\b(?: between| from)?|differs?\b|better than|trade-?offs? between)|"
                   r"\bor\b[^?]*\bwhich\b|\bwhich\b[^?]*\bor\b",
     "limitations": r"\b(?:limitations?|drawbacks?|downsides?|disadvantages?|weakness(?:es)?|cons\b|"
+                   r"weak (?:spots?|points?)|shortcomings?|"
                    r"pitfalls?|fail(?:s|ure modes?)?\b|criticisms?|problems? with|issues? with|"
                    r"does not help|doesn'?t help|not help|fall(?:s)? short|go wrong|"
                    r"engineering issues)",

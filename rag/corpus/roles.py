@@ -164,6 +164,7 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("key_idea", re.compile(r"\b(?:headline contribution|(?:central|core|key|main|big) "
                             r"(?:idea|insight|innovation|contribution|trick))\b", re.I)),
     ("limitations", re.compile(r"\b(?:struggles?|cannot|can't|fails? to|limitations?|"
+                               r"weakness(?:es)?|weak spots?|shortcomings?|"
                                r"drawbacks?|downsides?|however|at the cost of|trails?|"
                                r"is (?:slow|costly|expensive|unstable)|hard to)\b", re.I)),
     ("results", re.compile(r"\b(?:reach(?:es|ed)?|achiev(?:es|ed)|scor(?:es|ed)|"
@@ -393,12 +394,14 @@ _REPORT_TAIL = re.compile(r"\s+(?:Technical Report|Report)$")
 
 def card_subject(title: str, names: Sequence[str] = ()) -> str:
     """How to call a paper in running text: its shortest short name or alias ("DPO",
-    "GPT-3"), else a short title without "Technical Report" ("GPT-4"), else ''."""
+    "GPT-3"), else a short title without "Technical Report" ("GPT-4"), else ''.  A short
+    title with a version number wins over an alias without one ("Phi-4")."""
     short = sorted((n for n in names if n and len(n.split()) <= 4), key=len)
-    if short:
-        return short[0]
     bare = _REPORT_TAIL.sub("", title.strip())
-    return bare if bare and len(bare.split()) <= 3 else ""
+    titled = bool(bare) and len(bare.split()) <= 3
+    if short and not (titled and re.search(r"\d", bare) and not re.search(r"\d", short[0])):
+        return short[0]  # but "Phi-4", not the alias "Microsoft Phi": its version matters
+    return bare if titled else ""
 
 
 def section_subject(section: str) -> str:
