@@ -31,7 +31,8 @@ from rag.settings import AnswerSettings, FocusSettings
 _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
                        r"unstable|instabilit|hard to|difficult|bottleneck|trails?\b|not always|"
                        r"weak|overfit|hallucinat|lack|challeng|trade-off|slow|at the cost of|"
-                       r"worse|degrad|suffer|sensitiv|brittle)\w*", re.I)
+                       r"worse|degrad|suffer|sensitiv|brittle|although|less precise|"
+                       r"less accurate|lags? behind)\w*", re.I)
 
 
 @dataclass(frozen=True)

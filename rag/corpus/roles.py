@@ -164,7 +164,8 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("key_idea", re.compile(r"\b(?:headline contribution|(?:central|core|key|main|big) "
                             r"(?:idea|insight|innovation|contribution|trick))\b", re.I)),
     ("limitations", re.compile(r"\b(?:struggles?|cannot|can't|fails? to|limitations?|"
-                               r"weakness(?:es)?|weak spots?|shortcomings?|"
+                               r"weakness(?:es)?|weak spots?|shortcomings?|although|"
+                               r"less (?:precise|accurate|reliabl|robust)\w*|lags? behind|"
                                r"drawbacks?|downsides?|however|at the cost of|trails?|"
                                r"is (?:slow|costly|expensive|unstable)|hard to)\b", re.I)),
     ("results", re.compile(r"\b(?:reach(?:es|ed)?|achiev(?:es|ed)|scor(?:es|ed)|"
