@@ -243,6 +243,8 @@ _DEMONSTRATIVE = re.compile(r"^(?:\S+\s+){0,7}?(?:that|this|these|those)\s+(?:ga
                             re.I)
 
 
+# A short opening phrase that points back: "Built on it, ...", "Compared with them, ...".
+_OPENING_IT = re.compile(r"^((?:Built|Based|Trained|Compared|Applied|Combined)(?: \w+){0,2}) it(?=,)")
 _LATER_STEP = re.compile(r"^(?:Second|Third|Fourth|Fifth|Next|Finally|Lastly)\b,?", re.I)
 
 
@@ -254,6 +256,11 @@ def restore_subject(text: str, subject: str, title: str = "",
     elsewhere a pronoun opening is left alone and marked as needing its antecedent.
     """
     match = _PRONOUN.match(text)
+    inner = _OPENING_IT.match(text)
+    if inner:  # "Built on it, the vLLM engine ...": "it" is the paper's subject
+        if is_card and subject:
+            return f"{inner.group(1)} {subject}{text[inner.end():]}", False
+        return text, True
     if not match:  # "that approach ...", or a later step of a sequence ("Second, ...")
         return text, bool(_DEMONSTRATIVE.match(text) or _LATER_STEP.match(text))
     if not is_card:
