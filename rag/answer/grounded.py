@@ -113,12 +113,13 @@ class SentenceTable:
         return facet_fit(intent, facet, self.limiting[i])
 
     def about_variant(self, i: int, subject: Subject) -> bool:
-        """Is sentence ``i`` about a later version of the subject or another name containing
-        it ("FlashAttention-2" for a follow-up about FlashAttention)?"""
+        """Is sentence ``i`` about a later version of the subject, another name containing
+        it ("FlashAttention-2" for a follow-up about FlashAttention), or only the base of
+        its name ("DeepSeek-R1" for R1-Zero)?"""
         name = subject.surface
         if subject.version[0]:  # "Llama 2": the Llama 2 card is the subject, Llama 3 is not
             return other_version(self.text[i], self.subject_name[i], *subject.version)
-        return bool(name) and (variant_only(self.text[i], name)
+        return bool(name) and (variant_only(self.text[i], name) or base_only(self.text[i], name)
                                or other_name(self.names[i], name)
                                or variant_only(self.subject_name[i], name))
 
@@ -169,6 +170,17 @@ def variant_only(text: str, name: str) -> bool:
     pattern = rf"(?<![\w-]){re.escape(name)}(-v?\d[\w.]*|\sv?\d[\w.]*\b)?"
     first = re.search(pattern, text, re.I)
     return bool(first and first.group(1))
+
+
+def base_only(text: str, name: str) -> bool:
+    """Is ``text`` about the base of a suffixed model name rather than the name itself
+    ("DeepSeek-R1 adds a cold-start SFT set" for a question about R1-Zero)?  It names the
+    base ("R1", which has a digit) without the suffix, and never the full name."""
+    found = re.fullmatch(r"([A-Za-z]*\d[\w.]*)-([A-Za-z]{2,})", name)
+    if not found or re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text, re.I):
+        return False
+    base, suffix = map(re.escape, found.groups())
+    return bool(re.search(rf"(?<![\w]){base}(?!-?{suffix})(?![\w])", text, re.I))
 
 
 _VERSIONED = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z]+(?:-[A-Za-z]+)*)[-\s]?"
