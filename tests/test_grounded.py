@@ -180,6 +180,19 @@ def test_typo_correction_keeps_english_words_and_inner_capital_names():
     assert correct_typos("MLOps setup", vocab) == "MLOps setup"
 
 
+def test_closed_compounds_are_spelled_as_the_material_spells_them():
+    """"finetuning" is how people type it; the material writes "fine-tuning" (whose
+    parts its index knows), so the question is searched that way.  A compound the
+    material writes closed as often ("database") is left alone."""
+    vocab = vocabulary(["Full fine-tuning of a model. LoRA fine-tuning. We finetune it.",
+                        "multi-head attention", "a database", "data-base"])
+    assert correct_typos("lora vs full finetuning", vocab) == "lora vs full fine-tuning"
+    assert correct_typos("multihead attention", vocab) == "multi-head attention"
+    assert correct_typos("the database", vocab) == "the database"
+    assert correct_typos("Finetuning or not?", vocab) == "Fine-tuning or not?"
+    assert correct_typos("FINETUNING", vocab) == "FINETUNING"
+
+
 def test_can_explain_and_names_written_as_one_unit():
     from rag.answer.coverage import can_explain, name_phrases
 

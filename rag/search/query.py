@@ -91,10 +91,18 @@ def not_a_question(text: str) -> str:
 
 
 class Vocabulary(dict):
-    """Lower-case words of the reading material and how often each occurs."""
+    """Lower-case words of the reading material and how often each occurs; ``hyphened``:
+    how often it writes each two-part word with a hyphen ("finetuning" -> "fine-tuning")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hyphened: dict[str, tuple[str, int]] = {}
 
     def __hash__(self) -> int:  # one per loaded index: identity is enough for caching
         return id(self)
+
+
+_HYPHENED = re.compile(r"\b([A-Za-z]{2,})-([A-Za-z]{3,})\b")
 
 
 def vocabulary(texts: Iterable[str]) -> Vocabulary:
@@ -104,7 +112,19 @@ def vocabulary(texts: Iterable[str]) -> Vocabulary:
         for word in _WORD.findall(text):
             low = word.lower()
             vocab[low] = vocab.get(low, 0) + 1
+        for a, b in _HYPHENED.findall(text):
+            key = (a + b).lower()
+            form, n = vocab.hyphened.get(key, (f"{a}-{b}".lower(), 0))
+            vocab.hyphened[key] = (form, n + 1)
     return vocab
+
+
+def material_spelling(word: str, vocab: Vocabulary) -> str:
+    """A closed compound the material mostly writes with a hyphen, as the material writes
+    it ("finetuning" -> "fine-tuning"); otherwise ``word``."""
+    form, n = vocab.hyphened.get(word.lower(), ("", 0)) if hasattr(vocab, "hyphened") \
+        else ("", 0)
+    return form if form and n > vocab.get(word.lower(), 0) else word
 
 
 @lru_cache(maxsize=4096)
@@ -149,9 +169,13 @@ def correct_typos(text: str, vocab: Vocabulary, min_len: int = 5,
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
         low = word.lower()
-        if len(low) < min_len or low in vocab or low in dictionary \
-                or any(ch.isupper() for ch in word[1:]):
+        if any(ch.isupper() for ch in word[1:]):
             return word
+        spelled = material_spelling(low, vocab) if word[1:].islower() else word
+        spelled = word if spelled == low else spelled.capitalize() if word[0].isupper() \
+            else spelled
+        if spelled != word or low in vocab or low in dictionary or len(low) < min_len:
+            return spelled
         best = _closest(low, vocab)
         if best == low or _inflection(low, best):  # "divide" / "divided" is no typo
             return word
