@@ -296,7 +296,8 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     contrast = min(both, default=None, key=lambda c: (
         t.anaphoric[c.sentence], t.facet[c.sentence] in ("impact", "background", "problem"),
         not t.statement[c.sentence], both.index(c)))
-    firsts = [per_item[i][0] for i in covered[:2]]
+    want = next((k for k in intent.kinds if k != "comparison"), "")
+    firsts = [_fitting(t, per_item[i], want) for i in covered[:2]]
     if contrast is not None and len(firsts) > 1 and all(t.statement[c.sentence] for c in firsts) \
             and (not t.statement[contrast.sentence]
                  or t.facet[contrast.sentence] in ("impact", "background", "problem")):
@@ -319,6 +320,14 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     plan.table = (list(intent.items), [a for a, _ in ASPECTS], cells)
     plan.points = composer.points(cands, plan.leads + [v for v in cells.values() if v], 2)
     return plan
+
+
+def _fitting(table, cands: Sequence[Candidate], kind: str) -> Candidate:
+    """The first of an item's candidates whose facet answers what else was asked ("X vs
+    Y - what results?": each item's results), else its first."""
+    if kind in ("results", "limitations"):
+        return next((c for c in cands if table.fit(c.sentence, kind) >= 0.5), cands[0])
+    return cands[0]
 
 
 def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidate],
