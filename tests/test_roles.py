@@ -186,6 +186,8 @@ def test_subjects():
                         "Reward Model", ["Direct Preference Optimization", "DPO"]) == "DPO"
     assert card_subject("GPT-4 Technical Report") == "GPT-4"
     assert card_subject("Phi-4 Technical Report", ["Microsoft Phi"]) == "Phi-4"
+    assert card_subject("Efficient Memory Management for Large Language Model Serving with "
+                        "PagedAttention") == "PagedAttention"
     assert card_subject("Proximal Policy Optimization Algorithms") == ""
     assert section_subject("Papers Reading Guide › Efficiency & Scaling Papers › "
                            "6. LoRA: Low-Rank Adaptation (2021)") == "LoRA"

@@ -55,7 +55,7 @@ _COMPILED = {k: re.compile(v, re.I) for k, v in _PATTERNS.items()}
 # statement; "hint" = a discussion point's own answer).
 FACET_FIT: dict[str, tuple[str, ...]] = {
     "definition": ("key_idea", "overview", "", "method", "problem"),
-    "mechanism": ("method", "key_idea", ""),
+    "mechanism": ("method", "key_idea", "", "overview"),
     "reason": ("hint", "problem", "advantages", "key_idea", "", "background"),
     "comparison": ("key_idea", "advantages", "limitations", "hint", "overview", "", "method",
                    "results"),

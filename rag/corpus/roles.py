@@ -403,13 +403,17 @@ _REPORT_TAIL = re.compile(r"\s+(?:Technical Report|Report)$")
 def card_subject(title: str, names: Sequence[str] = ()) -> str:
     """How to call a paper in running text: its shortest short name or alias ("DPO",
     "GPT-3"), else a short title without "Technical Report" ("GPT-4"), else ''.  A short
-    title with a version number wins over an alias without one ("Phi-4")."""
+    title with a version number wins over an alias without one ("Phi-4"); a long title
+    without an alias is called by the name it coins ("PagedAttention")."""
     short = sorted((n for n in names if n and len(n.split()) <= 4), key=len)
     bare = _REPORT_TAIL.sub("", title.strip())
     titled = bool(bare) and len(bare.split()) <= 3
     if short and not (titled and re.search(r"\d", bare) and not re.search(r"\d", short[0])):
         return short[0]  # but "Phi-4", not the alias "Microsoft Phi": its version matters
-    return bare if titled else ""
+    if titled:
+        return bare
+    coined = re.findall(r"\b[A-Z][a-z]+[A-Z]\w*\b", title)  # "... Serving with PagedAttention"
+    return coined[-1] if coined else ""
 
 
 def section_subject(section: str) -> str:
