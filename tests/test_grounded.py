@@ -20,6 +20,10 @@ from rag.search.query import correct_typos, normalize, not_a_question, stem_toke
     ("whats the deal with flash attention", "what is flash attention"),
     ("can u explain what rag is", "explain what rag is"),
     ("why does chain of thought even work??", "why does chain of thought even work?"),
+    ("how does lora wrk", "how does lora work"),
+    ("wat is the diff between dpo and ppo lol", "what is the difference between dpo and ppo"),
+    ("rlhf w/o a reward model?", "rlhf without a reward model?"),
+    ("DIFF models", "DIFF models"),  # shorthand only in lower case
 ])
 def test_normalize(raw, clean):
     assert normalize(raw) == clean
@@ -556,6 +560,7 @@ def test_another_version_of_a_versioned_name_is_another_subject():
     assert question_version("How does LoRA work?") == ("", "")
     assert question_version("Drawbacks of DALL-E 2?") == ("DALL-E", "2")
     assert question_version("What was the state of the art in 2023?") == ("", "")
+    assert question_version("Mixtral 8 x 7B: why 47B total?") == ("", "")  # a size
     llama3 = ("Llama", "3")
     assert other_version("Llama 2 is Meta's successor to LLaMA", "Llama 2 | Paper card", *llama3)
     assert not other_version("The Llama 3 family (the Llama 3.1 release)", "Llama 3", *llama3)
@@ -654,5 +659,11 @@ def test_fresh_phrasings_on_the_real_index(real_assistant):
     assert not passk.abstained and "pass@k" in passk.text.splitlines()[0]
     phi = real_assistant.ask("what are phi-4's weak spots")
     assert not phi.abstained and "factual recall" in phi.text.splitlines()[0]
+    lora = real_assistant.ask("how does lora wrk")  # chat shorthand is no unknown word
+    assert not lora.abstained and lora.text.startswith("LoRA")
+    tau = real_assistant.ask("τ-bench pass^k: what does it measure?")  # "τ" is "tau"
+    assert not tau.abstained and "pass^k" in tau.text.splitlines()[0]
+    mixtral = real_assistant.ask("Mixtral 8×7B: why ≈47B total params but ≈13B active?")
+    assert not mixtral.abstained and "47B" in mixtral.text.splitlines()[0]
     hacking = real_assistant.ask("What is reward hacking?").text.splitlines()[0]
     assert hacking.startswith("Reward hacking?")  # not "prompt hacking (injection ...)"

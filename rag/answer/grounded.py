@@ -26,6 +26,7 @@ from rag.answer.coverage import (
 )
 from rag.answer.intent import FACET_FIT, Intent, clause_intents
 from rag.corpus.linking import key as flat_key
+from rag.search.query import normalize
 from rag.settings import AnswerSettings, FocusSettings
 
 _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
@@ -69,9 +70,9 @@ class SentenceTable:
         self.unit = [_unit(index.chunks[s.chunk]) for s in info]
         self.terms = tokenize(self.text)
         spelled = spelled_out(info, self.unit)
-        subjects = tokenize([f"{s.subject} {_heading(index.chunks[s.chunk])} "
-                             f"{_joined(s.subject)} {spelled.get(u, '')}"
-                             for s, u in zip(info, self.unit)])
+        subjects = tokenize([normalize(f"{s.subject} {_heading(index.chunks[s.chunk])} "
+                                       f"{_joined(s.subject)} {spelled.get(u, '')}")
+                             for s, u in zip(info, self.unit)])  # "τ-bench" as "tau-bench"
         self.subject = [frozenset(t) for t in subjects]
         # Limitation-like wording counts in plain statements and a card's background (the
         # problems of what came before it), not in a key idea, method or advantage.
@@ -184,7 +185,8 @@ def base_only(text: str, name: str) -> bool:
 
 
 _VERSIONED = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z]+(?:-[A-Za-z]+)*)[-\s]?"
-                        r"(?!(?:19|20)\d\d\b)(v?\d+(?:\.\d+)?[a-z]?)(?![\w.-])")  # not a year
+                        r"(?!(?:19|20)\d\d\b)(v?\d+(?:\.\d+)?[a-z]?)(?![\w.-])"
+                        r"(?!\s*[x×*]\s*\d)")  # not a year, nor a size ("8 x 7B")
 
 
 def question_version(question: str) -> tuple[str, str]:

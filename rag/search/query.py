@@ -57,6 +57,13 @@ CASUAL: tuple[tuple[str, str], ...] = (
     (r"(?:hey|hi|ok|okay)[,!]?\s+(?=\w)", ""),
 )
 _CASUAL = [(re.compile(r"^\s*" + p, re.I), r) for p, r in CASUAL]
+# Chat shorthand anywhere in a question (lower case only: "DIFF" or "Wat" may be names).
+SHORTHAND: dict[str, str] = {
+    "wrk": "work", "wrks": "works", "abt": "about", "diff": "difference", "wat": "what",
+    "wht": "what", "cuz": "because", "becuz": "because", "thru": "through", "w/o": "without",
+    "b/w": "between", "btw": "", "lol": "", "ngl": "", "tbh": "", "imo": "", "idk": "",
+}
+_SHORTHAND = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, SHORTHAND)) + r")(?![\w/])")
 _TAIL = re.compile(r"\s+(?:in a nutshell|pls|plz|please|thx|thanks)\s*(?=[?.!]*$)", re.I)
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.I)
 _WORD = re.compile(r"[A-Za-z]+")
@@ -73,6 +80,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).replace("√", "sqrt")
     for pattern, repl in _CASUAL:
         text = pattern.sub(repl + (" " if repl else ""), text, count=1)
+    text = _SHORTHAND.sub(lambda m: SHORTHAND[m.group(1)], text)
     text = _TAIL.sub("", text)
     text = re.sub(r"([?!.])\1+", r"\1", text)
     return " ".join(text.split())
