@@ -280,6 +280,10 @@ def test_only_a_cards_first_sentence_gets_an_opening_facet():
     ("Human evaluators strongly preferred the resulting InstructGPT models.", True, "results"),
     ("The Transformer underlies nearly all modern large language models.", True, "impact"),
     ("Mamba trains in linear time and handles sequences up to a million tokens.", True, ""),
+    # a result verb is followed closely by its number, not by one two clauses later
+    ("The 2B and 9B models learn from a teacher's distribution, which gives a richer signal "
+     "and lets them keep improving; the 27B model is trained from scratch.", False, ""),
+    ("BLIP gave gains of 2.7% in recall@1.", False, "results"),
 ])
 def test_content_facets_of_card_statements(text, is_card, facet):
     from rag.corpus.roles import content_facet

@@ -171,7 +171,7 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("results", re.compile(r"\b(?:reach(?:es|ed)?|achiev(?:es|ed)|scor(?:es|ed)|"
                            r"outperform(?:s|ed)?|beat(?:s|ing)?|match(?:es|ing)|rais(?:es|ed)|"
                            r"equal(?:s|led)|exceed(?:s|ed)?|surpass(?:es|ed)?|competitive with|"
-                           r"improv(?:es|ed)|gave|gives|speedup|state of the art)\b[^.]*?"
+                           r"improv(?:es|ed)|gave|gives|speedup|state of the art)\b[^.;]{0,80}?"
                            r"\d|\b(?:outperform(?:s|ed)?|surpass(?:es|ed)?|beat (?:other|all|"
                            r"prior|previous|the)|state-of-the-art (?:results|performance)|"
                            r"on par with|far fewer errors|(?:strongly )?preferred (?:the|its)|"
