@@ -80,6 +80,9 @@ def test_stem_tokens_match_bm25s():
     ("Why do intermediate steps help, and does it help small models?", ("reason", "verdict"),
      ()),  # "steps" alone does not ask how something works
     ("What limitation of RNNs did the Transformer remove?", ("problem",), ()),
+    ("How exactly was Llama 2-Chat aligned, how many reward models did it use?",
+     ("mechanism", "results"), ()),
+    ("what are phi-4's weak spots", ("limitations",), ()),
 ])
 def test_intent(question, kinds, items):
     intent = detect_intent(question)

@@ -40,7 +40,8 @@ _PATTERNS: dict[str, str] = {
                r"\bwhat (?:was|is) (?:wrong|missing)\b",
     "reason": r"(?:^|\b)(?:why|what for|(?:the|a|main) reasons?|reasons? (?:for|why)|purpose|"
               r"what makes|what (?:does|do) .{1,40} do)\b",
-    "mechanism": r"\b(?:how (?:does|do|is|are|did|can|was|were|could|will)|how .* works?\b|"
+    "mechanism": r"\b(?:how (?:exactly |precisely |actually )?(?:does|do|is|are|did|can|was|were|"
+                 r"could|will)|how .* works?\b|"
                  r"^how$|walk (?:me )?through|mechanism|architecture|derive|"
                  r"(?:the|what|which) (?:\w+ )?(?:steps|pipeline|process(?:es)?)\b|"
                  r"what (?:\w+ )?(?:choices|components|design|ingredients)|"
