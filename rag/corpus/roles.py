@@ -245,7 +245,8 @@ _DEMONSTRATIVE = re.compile(r"^(?:\S+\s+){0,7}?(?:that|this|these|those)\s+(?:ga
 
 # A short opening phrase that points back: "Built on it, ...", "Compared with them, ...".
 _OPENING_IT = re.compile(r"^((?:Built|Based|Trained|Compared|Applied|Combined)(?: \w+){0,2}) it(?=,)")
-_LATER_STEP = re.compile(r"^(?:Second|Third|Fourth|Fifth|Next|Finally|Lastly)\b,?", re.I)
+_LATER_STEP = re.compile(r"^(?:Second|Third|Fourth|Fifth|Next|Finally|Lastly)\b,?|"
+                         r"^The (?:second|third|fourth|fifth|last|latter|former|other)\b", re.I)
 
 
 def restore_subject(text: str, subject: str, title: str = "",
