@@ -227,7 +227,8 @@ def test_explains_subject_is_stricter_than_naming():
 
 
 def test_other_versions_and_names_are_not_the_subject():
-    from rag.answer.grounded import defines, other_name, variant_only
+    from rag.answer.grounded import defines
+    from rag.answer.versions import other_name, variant_only
 
     assert variant_only("Mamba-2 connects SSMs to attention", "Mamba")
     assert variant_only("Whisper v2, v3 and distil-whisper are open weights", "Whisper")
@@ -556,7 +557,7 @@ def test_syllabus_lines_and_spelled_acronyms_name_a_topic():
 
 
 def test_another_version_of_a_versioned_name_is_another_subject():
-    from rag.answer.grounded import other_version, question_version
+    from rag.answer.versions import other_version, question_version
 
     assert question_version("What is Llama-3?") == ("Llama", "3")
     assert question_version("What is GPT-4o?") == ("GPT", "4o")

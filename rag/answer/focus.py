@@ -23,10 +23,10 @@ from rag.answer.grounded import (
     Subject,
     coverage_label,
     facet_fit,
-    question_version,
     surface_terms,
 )
 from rag.answer.intent import Intent, detect_intent
+from rag.answer.versions import question_version
 from rag.records import Hit
 from rag.search.conversation import is_elliptical
 from rag.search.names import named_words

@@ -25,6 +25,7 @@ from rag.answer.coverage import (
     is_statement,
 )
 from rag.answer.intent import FACET_FIT, Intent, clause_intents
+from rag.answer.versions import base_only, other_name, other_version, variant_only
 from rag.corpus.linking import key as flat_key
 from rag.search.query import normalize
 from rag.settings import AnswerSettings, FocusSettings
@@ -159,62 +160,6 @@ class Subject:
 # ("Mamba traces this to their inability ..."): it reads badly as a first line.
 _ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
                       r"^the (?:first|second|third|fourth|last|latter|former|other)\b", re.I)
-
-
-def variant_only(text: str, name: str) -> bool:
-    """Is ``text`` about a version or variant of ``name`` ("Mamba-2", "FlashAttention-2",
-    "GPT-4" for "GPT")?  It names the variant first ("The resulting Mamba-2 layer is
-    faster than Mamba's scan"), not the name itself ("Mamba trains in linear time,
-    unlike Mamba-2")."""
-    if not re.match(r"^[A-Za-z][\w]*$", name) or re.search(r"[-\s]\d+$", name):
-        return False
-    pattern = rf"(?<![\w-]){re.escape(name)}(-v?\d[\w.]*|\sv?\d[\w.]*\b)?"
-    first = re.search(pattern, text, re.I)
-    return bool(first and first.group(1))
-
-
-def base_only(text: str, name: str) -> bool:
-    """Is ``text`` about the base of a suffixed model name rather than the name itself
-    ("DeepSeek-R1 adds a cold-start SFT set" for a question about R1-Zero)?  It names the
-    base ("R1", which has a digit) without the suffix, and never the full name."""
-    found = re.fullmatch(r"([A-Za-z]*\d[\w.]*)-([A-Za-z]{2,})", name)
-    if not found or re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text, re.I):
-        return False
-    base, suffix = map(re.escape, found.groups())
-    return bool(re.search(rf"(?<![\w]){base}(?!-?{suffix})(?![\w])", text, re.I))
-
-
-_VERSIONED = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z]+(?:-[A-Za-z]+)*)[-\s]?"
-                        r"(?!(?:19|20)\d\d\b)(v?\d+(?:\.\d+)?[a-z]?)(?![\w.-])"
-                        r"(?!\s*[x×*]\s*\d)")  # not a year, nor a size ("8 x 7B")
-
-
-def question_version(question: str) -> tuple[str, str]:
-    """The versioned name a question asks about ("What is Llama-3?" -> ("Llama", "3"),
-    "GPT-4o" -> ("GPT", "4o"), "DALL-E 2" -> ("DALL-E", "2")), or ("", "")."""
-    found = _VERSIONED.search(question)
-    return (found.group(1), found.group(2).lower()) if found else ("", "")
-
-
-def other_version(text: str, subject: str, base: str, version: str) -> bool:
-    """Is a sentence about another version of ``base`` than the one asked ("Llama 2 is
-    Meta's successor ..." or the FlashAttention card for "FlashAttention-2")?  Its first
-    mention of ``base``, else its passage's subject, decides; neither naming it, no."""
-    pattern = rf"(?<![\w-]){re.escape(base)}(?:[-\s]?(v?\d+(?:\.\d+)?[a-z]?))?(?!\w)"
-    for where in (text, subject):
-        found = re.search(pattern, where, re.I)
-        if found:
-            seen = (found.group(1) or "").lower()
-            return not (seen == version or seen.startswith(version + ".")
-                        or version.startswith(seen + ".") and seen)
-    return False
-
-
-def other_name(subject_words: frozenset[str], name: str) -> bool:
-    """Is the sentence's subject another thing whose name contains ``name`` ("AdaLoRA",
-    "QLoRA" or "FlashAttention-2" for a question about LoRA or FlashAttention)?"""
-    low = name.lower()
-    return low not in subject_words and any(low in w for w in subject_words)
 
 
 def defines(text: str, term: str) -> bool:

@@ -243,8 +243,9 @@ _DEMONSTRATIVE = re.compile(r"^(?:\S+\s+){0,7}?(?:that|this|these|those)\s+(?:ga
                             re.I)
 
 
-# A short opening phrase that points back: "Built on it, ...", "Compared with them, ...".
-_OPENING_IT = re.compile(r"^((?:Built|Based|Trained|Compared|Applied|Combined)(?: \w+){0,2}) it(?=,)")
+# A short opening phrase that points back: "Built on it, ...", "Compared with it, ...".
+_OPENING_IT = re.compile(r"^((?:Built|Based|Trained|Compared|Applied|Combined)(?: \w+){0,2})"
+                         r" it(?=,)")
 _LATER_STEP = re.compile(r"^(?:Second|Third|Fourth|Fifth|Next|Finally|Lastly)\b,?|"
                          r"^The (?:second|third|fourth|fifth|last|latter|former|other)\b", re.I)
 
