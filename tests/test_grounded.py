@@ -671,3 +671,24 @@ def test_fresh_phrasings_on_the_real_index(real_assistant):
     assert not mixtral.abstained and "47B" in mixtral.text.splitlines()[0]
     hacking = real_assistant.ask("What is reward hacking?").text.splitlines()[0]
     assert hacking.startswith("Reward hacking?")  # not "prompt hacking (injection ...)"
+
+
+def test_a_follow_ups_lead_says_what_it_asks_about():
+    """"How would you pick its rank?" after a LoRA question: the discussion point about the
+    rank leads, not LoRA's advantages, which the appended LoRA context favours."""
+    from rag.answer.coverage import Anchors
+    from rag.answer.grounded import Candidate, Subject
+
+    table = _StubTable([True, False], ["advantages", "hint"])
+    table.terms = [["paramet", "swap", "adapt"], ["rank", "choos", "suffici"]]
+    table.hint_intent = ["", ""]  # the discussion point asks no particular kind
+    table.fit = lambda i, intent: 0.8
+    cands = [Candidate(0, 0, "Parameters d times r, can quickly swap adapters.", 1.07, 0.72,
+                       "advantages", 0.8),
+             Candidate(0, 1, "What rank to choose? 4-64 is usually sufficient.", 0.9, 0.6,
+                       "hint", 0.5, 0.5)]
+    follow_up = Subject(Anchors({}, ()), ("rank", "lora"), focused=False,
+                        asked=frozenset({"rank"}))
+    assert _composer(table).lead(cands, "usage", follow_up).sentence == 1
+    fresh = Subject(Anchors({}, ()), ("rank", "lora"), focused=False)
+    assert _composer(table).lead(cands, "usage", fresh).sentence == 0

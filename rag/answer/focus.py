@@ -184,10 +184,12 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
         named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", appended)
         surface = named[0] if named else surface
     paper = _PAPER_REF.search(bare)
+    asked = frozenset(own.key_terms(backend.focus.key_share)) if appended.strip() \
+        and _PRONOUN.search(bare) else frozenset()  # a follow-up ("pick its rank")
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
-                   question_version(bare))
+                   question_version(bare), asked)
 
 
 def named_terms(backend, question: str, own: Anchors) -> list[str]:

@@ -154,6 +154,7 @@ class Subject:
     paper: frozenset[str] = frozenset()  # "In the LoRA paper, ..." -> {"lora"}
     share: float = 0.5  # of the key terms' weight an explaining sentence must carry
     version: tuple[str, str] = ("", "")  # "What is Llama-3?" -> ("Llama", "3")
+    asked: frozenset[str] = frozenset()  # a follow-up's own terms ("pick its rank": rank)
 
 
 # A demonstrative or possessive early in a sentence points at what came before it
@@ -309,8 +310,10 @@ class Composer:
         def flaws(c: Candidate) -> tuple[bool, ...]:  # what keeps a sentence from leading
             return (other_question(c), t.anaphoric[c.sentence], t.about_variant(c.sentence, own),
                     own.focused and not t.explains(c.sentence, own))
+        def off_ask(c: Candidate) -> bool:  # a follow-up's lead says what it asks about
+            return bool(own.asked) and not own.asked & set(t.terms[c.sentence])
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
-                          key=lambda c: (*flaws(c), not self.defining(c, own, intent),
+                          key=lambda c: (*flaws(c), off_ask(c), not self.defining(c, own, intent),
                                          self.fragment(c, intent), -rank(c)))
         worst = flaws(accepted[0]) if accepted else ()
         fine = [c for c in accepted if all(a <= b for a, b in zip(flaws(c), worst))]
