@@ -40,6 +40,11 @@ def test_acronyms_expanded_once():
     assert expand_acronyms("What is low-rank adaptation (LoRA)?") == (
         "What is low-rank adaptation (LoRA)?")
     assert expand_acronyms("cot bed") == "cot bed"
+    # a long spelled-out name gets its acronym, the form the reading list mostly uses
+    assert expand_acronyms("Explain reinforcement learning from human feedback") == (
+        "Explain reinforcement learning from human feedback (RLHF)")
+    assert expand_acronyms("what is chain-of-thought prompting") == (
+        "what is chain-of-thought prompting")  # short phrase: "CoT" also names CoT-decoding
 
 
 @pytest.mark.integration

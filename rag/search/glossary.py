@@ -21,12 +21,26 @@ def glossary() -> dict[str, str]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
-def expand_acronyms(query: str, terms: dict[str, str] | None = None) -> str:
-    """``query`` plus the expansion of each acronym it uses (once, in order)."""
+def _flat(text: str) -> str:
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+
+
+def expand_acronyms(query: str, terms: dict[str, str] | None = None,
+                    min_words: int = 5) -> str:
+    """``query`` plus the expansion of each acronym it uses, and the acronym of each long
+    name it spells out ("reinforcement learning from human feedback" -> RLHF: the
+    reading list mostly writes the acronym), once each, in order.  Shorter phrases
+    ("chain-of-thought prompting") are common words whose acronym names other things too
+    ("CoT-decoding")."""
     terms = glossary() if terms is None else terms
     found: dict[str, None] = {}
     for word in re.findall(r"[A-Za-z][A-Za-z0-9]*", query):
         expansion = terms.get(word)
         if expansion and expansion.lower() not in query.lower():
             found.setdefault(expansion, None)
+    flat, words = _flat(query), set(re.findall(r"[A-Za-z][A-Za-z0-9]*", query))
+    for acronym, expansion in terms.items():
+        long = _flat(expansion)
+        if len(long.split()) >= min_words and acronym not in words and long in flat:
+            found.setdefault(acronym, None)
     return f"{query} ({'; '.join(found)})" if found else query
