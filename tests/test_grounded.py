@@ -692,3 +692,22 @@ def test_a_follow_ups_lead_says_what_it_asks_about():
     assert _composer(table).lead(cands, "usage", follow_up).sentence == 1
     fresh = Subject(Anchors({}, ()), ("rank", "lora"), focused=False)
     assert _composer(table).lead(cands, "usage", fresh).sentence == 0
+
+
+def test_in_the_x_paper_leads_from_x():
+    """"In the Flamingo paper, what's the architecture?": a sentence of the Flamingo
+    section leads, not a closer-sounding one about BLIP."""
+    from rag.answer.coverage import Anchors
+    from rag.answer.grounded import Candidate, Subject
+
+    table = _StubTable([True, False], ["", "method"])
+    table.unit = ["blip card", "flamingo section"]
+    table.subject = [frozenset({"blip"}), frozenset({"flamingo", "vision"})]
+    table.card_name = [frozenset({"blip"}), frozenset()]
+    cands = [Candidate(0, 0, "BLIP's mixture of encoder-decoder can act as an encoder.", 0.88,
+                       0.53, "", 0.6),
+             Candidate(1, 1, "Vision encoder + cross-attention layers + language model", 0.84,
+                       0.55, "method", 0.6)]
+    subject = Subject(Anchors({}, ()), ("flamingo", "encod"), focused=False,
+                      paper=frozenset({"flamingo"}))
+    assert _composer(table).lead(cands, "mechanism", subject).sentence == 1

@@ -183,7 +183,7 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     elif appended and _PRONOUN.search(bare):  # "Why is it faster? (Mamba)": it is Mamba
         named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", appended)
         surface = named[0] if named else surface
-    paper = _PAPER_REF.search(bare)
+    paper = _PAPER_REF.search(bare) or _PAPER_REF.search(bare_question(question))
     asked = frozenset(own.key_terms(backend.focus.key_share)) if appended.strip() \
         and _PRONOUN.search(bare) else frozenset()  # a follow-up ("pick its rank")
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",

@@ -309,7 +309,9 @@ class Composer:
 
         def flaws(c: Candidate) -> tuple[bool, ...]:  # what keeps a sentence from leading
             return (other_question(c), t.anaphoric[c.sentence], t.about_variant(c.sentence, own),
-                    own.focused and not t.explains(c.sentence, own))
+                    own.focused and not t.explains(c.sentence, own),
+                    bool(own.paper) and not own.paper <= t.subject[c.sentence])  # "In the X
+            # paper, ...": a sentence of X's card or section
         def off_ask(c: Candidate) -> bool:  # a follow-up's lead says what it asks about
             return bool(own.asked) and not own.asked & set(t.terms[c.sentence])
         accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
