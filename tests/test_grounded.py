@@ -171,6 +171,8 @@ def test_grounded_answers_on_the_real_index(real_assistant):
     assert mamba.startswith("Mamba") and "Mamba-2" not in mamba
     react = assistant.ask("How does ReAct work?").text.splitlines()[0]
     assert react.count("[1].") == 2  # a short direct answer: two sentences of one passage
+    steps = assistant.ask("How is InstructGPT trained?").text.splitlines()[0]
+    assert not steps.startswith(("Second,", "Third,"))  # a later step points back
     rlhf = assistant.ask("How does RLHF work?").text.splitlines()[0]
     assert rlhf.startswith("SFT (") and "Second," not in rlhf
     qlora = assistant.ask("What problem does QLoRA solve?").text.splitlines()[0]

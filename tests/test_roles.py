@@ -103,6 +103,7 @@ def test_discussion_items_keep_commas_inside_parentheses():
     ("We also consider prompt injections required knowledge — Lilian Weng, Simon W.",
      "editorial"),
     ("It is organized around three research questions.", "outline"),
+    ("Foundation for alignment — see section four above", "pointer"),
 ])
 def test_meta_text_is_context(text, reason):
     info = one(text)
@@ -162,9 +163,6 @@ def test_card_pronouns_get_their_subject_back(text, subject, title, prose):
      "quality.", True),
     ("They can be trained by consistency distillation from a pretrained diffusion model.", True),
     ("This allows the model to think out loud and decompose complex tasks.", False),
-    ("Second, a reward model trained on labelers' rankings of several outputs.", True),
-    ("The third examines how poisoning of training data could make models emit insecure "
-     "code.", True),
     ("Built on it, the vLLM serving engine raises throughput by 2 to 4 times.", False),
 ])
 def test_unresolved_pronouns_need_their_antecedent(text, is_card):

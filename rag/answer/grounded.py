@@ -160,7 +160,8 @@ class Subject:
 # A demonstrative or possessive early in a sentence points at what came before it
 # ("Mamba traces this to their inability ..."): it reads badly as a first line.
 _ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
-                      r"^the (?:first|second|third|fourth|last|latter|former|other)\b", re.I)
+                      r"^the (?:first|second|third|fourth|last|latter|former|other)\b|"
+                      r"^(?:second|third|fourth|fifth|next|finally|lastly)\b", re.I)
 
 
 def defines(text: str, term: str) -> bool:
@@ -353,7 +354,8 @@ class Composer:
         fits = [c for c in [*accepted, *mates] if intent and fit(c.sentence, intent) >= 0.5]
         if not fits:
             return top
-        unit = self.table.unit[top.sentence]
+        unit, t = self.table.unit[top.sentence], self.table
+        fits = [c for c in fits if t.anaphoric[top.sentence] or not t.anaphoric[c.sentence]]
         pool = [c for c in fits if self.table.unit[c.sentence] == unit] or \
             [c for c in fits if c.focus >= top.focus - self.settings.lead_focus_margin
              and (fine is None or c in fine or c in mates)]

@@ -25,7 +25,8 @@ _POINTER = re.compile(r"^(?:\(?\d+(?:\.\d+)?\s*hr video\)|\(\d+\)\s*)?\s*(?:you 
                       r"could)|we (?:also )?(?:highly |do )?recommend|we covered|if time allows|"
                       r"check out|bonus picks|honou?rable mentions|note that we|more survey papers|"
                       r"choose from|pick your poison)\b|\bis also strongly recommended\b|"
-                      r"\bto understand the leading\b|"
+                      r"\bto understand the leading\b|\bsee (?:section|chapter|part)\s+\w+\s+"
+                      r"(?:above|below)\b|"
                       r"^(?:read|review|attend|follow|join|subscribe)\s", re.I)
 _TABLE_ROW = re.compile(r"^\|.*\|$")
 _CODE = re.compile(r"\{[^{}]*\}|^\s*(?:def|return|import|class|print)\b|^\s*from \S+ import\b"

@@ -246,8 +246,6 @@ _DEMONSTRATIVE = re.compile(r"^(?:\S+\s+){0,7}?(?:that|this|these|those)\s+(?:ga
 # A short opening phrase that points back: "Built on it, ...", "Compared with it, ...".
 _OPENING_IT = re.compile(r"^((?:Built|Based|Trained|Compared|Applied|Combined)(?: \w+){0,2})"
                          r" it(?=,)")
-_LATER_STEP = re.compile(r"^(?:Second|Third|Fourth|Fifth|Next|Finally|Lastly)\b,?|"
-                         r"^The (?:second|third|fourth|fifth|last|latter|former|other)\b", re.I)
 
 
 def restore_subject(text: str, subject: str, title: str = "",
@@ -263,8 +261,8 @@ def restore_subject(text: str, subject: str, title: str = "",
         if is_card and subject:
             return f"{inner.group(1)} {subject}{text[inner.end():]}", False
         return text, True
-    if not match:  # "that approach ...", or a later step of a sequence ("Second, ...")
-        return text, bool(_DEMONSTRATIVE.match(text) or _LATER_STEP.match(text))
+    if not match:  # "that approach ..."
+        return text, bool(_DEMONSTRATIVE.match(text))
     if not is_card:
         return text, True
     pronoun, rest = match.group("p"), match.group("rest")
