@@ -266,11 +266,13 @@ class Assistant:
         current = self._current()
         try:
             return current, current.retriever.search(query, query_vec, k=k,
-                                                     pinned=current.names.pinned(query))
+                                                     pinned=current.names.pinned(query),
+                                                     named=current.names.named(query))
         except StaleView:
             current = self._current(fresh=True)
             return current, current.retriever.search(query, query_vec, k=k,
-                                                     pinned=current.names.pinned(query))
+                                                     pinned=current.names.pinned(query),
+                                                     named=current.names.named(query))
 
     def search_query(self, question: str, history: Sequence[str] = (),
                      backend: str | None = None) -> str:

@@ -145,3 +145,24 @@ def test_names_the_material_never_writes_are_unknown():
     assert names.unknown_names("How does PyTorch autograd work?") == [("pytorch",)]
     assert names.unknown_names("Compare tree-of-thoughts and RNN-based models") == []
     assert names.unknown_names("What is JavaScript? And LLaMA3? And thumbs-up data?") == []
+
+
+def test_the_named_papers_passages_are_always_among_the_hits():
+    """"What is GPT-3?": the GPT-3 card and guide section join the hits even when fusion
+    ranks other reports above them; they replace the last hits, never the first."""
+    from rag.search.passages import Passages
+    from rag.search.retrieve import _with_named
+
+    chunks = [_chunk(i, f"doc{i}", "A", f"text {i}") for i in range(8)]
+    p = Passages(chunks, 0)
+    kept = [(p.of[i], i) for i in range(5)]
+    assert _with_named(list(kept), [6, 7], p, 5) == [*kept[:3], (p.of[7], 7), (p.of[6], 6)]
+    assert _with_named(list(kept), [1], p, 5) == kept  # already there: unchanged
+    assert _with_named(list(kept), [5, 6, 7], p, 5)[:3] == kept[:3]  # two at most
+
+
+@pytest.mark.integration
+def test_what_is_gpt3_is_answered_from_gpt3(real_assistant):
+    answer = real_assistant.ask("What is GPT-3?")
+    assert any(c.url and "2005.14165" in c.url for c in answer.citations) or any(
+        "GPT-3" in (c.section or "") for c in answer.citations)

@@ -88,6 +88,14 @@ class QuestionNames:
             return []
         return list(dict.fromkeys(name_key(m.group(0)) for m in self.pattern.finditer(question)))
 
+    def named(self, question: str, names: int = 1) -> list[int]:
+        """The chunks of the first ``names`` paper or method names ``question`` writes
+        (their guide section and card): passages a search must return."""
+        out: list[int] = []
+        for key in self.found(question)[:names]:
+            out.extend(c for c in self.groups.get(key, ()) if c not in out)
+        return out
+
     def pinned(self, question: str) -> list[int]:
         """Chunk positions of the passages of every name in ``question`` (at most
         ``limit``), in order of mention, then of the few passages that use a rare term

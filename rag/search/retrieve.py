@@ -82,16 +82,18 @@ class Retriever:
 
     def search(
         self, query: str, query_vec: np.ndarray, k: int | None = None, mode: str | None = None,
-        pinned: Sequence[int] = (),
+        pinned: Sequence[int] = (), named: Sequence[int] = (),
     ) -> list[Hit]:
         """Top-``k`` passages (rag.search.passages), near-duplicates collapsed.  ``pinned``
         chunks (of the papers and methods the question names) join the fusion as one
-        more ranking.  One build throughout (``StaleView`` when it was dropped
-        meanwhile)."""
-        return self._search(self.store.view(), query, query_vec, k, mode, pinned)
+        more ranking; the passages of ``named`` chunks (the paper the question names
+        first: "What is GPT-3?") are always among the hits, in place of the last ones.
+        One build throughout (``StaleView`` when it was dropped meanwhile)."""
+        return self._search(self.store.view(), query, query_vec, k, mode, pinned, named)
 
     def _search(self, view: StoreView, query: str, query_vec: np.ndarray, k: int | None,
-                mode: str | None, pinned: Sequence[int]) -> list[Hit]:
+                mode: str | None, pinned: Sequence[int],
+                named: Sequence[int] = ()) -> list[Hit]:
         cfg = self.settings
         k = k or cfg.k
         mode = mode or cfg.mode
@@ -107,6 +109,8 @@ class Retriever:
         ordered = sorted(fused, key=lambda d: (-fused[d], d))
         passages = self._passages_of(view)
         kept = self._best(view, passages, ordered, k)
+        if mode == "hybrid":
+            kept = _with_named(kept, named, passages, k)
         lex_rank = {d: (r, s) for r, (d, s) in enumerate(lexical, start=1)}
         dense_rank = {d: r for r, (d, _) in enumerate(dense, start=1)}
         return [self._hit(view, passages, group, doc, fused[doc], query_vec, dense_rank,
@@ -145,6 +149,19 @@ class Retriever:
     def passage_id(self, chunk_id: str) -> str:
         """The id of the passage that returns this chunk (its first chunk's id)."""
         return self.passages.passage_id(chunk_id)
+
+
+def _with_named(kept: list[tuple[int, int]], named: Sequence[int], passages: Passages,
+                k: int) -> list[tuple[int, int]]:
+    """``kept`` with the passage of every ``named`` chunk (at most ``k - 1`` of them and
+    never more than two), replacing the lowest-ranked other passages."""
+    want = list(dict.fromkeys((passages.of[c], c) for c in named
+                              if passages.of[c] not in {g for g, _ in kept}))
+    room = [i for i, (g, _) in enumerate(kept)
+            if g not in {passages.of[c] for c in named}]
+    for (group, doc), i in zip(want[: min(2, k - 1)], reversed(room[1:])):
+        kept[i] = (group, doc)
+    return kept
 
 
 def _lexical_query(query: str) -> str:
