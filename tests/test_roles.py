@@ -284,6 +284,9 @@ def test_only_a_cards_first_sentence_gets_an_opening_facet():
     ("The 2B and 9B models learn from a teacher's distribution, which gives a richer signal "
      "and lets them keep improving; the 27B model is trained from scratch.", False, ""),
     ("BLIP gave gains of 2.7% in recall@1.", False, "results"),
+    ("Mixtral's instruction-tuned version, trained with DPO, outscored GPT-3.5 Turbo.", True,
+     "results"),
+    ("A gating network sends every token to the two highest-scoring experts.", True, "method"),
 ])
 def test_content_facets_of_card_statements(text, is_card, facet):
     from rag.corpus.roles import content_facet

@@ -172,7 +172,8 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"outperform(?:s|ed)?|beat(?:s|ing)?|match(?:es|ing)|rais(?:es|ed)|"
                            r"equal(?:s|led)|exceed(?:s|ed)?|surpass(?:es|ed)?|competitive with|"
                            r"improv(?:es|ed)|gave|gives|speedup|state of the art)\b[^.;]{0,80}?"
-                           r"\d|\b(?:outperform(?:s|ed)?|surpass(?:es|ed)?|beat (?:other|all|"
+                           r"\d|\b(?:outperform(?:s|ed)?|outscor(?:es|ed)|surpass(?:es|ed)?|"
+                           r"beat (?:other|all|"
                            r"prior|previous|the)|state-of-the-art (?:results|performance)|"
                            r"on par with|far fewer errors|(?:strongly )?preferred (?:the|its)|"
                            r"favou?red (?:responses|its|the)|(?:judged|rated|found) (?:it |them )?"
@@ -185,8 +186,9 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                           r"fine-tuned|built)|were (?:then )?(?:trained|pretrained|fine-tuned|"
                           r"collected)|train(?:s|ed)? (?:on|with)|consists? of|(?:is|are) "
                           r"composed of|combin(?:e|es)|stacks? of|replac(?:e|es)|"
-                          r"feeds?|projects?|routes?|(?:learns?|predicts?|generates?|maps?|"
-                          r"encodes?|decodes?|computes?|optimi[sz]es|minimi[sz]es) (?:a|an|the|"
+                          r"feeds?|projects?|routes?|sends? (?:every|each)|(?:learns?|predicts?|"
+                          r"generates?|maps?|encodes?|decodes?|computes?|optimi[sz]es|"
+                          r"minimi[sz]es) (?:a|an|the|"
                           r"each|every|its|their|text|tokens?|images?|audio)|collected|"
                           r"pipeline|architecture)\b|^(?:First|Second|Third|Finally),", re.I)),
 )
