@@ -34,7 +34,7 @@ def questions():
 class ReversedRetriever(Retriever):
     """Deliberately broken: returns the *least* relevant of 50 candidates, worst first."""
 
-    def search(self, query, query_vec, k=None, mode=None, pinned=()):
+    def search(self, query, query_vec, k=None, mode=None, pinned=(), named=()):
         k = k or self.settings.k
         return super().search(query, query_vec, k=50, mode=mode)[::-1][:k]
 
