@@ -263,16 +263,17 @@ class Assistant:
     def _retrieve(self, query: str, query_vec, k: int | None) -> tuple[_PerBuild, list]:
         """The build to answer on and its hits (once more on the build served now when a
         Milvus build was dropped under this question)."""
+        def search(current: _PerBuild) -> list:
+            names = current.names
+            return current.retriever.search(query, query_vec, k=k, pinned=names.pinned(query),
+                                            named=names.named(query))
+
         current = self._current()
         try:
-            return current, current.retriever.search(query, query_vec, k=k,
-                                                     pinned=current.names.pinned(query),
-                                                     named=current.names.named(query))
+            return current, search(current)
         except StaleView:
             current = self._current(fresh=True)
-            return current, current.retriever.search(query, query_vec, k=k,
-                                                     pinned=current.names.pinned(query),
-                                                     named=current.names.named(query))
+            return current, search(current)
 
     def search_query(self, question: str, history: Sequence[str] = (),
                      backend: str | None = None) -> str:

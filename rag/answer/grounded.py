@@ -303,23 +303,27 @@ class Composer:
             mine = focus(clause.anchors, self.table.terms[c.sentence],
                          self.table.subject[c.sentence])
             return score + self.settings.focus_weight * (mine - c.focus)
+
         def other_question(c: Candidate) -> bool:  # a discussion point of another kind
             asks = self.table.hint_intent[c.sentence]
             return c.facet == "hint" and asks != intent and not (asks == "" and c.explained)
-        t = self.table
 
-        def flaws(c: Candidate) -> tuple[bool, ...]:  # what keeps a sentence from leading
-            return (other_question(c), t.anaphoric[c.sentence], t.about_variant(c.sentence, own),
-                    own.focused and not t.explains(c.sentence, own),
-                    bool(own.paper) and not own.paper <= t.subject[c.sentence])  # "In the X
-            # paper, ...": a sentence of X's card or section
+        t = self.table
+        ok = [c for c in cands if self.acceptable(c, own, intent)]
+        # What keeps a sentence from leading ("In the X paper, ...": not of X's passage).
+        flaws = {c.sentence: (other_question(c), t.anaphoric[c.sentence],
+                              t.about_variant(c.sentence, own),
+                              own.focused and not t.explains(c.sentence, own),
+                              bool(own.paper) and not own.paper <= t.subject[c.sentence])
+                 for c in ok}
+
         def off_ask(c: Candidate) -> bool:  # a follow-up's lead says what it asks about
             return bool(own.asked) and not own.asked & set(t.terms[c.sentence])
-        accepted = sorted((c for c in cands if self.acceptable(c, own, intent)),
-                          key=lambda c: (*flaws(c), off_ask(c), not self.defining(c, own, intent),
-                                         self.fragment(c, intent), -rank(c)))
-        worst = flaws(accepted[0]) if accepted else ()
-        fine = [c for c in accepted if all(a <= b for a, b in zip(flaws(c), worst))]
+        accepted = sorted(ok, key=lambda c: (*flaws[c.sentence], off_ask(c),
+                                             not self.defining(c, own, intent),
+                                             self.fragment(c, intent), -rank(c)))
+        best = flaws[accepted[0].sentence] if accepted else ()
+        fine = [c for c in accepted if all(a <= b for a, b in zip(flaws[c.sentence], best))]
         return self.fitting_lead(accepted, intent, self.unit_mates(cands, accepted, own), fine,
                                  aspect=not own.focused)
 

@@ -25,6 +25,16 @@ def _flat(text: str) -> str:
     return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
 
 
+def _long_forms(terms: dict[str, str], min_words: int) -> list[tuple[str, str]]:
+    """``(acronym, flattened expansion)`` of the expansions of ``min_words`` or more."""
+    return [(a, f) for a, e in terms.items() if len((f := _flat(e)).split()) >= min_words]
+
+
+@lru_cache(maxsize=4)
+def _glossary_long_forms(min_words: int) -> list[tuple[str, str]]:
+    return _long_forms(glossary(), min_words)
+
+
 def expand_acronyms(query: str, terms: dict[str, str] | None = None,
                     min_words: int = 5) -> str:
     """``query`` plus the expansion of each acronym it uses, and the acronym of each long
@@ -32,6 +42,7 @@ def expand_acronyms(query: str, terms: dict[str, str] | None = None,
     reading list mostly writes the acronym), once each, in order.  Shorter phrases
     ("chain-of-thought prompting") are common words whose acronym names other things too
     ("CoT-decoding")."""
+    longs = _glossary_long_forms(min_words) if terms is None else _long_forms(terms, min_words)
     terms = glossary() if terms is None else terms
     found: dict[str, None] = {}
     for word in re.findall(r"[A-Za-z][A-Za-z0-9]*", query):
@@ -39,8 +50,7 @@ def expand_acronyms(query: str, terms: dict[str, str] | None = None,
         if expansion and expansion.lower() not in query.lower():
             found.setdefault(expansion, None)
     flat, words = _flat(query), set(re.findall(r"[A-Za-z][A-Za-z0-9]*", query))
-    for acronym, expansion in terms.items():
-        long = _flat(expansion)
-        if len(long.split()) >= min_words and acronym not in words and long in flat:
+    for acronym, long in longs:
+        if acronym not in words and long in flat:
             found.setdefault(acronym, None)
     return f"{query} ({'; '.join(found)})" if found else query

@@ -88,9 +88,9 @@ class QuestionNames:
             return []
         return list(dict.fromkeys(name_key(m.group(0)) for m in self.pattern.finditer(question)))
 
-    def named(self, question: str, names: int = 1) -> list[int]:
-        """The chunks of the first ``names`` paper or method names ``question`` writes
-        (their guide section and card): passages a search must return."""
+    def named(self, question: str, names: int | None = 1) -> list[int]:
+        """The chunks of the first ``names`` (None: all) paper or method names ``question``
+        writes (their guide section and card): passages a search must return."""
         out: list[int] = []
         for key in self.found(question)[:names]:
             out.extend(c for c in self.groups.get(key, ()) if c not in out)
@@ -101,9 +101,7 @@ class QuestionNames:
         ``limit``), in order of mention, then of the few passages that use a rare term
         it writes as a name ("RoPE", "ELBO", "classifier-free": a concept the reading
         list names in a syllabus line; not "optimisation", a rare spelling)."""
-        out: list[int] = []
-        for key in self.found(question):
-            out.extend(c for c in self.groups.get(key, ()) if c not in out)
+        out = self.named(question, names=None)
         words = named_words(question)
         known = [t for stems in words if self.knows(stems) for t in stems]
         unknown = {t for stems in words if not self.knows(stems) for t in stems}
@@ -124,8 +122,6 @@ def named_words(question: str) -> list[tuple[str, ...]]:
 def named_stems(question: str) -> list[str]:
     """The stems of ``named_words``, in order."""
     return [t for stems in named_words(question) for t in stems]
-
-
 
 
 def spellings(texts) -> frozenset[str]:

@@ -130,8 +130,7 @@ def vocabulary(texts: Iterable[str]) -> Vocabulary:
 def material_spelling(word: str, vocab: Vocabulary) -> str:
     """A closed compound the material mostly writes with a hyphen, as the material writes
     it ("finetuning" -> "fine-tuning"); otherwise ``word``."""
-    form, n = vocab.hyphened.get(word.lower(), ("", 0)) if hasattr(vocab, "hyphened") \
-        else ("", 0)
+    form, n = vocab.hyphened.get(word.lower(), ("", 0))
     return form if form and n > vocab.get(word.lower(), 0) else word
 
 
@@ -179,11 +178,11 @@ def correct_typos(text: str, vocab: Vocabulary, min_len: int = 5,
         low = word.lower()
         if any(ch.isupper() for ch in word[1:]):
             return word
-        spelled = material_spelling(low, vocab) if word[1:].islower() else word
-        spelled = word if spelled == low else spelled.capitalize() if word[0].isupper() \
-            else spelled
-        if spelled != word or low in vocab or low in dictionary or len(low) < min_len:
-            return spelled
+        hyphened = material_spelling(low, vocab)
+        if hyphened != low:
+            return hyphened.capitalize() if word[0].isupper() else hyphened
+        if low in vocab or low in dictionary or len(low) < min_len:
+            return word
         best = _closest(low, vocab)
         if best == low or _inflection(low, best):  # "divide" / "divided" is no typo
             return word
