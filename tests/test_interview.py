@@ -153,6 +153,16 @@ def test_near_duplicate_points_merge():
      "Whisper relies on self-supervised pretraining on unlabelled audio."),
     ("Lacking the inductive biases of CNNs, ViT needs large pretraining datasets.",
      "ViT has strong inductive biases, so it works best on small datasets."),
+    # two of the point's numbers traded places
+    ("Llama 4 Scout has 17B active / 109B total parameters.",
+     "Llama 4 Scout has 109B active parameters out of 17B total."),
+    ("A 1.3B InstructGPT model is preferred over the 175B GPT-3.",
+     "The 175B InstructGPT model was preferred over a 1.3B GPT-3."),
+    # opposites of results and of architecture
+    ("Models struggled with physics and were poorly calibrated.",
+     "Models did best on physics and were well calibrated."),
+    ("DeepSeek-V2 is a mixture-of-experts model with 236B total parameters.",
+     "DeepSeek-V2 is a dense model with 236B parameters."),
 ])
 def test_contradictions_are_caught(point, answer):
     assert grading.contradiction(point, answer)
@@ -179,6 +189,9 @@ def test_contradictions_are_caught(point, answer):
      "ViT lacks the inductive biases of CNNs, so it needs a lot of pretraining data."),
     ("Lacking the inductive biases of CNNs, ViT needs large pretraining datasets.",
      "CNNs have strong inductive biases that ViT does not have."),
+    # the same numbers in the same places
+    ("Llama 4 Scout has 17B active / 109B total parameters.",
+     "Scout runs 17B active parameters of 109B total."),
 ])
 def test_restatements_are_not_contradictions(point, answer):
     assert grading.contradiction(point, answer) == ""

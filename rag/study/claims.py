@@ -91,6 +91,8 @@ def _number_conflict(point: str, unit: str, known: frozenset[float] = frozenset(
     states the point's number ("47B parameters ... like a 13B model") or its number is
     one the sources state elsewhere (``known``: a right number about another thing)."""
     p_slots, u_slots = terms.number_slots(point), terms.number_slots(unit)
+    if why := _swapped_numbers(p_slots, u_slots):
+        return why
     said_anywhere = {v for values in u_slots.values() for v in values}
     for slot in p_slots.keys() & u_slots.keys():
         if any(terms.same_number(a, b) for a in p_slots[slot] for b in said_anywhere):
@@ -101,6 +103,21 @@ def _number_conflict(point: str, unit: str, known: frozenset[float] = frozenset(
             said = ", ".join(f"{v:g}" for v in sorted(u_slots[slot]))
             want = ", ".join(f"{v:g}" for v in sorted(p_slots[slot]))
             return f"different number ({said} for {want}{'' if slot == '%' else ' ' + slot})"
+    return ""
+
+
+def _swapped_numbers(p_slots: dict[str, set[float]], u_slots: dict[str, set[float]]) -> str:
+    """Two of the point's numbers traded places ("109B active out of 17B total" for
+    "17B active / 109B total")."""
+    def same(a: set[float], b: set[float]) -> bool:
+        return any(terms.same_number(x, y) for x in a for y in b)
+
+    shared = sorted(p_slots.keys() & u_slots.keys())
+    for i, s in enumerate(shared):
+        for t in shared[i + 1:]:
+            if same(u_slots[s], p_slots[t]) and same(u_slots[t], p_slots[s]) and not (
+                    same(u_slots[s], p_slots[s]) or same(u_slots[t], p_slots[t])):
+                return f"swapped numbers ({s} and {t})"
     return ""
 
 
