@@ -63,9 +63,9 @@ ANTONYM_WORDS = [
     ("few", "many"), ("few", "large"), ("handful", "large"), ("weakly", "strongly"),
     ("smooth", "abrupt"), ("contiguous", "non-contiguous"), ("exact", "approximating"),
     ("first", "last"), ("decoder-only", "encoder-only"),
-    ("poorly", "well"), ("struggled", "best"), ("struggle", "excel"), ("struggle", "better"), ("worst", "best"),
-    ("weak", "strong"), ("weakness", "strength"), ("dense", "mixture-of-experts"),
-    ("dense", "moe"),
+    ("poorly", "well"), ("struggled", "best"), ("struggle", "excel"), ("struggle", "better"),
+    ("worst", "best"), ("weak", "strong"), ("weakness", "strength"),
+    ("dense", "mixture-of-experts"), ("dense", "moe"),
 ]
 _IRREGULAR = {"frozen": "freez", "froze": "freez", "matrices": "matrix", "indices": "index",
               "vertices": "vertex", "larger": "larg", "smaller": "small", "fewer": "few",
