@@ -251,6 +251,22 @@ def test_gibberish_salad_and_echo_detection():
     assert not grading.is_salad("attention scales the query by the key")
 
 
+def test_a_restated_title_with_filler_verbs_is_an_echo():
+    """"going from local to global" and "relates to" add no content to the title."""
+    import numpy as np
+
+    far, q = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    title = "From Local to Global: A Graph RAG Approach to Query-Focused Summarization"
+    context = f"What problem does From Local to Global solve, and how? {title}"
+    echo = ("From Local to Global solves the problem of going from local to global, using a "
+            "graph RAG approach to query-focused summarization.")
+    assert grading.is_echo(echo, far, q, context, 0.9)
+    assert grading.is_echo("Scaling Monosemanticity relates to alignment.", far, q,
+                           "How does Scaling Monosemanticity connect to alignment?", 0.9)
+    assert not grading.is_echo("It builds a knowledge graph of entities and summarises its "
+                               "communities.", far, q, context, 0.9)
+
+
 # --- exact cards -------------------------------------------------------------------------
 
 

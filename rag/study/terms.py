@@ -39,7 +39,8 @@ key main important example well better good problem problems propose proposed pr
 introduce introduces introduced author authors like based general allow allows let
 lets need needs get gets give gives large language llm llms ai
 question questions answer answers basically actually really simply think know thing
-stuff say said sure yes okay ok fine versus vs
+stuff say said sure yes okay ok fine versus vs go goes going went relate relates
+related relating
 """.split())
 # Pairs whose swap inverts a claim ("linear" for "quadratic" ...), as stems.
 ANTONYM_WORDS = [
