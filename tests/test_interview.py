@@ -153,6 +153,9 @@ def test_near_duplicate_points_merge():
      "Whisper relies on self-supervised pretraining on unlabelled audio."),
     ("Lacking the inductive biases of CNNs, ViT needs large pretraining datasets.",
      "ViT has strong inductive biases, so it works best on small datasets."),
+    # what the source says never happens ("never trains on ImageNet")
+    ("Zero-shot, it equals ResNet-50 on ImageNet although it never trains on ImageNet's "
+     "labeled examples.", "It trains on ImageNet's labelled images to write captions."),
     # two of the point's numbers traded places
     ("Llama 4 Scout has 17B active / 109B total parameters.",
      "Llama 4 Scout has 109B active parameters out of 17B total."),

@@ -24,7 +24,7 @@ _CLAUSE = re.compile(r"\s*(?:;|:\s|\s[—–]\s|,\s+(?=(?:so|and|but|while|where
                      r"since|although|though|unlike|instead|then|thus|hence)\b))\s*")
 _CONNECTIVE = re.compile(r"^(?:so|and|but|while|whereas|which|because|since|although|though|"
                          r"then|thus|hence)\s+", re.I)
-_RULED_OUT = re.compile(r"\b(?:instead of|rather than|in place of|without|no longer|not|"
+_RULED_OUT = re.compile(r"\b(?:instead of|rather than|in place of|without|no longer|not|never|"
                         r"lacks?|lacking)\s+"
                         r"((?:[\w-]+\s+){0,4}[\w-]+)", re.I)
 
