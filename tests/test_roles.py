@@ -15,6 +15,7 @@ from rag.corpus.roles import (
     restore_subject,
     section_subject,
     split_label,
+    title_acronyms,
     title_subject,
 )
 
@@ -179,6 +180,17 @@ def test_title_lines_set_the_subject_of_what_follows():
     assert [i.subject for i in infos] == ["GPT-4 and Beyond", "Llama 2", "Llama 2"]
     assert infos[2].facet == "method" and infos[2].prose == \
         "Transformer with RMSNorm, SwiGLU activation"
+
+
+def test_a_card_defines_the_acronym_of_its_title():
+    yolo = "You Only Look Once: Unified, Real-Time Object Detection"
+    assert title_acronyms(yolo, "YOLO (You Only Look Once) recasts detection.") == ["YOLO"]
+    assert title_acronyms("Latent Consistency Models: Synthesizing Images", "Latent "
+                          "Consistency Models (LCMs) distil a model.") == ["LCMs", "LCM"]
+    # an acronym of something else, or of a single word, is not the card's name
+    assert title_acronyms(yolo, "It beats DPM (Deformable Parts Models).") == []
+    assert title_acronyms("Mamba: Linear-Time Sequence Modeling", "Mamba (Mamba) is.") == []
+    assert card_subject(yolo, title_acronyms(yolo, "YOLO (You Only Look Once) ...")) == "YOLO"
 
 
 def test_subjects():

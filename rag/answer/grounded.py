@@ -281,9 +281,15 @@ class Composer:
                                                 self.table.subject_name[c.sentence],
                                                 *subject.version):
             return False
-        if c.cosine >= cfg.lead_floor and self.table.explains(c.sentence, subject):
+        if (c.cosine >= cfg.lead_floor or self._states_limits(c, intent)) and \
+                self.table.explains(c.sentence, subject):
             return True
         return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine)
+
+    def _states_limits(self, c: Candidate, intent: str) -> bool:
+        """A limitation of the subject answers "what are its weaknesses?" however far its
+        wording is from the question's ("localizes small objects less precisely")."""
+        return intent == "limitations" and self.table.fit(c.sentence, intent) >= 1.0
 
     def explaining(self, cands: Sequence[Candidate], subject: Subject) -> bool:
         """Does some candidate explain the subject (not merely name it)?"""
