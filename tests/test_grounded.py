@@ -179,6 +179,8 @@ def test_grounded_answers_on_the_real_index(real_assistant):
     assert qlora.startswith("QLoRA")  # not the LoRA section's "Which layers to adapt?"
     yolo = assistant.ask("what are the weaknesses of YOLO").text.splitlines()[0]
     assert "less precisely" in yolo  # its card's limitation, far in wording from the question
+    orpo = assistant.ask("what problem does ORPO solve").text.splitlines()[0]
+    assert "reference model" in orpo  # its card need not also spell out "odds ratio"
     mlops = assistant.ask("What components belong in an MLOps setup?")
     assert "MLOps" in mlops.search_query  # not "corrected" into a corpus word
 

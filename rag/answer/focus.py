@@ -186,10 +186,14 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     paper = _PAPER_REF.search(bare) or _PAPER_REF.search(bare_question(question))
     asked = frozenset(own.key_terms(backend.focus.key_share)) if appended.strip() \
         and _PRONOUN.search(bare) else frozenset()  # a follow-up ("pick its rank")
+    # "What problem does ORPO solve? (odds ratio preference optimization)": the expansion
+    # is another name of the one thing asked about, not more of the subject
+    spelled = frozenset(key[1:]) if appended.strip() and key and key[0] in own.weights \
+        and not any(t in own.weights for t in key[1:]) else frozenset()
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
-                   question_version(bare), asked)
+                   question_version(bare), asked, spelled)
 
 
 def named_terms(backend, question: str, own: Anchors) -> list[str]:

@@ -135,7 +135,11 @@ class SentenceTable:
         if subject.focused and subject.key and defines(self.text[i], subject.key[0]) \
                 and set(subject.key) <= set(self.terms[i]):
             return True  # "the authors define pass@k, the chance that ..."
-        return explains_subject(subject.anchors, subject.key, self.terms[i], self.subject[i],
+        key = subject.key
+        if subject.spelled and key and key[0] in self.subject[i]:
+            # a passage about ORPO itself need not also say "odds ratio" (the expansion)
+            key = tuple(t for t in key if t not in subject.spelled)
+        return explains_subject(subject.anchors, key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
                                 subject.names, subject.share)
 
@@ -155,6 +159,7 @@ class Subject:
     share: float = 0.5  # of the key terms' weight an explaining sentence must carry
     version: tuple[str, str] = ("", "")  # "What is Llama-3?" -> ("Llama", "3")
     asked: frozenset[str] = frozenset()  # a follow-up's own terms ("pick its rank": rank)
+    spelled: frozenset[str] = frozenset()  # key terms only retrieval's expansion added
 
 
 # A demonstrative or possessive early in a sentence points at what came before it
