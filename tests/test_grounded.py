@@ -83,6 +83,13 @@ def test_stem_tokens_match_bm25s():
     ("How exactly was Llama 2-Chat aligned, how many reward models did it use?",
      ("mechanism", "results"), ()),
     ("what are phi-4's weak spots", ("limitations",), ()),
+    # "compare how A, B and C <do something>": the items are the names, not the predicate
+    ("Compare how Flamingo, BLIP-2 and LLaVA connect a vision encoder to a language model.",
+     ("comparison", "mechanism"), ("Flamingo", "BLIP-2", "LLaVA")),
+    ("Compare how Tree of Thoughts and ReAct use the LLM", ("comparison",),
+     ("Tree of Thoughts", "ReAct")),
+    ("How do Flamingo and LLaVA differ in how they connect vision to language?",
+     ("comparison", "mechanism"), ("Flamingo", "LLaVA")),
 ])
 def test_intent(question, kinds, items):
     intent = detect_intent(question)

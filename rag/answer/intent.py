@@ -139,10 +139,33 @@ def comparison_items(question: str) -> tuple[str, ...]:
     ReAct" -> ("CoT", "ToT", "ReAct")."""
     text = re.split(r"\s[—-]\s|:|\?|, which\b|\bwhich (?:is|one)\b", question)[0]
     text = re.sub(r"[!.]+", " ", text)
+    named = re.search(r"\b(?:between|compare|contrast|comparison of)\b", text, re.I)
     text = re.sub(r"^.*?\b(?:between|compare|contrast|comparison of)\b", "", text, flags=re.I) \
-        if re.search(r"\b(?:between|compare|contrast|comparison of)\b", text, re.I) else text
+        if named else text
+    asks_how = named and re.match(r"\s*(?:how|in what ways?)\s+(?!(?:is|are|do|does)\b)",
+                                  text, re.I)
+    if asks_how:  # "Compare how Flamingo, BLIP-2 and LLaVA connect a vision encoder ..."
+        text = text[asks_how.end():]
     parts = [_clean_item(p) for p in _SPLIT_ITEMS.split(text)]
+    if asks_how:
+        parts = [_name_only(p) for p in parts]
     return tuple(dict.fromkeys(p for p in parts if p and len(p) <= 60))
+
+
+_JOINING = frozenset({"of", "the", "and", "for", "a", "an", "in", "with", "to"})
+
+
+def _name_only(item: str) -> str:
+    """A named item without the predicate that follows it ("LLaVA connect a vision
+    encoder" -> "LLaVA"): a name opens with a capital and runs to the first lower-case
+    word that does not join a name ("Tree of Thoughts")."""
+    words = item.split()
+    if not words or not words[0][:1].isupper():
+        return item
+    for k, word in enumerate(words[1:], 1):
+        if word[:1].islower() and word.lower() not in _JOINING:
+            return " ".join(words[:k]).strip()
+    return item
 
 
 def _clean_item(part: str) -> str:
