@@ -724,3 +724,16 @@ def test_in_the_x_paper_leads_from_x():
     subject = Subject(Anchors({}, ()), ("flamingo", "encod"), focused=False,
                       paper=frozenset({"flamingo"}))
     assert _composer(table).lead(cands, "mechanism", subject).sentence == 1
+
+
+@pytest.mark.parametrize(("text", "points_back"), [
+    ("The result is logarithmic scaling of search complexity.", True),
+    ("The latter is cheaper.", True),
+    ("Second, a reward model is trained.", True),
+    ("The resulting Mamba-2 core layer is 2 to 8 times faster.", False),  # names itself
+    ("HNSW stores the data as a stack of proximity-graph layers.", False),
+])
+def test_a_sentence_that_points_back_is_anaphoric(text, points_back):
+    from rag.answer.grounded import _ANAPHORA
+
+    assert bool(_ANAPHORA.match(text)) == points_back

@@ -165,7 +165,7 @@ class Subject:
 # A demonstrative or possessive early in a sentence points at what came before it
 # ("Mamba traces this to their inability ..."): it reads badly as a first line.
 _ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
-                      r"^the (?:first|second|third|fourth|last|latter|former|other)\b|"
+                      r"^the (?:first|second|third|fourth|last|latter|former|other|result)\b|"
                       r"^(?:second|third|fourth|fifth|next|finally|lastly)\b", re.I)
 
 
