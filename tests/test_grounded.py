@@ -302,7 +302,9 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
 
     table = SimpleNamespace(anaphoric=[False, False], facet=["impact", ""],
                             statement=[True, True], explained=lambda i, a, k: 1.0,
-                            terms=[["publish", "acl"], ["prefix", "tune"]])
+                            terms=[["publish", "acl"], ["prefix", "tune"]],
+                            text=["Published at ACL 2021", "Prefix tuning learns"],
+                            subject_name=["Prefix-Tuning | P", "Prefix-Tuning | P"])
     backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
                               idf={"prefix": 4.0, "tune": 2.0, "lora": 4.0}, max_idf=4.0)
     cands = [Candidate(0, 0, "Published at ACL 2021, prefix tuning is a core member of the "
@@ -438,7 +440,8 @@ def test_a_compared_items_cell_is_a_sentence_whose_subject_is_that_item():
              "without an explicit reward model"]
     table = SimpleNamespace(anaphoric=[False, False], facet=["", "key_idea"],
                             statement=[True, True], explained=lambda i, a, k: 1.0,
-                            terms=[list(stem_tokens(t)) for t in texts])
+                            terms=[list(stem_tokens(t)) for t in texts], text=texts,
+                            subject_name=["DPO | DPO", "DPO | DPO"])
     backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
                               idf={"dpo": 4.0, "rlhf": 4.0}, max_idf=4.0)
     cands = [Candidate(0, 0, texts[0], 1.05, 0.64), Candidate(1, 1, texts[1], 1.03, 0.64)]
@@ -446,6 +449,28 @@ def test_a_compared_items_cell_is_a_sentence_whose_subject_is_that_item():
                                cands, backend)
     assert [c.sentence for c in per_item["DPO"]] == [1, 0]
     assert [c.sentence for c in per_item["RLHF"]] == [0, 1]
+
+
+def test_a_compared_items_cell_is_about_its_own_version():
+    """BLIP vs BLIP-2: a sentence of the BLIP card is not BLIP-2's cell, nor the reverse."""
+    from types import SimpleNamespace
+
+    from rag.answer.focus import item_candidates
+    from rag.answer.grounded import Candidate
+    from rag.answer.intent import detect_intent
+
+    texts = ["BLIP's multimodal mixture of encoder-decoder shares most parameters",
+             "BLIP-2 bridges frozen image encoders and LLMs with a Q-Former"]
+    table = SimpleNamespace(anaphoric=[False, False], facet=["", ""], statement=[True, True],
+                            explained=lambda i, a, k: 1.0, text=texts,
+                            terms=[list(stem_tokens(t)) for t in texts],
+                            subject_name=["BLIP | BLIP: Bootstrapping", "BLIP-2 | BLIP-2: ..."])
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)), idf={"blip": 4.0},
+                              max_idf=4.0)
+    cands = [Candidate(0, 0, texts[0], 1.05, 0.64), Candidate(1, 1, texts[1], 1.03, 0.64)]
+    per_item = item_candidates(SimpleNamespace(table=table), detect_intent("BLIP vs BLIP-2?"),
+                               cands, backend)
+    assert per_item["BLIP"][0].sentence == 0 and per_item["BLIP-2"][0].sentence == 1
 
 
 def test_a_clause_that_names_nothing_takes_the_whole_questions_subject():

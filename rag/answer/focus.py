@@ -26,7 +26,7 @@ from rag.answer.grounded import (
     surface_terms,
 )
 from rag.answer.intent import Intent, detect_intent
-from rag.answer.versions import question_version
+from rag.answer.versions import other_version, question_version, variant_only
 from rag.records import Hit
 from rag.search.conversation import is_elliptical
 from rag.search.names import named_words
@@ -311,7 +311,7 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     plan = Plan(contrast or (firsts[0] if firsts else None))
     if plan.lead is None:
         return plan
-    if contrast is None and len(firsts) > 1:
+    if contrast is None and len(firsts) > 1 and firsts[1] is not firsts[0]:
         plan.leads.append(firsts[1])
     plan.missing = [i for i in intent.items if i not in covered]
     if plan.missing:
@@ -342,7 +342,8 @@ def _fitting(table, cands: Sequence[Candidate], kind: str) -> Candidate:
 
 def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidate],
                     backend) -> dict[str, list[Candidate]]:
-    """Per compared item, the candidates that explain every word of it: statements before
+    """Per compared item, the candidates that explain every word of it: its own version
+    before another's ("BLIP-2" is not BLIP), statements before
     fragments, what it is before where it was published or what it influenced (impact) or
     what came before it (background), sentences that open with the item first, sentences
     pointing back last."""
@@ -356,10 +357,20 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
         found = [c for c in cands if key and t.explained(c.sentence, anchors[item], key) >= 0.99]
         others = set().union(*(keys[i] for i in intent.items if i != item)) - keys[item]
         out[item] = sorted(found, key=lambda c: (
-            t.anaphoric[c.sentence], about_other(t.terms[c.sentence], keys[item], others),
+            _other_version_of(t, c.sentence, item), t.anaphoric[c.sentence],
+            about_other(t.terms[c.sentence], keys[item], others),
             t.facet[c.sentence] in ("impact", "background"), not t.statement[c.sentence],
             not set(t.terms[c.sentence][:3]) & keys[item]))
     return out
+
+
+def _other_version_of(table, i: int, item: str) -> bool:
+    """Is sentence ``i`` about another version of a compared item ("BLIP's encoder ..."
+    for BLIP-2, "BLIP-2 ..." for BLIP)?"""
+    version = question_version(item)
+    if version[0]:
+        return other_version(table.text[i], table.subject_name[i], *version)
+    return variant_only(table.text[i], item) or variant_only(table.subject_name[i], item)
 
 
 def about_other(terms: Sequence[str], own: set[str], others: set[str], opening: int = 3) -> bool:
