@@ -188,6 +188,9 @@ def test_grounded_answers_on_the_real_index(real_assistant):
     assert "less precisely" in yolo  # its card's limitation, far in wording from the question
     orpo = assistant.ask("what problem does ORPO solve").text.splitlines()[0]
     assert "reference model" in orpo  # its card need not also spell out "odds ratio"
+    qformer = assistant.ask("What is the Q-Former in BLIP-2 for, and what does it buy you in "
+                            "training cost?").text.splitlines()[0]
+    assert "Q-Former" in qformer  # the first clause's subject, not "it" of the second
     mlops = assistant.ask("What components belong in an MLOps setup?")
     assert "MLOps" in mlops.search_query  # not "corrected" into a corpus word
 

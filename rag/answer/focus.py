@@ -69,8 +69,10 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     plan = compare(backend.composer, intent, cands, backend, label) \
         if intent.is_comparison and not weak and not unknown else None
     if plan is None or plan.lead is None:  # items not found: answer it as one question
-        clauses = {kind: question_subject(backend, text, question)
-                   for kind, text in intent.clauses}
+        clauses: dict[str, Subject] = {}
+        for kind, text in intent.clauses:  # the first clause of a kind ("what is X for,
+            if kind not in clauses:  # and what does it buy you?": X, not "it")
+                clauses[kind] = question_subject(backend, text, question)
         plan = single(backend.composer, intent, cands, label, subject, clauses)
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
     listed = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
