@@ -83,6 +83,8 @@ def test_stem_tokens_match_bm25s():
     ("How exactly was Llama 2-Chat aligned, how many reward models did it use?",
      ("mechanism", "results"), ()),
     ("what are phi-4's weak spots", ("limitations",), ()),
+    ("What was the key finding of Sleeper Agents?", ("results",), ()),
+    ("What were the findings of the mirage paper?", ("results",), ()),
     # "compare how A, B and C <do something>": the items are the names, not the predicate
     ("Compare how Flamingo, BLIP-2 and LLaVA connect a vision encoder to a language model.",
      ("comparison", "mechanism"), ("Flamingo", "BLIP-2", "LLaVA")),
