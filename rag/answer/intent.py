@@ -33,7 +33,8 @@ _PATTERNS: dict[str, str] = {
              r"when to use|use cases?|which (?:one )?should|should (?:you|i|we) use|"
              r"in practice|makes? (?:that|it) possible)",
     "results": r"\b(?:results?|how (?:well|much|fast|many)|score[sd]?|numbers?|benchmarks?|"
-               r"speed-?up|accuracy|bleu|gsm8k|how (?:big|large)|what did .* (?:get|reach|find|show)|"
+               r"speed-?up|accuracy|bleu|gsm8k|how (?:big|large)|"
+               r"what did .* (?:get|reach|find|show)|"
                r"findings?)",
     "problem": r"\bwhat (?:problems?|gaps?|issues?|weakness(?:es)?|bottlenecks?|limitations?)\b"
                r"[^?]*\b"
