@@ -182,6 +182,13 @@ def test_title_lines_set_the_subject_of_what_follows():
         "Transformer with RMSNorm, SwiGLU activation"
 
 
+def test_a_dated_name_line_names_the_subject_of_what_follows():
+    infos = classify_chunk(["Sleeper Agents (2024): whether a model can be trained to behave "
+                            "well but activate upon a trigger.", "Key finding: safety training "
+                            "does not remove backdoor behavior."], "Anthropic's Papers")
+    assert [i.subject for i in infos] == ["Sleeper Agents", "Sleeper Agents"]
+
+
 def test_a_card_defines_the_acronym_of_its_title():
     yolo = "You Only Look Once: Unified, Real-Time Object Detection"
     assert title_acronyms(yolo, "YOLO (You Only Look Once) recasts detection.") == ["YOLO"]

@@ -345,6 +345,9 @@ def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
             continue
         if keep is not None and not keep(sentence):
             continue
+        dated = _DATED.match(sentence.strip()) if not is_card else None
+        if dated:  # "Sleeper Agents (2024): whether a model ..." is about Sleeper Agents
+            subject, keyed = dated.group("name"), True
         infos = classify(sentence, subject, title, is_card, chunk)
         if inherited:
             infos = [i.model_copy(update={"facet": inherited}) if i.role == "fact"
@@ -353,6 +356,9 @@ def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
         if not is_card and infos and infos[0].context == "title" and not keyed:
             subject = title_subject(sentence) or subject
     return out
+
+
+_DATED = re.compile(r"^(?P<name>[A-Z][\w.+/ -]{1,50}?) \((?:19|20)\d\d\):\s+\S")
 
 
 def title_subject(line: str) -> str:
