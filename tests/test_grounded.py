@@ -84,6 +84,8 @@ def test_stem_tokens_match_bm25s():
      ("mechanism", "results"), ()),
     ("what are phi-4's weak spots", ("limitations",), ()),
     ("What was the key finding of Sleeper Agents?", ("results",), ()),
+    ("What are the three main components of the Voyager agent?", ("definition", "mechanism"),
+     ()),  # what it is built of: how it works
     ("What were the findings of the mirage paper?", ("results",), ()),
     # "compare how A, B and C <do something>": the items are the names, not the predicate
     ("Compare how Flamingo, BLIP-2 and LLaVA connect a vision encoder to a language model.",

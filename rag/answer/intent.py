@@ -46,6 +46,8 @@ _PATTERNS: dict[str, str] = {
                  r"could|will)|how .* works?\b|"
                  r"^how$|walk (?:me )?through|mechanism|architecture|derive|"
                  r"(?:the|what|which) (?:\w+ )?(?:steps|pipeline|process(?:es)?)\b|"
+                 r"what are the (?:\w+ ){0,2}(?:components|parts|pieces|building blocks|"
+                 r"ingredients|tricks|modules|stages)\b|"
                  r"what (?:\w+ )?(?:choices|components|design|ingredients)|"
                  r"what does .* (?:add|change)|how .* (?:encode|handle|achieve|avoid|reduce|save|"
                  r"learn|control))",
