@@ -298,6 +298,10 @@ class InterviewSettings(_Section):
                                    "to it (and enough distinguishing terms: min_terms). The "
                                    "grading defaults were tuned on the train split of "
                                    "evals/grading.jsonl (`rag eval --grading`).")
+    contradiction_threshold: float = Field(0.35, ge=0, le=1, description="A sentence this "
+                                           "close to a key point can contradict it (a "
+                                           "number, opposite or negation of the same "
+                                           "thing), though too far from it to cover it.")
     partial_threshold: float = Field(0.4, description="Half credit from this cosine with at "
                                      "least one distinguishing term.")
     short_point_relief: float = Field(0.0, ge=0, le=0.3, description="Cosine added for "

@@ -132,3 +132,16 @@ def test_a_misattributing_answer_gets_no_topical_floor():
     flagged = Prepared(units, vecs, [], [0], misattributed=["misattributed (quadrat ...)"])
     assert topical_floor(0.0, plain, qvec, [], cfg) == cfg.topical_credit
     assert topical_floor(0.0, flagged, qvec, [], cfg) == 0.0
+
+
+def test_a_unit_too_far_to_cover_a_point_can_still_contradict_it():
+    """At cosine 0.37 a unit covers nothing, but "quadratic time" for "linear time" of the
+    same thing is evidence of its own: the point is contradicted, not merely missed."""
+    cfg = InterviewSettings()
+    wrong = "Mamba trains in quadratic time."
+    far = judge_point(POINT, QUESTION, np.array([0.37]), [wrong], cfg)
+    assert far.contradicted and far.credit == 0.0
+    right = "Mamba trains in linear time."
+    assert judge_point(POINT, QUESTION, np.array([0.37]), [right], cfg).credit == 0.0
+    below = judge_point(POINT, QUESTION, np.array([0.3]), [wrong], cfg)
+    assert not below.contradicted  # below contradiction_threshold: too far to judge

@@ -132,9 +132,12 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
     distinguishing terms (``term_fraction`` of their weight, at least 1, at most
     ``min_terms``); partly: cosine >= ``partial_threshold`` and one such term.  A unit
     that matches the point and states its opposite contradicts it, unless another unit
-    states the point correctly.  A unit whose specific terms the sources mostly lack
-    (``shares``: unsupported share per unit, above ``unsupported_limit``) earns at most
-    partial credit: matching words, asserting something else.  A unit that gives its
+    states the point correctly; it may be too far from the point to cover it (from
+    ``contradiction_threshold``): a contradiction carries its own evidence (a number for
+    the same thing, a swapped opposite, a negation).  A unit whose specific terms the
+    sources mostly lack (``shares``: unsupported share per unit, above
+    ``unsupported_limit``) earns at most partial credit: matching words, asserting
+    something else.  A unit that gives its
     subject a property the sources attribute elsewhere (``misattributed``: the reason
     per unit, see ``rag.study.attribution``) earns nothing, and contradicts the point
     when it carries enough of its terms."""
@@ -149,25 +152,32 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         stems = stems_of(unit)
         hits = [t for t in weights if present(t, stems)]
         sim, found = float(sims[i]) + relief, sum(weights[t] for t in hits)
-        if sim < cfg.partial_threshold or found < 1:
+        if sim < min(cfg.partial_threshold, cfg.contradiction_threshold) or found < 1:
             continue
         why = contradiction(point.text, unit, question, known) if found >= need else ""
-        if misattributed and misattributed[i] and not why:
+        near = sim >= cfg.partial_threshold  # else close enough only to contradict it
+        if near and misattributed and misattributed[i] and not why:
             if found < need:
                 continue
             why = misattributed[i]
         if why:
             wrong = wrong or Judgement(0.0, True, i, sim, why)
             continue
-        credit = 1.0 if sim >= cfg.cover_threshold and found >= need else 0.5
-        if shares:
-            credit *= grounding.trust(shares[i], cfg.unsupported_limit, cfg.unsupported_band)
+        credit = _credit(sim, found, need, shares[i] if shares else 0.0, cfg) if near else 0.0
         if credit > best.credit:
             best = Judgement(credit, False, i, sim, f"{len(hits)} of {len(weights)} "
                              "distinguishing terms")
     if wrong and best.credit < 1.0:
         return wrong
     return best
+
+
+def _credit(sim: float, found: float, need: float, share: float, cfg: InterviewSettings
+            ) -> float:
+    """Full credit for a close unit with enough distinguishing terms, else half; less as
+    its claim is unsupported by the sources (``share``)."""
+    credit = 1.0 if sim >= cfg.cover_threshold and found >= need else 0.5
+    return credit * grounding.trust(share, cfg.unsupported_limit, cfg.unsupported_band)
 
 
 def score_out_of_10(points: Sequence[KeyPoint], target: float, penalty: float,
