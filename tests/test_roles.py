@@ -15,7 +15,6 @@ from rag.corpus.roles import (
     restore_subject,
     section_subject,
     split_label,
-    title_acronyms,
     title_subject,
 )
 
@@ -190,6 +189,8 @@ def test_a_dated_name_line_names_the_subject_of_what_follows():
 
 
 def test_a_card_defines_the_acronym_of_its_title():
+    from rag.corpus.linking import title_acronyms
+
     yolo = "You Only Look Once: Unified, Real-Time Object Detection"
     assert title_acronyms(yolo, "YOLO (You Only Look Once) recasts detection.") == ["YOLO"]
     assert title_acronyms("Latent Consistency Models: Synthesizing Images", "Latent "

@@ -317,3 +317,23 @@ def link_anchors(sources: Sequence) -> list[tuple[str, str]]:
                 if _ANCHOR.match(anchor) and anchor.lower() not in ("paper", "this one"):
                     out += [(arxiv_id, anchor) for arxiv_id in arxiv_ids_in(url)]
     return out
+
+
+_ACRONYM_FIRST = re.compile(r"\b([A-Z][A-Za-z0-9-]{1,12})\s*\(([^()]{3,80})\)")
+_ACRONYM_LAST = re.compile(r"((?:[A-Z][\w-]*\s+){1,6}[A-Z][\w-]*)\s*\(([A-Z][A-Za-z0-9-]{1,12})\)")
+
+
+def title_acronyms(title: str, text: str) -> list[str]:
+    """Acronyms the text defines for the title's opening words: "YOLO (You Only Look
+    Once)" or "You Only Look Once (YOLO)" in the card of "You Only Look Once: Unified,
+    Real-Time Object Detection"."""
+    def flat(t: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9]+", t.lower()))
+
+    head = flat(title)
+    pairs = [(a, long) for a, long in _ACRONYM_FIRST.findall(text)]
+    pairs += [(a, long) for long, a in _ACRONYM_LAST.findall(text)]
+    found = [a for a, long in pairs
+             if a.upper()[:1] == long.strip()[:1].upper() and flat(long)
+             and head.startswith(flat(long)) and len(flat(long).split()) >= 2]
+    return found + [a[:-1] for a in found if re.fullmatch(r"[A-Z]{2,}s", a)]  # "LCMs"
