@@ -35,6 +35,7 @@ EXAMPLES = [
 ]
 CSS = """
 .gradio-container { max-width: 1400px !important; }
+#chatbot table th:first-child, #chatbot table td:first-child { white-space: nowrap; }
 #app-title h1 { margin-bottom: 0; }
 #app-title p { margin-top: .2rem; opacity: .8; }
 .evidence, .related, .grade { font-size: 0.92rem; line-height: 1.45; }
