@@ -195,6 +195,9 @@ def test_grounded_answers_on_the_real_index(real_assistant):
     qformer = assistant.ask("What is the Q-Former in BLIP-2 for, and what does it buy you in "
                             "training cost?").text.splitlines()[0]
     assert "Q-Former" in qformer  # the first clause's subject, not "it" of the second
+    paper = assistant.ask("What results did the original Transformer paper report, and how "
+                          "expensive was it to train?")
+    assert not paper.abstained and "28.4" in paper.text.splitlines()[0]  # its own card
     mlops = assistant.ask("What components belong in an MLOps setup?")
     assert "MLOps" in mlops.search_query  # not "corrected" into a corpus word
 

@@ -188,6 +188,15 @@ def test_a_dated_name_line_names_the_subject_of_what_follows():
     assert [i.subject for i in infos] == ["Sleeper Agents", "Sleeper Agents"]
 
 
+def test_a_card_without_a_short_name_is_called_by_what_it_introduced():
+    from rag.corpus.linking import introduced_name
+
+    text = "This paper introduced the Transformer, a sequence-to-sequence architecture."
+    assert introduced_name(text) == ["Transformer"]
+    assert introduced_name("The authors introduced the Transformer.") == []  # not the opening
+    assert card_subject("Attention Is All You Need", introduced_name(text)) == "Transformer"
+
+
 def test_a_card_defines_the_acronym_of_its_title():
     from rag.corpus.linking import title_acronyms
 

@@ -34,7 +34,8 @@ from rag.search.names import named_words
 NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
 _PARENS = re.compile(r"\s*\([^()]*\)\s*$")
 _PRONOUN = re.compile(r"\b(?:it|its|they|their|them)\b", re.I)
-_PAPER_REF = re.compile(r"\bthe\s+([\w.+-]+(?:\s+[\w.+-]+){0,3}?)\s+paper\b", re.I)
+_PAPER_REF = re.compile(r"\bthe\s+(?:(?:original|first|seminal|famous|classic)\s+)?"
+                        r"([\w.+-]+(?:\s+[\w.+-]+){0,3}?)\s+paper\b", re.I)
 _LIMITS_NOTE = ("The reading material lists no limitations of {s}; what it does say about "
                 "{s} follows.")
 _MISSING_NOTE = "The material does not explain {s}."

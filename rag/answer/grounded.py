@@ -289,6 +289,8 @@ class Composer:
         if (c.cosine >= cfg.lead_floor or self._states_limits(c, intent)) and \
                 self.table.explains(c.sentence, subject):
             return True
+        if subject.paper and subject.paper == self.table.card_name[c.sentence]:
+            return True  # "in the Transformer paper": any sentence of that paper's card
         return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine)
 
     def _states_limits(self, c: Candidate, intent: str) -> bool:

@@ -337,3 +337,14 @@ def title_acronyms(title: str, text: str) -> list[str]:
              if a.upper()[:1] == long.strip()[:1].upper() and flat(long)
              and head.startswith(flat(long)) and len(flat(long).split()) >= 2]
     return found + [a[:-1] for a in found if re.fullmatch(r"[A-Z]{2,}s", a)]  # "LCMs"
+
+
+_INTRODUCED = re.compile(r"This (?:[\w-]+ ){0,2}paper (?:introduce[sd]|propose[sd]|presents?) "
+                         r"(?:the )?([A-Z][\w-]+(?: [A-Z][\w-]+)?)(?=[,.:;( ])")
+
+
+def introduced_name(text: str) -> list[str]:
+    """The name a card's opening says the paper introduced ("This paper introduced the
+    Transformer, ..." -> ["Transformer"]): the card's name when it has no other."""
+    found = _INTRODUCED.match(text)
+    return [found.group(1)] if found else []

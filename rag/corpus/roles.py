@@ -449,7 +449,7 @@ def keep_sentence(text: str, is_answer: bool) -> bool:
 def _card_names(chunks: Sequence, sources: Sequence) -> dict[str, list[str]]:
     """Each paper's short names: the linker's, a link's anchor text, and an acronym its
     card defines for its title."""
-    from rag.corpus.linking import corpus_linker, link_anchors, title_acronyms
+    from rag.corpus.linking import corpus_linker, introduced_name, link_anchors, title_acronyms
 
     names: dict[str, list[str]] = {}
     for name in corpus_linker(sources).names:
@@ -464,6 +464,8 @@ def _card_names(chunks: Sequence, sources: Sequence) -> dict[str, list[str]]:
         if chunk.doc_id.startswith("arxiv:"):
             own = names.setdefault(chunk.doc_id.removeprefix("arxiv:"), [])
             own.extend(a for a in title_acronyms(chunk.title, chunk.text) if a not in own)
+            if not own:  # "This paper introduced the Transformer, ..."
+                own.extend(introduced_name(chunk.text)[:1])
     return names
 
 
