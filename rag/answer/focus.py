@@ -26,7 +26,7 @@ from rag.answer.grounded import (
     surface_terms,
 )
 from rag.answer.intent import Intent, detect_intent
-from rag.answer.versions import other_version, question_version, variant_only
+from rag.answer.versions import another_version, question_version
 from rag.records import Hit
 from rag.search.conversation import is_elliptical
 from rag.search.names import named_words
@@ -359,21 +359,14 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
         key = sorted(keys[item])
         found = [c for c in cands if key and t.explained(c.sentence, anchors[item], key) >= 0.99]
         others = set().union(*(keys[i] for i in intent.items if i != item)) - keys[item]
+        version = question_version(item)
         out[item] = sorted(found, key=lambda c: (
-            _other_version_of(t, c.sentence, item), t.anaphoric[c.sentence],
+            another_version(t.text[c.sentence], t.subject_name[c.sentence], item, version),
+            t.anaphoric[c.sentence],
             about_other(t.terms[c.sentence], keys[item], others),
             t.facet[c.sentence] in ("impact", "background"), not t.statement[c.sentence],
             not set(t.terms[c.sentence][:3]) & keys[item]))
     return out
-
-
-def _other_version_of(table, i: int, item: str) -> bool:
-    """Is sentence ``i`` about another version of a compared item ("BLIP's encoder ..."
-    for BLIP-2, "BLIP-2 ..." for BLIP)?"""
-    version = question_version(item)
-    if version[0]:
-        return other_version(table.text[i], table.subject_name[i], *version)
-    return variant_only(table.text[i], item) or variant_only(table.subject_name[i], item)
 
 
 def about_other(terms: Sequence[str], own: set[str], others: set[str], opening: int = 3) -> bool:

@@ -25,7 +25,13 @@ from rag.answer.coverage import (
     is_statement,
 )
 from rag.answer.intent import FACET_FIT, Intent, clause_intents
-from rag.answer.versions import base_only, other_name, other_version, variant_only
+from rag.answer.versions import (
+    another_version,
+    base_only,
+    other_name,
+    other_version,
+    variant_only,
+)
 from rag.corpus.linking import key as flat_key
 from rag.search.query import normalize
 from rag.settings import AnswerSettings, FocusSettings
@@ -118,12 +124,11 @@ class SentenceTable:
         """Is sentence ``i`` about a later version of the subject, another name containing
         it ("FlashAttention-2" for a follow-up about FlashAttention), or only the base of
         its name ("DeepSeek-R1" for R1-Zero)?"""
-        name = subject.surface
-        if subject.version[0]:  # "Llama 2": the Llama 2 card is the subject, Llama 3 is not
-            return other_version(self.text[i], self.subject_name[i], *subject.version)
-        return bool(name) and (variant_only(self.text[i], name) or base_only(self.text[i], name)
-                               or other_name(self.names[i], name)
-                               or variant_only(self.subject_name[i], name))
+        name = subject.surface  # "Llama 2": the Llama 2 card is the subject, Llama 3 is not
+        if another_version(self.text[i], self.subject_name[i], name, subject.version):
+            return True
+        return not subject.version[0] and bool(name) and (
+            base_only(self.text[i], name) or other_name(self.names[i], name))
 
     def explains(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?

@@ -144,8 +144,7 @@ def comparison_items(question: str) -> tuple[str, ...]:
     text = re.split(r"\s[—-]\s|:|\?|, which\b|\bwhich (?:is|one)\b", question)[0]
     text = re.sub(r"[!.]+", " ", text)
     named = re.search(r"\b(?:between|compare|contrast|comparison of)\b", text, re.I)
-    text = re.sub(r"^.*?\b(?:between|compare|contrast|comparison of)\b", "", text, flags=re.I) \
-        if named else text
+    text = text[named.end():] if named else text
     asks_how = named and re.match(r"\s*(?:how|in what ways?)\s+(?!(?:is|are|do|does)\b)",
                                   text, re.I)
     if asks_how:  # "Compare how Flamingo, BLIP-2 and LLaVA connect a vision encoder ..."

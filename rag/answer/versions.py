@@ -62,3 +62,13 @@ def other_name(subject_words: frozenset[str], name: str) -> bool:
     "QLoRA" or "FlashAttention-2" for a question about LoRA or FlashAttention)?"""
     low = name.lower()
     return low not in subject_words and any(low in w for w in subject_words)
+
+
+def another_version(text: str, subject: str, name: str, version: tuple[str, str]) -> bool:
+    """Is a sentence (its ``text``, its passage's ``subject``) about another version of
+    ``name`` than the one asked: another number of a versioned name ("Llama 2" for
+    ``version`` ("Llama", "3")), else a later variant of an unversioned one ("BLIP-2 ..."
+    for BLIP)?"""
+    if version[0]:
+        return other_version(text, subject, *version)
+    return bool(name) and (variant_only(text, name) or variant_only(subject, name))

@@ -331,11 +331,9 @@ def title_acronyms(title: str, text: str) -> list[str]:
         return " ".join(re.findall(r"[a-z0-9]+", t.lower()))
 
     head = flat(title)
-    pairs = [(a, long) for a, long in _ACRONYM_FIRST.findall(text)]
-    pairs += [(a, long) for long, a in _ACRONYM_LAST.findall(text)]
-    found = [a for a, long in pairs
-             if a.upper()[:1] == long.strip()[:1].upper() and flat(long)
-             and head.startswith(flat(long)) and len(flat(long).split()) >= 2]
+    pairs = _ACRONYM_FIRST.findall(text) + [(a, long) for long, a in _ACRONYM_LAST.findall(text)]
+    found = [a for a, long in pairs if a[0].upper() == long.strip()[:1].upper()
+             and len(flat(long).split()) >= 2 and head.startswith(flat(long))]
     return found + [a[:-1] for a in found if re.fullmatch(r"[A-Z]{2,}s", a)]  # "LCMs"
 
 
@@ -348,3 +346,24 @@ def introduced_name(text: str) -> list[str]:
     Transformer, ..." -> ["Transformer"]): the card's name when it has no other."""
     found = _INTRODUCED.match(text)
     return [found.group(1)] if found else []
+
+
+def short_names_by_paper(chunks: Sequence, sources: Sequence) -> dict[str, list[str]]:
+    """Each paper's short names, by arXiv id: the linker's, a link's anchor text, an
+    acronym its card defines for its title, else the name its card says it introduced."""
+    names: dict[str, list[str]] = {}
+    for name in corpus_linker(sources).names:
+        if name.kind != "title":
+            names.setdefault(name.arxiv_id, []).append(name.text)
+    for arxiv_id, anchor in link_anchors(sources):
+        if arxiv_id not in names:
+            names.setdefault(f"anchor:{arxiv_id}", []).append(anchor)
+    for anchored in [k for k in names if k.startswith("anchor:")]:
+        names[anchored.removeprefix("anchor:")] = names.pop(anchored)
+    for chunk in chunks:  # "YOLO (You Only Look Once) recasts ...": the card's short name
+        if chunk.doc_id.startswith("arxiv:"):
+            own = names.setdefault(chunk.doc_id.removeprefix("arxiv:"), [])
+            own.extend(a for a in title_acronyms(chunk.title, chunk.text) if a not in own)
+            if not own:  # "This paper introduced the Transformer, ..."
+                own.extend(introduced_name(chunk.text)[:1])
+    return names

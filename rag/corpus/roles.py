@@ -446,34 +446,12 @@ def keep_sentence(text: str, is_answer: bool) -> bool:
     return bool(label) and facet_of(label) in FACETS and len(rest.split()) >= 4
 
 
-def _card_names(chunks: Sequence, sources: Sequence) -> dict[str, list[str]]:
-    """Each paper's short names: the linker's, a link's anchor text, and an acronym its
-    card defines for its title."""
-    from rag.corpus.linking import corpus_linker, introduced_name, link_anchors, title_acronyms
-
-    names: dict[str, list[str]] = {}
-    for name in corpus_linker(sources).names:
-        if name.kind != "title":
-            names.setdefault(name.arxiv_id, []).append(name.text)
-    for arxiv_id, anchor in link_anchors(sources):
-        if arxiv_id not in names:
-            names.setdefault(f"anchor:{arxiv_id}", []).append(anchor)
-    for key in [k for k in names if k.startswith("anchor:")]:
-        names[key.removeprefix("anchor:")] = names.pop(key)
-    for chunk in chunks:  # "YOLO (You Only Look Once) recasts ...": the card's short name
-        if chunk.doc_id.startswith("arxiv:"):
-            own = names.setdefault(chunk.doc_id.removeprefix("arxiv:"), [])
-            own.extend(a for a in title_acronyms(chunk.title, chunk.text) if a not in own)
-            if not own:  # "This paper introduced the Transformer, ..."
-                own.extend(introduced_name(chunk.text)[:1])
-    return names
-
-
 def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
     """Role records of every kept sentence of every chunk, in index order."""
     from rag.corpus.chunk import is_answer_sentence, split_sentences
+    from rag.corpus.linking import short_names_by_paper
 
-    names = _card_names(chunks, sources)
+    names = short_names_by_paper(chunks, sources)
     out: list[SentenceInfo] = []
     carried: tuple[str, str] = ("", "")  # (section, subject a title line set there)
     opened: set[str] = set()  # cards whose first sentence has been seen
