@@ -94,6 +94,10 @@ def test_stem_tokens_match_bm25s():
      ("Tree of Thoughts", "ReAct")),
     ("How do Flamingo and LLaVA differ in how they connect vision to language?",
      ("comparison", "mechanism"), ("Flamingo", "LLaVA")),
+    # a detail of the subject, not what it is
+    ("What image tokenizer does LlamaGen use?", ("detail",), ()),
+    ("What does MTEB cover in terms of tasks and languages?", ("detail",), ()),
+    ("What does RAG stand for?", ("definition",), ()),
 ])
 def test_intent(question, kinds, items):
     intent = detect_intent(question)

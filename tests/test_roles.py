@@ -96,6 +96,7 @@ def test_discussion_items_keep_commas_inside_parentheses():
     ("The limitations include {analysis['limitations']}, which suggests future work in "
      "{analysis['future_directions']}", "code"),
     ('f"Generate an input for this task: {instruction}"', "code"),
+    ("spk, mem = lif(input[step], mem)", "code"),
     ("You should also know Claude 3.5 Sonnet and Gemini 2.0 Flash/Flash Thinking.", "pointer"),
     ("Module: Course Contents → Interview Preparation", "title"),
     ("RAG is the bread and butter of AI Engineering at work in 2024, so there are a LOT of "

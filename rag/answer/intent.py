@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-INTENTS = ("definition", "mechanism", "reason", "comparison", "usage", "limitations",
+INTENTS = ("definition", "detail", "mechanism", "reason", "comparison", "usage", "limitations",
            "results", "verdict", "problem")
 _PATTERNS: dict[str, str] = {
     "comparison": r"\b(?:vs\.?|versus|compared? (?:to|with)|compare|contrast|comparison|"
@@ -56,10 +56,15 @@ _PATTERNS: dict[str, str] = {
                   r"tell me about)\b|\bwhat (?:is|are)\b",
 }
 _COMPILED = {k: re.compile(v, re.I) for k, v in _PATTERNS.items()}
+# "What image tokenizer does LlamaGen use?", "What does OLMo's release include?": a detail
+# of the subject, not what it is (its overview sentence does not answer it).
+_DETAIL = re.compile(r"^\s*(?:what|which)\s+(?:[\w'-]+\s+){0,3}?(?:does|did|do)\s+"
+                     r"(?!.*\b(?:mean|stand for)\b)", re.I)
 # Facets that answer each intent, best first (rag.corpus.roles facet names; "" = a plain
 # statement; "hint" = a discussion point's own answer).
 FACET_FIT: dict[str, tuple[str, ...]] = {
     "definition": ("key_idea", "overview", "", "method", "problem"),
+    "detail": ("", "method", "key_idea", "results"),
     "mechanism": ("method", "key_idea", "", "overview"),
     "reason": ("hint", "problem", "advantages", "key_idea", "", "background"),
     "comparison": ("key_idea", "advantages", "limitations", "hint", "overview", "", "method",
@@ -117,6 +122,8 @@ def clause_intents(clause: str) -> list[str]:
     kinds = [k for _, k in found]
     if _SPECIFIC & set(kinds):
         kinds = [k for k in kinds if k != "definition"]
+    if not kinds and _DETAIL.search(clause):
+        kinds = ["detail"]
     if "problem" in kinds:  # "what limitation did X remove" asks what X solved
         kinds = ["problem"] + [k for k in kinds if k not in ("problem", "limitations")]
     return kinds

@@ -30,7 +30,7 @@ _POINTER = re.compile(r"^(?:\(?\d+(?:\.\d+)?\s*hr video\)|\(\d+\)\s*)?\s*(?:you 
                       r"^(?:read|review|attend|follow|join|subscribe)\s", re.I)
 _TABLE_ROW = re.compile(r"^\|.*\|$")
 _CODE = re.compile(r"\{[^{}]*\}|^\s*(?:def|return|import|class|print)\b|^\s*from \S+ import\b"
-                   r"|\w\.\w+\(|^\s*[\w.\[\]'\"]+\s*=\s|==|[;{}]\s*$|^\s*[#@]|^f[\"']")
+                   r"|\w\.\w+\(|^\s*[\w.\[\]'\"]+(?:\s*,\s*[\w.\[\]'\"]+)*\s*=\s|==|[;{}]\s*$|^\s*[#@]|^f[\"']")
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\w.%]*")
 _NAME_GLUE = frozenset("and or & vs the of for on in to a an with paper papers esp via its "
                        "from by at".split())
