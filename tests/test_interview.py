@@ -252,6 +252,21 @@ def test_gibberish_salad_and_echo_detection():
     assert not grading.is_gibberish("LoRA keeps the weights frozen", vocab)
     assert grading.is_salad("attention transformer softmax query key value scaling")
     assert not grading.is_salad("attention scales the query by the key")
+    # a "the" and "of" thrown into a keyword dump, in an answer with no punctuation
+    dump = "hybrid mamba jamba layer scan selective attention the of 256K linear recall"
+    assert grading.is_salad(dump, punctuated=False)
+    assert not grading.is_salad("Mixture of experts uses sparse activation per token",
+                                punctuated=False)  # a terse statement keeps its words
+
+
+def test_denying_what_the_sources_deny_is_no_contradiction():
+    from rag.study.claims import denied_in
+
+    point = "R1-Zero develops chain-of-thought reasoning spontaneously through RL alone."
+    answer = "They ran RL directly with no human chain-of-thought data."
+    assert grading.contradiction(point, answer)
+    sources = denied_in(["Emergent reasoning from RL: no explicit CoT supervision."])
+    assert grading.contradiction(point, answer, denied_by_sources=sources) == ""
 
 
 def test_a_restated_title_with_filler_verbs_is_an_echo():

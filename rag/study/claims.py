@@ -16,7 +16,7 @@ import re
 
 from rag.corpus.chunk import split_sentences
 from rag.errors import InvalidAnswer
-from rag.search.glossary import expand_acronyms
+from rag.search.glossary import expand_acronyms, glossary
 from rag.study import terms
 
 # Where a sentence splits into clauses that each state something on their own.
@@ -152,13 +152,24 @@ def known_numbers(texts) -> frozenset[float]:
                      for v in values)
 
 
+def denied_in(texts) -> frozenset[str]:
+    """Stems the texts themselves deny ("no SFT or human annotations", acronyms spelled
+    out too): an answer denying them agrees with the sources."""
+    spelled = glossary()
+    return frozenset(s for t in texts for form in (t, re.sub(
+        r"[A-Za-z][A-Za-z0-9]*", lambda m: spelled.get(m.group(0), m.group(0)), t))
+        for s in terms.negated_stems(form, explicit=True))
+
+
 def contradiction(point: str, unit: str, question: str = "",
-                  known: frozenset[float] = frozenset()) -> str:
+                  known: frozenset[float] = frozenset(),
+                  denied_by_sources: frozenset[str] = frozenset()) -> str:
     """Why ``unit`` states the opposite of ``point`` ('' when it does not): a different
     number; an antonym swapped in ("quadratic" for "linear") unless the unit negates it
     ("does not update" for "freezes"); a shared word negated in one but not the other;
     or two or more words the point rules out ("instead of self-supervised pretraining")
-    asserted by the unit.  ``known``: numbers the sources state (never a wrong number)."""
+    asserted by the unit.  ``known``: numbers the sources state (never a wrong number);
+    ``denied_by_sources``: stems the sources deny (denying them is no contradiction)."""
     if why := _number_conflict(point, unit, known):
         return why
     p_stems, u_stems = terms.content_stems(point), terms.content_stems(unit)
@@ -175,7 +186,7 @@ def contradiction(point: str, unit: str, question: str = "",
         return ""  # "does not update" restates "freezes"
     shared = (p_stems & u_stems) - terms._GENERIC_STEMS - context
     denied = shared & terms.negated_stems(unit, explicit=True) - neg_p - _negated_clause_stems(
-        point)
+        point) - denied_by_sources
     if denied:  # "LoRA does not freeze the weights" for "LoRA freezes the weights"
         return f"negated claim ({', '.join(sorted(denied))})"
     excluded = {s for s in ruled_out(point) - context - neg_u - _negated_clause_stems(unit)

@@ -28,6 +28,7 @@ configured.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -40,6 +41,7 @@ from rag.study import attribution, grounding, terms
 from rag.study.claims import (
     answer_units,
     contradiction,
+    denied_in,
     known_numbers,
     present,
     sentence_units,
@@ -87,10 +89,19 @@ def is_gibberish(unit: str, vocab: frozenset[str]) -> bool:
     return known < 0.6 * len(tokens)
 
 
-def is_salad(unit: str) -> bool:
-    """A keyword list: six or more words and not one function word."""
+def is_salad(unit: str, punctuated: bool = True) -> bool:
+    """A keyword list: six or more words and not one function word; in an answer with no
+    punctuation at all (not ``punctuated``), fewer than one function word in five ("hybrid
+    mamba jamba layer scan selective attention the of 256K linear recall": a "the" and
+    "of" thrown in)."""
     tokens = terms.words(unit)
-    return len(tokens) >= 6 and not any(t in terms.FUNCTION_WORDS for t in tokens)
+    if len(tokens) < 6:
+        return False
+    function = sum(t in terms.FUNCTION_WORDS for t in tokens)
+    return not function or function < 0.2 * len(tokens) and not punctuated
+
+
+_PUNCTUATION = re.compile(r"[.,;:!?](?=\s|$)|[()]")  # not the point of "1.4T" or "10,000"
 
 
 def is_echo(unit: str, unit_vec: np.ndarray, question_vec: np.ndarray, context: str,
@@ -126,7 +137,8 @@ def _wanted(point: str, question: str, weigh) -> dict[str, float]:
 def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequence[str],
                 cfg: InterviewSettings, weigh=_no_rarity,
                 known: frozenset[float] = frozenset(),
-                shares: Sequence[float] = (), misattributed: Sequence[str] = ()) -> Judgement:
+                shares: Sequence[float] = (), misattributed: Sequence[str] = (),
+                denied: frozenset[str] = frozenset()) -> Judgement:
     """The best judgement of one key point over the answer's units (sentences and
     clauses).  Covered: cosine >= ``cover_threshold`` and enough of the point's
     distinguishing terms (``term_fraction`` of their weight, at least 1, at most
@@ -154,7 +166,7 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         sim, found = float(sims[i]) + relief, sum(weights[t] for t in hits)
         if sim < min(cfg.partial_threshold, cfg.contradiction_threshold) or found < 1:
             continue
-        why = contradiction(point.text, unit, question, known) if found >= need else ""
+        why = contradiction(point.text, unit, question, known, denied) if found >= need else ""
         near = sim >= cfg.partial_threshold  # else close enough only to contradict it
         if near and misattributed and misattributed[i] and not why:
             if found < need:
@@ -220,7 +232,8 @@ def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
     units = [u for u, _ in pairs]
     sentence_of = dict(pairs)
     notes = []
-    kept = [u for u in units if not is_gibberish(u, vocab) and not is_salad(u)]
+    punctuated = bool(_PUNCTUATION.search(text))
+    kept = [u for u in units if not is_gibberish(u, vocab) and not is_salad(u, punctuated)]
     if len(kept) < len(units):
         notes.append(f"{len(units) - len(kept)} sentence(s) set aside as gibberish or a "
                      "keyword list")
@@ -257,8 +270,9 @@ def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
     sims = point_vecs @ prep.vectors.T if len(prep.units) else np.zeros((len(point_vecs), 0))
     if known is None:
         known = known_numbers(p.text for p in (*entry.key_points, *entry.support))
+    denied = denied_in(p.text for p in (*entry.key_points, *entry.support))
     judged = [judge_point(point, entry.question, sims[i], prep.units, cfg, weigh, known,
-                          prep.shares, prep.misattributed)
+                          prep.shares, prep.misattributed, denied)
               for i, point in enumerate(entry.key_points)]
     judged = cap_per_sentence(judged, prep.sentence, cfg.points_per_sentence)
     out = []

@@ -40,7 +40,7 @@ introduce introduces introduced author authors like based general allow allows l
 lets need needs get gets give gives large language llm llms ai
 question questions answer answers basically actually really simply think know thing
 stuff say said sure yes okay ok fine versus vs go goes going went relate relates
-related relating
+related relating solve solves solved solving build builds built building
 """.split())
 # Pairs whose swap inverts a claim ("linear" for "quadratic" ...), as stems.
 ANTONYM_WORDS = [
