@@ -198,7 +198,16 @@ def number_slots(text: str) -> dict[str, set[float]]:
         after = [w for w in words(spelled[m.end():m.end() + 40]) if w not in FUNCTION_WORDS]
         if after:
             slots.setdefault(stem(after[0]), set()).add(number)
+        before = words(spelled[max(0, m.start() - 30):m.start()])[-3:]
+        while before and before[-1] in _LINKING:
+            before.pop()
+        if before and before[-1] not in FUNCTION_WORDS and len(before[-1]) > 1:
+            slots.setdefault("^" + stem(before[-1]), set()).add(number)  # "FID of 7.27"
     return slots
+
+
+_LINKING = frozenset("of is was were about around roughly approximately nearly almost "
+                     "just only a an the at to reaches reached scored scores".split())
 
 
 def same_number(a: float, b: float) -> bool:
