@@ -98,6 +98,8 @@ def test_stem_tokens_match_bm25s():
     ("What image tokenizer does LlamaGen use?", ("detail",), ()),
     ("What does MTEB cover in terms of tasks and languages?", ("detail",), ()),
     ("What does RAG stand for?", ("definition",), ()),
+    ("GPT-4 on the simulated bar exam: where did it rank?", ("results",), ()),
+    ("How would you pick its rank?", ("usage",), ()),  # a LoRA rank is no ranking
 ])
 def test_intent(question, kinds, items):
     intent = detect_intent(question)

@@ -35,7 +35,8 @@ _PATTERNS: dict[str, str] = {
     "results": r"\b(?:results?|how (?:well|much|fast|many)|score[sd]?|numbers?|benchmarks?|"
                r"speed-?up|accuracy|bleu|gsm8k|how (?:big|large)|"
                r"what did .* (?:get|reach|find|show)|"
-               r"findings?)",
+               r"findings?|percentile|\branked\b|"
+               r"(?:how|where) did .{1,40} (?:do|fare|perform|rank|place|land)\b)",
     "problem": r"\bwhat (?:problems?|gaps?|issues?|weakness(?:es)?|bottlenecks?|limitations?)\b"
                r"[^?]*\b"
                r"(?:solve|address|tackle|target|fix|overcome|remove|fill)|\bmotivation\b|"
