@@ -778,3 +778,26 @@ def test_a_sentence_that_points_back_is_anaphoric(text, points_back):
     from rag.answer.grounded import _ANAPHORA
 
     assert bool(_ANAPHORA.match(text)) == points_back
+
+
+@pytest.mark.parametrize("question, counted", [
+    ("OLMoE-1B-7B: how many experts per layer, and how many are active per token?",
+     ("exper",)),
+    ("how much audio went into Whisper?", ("audio",)),
+    ("The Prompt Report: how many text-based prompting techniques are in its taxonomy?",
+     ("techn",)),  # the head noun
+    ("roughly how many params am i actually training?", ("param",)),
+    ("What is LoRA?", ()),
+])
+def test_how_many_names_what_it_counts(question, counted):
+    from rag.answer.focus import counted as counted_in
+
+    assert counted_in(question) == counted
+
+
+def test_a_count_is_a_number_of_the_counted_thing():
+    from rag.answer.grounded import states_count
+
+    assert states_count("with 64 small experts per layer", ("exper",))
+    assert states_count("The authors collected 680,000 hours of audio", ("audio",))
+    assert not states_count("Experts are chosen by a router.", ("exper",))

@@ -196,7 +196,29 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
-                   question_version(bare), asked, spelled)
+                   question_version(bare), asked, spelled, counted(bare))
+
+
+_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+((?:[a-z][\w-]*\s*){1,3})", re.I)
+_NOT_COUNTED = frozenset("are is was were do does did can could will would should have has "
+                         "had of in on per for to the a an it they went go goes more less "
+                         "roughly approximately actually am i we you vs versus and or".split())
+
+
+def counted(question: str) -> tuple[str, ...]:
+    """What a "how many / how much" question counts ("how many experts per layer" ->
+    ("expert",), "how much audio" -> ("audio",)): the leading letters of each noun, so
+    "parameters" also matches "params"."""
+    out = []
+    for m in _HOW_MANY.finditer(question):
+        phrase = []
+        for word in m.group(1).lower().split():
+            if word in _NOT_COUNTED:
+                break
+            phrase.append(word)
+        if phrase:  # the head noun: "text-based prompting techniques" counts techniques
+            out.append(phrase[-1][:5] if len(phrase[-1]) > 5 else phrase[-1].rstrip("s"))
+    return tuple(dict.fromkeys(out))
 
 
 def named_terms(backend, question: str, own: Anchors) -> list[str]:

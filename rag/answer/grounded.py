@@ -165,6 +165,7 @@ class Subject:
     version: tuple[str, str] = ("", "")  # "What is Llama-3?" -> ("Llama", "3")
     asked: frozenset[str] = frozenset()  # a follow-up's own terms ("pick its rank": rank)
     spelled: frozenset[str] = frozenset()  # key terms only retrieval's expansion added
+    counted: tuple[str, ...] = ()  # "how many experts per layer?" -> ("expert",)
 
 
 # A demonstrative or possessive early in a sentence points at what came before it
@@ -342,6 +343,10 @@ class Composer:
                                              self.fragment(c, intent), -rank(c)))
         best = flaws[accepted[0].sentence] if accepted else ()
         fine = [c for c in accepted if all(a <= b for a, b in zip(flaws[c.sentence], best))]
+        counting = [c for c in fine if states_count(c.text, own.counted) and accepted
+                    and t.unit[c.sentence] == t.unit[accepted[0].sentence]]
+        if counting:  # "how many experts?": the sentence that gives their number
+            return counting[0]
         return self.fitting_lead(accepted, intent, self.unit_mates(cands, accepted, own), fine,
                                  aspect=not own.focused)
 
@@ -462,6 +467,17 @@ class Composer:
         limit = self.answer_settings.redundancy_threshold
         return any(cand.sentence == c.sentence or cand.text == c.text
                    or float(vec @ self.vectors[c.sentence]) >= limit for c in chosen)
+
+
+_NUMBER = (r"(?:\d[\d,.]*\s*(?:[kmbt]\b|%|x\b)?|\b(?:two|three|four|five|six|seven|eight|"
+           r"nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b)")
+
+
+def states_count(text: str, counted: Sequence[str]) -> bool:
+    """Does ``text`` give a number of one of the ``counted`` things ("64 small experts",
+    "680,000 hours of audio")?"""
+    return any(re.search(rf"{_NUMBER}\s*(?:[\w-]+\s+){{0,2}}?{re.escape(stem)}", text, re.I)
+               for stem in counted)
 
 
 def surface_terms(question: str, stems: Sequence[str],
