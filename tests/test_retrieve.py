@@ -145,6 +145,9 @@ def test_names_the_material_never_writes_are_unknown():
     assert names.unknown_names("How does PyTorch autograd work?") == [("pytorch",)]
     assert names.unknown_names("Compare tree-of-thoughts and RNN-based models") == []
     assert names.unknown_names("What is JavaScript? And LLaMA3? And thumbs-up data?") == []
+    # a capitalised word the material never uses names what follows it
+    assert names.unknown_names("What does the Krebs cycle produce?") == [("kreb", "cycl")]
+    assert names.unknown_names("Explain it. Then show Tree of Thoughts.") == []
 
 
 def test_the_named_papers_passages_are_always_among_the_hits():

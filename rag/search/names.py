@@ -57,14 +57,22 @@ class QuestionNames:
         the material has "Tree of Thoughts", not a B-tree; "k-means").  Descriptive
         compounds ("RNN-based", "thumbs-up") are not names."""
         out = []
-        for word in re.findall(r"[\w-]+", question):
+        found = list(re.finditer(r"[\w-]+", question))
+        for n, m in enumerate(found):
+            word = m.group(0)
             parts = [p for p in word.split("-") if p]
             single = len(parts) > 1 and any(len(p) == 1 and p.isalpha() for p in parts)
-            if re.search(r"[a-z][A-Z]", word) or single:  # "JavaScript", "B-tree", "k-means"
+            # "the Krebs cycle": a capitalised word inside the question names the next one
+            proper = n > 0 and re.fullmatch(r"[A-Z][a-z]{3,}", word) is not None \
+                and question[:m.start()].rstrip()[-1:] not in (".", "?", "!", ":", ";")
+            if re.search(r"[a-z][A-Z]", word) or single or proper:
                 flat = flat_key(word)
                 forms = {flat, flat.rstrip("s"), flat + "s", flat + "es"}
                 if flat and not forms & self.spellings:
-                    out.append(stem_tokens(word.replace("-", " ")))
+                    name = word.replace("-", " ")
+                    if proper and n + 1 < len(found):
+                        name += " " + found[n + 1].group(0)
+                    out.append(stem_tokens(name))
         return out
 
     def knows(self, stems: Sequence[str]) -> bool:
