@@ -354,6 +354,7 @@ class _StubTable:
     def __init__(self, statement, facet):
         self.statement, self.facet = statement, facet
         self.anaphoric = [False] * len(statement)
+        self.list_entry = [False] * len(statement)
         self.hint_intent = ["definition"] * len(statement)
         self.unit = ["card"] * len(statement)
         self.labelled = [False] * len(statement)
@@ -801,3 +802,11 @@ def test_a_count_is_a_number_of_the_counted_thing():
     assert states_count("with 64 small experts per layer", ("exper",))
     assert states_count("The authors collected 680,000 hours of audio", ("audio",))
     assert not states_count("Experts are chosen by a router.", ("exper",))
+
+
+def test_a_reading_list_entry_is_marked():
+    from rag.answer.grounded import _LIST_ENTRY
+
+    assert _LIST_ENTRY.match("MRCR(5) paper - evaluating long context, used by OpenAI.")
+    assert _LIST_ENTRY.match("Automatic Prompt Engineering paper - humans are bad prompters.")
+    assert not _LIST_ENTRY.match("The paper shows that attention is all you need - mostly.")

@@ -90,6 +90,7 @@ class SentenceTable:
         self.statement = [is_statement(t) for t in self.text]
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
+        self.list_entry = [bool(_LIST_ENTRY.match(t)) for t in self.text]
         self.labelled = [bool(s.label and s.facet) for s in info]
         cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
@@ -234,6 +235,11 @@ def answer_text(info) -> str:
     return info.prose
 
 
+# A reading list's entry: "MRCR(5) paper - evaluating long context, used by OpenAI ...":
+# a comment on a paper, not an account of it (it leads only when nothing else can).
+_LIST_ENTRY = re.compile(r"^[^.]{1,80}?\b(?:paper|papers|report)\s+[-–—]\s", re.I)
+
+
 def facet_fit(intent: str, facet: str, limiting: bool = False) -> float:
     """1 for the intent's best facet, falling by rank; limitation-like sentences count
     half for the limitations intent."""
@@ -333,7 +339,8 @@ class Composer:
         flaws = {c.sentence: (other_question(c), t.anaphoric[c.sentence],
                               t.about_variant(c.sentence, own),
                               own.focused and not t.explains(c.sentence, own),
-                              bool(own.paper) and not own.paper <= t.subject[c.sentence])
+                              bool(own.paper) and not own.paper <= t.subject[c.sentence],
+                              t.list_entry[c.sentence])
                  for c in ok}
 
         def off_ask(c: Candidate) -> bool:  # a follow-up's lead says what it asks about
