@@ -620,6 +620,8 @@ def test_another_version_of_a_versioned_name_is_another_subject():
     assert question_version("Drawbacks of DALL-E 2?") == ("DALL-E", "2")
     assert question_version("What was the state of the art in 2023?") == ("", "")
     assert question_version("Mixtral 8 x 7B: why 47B total?") == ("", "")  # a size
+    assert question_version("In the s1 paper, how was the 1,000-example set chosen?") \
+        == ("", "")  # "the 1,000" is no version
     llama3 = ("Llama", "3")
     assert other_version("Llama 2 is Meta's successor to LLaMA", "Llama 2 | Paper card", *llama3)
     assert not other_version("The Llama 3 family (the Llama 3.1 release)", "Llama 3", *llama3)

@@ -157,3 +157,12 @@ def test_answers_over_the_real_index_list_named_papers(real_assistant) -> None:
     answer = real_assistant.ask("Why does LoRA's low-rank adaptation work, and which layers "
                                 "should be adapted?")
     assert "2106.09685" in [p.arxiv_id for p in answer.related_papers]
+
+
+def test_a_short_name_before_the_colon():
+    from rag.corpus.linking import short_name
+
+    assert short_name("LoRA: Low-Rank Adaptation of Large Language Models") == "LoRA"
+    assert short_name("s1: Simple test-time scaling") == "s1"  # a letter and a digit
+    assert short_name("AI: a survey") is None
+    assert short_name("Attention Is All You Need") is None

@@ -69,7 +69,8 @@ def short_name(title: str) -> str | None:
     """The part before the colon when it is a name ("LoRA"), not a sentence."""
     head, sep, _ = title.partition(":")
     head = head.strip()
-    if not sep or len(head) < 3 or len(head.split()) > 5:
+    short = len(head) < 3 and not re.fullmatch(r"[A-Za-z]\d", head)  # "s1" is a name
+    if not sep or short or len(head.split()) > 5:
         return None
     return head
 
