@@ -262,6 +262,14 @@ def test_gibberish_salad_and_echo_detection():
                                 punctuated=False)  # a terse statement keeps its words
 
 
+def test_a_punctuated_keyword_dump_is_still_a_dump():
+    assert grading.is_keyword_dump("Timbre! prosody? content... acoustic: detail, detail; "
+                                   "codec-codec. Diffusion 42 - umbrella.")
+    assert not grading.is_keyword_dump("NaturalSpeech 3 factorizes speech into content, "
+                                       "prosody, timbre and acoustic details with a codec.")
+    assert not grading.is_keyword_dump("Consistency models make diffusion faster.")  # short
+
+
 def test_denying_what_the_sources_deny_is_no_contradiction():
     from rag.study.claims import denied_in
 

@@ -49,7 +49,7 @@ from rag.study.claims import (
 )
 
 __all__ = ["answer_units", "assess", "check_answer", "contradiction", "grade_answer",
-           "is_echo", "is_gibberish", "is_salad"]
+           "is_echo", "is_gibberish", "is_keyword_dump", "is_salad"]
 
 OFFLINE_LIMITS = ("The offline grader checks that your sentences state the key points with "
                   "their distinguishing terms, and catches wrong numbers, swapped opposites "
@@ -99,6 +99,15 @@ def is_salad(unit: str, punctuated: bool = True) -> bool:
         return False
     function = sum(t in terms.FUNCTION_WORDS for t in tokens)
     return not function or function < 0.2 * len(tokens) and not punctuated
+
+
+def is_keyword_dump(text: str) -> bool:
+    """A whole answer of nine or more words with fewer than one function word in seven,
+    however it is punctuated ("Timbre! prosody? content... acoustic: detail, detail;
+    codec-codec. Diffusion 42 - umbrella."): sentences need their "the", "of", "is"."""
+    tokens = terms.words(text)
+    return len(tokens) >= 9 and sum(t in terms.FUNCTION_WORDS for t in tokens) \
+        < 0.15 * len(tokens)
 
 
 _PUNCTUATION = re.compile(r"[.,;:!?](?=\s|$)|[()]")  # not the point of "1.4T" or "10,000"
@@ -233,7 +242,8 @@ def prepare(entry: BankEntry, text: str, encode, question_vec: np.ndarray,
     sentence_of = dict(pairs)
     notes = []
     punctuated = bool(_PUNCTUATION.search(text))
-    kept = [u for u in units if not is_gibberish(u, vocab) and not is_salad(u, punctuated)]
+    kept = [] if is_keyword_dump(text) else \
+        [u for u in units if not is_gibberish(u, vocab) and not is_salad(u, punctuated)]
     if len(kept) < len(units):
         notes.append(f"{len(units) - len(kept)} sentence(s) set aside as gibberish or a "
                      "keyword list")
