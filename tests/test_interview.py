@@ -166,6 +166,9 @@ def test_near_duplicate_points_merge():
      "Models did best on physics and were well calibrated."),
     ("DeepSeek-V2 is a mixture-of-experts model with 236B total parameters.",
      "DeepSeek-V2 is a dense model with 236B parameters."),
+    # merged instead of split
+    ("Fine-grained expert segmentation splits every expert into several smaller ones.",
+     "DeepSeekMoE merges small experts into a few very large ones."),
     # a metric named before its number
     ("Imagen reached a zero-shot FID of 7.27 on MS-COCO.",
      "It reaches a zero-shot COCO FID of about 27."),

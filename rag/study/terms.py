@@ -67,6 +67,8 @@ ANTONYM_WORDS = [
     ("poorly", "well"), ("struggled", "best"), ("struggle", "excel"), ("struggle", "better"),
     ("worst", "best"), ("weak", "strong"), ("weakness", "strength"),
     ("dense", "mixture-of-experts"), ("dense", "moe"),
+    ("split", "merge"), ("splits", "merges"), ("segmentation", "merging"),
+    ("keeps", "removes"), ("keep", "remove"), ("adds", "removes"),
 ]
 _IRREGULAR = {"frozen": "freez", "froze": "freez", "matrices": "matrix", "indices": "index",
               "vertices": "vertex", "larger": "larg", "smaller": "small", "fewer": "few",
