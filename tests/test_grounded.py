@@ -710,6 +710,30 @@ def test_a_sentence_that_defines_the_subject_explains_it():
     assert defines("Because correctness is judged by running the tests, the authors define "
                    "pass@k, the chance that at least one of k samples passes", "pass")
     assert not defines("HumanEval with pass@k became the standard evaluation", "pass")
+    # an appositive or a relative clause right after the name defines it
+    assert defines("Meta released it along with Llama Guard 3, a classifier for filtering "
+                   "unsafe inputs and outputs", "guard")
+    assert defines("double quantization, which also quantizes the quantization constants",
+                   "doubl")
+    assert not defines("Llama Guard 3, Llama 3.2 and Llama 3.3", "guard")
+
+
+def test_a_two_word_name_is_no_version_of_its_first_word():
+    """"whats llama guard": "Llama Guard" is a name of its own (its second word is rarer
+    than its first), so a sentence about "Llama 3 ... Llama Guard 3" is not about another
+    version; "deepseek r1-zero" and "chinchilla scaling law" keep their version checks."""
+    from rag.answer.coverage import Anchors
+    from rag.answer.focus import compound_name
+
+    def stem(text):
+        return [w.lower() for w in text.split()]
+
+    own = Anchors({"llama": 2.5, "guard": 5.4, "chinchilla": 3.5, "scaling": 1.8,
+                   "deepseek": 3.0, "r1-zero": 5.0}, ())
+    assert compound_name("whats llama guard", "llama", own, stem)
+    assert not compound_name("what is the chinchilla scaling law", "chinchilla", own, stem)
+    assert not compound_name("how was deepseek r1-zero trained", "deepseek", own, stem)
+    assert not compound_name("What is Llama Guard?", "", own, stem)
 
 
 @pytest.mark.integration

@@ -186,6 +186,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     elif appended and _PRONOUN.search(bare):  # "Why is it faster? (Mamba)": it is Mamba
         named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", appended)
         surface = named[0] if named else surface
+    if compound_name(bare, surface, own, backend._tokenize):
+        surface = ""  # "Llama Guard": a name of its own, not a version of Llama
     paper = _PAPER_REF.search(bare) or _PAPER_REF.search(bare_question(question))
     asked = frozenset(own.key_terms(backend.focus.key_share)) if appended.strip() \
         and _PRONOUN.search(bare) else frozenset()  # a follow-up ("pick its rank")
@@ -197,6 +199,20 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
                    question_version(bare), asked, spelled, counted(bare))
+
+
+def compound_name(question: str, surface: str, own: Anchors, stem_of) -> bool:
+    """Is the question's word for its subject the first word of a longer name whose next
+    word is also one of the question's terms, rarer in the material than the first
+    ("whats llama guard", "Llama Guard": not a version of Llama)?"""
+    if not surface or " " in surface:
+        return False
+    m = re.search(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)", question)
+    if not m or m.group(1).lower() in _NOT_COUNTED or any(ch.isdigit() for ch in m.group(1)):
+        return False  # "deepseek r1-zero": a version
+    first, second = stem_of(surface), stem_of(m.group(1))
+    return bool(first and second) and all(t in own.weights for t in (first[0], second[0])) \
+        and own.weights[second[0]] > own.weights[first[0]]  # "guard" says more than "llama"
 
 
 _HOW_MANY = re.compile(r"\bhow (?:many|much)\s+((?:[a-z][\w-]*\s*){1,3})", re.I)

@@ -178,12 +178,15 @@ _ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
 
 def defines(text: str, term: str) -> bool:
     """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
-    are ...", "... introduces GraphRAG", "X, from Google, is ...", or "X (gloss)": a
+    are ...", "... introduces GraphRAG", "X, from Google, is ...", "X, a/which ..." or "X (gloss)": a
     name followed by a lower-case description of what it does ("Reward Model (train a
     model to predict human preferences)"), not by its expansion ("RAG (Retrieval ...)")."""
     t = re.escape(term)
     glosses = re.finditer(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", text, re.I)
     if any(g.group(1)[:1].islower() and len(g.group(1).split()) >= 3 for g in glosses):
+        return True
+    if re.search(rf"\b{t}[\w-]*(?:\s+[\w-]+){{0,2}}?(?:\s*\([^()]*\))?,\s+(?:an?|which)\s+[a-z]",
+                 text, re.I):  # "HumanEval, a new benchmark of ...", "X, which also ..."
         return True
     return bool(re.search(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
                           rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
