@@ -178,8 +178,8 @@ _ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
 
 def defines(text: str, term: str) -> bool:
     """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
-    are ...", "... introduces GraphRAG", "X, from Google, is ...", "X, a/which ..." or "X (gloss)": a
-    name followed by a lower-case description of what it does ("Reward Model (train a
+    are ...", "... introduces GraphRAG", "X, from Google, is ...", "X, a/which ..." or
+    "X (gloss)": a name followed by a lower-case description of what it does ("Reward Model (train a
     model to predict human preferences)"), not by its expansion ("RAG (Retrieval ...)")."""
     t = re.escape(term)
     glosses = re.finditer(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", text, re.I)
