@@ -316,7 +316,8 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
     from rag.answer.grounded import Candidate
     from rag.answer.intent import detect_intent
 
-    table = SimpleNamespace(anaphoric=[False, False], facet=["impact", ""],
+    table = SimpleNamespace(anaphoric=[False] * 2, needs_antecedent=[False] * 2,
+                            facet=["impact", ""],
                             statement=[True, True], explained=lambda i, a, k: 1.0,
                             terms=[["publish", "acl"], ["prefix", "tune"]],
                             text=["Published at ACL 2021", "Prefix tuning learns"],
@@ -355,6 +356,7 @@ class _StubTable:
         self.statement, self.facet = statement, facet
         self.anaphoric = [False] * len(statement)
         self.list_entry = [False] * len(statement)
+        self.needs_antecedent = [False] * len(statement)
         self.hint_intent = ["definition"] * len(statement)
         self.unit = ["card"] * len(statement)
         self.labelled = [False] * len(statement)
@@ -455,7 +457,8 @@ def test_a_compared_items_cell_is_a_sentence_whose_subject_is_that_item():
     texts = ["Standard RLHF fits a reward model to human preference pairs and then optimizes "
              "the language model with PPO", "Optimize the policy directly from preference data "
              "without an explicit reward model"]
-    table = SimpleNamespace(anaphoric=[False, False], facet=["", "key_idea"],
+    table = SimpleNamespace(anaphoric=[False] * 2, needs_antecedent=[False] * 2,
+                            facet=["", "key_idea"],
                             statement=[True, True], explained=lambda i, a, k: 1.0,
                             terms=[list(stem_tokens(t)) for t in texts], text=texts,
                             subject_name=["DPO | DPO", "DPO | DPO"])
@@ -478,7 +481,8 @@ def test_a_compared_items_cell_is_about_its_own_version():
 
     texts = ["BLIP's multimodal mixture of encoder-decoder shares most parameters",
              "BLIP-2 bridges frozen image encoders and LLMs with a Q-Former"]
-    table = SimpleNamespace(anaphoric=[False, False], facet=["", ""], statement=[True, True],
+    table = SimpleNamespace(anaphoric=[False] * 2, needs_antecedent=[False] * 2,
+                            facet=["", ""], statement=[True, True],
                             explained=lambda i, a, k: 1.0, text=texts,
                             terms=[list(stem_tokens(t)) for t in texts],
                             subject_name=["BLIP | BLIP: Bootstrapping", "BLIP-2 | BLIP-2: ..."])
@@ -836,3 +840,35 @@ def test_a_reading_list_entry_is_marked():
     assert _LIST_ENTRY.match("MRCR(5) paper - evaluating long context, used by OpenAI.")
     assert _LIST_ENTRY.match("Automatic Prompt Engineering paper - humans are bad prompters.")
     assert not _LIST_ENTRY.match("The paper shows that attention is all you need - mostly.")
+
+
+def test_a_sentence_pointing_back_is_shown_after_its_antecedent():
+    """"Three techniques make this work: ... double quantization, which ..." opens with
+    a pointer back: it may be used with the sentence before it in its passage (which it
+    then carries), never alone and never after a sentence that itself points back."""
+    from rag.answer.grounded import after_antecedent
+    from rag.records import SentenceInfo
+
+    def info(chunk, text, needs=False, role="fact"):
+        return SentenceInfo(chunk=chunk, text=text, prose=text, role=role,
+                            needs_antecedent=needs)
+
+    rows = [info(0, "QLoRA fine-tunes a 4-bit model."),
+            info(0, "Three techniques make this work: NF4, double quantization.", True),
+            info(1, "This slashes memory.", True),  # first of its passage: nothing before
+            info(1, "That rules out convolutions.", True),  # after another pointer
+            info(2, "Discussion points: why?", role="context"),
+            info(2, "It also posted results.", True)]  # after context
+    assert after_antecedent(rows) == [1]
+
+
+@pytest.mark.integration
+def test_a_concept_inside_a_named_method_on_the_real_index(real_assistant):
+    """"What is double quantization in QLoRA?" is about double quantization, in QLoRA's
+    passages: the lead is the QLoRA card's sentence that names it (shown after the one it
+    points back to), not QLoRA's overview, and it is no "mentioned" refusal."""
+    answer = real_assistant.ask("What is double quantization in QLoRA?")
+    assert answer.coverage == "full"
+    assert "double quantization" in answer.text.split("\n\n")[0]
+    guard = real_assistant.ask("whats llama guard")
+    assert not guard.abstained and "classifier" in guard.text.splitlines()[0]

@@ -179,6 +179,9 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     # before "reinforcement ... feedback"): a sentence about RL from *AI* feedback
     # shares the expansion's words, not the name that was asked about.
     key = tuple(sorted(key, key=lambda t: t not in own.weights))
+    context, within = named_context(backend, bare)
+    if within:  # "double quantization in QLoRA": about double quantization, QLoRA's
+        key = tuple(t for t in key if t not in context and t in own.weights) or key
     surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
     appended = text[len(bare):]
     if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
@@ -198,7 +201,32 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
-                   question_version(bare), asked, spelled, counted(bare))
+                   question_version(bare), asked, spelled, counted(bare), within)
+
+
+# "What is double quantization in QLoRA?": the thing asked about belongs to a known name.
+_WITHIN = re.compile(r"\s(?:in|of|inside|within|for)\s+(?:an?\s+|the\s+)?$", re.I)
+_NAME_TAIL = re.compile(r"\b(?:paper|model|method|architecture|framework|setup|s)\b|\W+")
+
+
+def named_context(backend, question: str) -> tuple[frozenset[str], frozenset[int]]:
+    """The stems and passages (card, guide section) of the known name a question's
+    subject belongs to, when it ends with "in/of <name>" after naming something of its
+    own ("What is the KL penalty in RLHF?"); else empty."""
+    names = getattr(backend, "names", None)
+    found = list(names.pattern.finditer(question)) if names is not None \
+        and names.pattern is not None else []
+    if not found or _NAME_TAIL.sub("", question[found[-1].end():]).strip():
+        return frozenset(), frozenset()
+    head, name = question[:found[-1].start()], found[-1].group(0)
+    stems = frozenset(backend._tokenize(name))
+    own = question_anchors(backend._tokenize(_WITHIN.sub("", head)), backend.idf,
+                           backend.max_idf)
+    if not _WITHIN.search(head) or not set(own.weights) - stems:
+        return frozenset(), frozenset()
+    from rag.search.names import name_key
+
+    return stems, frozenset(names.groups.get(name_key(name), ()))
 
 
 def compound_name(question: str, surface: str, own: Anchors, stem_of) -> bool:
@@ -341,7 +369,8 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     t = composer.table
     both = [c for c in cands if sum(c in per_item[i] for i in covered) >= 2]
     contrast = min(both, default=None, key=lambda c: (
-        t.anaphoric[c.sentence], t.facet[c.sentence] in ("impact", "background", "problem"),
+        t.anaphoric[c.sentence] or t.needs_antecedent[c.sentence],
+        t.facet[c.sentence] in ("impact", "background", "problem"),
         not t.statement[c.sentence], both.index(c)))
     want = next((k for k in intent.kinds if k != "comparison"), "")
     firsts = [_fitting(t, per_item[i], want) for i in covered[:2]]
@@ -400,7 +429,7 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
         version = question_version(item)
         out[item] = sorted(found, key=lambda c: (
             another_version(t.text[c.sentence], t.subject_name[c.sentence], item, version),
-            t.anaphoric[c.sentence],
+            t.anaphoric[c.sentence], t.needs_antecedent[c.sentence],
             about_other(t.terms[c.sentence], keys[item], others),
             t.facet[c.sentence] in ("impact", "background"), not t.statement[c.sentence],
             not set(t.terms[c.sentence][:3]) & keys[item]))

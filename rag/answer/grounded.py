@@ -72,10 +72,13 @@ class SentenceTable:
         self.source = [s.text for s in info]
         self.facet = ["hint" if s.hint else s.facet for s in info]
         self.usable = [(s.is_fact and not s.needs_antecedent) or bool(s.hint) for s in info]
+        self.terms = tokenize(self.text)  # a sentence's own words, even when it is shown
+        for i in after_antecedent(info):  # "Three techniques make this work: ..." reads
+            self.text[i] = f"{self.text[i - 1]} {self.text[i]}"  # right after its antecedent
+            self.usable[i] = True
         self.needs_antecedent = [s.needs_antecedent for s in info]
         self.chunk = [s.chunk for s in info]
         self.unit = [_unit(index.chunks[s.chunk]) for s in info]
-        self.terms = tokenize(self.text)
         spelled = spelled_out(info, self.unit)
         subjects = tokenize([normalize(f"{s.subject} {_heading(index.chunks[s.chunk])} "
                                        f"{_joined(s.subject)} {spelled.get(u, '')}")
@@ -150,6 +153,15 @@ class SentenceTable:
                                 subject.names, subject.share)
 
 
+def after_antecedent(info: Sequence) -> list[int]:
+    """Sentences that open with a pointer back ("This slashes KV-cache memory ...",
+    ``needs_antecedent``) and can be shown after the fact just before them in their
+    passage, which they then carry with them."""
+    return [i for i in range(1, len(info)) if info[i].needs_antecedent and info[i].is_fact
+            and info[i - 1].chunk == info[i].chunk and info[i - 1].is_fact
+            and not info[i - 1].needs_antecedent]
+
+
 @dataclass(frozen=True)
 class Subject:
     """What a question (or one clause of it) is about: its anchors and key terms, the
@@ -167,6 +179,7 @@ class Subject:
     asked: frozenset[str] = frozenset()  # a follow-up's own terms ("pick its rank": rank)
     spelled: frozenset[str] = frozenset()  # key terms only retrieval's expansion added
     counted: tuple[str, ...] = ()  # "how many experts per layer?" -> ("expert",)
+    within: frozenset[int] = frozenset()  # "... in QLoRA": the passages of QLoRA
 
 
 # A demonstrative or possessive early in a sentence points at what came before it
@@ -306,6 +319,8 @@ class Composer:
             return True
         if subject.paper and subject.paper == self.table.card_name[c.sentence]:
             return True  # "in the Transformer paper": any sentence of that paper's card
+        if subject.within and self.table.chunk[c.sentence] in subject.within:
+            return True  # "What is double quantization in QLoRA?": QLoRA's passages
         return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine)
 
     def _states_limits(self, c: Candidate, intent: str) -> bool:
@@ -342,8 +357,9 @@ class Composer:
         flaws = {c.sentence: (other_question(c), t.anaphoric[c.sentence],
                               t.about_variant(c.sentence, own),
                               own.focused and not t.explains(c.sentence, own),
-                              bool(own.paper) and not own.paper <= t.subject[c.sentence],
-                              t.list_entry[c.sentence])
+                              bool(own.paper) and not own.paper <= t.subject[c.sentence]
+                              or bool(own.within) and t.chunk[c.sentence] not in own.within,
+                              t.list_entry[c.sentence], t.needs_antecedent[c.sentence])
                  for c in ok}
 
         def off_ask(c: Candidate) -> bool:  # a follow-up's lead says what it asks about
@@ -392,7 +408,8 @@ class Composer:
         if not fits:
             return top
         unit, t = self.table.unit[top.sentence], self.table
-        fits = [c for c in fits if t.anaphoric[top.sentence] or not t.anaphoric[c.sentence]]
+        fits = [c for c in fits if (t.anaphoric[top.sentence] or not t.anaphoric[c.sentence])
+                and (t.needs_antecedent[top.sentence] or not t.needs_antecedent[c.sentence])]
         pool = [c for c in fits if self.table.unit[c.sentence] == unit] or \
             [c for c in fits if c.focus >= top.focus - self.settings.lead_focus_margin
              and (fine is None or c in fine or c in mates)]
@@ -475,7 +492,7 @@ class Composer:
     def _redundant(self, cand: Candidate, chosen: Sequence[Candidate]) -> bool:
         vec = self.vectors[cand.sentence]
         limit = self.answer_settings.redundancy_threshold
-        return any(cand.sentence == c.sentence or cand.text == c.text
+        return any(cand.sentence == c.sentence or cand.text in c.text or c.text in cand.text
                    or float(vec @ self.vectors[c.sentence]) >= limit for c in chosen)
 
 
