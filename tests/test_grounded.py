@@ -872,3 +872,30 @@ def test_a_concept_inside_a_named_method_on_the_real_index(real_assistant):
     assert "double quantization" in answer.text.split("\n\n")[0]
     guard = real_assistant.ask("whats llama guard")
     assert not guard.abstained and "classifier" in guard.text.splitlines()[0]
+
+
+def test_a_long_question_that_names_a_method_is_not_about_its_later_version():
+    """"Why does Mamba need a hardware-aware parallel scan?" is descriptive (its heaviest
+    key term is "scan"), but it names Mamba: Mamba-2's sentences are about another
+    version.  A lower-case word that is also a name ("math", the MATH benchmark) is no
+    such name; "What is X in QLoRA?" belongs to QLoRA's passages."""
+    import re
+    from types import SimpleNamespace
+
+    from rag.answer.focus import question_subject
+    from rag.settings import FocusSettings
+
+    idf = {"mamba": 2.0, "need": 1.0, "hardwar": 4.0, "awar": 4.0, "parallel": 3.0,
+           "scan": 4.5, "mine": 4.0, "math": 2.0, "data": 1.0, "common": 3.0, "crawl": 4.0,
+           "doubl": 4.0, "quantiz": 3.0, "qlora": 3.5}
+    names = SimpleNamespace(pattern=re.compile(r"(?<![\w-])(?:Mamba|MATH|QLoRA)(?![\w-])",
+                                               re.I), groups={"qlora": [26, 429]})
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)), idf=idf, max_idf=4.5,
+                              focus=FocusSettings(), names=names)
+    mamba = question_subject(backend, "Why does Mamba need a hardware-aware parallel scan?")
+    assert not mamba.focused and mamba.surface == "Mamba"
+    math = question_subject(backend, "How do you mine high-quality math data from Common Crawl?")
+    assert math.surface != "math"
+    inside = question_subject(backend, "What is double quantization in QLoRA?")
+    assert inside.within == frozenset({26, 429}) and inside.key[0] == "doubl"
+    assert question_subject(backend, "What is QLoRA?").within == frozenset()

@@ -189,6 +189,10 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     elif appended and _PRONOUN.search(bare):  # "Why is it faster? (Mamba)": it is Mamba
         named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", appended)
         surface = named[0] if named else surface
+    known = known_names(backend, bare)
+    if not focused and len(known) == 1 and " " not in known[0] \
+            and known[0] != known[0].lower() and known[0] != known[0].upper():
+        surface = known[0]  # "Why does Mamba need ...?": not about Mamba-2
     if compound_name(bare, surface, own, backend._tokenize):
         surface = ""  # "Llama Guard": a name of its own, not a version of Llama
     paper = _PAPER_REF.search(bare) or _PAPER_REF.search(bare_question(question))
@@ -263,6 +267,14 @@ def counted(question: str) -> tuple[str, ...]:
         if phrase:  # the head noun: "text-based prompting techniques" counts techniques
             out.append(phrase[-1][:5] if len(phrase[-1]) > 5 else phrase[-1].rstrip("s"))
     return tuple(dict.fromkeys(out))
+
+
+def known_names(backend, question: str) -> list[str]:
+    """The known paper or method names a question writes, as it writes them, unique."""
+    names = getattr(backend, "names", None)
+    if names is None or names.pattern is None:
+        return []
+    return list(dict.fromkeys(m.group(0) for m in names.pattern.finditer(question)))
 
 
 def named_terms(backend, question: str, own: Anchors) -> list[str]:
