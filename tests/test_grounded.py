@@ -899,3 +899,17 @@ def test_a_long_question_that_names_a_method_is_not_about_its_later_version():
     inside = question_subject(backend, "What is double quantization in QLoRA?")
     assert inside.within == frozenset({26, 429}) and inside.key[0] == "doubl"
     assert question_subject(backend, "What is QLoRA?").within == frozenset()
+
+
+def test_a_name_with_capitalised_words_put_inside_is_another_thing():
+    """"What is multi-head attention?": "Multi-head Latent Attention (MLA)" is another
+    name; "multi-head scaled dot-product self-attention" is still multi-head attention."""
+    from rag.answer.grounded import interposed
+
+    assert interposed("DeepSeek-V2's headline contribution is Multi-head Latent Attention "
+                      "(MLA): keys and values are compressed", "multi-head", "attention")
+    assert not interposed("layers combine multi-head scaled dot-product self-attention",
+                          "multi-head", "attention")
+    assert not interposed("Multi-head attention and Multi-head Latent Attention differ",
+                          "multi-head", "attention")
+    assert not interposed("Multi-head Latent Attention", "multi-head", "")

@@ -195,6 +195,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
         surface = known[0]  # "Why does Mamba need ...?": not about Mamba-2
     if compound_name(bare, surface, own, backend._tokenize):
         surface = ""  # "Llama Guard": a name of its own, not a version of Llama
+    after = re.search(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)", bare) if surface else None
+    follows = after.group(1) if after and after.group(1).lower() not in _NOT_COUNTED else ""
     paper = _PAPER_REF.search(bare) or _PAPER_REF.search(bare_question(question))
     asked = frozenset(own.key_terms(backend.focus.key_share)) if appended.strip() \
         and _PRONOUN.search(bare) else frozenset()  # a follow-up ("pick its rank")
@@ -205,7 +207,7 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
-                   question_version(bare), asked, spelled, counted(bare), within)
+                   question_version(bare), asked, spelled, counted(bare), within, follows)
 
 
 # "What is double quantization in QLoRA?": the thing asked about belongs to a known name.

@@ -131,6 +131,8 @@ class SentenceTable:
         name = subject.surface  # "Llama 2": the Llama 2 card is the subject, Llama 3 is not
         if another_version(self.text[i], self.subject_name[i], name, subject.version):
             return True
+        if name and interposed(self.text[i], name, subject.follows):
+            return True  # "Multi-head Latent Attention" is not multi-head attention
         return not subject.version[0] and bool(name) and (
             base_only(self.text[i], name) or other_name(self.names[i], name))
 
@@ -151,6 +153,17 @@ class SentenceTable:
         return explains_subject(subject.anchors, key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
                                 subject.names, subject.share)
+
+
+def interposed(text: str, first: str, last: str) -> bool:
+    """Does ``text`` name another thing by putting capitalised words between the two words
+    of the question's name ("Multi-head Latent Attention" for "multi-head attention"),
+    without also using the name itself?"""
+    if not first or not last:
+        return False
+    a, b = re.escape(first), re.escape(last)
+    return bool(re.search(rf"(?i:\b{a})\s+(?:[A-Z][\w-]*\s+){{1,2}}(?i:{b}\b)", text)) \
+        and not re.search(rf"\b{a}\s+{b}\b", text, re.I)
 
 
 def after_antecedent(info: Sequence) -> list[int]:
@@ -180,6 +193,7 @@ class Subject:
     spelled: frozenset[str] = frozenset()  # key terms only retrieval's expansion added
     counted: tuple[str, ...] = ()  # "how many experts per layer?" -> ("expert",)
     within: frozenset[int] = frozenset()  # "... in QLoRA": the passages of QLoRA
+    follows: str = ""  # the question's word after ``surface`` ("multi-head attention")
 
 
 # A demonstrative or possessive early in a sentence points at what came before it
@@ -468,7 +482,8 @@ class Composer:
             if c.focus < cfg.point_focus or c.cosine < ans.min_support_score:
                 continue
             if name and (other_name(self.table.names[c.sentence], name)
-                         or variant_only(self.table.text[c.sentence], name)):
+                         or variant_only(self.table.text[c.sentence], name)
+                         or interposed(self.table.text[c.sentence], name, subject.follows)):
                 continue
             if self._redundant(c, [*chosen, *out]):
                 continue
