@@ -119,6 +119,10 @@ def test_explains_needs_the_passage_to_be_about_the_term():
     assert explains("rotari", sentence, frozenset({"pixtral"}), passage_count=2)
     assert explains("rotari", ["rotari", "posit", "embed", "rotat"], frozenset(), 1)
     assert explains("lora", ["fine", "tune"], frozenset({"lora"}))
+    # a sentence that uses the term twice is about it ("a learnable class token ..., with
+    # the class-token output feeding a classification head")
+    twice = ["imag", "patch", "learnabl", "class", "token", "ad", "class", "token", "output"]
+    assert explains("class", twice, frozenset(), passage_count=1)
 
 
 def test_decide_coverage():

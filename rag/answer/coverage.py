@@ -105,13 +105,15 @@ def focus(anchors: Anchors, sentence: Sequence[str], subject: frozenset[str]) ->
 def explains(term: str, sentence: Sequence[str], subject: frozenset[str],
              passage_count: int = 0, lead_tokens: int = 4) -> bool:
     """Is the sentence about ``term``?  Its passage is about it (the passage's subject
-    names it, or two or more of its sentences do) or the sentence opens with it.  A
+    names it, or two or more of its sentences do) or the sentence opens with it or uses
+    it twice ("a learnable class token ..., with the class-token output ...").  A
     passage that names a term once, in a list of components, only mentions it."""
     if term in subject:
         return True
     if term not in sentence:
         return False
-    return passage_count >= 2 or list(sentence).index(term) < lead_tokens
+    words = list(sentence)
+    return passage_count >= 2 or words.index(term) < lead_tokens or words.count(term) >= 2
 
 
 def explained_share(anchors: Anchors, key: Sequence[str], sentence: Sequence[str],
