@@ -505,7 +505,7 @@ def test_a_clause_that_names_nothing_takes_the_whole_questions_subject():
     adaptation')."""
     from types import SimpleNamespace
 
-    from rag.answer.focus import question_subject
+    from rag.answer.subject import question_subject
     from rag.settings import FocusSettings
 
     idf = {"which": 1.2, "matric": 3.0, "weight": 2.0, "lora": 4.0, "low": 3.5, "rank": 3.5,
@@ -525,8 +525,8 @@ def test_a_follow_ups_subject_is_named_by_the_context_and_its_variants_do_not_le
     (named only in what retrieval appended): a FlashAttention-2 result does not lead."""
     from types import SimpleNamespace
 
-    from rag.answer.focus import question_subject
     from rag.answer.grounded import Candidate, SentenceTable
+    from rag.answer.subject import question_subject
     from rag.settings import FocusSettings
 
     backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)), max_idf=4.0,
@@ -552,7 +552,7 @@ def test_a_follow_ups_subject_is_named_by_the_context_and_its_variants_do_not_le
      "mixture of experts"),  # the question's own phrase, with its small words
 ])
 def test_subject_label_names_what_the_question_asks_about(question, key, label):
-    from rag.answer.focus import subject_label
+    from rag.answer.subject import subject_label
 
     assert subject_label(question, key, lambda t: list(stem_tokens(t))) == label
 
@@ -599,7 +599,7 @@ def test_a_cards_spelled_out_subject_is_its_subject_too():
 
 
 def test_how_the_user_wants_it_said_is_not_the_subject():
-    from rag.answer.focus import _STYLE
+    from rag.answer.subject import _STYLE
 
     assert _STYLE.sub(" ", "Explain the Chinchilla law in one sentence").split() == \
         "Explain the Chinchilla law".split()
@@ -731,7 +731,7 @@ def test_a_two_word_name_is_no_version_of_its_first_word():
     than its first), so a sentence about "Llama 3 ... Llama Guard 3" is not about another
     version; "deepseek r1-zero" and "chinchilla scaling law" keep their version checks."""
     from rag.answer.coverage import Anchors
-    from rag.answer.focus import compound_name
+    from rag.answer.subject import compound_name
 
     def stem(text):
         return [w.lower() for w in text.split()]
@@ -825,7 +825,7 @@ def test_a_sentence_that_points_back_is_anaphoric(text, points_back):
     ("What is LoRA?", ()),
 ])
 def test_how_many_names_what_it_counts(question, counted):
-    from rag.answer.focus import counted as counted_in
+    from rag.answer.subject import counted as counted_in
 
     assert counted_in(question) == counted
 
@@ -886,7 +886,7 @@ def test_a_long_question_that_names_a_method_is_not_about_its_later_version():
     import re
     from types import SimpleNamespace
 
-    from rag.answer.focus import question_subject
+    from rag.answer.subject import question_subject
     from rag.settings import FocusSettings
 
     idf = {"mamba": 2.0, "need": 1.0, "hardwar": 4.0, "awar": 4.0, "parallel": 3.0,

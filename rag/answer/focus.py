@@ -11,42 +11,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
 from rag.answer import compose as layout
-from rag.answer.coverage import Anchors, name_phrases, name_spans, question_anchors
-from rag.answer.grounded import (
-    Candidate,
-    Composer,
-    Subject,
-    coverage_label,
-    facet_fit,
-    surface_terms,
-)
+from rag.answer.coverage import question_anchors
+from rag.answer.grounded import Candidate, Composer, coverage_label, facet_fit
 from rag.answer.intent import Intent, detect_intent
+from rag.answer.subject import (
+    Subject,
+    bare_question,
+    glossary_stems,
+    question_subject,
+    subject_label,
+    unknown_subject,
+)
 from rag.answer.versions import another_version, question_version
 from rag.records import Hit
-from rag.search.conversation import is_elliptical
 from rag.search.names import named_words
 
 NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
-_PARENS = re.compile(r"\s*\([^()]*\)\s*$")
-_PRONOUN = re.compile(r"\b(?:it|its|they|their|them)\b", re.I)
-_PAPER_REF = re.compile(r"\bthe\s+(?:(?:original|first|seminal|famous|classic)\s+)?"
-                        r"([\w.+-]+(?:\s+[\w.+-]+){0,3}?)\s+paper\b", re.I)
 _LIMITS_NOTE = ("The reading material lists no limitations of {s}; what it does say about "
                 "{s} follows.")
 _MISSING_NOTE = "The material does not explain {s}."
 
-
-def bare_question(query: str) -> str:
-    """The question without the expansions retrieval appended ("... (LoRA)")."""
-    previous = None
-    while previous != query:
-        previous, query = query, _PARENS.sub("", query)
-    return query.strip()
 
 
 def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hit]):
@@ -107,203 +95,6 @@ def naming_passages(backend, subject: Subject, question: str,
             if wanted <= backend.passage_names(h) and backend.names_together(h, wanted)
             or name and backend.lists_name(h, name)]
 
-
-def subject_label(question: str, key: Sequence[str], stem) -> str:
-    """How the answer names the subject: a name the question writes as one unit that holds
-    its heaviest key term ("Decision Transformer"), else a capitalised name among its key
-    terms ("RLHF"); a follow-up ("and what are its drawbacks? (LoRA low-rank
-    adaptation)") by the first name retrieval appended; else the question's own words
-    for its two heaviest key terms."""
-    bare = bare_question(question)
-    whole = next((n for n in name_spans(bare) if key and key[0] in stem(n)), "")
-    if whole:
-        return whole
-    names = [w for w in re.findall(r"\b[\w-]+\b", bare)[1:]
-             if re.search(r"[A-Z]", w) and set(stem(w)) & set(key)]
-    if names:
-        return " ".join(dict.fromkeys(names[:2]))
-    tail = question[len(bare):]
-    if tail and re.search(r"\b(?:it|its|this|these|they|their|them|that)\b", bare, re.I):
-        named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", tail)
-        return named[0] if named else surface_terms(tail, key[:1], stem)
-    own = set(stem(bare))
-    return phrase(bare, [k for k in key if k in own][:2] or key[:2], stem)
-
-
-def phrase(question: str, stems: Sequence[str], stem, most: int = 5) -> str:
-    """The question's own words from the first to the last of ``stems`` when they are
-    close together ("mixture of experts"), else those words alone."""
-    words = re.findall(r"[\w-]+", question)
-    at = [i for i, w in enumerate(words) if set(stem(w)) & set(stems)]
-    between = [w for w in words[at[0]: at[-1] + 1] if not set(stem(w)) & set(stems)] \
-        if at else []
-    if at and at[-1] - at[0] < most and all(w.lower() in _SMALL for w in between):
-        return " ".join(words[at[0]: at[-1] + 1])
-    return surface_terms(question, stems, stem)
-
-
-_SMALL = frozenset("of the a an and for in on to with".split())
-
-
-@lru_cache(maxsize=1)
-def glossary_stems() -> frozenset[str]:
-    """Stems of the acronyms the glossary spells out (they need not be in the corpus)."""
-    from rag.search.glossary import glossary
-    from rag.search.query import stem_tokens
-
-    return frozenset(t for k in glossary() for t in stem_tokens(k))
-
-
-def question_subject(backend, clause: str, question: str = "") -> Subject:
-    """The ``Subject`` of a question, or of one clause of it (with the expansions retrieval
-    appended to the question; the whole question's when the clause names nothing of its
-    own: "why does it matter?").  Focused: the question's own words hold at most
-    ``subject_terms`` anchors."""
-    question, clause = _STYLE.sub(" ", question or clause), _STYLE.sub(" ", clause)
-    tail = question[len(bare_question(question)):]
-    text = clause if clause == question else clause + tail
-    anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
-    if not question_anchors(backend._tokenize(clause), backend.idf, backend.max_idf).weights:
-        text = question
-        anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
-    bare = bare_question(text)
-    own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
-    focused = len(own.weights) <= backend.focus.subject_terms \
-        and len(bare.split()) <= backend.focus.subject_words \
-        and not is_elliptical(bare, names_subject=lambda _: True)
-    names = tuple(name_phrases(bare, backend._tokenize))
-    key = tuple(anchors.key_terms(backend.focus.key_share))
-    named = named_terms(backend, bare, own) if focused else []
-    key = tuple(dict.fromkeys([*named, *key]))
-    # The words the question itself uses come before those retrieval appended ("RLHF"
-    # before "reinforcement ... feedback"): a sentence about RL from *AI* feedback
-    # shares the expansion's words, not the name that was asked about.
-    key = tuple(sorted(key, key=lambda t: t not in own.weights))
-    context, within = named_context(backend, bare)
-    if within:  # "double quantization in QLoRA": about double quantization, QLoRA's
-        key = tuple(t for t in key if t not in context and t in own.weights) or key
-    surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
-    appended = text[len(bare):]
-    if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
-        surface = surface_terms(appended, key[:1], backend._tokenize)
-    elif appended and _PRONOUN.search(bare):  # "Why is it faster? (Mamba)": it is Mamba
-        named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", appended)
-        surface = named[0] if named else surface
-    known = known_names(backend, bare)
-    if not focused and len(known) == 1 and " " not in known[0] \
-            and known[0] != known[0].lower() and known[0] != known[0].upper():
-        surface = known[0]  # "Why does Mamba need ...?": not about Mamba-2
-    if compound_name(bare, surface, own, backend._tokenize):
-        surface = ""  # "Llama Guard": a name of its own, not a version of Llama
-    after = re.search(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)", bare) if surface else None
-    follows = after.group(1) if after and after.group(1).lower() not in _NOT_COUNTED else ""
-    paper = _PAPER_REF.search(bare) or _PAPER_REF.search(bare_question(question))
-    asked = frozenset(own.key_terms(backend.focus.key_share)) if appended.strip() \
-        and _PRONOUN.search(bare) else frozenset()  # a follow-up ("pick its rank")
-    # "What problem does ORPO solve? (odds ratio preference optimization)": the expansion
-    # is another name of the one thing asked about, not more of the subject
-    spelled = frozenset(key[1:]) if appended.strip() and key and key[0] in own.weights \
-        and not any(t in own.weights for t in key[1:]) else frozenset()
-    return Subject(anchors, key, names, focused, surface if " " not in surface else "",
-                   frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
-                   backend.focus.focused_share if focused else backend.focus.key_present,
-                   question_version(bare), asked, spelled, counted(bare), within, follows)
-
-
-# "What is double quantization in QLoRA?": the thing asked about belongs to a known name.
-_WITHIN = re.compile(r"\s(?:in|of|inside|within|for)\s+(?:an?\s+|the\s+)?$", re.I)
-_NAME_TAIL = re.compile(r"\b(?:paper|model|method|architecture|framework|setup|s)\b|\W+")
-
-
-def named_context(backend, question: str) -> tuple[frozenset[str], frozenset[int]]:
-    """The stems and passages (card, guide section) of the known name a question's
-    subject belongs to, when it ends with "in/of <name>" after naming something of its
-    own ("What is the KL penalty in RLHF?"); else empty."""
-    names = getattr(backend, "names", None)
-    found = list(names.pattern.finditer(question)) if names is not None \
-        and names.pattern is not None else []
-    if not found or _NAME_TAIL.sub("", question[found[-1].end():]).strip():
-        return frozenset(), frozenset()
-    head, name = question[:found[-1].start()], found[-1].group(0)
-    stems = frozenset(backend._tokenize(name))
-    own = question_anchors(backend._tokenize(_WITHIN.sub("", head)), backend.idf,
-                           backend.max_idf)
-    if not _WITHIN.search(head) or not set(own.weights) - stems:
-        return frozenset(), frozenset()
-    from rag.search.names import name_key
-
-    return stems, frozenset(names.groups.get(name_key(name), ()))
-
-
-def compound_name(question: str, surface: str, own: Anchors, stem_of) -> bool:
-    """Is the question's word for its subject the first word of a longer name whose next
-    word is also one of the question's terms, rarer in the material than the first
-    ("whats llama guard", "Llama Guard": not a version of Llama)?"""
-    if not surface or " " in surface:
-        return False
-    m = re.search(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)", question)
-    if not m or m.group(1).lower() in _NOT_COUNTED or any(ch.isdigit() for ch in m.group(1)):
-        return False  # "deepseek r1-zero": a version
-    first, second = stem_of(surface), stem_of(m.group(1))
-    return bool(first and second) and all(t in own.weights for t in (first[0], second[0])) \
-        and own.weights[second[0]] > own.weights[first[0]]  # "guard" says more than "llama"
-
-
-_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+((?:[a-z][\w-]*\s*){1,3})", re.I)
-_NOT_COUNTED = frozenset("are is was were do does did can could will would should have has "
-                         "had of in on per for to the a an it they went go goes more less "
-                         "roughly approximately actually am i we you vs versus and or".split())
-
-
-def counted(question: str) -> tuple[str, ...]:
-    """What a "how many / how much" question counts ("how many experts per layer" ->
-    ("expert",), "how much audio" -> ("audio",)): the leading letters of each noun, so
-    "parameters" also matches "params"."""
-    out = []
-    for m in _HOW_MANY.finditer(question):
-        phrase = []
-        for word in m.group(1).lower().split():
-            if word in _NOT_COUNTED:
-                break
-            phrase.append(word)
-        if phrase:  # the head noun: "text-based prompting techniques" counts techniques
-            out.append(phrase[-1][:5] if len(phrase[-1]) > 5 else phrase[-1].rstrip("s"))
-    return tuple(dict.fromkeys(out))
-
-
-def known_names(backend, question: str) -> list[str]:
-    """The known paper or method names a question writes, as it writes them, unique."""
-    names = getattr(backend, "names", None)
-    if names is None or names.pattern is None:
-        return []
-    return list(dict.fromkeys(m.group(0) for m in names.pattern.finditer(question)))
-
-
-def named_terms(backend, question: str, own: Anchors) -> list[str]:
-    """Stems of the known paper or method names a question writes ("How does CLIP do
-    zero-shot classification?" -> ["clip"]): however common the name is in the
-    material, a short question that names it is about it."""
-    names = getattr(backend, "names", None)
-    if names is None or names.pattern is None:
-        return []
-    return [t for m in names.pattern.finditer(question)
-            for t in backend._tokenize(m.group(0)) if t in own.weights]
-
-
-# How the user wants it said, not what it is about: "in one sentence", "in simple terms".
-_STYLE = re.compile(r"\b(?:in (?:just )?(?:one|a|two|three|a few|simple|plain|layman'?s?|"
-                    r"short) (?:sentences?|words?|terms|lines?|paragraphs?)|like I'?m "
-                    r"(?:five|5))\b", re.I)
-
-
-def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:
-    """The question's subject is not in the reading material: it has no known anchor, or
-    it names something the material never uses (a term outside its vocabulary that is
-    not an acronym the glossary spells out, ``known``)."""
-    if not anchors.weights:
-        return True
-    missing = [t for t in anchors.missing if t not in known]
-    return 2 * len(missing) >= len(missing) + len(anchors.weights)
 
 
 class Plan:

@@ -25,6 +25,7 @@ from rag.answer.coverage import (
     is_statement,
 )
 from rag.answer.intent import FACET_FIT, Intent, clause_intents
+from rag.answer.subject import Subject, defines, interposed
 from rag.answer.versions import (
     another_version,
     base_only,
@@ -155,17 +156,6 @@ class SentenceTable:
                                 subject.names, subject.share)
 
 
-def interposed(text: str, first: str, last: str) -> bool:
-    """Does ``text`` name another thing by putting capitalised words between the two words
-    of the question's name ("Multi-head Latent Attention" for "multi-head attention"),
-    without also using the name itself?"""
-    if not first or not last:
-        return False
-    a, b = re.escape(first), re.escape(last)
-    return bool(re.search(rf"(?i:\b{a})\s+(?:[A-Z][\w-]*\s+){{1,2}}(?i:{b}\b)", text)) \
-        and not re.search(rf"\b{a}\s+{b}\b", text, re.I)
-
-
 def after_antecedent(info: Sequence) -> list[int]:
     """Sentences that open with a pointer back ("This slashes KV-cache memory ...",
     ``needs_antecedent``) and can be shown after the fact just before them in their
@@ -175,51 +165,11 @@ def after_antecedent(info: Sequence) -> list[int]:
             and not info[i - 1].needs_antecedent]
 
 
-@dataclass(frozen=True)
-class Subject:
-    """What a question (or one clause of it) is about: its anchors and key terms, the
-    names it writes as one unit, and whether it is *focused* (a short question about a
-    named thing, whose lead must explain that thing) or descriptive."""
-
-    anchors: Anchors
-    key: tuple[str, ...]
-    names: tuple[frozenset[str], ...] = ()
-    focused: bool = True
-    surface: str = ""  # the question's own word for its heaviest key term ("Mamba")
-    paper: frozenset[str] = frozenset()  # "In the LoRA paper, ..." -> {"lora"}
-    share: float = 0.5  # of the key terms' weight an explaining sentence must carry
-    version: tuple[str, str] = ("", "")  # "What is Llama-3?" -> ("Llama", "3")
-    asked: frozenset[str] = frozenset()  # a follow-up's own terms ("pick its rank": rank)
-    spelled: frozenset[str] = frozenset()  # key terms only retrieval's expansion added
-    counted: tuple[str, ...] = ()  # "how many experts per layer?" -> ("expert",)
-    within: frozenset[int] = frozenset()  # "... in QLoRA": the passages of QLoRA
-    follows: str = ""  # the question's word after ``surface`` ("multi-head attention")
-
-
 # A demonstrative or possessive early in a sentence points at what came before it
 # ("Mamba traces this to their inability ..."): it reads badly as a first line.
 _ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
                       r"^the (?:first|second|third|fourth|last|latter|former|other|result)\b|"
                       r"^(?:second|third|fourth|fifth|next|finally|lastly)\b", re.I)
-
-
-def defines(text: str, term: str) -> bool:
-    """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
-    are ...", "... introduces GraphRAG", "X, from Google, is ...", "X, a/which ..." or
-    "X (gloss)": a name followed by a lower-case description of what it does ("Reward Model (train a
-    model to predict human preferences)"), not by its expansion ("RAG (Retrieval ...)")."""
-    t = re.escape(term)
-    glosses = re.finditer(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", text, re.I)
-    if any(g.group(1)[:1].islower() and len(g.group(1).split()) >= 3 for g in glosses):
-        return True
-    if re.search(rf"\b{t}[\w-]*(?:\s+[\w-]+){{0,2}}?(?:\s*\([^()]*\))?,\s+(?:an?|which)\s+[a-z]",
-                 text, re.I):  # "HumanEval, a new benchmark of ...", "X, which also ..."
-        return True
-    return bool(re.search(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
-                          rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
-                          rf"\b(?:introduces?|introduced|proposes?|proposed|presents?|defines?|"
-                          rf"defined|coins?|coined|dubs?|dubbed)\s+(?:\S+\s+){{0,3}}?{t}",
-                          text, re.I))
 
 
 def _joined(name: str) -> str:
@@ -522,18 +472,10 @@ def states_count(text: str, counted: Sequence[str]) -> bool:
                for stem in counted)
 
 
-def surface_terms(question: str, stems: Sequence[str],
-                  stem_of: Callable[[str], list[str]]) -> str:
-    """The question's own words for the stemmed terms ``stems``, in question order."""
-    words = re.findall(r"\w[\w\-/']*\w|\w", re.sub(r"\(([^()]*)\)", r" \1 ", question))
-    kept = [w for w in words if set(stem_of(w)) & set(stems)]
-    return " ".join(dict.fromkeys(kept)) or "this"
-
-
 def coverage_label(lead: Candidate | None, missing: Sequence[str], weak: bool, named: bool,
                    unknown: bool) -> str:
     return decide(lead is not None, missing, weak, named, unknown)
 
 
 __all__ = ["Candidate", "Composer", "Composition", "SentenceTable", "Subject", "answer_text",
-           "coverage_label", "facet_fit", "layout", "surface_terms"]
+           "coverage_label", "facet_fit", "layout"]
