@@ -129,9 +129,9 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     # before "reinforcement ... feedback"): a sentence about RL from *AI* feedback
     # shares the expansion's words, not the name that was asked about.
     key = tuple(sorted(key, key=lambda t: t not in own.weights))
-    context, within = named_context(backend, bare)
+    inner, within = named_context(backend, bare)
     if within:  # "double quantization in QLoRA": about double quantization, QLoRA's
-        key = tuple(t for t in key if t not in context and t in own.weights) or key
+        key = inner
     surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
     appended = text[len(bare):]
     if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
@@ -162,27 +162,30 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
 
 # "What is double quantization in QLoRA?": the thing asked about belongs to a known name.
 _WITHIN = re.compile(r"\s(?:in|of|inside|within|for)\s+(?:an?\s+|the\s+)?$", re.I)
-_NAME_TAIL = re.compile(r"\b(?:paper|model|method|architecture|framework|setup|s)\b|\W+")
+_NAME_TAIL = re.compile(r"\b(?:paper|model|method|architecture|framework|setup|s|works?|do|does|"
+                        r"mean|means|help|helps|matters?|used|actually|really)\b|\W+")
 
 
-def named_context(backend, question: str) -> tuple[frozenset[str], frozenset[int]]:
-    """The stems and passages (card, guide section) of the known name a question's
-    subject belongs to, when it ends with "in/of <name>" after naming something of its
-    own ("What is the KL penalty in RLHF?"); else empty."""
+def named_context(backend, question: str) -> tuple[tuple[str, ...], frozenset[int]]:
+    """The key terms of what a question asks about inside a known name, and that name's
+    passages (card, guide section), when it ends with "in/of <name>" after naming
+    something of its own ("What is the KL penalty in RLHF?" -> (kl, penalti), RLHF's
+    passages); else empty."""
     names = getattr(backend, "names", None)
     found = list(names.pattern.finditer(question)) if names is not None \
         and names.pattern is not None else []
     if not found or _NAME_TAIL.sub("", question[found[-1].end():]).strip():
-        return frozenset(), frozenset()
+        return (), frozenset()
     head, name = question[:found[-1].start()], found[-1].group(0)
     stems = frozenset(backend._tokenize(name))
     own = question_anchors(backend._tokenize(_WITHIN.sub("", head)), backend.idf,
                            backend.max_idf)
-    if not _WITHIN.search(head) or not set(own.weights) - stems:
-        return frozenset(), frozenset()
+    key = [t for t in own.key_terms(backend.focus.key_share) if t not in stems]
+    if not _WITHIN.search(head) or not key:
+        return (), frozenset()
     from rag.search.names import name_key
 
-    return stems, frozenset(names.groups.get(name_key(name), ()))
+    return tuple(key), frozenset(names.groups.get(name_key(name), ()))
 
 
 def compound_name(question: str, surface: str, own: Anchors, stem_of) -> bool:
