@@ -742,6 +742,11 @@ def test_a_two_word_name_is_no_version_of_its_first_word():
     assert not compound_name("what is the chinchilla scaling law", "chinchilla", own, stem)
     assert not compound_name("how was deepseek r1-zero trained", "deepseek", own, stem)
     assert not compound_name("What is Llama Guard?", "", own, stem)
+    # joined by "of", the words are one name: the card "Chain-of-Thought Prompting" is
+    # about chain of thought, not another name that contains "chain"
+    cot = Anchors({"chain": 2.0, "thought": 2.5, "prompt": 1.5}, ())
+    assert compound_name("What is chain of thought prompting?", "chain", cot, stem)
+    assert not compound_name("What is the chain of custody?", "chain", cot, stem)
 
 
 @pytest.mark.integration

@@ -191,9 +191,13 @@ def named_context(backend, question: str) -> tuple[tuple[str, ...], frozenset[in
 def compound_name(question: str, surface: str, own: Anchors, stem_of) -> bool:
     """Is the question's word for its subject the first word of a longer name whose next
     word is also one of the question's terms, rarer in the material than the first
-    ("whats llama guard", "Llama Guard": not a version of Llama)?"""
+    ("whats llama guard", "Llama Guard": not a version of Llama), or joined to it by "of"
+    ("chain of thought": the card "Chain-of-Thought Prompting" is no other name)?"""
     if not surface or " " in surface:
         return False
+    joined = re.search(rf"\b{re.escape(surface)}(?:\s+of\s+|-of-)([A-Za-z][\w-]*)", question)
+    if joined:  # "chain of thought", "mixture of experts": one name, also hyphenated
+        return any(t in own.weights for t in stem_of(joined.group(1)))
     m = re.search(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)", question)
     if not m or m.group(1).lower() in _NOT_COUNTED or any(ch.isdigit() for ch in m.group(1)):
         return False  # "deepseek r1-zero": a version
