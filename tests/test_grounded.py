@@ -881,6 +881,12 @@ def test_a_concept_inside_a_named_method_on_the_real_index(real_assistant):
     assert "double quantization" in answer.text.split("\n\n")[0]
     guard = real_assistant.ask("whats llama guard")
     assert not guard.abstained and "classifier" in guard.text.splitlines()[0]
+    # a "Then ..." step never opens an answer whose lead is no step
+    rag = real_assistant.ask("What is RAG?")
+    assert not rag.text.startswith("Then")
+    # "chain of thought" is one name: its own card leads, not the CoT-decoding paper
+    cot = real_assistant.ask("What is chain of thought prompting?")
+    assert "Chain-of-Thought Prompting Elicits" in cot.text.splitlines()[0]
 
 
 def test_a_long_question_that_names_a_method_is_not_about_its_later_version():

@@ -151,8 +151,10 @@ def _second_sentence(composer: Composer, plan: Plan, intent: str) -> None:
         return
     words = len(plan.lead.text.split())
     for c in plan.points:
+        lone_step = layout.STEP.match(c.text) and not layout.STEP.match(plan.lead.text)
         if (t.unit[c.sentence] == t.unit[plan.lead.sentence] and t.statement[c.sentence]
                 and c.facet != "hint" and not c.text.rstrip().endswith("?")
+                and not lone_step  # "Then these documents ..." after no first step
                 and t.fit(c.sentence, intent) >= 0.5
                 and words + len(c.text.split()) <= cfg.lead_words):
             plan.points.remove(c)
