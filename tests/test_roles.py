@@ -81,6 +81,8 @@ def test_discussion_items_keep_commas_inside_parentheses():
      "survey of causes/evals for hallucinations (see also Jason Wei on recall vs precision).",
      "see_also"),
     ("See also SWE-Agent, SWE-Bench Multimodal and the Konwinski Prize.", "see_also"),
+    ("See Ideogram, Recraft, Reve Image, Pika, Playground, Genmo and Chinese models like "
+     "Wan 2.1 and Kling.", "see_also"),
     ("Of historical interest - Toolformer and HuggingGPT.", "see_also"),
     ("Research Directions: - Larger expert counts (100+) - Dynamic expert routing - Expert "
      "specialization - Load balancing", "heading_list"),

@@ -17,7 +17,8 @@ CONTEXT_LABELS = frozenset({
     "reading groups"})
 
 _DASH_ITEMS = re.compile(r"(?:^|\s)-\s+\S")
-_SEE_ALSO = re.compile(r"^\(?\s*see (?:also|more|the)\b", re.I)
+# "See also ...", and "See Ideogram, Recraft, ..." (names to look up), not "see how ..."
+_SEE_ALSO = re.compile(r"^\(?\s*(?:(?i:see (?:also|more|the))\b|[Ss]ee [A-Z])")
 REFERENCE = re.compile(r"^[^()]{3,160}\((?:[^()]*?,\s*)?(?:[^()]*\bet al\.?\s*,?\s*)?"
                         r"(?:19|20)\d{2}\)\s*[.,;]?$")
 # Reading advice rather than content: "You should also know ...", "We recommend ...".
