@@ -13,6 +13,7 @@ from functools import lru_cache
 from rag.answer.coverage import Anchors, name_phrases, name_spans, question_anchors
 from rag.answer.versions import question_version
 from rag.search.conversation import is_elliptical
+from rag.search.names import name_key
 
 _PARENS = re.compile(r"\s*\([^()]*\)\s*$")
 _PRONOUN = re.compile(r"\b(?:it|its|they|their|them)\b", re.I)
@@ -26,7 +27,6 @@ def bare_question(query: str) -> str:
     while previous != query:
         previous, query = query, _PARENS.sub("", query)
     return query.strip()
-
 
 
 @dataclass(frozen=True)
@@ -132,21 +132,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     inner, within = named_context(backend, bare)
     if within:  # "double quantization in QLoRA": about double quantization, QLoRA's
         key = inner
-    surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
     appended = text[len(bare):]
-    if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
-        surface = surface_terms(appended, key[:1], backend._tokenize)
-    elif appended and _PRONOUN.search(bare):  # "Why is it faster? (Mamba)": it is Mamba
-        named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", appended)
-        surface = named[0] if named else surface
-    known = known_names(backend, bare)
-    if not focused and len(known) == 1 and " " not in known[0] \
-            and known[0] != known[0].lower() and known[0] != known[0].upper():
-        surface = known[0]  # "Why does Mamba need ...?": not about Mamba-2
-    if compound_name(bare, surface, own, backend._tokenize):
-        surface = ""  # "Llama Guard": a name of its own, not a version of Llama
-    after = re.search(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)", bare) if surface else None
-    follows = after.group(1) if after and after.group(1).lower() not in _NOT_COUNTED else ""
+    surface, follows = _surface(backend, bare, appended, key, own, focused)
     paper = _PAPER_REF.search(bare) or _PAPER_REF.search(bare_question(question))
     asked = frozenset(own.key_terms(backend.focus.key_share)) if appended.strip() \
         and _PRONOUN.search(bare) else frozenset()  # a follow-up ("pick its rank")
@@ -160,6 +147,28 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    question_version(bare), asked, spelled, counted(bare), within, follows)
 
 
+def _surface(backend, bare: str, appended: str, key: Sequence[str], own: Anchors,
+             focused: bool) -> tuple[str, str]:
+    """The question's own word for its subject ("Mamba"; '' for a name of several words,
+    whose versions are not in question) and the word after it ("multi-head" ->
+    "attention")."""
+    surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
+    if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
+        surface = surface_terms(appended, key[:1], backend._tokenize)
+    elif appended and _PRONOUN.search(bare):  # "Why is it faster? (Mamba)": it is Mamba
+        named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", appended)
+        surface = named[0] if named else surface
+    known = known_names(backend, bare)
+    if not focused and len(known) == 1 and " " not in known[0] \
+            and known[0] != known[0].lower() and known[0] != known[0].upper():
+        surface = known[0]  # "Why does Mamba need ...?": not about Mamba-2
+    if compound_name(bare, surface, own, backend._tokenize):
+        surface = ""  # "Llama Guard": a name of its own, not a version of Llama
+    after = re.search(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)", bare) if surface else None
+    follows = after.group(1) if after and after.group(1).lower() not in _NOT_COUNTED else ""
+    return surface, follows
+
+
 # "What is double quantization in QLoRA?": the thing asked about belongs to a known name.
 _WITHIN = re.compile(r"\s(?:in|of|inside|within|for)\s+(?:an?\s+|the\s+)?$", re.I)
 _NAME_TAIL = re.compile(r"\b(?:paper|model|method|architecture|framework|setup|s|works?|do|does|"
@@ -171,9 +180,7 @@ def named_context(backend, question: str) -> tuple[tuple[str, ...], frozenset[in
     passages (card, guide section), when it ends with "in/of <name>" after naming
     something of its own ("What is the KL penalty in RLHF?" -> (kl, penalti), RLHF's
     passages); else empty."""
-    names = getattr(backend, "names", None)
-    found = list(names.pattern.finditer(question)) if names is not None \
-        and names.pattern is not None else []
+    found = _name_matches(backend, question)
     if not found or _NAME_TAIL.sub("", question[found[-1].end():]).strip():
         return (), frozenset()
     head, name = question[:found[-1].start()], found[-1].group(0)
@@ -183,9 +190,7 @@ def named_context(backend, question: str) -> tuple[tuple[str, ...], frozenset[in
     key = [t for t in own.key_terms(backend.focus.key_share) if t not in stems]
     if not _WITHIN.search(head) or not key:
         return (), frozenset()
-    from rag.search.names import name_key
-
-    return tuple(key), frozenset(names.groups.get(name_key(name), ()))
+    return tuple(key), frozenset(backend.names.groups.get(name_key(name), ()))
 
 
 def compound_name(question: str, surface: str, own: Anchors, stem_of) -> bool:
@@ -228,22 +233,24 @@ def counted(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def known_names(backend, question: str) -> list[str]:
-    """The known paper or method names a question writes, as it writes them, unique."""
+def _name_matches(backend, question: str) -> list[re.Match]:
+    """Where the question writes a known paper or method name (``QuestionNames``)."""
     names = getattr(backend, "names", None)
     if names is None or names.pattern is None:
         return []
-    return list(dict.fromkeys(m.group(0) for m in names.pattern.finditer(question)))
+    return list(names.pattern.finditer(question))
+
+
+def known_names(backend, question: str) -> list[str]:
+    """The known paper or method names a question writes, as it writes them, unique."""
+    return list(dict.fromkeys(m.group(0) for m in _name_matches(backend, question)))
 
 
 def named_terms(backend, question: str, own: Anchors) -> list[str]:
     """Stems of the known paper or method names a question writes ("How does CLIP do
     zero-shot classification?" -> ["clip"]): however common the name is in the
     material, a short question that names it is about it."""
-    names = getattr(backend, "names", None)
-    if names is None or names.pattern is None:
-        return []
-    return [t for m in names.pattern.finditer(question)
+    return [t for m in _name_matches(backend, question)
             for t in backend._tokenize(m.group(0)) if t in own.weights]
 
 
@@ -266,8 +273,9 @@ def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bo
 def defines(text: str, term: str) -> bool:
     """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
     are ...", "... introduces GraphRAG", "X, from Google, is ...", "X, a/which ..." or
-    "X (gloss)": a name followed by a lower-case description of what it does ("Reward Model (train a
-    model to predict human preferences)"), not by its expansion ("RAG (Retrieval ...)")."""
+    "X (gloss)": a name followed by a lower-case description of what it does ("Reward
+    Model (train a model to predict human preferences)"), not by its expansion ("RAG
+    (Retrieval ...)")."""
     t = re.escape(term)
     glosses = re.finditer(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", text, re.I)
     if any(g.group(1)[:1].islower() and len(g.group(1).split()) >= 3 for g in glosses):
