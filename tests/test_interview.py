@@ -56,10 +56,56 @@ def test_discussion_points_read_as_an_interviewer_asks_them():
         "What are the differences between GRPO and PPO in DeepSeek R1?")
     assert ask("comparison with DPO", "KTO: Model Alignment") == "How does KTO compare with DPO?"
     assert ask("why this works", "Chain-of-Thought Prompting") == (
-        "Why Chain-of-Thought Prompting works?")
+        "Why does Chain-of-Thought Prompting work?")
+    assert ask("why bidirectional matters", "BERT") == (
+        "Why does being bidirectional matter in BERT?")
+    assert ask("why the KL penalty from the SFT model", "InstructGPT / RLHF") == (
+        "Why use the KL penalty from the SFT model in InstructGPT / RLHF?")
+    assert ask("when Flash Attention does not help", "Flash Attention") == (
+        "When does Flash Attention not help?")
+    assert ask("when justified", "Tree of Thoughts") == "When is Tree of Thoughts justified?"
+    assert ask("when to choose KTO vs DPO vs RLHF", "KTO") == (
+        "When would you choose KTO vs DPO vs RLHF?")
+    assert ask("what rank to choose", "LoRA: Low-Rank Adaptation") == (
+        "What rank should you choose in LoRA?")
+    assert ask("how to choose actions", "ReAct") == "How do you choose actions in ReAct?"
+    assert ask("trade-off recomputation versus memory", "Flash Attention") == (
+        "What is the trade-off between recomputation and memory in Flash Attention?")
+    # noun phrases become questions, with "the" where English wants one
+    assert ask("reward hacking", "InstructGPT / RLHF") == (
+        "What is reward hacking in InstructGPT / RLHF?")
+    assert ask("cost of training SAEs at scale", "Scaling Monosemanticity") == (
+        "What is the cost of training SAEs at scale in Scaling Monosemanticity?")
+    assert ask("inference challenges", "Mixture of Experts") == (
+        "What are the inference challenges in Mixture of Experts?")
+    assert ask("alternatives DPO", "InstructGPT / RLHF") == (
+        "What are the alternatives to InstructGPT / RLHF, such as DPO?")
+    assert ask("implications for the role of SFT", "DeepSeek R1") == (
+        "What does DeepSeek R1 imply for the role of SFT?")
+    assert ask("interpretability as a path to safety", "AI Safety") == (
+        "Why is interpretability a path to safety in AI Safety?")
     # no "Title: noun phrase?" oddities
     assert ask("open-weight competitive with closed", "The Llama 3 Herd of Models") == (
-        "Discuss open-weight competitive with closed in The Llama 3 Herd of Models.")
+        "Is open-weight competitive with closed in The Llama 3 Herd of Models?")
+
+
+def test_reworded_questions_keep_their_first_ids():
+    """Stored progress stays attached: the id hashes the question's first wording."""
+    from rag.study.bank_ids import entry_id, first_discussion_wording
+
+    assert first_discussion_wording("why bidirectional matters", "BERT") == (
+        "Why bidirectional matters in BERT?")
+    assert entry_id("discussion", "Why bidirectional matters in BERT?") == (
+        entry_id("discussion", "why bidirectional matters in bert?"))
+
+
+def test_papers_are_named_as_a_question_names_them():
+    name = study_bank.question_name
+    assert name("LLaMA: Open and Efficient Foundation Language Models") == "LLaMA"
+    assert name("Gemma 2: Improving Open Language Models at a Practical Size") == "Gemma 2"
+    assert name("wav2vec 2.0: A Framework for Self-Supervised Learning") == "wav2vec 2.0"
+    assert name("Transformers are SSMs: Generalized Models") == "“Transformers are SSMs”"
+    assert name("Attention Is All You Need") == "“Attention Is All You Need”"
 
 
 def test_bare_headings_and_paper_names():

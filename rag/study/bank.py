@@ -18,13 +18,13 @@ near-duplicates and the stored bank: ``rag.study.stored``; grading: ``rag.study.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 
 from rag.corpus.chunk import is_answer_sentence, split_sentences
 from rag.records import BankEntry, Chunk
 from rag.settings import InterviewSettings
+from rag.study.bank_ids import entry_id, first_discussion_wording
 
 # Topic -> regex fragments matched at word starts (case-insensitive).  Order
 # breaks ties: the broad "transformers" comes last so a specific topic wins.
@@ -95,10 +95,6 @@ def topics_in(bank: Sequence[BankEntry]) -> list[str]:
 # --- question bank ------------------------------------------------------------
 
 
-def entry_id(origin: str, question: str) -> str:
-    return f"{origin}-{hashlib.sha1(question.lower().encode()).hexdigest()[:10]}"
-
-
 def clean_heading(heading: str) -> str:
     """``"Section 2: Benchmarks and Evals"`` -> ``"Benchmarks and Evals"``; drops
     numbering, a trailing "(2017)"-style note and leading emoji."""
@@ -155,8 +151,9 @@ def _sections(chunks: Iterable[Chunk]) -> dict[tuple[str, str], list[Chunk]]:
 
 
 def _entry(origin: str, question: str, topic_texts: list[tuple[str, float]],
-           sources: Sequence[str], origin_chunk: str = "") -> BankEntry:
-    return BankEntry(entry_id=entry_id(origin, question), question=question,
+           sources: Sequence[str], origin_chunk: str = "", first_wording: str = "") -> BankEntry:
+    """``first_wording``: the question's first wording, whose hash stays its id."""
+    return BankEntry(entry_id=entry_id(origin, first_wording or question), question=question,
                      topic=assign_topic(topic_texts), origin=origin,
                      source_chunk_ids=tuple(sources), origin_chunk_id=origin_chunk)
 
@@ -185,18 +182,99 @@ def short_label(label: str) -> str:
 
 _WH = re.compile(r"^(why|how|when|what|which|where|can|could|is|are|does|do)\b\s*(.*)$", re.I)
 _WHETHER = re.compile(r"^whether\s+(.+?)\s+(is|are|will|can|does|do)\s+(.+)$", re.I)
-_VERSUS = re.compile(r"^(.+?)\s+(?:vs\.?|versus)\s+(.+?)(\s+trade-offs?)?$", re.I)
+_VERSUS = re.compile(r"^(trade-offs?\s+)?(.+?)\s+(?:vs\.?|versus)\s+(.+?)(\s+trade-offs?)?$", re.I)
 _RELATION = re.compile(r"^(comparison|connection|relation)\s+(?:with|to)\s+(.+)$", re.I)
+_THIRD_PERSON = re.compile(r"^(.+?)\s+(matters|works|helps|fails|holds|scales)\b(.*)$", re.I)
+_ADJECTIVE = re.compile(r"^[a-z-]+(?:al|ive|ous|ic)$")  # "bidirectional" -> "being bidirectional"
+_DETERMINER = re.compile(r"^(?:the|a|an|this|these|its|their)\s", re.I)
+_PREPOSITION = re.compile(r"\s(?:of|between|for|from|in|on|to|at|with|across)\s")
 
 
-def _about(text: str, short: str) -> str:
-    """" in <short>" unless the text already names it."""
-    return "" if short.lower() in text.lower() else f" in {short}"
+def _about(text: str, short: str, joiner: str = "in") -> str:
+    """" in <short>" unless the text already names it ("for" when it has an "in")."""
+    if short.lower() in text.lower():
+        return ""
+    return f" {'for' if joiner == 'in' and ' in ' in text else joiner} {short}"
+
+
+def _noun_phrase(item: str) -> tuple[str, str]:
+    """("is"|"are", the phrase with "the" where English wants one): "cost of training
+    SAEs" -> "the cost of training SAEs"; "inference challenges" -> "the inference
+    challenges"; "reward hacking", "zero-shot CoT" stay bare."""
+    head = _PREPOSITION.split(f" {item} ", maxsplit=1)[0].split()
+    last = head[-1] if head else item
+    plural = (len(head) > 1 or not last[:1].isupper()) and re.fullmatch(
+        r"[a-z-]+[^s]s", last) is not None
+    of_phrase = re.match(r"^[a-z-]+(?:\s[a-z-]+){0,2}\s(?:of|between)\s", item) is not None
+    if _DETERMINER.match(item) or not (plural or of_phrase):
+        return ("are" if plural else "is"), item
+    return ("are" if plural else "is"), f"the {item}"
+
+
+def _why(rest: str, short: str, item: str) -> str:
+    """"why X matters" -> "Why does X matter"; "why the KL penalty" -> "Why use the KL
+    penalty"."""
+    rest = re.sub(r"\bthis\b", short, rest, count=1)
+    suffix = "" if short in rest else _about(item, short)
+    if m := _THIRD_PERSON.match(rest):
+        subject = f"being {m.group(1)}" if _ADJECTIVE.match(m.group(1)) else m.group(1)
+        return f"Why does {subject} {m.group(2)[:-1]}{m.group(3)}{suffix}?"
+    rest = re.sub(r"^specifically\s+", "", rest)
+    return f"Why use {rest}{suffix}?"
+
+
+def _when(rest: str, short: str, item: str) -> str:
+    """"when to choose X" -> "When would you choose X"; "when X does not help" ->
+    "When does X not help"; "when X is Y" -> "When is X Y"; "when justified" -> "When is
+    <short> justified"."""
+    suffix = _about(item, short)
+    if m := re.match(r"^to\s+(.+)$", rest):
+        return f"When would you {m.group(1)}{suffix}?"
+    if m := re.match(r"^(.+?)\s+(does|do)\s+not\s+(.+)$", rest):
+        return f"When {m.group(2)} {m.group(1)} not {m.group(3)}{suffix}?"
+    if m := re.match(r"^(.+?)\s+(is|are)\s+(.+)$", rest):
+        return f"When {m.group(2)} {m.group(1)} {m.group(3)}{suffix}?"
+    if re.search(r"\s(?:vs\.?|versus)\s", rest):
+        return f"When would you use {rest}{suffix}?"
+    if len(rest.split()) == 1:
+        return f"When is {short} {rest}?"
+    return f"When {rest}{suffix}?"
+
+
+def _wh(word: str, rest: str, short: str, item: str) -> str:
+    if word == "why":
+        return _why(rest, short, item)
+    if word == "when":
+        return _when(rest, short, item)
+    if word in ("what", "which") and (m := re.match(r"^(\w+(?:\s\w+)?)\s+to\s+(.+)$", rest)):
+        return f"{word.capitalize()} {m.group(1)} should you {m.group(2)}{_about(item, short)}?"
+    if word == "how" and (m := re.match(r"^to\s+(.+)$", rest)):
+        return f"How do you {m.group(1)}{_about(item, short)}?"
+    replaced = re.sub(r"\bthis\b", short, rest, count=1)
+    suffix = "" if replaced != rest else _about(item, short)
+    return f"{word.capitalize()} {replaced}{suffix}?"
+
+
+def _statement(item: str, short: str) -> str:
+    """A noun-phrase discussion point as a question: "implications for X" -> "What does
+    <short> imply for X?"; "alternatives DPO" -> "What are the alternatives to <short>,
+    such as DPO?"; "X as a path to Y" -> "Why is X a path to Y?"; else "What is X?"."""
+    verb = "do" if re.search(r"\sand\s|s$", short) and not short.endswith("ss") else "does"
+    if m := re.match(r"^implications?\s+(?:for|on)\s+(.+)$", item, re.I):
+        return f"What {verb} {short} imply for {m.group(1)}?"
+    if m := re.match(r"^alternatives?\s+(?:to\s+)?([A-Z].*)$", item):
+        return f"What are the alternatives to {short}, such as {m.group(1)}?"
+    if m := re.match(r"^(.+?)\s+as\s+(an?|the)\s+(.+)$", item):
+        return f"Why is {m.group(1)} {m.group(2)} {m.group(3)}{_about(item, short)}?"
+    if m := re.match(r"^(.+?)\s+(competitive|comparable|compatible)\s+with\s+(.+)$", item):
+        return f"Is {m.group(1)} {m.group(2)} with {m.group(3)}{_about(item, short)}?"
+    be, phrase = _noun_phrase(item)
+    return f"What {be} {phrase}{_about(item, short)}?"
 
 
 def discussion_question(item: str, label: str) -> str:
     """A discussion point phrased as an interviewer asks it, e.g. "why the square root
-    of d_k" under "Attention Is All You Need" -> "Why the square root of d_k in
+    of d_k" under "Attention Is All You Need" -> "Why use the square root of d_k in
     Attention Is All You Need?"."""
     short = short_label(label)
     item = item.strip().rstrip("?.")
@@ -207,13 +285,14 @@ def discussion_question(item: str, label: str) -> str:
         verb = "compare with" if m.group(1).lower() == "comparison" else "connect to"
         return f"How does {short} {verb} {m.group(2)}?"
     if m := _WH.match(item):
-        rest = re.sub(r"\bthis\b", short, m.group(2), count=1)
-        suffix = "" if rest != m.group(2) else _about(item, short)
-        return f"{m.group(1).capitalize()} {rest}{suffix}?"
+        return _wh(m.group(1).lower(), m.group(2), short, item)
     if m := _VERSUS.match(item):
-        what = "trade-offs between" if m.group(3) else "differences between"
-        return f"What are the {what} {m.group(1)} and {m.group(2)}{_about(item, short)}?"
-    return f"Discuss {item}{_about(item, short)}."
+        if m.group(1) or m.group(4):
+            return (f"What is the trade-off between {m.group(2)} and {m.group(3)}"
+                    f"{_about(item, short)}?")
+        return (f"What are the differences between {m.group(2)} and {m.group(3)}"
+                f"{_about(item, short)}?")
+    return _statement(item, short)
 
 
 def discussion_entries(chunks: Sequence[Chunk], guide_doc: str) -> list[BankEntry]:
@@ -229,7 +308,8 @@ def discussion_entries(chunks: Sequence[Chunk], guide_doc: str) -> list[BankEntr
             for item, hint in discussion_items(chunk.text):
                 q = discussion_question(item, label)
                 texts = [(label, 3.0), (item, 2.0), (body, 1.0)]
-                entry = _entry("discussion", q, texts, ids, chunk.chunk_id)
+                first = first_discussion_wording(item, short_label(label))
+                entry = _entry("discussion", q, texts, ids, chunk.chunk_id, first)
                 if hint and "?" not in hint:  # a question is no key point
                     point = f"{item[0].upper()}{item[1:]}: {hint}."
                     entry = entry.model_copy(update={"hint": point})
@@ -279,6 +359,23 @@ def paper_name(title: str) -> str:
     return f"“{title}”"
 
 
+_NAME_TOKEN = re.compile(r"^(?:\S*\d\S*|\S*[a-z]\S*[A-Z]\S*|[A-Z]{2,}\S*|\S+-\S+)$")
+
+
+def question_name(title: str) -> str:
+    """How a question names a paper: a short name ("LLaMA", "wav2vec 2.0", "Gemma 2",
+    "DeepSeek LLM") bare; a head or title that reads as a phrase ("Transformers are SSMs",
+    "From Local to Global", "Direct Preference Optimization") in quotes."""
+    name = paper_name(title).strip("“”")
+    tokens = name.split()
+    versioned = 1 < len(tokens) <= 3 and re.search(r"\d", tokens[-1]) is not None and all(
+        t[:1].isupper() or _NAME_TOKEN.match(t) for t in tokens[:-1])
+    if len(tokens) == 1 or versioned or len(tokens) <= 3 and all(
+            _NAME_TOKEN.match(t) for t in tokens):
+        return name
+    return f"“{name}”"
+
+
 def paper_entries(chunks: Sequence[Chunk]) -> list[BankEntry]:
     """"What problem does <paper> solve, and how?" for every paper card."""
     cards: dict[str, list[Chunk]] = {}
@@ -289,8 +386,9 @@ def paper_entries(chunks: Sequence[Chunk]) -> list[BankEntry]:
     for group in cards.values():
         title = group[0].title
         texts = [(title, 3.0), (" ".join(c.text for c in group), 1.0)]
-        out.append(_entry("paper", f"What problem does {paper_name(title)} solve, and how?",
-                          texts, [c.chunk_id for c in group]))
+        out.append(_entry("paper", f"What problem does {question_name(title)} solve, and how?",
+                          texts, [c.chunk_id for c in group], first_wording=(
+                              f"What problem does {paper_name(title)} solve, and how?")))
     return out
 
 

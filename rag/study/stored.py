@@ -38,7 +38,7 @@ from rag.study import cards as study_cards
 from rag.study import keypoints, terms
 
 STUDY_DIR = "study"
-_CODE = ("bank.py", "keypoints.py", "cards.py", "terms.py", "stored.py")
+_CODE = ("bank.py", "bank_ids.py", "keypoints.py", "cards.py", "terms.py", "stored.py")
 ORIGIN_RANK = {"guide": 0, "discussion": 1, "heading": 2, "paper": 3, "document": 4}
 
 

@@ -41,6 +41,8 @@ lets need needs get gets give gives large language llm llms ai
 question questions answer answers basically actually really simply think know thing
 stuff say said sure yes okay ok fine versus vs go goes going went relate relates
 related relating solve solves solved solving build builds built building
+discuss discusses discussed discussing explain explains explained describe describes
+described overview matter matters mattered
 """.split())
 # Pairs whose swap inverts a claim ("linear" for "quadratic" ...), as stems.
 ANTONYM_WORDS = [
