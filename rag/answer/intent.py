@@ -32,8 +32,8 @@ _PATTERNS: dict[str, str] = {
              r"prefer)|how (?:would|should|do) (?:you|we|i|one) (?:pick|choose|select|decide)|"
              r"when to use|use cases?|which (?:one )?should|should (?:you|i|we) use|"
              r"in practice|makes? (?:that|it) possible)",
-    "results": r"\b(?:results?|how (?:well|much|fast|many)|score[sd]?|numbers?|benchmarks?|"
-               r"speed-?up|accuracy|bleu|gsm8k|how (?:big|large)|"
+    "results": r"\b(?:results?|how (?:well|much|fast|many|good|accurate|close)|score[sd]?|"
+               r"numbers?|benchmarks?|speed-?up|accuracy|bleu|gsm8k|how (?:big|large)|"
                r"what did .* (?:get|reach|find|show)|"
                r"findings?|percentile|\branked\b|"
                r"(?:how|where) did .{1,40} (?:do|fare|perform|rank|place|land)\b)",

@@ -33,7 +33,7 @@ def base_only(text: str, name: str) -> bool:
 
 _VERSIONED = re.compile(r"(?<![\w-])(?!(?:the|a|an|of|in|on|to|and|or|for|with|by|at|"
                         r"from|top|than|about|over|under|only|all|its|their)\b)"
-                        r"([A-Za-z][A-Za-z]+(?:-[A-Za-z]+)*)[-\s]?"
+                        r"([A-Za-z][A-Za-z0-9]*[A-Za-z](?:-[A-Za-z]+)*)[-\s]?"
                         r"(?!(?:19|20)\d\d\b)(v?\d+(?:\.\d+)?[a-z]?)(?![\w.-]|,\d)"
                         r"(?!\s*[x×*]\s*\d)")  # not a year, a size ("8 x 7B"), "the 1,000"
 
