@@ -106,6 +106,8 @@ def test_discussion_items_keep_commas_inside_parentheses():
     ("We also consider prompt injections required knowledge — Lilian Weng, Simon W.",
      "editorial"),
     ("It is organized around three research questions.", "outline"),
+    ("Model, data and code are open.", "release"),
+    ("Code, data, checkpoints and training scripts are released.", "release"),
     ("Foundation for alignment — see section four above", "pointer"),
 ])
 def test_meta_text_is_context(text, reason):

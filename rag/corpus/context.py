@@ -118,6 +118,8 @@ def _body_reason(stripped: str, label: str, rest: str) -> str:
         return "editorial"
     if _OUTLINE.search(stripped):
         return "outline"
+    if _RELEASE.match(stripped):
+        return "release"
     return ""
 
 
@@ -125,6 +127,15 @@ def _body_reason(stripped: str, label: str, rest: str) -> str:
 # questions."
 _OUTLINE = re.compile(r"\b(?:is|are) (?:organi[sz]ed|structured|divided) (?:around|into)\b|"
                       r"\bconsists of (?:two|three|four|five|\d+) (?:parts|sections|chapters)\b",
+                      re.I)
+
+
+# What was released, and nothing more: "Model, data and code are open.", "Code, data,
+# checkpoints and training scripts are released." (not "Weights were released openly,
+# making it a widely used base model": that says more).
+_RELEASE = re.compile(r"^(?:[\w-]+(?:,\s*|\s+and\s+|\s+)){1,7}?(?:are|is|were|was)\s+"
+                      r"(?:all\s+|also\s+|now\s+)?(?:open|open-sourced?|available|released|"
+                      r"public(?:ly available)?)(?:\s+(?:openly|publicly|too|as well))?\s*\.?$",
                       re.I)
 
 
