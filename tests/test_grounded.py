@@ -94,6 +94,13 @@ def test_stem_tokens_match_bm25s():
      ("Tree of Thoughts", "ReAct")),
     ("How do Flamingo and LLaVA differ in how they connect vision to language?",
      ("comparison", "mechanism"), ("Flamingo", "LLaVA")),
+    # "X compares to Y", "compare X to Y", "how do X and Y compare?", "what did X show
+    # compared to Y?": the two names
+    ("How does DPO compare to RLHF?", ("comparison", "mechanism"), ("DPO", "RLHF")),
+    ("compare DPO to RLHF", ("comparison",), ("DPO", "RLHF")),
+    ("How do LoRA and QLoRA compare?", ("comparison", "mechanism"), ("LoRA", "QLoRA")),
+    ("What did GLaM show about mixture-of-experts efficiency compared to GPT-3?",
+     ("comparison", "results"), ("GLaM", "GPT-3")),
     # a detail of the subject, not what it is
     ("What image tokenizer does LlamaGen use?", ("detail",), ()),
     ("What does MTEB cover in terms of tasks and languages?", ("detail",), ()),
@@ -325,7 +332,8 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
                             statement=[True, True], explained=lambda i, a, k: 1.0,
                             terms=[["publish", "acl"], ["prefix", "tune"]],
                             text=["Published at ACL 2021", "Prefix tuning learns"],
-                            subject_name=["Prefix-Tuning | P", "Prefix-Tuning | P"])
+                            subject_name=["Prefix-Tuning | P", "Prefix-Tuning | P"],
+                            names=[frozenset({"prefix-tuning"})] * 2)
     backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
                               idf={"prefix": 4.0, "tune": 2.0, "lora": 4.0}, max_idf=4.0)
     cands = [Candidate(0, 0, "Published at ACL 2021, prefix tuning is a core member of the "
@@ -465,7 +473,8 @@ def test_a_compared_items_cell_is_a_sentence_whose_subject_is_that_item():
                             facet=["", "key_idea"],
                             statement=[True, True], explained=lambda i, a, k: 1.0,
                             terms=[list(stem_tokens(t)) for t in texts], text=texts,
-                            subject_name=["DPO | DPO", "DPO | DPO"])
+                            subject_name=["DPO | DPO", "DPO | DPO"],
+                            names=[frozenset({"dpo"})] * 2)
     backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
                               idf={"dpo": 4.0, "rlhf": 4.0}, max_idf=4.0)
     cands = [Candidate(0, 0, texts[0], 1.05, 0.64), Candidate(1, 1, texts[1], 1.03, 0.64)]
@@ -489,13 +498,43 @@ def test_a_compared_items_cell_is_about_its_own_version():
                             facet=["", ""], statement=[True, True],
                             explained=lambda i, a, k: 1.0, text=texts,
                             terms=[list(stem_tokens(t)) for t in texts],
-                            subject_name=["BLIP | BLIP: Bootstrapping", "BLIP-2 | BLIP-2: ..."])
+                            subject_name=["BLIP | BLIP: Bootstrapping", "BLIP-2 | BLIP-2: ..."],
+                            names=[frozenset({"blip"}), frozenset({"blip-2"})])
     backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)), idf={"blip": 4.0},
                               max_idf=4.0)
     cands = [Candidate(0, 0, texts[0], 1.05, 0.64), Candidate(1, 1, texts[1], 1.03, 0.64)]
     per_item = item_candidates(SimpleNamespace(table=table), detect_intent("BLIP vs BLIP-2?"),
                                cands, backend)
     assert per_item["BLIP"][0].sentence == 0 and per_item["BLIP-2"][0].sentence == 1
+
+
+def test_a_compared_items_cell_is_not_about_another_name_containing_it():
+    """LoRA vs QLoRA: "AdaLoRA: prune less important LoRA parameters" (its subject is
+    AdaLoRA) is no LoRA cell while LoRA's own sentence exists; a sentence about the other
+    compared item ("FlashAttention-2 cuts ...") still counts for both (the contrast)."""
+    from types import SimpleNamespace
+
+    from rag.answer.focus import item_candidates
+    from rag.answer.grounded import Candidate
+    from rag.answer.intent import detect_intent
+
+    texts = ["Prune less important LoRA parameters, grow important ones",
+             "LoRA freezes the pretrained weights and adds a trainable low-rank update",
+             "QLoRA backpropagates through a frozen 4-bit model into LoRA adapters"]
+    table = SimpleNamespace(anaphoric=[False] * 3, needs_antecedent=[False] * 3,
+                            facet=["method", "", ""], statement=[True] * 3,
+                            explained=lambda i, a, k: 1.0, text=texts,
+                            terms=[list(stem_tokens(t)) for t in texts],
+                            subject_name=["adalora | X", "LoRA | LoRA", "QLoRA | QLoRA"],
+                            names=[frozenset({"adalora"}), frozenset({"lora"}),
+                                   frozenset({"qlora"})])
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
+                              idf={"lora": 4.0, "qlora": 4.0}, max_idf=4.0)
+    cands = [Candidate(0, i, t, 1.1 - i / 10, 0.6) for i, t in enumerate(texts)]
+    per_item = item_candidates(SimpleNamespace(table=table),
+                               detect_intent("How do LoRA and QLoRA compare?"), cands, backend)
+    assert 0 not in [c.sentence for c in per_item["LoRA"]]
+    assert per_item["LoRA"][0].sentence == 1
 
 
 def test_a_clause_that_names_nothing_takes_the_whole_questions_subject():

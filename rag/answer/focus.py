@@ -26,7 +26,7 @@ from rag.answer.subject import (
     subject_label,
     unknown_subject,
 )
-from rag.answer.versions import another_version, question_version
+from rag.answer.versions import another_version, other_name, question_version
 from rag.records import Hit
 from rag.search.names import named_words
 
@@ -229,11 +229,15 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
     anchors = {i: question_anchors(backend._tokenize(i), backend.idf, backend.max_idf)
                for i in intent.items}
     keys = {i: set(a.key_terms(1.0)) for i, a in anchors.items()}
+    compared = {i.lower() for i in intent.items}
     for item in intent.items:
-        key = sorted(keys[item])
+        key, version = sorted(keys[item]), question_version(item)
         found = [c for c in cands if key and t.explained(c.sentence, anchors[item], key) >= 0.99]
+        own = [c for c in found if version[0] or not other_name(t.names[c.sentence], item)
+               or t.names[c.sentence] & compared]
+        found = own or found  # "AdaLoRA: prune less important LoRA parameters" is no LoRA
+        # cell (but "FlashAttention-2 cuts ..." contrasts FlashAttention with FlashAttention-2)
         others = set().union(*(keys[i] for i in intent.items if i != item)) - keys[item]
-        version = question_version(item)
         out[item] = sorted(found, key=lambda c: (
             another_version(t.text[c.sentence], t.subject_name[c.sentence], item, version),
             t.anaphoric[c.sentence], t.needs_antecedent[c.sentence],

@@ -151,8 +151,17 @@ def comparison_items(question: str) -> tuple[str, ...]:
     ReAct" -> ("CoT", "ToT", "ReAct")."""
     text = re.split(r"\s[—-]\s|:|\?|, which\b|\bwhich (?:is|one)\b", question)[0]
     text = re.sub(r"[!.]+", " ", text)
-    named = re.search(r"\b(?:between|compare|contrast|comparison of)\b", text, re.I)
-    text = text[named.end():] if named else text
+    named = re.search(r"\b(?:between|contrast|comparison of)\b|\bcompare\b(?!s?\s+(?:to|with)\b)",
+                      text, re.I)  # not "How does DPO compare to RLHF?" (unless a clause
+    if named is None and "," in text:  # before it asks something else)
+        named = re.search(r"\bcompare\b", text, re.I)
+    if named and text[named.end():].strip():
+        text = text[named.end():]
+        if named.group().lower() == "compare" and not re.match(r"\s*(?:how|in what)\b", text,
+                                                                re.I):  # "compare DPO to RLHF"
+            text = re.sub(r"\s(?:to|with|against)\s", " vs ", text, count=1)
+    elif named:  # "How do LoRA and QLoRA compare?"
+        text = re.sub(r"^\s*how (?:do|does|would|did)\s+", "", text[:named.start()], flags=re.I)
     asks_how = named and re.match(r"\s*(?:how|in what ways?)\s+(?!(?:is|are|do|does)\b)",
                                   text, re.I)
     if asks_how:  # "Compare how Flamingo, BLIP-2 and LLaVA connect a vision encoder ..."
@@ -160,9 +169,13 @@ def comparison_items(question: str) -> tuple[str, ...]:
     parts = [_clean_item(p) for p in _SPLIT_ITEMS.split(text)]
     if asks_how:
         parts = [_name_only(p) for p in parts]
+    elif parts and (wh := _WH_AUX.match(parts[0])):  # "What did GLaM show about ... compared
+        parts[0] = _name_only(parts[0][wh.end():])  # to GPT-3?": GLaM
     return tuple(dict.fromkeys(p for p in parts if p and len(p) <= 60))
 
 
+_WH_AUX = re.compile(r"^(?:what|how|why|where|which)\s+(?:did|does|do|was|were|has|have|can|"
+                     r"could|would|will)\s+", re.I)
 _JOINING = frozenset({"of", "the", "and", "for", "a", "an", "in", "with", "to"})
 
 
