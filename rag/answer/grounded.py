@@ -374,7 +374,8 @@ class Composer:
         unit, t = self.table.unit[top.sentence], self.table
         fits = [c for c in fits if (t.anaphoric[top.sentence] or not t.anaphoric[c.sentence])
                 and (t.needs_antecedent[top.sentence] or not t.needs_antecedent[c.sentence])]
-        pool = [c for c in fits if self.table.unit[c.sentence] == unit] or \
+        pool = [c for c in fits if self.table.unit[c.sentence] == unit
+                and not (c.facet == "hint" and t.hint_intent[c.sentence] not in ("", intent))] or \
             [c for c in fits if c.focus >= top.focus - self.settings.lead_focus_margin
              and (fine is None or c in fine or c in mates)]
         if not pool:
