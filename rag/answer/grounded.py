@@ -451,8 +451,9 @@ class Composer:
                     else c.focus >= self.settings.point_focus)
                 and self.table.fit(c.sentence, intent) >= 0.5
                 and not self._redundant(c, exclude)]
-        if intent in _BEST_FACET:
-            fits.sort(key=lambda c: -self.table.fit(c.sentence, intent))
+        t = self.table  # a reading list's entry or a pointing-back sentence comes last
+        fits.sort(key=lambda c: (t.list_entry[c.sentence] or t.needs_antecedent[c.sentence],
+                                 -t.fit(c.sentence, intent) if intent in _BEST_FACET else 0))
         return fits[0] if fits else None
 
     def _redundant(self, cand: Candidate, chosen: Sequence[Candidate]) -> bool:
