@@ -101,6 +101,11 @@ def test_stem_tokens_match_bm25s():
     ("How do LoRA and QLoRA compare?", ("comparison", "mechanism"), ("LoRA", "QLoRA")),
     ("What did GLaM show about mixture-of-experts efficiency compared to GPT-3?",
      ("comparison", "results"), ("GLaM", "GPT-3")),
+    # the named example is the item; "how did X establish that ..." asks for evidence
+    ("What's the difference between a late-fusion model like LLaVA and an early-fusion one "
+     "like Chameleon?", ("comparison",), ("LLaVA", "Chameleon")),
+    ("How did NaturalSpeech establish that its output matched real recordings?",
+     ("results",), ()),
     # a detail of the subject, not what it is
     ("What image tokenizer does LlamaGen use?", ("detail",), ()),
     ("What does MTEB cover in terms of tasks and languages?", ("detail",), ()),

@@ -33,6 +33,7 @@ _PATTERNS: dict[str, str] = {
              r"when to use|use cases?|which (?:one )?should|should (?:you|i|we) use|"
              r"in practice|makes? (?:that|it) possible)",
     "results": r"\b(?:results?|how (?:well|much|fast|many|good|accurate|close)|score[sd]?|"
+               r"how did .{1,40} (?:show|establish|prove|demonstrate|verify|validate) that|"
                r"numbers?|benchmarks?|speed-?up|accuracy|bleu|gsm8k|how (?:big|large)|"
                r"what did .* (?:get|reach|find|show)|"
                r"findings?|percentile|\branked\b|"
@@ -44,7 +45,8 @@ _PATTERNS: dict[str, str] = {
     "reason": r"(?:^|\b)(?:why|what for|(?:the|a|main) reasons?|reasons? (?:for|why)|purpose|"
               r"what makes|what (?:does|do) .{1,40} do)\b",
     "mechanism": r"\b(?:how (?:exactly |precisely |actually )?(?:does|do|is|are|did|can|was|were|"
-                 r"could|will)|how .* works?\b|"
+                 r"could|will)(?!.{1,40} (?:show|establish|prove|demonstrate|verify|validate) "
+                 r"that)|how .* works?\b|"
                  r"^how$|walk (?:me )?through|mechanism|architecture|derive|"
                  r"(?:the|what|which) (?:\w+ )?(?:steps|pipeline|process(?:es)?)\b|"
                  r"what are the (?:\w+ ){0,2}(?:components|parts|pieces|building blocks|"
@@ -192,9 +194,15 @@ def _name_only(item: str) -> str:
     return item
 
 
+_EXAMPLE = re.compile(r"\b(?:like|such as|e\.g\.?,?)\s+([A-Z][\w.-]*(?:[ -][A-Z0-9][\w.-]*)*)\s*$")
+
+
 def _clean_item(part: str) -> str:
+    """An item without the question's words around it; "a late-fusion model like LLaVA"
+    is LLaVA (the named example is what the material describes)."""
     previous = None
     part = part.strip(" -—,;\"'")
     while previous != part:
         previous, part = part, _ITEM_NOISE.sub("", part).strip(" -—,;\"'")
-    return part
+    example = _EXAMPLE.search(part)
+    return example.group(1) if example else part
