@@ -377,6 +377,7 @@ class _StubTable:
         self.hint_intent = ["definition"] * len(statement)
         self.unit = ["card"] * len(statement)
         self.labelled = [False] * len(statement)
+        self.names = [frozenset()] * len(statement)
 
     def explains(self, i, subject):
         return True
@@ -974,3 +975,13 @@ def test_a_name_with_capitalised_words_put_inside_is_another_thing():
     assert not interposed("Multi-head attention and Multi-head Latent Attention differ",
                           "multi-head", "attention")
     assert not interposed("Multi-head Latent Attention", "multi-head", "")
+
+
+def test_a_hyphenated_name_is_also_one_word_in_a_sentence():
+    """A question's anchors join "GPT-4V" into "gpt4v" when the material writes it so; a
+    sentence writing "GPT-4V" must count as naming it too."""
+    from rag.answer.grounded import _hyphen_joined
+
+    tokenize = lambda texts: [list(stem_tokens(t)) for t in texts]  # noqa: E731
+    assert _hyphen_joined("with GPT-4V at about 56% and Gemini Ultra", tokenize) == ["gpt4v"]
+    assert _hyphen_joined("no hyphenated name here", tokenize) == []

@@ -74,6 +74,7 @@ class SentenceTable:
         self.facet = ["hint" if s.hint else s.facet for s in info]
         self.usable = [(s.is_fact and not s.needs_antecedent) or bool(s.hint) for s in info]
         self.terms = tokenize(self.text)  # a sentence's own words, even when it is shown
+        self.terms = [[*t, *_hyphen_joined(x, tokenize)] for t, x in zip(self.terms, self.text)]
         for i in after_antecedent(info):  # "Three techniques make this work: ..." reads
             self.text[i] = f"{self.text[i - 1]} {self.text[i]}"  # right after its antecedent
             self.usable[i] = True
@@ -170,6 +171,14 @@ def after_antecedent(info: Sequence) -> list[int]:
 _ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
                       r"^the (?:first|second|third|fourth|last|latter|former|other|result)\b|"
                       r"^(?:second|third|fourth|fifth|next|finally|lastly)\b", re.I)
+
+
+def _hyphen_joined(text: str, tokenize) -> list[str]:
+    """A hyphenated name also as one word, as a question's anchors join it ("GPT-4V" is
+    "gpt 4v" and "gpt4v")."""
+    names = re.findall(r"\b[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9]+\b", text)
+    joined = tokenize([n.replace("-", "") for n in names]) if names else []
+    return [t[0] for t in joined if len(t) == 1]
 
 
 def _joined(name: str) -> str:
@@ -374,7 +383,9 @@ class Composer:
         unit, t = self.table.unit[top.sentence], self.table
         fits = [c for c in fits if (t.anaphoric[top.sentence] or not t.anaphoric[c.sentence])
                 and (t.needs_antecedent[top.sentence] or not t.needs_antecedent[c.sentence])]
-        pool = [c for c in fits if self.table.unit[c.sentence] == unit
+        same = t.names[top.sentence]  # one entry of a many-method section ("qlora"), not
+        pool = [c for c in fits if self.table.unit[c.sentence] == unit  # another ("switch")
+                and (not same or t.names[c.sentence] == same)
                 and not (c.facet == "hint" and t.hint_intent[c.sentence] not in ("", intent))] or \
             [c for c in fits if c.focus >= top.focus - self.settings.lead_focus_margin
              and (fine is None or c in fine or c in mates)]
