@@ -985,3 +985,14 @@ def test_a_hyphenated_name_is_also_one_word_in_a_sentence():
     tokenize = lambda texts: [list(stem_tokens(t)) for t in texts]  # noqa: E731
     assert _hyphen_joined("with GPT-4V at about 56% and Gemini Ultra", tokenize) == ["gpt4v"]
     assert _hyphen_joined("no hyphenated name here", tokenize) == []
+
+
+def test_a_refusal_names_the_whole_compound():
+    """"How does nucleus sampling work?" is refused about "nucleus sampling", not
+    "nucleus" (the head noun right before the verb closes the name)."""
+    from rag.answer.subject import phrase
+
+    stem = lambda w: list(stem_tokens(w))  # noqa: E731
+    assert phrase("How does nucleus sampling work?", ["nucleus"], stem) == "nucleus sampling"
+    assert phrase("What is beam search?", ["beam"], stem) == "beam search"
+    assert phrase("Why does attention scale quadratically?", ["attent"], stem) == "attention"

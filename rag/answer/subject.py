@@ -88,11 +88,25 @@ def phrase(question: str, stems: Sequence[str], stem, most: int = 5) -> str:
     between = [w for w in words[at[0]: at[-1] + 1] if not set(stem(w)) & set(stems)] \
         if at else []
     if at and at[-1] - at[0] < most and all(w.lower() in _SMALL for w in between):
-        return " ".join(words[at[0]: at[-1] + 1])
+        end = at[-1] + 1
+        if _closes_name(words, end):  # "nucleus sampling", "beam search"
+            end += 1
+        return " ".join(words[at[0]: end])
     return surface_terms(question, stems, stem)
 
 
 _SMALL = frozenset("of the a an and for in on to with".split())
+_PREDICATES = frozenset("work works do does mean means help helps differ compare is are "
+                        "was were".split())
+
+
+def _closes_name(words: Sequence[str], i: int) -> bool:
+    """Is ``words[i]`` the head noun of the name before it: a lower-case word that ends
+    the question or comes right before its verb ("How does nucleus sampling work?")?"""
+    if i >= len(words) or not words[i].isalpha() or not words[i].islower() \
+            or words[i] in _SMALL or words[i] in _PREDICATES:
+        return False
+    return i + 1 == len(words) or words[i + 1].lower() in _PREDICATES
 
 
 @lru_cache(maxsize=1)
