@@ -304,6 +304,7 @@ def test_gibberish_salad_and_echo_detection():
     assert not grading.is_gibberish("LoRA keeps the weights frozen", vocab)
     assert grading.is_salad("attention transformer softmax query key value scaling")
     assert not grading.is_salad("attention scales the query by the key")
+    assert not grading.is_salad("batches get uneven load across experts.")
     # a "the" and "of" thrown into a keyword dump, in an answer with no punctuation
     dump = "hybrid mamba jamba layer scan selective attention the of 256K linear recall"
     assert grading.is_salad(dump, punctuated=False)

@@ -90,12 +90,13 @@ def is_gibberish(unit: str, vocab: frozenset[str]) -> bool:
 
 
 def is_salad(unit: str, punctuated: bool = True) -> bool:
-    """A keyword list: six or more words and not one function word; in an answer with no
+    """A keyword list: seven or more words and not one function word (a spoken clause of
+    six, "batches get uneven load across experts", is none); in an answer with no
     punctuation at all (not ``punctuated``), fewer than one function word in five ("hybrid
     mamba jamba layer scan selective attention the of 256K linear recall": a "the" and
     "of" thrown in)."""
     tokens = terms.words(unit)
-    if len(tokens) < 6:
+    if len(tokens) < 7:
         return False
     function = sum(t in terms.FUNCTION_WORDS for t in tokens)
     return not function or function < 0.2 * len(tokens) and not punctuated
