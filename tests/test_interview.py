@@ -610,3 +610,11 @@ def test_grading_gate_reads_thresholds(tmp_path):
     path.write_text("[min]\nrecall = 1\n")
     with pytest.raises(RagError, match="unknown"):
         calibration.load_gate(path)
+
+
+def test_one_where_the_point_says_all_is_a_contradiction():
+    from rag.study.claims import contradiction
+
+    point = "Inference challenges: need to load all experts."
+    assert contradiction(point, "you only need to load the one expert a token is routed to")
+    assert not contradiction(point, "you must keep all experts in memory")

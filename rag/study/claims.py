@@ -106,6 +106,21 @@ def _number_conflict(point: str, unit: str, known: frozenset[float] = frozenset(
     return ""
 
 
+_ALL = re.compile(r"\b(?:all(?: the)?|every|each)\s+(?:\w+\s+)?(?P<noun>[a-z]{3,})", re.I)
+_ONE = r"\b(?:only one|just one|a single|one|no|none of the|only the one|only a few)\s+(?:\w+\s+)?"
+
+
+def _quantifier_conflict(point: str, unit: str) -> str:
+    """"one expert" (or none, a few) where the point says "all experts" ("need to load all
+    experts" against "you only need to load the one expert")."""
+    for found in _ALL.finditer(point):
+        noun = terms.stem(found.group("noun"))
+        for other in re.finditer(_ONE + r"(?P<noun>[a-z]{3,})", unit, re.I):
+            if terms.stem(other.group("noun")) == noun and not _ALL.search(unit):
+                return f"opposite quantity ({other.group(0).strip()} for {found.group(0)})"
+    return ""
+
+
 def _swapped_numbers(p_slots: dict[str, set[float]], u_slots: dict[str, set[float]]) -> str:
     """Two of the point's numbers traded places ("109B active out of 17B total" for
     "17B active / 109B total")."""
@@ -171,6 +186,8 @@ def contradiction(point: str, unit: str, question: str = "",
     asserted by the unit.  ``known``: numbers the sources state (never a wrong number);
     ``denied_by_sources``: stems the sources deny (denying them is no contradiction)."""
     if why := _number_conflict(point, unit, known):
+        return why
+    if why := _quantifier_conflict(point, unit):
         return why
     p_stems, u_stems = terms.content_stems(point), terms.content_stems(unit)
     context = terms.content_stems(question)
