@@ -99,7 +99,7 @@ print("SAME" if same else "DIFFERENT", file=sys.stderr)
 def test_pipeline_fingerprint_is_stored_between_processes(tmp_path, monkeypatch):
     """Parsing the ingestion modules is not repeated at every start: the digest is kept
     on disk, keyed by the modules' times and sizes (a changed module is parsed again)."""
-    from rag import settings
+    from rag.settings import fingerprint as settings
 
     monkeypatch.setattr(settings, "_DIGEST_FILE", tmp_path / "fingerprint.json")
     monkeypatch.setattr(settings, "_FINGERPRINT", {})
