@@ -139,7 +139,9 @@ def test_build_progress_starts_at_once_and_covers_reading_and_chunking(stub_home
     chunking = err[order[1]:order[2]]
     stamps = re.findall(r"\[(\d\d):(\d\d)<[^]]*200_long\]", chunking)
     seconds = {int(m) * 60 + int(s) for m, s in stamps}
-    draws = set(re.findall(r"([\d.]+k?)/[\d.]+k? \[[^]]*200_long\]", chunking))
+    # (two draws may show the same count: the file is cut as one unit, so a redraw a
+    # second later can still read "833/421k" before the end draw names the next file)
+    draws = re.findall(r"([\d.]+k?)/[\d.]+k? \[[^]]*200_long\]", chunking)
     assert len(draws) >= 2, chunking
     if max(seconds) - min(seconds) >= 2:
         assert len(seconds) >= 2, chunking
