@@ -138,30 +138,41 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
     room = composer.settings.max_points - len(plan.points)
     plan.points += composer.points(cands, plan.leads + plan.points, room,
                                    clauses.get(intent.primary) or subject)
-    _second_sentence(composer, plan, intent.primary)
+    _second_sentence(composer, plan, intent.primary, cands)
     return plan
 
 
-def _second_sentence(composer: Composer, plan: Plan, intent: str) -> None:
+def _second_sentence(composer: Composer, plan: Plan, intent: str,
+                     cands: Sequence[Candidate] = ()) -> None:
     """A short direct answer gets a second sentence: the best key point of the lead's own
     card or section that also answers the question's kind, when both read as one short
-    paragraph."""
+    paragraph (else the best such candidate that is not yet a point and repeats nothing:
+    a label line like "Key idea: retrieve documents" may hold the point slot)."""
     t, cfg = composer.table, composer.settings
     if len(plan.leads) != 1 or plan.note_first:
         return
     words = len(plan.lead.text.split())
-    for c in plan.points:
+
+    def fits(c: Candidate) -> bool:
         lone_step = layout.STEP.match(c.text) and not layout.STEP.match(plan.lead.text)
-        if (t.unit[c.sentence] == t.unit[plan.lead.sentence] and t.statement[c.sentence]
+        return (t.unit[c.sentence] == t.unit[plan.lead.sentence] and t.statement[c.sentence]
                 and c.facet != "hint" and not c.text.rstrip().endswith("?")
                 and not lone_step  # "Then these documents ..." after no first step
                 and t.fit(c.sentence, intent) >= 0.5
-                and words + len(c.text.split()) <= cfg.lead_words):
-            plan.points.remove(c)
-            plan.leads.append(c)
-            if any(layout.STEP.match(x.text) for x in plan.leads):  # "First, ...  Second, ..."
-                plan.leads.sort(key=lambda x: x.sentence)
-            return
+                and words + len(c.text.split()) <= cfg.lead_words)
+
+    found = next((c for c in plan.points if fits(c)), None)
+    if found is not None:
+        plan.points.remove(found)
+    else:
+        floor = plan.lead.score - composer.answer_settings.support_margin - cfg.facet_weight
+        found = next((c for c in cands if c.score >= floor and c not in plan.used and fits(c)
+                      and c.focus >= cfg.point_focus
+                      and not composer._redundant(c, plan.used)), None)
+    if found is not None:
+        plan.leads.append(found)
+        if any(layout.STEP.match(x.text) for x in plan.leads):  # "First, ...  Second, ..."
+            plan.leads.sort(key=lambda x: x.sentence)
 
 
 ASPECTS = (("What it is", "definition"), ("Trade-offs and results", "usage"))
