@@ -223,22 +223,30 @@ def _why(rest: str, short: str, item: str) -> str:
     return f"Why use {rest}{suffix}?"
 
 
+_WHEN_RULES = [(re.compile(p), t) for p, t in (
+    (r"^to\s+(.+)$", "When would you {1}{suffix}?"),  # "when to choose X"
+    (r"^(.+?)\s+(does|do)\s+not\s+(.+)$", "When {2} {1} not {3}{suffix}?"),
+    (r"^(.+?)\s+(is|are)\s+(.+)$", "When {2} {1} {3}{suffix}?"),  # "when X is preferred"
+    (r"^(.+\s(?:vs\.?|versus)\s.+)$", "When would you use {1}{suffix}?"),
+    (r"^(\S+)$", "When is {short} {1}?"),  # "when justified"
+)]
+
+
+def _by_rule(text: str, rules, **names: str) -> str | None:
+    """The first rule's template filled with its match's groups ({1}, {2} ...) and
+    ``names``; None when no rule matches."""
+    for pattern, template in rules:
+        if m := pattern.match(text):
+            return template.format(m.group(0), *m.groups(), **names)
+    return None
+
+
 def _when(rest: str, short: str, item: str) -> str:
     """"when to choose X" -> "When would you choose X"; "when X does not help" ->
     "When does X not help"; "when X is Y" -> "When is X Y"; "when justified" -> "When is
     <short> justified"."""
     suffix = _about(item, short)
-    if m := re.match(r"^to\s+(.+)$", rest):
-        return f"When would you {m.group(1)}{suffix}?"
-    if m := re.match(r"^(.+?)\s+(does|do)\s+not\s+(.+)$", rest):
-        return f"When {m.group(2)} {m.group(1)} not {m.group(3)}{suffix}?"
-    if m := re.match(r"^(.+?)\s+(is|are)\s+(.+)$", rest):
-        return f"When {m.group(2)} {m.group(1)} {m.group(3)}{suffix}?"
-    if re.search(r"\s(?:vs\.?|versus)\s", rest):
-        return f"When would you use {rest}{suffix}?"
-    if len(rest.split()) == 1:
-        return f"When is {short} {rest}?"
-    return f"When {rest}{suffix}?"
+    return _by_rule(rest, _WHEN_RULES, short=short, suffix=suffix) or f"When {rest}{suffix}?"
 
 
 def _wh(word: str, rest: str, short: str, item: str) -> str:
@@ -255,21 +263,26 @@ def _wh(word: str, rest: str, short: str, item: str) -> str:
     return f"{word.capitalize()} {replaced}{suffix}?"
 
 
+_STATEMENT_RULES = [(re.compile(p, f), t) for p, f, t in (
+    (r"^implications?\s+(?:for|on)\s+(.+)$", re.I, "What {verb} {short} imply for {1}?"),
+    (r"^alternatives?\s+(?:to\s+)?([A-Z].*)$", 0, "What are the alternatives to {short}, "
+     "such as {1}?"),
+    (r"^(.+?)\s+as\s+(an?|the)\s+(.+)$", 0, "Why is {1} {2} {3}{suffix}?"),
+    (r"^(.+?)\s+(competitive|comparable|compatible)\s+with\s+(.+)$", 0,
+     "Is {1} {2} with {3}{suffix}?"),
+)]
+
+
 def _statement(item: str, short: str) -> str:
     """A noun-phrase discussion point as a question: "implications for X" -> "What does
     <short> imply for X?"; "alternatives DPO" -> "What are the alternatives to <short>,
     such as DPO?"; "X as a path to Y" -> "Why is X a path to Y?"; else "What is X?"."""
     verb = "do" if re.search(r"\sand\s|s$", short) and not short.endswith("ss") else "does"
-    if m := re.match(r"^implications?\s+(?:for|on)\s+(.+)$", item, re.I):
-        return f"What {verb} {short} imply for {m.group(1)}?"
-    if m := re.match(r"^alternatives?\s+(?:to\s+)?([A-Z].*)$", item):
-        return f"What are the alternatives to {short}, such as {m.group(1)}?"
-    if m := re.match(r"^(.+?)\s+as\s+(an?|the)\s+(.+)$", item):
-        return f"Why is {m.group(1)} {m.group(2)} {m.group(3)}{_about(item, short)}?"
-    if m := re.match(r"^(.+?)\s+(competitive|comparable|compatible)\s+with\s+(.+)$", item):
-        return f"Is {m.group(1)} {m.group(2)} with {m.group(3)}{_about(item, short)}?"
+    suffix = _about(item, short)
+    if found := _by_rule(item, _STATEMENT_RULES, verb=verb, short=short, suffix=suffix):
+        return found
     be, phrase = _noun_phrase(item)
-    return f"What {be} {phrase}{_about(item, short)}?"
+    return f"What {be} {phrase}{suffix}?"
 
 
 def discussion_question(item: str, label: str) -> str:
