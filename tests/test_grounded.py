@@ -996,3 +996,21 @@ def test_a_refusal_names_the_whole_compound():
     assert phrase("How does nucleus sampling work?", ["nucleus"], stem) == "nucleus sampling"
     assert phrase("What is beam search?", ["beam"], stem) == "beam search"
     assert phrase("Why does attention scale quadratically?", ["attent"], stem) == "attention"
+
+
+def test_a_sentence_that_gives_the_reason_answers_a_why_question():
+    """"why did transformers replace RNNs?": "Because all positions are processed in
+    parallel ... than with RNNs" answers it, although the question's words are far."""
+    from types import SimpleNamespace
+
+    from rag.answer.grounded import Candidate
+
+    texts = ["Because all positions are processed in parallel, training parallelizes far "
+             "better than with RNNs", "RNNs were the standard before 2017"]
+    table = SimpleNamespace(text=texts, terms=[list(stem_tokens(t)) for t in texts])
+    composer = _composer(table)
+    subject = SimpleNamespace(key=("rnns",))
+    first, second = (Candidate(0, i, t, 0.6, 0.35) for i, t in enumerate(texts))
+    assert composer._gives_reason(first, subject, "reason")
+    assert not composer._gives_reason(second, subject, "reason")
+    assert not composer._gives_reason(first, subject, "definition")

@@ -37,6 +37,8 @@ from rag.corpus.linking import key as flat_key
 from rag.search.query import normalize
 from rag.settings import AnswerSettings, FocusSettings
 
+_REASON_CUE = re.compile(r"\b(?:because|since|so that|as a result|the reason|due to|thanks "
+                         r"to|which is why|in order to)\b", re.I)
 _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
                        r"unstable|instabilit|hard to|difficult|bottleneck|trails?\b|not always|"
                        r"weak|overfit|hallucinat|lack|challeng|trade-off|slow|at the cost of|"
@@ -290,11 +292,20 @@ class Composer:
         if (c.cosine >= cfg.lead_floor or self._states_limits(c, intent)) and \
                 self.table.explains(c.sentence, subject):
             return True
+        if c.cosine >= cfg.lead_floor and self._gives_reason(c, subject, intent):
+            return True  # "why did Transformers replace RNNs?": "Because ... than with RNNs"
         if subject.paper and subject.paper == self.table.card_name[c.sentence]:
             return True  # "in the Transformer paper": any sentence of that paper's card
         if subject.within and self.table.chunk[c.sentence] in subject.within:
             return True  # "What is double quantization in QLoRA?": QLoRA's passages
         return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine)
+
+    def _gives_reason(self, c: Candidate, subject: Subject, intent: str) -> bool:
+        """A "why" question's answer: a sentence that gives a reason ("because", "since",
+        "so that" ...) about the question's heaviest key term, however far its wording."""
+        return intent == "reason" and bool(subject.key) \
+            and subject.key[0] in self.table.terms[c.sentence] \
+            and _REASON_CUE.search(self.table.text[c.sentence]) is not None
 
     def _states_limits(self, c: Candidate, intent: str) -> bool:
         """A limitation of the subject answers "what are its weaknesses?" however far its
