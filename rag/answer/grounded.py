@@ -357,8 +357,12 @@ class Composer:
                     and t.unit[c.sentence] == t.unit[accepted[0].sentence]]
         if counting:  # "how many experts?": the sentence that gives their number
             return counting[0]
-        return self.fitting_lead(accepted, intent, self.unit_mates(cands, accepted, own), fine,
-                                 aspect=not own.focused)
+        mates = self.unit_mates(cands, accepted, own)
+        if accepted:  # the section's own discussion point asking exactly this ("Limitations?
+            unit = t.unit[accepted[0].sentence]  # Not all features are interpretable.")
+            mates += [c for c in cands if c.facet == "hint" and t.hint_intent[c.sentence] == intent
+                      and t.unit[c.sentence] == unit and c not in accepted and c not in mates]
+        return self.fitting_lead(accepted, intent, mates, fine, aspect=not own.focused)
 
     def unit_mates(self, cands: Sequence[Candidate], accepted: Sequence[Candidate],
                    subject: Subject) -> list[Candidate]:
