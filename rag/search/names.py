@@ -169,6 +169,21 @@ def _loose(name: str) -> str:
     return r"[\s-]?".join(parts) + "(?:e?s)?"
 
 
+_ARTIFACT_NAME = r"(?:[A-Z][\w.-]*[A-Z0-9][\w-]*|[A-Z][a-z]+[A-Z][\w-]*)"
+_ARTIFACT = re.compile(
+    rf"\b(?P<a>{_ARTIFACT_NAME}),\s+(?:a|an)\s+new\s+(?:[\w-]+\s+){{0,2}}"
+    r"(?:benchmark|dataset|suite|corpus|metric|model|framework|method)\b|"
+    r"\b(?:introduces?|introduced|proposes?|proposed|presents?|releases?|released)\s+"
+    rf"(?:the\s+|a\s+|an\s+)?(?P<b>{_ARTIFACT_NAME})")
+
+
+def introduced_artifacts(text: str) -> list[str]:
+    """Names a paper card says the paper introduced besides itself: "HumanEval, a new
+    benchmark of 164 ...", "introduces PagedAttention" (mixed-case or acronym names), so
+    a question about HumanEval finds the Codex card that defines it."""
+    return list(dict.fromkeys(m.group("a") or m.group("b") for m in _ARTIFACT.finditer(text)))
+
+
 def _names(index) -> list[tuple[str, int]]:
     """(name, chunk position) pairs: card titles and short names, sentence subjects."""
     out: list[tuple[str, int]] = []
@@ -179,6 +194,7 @@ def _names(index) -> list[tuple[str, int]]:
         subject = first_subject.get(i, "")
         if chunk.doc_id.startswith("arxiv:"):
             out += [(n, i) for n in (chunk.title, short_name(chunk.title), subject) if n]
+            out += [(n, i) for n in introduced_artifacts(chunk.text)]
         elif subject and not subject.lower().startswith("section"):
             heading = chunk.section.rsplit(" › ", 1)[-1]
             parts = name_parts(heading) if heading else []
