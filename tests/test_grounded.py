@@ -1014,3 +1014,20 @@ def test_a_sentence_that_gives_the_reason_answers_a_why_question():
     assert composer._gives_reason(first, subject, "reason")
     assert not composer._gives_reason(second, subject, "reason")
     assert not composer._gives_reason(first, subject, "definition")
+
+
+def test_a_definition_of_the_subject_answers_what_is_it_whatever_its_cosine():
+    """"What is HumanEval?": the embedding model hardly knows the name (cosine 0.1), but
+    "HumanEval, a new benchmark of 164 ... problems" defines it."""
+    from types import SimpleNamespace
+
+    from rag.answer.grounded import Candidate
+
+    texts = ["The paper presents Codex, together with HumanEval, a new benchmark of 164 "
+             "hand-written Python problems", "MetaGPT reports 85.9% Pass@1 on HumanEval"]
+    composer = _composer(SimpleNamespace(text=texts))
+    subject = SimpleNamespace(key=("humanev",), focused=True)
+    first, second = (Candidate(0, i, t, 0.6, 0.1) for i, t in enumerate(texts))
+    assert composer._defines_it(first, subject, "definition")
+    assert not composer._defines_it(second, subject, "definition")
+    assert not composer._defines_it(first, subject, "results")

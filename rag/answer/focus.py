@@ -49,7 +49,7 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     cands = backend.composer.rescore(raw, intent, anchors, key)
     named = naming_passages(backend, subject, question, hits)
     weak = conf < backend.settings.abstain_threshold \
-        and not backend.composer.explaining(cands, subject)
+        and not backend.composer.explaining(cands, subject, intent.primary)
     names = getattr(backend, "names", None)
     unknown = unknown_subject(anchors, glossary_stems()) or bool(key) and names is not None \
         and any(key[0] in stems for stems in names.unknown_names(bare_question(question)))

@@ -289,7 +289,8 @@ class Composer:
                                                 self.table.subject_name[c.sentence],
                                                 *subject.version):
             return False
-        if (c.cosine >= cfg.lead_floor or self._states_limits(c, intent)) and \
+        if (c.cosine >= cfg.lead_floor or self._states_limits(c, intent)
+                or self._defines_it(c, subject, intent)) and \
                 self.table.explains(c.sentence, subject):
             return True
         if c.cosine >= cfg.lead_floor and self._gives_reason(c, subject, intent):
@@ -299,6 +300,13 @@ class Composer:
         if subject.within and self.table.chunk[c.sentence] in subject.within:
             return True  # "What is double quantization in QLoRA?": QLoRA's passages
         return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine)
+
+    def _defines_it(self, c: Candidate, subject: Subject, intent: str) -> bool:
+        """A definition of the subject ("HumanEval, a new benchmark of 164 hand-written
+        Python problems") answers "what is X?" however little the embedding model knows
+        the name (cosine 0.1)."""
+        return intent == "definition" and subject.focused and bool(subject.key) \
+            and defines(self.table.text[c.sentence], subject.key[0])
 
     def _gives_reason(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """A "why" question's answer: a sentence that gives a reason ("because", "since",
@@ -312,10 +320,11 @@ class Composer:
         wording is from the question's ("localizes small objects less precisely")."""
         return intent == "limitations" and self.table.fit(c.sentence, intent) >= 1.0
 
-    def explaining(self, cands: Sequence[Candidate], subject: Subject) -> bool:
+    def explaining(self, cands: Sequence[Candidate], subject: Subject, intent: str = "") -> bool:
         """Does some candidate explain the subject (not merely name it)?"""
-        return any(self.acceptable(c, subject) and c.cosine >= self.settings.lead_floor
-                   and self.table.explains(c.sentence, subject) for c in cands)
+        return any(self.acceptable(c, subject, intent) and (
+            c.cosine >= self.settings.lead_floor or self._defines_it(c, subject, intent))
+            and self.table.explains(c.sentence, subject) for c in cands)
 
     def lead(self, cands: Sequence[Candidate], intent: str, subject: Subject,
              clause: Subject | None = None) -> Candidate | None:
