@@ -24,9 +24,17 @@ from rag.search.query import correct_typos, normalize, not_a_question, stem_toke
     ("wat is the diff between dpo and ppo lol", "what is the difference between dpo and ppo"),
     ("rlhf w/o a reward model?", "rlhf without a reward model?"),
     ("DIFF models", "DIFF models"),  # shorthand only in lower case
+    ("In τ-bench, what does pass^k capture?", "In tau-bench, what does pass^k capture?"),
 ])
 def test_normalize(raw, clean):
     assert normalize(raw) == clean
+
+
+def test_a_greek_letter_name_is_found_spelled_out():
+    """"τ-bench" in the material is the "tau-bench" of a normalised question."""
+    from rag.search.names import name_key
+
+    assert name_key("τ-bench") == name_key("tau-bench") == "taubench"
 
 
 def test_not_a_question():

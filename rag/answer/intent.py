@@ -120,9 +120,10 @@ _SPECIFIC = frozenset({"limitations", "results", "usage", "reason", "comparison"
 
 def clause_intents(clause: str) -> list[str]:
     """Intents of one clause; "definition" only when nothing more specific is asked."""
-    found = sorted((m.start(), kind) for kind, pattern in _COMPILED.items()
-                   if (m := pattern.search(clause)))
-    kinds = [k for _, k in found]
+    found = sorted((m.start(), kind not in _SPECIFIC, kind) for kind, pattern
+                   in _COMPILED.items() if (m := pattern.search(clause)))
+    kinds = [k for _, _, k in found]  # at one place the specific kind first ("how did X
+    # fare": results, not how it works)
     if _SPECIFIC & set(kinds):
         kinds = [k for k in kinds if k != "definition"]
     if not kinds and _DETAIL.search(clause):

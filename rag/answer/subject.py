@@ -146,6 +146,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     inner, within = named_context(backend, bare)
     if within:  # "double quantization in QLoRA": about double quantization, QLoRA's
         key = inner
+    else:  # "In tau-bench, ... how did GPT-4o fare?": inside tau-bench's passages
+        within = opening_context(backend, bare_question(question or clause))
     appended = text[len(bare):]
     surface, follows = _surface(backend, bare, appended, key, own, focused)
     paper = _PAPER_REF.search(bare) or _PAPER_REF.search(bare_question(question))
@@ -205,6 +207,20 @@ def named_context(backend, question: str) -> tuple[tuple[str, ...], frozenset[in
     if not _WITHIN.search(head) or not key:
         return (), frozenset()
     return tuple(key), frozenset(backend.names.groups.get(name_key(name), ()))
+
+
+_OPENING = re.compile(r"^\s*(?:in|for|on|with|about)\s+(?:the\s+)?$", re.I)
+
+
+def opening_context(backend, question: str) -> frozenset[int]:
+    """The passages of a known name the question opens with as its setting ("In
+    tau-bench, what does pass^k capture ..., and how did GPT-4o fare?": every clause is
+    asked inside tau-bench); else empty."""
+    found = _name_matches(backend, question)
+    if not found or not _OPENING.match(question[:found[0].start()]) \
+            or not re.match(r"\s*(?:paper\s*)?[,:]", question[found[0].end():]):
+        return frozenset()
+    return frozenset(backend.names.groups.get(name_key(found[0].group(0)), ()))
 
 
 def compound_name(question: str, surface: str, own: Anchors, stem_of) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from rag.corpus.linking import key as flat_key
 from rag.corpus.linking import name_parts, short_name
-from rag.search.query import stem_tokens
+from rag.search.query import GREEK, stem_tokens
 
 _COMMON = frozenset("""the this that with from into what when which model models paper
 papers attention transformer transformers language learning training data agents agent
@@ -23,7 +23,9 @@ tools memory evaluation overview introduction section reasoning scaling""".split
 
 def name_key(text: str) -> str:
     """Letters and digits, lower case, a plural "s" dropped ("Switch Transformers" and
-    "Switch Transformer" are one name)."""
+    "Switch Transformer" are one name); a Greek letter spelled out ("τ-bench" is the
+    "tau-bench" of a normalised question)."""
+    text = "".join(GREEK.get(ch, ch) for ch in text)
     key = re.sub(r"[\W_]+", "", text).lower()
     return key[:-1] if len(key) > 4 and key.endswith("s") and not key.endswith("ss") else key
 
@@ -163,6 +165,7 @@ def rare_terms(index, max_df: int) -> tuple[dict[str, tuple[int, ...]], frozense
 def _loose(name: str) -> str:
     """A regex for ``name`` tolerant of spaces and hyphens ("Flash Attention" ~
     "FlashAttention" ~ "flash-attention")."""
+    name = "".join(GREEK.get(ch, ch) for ch in name)
     parts = [re.escape(p) for p in re.findall(r"[A-Za-z0-9]+", name)]
     if len(parts[-1]) > 3 and parts[-1].endswith("s") and not parts[-1].endswith("ss"):
         parts[-1] = parts[-1][:-1]

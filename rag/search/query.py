@@ -39,6 +39,8 @@ GREEK: dict[str, str] = {
     "χ": "chi", "ψ": "psi", "ω": "omega", "Δ": "delta", "Θ": "theta", "Λ": "lambda",
     "Π": "pi", "Φ": "phi", "Ψ": "psi", "Ω": "omega", "Γ": "gamma",
 }
+_GREEK_HYPHEN = re.compile(r"\b(" + "|".join(sorted(set(GREEK.values()), key=len, reverse=True))
+                           + r")\s+(?=-\w)")
 _SQRT = re.compile(r"√\s*(\([^()]*\)|[\w^]+)")
 # Casual openings -> the plain question they stand for (applied to the start only).
 CASUAL: tuple[tuple[str, str], ...] = (
@@ -77,6 +79,7 @@ def normalize(text: str) -> str:
     text = _SUP_RUN.sub(lambda m: "^" + m.group(1).translate(_SUPERSCRIPTS), text)
     text = "".join(SYMBOLS.get(ch, f" {GREEK[ch]} " if ch in GREEK else ch) for ch in text)
     text = re.sub(r"\s+(?=[_^)])|(?<=[(])\s+", "", text)
+    text = _GREEK_HYPHEN.sub(r"\1", text)  # "τ-bench" -> "tau-bench", not "tau -bench"
     text = unicodedata.normalize("NFKC", text).replace("√", "sqrt")
     for pattern, repl in _CASUAL:
         text = pattern.sub(repl + (" " if repl else ""), text, count=1)
