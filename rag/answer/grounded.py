@@ -317,13 +317,18 @@ class Composer:
 
     def _states_limits(self, c: Candidate, intent: str) -> bool:
         """A limitation of the subject answers "what are its weaknesses?" however far its
-        wording is from the question's ("localizes small objects less precisely")."""
-        return intent == "limitations" and self.table.fit(c.sentence, intent) >= 1.0
+        wording is from the question's ("localizes small objects less precisely"); so do
+        the problem and method fields of its own entry "what problem does it address, and
+        how?" ("Outlier activations make quantization difficult", "Smooth activation
+        distribution by moving outliers to weights" for SmoothQuant)."""
+        return intent in ("limitations", "problem", "mechanism") \
+            and self.table.fit(c.sentence, intent) >= 1.0
 
     def explaining(self, cands: Sequence[Candidate], subject: Subject, intent: str = "") -> bool:
         """Does some candidate explain the subject (not merely name it)?"""
         return any(self.acceptable(c, subject, intent) and (
-            c.cosine >= self.settings.lead_floor or self._defines_it(c, subject, intent))
+            c.cosine >= self.settings.lead_floor or self._defines_it(c, subject, intent)
+            or self._states_limits(c, intent))
             and self.table.explains(c.sentence, subject) for c in cands)
 
     def lead(self, cands: Sequence[Candidate], intent: str, subject: Subject,
