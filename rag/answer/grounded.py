@@ -318,10 +318,11 @@ class Composer:
     def _states_limits(self, c: Candidate, intent: str) -> bool:
         """A limitation of the subject answers "what are its weaknesses?" however far its
         wording is from the question's ("localizes small objects less precisely"); so do
-        the problem and method fields of its own entry "what problem does it address, and
-        how?" ("Outlier activations make quantization difficult", "Smooth activation
-        distribution by moving outliers to weights" for SmoothQuant)."""
-        return intent in ("limitations", "problem", "mechanism") \
+        the problem, method and key-idea fields of its own entry "what problem does it
+        address, and how?", "what is it?" ("Outlier activations make quantization
+        difficult", "Smooth activation distribution by moving outliers to weights" for
+        SmoothQuant; "AI-discovered optimizer outperforming Adam" for Lion)."""
+        return intent in ("limitations", "problem", "mechanism", "definition") \
             and self.table.fit(c.sentence, intent) >= 1.0
 
     def explaining(self, cands: Sequence[Candidate], subject: Subject, intent: str = "") -> bool:
