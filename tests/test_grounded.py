@@ -1004,6 +1004,7 @@ def test_a_refusal_names_the_whole_compound():
     assert phrase("How does nucleus sampling work?", ["nucleus"], stem) == "nucleus sampling"
     assert phrase("What is beam search?", ["beam"], stem) == "beam search"
     assert phrase("Why does attention scale quadratically?", ["attent"], stem) == "attention"
+    assert phrase("GLaM: what was the headline result?", ["glam"], stem) == "GLaM"
 
 
 def test_a_sentence_that_gives_the_reason_answers_a_why_question():

@@ -96,6 +96,7 @@ def phrase(question: str, stems: Sequence[str], stem, most: int = 5) -> str:
 
 
 _SMALL = frozenset("of the a an and for in on to with".split())
+_ASKING = frozenset("what which who whom whose how why when where whether".split())
 _PREDICATES = frozenset("work works do does mean means help helps differ compare is are "
                         "was were".split())
 
@@ -104,7 +105,7 @@ def _closes_name(words: Sequence[str], i: int) -> bool:
     """Is ``words[i]`` the head noun of the name before it: a lower-case word that ends
     the question or comes right before its verb ("How does nucleus sampling work?")?"""
     if i >= len(words) or not words[i].isalpha() or not words[i].islower() \
-            or words[i] in _SMALL or words[i] in _PREDICATES:
+            or words[i] in _SMALL or words[i] in _PREDICATES or words[i] in _ASKING:
         return False
     return i + 1 == len(words) or words[i + 1].lower() in _PREDICATES
 
