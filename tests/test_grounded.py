@@ -578,7 +578,8 @@ def test_a_follow_ups_subject_is_named_by_the_context_and_its_variants_do_not_le
     (named only in what retrieval appended): a FlashAttention-2 result does not lead."""
     from types import SimpleNamespace
 
-    from rag.answer.grounded import Candidate, SentenceTable
+    from rag.answer.grounded import Candidate
+    from rag.answer.sentences import SentenceTable
     from rag.answer.subject import question_subject
     from rag.settings import FocusSettings
 
@@ -642,7 +643,7 @@ def test_a_guide_field_of_the_asked_facet_leads_though_verbless():
 def test_a_cards_spelled_out_subject_is_its_subject_too():
     from types import SimpleNamespace
 
-    from rag.answer.grounded import spelled_out
+    from rag.answer.sentences import spelled_out
 
     info = [SimpleNamespace(subject="ViT", prose="The paper introduces the Vision Transformer "
                             "(ViT) and shows ..."),
@@ -868,7 +869,7 @@ def test_in_the_x_paper_leads_from_x():
     ("HNSW stores the data as a stack of proximity-graph layers.", False),
 ])
 def test_a_sentence_that_points_back_is_anaphoric(text, points_back):
-    from rag.answer.grounded import _ANAPHORA
+    from rag.answer.sentences import _ANAPHORA
 
     assert bool(_ANAPHORA.match(text)) == points_back
 
@@ -897,7 +898,7 @@ def test_a_count_is_a_number_of_the_counted_thing():
 
 
 def test_a_reading_list_entry_is_marked():
-    from rag.answer.grounded import _LIST_ENTRY
+    from rag.answer.sentences import _LIST_ENTRY
 
     assert _LIST_ENTRY.match("MRCR(5) paper - evaluating long context, used by OpenAI.")
     assert _LIST_ENTRY.match("Automatic Prompt Engineering paper - humans are bad prompters.")
@@ -908,7 +909,7 @@ def test_a_sentence_pointing_back_is_shown_after_its_antecedent():
     """"Three techniques make this work: ... double quantization, which ..." opens with
     a pointer back: it may be used with the sentence before it in its passage (which it
     then carries), never alone and never after a sentence that itself points back."""
-    from rag.answer.grounded import after_antecedent
+    from rag.answer.sentences import after_antecedent
     from rag.records import SentenceInfo
 
     def info(chunk, text, needs=False, role="fact"):
@@ -988,7 +989,7 @@ def test_a_name_with_capitalised_words_put_inside_is_another_thing():
 def test_a_hyphenated_name_is_also_one_word_in_a_sentence():
     """A question's anchors join "GPT-4V" into "gpt4v" when the material writes it so; a
     sentence writing "GPT-4V" must count as naming it too."""
-    from rag.answer.grounded import _hyphen_joined
+    from rag.answer.sentences import _hyphen_joined
 
     tokenize = lambda texts: [list(stem_tokens(t)) for t in texts]  # noqa: E731
     assert _hyphen_joined("with GPT-4V at about 56% and Gemini Ultra", tokenize) == ["gpt4v"]

@@ -20,7 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answer.grounded import Candidate, Composer, SentenceTable
+from rag.answer.grounded import Candidate, Composer
+from rag.answer.sentences import SentenceTable
 from rag.corpus.chunk import is_answer_sentence
 from rag.records import Citation, Hit, Paper
 from rag.search.query import stem_tokens

@@ -16,8 +16,9 @@ import numpy as np
 
 from rag.answer import compose as layout
 from rag.answer.coverage import question_anchors
-from rag.answer.grounded import Candidate, Composer, coverage_label, facet_fit
+from rag.answer.grounded import Candidate, Composer, coverage_label
 from rag.answer.intent import Intent, detect_intent
+from rag.answer.sentences import facet_fit
 from rag.answer.subject import (
     Subject,
     bare_question,

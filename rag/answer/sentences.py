@@ -1,0 +1,205 @@
+"""What is known of every index sentence at load time (``SentenceTable``): its role and
+facet, answer-ready text, stemmed terms and its passage's subject terms, and how well
+its facet fits a question's intent (``facet_fit``).  ``rag.answer.grounded`` composes
+answers from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from rag.answer.coverage import (
+    Anchors,
+    can_explain,
+    explained_share,
+    explains_subject,
+    is_statement,
+)
+from rag.answer.intent import FACET_FIT, clause_intents
+from rag.answer.subject import Subject, defines, interposed
+from rag.answer.versions import another_version, base_only, other_name
+from rag.corpus.linking import key as flat_key
+from rag.search.query import normalize
+
+_LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
+                       r"unstable|instabilit|hard to|difficult|bottleneck|trails?\b|not always|"
+                       r"weak|overfit|hallucinat|lack|challeng|trade-off|slow|at the cost of|"
+                       r"worse|degrad|suffer|sensitiv|brittle|although|less precise|"
+                       r"less accurate|lags? behind)\w*", re.I)
+
+
+class SentenceTable:
+    """Per-sentence facts the composer needs, computed once from the loaded index."""
+
+    def __init__(self, index, tokenize: Callable[[list[str]], list[list[str]]]):
+        info = index.sentence_info
+        self.text = [answer_text(s) for s in info]
+        self.source = [s.text for s in info]
+        self.facet = ["hint" if s.hint else s.facet for s in info]
+        self.usable = [(s.is_fact and not s.needs_antecedent) or bool(s.hint) for s in info]
+        self.terms = tokenize(self.text)  # a sentence's own words, even when it is shown
+        self.terms = [[*t, *_hyphen_joined(x, tokenize)] for t, x in zip(self.terms, self.text)]
+        for i in after_antecedent(info):  # "Three techniques make this work: ..." reads
+            self.text[i] = f"{self.text[i - 1]} {self.text[i]}"  # right after its antecedent
+            self.usable[i] = True
+        self.needs_antecedent = [s.needs_antecedent for s in info]
+        self.chunk = [s.chunk for s in info]
+        self.unit = [_unit(index.chunks[s.chunk]) for s in info]
+        spelled = spelled_out(info, self.unit)
+        subjects = tokenize([normalize(f"{s.subject} {_heading(index.chunks[s.chunk])} "
+                                       f"{_joined(s.subject)} {spelled.get(u, '')}")
+                             for s, u in zip(info, self.unit)])  # "τ-bench" as "tau-bench"
+        self.subject = [frozenset(t) for t in subjects]
+        # Limitation-like wording counts in plain statements and a card's background (the
+        # problems of what came before it), not in a key idea, method or advantage.
+        self.limiting = [bool(_LIMITING.search(t)) and f in ("", "background")
+                         for t, f in zip(self.text, self.facet)]
+        self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
+                     for s in info]
+        self.statement = [is_statement(t) for t in self.text]
+        self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
+        self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
+        self.list_entry = [bool(_LIST_ENTRY.match(t)) for t in self.text]
+        self.labelled = [bool(s.label and s.facet) for s in info]
+        cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
+        self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
+        # "SAM 2: Segment Anything in Images and Videos": a later version of SAM
+        self.subject_name = [f"{s.subject} | {_heading(index.chunks[s.chunk])}"
+                             for s in info]
+        self.card_name = [frozenset(t) if card else frozenset()
+                          for t, card in zip(tokenize([s.subject for s in info]), cards)]
+        self.chunk_counts: dict[int, dict[str, int]] = {}
+        for chunk, terms in zip(self.chunk, self.terms):
+            counts = self.chunk_counts.setdefault(chunk, {})
+            for term in set(terms):
+                counts[term] = counts.get(term, 0) + 1
+
+    def explained(self, i: int, anchors: Anchors, key: Sequence[str]) -> float:
+        """Share of the key terms sentence ``i`` explains (rag.answer.coverage.explains)."""
+        return explained_share(anchors, key, self.terms[i], self.subject[i],
+                               self.chunk_counts.get(self.chunk[i], {}))
+
+    def fit(self, i: int, intent: str) -> float:
+        """How well sentence ``i``'s facet answers ``intent`` (``facet_fit``); a discussion
+        point's answer fits only the kind of question it answers ("Why ...?")."""
+        facet, asks = self.facet[i], self.hint_intent[i]
+        if facet == "hint" and (asks not in ("", "definition", intent)
+                                or (intent == "limitations" and asks != intent)):
+            facet = ""  # "What rank to choose? 4-64" is no limitation
+        if facet == "method" and not self.labelled[i] and intent != "mechanism":
+            facet = ""  # a card's own account of how only matters to "how does it work"
+        return facet_fit(intent, facet, self.limiting[i])
+
+    def about_variant(self, i: int, subject: Subject) -> bool:
+        """Is sentence ``i`` about a later version of the subject, another name containing
+        it ("FlashAttention-2" for a follow-up about FlashAttention), or only the base of
+        its name ("DeepSeek-R1" for R1-Zero)?"""
+        name = subject.surface  # "Llama 2": the Llama 2 card is the subject, Llama 3 is not
+        if another_version(self.text[i], self.subject_name[i], name, subject.version):
+            return True
+        if name and interposed(self.text[i], name, subject.follows):
+            return True  # "Multi-head Latent Attention" is not multi-head attention
+        return not subject.version[0] and bool(name) and (
+            base_only(self.text[i], name) or other_name(self.names[i], name))
+
+    def explains(self, i: int, subject: Subject) -> bool:
+        """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?
+        A sentence that names only a later version of it ("Mamba-2" for a question about
+        Mamba), or whose subject is another name containing it ("AdaLoRA" for LoRA), is
+        about something else."""
+        if self.about_variant(i, subject):
+            return False
+        if subject.focused and subject.key and defines(self.text[i], subject.key[0]) \
+                and set(subject.key) <= set(self.terms[i]):
+            return True  # "the authors define pass@k, the chance that ..."
+        key = subject.key
+        if subject.spelled and key and key[0] in self.subject[i]:
+            # a passage about ORPO itself need not also say "odds ratio" (the expansion)
+            key = tuple(t for t in key if t not in subject.spelled)
+        return explains_subject(subject.anchors, key, self.terms[i], self.subject[i],
+                                self.chunk_counts.get(self.chunk[i], {}), self.able[i],
+                                subject.names, subject.share)
+
+
+def after_antecedent(info: Sequence) -> list[int]:
+    """Sentences that open with a pointer back ("This slashes KV-cache memory ...",
+    ``needs_antecedent``) and can be shown after the fact just before them in their
+    passage, which they then carry with them."""
+    return [i for i in range(1, len(info)) if info[i].needs_antecedent and info[i].is_fact
+            and info[i - 1].chunk == info[i].chunk and info[i - 1].is_fact
+            and not info[i - 1].needs_antecedent]
+
+
+# A demonstrative or possessive early in a sentence points at what came before it
+# ("Mamba traces this to their inability ..."): it reads badly as a first line.
+_ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
+                      r"^the (?:first|second|third|fourth|last|latter|former|other|result)\b|"
+                      r"^(?:second|third|fourth|fifth|next|finally|lastly)\b", re.I)
+
+
+def _hyphen_joined(text: str, tokenize) -> list[str]:
+    """A hyphenated name also as one word, as a question's anchors join it ("GPT-4V" is
+    "gpt 4v" and "gpt4v")."""
+    names = re.findall(r"\b[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9]+\b", text)
+    joined = tokenize([n.replace("-", "") for n in names]) if names else []
+    return [t[0] for t in joined if len(t) == 1]
+
+
+def _joined(name: str) -> str:
+    """A multi-word name also written as one word ("Flash Attention" -> "FlashAttention")."""
+    words = re.findall(r"[A-Za-z]+", name)
+    return "".join(words) if 1 < len(words) <= 3 else ""
+
+
+_GLOSS = re.compile(r"((?:[A-Z][\w-]*\s+){1,5}[A-Z][\w-]*)\s*\(([A-Za-z][\w-]{1,12})\)")
+
+
+def spelled_out(info: Sequence, units: Sequence[str]) -> dict[str, str]:
+    """Per card or section, the long form of its subject where a sentence spells it out
+    ("the Vision Transformer (ViT)" in the ViT card): a question may use either."""
+    out: dict[str, str] = {}
+    for s, unit in zip(info, units):
+        short = flat_key(s.subject)
+        for long, acronym in _GLOSS.findall(s.prose):
+            if short and flat_key(acronym) == short:
+                out.setdefault(unit, long)
+    return out
+
+
+def _unit(chunk) -> str:
+    """What a sentence belongs to, for choosing a lead: its paper card, or its section of
+    a document."""
+    return chunk.doc_id if chunk.doc_id.startswith("arxiv:") else \
+        f"{chunk.doc_id}#{chunk.section}"
+
+
+def _heading(chunk) -> str:
+    """The last heading of a passage (a paper card's title)."""
+    return chunk.title if chunk.doc_id.startswith("arxiv:") else chunk.section.rsplit(" › ", 1)[-1]
+
+
+def answer_text(info) -> str:
+    """How a sentence reads in an answer: its prose; a discussion point that carries its own
+    short answer reads as question and answer ("Why the square root of d_k? Softmax
+    stabilization.")."""
+    if info.role == "question" and info.hint:
+        hint = info.hint[:1].upper() + info.hint[1:]
+        return f"{info.prose} {hint.rstrip('.')}."
+    return info.prose
+
+
+# A reading list's entry: "MRCR(5) paper - evaluating long context, used by OpenAI ...":
+# a comment on a paper, not an account of it (it leads only when nothing else can).
+_LIST_ENTRY = re.compile(r"^[^.]{1,80}?\b(?:paper|papers|report)\s+[-–—]\s", re.I)
+
+
+def facet_fit(intent: str, facet: str, limiting: bool = False) -> float:
+    """1 for the intent's best facet, falling by rank; limitation-like sentences count
+    half for the limitations intent."""
+    order = FACET_FIT.get(intent, ())
+    if facet in order:
+        return 1.0 - order.index(facet) / (len(order) + 1)
+    if intent == "limitations" and limiting:
+        return 0.5
+    return 0.0
