@@ -98,9 +98,7 @@ class Composer:
                                                 self.table.subject_name[c.sentence],
                                                 *subject.version):
             return False
-        if (c.cosine >= cfg.lead_floor or self._states_limits(c, intent)
-                or self._defines_it(c, subject, intent)) and \
-                self.table.explains(c.sentence, subject):
+        if self._close_enough(c, subject, intent) and self.table.explains(c.sentence, subject):
             return True
         if c.cosine >= cfg.lead_floor and self._gives_reason(c, subject, intent):
             return True  # "why did Transformers replace RNNs?": "Because ... than with RNNs"
@@ -124,7 +122,14 @@ class Composer:
             and subject.key[0] in self.table.terms[c.sentence] \
             and _REASON_CUE.search(self.table.text[c.sentence]) is not None
 
-    def _states_limits(self, c: Candidate, intent: str) -> bool:
+    def _close_enough(self, c: Candidate, subject: Subject, intent: str) -> bool:
+        """Close enough to the question for a sentence that explains the subject: its
+        cosine, or one of the subject's own fields or definitions that answers the intent
+        however far its wording."""
+        return c.cosine >= self.settings.lead_floor or self._states_field(c, intent) \
+            or self._defines_it(c, subject, intent)
+
+    def _states_field(self, c: Candidate, intent: str) -> bool:
         """A limitation of the subject answers "what are its weaknesses?" however far its
         wording is from the question's ("localizes small objects less precisely"); so do
         the problem, method and key-idea fields of its own entry "what problem does it
@@ -136,10 +141,8 @@ class Composer:
 
     def explaining(self, cands: Sequence[Candidate], subject: Subject, intent: str = "") -> bool:
         """Does some candidate explain the subject (not merely name it)?"""
-        return any(self.acceptable(c, subject, intent) and (
-            c.cosine >= self.settings.lead_floor or self._defines_it(c, subject, intent)
-            or self._states_limits(c, intent))
-            and self.table.explains(c.sentence, subject) for c in cands)
+        return any(self.acceptable(c, subject, intent) and self._close_enough(c, subject, intent)
+                   and self.table.explains(c.sentence, subject) for c in cands)
 
     def lead(self, cands: Sequence[Candidate], intent: str, subject: Subject,
              clause: Subject | None = None) -> Candidate | None:

@@ -39,7 +39,7 @@ class SentenceTable:
         self.facet = ["hint" if s.hint else s.facet for s in info]
         self.usable = [(s.is_fact and not s.needs_antecedent) or bool(s.hint) for s in info]
         self.terms = tokenize(self.text)  # a sentence's own words, even when it is shown
-        self.terms = [[*t, *_hyphen_joined(x, tokenize)] for t, x in zip(self.terms, self.text)]
+        self.terms = [[*t, *j] for t, j in zip(self.terms, _hyphens_joined(self.text, tokenize))]
         for i in after_antecedent(info):  # "Three techniques make this work: ..." reads
             self.text[i] = f"{self.text[i - 1]} {self.text[i]}"  # right after its antecedent
             self.usable[i] = True
@@ -138,12 +138,21 @@ _ANAPHORA = re.compile(r"^(?:\S+\s+){1,5}?(?:this|these|those|their|such)\b|"
                       r"^(?:second|third|fourth|fifth|next|finally|lastly)\b", re.I)
 
 
+_HYPHENATED = re.compile(r"\b[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9]+\b")
+
+
+def _hyphens_joined(texts: Sequence[str], tokenize) -> list[list[str]]:
+    """Per text, its hyphenated names also as one word, as a question's anchors join them
+    ("GPT-4V" is "gpt 4v" and "gpt4v"); one tokenizer call for all texts."""
+    names = [_HYPHENATED.findall(text) for text in texts]
+    flat = [n.replace("-", "") for found in names for n in found]
+    tokens = iter(tokenize(flat) if flat else [])
+    return [[t[0] for t in (next(tokens) for _ in found) if len(t) == 1] for found in names]
+
+
 def _hyphen_joined(text: str, tokenize) -> list[str]:
-    """A hyphenated name also as one word, as a question's anchors join it ("GPT-4V" is
-    "gpt 4v" and "gpt4v")."""
-    names = re.findall(r"\b[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9]+\b", text)
-    joined = tokenize([n.replace("-", "") for n in names]) if names else []
-    return [t[0] for t in joined if len(t) == 1]
+    """``_hyphens_joined`` of one text."""
+    return _hyphens_joined([text], tokenize)[0]
 
 
 def _joined(name: str) -> str:
