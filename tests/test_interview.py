@@ -270,6 +270,19 @@ def test_number_variants():
     assert terms.numbers("one of the best") == set()
 
 
+def test_what_a_number_counts_stays_in_its_clause():
+    """"300 billion tokens of training, 45 terabytes": 45 counts terabytes, not training,
+    so "trains eight model sizes" states no other number for it; "14B and 32B" is a list,
+    not 14 billion "B"s."""
+    slots = terms.number_slots("300 billion tokens of training, 45 terabytes of text data.")
+    assert slots == {"token": {3e11}, "terabyt": {45.0}}
+    assert terms.number_slots("sizes (0.5B, 1.5B, 14B and 32B) that") == {}
+    point = "175 billion parameters, 300 billion tokens of training, 45 terabytes of text data."
+    answer = "The paper trains eight model sizes up to 175B parameters on 300 billion tokens."
+    assert grading.contradiction(point, answer) == ""
+    assert "different number" in grading.contradiction(point, "It has 13 billion parameters.")
+
+
 # --- answers: bad input ---------------------------------------------------------------
 
 

@@ -199,10 +199,11 @@ def number_slots(text: str) -> dict[str, set[float]]:
             slots.setdefault("%", set()).add(number)
             continue
         number *= _SCALES.get(unit, 1)
-        after = [w for w in words(spelled[m.end():m.end() + 40]) if w not in FUNCTION_WORDS]
+        after = [w for w in words(_BREAK.split(spelled[m.end():m.end() + 40])[0])
+                 if w not in FUNCTION_WORDS and len(w) > 1]  # not the "B" of "to 32B"
         if after:
             slots.setdefault(stem(after[0]), set()).add(number)
-        before = words(spelled[max(0, m.start() - 30):m.start()])[-3:]
+        before = words(_BREAK.split(spelled[max(0, m.start() - 30):m.start()])[-1])[-3:]
         while before and before[-1] in _LINKING:
             before.pop()
         if before and before[-1] not in FUNCTION_WORDS and len(before[-1]) > 1:
@@ -210,6 +211,9 @@ def number_slots(text: str) -> dict[str, set[float]]:
     return slots
 
 
+# What a number counts does not reach across a clause break ("300 billion tokens of
+# training, 45 terabytes": 45 is not a count of training).
+_BREAK = re.compile(r"[,;:()]|[.!?](?:\s|$)")
 _LINKING = frozenset("of is was were about around roughly approximately nearly almost "
                      "just only a an the at to reaches reached scored scores".split())
 
