@@ -323,6 +323,13 @@ def test_gibberish_salad_and_echo_detection():
     assert grading.is_salad(dump, punctuated=False)
     assert not grading.is_salad("Mixture of experts uses sparse activation per token",
                                 punctuated=False)  # a terse statement keeps its words
+    # function words sprinkled where English never puts them, however it is punctuated
+    assert grading.is_salad("dense expert router MoE tokens sparse the of parameters "
+                            "trade-off memory top-k compute balancing.")
+    assert grading.is_salad("distill R1 Qwen Llama smaller teacher reasoning the traces "
+                            "GRPO 1.5B into 70B model outputs of.")
+    assert not grading.is_salad("LoRA learns two small matrices B and A with rank r much "
+                                "smaller than d.")  # "A" is a matrix, not an article
 
 
 def test_a_punctuated_keyword_dump_is_still_a_dump():
@@ -357,6 +364,13 @@ def test_a_restated_title_with_filler_verbs_is_an_echo():
                            "How does Scaling Monosemanticity connect to alignment?", 0.9)
     assert not grading.is_echo("It builds a knowledge graph of entities and summarises its "
                                "communities.", far, q, context, 0.9)
+    # words about the question itself, or parts of its name, are no content either
+    assert grading.is_echo("QLoRA solves the problem that QLoRA addresses, which is "
+                           "quantized LoRA.", far, q, "What problem does QLoRA solve?", 0.9)
+    assert grading.is_echo("NaturalSpeech solves it, namely natural speech.", far, q,
+                           "What problem does NaturalSpeech solve?", 0.9)
+    assert not grading.is_echo("QLoRA backpropagates through a frozen 4-bit model into "
+                               "LoRA adapters.", far, q, "What problem does QLoRA solve?", 0.9)
 
 
 # --- exact cards -------------------------------------------------------------------------

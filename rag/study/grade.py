@@ -94,12 +94,36 @@ def is_salad(unit: str, punctuated: bool = True) -> bool:
     six, "batches get uneven load across experts", is none); in an answer with no
     punctuation at all (not ``punctuated``), fewer than one function word in five ("hybrid
     mamba jamba layer scan selective attention the of 256K linear recall": a "the" and
-    "of" thrown in)."""
+    "of" thrown in); or fewer than three in ten, misplaced (``misplaced_function_words``)."""
     tokens = terms.words(unit)
     if len(tokens) < 7:
         return False
     function = sum(t in terms.FUNCTION_WORDS for t in tokens)
-    return not function or function < 0.2 * len(tokens) and not punctuated
+    return not function or function < 0.2 * len(tokens) and not punctuated or (
+        function < 0.3 * len(tokens) and misplaced_function_words(unit))
+
+
+_ARTICLES = frozenset({"the", "a", "an"})
+# Words an article cannot precede, and words no sentence ends with.
+_NOT_AFTER_ARTICLE = frozenset("""the a an of which and or to in on for with by from is are
+was were as at into than its their""".split())
+_NOT_LAST = frozenset("the a an of which and or its their than whose into nor".split())
+
+
+def misplaced_function_words(unit: str) -> bool:
+    """Function words sprinkled into a keyword list, where English never puts them: an
+    article before a preposition, conjunction or verb ("sparse the of parameters"), or
+    a sentence that ends on one ("... Kahneman preference data unpaired of.").  A
+    capital "A" is a variable ("matrices B and A with rank r"), not an article."""
+    tokens = _WORD_CASED.findall(unit)
+    low = [t.lower() for t in tokens]
+    for i, t in enumerate(low[:-1]):
+        if t in _ARTICLES and tokens[i] != "A" and low[i + 1] in _NOT_AFTER_ARTICLE:
+            return True
+    return bool(low) and low[-1] in _NOT_LAST and tokens[-1] != "A"
+
+
+_WORD_CASED = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 
 
 def is_keyword_dump(text: str) -> bool:
@@ -120,8 +144,12 @@ def is_echo(unit: str, unit_vec: np.ndarray, question_vec: np.ndarray, context: 
     word beyond the question's and the sources' titles."""
     if float(unit_vec @ question_vec) >= threshold:
         return True
-    stems = terms.content_stems(unit)
-    return not (stems - terms.content_stems(context) - terms._GENERIC_STEMS)
+    said = stems_of(context)
+    names = [w for w in terms.words(context) if len(w) > 4]
+    # a part of an asked name is no content ("quantized LoRA" for QLoRA, "natural
+    # speech" for NaturalSpeech)
+    return not {s for s in terms.content_stems(unit) - said - terms._GENERIC_STEMS
+                if not any(s in n for n in names if len(s) >= 3)}
 
 
 @dataclass(frozen=True)

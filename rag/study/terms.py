@@ -42,7 +42,8 @@ question questions answer answers basically actually really simply think know th
 stuff say said sure yes okay ok fine versus vs go goes going went relate relates
 related relating solve solves solved solving build builds built building
 discuss discusses discussed discussing explain explains explained describe describes
-described overview matter matters mattered
+described overview matter matters mattered address addresses addressed mean means
+meant namely title titled call called design designed aim aims
 """.split())
 # Pairs whose swap inverts a claim ("linear" for "quadratic" ...), as stems.
 ANTONYM_WORDS = [
