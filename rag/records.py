@@ -247,6 +247,7 @@ class KeyPoint(_Frozen):
     similarity: float = Field(0.0, description="Best cosine to a sentence of the answer.")
     matched: str = Field("", description="The answer sentence closest to it.")
     chunk_id: str = Field("", description="The passage it comes from.")
+    facet: str = Field("", description="Its sentence's facet ('problem', 'key_idea' ...).")
     contradicted: bool = Field(False, description="The answer states the opposite (a wrong "
                                "number, a swapped antonym, a negation).")
     credit: float = Field(0.0, description="0, 0.5 (partly covered) or 1.")

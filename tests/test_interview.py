@@ -115,6 +115,36 @@ def test_bare_headings_and_paper_names():
     assert study_bank.paper_name("Attention Is All You Need") == "“Attention Is All You Need”"
 
 
+def test_a_guide_section_on_a_paper_owns_that_papers_card():
+    """"What problem does GPT-3 solve" is graded against the guide's GPT-3 section and the
+    card of the paper the section links first, not only the section."""
+    from rag.records import Chunk
+
+    def chunk(cid, doc, section, text, ids=()):
+        return Chunk(chunk_id=cid, doc_id=doc, title="t", section=section, text=text,
+                     embed_text=text, arxiv_ids=ids)
+    section = "Foundational Papers › 3. GPT-3: Language Models are Few-Shot Learners (2020)"
+    text = ("Problem: fine-tuning needs labeled data. Key idea: a large model learns in "
+            "context. Results: strong few-shot scores. Emergence appears at scale.")
+    chunks = [chunk("g#7", "guide", section, text, ("2005.14165", "2203.02155")),
+              chunk("arxiv:2005.14165#0", "arxiv:2005.14165", "Paper card", "GPT-3 card."),
+              chunk("arxiv:2203.02155#0", "arxiv:2203.02155", "Paper card", "InstructGPT.")]
+    (entry,) = study_bank.heading_entries(chunks, 2, guide_doc="guide")
+    assert entry.question.startswith("What problem does GPT-3 solve")
+    assert entry.source_chunk_ids == ("g#7", "arxiv:2005.14165#0")
+
+
+def test_a_problem_statement_is_not_contradicted_by_its_fix():
+    """The point states what was wrong before the method; an answer that says the method
+    does without it agrees.  Numbers still count."""
+    point = "RLHF is complex: it requires a separate reward model and PPO training."
+    fix = "DPO needs no separate reward model and no PPO training."
+    assert grading.contradiction(point, fix)  # worded as a claim about the same thing
+    assert grading.contradiction(point, fix, wording=False) == ""
+    assert grading.contradiction("Attention costs 2 passes.", "It takes 5 passes.",
+                                 wording=False)
+
+
 def test_topic_rules_and_heading_cleaning():
     assert study_bank.assign_topic([("DPO vs RLHF", 1.0)]) == "alignment"
     assert study_bank.assign_topic([("Mixture of Experts — Switch Transformer", 1.0)]) == (

@@ -348,6 +348,10 @@ def heading_question(label: str, doc: str, guide_doc: str) -> str:
 def heading_entries(chunks: Sequence[Chunk], min_sentences: int,
                     guide_doc: str = "") -> list[BankEntry]:
     """A question for every document section that names a topic and says enough."""
+    cards: dict[str, list[str]] = {}
+    for chunk in chunks:
+        if chunk.doc_id.startswith("arxiv:"):
+            cards.setdefault(chunk.doc_id.removeprefix("arxiv:"), []).append(chunk.chunk_id)
     out = []
     for (doc, section), group in _sections(chunks).items():
         if doc.startswith("arxiv:") or not section:
@@ -358,8 +362,13 @@ def heading_entries(chunks: Sequence[Chunk], min_sentences: int,
                 or is_bare_heading(label)):
             continue
         texts = [(label, 3.0), (section, 2.0), (" ".join(sentences), 0.5)]
-        out.append(_entry("heading", heading_question(label, doc, guide_doc), texts,
-                          [c.chunk_id for c in group]))
+        question = heading_question(label, doc, guide_doc)
+        own = [c.chunk_id for c in group]
+        if doc == guide_doc and question.startswith("What problem") and group[0].arxiv_ids:
+            # the guide's section on a paper links that paper first: its card is the
+            # section's own material too ("GPT-3 ... 300 billion tokens of Common Crawl")
+            own += cards.get(group[0].arxiv_ids[0], [])
+        out.append(_entry("heading", question, texts, own))
     return out
 
 

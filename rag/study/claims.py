@@ -178,17 +178,24 @@ def denied_in(texts) -> frozenset[str]:
 
 def contradiction(point: str, unit: str, question: str = "",
                   known: frozenset[float] = frozenset(),
-                  denied_by_sources: frozenset[str] = frozenset()) -> str:
+                  denied_by_sources: frozenset[str] = frozenset(), wording: bool = True
+                  ) -> str:
     """Why ``unit`` states the opposite of ``point`` ('' when it does not): a different
     number; an antonym swapped in ("quadratic" for "linear") unless the unit negates it
     ("does not update" for "freezes"); a shared word negated in one but not the other;
     or two or more words the point rules out ("instead of self-supervised pretraining")
     asserted by the unit.  ``known``: numbers the sources state (never a wrong number);
-    ``denied_by_sources``: stems the sources deny (denying them is no contradiction)."""
+    ``denied_by_sources``: stems the sources deny (denying them is no contradiction).
+    Without ``wording`` only numbers and quantities count: a point that states the
+    problem a method solves ("RLHF is complex: it requires a separate reward model") is
+    the opposite of what an answer says of the method ("DPO needs no separate reward
+    model")."""
     if why := _number_conflict(point, unit, known):
         return why
     if why := _quantifier_conflict(point, unit):
         return why
+    if not wording:
+        return ""
     p_stems, u_stems = terms.content_stems(point), terms.content_stems(unit)
     context = terms.content_stems(question)
     neg_p, neg_u = terms.negated_stems(point), terms.negated_stems(unit)

@@ -123,6 +123,7 @@ class Candidate:
     chunk: int  # position of its chunk in the index
     relevance: float  # cosine to the question (context-prefixed sentence vector)
     own: bool  # from the entry's own passages (not only retrieved for it)
+    facet: str = ""  # its sentence's facet ('problem', 'key_idea' ...)
 
 
 def same_point(a: str, b: str, cos: float, redundancy: float) -> bool:

@@ -183,8 +183,9 @@ def _subject_names(ctx: BuildContext, own: list[int]) -> list[str]:
 def _allowed(ctx: BuildContext, entry: BankEntry, own: list[int], retrieved: list[int]
              ) -> list[int]:
     """Retrieved passages that may give an entry key points: none for a paper card or a
-    document (its own passages say it all), only those about the same subject for a
-    section or discussion question, all for a guide question (it has no passages)."""
+    document (its own passages say it all), only those about the same subject (named in
+    their title or section, or a paper card's opening sentence) for a section or
+    discussion question, all for a guide question (it has no passages)."""
     if entry.origin in ("paper", "document"):
         return []
     if entry.origin == "guide" or not own:
@@ -193,7 +194,12 @@ def _allowed(ctx: BuildContext, entry: BankEntry, own: list[int], retrieved: lis
     out = []
     for ci in retrieved:
         chunk = ctx.chunks[ci]
-        text = _alnum(f"{chunk.title} {chunk.section} {chunk.text[:400]}")
+        # about the subject: its title or section names it, or a paper card's opening
+        # sentence ("This OpenAI paper introduced GPT-3"); the InstructGPT section, which
+        # opens "Problem: GPT-3 is not always helpful", is not about GPT-3
+        opening = re.split(r"(?<=[.!?])\s", chunk.text[:400], maxsplit=1)[0] \
+            if chunk.doc_id.startswith("arxiv:") and chunk.chunk_id.endswith("#0") else ""
+        text = _alnum(f"{chunk.title} {chunk.section} {opening}")
         if any(name in text for name in names):
             out.append(ci)
     return out
@@ -214,13 +220,14 @@ def _candidates(ctx: BuildContext, entry: BankEntry, qvec: np.ndarray,
             info = ctx.sentences[row]
             relevance = float(ctx.sentence_vectors[row] @ qvec)
             relevance += keypoints.facet_bonus(entry.question, info.facet)
-            out.append(keypoints.Candidate(sentence_text(info), ci, relevance, ci in own))
+            out.append(keypoints.Candidate(sentence_text(info), ci, relevance, ci in own,
+                                           info.facet))
     return out
 
 
-def _point(text: str, chunk: Chunk, n: int, weight: float) -> KeyPoint:
+def _point(text: str, chunk: Chunk, n: int, weight: float, facet: str = "") -> KeyPoint:
     return KeyPoint(text=text, n=n, title=chunk.title, section=chunk.section, url=chunk.url,
-                    weight=weight, chunk_id=chunk.chunk_id)
+                    weight=weight, chunk_id=chunk.chunk_id, facet=facet)
 
 
 def entry_points(ctx: BuildContext, entry: BankEntry, qvec: np.ndarray,
@@ -246,7 +253,7 @@ def entry_points(ctx: BuildContext, entry: BankEntry, qvec: np.ndarray,
         if chunk.chunk_id not in sources:
             sources.append(chunk.chunk_id)
         points.append(_point(cands[i].text, chunk, sources.index(chunk.chunk_id) + 1,
-                             keypoints.point_weight(cands[i].relevance)))
+                             keypoints.point_weight(cands[i].relevance), cands[i].facet))
     rest = [c for c in entry.source_chunk_ids if c not in sources]
     updated = entry.model_copy(update={"key_points": tuple(points[:len(keep)]),
                                        "support": tuple(points[len(keep):]),
