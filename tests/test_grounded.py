@@ -53,6 +53,9 @@ def test_correct_typos_uses_corpus_words_only():
         "retrieval augmented generation"  # the more frequent of two equally close words
     assert correct_typos("divide", vocab) == "divide"  # an inflection is no typo
     assert correct_typos("sourdough bread", vocab) == "sourdough bread"
+    # equally close, but typists rarely miss the first letter: pruning, not running
+    vocab = vocabulary(["running running running", "pruning"])
+    assert correct_typos("wanda prunning", vocab) == "wanda pruning"
 
 
 def test_stem_tokens_match_bm25s():

@@ -139,7 +139,9 @@ def material_spelling(word: str, vocab: Vocabulary) -> str:
 
 @lru_cache(maxsize=4096)
 def _closest(word: str, vocab: Vocabulary) -> str:
-    """The most frequent corpus word at the smallest distance (within the limit)."""
+    """The corpus word at the smallest distance (within the limit): one that keeps the
+    first letter (typists rarely miss it: "prunning" is "pruning", not "running"), then
+    the most frequent."""
     from rapidfuzz import process
     from rapidfuzz.distance import DamerauLevenshtein
 
@@ -148,7 +150,7 @@ def _closest(word: str, vocab: Vocabulary) -> str:
                             score_cutoff=limit, limit=8)
     if not found:
         return word
-    return min(found, key=lambda f: (f[1], -vocab[f[0]], f[0]))[0]
+    return min(found, key=lambda f: (f[1], f[0][:1] != word[:1], -vocab[f[0]], f[0]))[0]
 
 
 def _inflection(a: str, b: str) -> bool:
