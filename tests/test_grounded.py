@@ -388,6 +388,7 @@ class _StubTable:
         self.hint_intent = ["definition"] * len(statement)
         self.unit = ["card"] * len(statement)
         self.labelled = [False] * len(statement)
+        self.tagline = [False] * len(statement)
         self.names = [frozenset()] * len(statement)
 
     def explains(self, i, subject):

@@ -326,3 +326,24 @@ def test_content_facets_of_card_statements(text, is_card, facet):
     from rag.corpus.roles import content_facet
 
     assert content_facet(text, is_card) == facet
+
+
+def test_a_sections_tagline_names_its_heading():
+    """"Liquid Neural Networks" / "Time-continuous, adaptive networks." is too short for a
+    sentence, but it is what the material says the subject is."""
+    from rag.corpus.roles import tagline
+    from rag.records import Chunk
+
+    def chunk(text):
+        return Chunk(chunk_id="d#1", doc_id="d", title="Emerging Research",
+                     section="Novel Architectures › 1. Liquid Neural Networks", text=text,
+                     embed_text=text)
+    (info,) = tagline(chunk("Time-continuous, adaptive networks.\nProperties: - a - b"), 7,
+                      "Liquid Neural Networks")
+    assert info.prose == "Liquid Neural Networks: time-continuous, adaptive networks."
+    assert (info.chunk, info.text, info.facet) == (7, "Time-continuous, adaptive networks.",
+                                                   "overview")
+    assert tagline(chunk("LoRA freezes the pretrained weights and learns an update."), 7,
+                   "LoRA") == []  # a real sentence is kept as itself
+    assert tagline(chunk("import torch"), 7, "Code") == []
+    assert tagline(chunk("Time-continuous networks."), 7, "") == []  # no heading subject

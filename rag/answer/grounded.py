@@ -100,6 +100,8 @@ class Composer:
             return False
         if self._close_enough(c, subject, intent) and self.table.explains(c.sentence, subject):
             return True
+        if self.table.tagline[c.sentence]:
+            return False  # a few words under a heading: only about that heading's subject
         if c.cosine >= cfg.lead_floor and self._gives_reason(c, subject, intent):
             return True  # "why did Transformers replace RNNs?": "Because ... than with RNNs"
         if subject.paper and subject.paper == self.table.card_name[c.sentence]:

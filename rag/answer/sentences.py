@@ -56,12 +56,17 @@ class SentenceTable:
         self.limiting = [bool(_LIMITING.search(t)) and f in ("", "background")
                          for t, f in zip(self.text, self.facet)]
         self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
-                     for s in info]
+                     for s in info]  # (a tagline's "X: a few words" is explained below)
         self.statement = [is_statement(t) for t in self.text]
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
         self.list_entry = [bool(_LIST_ENTRY.match(t)) for t in self.text]
         self.labelled = [bool(s.label and s.facet) for s in info]
+        # a section's tagline, named by its heading ("Federated Learning: train without
+        # centralizing data."): about its heading's subject and nothing else
+        self.tagline = [bool(s.subject) and s.prose.startswith(f"{s.subject}: ")
+                        and s.prose != s.text for s in info]
+        self.able = [a or t for a, t in zip(self.able, self.tagline)]  # defines its heading
         cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
         # "SAM 2: Segment Anything in Images and Videos": a later version of SAM

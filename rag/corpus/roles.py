@@ -438,6 +438,26 @@ def section_subject(section: str) -> str:
     return short[0] if short and ":" in parts[0] else parts[0]
 
 
+_TAGLINE = re.compile(r"^[A-Za-z][\w ,/'-]*[a-z]\.$")
+
+
+def tagline(chunk, position: int, subject: str) -> list[SentenceInfo]:
+    """A section's opening line that says what its subject is in a few words, too short
+    for a sentence ("Liquid Neural Networks" -> "Time-continuous, adaptive networks.";
+    "Federated Learning" -> "Train without centralizing data."), as an overview sentence
+    that names its subject ("Liquid Neural Networks: time-continuous, adaptive
+    networks.").  Without it, a question about the subject finds nothing to answer with."""
+    from rag.corpus.chunk import is_answer_sentence
+
+    first = chunk.text.strip().split("\n", 1)[0].strip()
+    if not subject or not 2 <= len(first.split()) <= 8 or not _TAGLINE.match(first) or \
+            first.lower().startswith(subject.lower()) or is_answer_sentence(first):
+        return []
+    lead = first if first[:2].isupper() else first[0].lower() + first[1:]
+    return [SentenceInfo(chunk=position, text=first, prose=f"{subject}: {lead}",
+                         facet="overview", subject=subject)]
+
+
 def keep_sentence(text: str, is_answer: bool) -> bool:
     """Answer-worthy sentences, plus labelled guide fields phrased as questions
     ("Problem: how to use unlabeled text for pre-training?")."""
@@ -455,8 +475,12 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
     names = short_names_by_paper(chunks, sources)
     out: list[SentenceInfo] = []
     carried: tuple[str, str] = ("", "")  # (section, subject a title line set there)
-    opened: set[str] = set()  # cards whose first sentence has been seen
+    opened: set[str] = set()  # cards whose first sentence has been seen, sections too
     for i, chunk in enumerate(chunks):
+        if not chunk.doc_id.startswith("arxiv:") and (where := f"{chunk.doc_id}#{chunk.section}"
+                                                      ) not in opened:
+            opened.add(where)
+            out.extend(tagline(chunk, i, section_subject(chunk.section)))
         is_card = chunk.doc_id.startswith("arxiv:")
         arxiv_id = chunk.doc_id.removeprefix("arxiv:")
         subject = card_subject(chunk.title, names.get(arxiv_id, ())) if is_card \
