@@ -1045,3 +1045,17 @@ def test_a_definition_of_the_subject_answers_what_is_it_whatever_its_cosine():
     assert composer._defines_it(first, subject, "definition")
     assert not composer._defines_it(second, subject, "definition")
     assert not composer._defines_it(first, subject, "results")
+
+
+def test_a_pronoun_after_the_name_it_points_to_keeps_the_question_focused():
+    """"Where did InstructPix2Pix get its training data?" is about InstructPix2Pix (its
+    passages must answer it, not the nearest sentence about training data); "what are
+    its drawbacks?" leans on the conversation; "where" is a question word, not a term."""
+    from rag.answer.coverage import INTENT_STEMS
+    from rag.answer.subject import names_before_pronoun
+
+    assert names_before_pronoun("Where did InstructPix2Pix get its training data from?")
+    assert names_before_pronoun("How does LoRA work and what are its drawbacks?")
+    assert not names_before_pronoun("and what are its drawbacks?")
+    assert not names_before_pronoun("Why is it faster than attention?")
+    assert {"where", "which", "who"} <= INTENT_STEMS

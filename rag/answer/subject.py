@@ -119,6 +119,20 @@ def glossary_stems() -> frozenset[str]:
     return frozenset(t for k in glossary() for t in stem_tokens(k))
 
 
+def names_before_pronoun(question: str) -> bool:
+    """A name comes before the question's first pronoun ("Where did InstructPix2Pix get
+    its training data?"): the pronoun points inside the question, not back at the
+    conversation."""
+    from rag.search.conversation import _ANAPHORA_STRONG, _name_like
+
+    for word in re.findall(r"[\w'-]+", question):
+        if word.lower() in _ANAPHORA_STRONG:
+            return False
+        if _name_like(word):
+            return True
+    return False
+
+
 def question_subject(backend, clause: str, question: str = "") -> Subject:
     """The ``Subject`` of a question, or of one clause of it (with the expansions retrieval
     appended to the question; the whole question's when the clause names nothing of its
@@ -135,7 +149,7 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
     focused = len(own.weights) <= backend.focus.subject_terms \
         and len(bare.split()) <= backend.focus.subject_words \
-        and not is_elliptical(bare, names_subject=lambda _: True)
+        and (not is_elliptical(bare, names_subject=lambda _: True) or names_before_pronoun(bare))
     names = tuple(name_phrases(bare, backend._tokenize))
     key = tuple(anchors.key_terms(backend.focus.key_share))
     named = named_terms(backend, bare, own) if focused else []
