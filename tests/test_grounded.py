@@ -1059,3 +1059,16 @@ def test_a_pronoun_after_the_name_it_points_to_keeps_the_question_focused():
     assert not names_before_pronoun("and what are its drawbacks?")
     assert not names_before_pronoun("Why is it faster than attention?")
     assert {"where", "which", "who"} <= INTENT_STEMS
+
+
+def test_an_announcing_sentence_is_shown_with_what_it_announces():
+    from rag.answer.sentences import announcing
+    from rag.records import SentenceInfo
+
+    def info(text, chunk=1):
+        return SentenceInfo(chunk=chunk, text=text, prose=text)
+    sents = [info("The architecture makes two changes."),
+             info("Fine-grained expert segmentation splits every expert into smaller ones."),
+             info("Shared expert isolation keeps a few experts always on."),
+             info("It was trained in three stages.", chunk=2)]  # last of its passage
+    assert announcing(sents) == [0]

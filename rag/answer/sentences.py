@@ -79,6 +79,10 @@ class SentenceTable:
             counts = self.chunk_counts.setdefault(chunk, {})
             for term in set(terms):
                 counts[term] = counts.get(term, 0) + 1
+        # "The architecture makes two changes." says nothing until the first is told: it
+        # is shown with the next sentence (how it ranks is still its own)
+        for i in announcing(info):
+            self.text[i] = f"{self.text[i]} {self.text[i + 1]}"
 
     def explained(self, i: int, anchors: Anchors, key: Sequence[str]) -> float:
         """Share of the key terms sentence ``i`` explains (rag.answer.coverage.explains)."""
@@ -134,6 +138,18 @@ def after_antecedent(info: Sequence) -> list[int]:
     return [i for i in range(1, len(info)) if info[i].needs_antecedent and info[i].is_fact
             and info[i - 1].chunk == info[i].chunk and info[i - 1].is_fact
             and not info[i - 1].needs_antecedent]
+
+
+_ANNOUNCES = re.compile(r"\b(?:two|three|four|five|six|several)\s+(?:[\w-]+\s+)?[\w-]+s\.$",
+                       re.I)
+
+
+def announcing(info: Sequence) -> list[int]:
+    """Short facts that announce what the next sentences list ("The architecture makes
+    two changes.", "The authors align GPT-3 in three stages."): shown with the next one."""
+    return [i for i in range(len(info) - 1) if info[i].is_fact and info[i + 1].is_fact
+            and info[i].chunk == info[i + 1].chunk and len(info[i].prose.split()) <= 10
+            and _ANNOUNCES.search(info[i].prose)]
 
 
 # A demonstrative or possessive early in a sentence points at what came before it
