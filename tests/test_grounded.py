@@ -1059,6 +1059,8 @@ def test_a_pronoun_after_the_name_it_points_to_keeps_the_question_focused():
     assert not names_before_pronoun("and what are its drawbacks?")
     assert not names_before_pronoun("Why is it faster than attention?")
     assert {"where", "which", "who"} <= INTENT_STEMS
+    # "how does X achieve / manage / handle Y" asks for X's mechanism: the verb is no term
+    assert {"achiev", "manag", "handl"} <= INTENT_STEMS
 
 
 def test_an_announcing_sentence_is_shown_with_what_it_announces():

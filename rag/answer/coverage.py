@@ -29,7 +29,7 @@ deal simpli practic mean good bad better best worst main key idea exact realli p
 happen doe get make give tell way thing kind type role import signific detail overview
 question answer describ discuss summar summari briefli quick eli5 nutshel paper whi do doe
 did we you i u what how is are can should would could us it they the a an be been there
-where which who whom whose
+where which who whom whose achiev accomplish manag handl cope
 someon peopl our your my me so mani much say said find found show shown think know
 suppos want abl possibl method reading list ignor itself place hand new everi ani without
 rather have around expect write includ exist apart effect close turn dure keep still also
