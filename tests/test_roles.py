@@ -258,6 +258,14 @@ def test_content_facet_impact_is_about_later_influence_not_origins():
     assert content_facet("One of the most popular trends in RAG in 2024") == "impact"
 
 
+def test_ranking_ahead_of_earlier_systems_is_a_result():
+    """Not how it works, though its model was "trained on 200K hours"."""
+    from rag.corpus.roles import content_facet
+
+    assert content_facet("Listening tests put it ahead of prior leading systems, and a 1B "
+                         "model trained on 200K hours improves it further.", True) == "results"
+
+
 @pytest.mark.parametrize(("text", "subject", "title", "facet"), [
     # framing: the question the paper asks, the gap it addresses
     ("DeepMind revisits how a fixed training compute budget should be split.", "Chinchilla",

@@ -176,7 +176,8 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"\d|\b(?:outperform(?:s|ed)?|outscor(?:es|ed)|surpass(?:es|ed)?|"
                            r"beat (?:other|all|"
                            r"prior|previous|the)|state-of-the-art (?:results|performance)|"
-                           r"on par with|far fewer errors|(?:strongly )?preferred (?:the|its)|"
+                           r"on par with|far fewer errors|ahead of (?:prior|previous|earlier|"
+                           r"other|all|existing|leading)|(?:strongly )?preferred (?:the|its)|"
                            r"favou?red (?:responses|its|the)|(?:judged|rated|found) (?:it |them )?"
                            r"(?:better|more)|was (?:also )?more (?:truthful|accurate|helpful))\b",
                            re.I)),
