@@ -134,6 +134,20 @@ def test_a_guide_section_on_a_paper_owns_that_papers_card():
     assert entry.source_chunk_ids == ("g#7", "arxiv:2005.14165#0")
 
 
+def test_a_comparison_ranked_the_other_way_round_is_a_contradiction():
+    point = "1.3 billion InstructGPT outperforms 175 billion GPT-3 by human preference."
+    wrong = "Labelers preferred the original 175B GPT-3 over the 1.3B aligned model."
+    right = "People preferred a 1.3B aligned model over the 175B GPT-3."
+    assert grading.contradiction(point, wrong) == "reversed comparison"
+    assert grading.contradiction(point, right) == ""
+
+
+def test_a_reward_model_is_no_opposite_of_a_kl_penalty():
+    """"reward" and "penalty" name different things in RLHF (a reward model, a KL
+    penalty): using one is no contradiction of the other."""
+    assert "penalti" not in terms.antonyms(terms.stem("reward"))
+
+
 def test_a_problem_statement_is_not_contradicted_by_its_fix():
     """The point states what was wrong before the method; an answer that says the method
     does without it agrees.  Numbers still count."""

@@ -121,6 +121,36 @@ def _quantifier_conflict(point: str, unit: str) -> str:
     return ""
 
 
+# "A outperforms B", "preferred A over B", "A is better than B": A before the cue wins.
+_BEATS = re.compile(r"\b(?:outperform(?:s|ed)?|beats?|beating|surpass(?:es|ed)?|over|"
+                    r"better than|more than|rather than|ahead of)\b", re.I)
+
+
+def _sides(text: str) -> tuple[set[float], set[float]] | None:
+    """The numbers before and after the comparison cue of ``text`` (None without one)."""
+    for cue in _BEATS.finditer(text):
+        before = terms.known_values(text[:cue.start()])
+        after = terms.known_values(text[cue.end():])
+        if before and after:
+            return before, after
+    return None
+
+
+def _reversed_comparison(point: str, unit: str) -> str:
+    """The unit ranks the point's two numbers the other way round ("labelers preferred the
+    175B GPT-3 over the 1.3B model" for "1.3 billion InstructGPT outperforms 175 billion
+    GPT-3")."""
+    p, u = _sides(point), _sides(unit)
+    if not p or not u:
+        return ""
+
+    def has(values: set[float], wanted: set[float]) -> bool:
+        return any(terms.same_number(a, b) for a in values for b in wanted)
+    if has(u[1], p[0]) and has(u[0], p[1]) and not has(u[0], p[0]):
+        return "reversed comparison"
+    return ""
+
+
 def _swapped_numbers(p_slots: dict[str, set[float]], u_slots: dict[str, set[float]]) -> str:
     """Two of the point's numbers traded places ("109B active out of 17B total" for
     "17B active / 109B total")."""
@@ -191,6 +221,8 @@ def contradiction(point: str, unit: str, question: str = "",
     the opposite of what an answer says of the method ("DPO needs no separate reward
     model")."""
     if why := _number_conflict(point, unit, known):
+        return why
+    if why := _reversed_comparison(point, unit):
         return why
     if why := _quantifier_conflict(point, unit):
         return why

@@ -58,7 +58,7 @@ ANTONYM_WORDS = [
     ("offline", "online"), ("absolute", "relative"), ("positive", "negative"),
     ("before", "after"), ("local", "global"), ("static", "dynamic"), ("improves", "hurts"),
     ("outperforms", "underperforms"), ("easier", "harder"), ("add", "remove"),
-    ("reward", "penalty"), ("paired", "unpaired"), ("longer", "shorter"),
+    ("paired", "unpaired"), ("longer", "shorter"),
     ("exact", "approximate"), ("recurrent", "non-recurrent"), ("single", "multiple"),
     ("on-chip", "off-chip"), ("better", "worse"), ("beats", "worse"),
     ("outperforms", "worse"), ("matches", "worse"), ("simpler", "complex"),
@@ -217,6 +217,11 @@ def number_slots(text: str) -> dict[str, set[float]]:
 _BREAK = re.compile(r"[,;:()]|[.!?](?:\s|$)")
 _LINKING = frozenset("of is was were about around roughly approximately nearly almost "
                      "just only a an the at to reaches reached scored scores".split())
+
+
+def known_values(text: str) -> set[float]:
+    """Every number ``text`` states, scaled ("1.3B" and "1.3 billion" alike)."""
+    return {v for values in number_slots(text).values() for v in values}
 
 
 def same_number(a: float, b: float) -> bool:
