@@ -217,9 +217,9 @@ def contradiction(point: str, unit: str, question: str = "",
     asserted by the unit.  ``known``: numbers the sources state (never a wrong number);
     ``denied_by_sources``: stems the sources deny (denying them is no contradiction).
     Without ``wording`` only numbers and quantities count: a point that states the
-    problem a method solves ("RLHF is complex: it requires a separate reward model") is
-    the opposite of what an answer says of the method ("DPO needs no separate reward
-    model")."""
+    problem a method solves, or the state of the art a paper starts from ("RLHF is
+    complex: it requires a separate reward model"), is the opposite of what an answer
+    says of the method ("DPO needs no separate reward model")."""
     if why := _number_conflict(point, unit, known):
         return why
     if why := _reversed_comparison(point, unit):

@@ -205,7 +205,8 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         if sim < min(cfg.partial_threshold, cfg.contradiction_threshold) or found < 1:
             continue
         why = contradiction(point.text, unit, question, known, denied,
-                            wording=point.facet != "problem") if found >= need else ""
+                            wording=point.facet not in ("problem", "background")
+                            ) if found >= need else ""
         near = sim >= cfg.partial_threshold  # else close enough only to contradict it
         if near and misattributed and misattributed[i] and not why:
             if found < need:
