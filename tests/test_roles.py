@@ -339,7 +339,7 @@ def test_content_facets_of_card_statements(text, is_card, facet):
 def test_a_sections_tagline_names_its_heading():
     """"Liquid Neural Networks" / "Time-continuous, adaptive networks." is too short for a
     sentence, but it is what the material says the subject is."""
-    from rag.corpus.roles import tagline
+    from rag.corpus.outline import tagline
     from rag.records import Chunk
 
     def chunk(text):
@@ -355,3 +355,23 @@ def test_a_sections_tagline_names_its_heading():
                    "LoRA") == []  # a real sentence is kept as itself
     assert tagline(chunk("import torch"), 7, "Code") == []
     assert tagline(chunk("Time-continuous networks."), 7, "") == []  # no heading subject
+
+
+def test_a_labelled_list_of_facts_reads_as_one_sentence_of_its_facet():
+    from rag.corpus.outline import fact_list
+    from rag.records import SentenceInfo
+
+    def listed(text, facet, subject="Spiking Neural Networks"):
+        label = text.split(":")[0]
+        return SentenceInfo(chunk=3, text=text, prose=text, role="context", facet=facet,
+                            label=label, subject=subject, context="heading_list")
+    info = fact_list(listed("Benefits: - 1000x lower power - Real-time processing - Edge "
+                            "deployment", "advantages"))
+    assert (info.role, info.context, info.facet) == ("fact", "", "advantages")
+    assert info.prose == ("Spiking Neural Networks benefits: 1000x lower power, real-time "
+                          "processing, edge deployment.")
+    directions = listed("Research Directions: - Larger expert counts - Dynamic routing", "")
+    assert fact_list(directions) == directions  # not a field of facts: stays context
+    titles = listed('Training: - "Direct Preference Optimization" - "Constitutional AI"',
+                    "usage")
+    assert fact_list(titles) == titles  # a list of titles stays context

@@ -439,26 +439,6 @@ def section_subject(section: str) -> str:
     return short[0] if short and ":" in parts[0] else parts[0]
 
 
-_TAGLINE = re.compile(r"^[A-Za-z][\w ,/'-]*[a-z]\.$")
-
-
-def tagline(chunk, position: int, subject: str) -> list[SentenceInfo]:
-    """A section's opening line that says what its subject is in a few words, too short
-    for a sentence ("Liquid Neural Networks" -> "Time-continuous, adaptive networks.";
-    "Federated Learning" -> "Train without centralizing data."), as an overview sentence
-    that names its subject ("Liquid Neural Networks: time-continuous, adaptive
-    networks.").  Without it, a question about the subject finds nothing to answer with."""
-    from rag.corpus.chunk import is_answer_sentence
-
-    first = chunk.text.strip().split("\n", 1)[0].strip()
-    if not subject or not 2 <= len(first.split()) <= 8 or not _TAGLINE.match(first) or \
-            first.lower().startswith(subject.lower()) or is_answer_sentence(first):
-        return []
-    lead = first if first[:2].isupper() else first[0].lower() + first[1:]
-    return [SentenceInfo(chunk=position, text=first, prose=f"{subject}: {lead}",
-                         facet="overview", subject=subject)]
-
-
 def keep_sentence(text: str, is_answer: bool) -> bool:
     """Answer-worthy sentences, plus labelled guide fields phrased as questions
     ("Problem: how to use unlabeled text for pre-training?")."""
@@ -472,6 +452,7 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
     """Role records of every kept sentence of every chunk, in index order."""
     from rag.corpus.chunk import is_answer_sentence, split_sentences
     from rag.corpus.linking import short_names_by_paper
+    from rag.corpus.outline import fact_list, tagline
 
     names = short_names_by_paper(chunks, sources)
     out: list[SentenceInfo] = []
@@ -498,7 +479,7 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
             if first.role == "fact" and not first.label:
                 infos[0] = first.model_copy(update={"facet": card_opening_facet(
                     first.prose, subject, chunk.title)})
-        out.extend(infos)
+        out.extend(fact_list(x) for x in infos)
         titled = [x for x in infos if x.context == "title"]
         carried = (where, title_subject(titled[-1].text) if titled else carried[1]
                    if carried[0] == where else "")
