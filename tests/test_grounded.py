@@ -974,6 +974,9 @@ def test_a_long_question_that_names_a_method_is_not_about_its_later_version():
     assert question_subject(backend, "What is QLoRA?").within == frozenset()
     worded = question_subject(backend, "how does double quantization in qlora work")
     assert worded.within == frozenset({26, 429}) and "qlora" not in worded.key
+    kind = question_subject(backend, "What is double quantization in the QLoRA fine-tuning "
+                                     "recipe?")  # what kind of thing QLoRA is
+    assert kind.within == frozenset({26, 429}) and kind.key[0] == "doubl"
 
 
 def test_a_name_with_capitalised_words_put_inside_is_another_thing():

@@ -202,6 +202,11 @@ def _surface(backend, bare: str, appended: str, key: Sequence[str], own: Anchors
 
 # "What is double quantization in QLoRA?": the thing asked about belongs to a known name.
 _WITHIN = re.compile(r"\s(?:in|of|inside|within|for)\s+(?:an?\s+|the\s+)?$", re.I)
+# What kind of thing the name is ("in the Michelangelo long-context evaluation", "in the
+# MuSR benchmark"): still inside that name.
+_KIND_TAIL = re.compile(r"^\s*(?:[\w-]+\s+){0,2}(?:benchmark|evaluation|eval|suite|dataset|"
+                        r"study|report|system|library|algorithm|approach|technique|recipe|"
+                        r"pipeline|family|series)s?\b", re.I)
 _NAME_TAIL = re.compile(r"\b(?:paper|model|method|architecture|framework|setup|s|works?|do|does|"
                         r"mean|means|help|helps|matters?|used|actually|really)\b|\W+")
 
@@ -212,7 +217,8 @@ def named_context(backend, question: str) -> tuple[tuple[str, ...], frozenset[in
     something of its own ("What is the KL penalty in RLHF?" -> (kl, penalti), RLHF's
     passages); else empty."""
     found = _name_matches(backend, question)
-    if not found or _NAME_TAIL.sub("", question[found[-1].end():]).strip():
+    tail = _KIND_TAIL.sub("", question[found[-1].end():]) if found else ""
+    if not found or _NAME_TAIL.sub("", tail).strip():
         return (), frozenset()
     head, name = question[:found[-1].start()], found[-1].group(0)
     stems = frozenset(backend._tokenize(name))
