@@ -55,18 +55,17 @@ class SentenceTable:
         # problems of what came before it), not in a key idea, method or advantage.
         self.limiting = [bool(_LIMITING.search(t)) and f in ("", "background")
                          for t, f in zip(self.text, self.facet)]
-        self.able = [can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
-                     for s in info]  # (a tagline's "X: a few words" is explained below)
+        # a section's tagline, named by its heading ("Federated Learning: train without
+        # centralizing data."): about its heading's subject and nothing else, which it defines
+        self.tagline = [bool(s.subject) and s.prose.startswith(f"{s.subject}: ")
+                        and s.prose != s.text for s in info]
+        self.able = [t or can_explain(s.prose, bool(s.label and s.facet) or bool(s.hint))
+                     for s, t in zip(info, self.tagline)]
         self.statement = [is_statement(t) for t in self.text]
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
         self.list_entry = [bool(_LIST_ENTRY.match(t)) for t in self.text]
         self.labelled = [bool(s.label and s.facet) for s in info]
-        # a section's tagline, named by its heading ("Federated Learning: train without
-        # centralizing data."): about its heading's subject and nothing else
-        self.tagline = [bool(s.subject) and s.prose.startswith(f"{s.subject}: ")
-                        and s.prose != s.text for s in info]
-        self.able = [a or t for a, t in zip(self.able, self.tagline)]  # defines its heading
         cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
         # "SAM 2: Segment Anything in Images and Videos": a later version of SAM
@@ -74,11 +73,7 @@ class SentenceTable:
                              for s in info]
         self.card_name = [frozenset(t) if card else frozenset()
                           for t, card in zip(tokenize([s.subject for s in info]), cards)]
-        self.chunk_counts: dict[int, dict[str, int]] = {}
-        for chunk, terms in zip(self.chunk, self.terms):
-            counts = self.chunk_counts.setdefault(chunk, {})
-            for term in set(terms):
-                counts[term] = counts.get(term, 0) + 1
+        self.chunk_counts = _chunk_counts(self.chunk, self.terms)
         # "The architecture makes two changes." says nothing until the first is told: it
         # is shown with the next sentence (how it ranks is still its own)
         for i in announcing(info):
@@ -129,6 +124,17 @@ class SentenceTable:
         return explains_subject(subject.anchors, key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
                                 subject.names, subject.share)
+
+
+def _chunk_counts(chunks: Sequence[int], terms: Sequence[Sequence[str]]
+                  ) -> dict[int, dict[str, int]]:
+    """Per passage, how many of its sentences use each term."""
+    out: dict[int, dict[str, int]] = {}
+    for chunk, words in zip(chunks, terms):
+        counts = out.setdefault(chunk, {})
+        for term in set(words):
+            counts[term] = counts.get(term, 0) + 1
+    return out
 
 
 def after_antecedent(info: Sequence) -> list[int]:

@@ -459,15 +459,14 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
     carried: tuple[str, str] = ("", "")  # (section, subject a title line set there)
     opened: set[str] = set()  # cards whose first sentence has been seen, sections too
     for i, chunk in enumerate(chunks):
-        if not chunk.doc_id.startswith("arxiv:") and (where := f"{chunk.doc_id}#{chunk.section}"
-                                                      ) not in opened:
-            opened.add(where)
-            out.extend(tagline(chunk, i, section_subject(chunk.section)))
         is_card = chunk.doc_id.startswith("arxiv:")
         arxiv_id = chunk.doc_id.removeprefix("arxiv:")
         subject = card_subject(chunk.title, names.get(arxiv_id, ())) if is_card \
             else section_subject(chunk.section)
         where = f"{chunk.doc_id}#{chunk.section}"
+        if not is_card and where not in opened:  # a section's first chunk: its tagline
+            opened.add(where)
+            out.extend(tagline(chunk, i, subject))
         if carried[0] == where and carried[1]:
             subject = carried[1]
         infos = classify_chunk(split_sentences(chunk.text), subject,
