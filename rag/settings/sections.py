@@ -345,6 +345,15 @@ class InterviewSettings(_Section):
     unknown_term_weight: float = Field(0.5, ge=0, le=1, description="The weight of a word the "
                                        "corpus never uses in that share (a rare corpus term "
                                        "weighs 1).")
+    unverified_free: float = Field(0.3, ge=0, le=1, description="An answer up to this "
+                                   "share of whose specific terms (by rarity, all its "
+                                   "sentences together) its question's sources never use "
+                                   "keeps its whole score ...")
+    unverified_cost: float = Field(0.25, ge=0, le=1, description="... beyond it, the score "
+                                   "shrinks by this fraction per unit of share: what the "
+                                   "grader cannot check against the sources costs a little, "
+                                   "so a grounded answer outranks a confident one in other "
+                                   "words (0: off).")
     relevant_unsupported: float = Field(0.0, le=1, description="A unit with specific terms "
                                         "at most this share unsupported is on the question's "
                                         "sources: relevant (topical credit) even far from the "

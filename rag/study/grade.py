@@ -402,6 +402,21 @@ def claim_weigh(study, cfg: InterviewSettings):
     return weigh
 
 
+def unverified_discount(score: float, prep: Prepared, entry: BankEntry,
+                        sources: grounding.SourceTerms, weigh, cfg: InterviewSettings
+                        ) -> float:
+    """``score`` less ``unverified_cost`` per unit of the answer's unsupported share
+    beyond ``unverified_free`` (its kept sentences together, see ``rag.study.grounding``).
+    Small by design: it separates a grounded answer from a confident one whose words the
+    sources mostly lack when both reach the coverage target (a tie at 10 otherwise)."""
+    if not prep.units or cfg.unverified_cost <= 0:
+        return score
+    share = grounding.unit_support(" ".join(prep.units), stems_of(entry.question), sources,
+                                   weigh).share
+    factor = 1.0 - cfg.unverified_cost * max(0.0, share - cfg.unverified_free)
+    return round(score * max(0.0, factor), 1)
+
+
 def unsupported_notes(prep: Prepared, cfg: InterviewSettings) -> list[str]:
     """Say which claims earned nothing for terms the sources never use."""
     cut = cfg.unsupported_limit + cfg.unsupported_band / 2
@@ -457,13 +472,14 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
     cfg = assistant.settings.interview
     text = check_answer(user_answer, cfg.max_answer_chars)
     qvec = study.question_vectors[entry.entry_id]
+    sources, weigh = entry_sources(assistant, entry), claim_weigh(study, cfg)
     prep = prepare(entry, text, assistant.embedder.encode, qvec, study.vocab, cfg,
-                   study.point_vectors[entry.entry_id], entry_sources(assistant, entry),
-                   claim_weigh(study, cfg))
+                   study.point_vectors[entry.entry_id], sources, weigh)
     prep = mark_misattributed(prep, assistant, entry)
     points, support, score = grade_offline(
         entry, prep, study.point_vectors[entry.entry_id], cfg, study.term_weight,
         study.support_vectors.get(entry.entry_id))
+    score = unverified_discount(score, prep, entry, sources, weigh, cfg)
     score = topical_floor(score, prep, qvec, [*points, *support], cfg)
     used, notes = "offline", [*prep.notes, *unsupported_notes(prep, cfg)]
     stated = [p for p in support if p.credit >= 1.0]
