@@ -102,3 +102,24 @@ def test_strip_symbols_removes_emoji():
 def test_meaningful():
     assert not clean.is_meaningful(" -- ... ¶ ")
     assert clean.is_meaningful("x1")
+
+
+def test_a_code_list_of_labels_becomes_one_line():
+    """A list of short labels, several per line, reads as one field ("control types:
+    Canny edges, Depth maps, ..."), not as fragments with stray quotes; a list of facts
+    keeps one line per item."""
+    code = '''self.controlnet = {
+        "control_types": [
+            "Canny edges", "Depth maps", "Normal maps",
+            "Scribbles", "Line art"
+        ],
+        "advantages": [
+            "Precise spatial control over generation",
+            "Works with existing pretrained models"
+        ]
+    }'''
+    out = clean.code_to_text(code).splitlines()
+    assert "control types: Canny edges, Depth maps, Normal maps, Scribbles, Line art" in out
+    assert "advantages:" in out and "Works with existing pretrained models" in out
+    assert not any('"' in line for line in out)
+    assert clean.code_to_text('"a", "b c", "d",') == "a, b c, d"

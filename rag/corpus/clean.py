@@ -135,6 +135,8 @@ def strip_symbols(text: str) -> str:
 _KV_LINE = re.compile(r'^"([^"]+)"\s*:\s*(?:f?"(.*)"|\'(.*)\')\s*,?$')
 _KEY_OPEN = re.compile(r'^"([^"]+)"\s*:\s*[\[{(]\s*$')
 _ITEM = re.compile(r'^f?"(.*)"\s*,?$')
+_ITEMS = re.compile(r'^(?:f?"[^"]*"\s*,\s*)+f?"[^"]*"\s*,?$')  # "a", "b", "c",
+_LIST_OPEN = re.compile(r'^"([^"]+)"\s*:\s*\[\s*$')
 _ATTR_OPEN = re.compile(r"^self\.(\w+)\s*=\s*[\[{(]\s*$")
 _SYNTAX_ONLY = re.compile(r"^[\[\]{}(),:;\"'`\s]*$")
 # Scaffolding that only holds the facts: "class Foo:", "def __init__(self):".
@@ -148,12 +150,38 @@ def code_to_text(code: str) -> str:
     line is kept as it is, so no content word is lost.
     """
     out: list[str] = []
-    for raw in code.splitlines():
-        line = raw.strip()
+    lines = [raw.strip() for raw in code.splitlines()]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
         if _SYNTAX_ONLY.match(line) or _SCAFFOLD.match(line):
+            continue
+        if (short := _short_list(lines, i)) is not None:
+            out.append(f"{_readable_key(_LIST_OPEN.match(line).group(1))}: "
+                       f"{', '.join(short[0])}")
+            i = short[1]
             continue
         out.append(_code_line(line))
     return "\n".join(line for line in out if line)
+
+
+def _short_list(lines: list[str], start: int) -> tuple[list[str], int] | None:
+    """A list of labels (``"control_types": [`` then ``"Canny edges", "Depth maps",``
+    ..., three or more of at most three words each) opened by ``lines[start - 1]``: its items and the
+    index after its closing bracket; None for anything else (a list of facts keeps one
+    line per item)."""
+    if not _LIST_OPEN.match(lines[start - 1]):
+        return None
+    items: list[str] = []
+    for k in range(start, min(len(lines), start + 40)):
+        if lines[k].startswith("]"):
+            ok = len(items) >= 3 and all(len(item.split()) <= 3 for item in items)
+            return (items, k + 1) if ok else None
+        if not (_ITEM.match(lines[k]) or _ITEMS.match(lines[k])):
+            return None
+        items += re.findall(r'"([^"]*)"', lines[k])
+    return None
 
 
 def _code_line(line: str) -> str:
@@ -164,6 +192,8 @@ def _code_line(line: str) -> str:
         return f"{_readable_key(match.group(1))}:"
     if match := _ATTR_OPEN.match(line):
         return f"{_readable_key(match.group(1))}:"
+    if _ITEMS.match(line):
+        return ", ".join(re.findall(r'"([^"]*)"', line))
     if match := _ITEM.match(line):
         return match.group(1)
     if line.startswith("#"):
