@@ -168,9 +168,9 @@ def code_to_text(code: str) -> str:
 
 def _short_list(lines: list[str], start: int) -> tuple[list[str], int] | None:
     """A list of labels (``"control_types": [`` then ``"Canny edges", "Depth maps",``
-    ..., three or more of at most three words each) opened by ``lines[start - 1]``: its items and the
-    index after its closing bracket; None for anything else (a list of facts keeps one
-    line per item)."""
+    ...: three or more, of at most three words each) opened by ``lines[start - 1]``: its
+    items and the index after its closing bracket; None for anything else (a list of
+    facts keeps one line per item)."""
     if not _LIST_OPEN.match(lines[start - 1]):
         return None
     items: list[str] = []
