@@ -947,6 +947,18 @@ def test_a_concept_inside_a_named_method_on_the_real_index(real_assistant):
     assert "Chain-of-Thought Prompting Elicits" in cot.text.splitlines()[0]
 
 
+@pytest.mark.integration
+def test_a_question_scoped_to_a_paper_keeps_its_key_points_there(real_assistant):
+    """"In the Flamingo paper, ..." is answered from Flamingo's passages only: its key
+    points are not LLaVA's or BLIP-2's neighbouring sentences."""
+    answer = real_assistant.ask("In the Flamingo paper, which vision encoder and language "
+                                "model are used, and how are they connected?")
+    assert answer.coverage == "full"
+    assert "NFNet" in answer.text and "Chinchilla" in answer.text
+    for neighbour in ("Vicuna", "BLIP", "Q-Former"):
+        assert neighbour not in answer.text
+
+
 def test_a_long_question_that_names_a_method_is_not_about_its_later_version():
     """"Why does Mamba need a hardware-aware parallel scan?" is descriptive (its heaviest
     key term is "scan"), but it names Mamba: Mamba-2's sentences are about another
@@ -977,6 +989,17 @@ def test_a_long_question_that_names_a_method_is_not_about_its_later_version():
     kind = question_subject(backend, "What is double quantization in the QLoRA fine-tuning "
                                      "recipe?")  # what kind of thing QLoRA is
     assert kind.within == frozenset({26, 429}) and kind.key[0] == "doubl"
+    # "instead of QLoRA" sets an alternative against the subject: not inside QLoRA, and
+    # the alternative is no key term; "instead of being hand-crafted" names no alternative
+    instead = question_subject(backend, "When would you use double quantization instead "
+                                        "of QLoRA?")
+    assert instead.within == frozenset() and "qlora" not in instead.key
+    assert "doubl" in instead.key
+    from rag.answer.subject import alternative_terms
+
+    assert alternative_terms("use KTO rather than DPO", stem_tokens) >= {"dpo"}
+    assert alternative_terms("optimised instead of being hand-crafted", stem_tokens) \
+        == frozenset()
 
 
 def test_a_name_with_capitalised_words_put_inside_is_another_thing():

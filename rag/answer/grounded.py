@@ -170,8 +170,7 @@ class Composer:
         flaws = {c.sentence: (other_question(c), t.anaphoric[c.sentence],
                               t.about_variant(c.sentence, own),
                               own.focused and not t.explains(c.sentence, own),
-                              bool(own.paper) and not own.paper <= t.subject[c.sentence]
-                              or bool(own.within) and t.chunk[c.sentence] not in own.within,
+                              self.out_of_scope(c, own),
                               t.list_entry[c.sentence], t.needs_antecedent[c.sentence])
                  for c in ok}
 
@@ -291,10 +290,17 @@ class Composer:
                          or variant_only(self.table.text[c.sentence], name)
                          or interposed(self.table.text[c.sentence], name, subject.follows)):
                 continue
-            if self._redundant(c, [*chosen, *out]):
+            if self._redundant(c, [*chosen, *out]) or subject and self.out_of_scope(c, subject):
                 continue
             out.append(c)
         return out
+
+    def out_of_scope(self, c: Candidate, subject: Subject) -> bool:
+        """Outside the paper or name a question scopes itself to ("In the Flamingo paper,
+        ...", "What is double quantization in QLoRA?"): a neighbour's sentence."""
+        t = self.table
+        return bool(subject.paper) and not subject.paper <= t.subject[c.sentence] \
+            or bool(subject.within) and t.chunk[c.sentence] not in subject.within
 
     def best_for(self, cands: Sequence[Candidate], intent: str, exclude: Sequence[Candidate],
                  clause: Subject | None = None) -> Candidate | None:

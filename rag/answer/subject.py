@@ -154,6 +154,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     key = tuple(anchors.key_terms(backend.focus.key_share))
     named = named_terms(backend, bare, own) if focused else []
     key = tuple(dict.fromkeys([*named, *key]))
+    other = alternative_terms(bare, backend._tokenize)  # "use KTO instead of DPO": not DPO
+    key = tuple(t for t in key if t not in other) or key
     # The words the question itself uses come before those retrieval appended ("RLHF"
     # before "reinforcement ... feedback"): a sentence about RL from *AI* feedback
     # shares the expansion's words, not the name that was asked about.
@@ -176,6 +178,21 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
                    question_version(bare), asked, spelled, counted(bare), within, follows)
+
+
+_ALTERNATIVE = re.compile(r"\b(?i:instead of|rather than)\s+(?i:the\s+|an?\s+)?"
+                          r"([A-Z][\w-]*(?:\s+[A-Z0-9][\w-]*){0,2})")  # a name
+
+
+def alternative_terms(question: str, stem: Callable[[str], Sequence[str]]) -> frozenset[str]:
+    """Stems of the alternative a question sets its subject against ("when would you use
+    KTO instead of DPO": DPO and its spelled-out name), which are no key terms of it."""
+    from rag.search.glossary import expand_acronyms
+
+    found = _ALTERNATIVE.search(question)
+    if not found:
+        return frozenset()
+    return frozenset(stem(expand_acronyms(found.group(1))))
 
 
 def _surface(backend, bare: str, appended: str, key: Sequence[str], own: Anchors,
@@ -225,9 +242,16 @@ def named_context(backend, question: str) -> tuple[tuple[str, ...], frozenset[in
     own = question_anchors(backend._tokenize(_WITHIN.sub("", head)), backend.idf,
                            backend.max_idf)
     key = [t for t in own.key_terms(backend.focus.key_share) if t not in stems]
-    if not _WITHIN.search(head) or not key:
+    inside = _WITHIN.search(head)
+    if not inside or not key or _NOT_INSIDE.search(head[:inside.start()]):
         return (), frozenset()
     return tuple(key), frozenset(backend.names.groups.get(name_key(name), ()))
+
+
+# "use KTO instead of DPO", "ahead of GPT-4", "because of RLHF": no "inside" relation.
+_NOT_INSIDE = re.compile(r"\b(?:instead|because|ahead|out|regardless|place|top|front|terms|"
+                         r"spite|lieu|favou?r|case|irrespective|independent|outside|short)$",
+                         re.I)
 
 
 _OPENING = re.compile(r"^\s*(?:in|for|on|with|about)\s+(?:the\s+)?$", re.I)
