@@ -72,6 +72,7 @@ ANTONYM_WORDS = [
     ("dense", "mixture-of-experts"), ("dense", "moe"),
     ("split", "merge"), ("splits", "merges"), ("segmentation", "merging"),
     ("keeps", "removes"), ("keep", "remove"), ("adds", "removes"),
+    ("speedup", "slower"), ("speedup", "slowdown"), ("speeds", "slows"),
 ]
 _IRREGULAR = {"frozen": "freez", "froze": "freez", "matrices": "matrix", "indices": "index",
               "vertices": "vertex", "larger": "larg", "smaller": "small", "fewer": "few",
