@@ -262,6 +262,9 @@ def test_near_duplicate_points_merge():
     # a metric named before its number
     ("Imagen reached a zero-shot FID of 7.27 on MS-COCO.",
      "It reaches a zero-shot COCO FID of about 27."),
+    # a speedup turned into a slowdown
+    ("Mamba-2 achieves 2-8x speedup over Mamba-1 with competitive quality.",
+     "Mamba-2 is about 2 to 8 times slower than Mamba-1."),
 ])
 def test_contradictions_are_caught(point, answer):
     assert grading.contradiction(point, answer)
