@@ -71,3 +71,22 @@ def test_short_followups_are_rewritten():
     named = rewrite_followup("What are the limitations of RLHF?", ["What is LoRA?"],
                              names_subject=lambda q: "RLHF" in q)
     assert named == "What are the limitations of RLHF?"
+
+
+def test_an_ordinal_reference_names_the_listed_item():
+    """"For the last of those, ..." after "Compare how Flamingo, BLIP-2 and LLaVA ..." is
+    about LLaVA; "the former or the latter" after "DPO vs RLHF?" are DPO and RLHF; an
+    ordinal of something else ("the first stage") is left alone."""
+    from rag.search.conversation import listed_names, resolve_ordinal, rewrite_followup
+
+    listed = "Compare how Flamingo, BLIP-2 and LLaVA connect a vision encoder to an LLM."
+    assert listed_names(listed) == ["Flamingo", "BLIP-2", "LLaVA", "LLM"]
+    assert resolve_ordinal("and the second one?", listed) == "and BLIP-2?"
+    three = "Compare how Flamingo, BLIP-2 and LLaVA connect vision to language."
+    assert rewrite_followup("For the last of those, where did the data come from?",
+                            [three]) == "For LLaVA, where did the data come from?"
+    assert resolve_ordinal("Which is cheaper, the former or the latter?", "DPO vs RLHF?") \
+        == "Which is cheaper, DPO or RLHF?"
+    assert resolve_ordinal("How does the first stage work?", three) \
+        == "How does the first stage work?"
+    assert resolve_ordinal("and the third one?", "DPO vs RLHF?") == "and the third one?"

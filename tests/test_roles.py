@@ -375,3 +375,29 @@ def test_a_labelled_list_of_facts_reads_as_one_sentence_of_its_facet():
     titles = listed('Training: - "Direct Preference Optimization" - "Constitutional AI"',
                     "usage")
     assert fact_list(titles) == titles  # a list of titles stays context
+
+
+def test_a_code_dictionary_key_holds_on_into_the_next_chunk():
+    """A guide's code dictionary split across two chunks ("edm:" ... "key findings:" |
+    "sampling: 2nd-order solvers ...") keeps its subject in the second chunk; a markdown
+    heading key ("Capabilities:") or a loop ("for prompt in prompts:") does not carry."""
+    from types import SimpleNamespace
+
+    from rag.corpus.roles import annotate_chunks
+
+    def chunk(text: str) -> SimpleNamespace:
+        return SimpleNamespace(doc_id="guide", section="Diffusion › Training Improvements",
+                               title="Guide", text=text)
+
+    chunks = [chunk("edm:\npaper: Elucidating the Design Space of Diffusion-Based "
+                    "Generative Models\ncontribution: Systematic study of diffusion model "
+                    "design choices"),
+              chunk("sampling: 2nd-order solvers improve sample quality"),
+              chunk("for prompt in prompts:\nCapabilities:\nGenerate critiques of each draft "
+                    "response carefully"),
+              chunk("Revise each response according to the critique it received")]
+    infos = annotate_chunks(chunks, [])
+    by_text = {i.prose: i.subject for i in infos}
+    assert by_text["2nd-order solvers improve sample quality"] == "edm"
+    last = by_text["Revise each response according to the critique it received"]
+    assert last not in ("Capabilities", "for prompt in prompts")

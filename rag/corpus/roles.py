@@ -320,6 +320,7 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
 _KEY = re.compile(r"^(?P<key>[A-Za-z][\w .+/-]{0,40}):$")
 # A code dictionary's key ("adapters: LoRA adapters on ..."): lower case, one to three words.
 _DICT_KEY = re.compile(r"^[a-z][a-z0-9_]*(?: [a-z0-9_]+){0,2}$")
+_CODE_LINE = re.compile(r"^(?:for|if|elif|else|while|with|try|except|def|class|return)\b")
 _GENERIC_KEY = frozenset("""key main technical insights details contributions recent advances
 papers paper approach stages training process improvements notes overview summary for in
 response revised""".split())
@@ -327,9 +328,11 @@ response revised""".split())
 
 def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
                    is_card: bool = False, chunk: int = 0,
-                   keep: Callable[[str], bool] | None = None) -> list[SentenceInfo]:
+                   keep: Callable[[str], bool] | None = None,
+                   state: dict[str, str] | None = None) -> list[SentenceInfo]:
     """Records of a chunk's sentences that ``keep`` accepts, in order (discussion lists
-    become several).
+    become several); ``state["subject"]`` gets the subject in force at the chunk's end
+    (a code dictionary's key, for the next chunk of the same section).
 
     In documents a title line ("paper: QLoRA: ...", "Llama 2: ... (Meta, 2023)") or a
     bare dictionary key ("wanda:") makes what it names the subject of the sentences
@@ -338,7 +341,8 @@ def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
     out: list[SentenceInfo] = []
     inherited, keyed = "", False  # the facet of a field key; a name key set the subject
     for sentence in sentences:
-        key = _KEY.match(sentence.strip()) if not is_card else None
+        key = _KEY.match(sentence.strip()) if not is_card and not _CODE_LINE.match(
+            sentence.strip()) else None
         if key:
             name = key.group("key").strip()
             inherited = facet_of(name)
@@ -357,6 +361,8 @@ def classify_chunk(sentences: Sequence[str], subject: str = "", title: str = "",
         out.extend(infos)
         if not is_card and infos and infos[0].context == "title" and not keyed:
             subject = title_subject(sentence) or subject
+    if state is not None:  # a code dictionary's key ("edm:") holds on into the next chunk
+        state["subject"] = subject if keyed and _DICT_KEY.match(subject) else ""
     return out
 
 
@@ -469,9 +475,11 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
             out.extend(tagline(chunk, i, subject))
         if carried[0] == where and carried[1]:
             subject = carried[1]
+        state: dict[str, str] = {}
         infos = classify_chunk(split_sentences(chunk.text), subject,
                                chunk.title if is_card else "", is_card, i,
-                               keep=lambda s: keep_sentence(s, is_answer_sentence(s)))
+                               keep=lambda s: keep_sentence(s, is_answer_sentence(s)),
+                               state=state)
         if is_card and chunk.doc_id not in opened and infos:
             opened.add(chunk.doc_id)
             first = infos[0]
@@ -479,7 +487,7 @@ def annotate_chunks(chunks: Sequence, sources: Sequence) -> list[SentenceInfo]:
                 infos[0] = first.model_copy(update={"facet": card_opening_facet(
                     first.prose, subject, chunk.title)})
         out.extend(fact_list(x) for x in infos)
-        titled = [x for x in infos if x.context == "title"]
-        carried = (where, title_subject(titled[-1].text) if titled else carried[1]
-                   if carried[0] == where else "")
+        titled = [x for x in infos if x.context == "title"]  # a dictionary key ("edm:")
+        carried = (where, (title_subject(titled[-1].text) if titled else "") or  # holds
+                   state.get("subject") or (carried[1] if carried[0] == where else ""))
     return out

@@ -77,9 +77,41 @@ def rewrite_followup(question: str, history: Sequence[str],
     ``history`` holds earlier standalone questions, oldest first.  A question
     that stands on its own is returned unchanged.
     """
+    if history:  # "the last of those" -> "LLaVA"
+        question = resolve_ordinal(question, history[-1])
     if not history or not is_elliptical(question, names_subject):
         return question
     previous = content_terms(history[-1])
     if not previous:
         return question
     return f"{question.rstrip()} ({' '.join(previous)})"
+
+
+_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "former": 0, "last": -1,
+             "latter": -1}
+_ORDINAL = re.compile(r"\bthe\s+(first|second|third|fourth|last)\s+(?:one\b|of\s+(?:those|"
+                      r"them|these|the\s+(?:two|three|four)(?:\s+\w+)?))|\bthe\s+(former|"
+                      r"latter)\b(?!\s+(?:is|was)\b)", re.I)
+_ITEM_NAME = re.compile(r"(?<![\w-])[\w.+-]*[A-Z][\w.+-]*")
+
+
+def listed_names(question: str) -> list[str]:
+    """The names a question lists, in order ("Compare how Flamingo, BLIP-2 and LLaVA
+    connect ..." -> Flamingo, BLIP-2, LLaVA): words with a capital, not its first word."""
+    found = [m.group(0) for m in _ITEM_NAME.finditer(question)
+             if m.start() > 0 or not re.fullmatch(r"[A-Z][a-z]+", m.group(0))]
+    return list(dict.fromkeys(name.rstrip(".-") for name in found))
+
+
+def resolve_ordinal(question: str, previous: str) -> str:
+    """``question`` with "the last of those" / "the second one" / "the latter" replaced
+    by that item of the names the previous question listed (two or more); unchanged
+    when there is no such reference or list."""
+    names = listed_names(previous)
+    if len(names) < 2:
+        return question
+
+    def name(match: re.Match[str]) -> str:
+        position = _ORDINALS[(match.group(1) or match.group(2)).lower()]
+        return names[position] if position < len(names) else match.group(0)
+    return _ORDINAL.sub(name, question)
