@@ -123,6 +123,8 @@ def test_stem_tokens_match_bm25s():
     ("What does RAG stand for?", ("definition",), ()),
     ("GPT-4 on the simulated bar exam: where did it rank?", ("results",), ()),
     ("How would you pick its rank?", ("usage",), ()),  # a LoRA rank is no ranking
+    # one thing named with a comparative: "why" is asked, not for a table
+    ("Why do Transformers handle long-range dependencies better than RNNs?", ("reason",), ()),
 ])
 def test_intent(question, kinds, items):
     intent = detect_intent(question)
