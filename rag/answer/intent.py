@@ -149,7 +149,7 @@ def detect_intent(question: str) -> Intent:
     if "comparison" in kinds and len(items) < 2 and "reason" in kinds:
         # "Why do Transformers handle long-range dependencies better than RNNs?": one
         # thing named, with a comparative: asks the other kind (why), not for a table
-        kinds = [k for k in kinds if k != "comparison"]
+        kinds, items = [k for k in kinds if k != "comparison"], ()
     return Intent(tuple(dict.fromkeys(kinds)), items, tuple(clauses))
 
 
