@@ -125,6 +125,10 @@ def test_stem_tokens_match_bm25s():
     ("How would you pick its rank?", ("usage",), ()),  # a LoRA rank is no ranking
     # one thing named with a comparative: "why" is asked, not for a table
     ("Why do Transformers handle long-range dependencies better than RNNs?", ("reason",), ()),
+    # "benchmarks" named in passing asks for no results; "on which benchmarks" does
+    ("What is GAIA trying to measure that exam-style benchmarks like MMLU miss?",
+     ("definition",), ()),
+    ("On which benchmarks did Gemini Ultra set records?", ("results",), ()),
 ])
 def test_intent(question, kinds, items):
     intent = detect_intent(question)
