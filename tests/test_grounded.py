@@ -954,6 +954,23 @@ def test_a_concept_inside_a_named_method_on_the_real_index(real_assistant):
 
 
 @pytest.mark.integration
+def test_a_rare_name_the_question_writes_is_not_answered_by_a_neighbour(real_assistant):
+    """The reading list names WGAN-GP and CQL only in syllabus lines: PPO's clipping and
+    Qwen3's post-training do not answer them.  A name it does explain (RETRO) leads with
+    its own passage, not with the RAG pipeline's."""
+    for question in ("How does WGAN-GP's gradient penalty enforce the Lipschitz constraint?",
+                     "In offline reinforcement learning, how does Conservative Q-Learning "
+                     "(CQL) avoid overestimating the value of out-of-distribution actions?"):
+        answer = real_assistant.ask(question)
+        assert answer.abstained and answer.coverage in ("mentioned", "none"), answer.text
+        assert "PPO" not in answer.text and "Qwen3" not in answer.text
+    retro = real_assistant.ask("How does DeepMind's RETRO differ from a traditional "
+                               "retrieve-then-generate RAG pipeline?")
+    assert not retro.abstained and "Dense Passage Retrieval" not in retro.text.split("\n")[0]
+    assert any("RETRO" in c.text or "RETRO" in c.section for c in retro.citations if c.cited)
+
+
+@pytest.mark.integration
 def test_a_question_scoped_to_a_paper_keeps_its_key_points_there(real_assistant):
     """"In the Flamingo paper, ..." is answered from Flamingo's passages only: its key
     points are not LLaVA's or BLIP-2's neighbouring sentences."""

@@ -98,6 +98,8 @@ class Composer:
                                                 self.table.subject_name[c.sentence],
                                                 *subject.version):
             return False
+        if not self.names_coined(c, subject):
+            return False  # "How does WGAN-GP's gradient penalty ...": not PPO's clipping
         if self._close_enough(c, subject, intent) and self.table.explains(c.sentence, subject):
             return True
         if self.table.tagline[c.sentence]:
@@ -109,6 +111,19 @@ class Composer:
         if subject.within and self.table.chunk[c.sentence] in subject.within:
             return True  # "What is double quantization in QLoRA?": QLoRA's passages
         return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine)
+
+    def names_coined(self, c: Candidate, subject: Subject) -> bool:
+        """Does ``c``, its paper's card or its guide passage (their sentences, their
+        subject) name one of the rare names the question writes ("CQL", "HyDE"; "RNN" in
+        "RNNs"), when it writes any?"""
+        if not subject.coined:
+            return True
+        t = self.table
+        i = c.sentence  # a card is about one paper; a guide section's passage suffices
+        around = t.unit_terms.get(t.unit[i], ()) if t.card_name[i] else \
+            t.chunk_counts.get(t.chunk[i], ())
+        words = {*t.terms[i], *t.subject[i], *around}
+        return any(w.startswith(t) for w in words for t in subject.coined)
 
     def _defines_it(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """A definition of the subject ("HumanEval, a new benchmark of 164 hand-written

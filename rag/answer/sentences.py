@@ -74,6 +74,9 @@ class SentenceTable:
         self.card_name = [frozenset(t) if card else frozenset()
                           for t, card in zip(tokenize([s.subject for s in info]), cards)]
         self.chunk_counts = _chunk_counts(self.chunk, self.terms)
+        self.unit_terms: dict[str, set[str]] = {}  # every term of a card's or section's
+        for unit, words in zip(self.unit, self.terms):  # sentences
+            self.unit_terms.setdefault(unit, set()).update(words)
         # "The architecture makes two changes." says nothing until the first is told: it
         # is shown with the next sentence (how it ranks is still its own)
         for i in announcing(info):

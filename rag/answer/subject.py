@@ -48,6 +48,8 @@ class Subject:
     counted: tuple[str, ...] = ()  # "how many experts per layer?" -> ("expert",)
     within: frozenset[int] = frozenset()  # "... in QLoRA": the passages of QLoRA
     follows: str = ""  # the question's word after ``surface`` ("multi-head attention")
+    coined: frozenset[str] = frozenset()  # stems of the names it writes as one word
+    # ("WGAN-GP", "CQL", "ColBERT"): a sentence answering it names one, or is about one
 
 
 def surface_terms(question: str, stems: Sequence[str],
@@ -177,7 +179,8 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
-                   question_version(bare), asked, spelled, counted(bare), within, follows)
+                   question_version(bare), asked, spelled, counted(bare), within, follows,
+                   coined_stems(bare, backend))
 
 
 _ALTERNATIVE = re.compile(r"\b(?i:instead of|rather than)\s+(?i:the\s+|an?\s+)?"
@@ -319,6 +322,17 @@ def _name_matches(backend, question: str) -> list[re.Match]:
 def known_names(backend, question: str) -> list[str]:
     """The known paper or method names a question writes, as it writes them, unique."""
     return list(dict.fromkeys(m.group(0) for m in _name_matches(backend, question)))
+
+
+def coined_stems(question: str, backend) -> frozenset[str]:
+    """Stems of the rare names the question writes with capitals inside (an acronym or
+    mixed case that at most a few passages use: "WGAN-GP", "CQL", "HyDE", "ColBERT"):
+    what the material names in passing, which a neighbouring sentence does not answer."""
+    words = [w for w in re.findall(r"[\w-]+", question)
+             if re.search(r"[A-Z][^A-Z]*[A-Z]|[a-z][A-Z]", w)]
+    cut = backend.focus.coined_weight * backend.max_idf
+    return frozenset(t for w in words for t in backend._tokenize(w.replace("-", " "))
+                     if backend.idf.get(t, 0.0) >= cut)
 
 
 def named_terms(backend, question: str, own: Anchors) -> list[str]:

@@ -129,6 +129,10 @@ class FocusSettings(_Section):
     """Grounded answers (rag/answer/grounded.py): intent, focus on the question's subject
     and coverage.  Tuned on the train split of evals/interview.jsonl."""
 
+    coined_weight: float = Field(0.7, ge=0, le=1, description="A name the question writes "
+                                 "with capitals inside (CQL, HyDE, WGAN-GP) whose rarity "
+                                 "(IDF share of the rarest term) is at least this is named "
+                                 "in few passages: a lead must name it (or be about it).")
     facet_weight: float = Field(0.2, ge=0, description="Score bonus of a sentence whose "
                                 "facet answers the question's intent (scaled by fit rank).")
     focus_weight: float = Field(0.25, ge=0, description="Score bonus per share of the "
