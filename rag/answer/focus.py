@@ -203,8 +203,9 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     if contrast is None and len(firsts) > 1 and firsts[1] is not firsts[0]:
         plan.leads.append(firsts[1])
     plan.missing = [i for i in intent.items if i not in covered]
-    if plan.missing:
-        plan.note = " ".join(_MISSING_NOTE.format(s=m) for m in plan.missing)
+    named = [m for m in plan.missing if len(m.split()) <= 4]  # a name, not a clause
+    if named:
+        plan.note = " ".join(_MISSING_NOTE.format(s=m) for m in named)
     cells = {}
     for item in intent.items:
         for label, kind in ASPECTS:

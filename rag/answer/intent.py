@@ -179,7 +179,19 @@ def comparison_items(question: str) -> tuple[str, ...]:
         parts = [_name_only(p) for p in parts]
     elif parts and (wh := _WH_AUX.match(parts[0])):  # "What did GLaM show about ... compared
         parts[0] = _name_only(parts[0][wh.end():])  # to GPT-3?": GLaM
-    return tuple(dict.fromkeys(p for p in parts if p and len(p) <= 60))
+    # a clause, not a name ("but Chinchilla later came to a different conclusion"): the
+    # name it opens with
+    parts = [_name_only(_CONJUNCTION.sub("", p)) if len(p.split()) > 5 else p for p in parts]
+    parts = [re.sub(r"['’]s$", "", p) for p in parts]  # "Kaplan's" -> "Kaplan"
+    return tuple(dict.fromkeys(p for p in parts if p and len(p) <= 60  # "how strong is it",
+                               and not _QUESTION_WORD.match(p)  # "train them": no name
+                               and not _PRONOUN_ITEM.search(p)))
+
+
+_QUESTION_WORD = re.compile(r"^(?:how|what|why|which|when|where|who|is|are|does|do|did)\b",
+                            re.I)
+_PRONOUN_ITEM = re.compile(r"\b(?:it|its|they|them|their|this|these|those)\b", re.I)
+_CONJUNCTION = re.compile(r"^(?:but|while|whereas|and|or|yet|then|so)\s+", re.I)
 
 
 _WH_AUX = re.compile(r"^(?:what|how|why|where|which)\s+(?:did|does|do|was|were|has|have|can|"
