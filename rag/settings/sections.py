@@ -311,10 +311,13 @@ class InterviewSettings(_Section):
                                    "recite every point).")
     contradiction_penalty: float = Field(1.5, ge=0, description="Weight lost per "
                                          "contradicted point, beyond losing the point.")
-    topical_threshold: float = Field(0.25, ge=0, le=1, description="An answer with a "
+    topical_threshold: float = Field(0.3, ge=0, le=1, description="An answer with a "
                                      "sentence this close to the question, and no "
                                      "contradiction, is relevant: it scores at least "
-                                     "topical_credit even when it names no key point.")
+                                     "topical_credit even when it names no key point "
+                                     "(0.25 gave 2/10 to answers about another ML topic: "
+                                     "off-topic answers at 0 on grading_dev6 34 -> 37 of "
+                                     "40, rho within 0.01 on every development set).")
     topical_credit: float = Field(2.0, ge=0, le=10, description="The score of a relevant but "
                                   "unspecific answer.")
     relevance_threshold: float = Field(0.2, description="An answer none of whose sentences "
