@@ -39,7 +39,8 @@ like unlik same differ similar kind sort lot bit got go goe went come came look 
 than besid within worth onto upon via among amongst across toward toward despit whatev
 someth anyth everyth noth els els yet etc about origin regard concern which whose
 reduc mitig prevent avoid handl put pick choos chose select decid walk consid prefer
-recommend spot shortcom contribut headlin takeaway some sever certain various play them accord""".split())
+recommend spot shortcom contribut headlin takeaway some sever certain various play them
+accord""".split())
 
 
 @dataclass(frozen=True)
