@@ -9,7 +9,10 @@ EXTRAS ?= app,eval,test,llm,postgres
 # llama-cpp-python (the llm extra) has no PyPI wheel: pip compiles it, about 10
 # CPU-minutes (~5 min on 2 free cores).  Its multimodal library is not needed here;
 # skipping it saves ~10%.  pip caches the built wheel, so only the first setup pays.
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+# GGML_NATIVE=OFF: a portable build.  A native build on a host reporting AMX and AVX-512
+# segfaulted at the first generated token (tests/test_llm_server.py); the portable one
+# passes, and a cached wheel then also runs on other CPUs.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 

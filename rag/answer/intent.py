@@ -35,7 +35,8 @@ _PATTERNS: dict[str, str] = {
     "results": r"\b(?:results?|how (?:well|much|fast|many|good|accurate|close)|score[sd]?|"
                r"how did .{1,40} (?:show|establish|prove|demonstrate|verify|validate) that|"
                r"numbers?\b(?!\s+of\b)|(?:on|which|what|across) (?:\w+ )?benchmarks?|"
-               r"benchmarks? (?:results?|numbers?|scores?|performance)|speed-?up|accuracy|bleu|gsm8k|how (?:big|large)|"
+               r"benchmarks? (?:results?|numbers?|scores?|performance)|speed-?up|accuracy|"
+               r"bleu|gsm8k|how (?:big|large)|"
                r"what did .* (?:get|reach|find|show)|"
                r"findings?|percentile|\branked\b|"
                r"(?:how|where) did .{1,40} (?:do|fare|perform|rank|place|land)\b)",
