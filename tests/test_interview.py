@@ -265,6 +265,10 @@ def test_near_duplicate_points_merge():
     # a speedup turned into a slowdown
     ("Mamba-2 achieves 2-8x speedup over Mamba-1 with competitive quality.",
      "Mamba-2 is about 2 to 8 times slower than Mamba-1."),
+    # a ranking of two named sides turned round, in words the point need not share
+    ("The resulting process reward model, used to pick the best of many sampled solutions, "
+     "solved 78.2% of MATH, clearly ahead of an outcome-supervised reward model.",
+     "The paper found that outcome supervision beats process supervision."),
 ])
 def test_contradictions_are_caught(point, answer):
     assert grading.contradiction(point, answer)
@@ -294,6 +298,10 @@ def test_contradictions_are_caught(point, answer):
     # the same numbers in the same places
     ("Llama 4 Scout has 17B active / 109B total parameters.",
      "Scout runs 17B active parameters of 109B total."),
+    # a margin before "ahead of" is a quantity, not the side that wins
+    ("On long DOCCI prompts it beats the next model by 114 Elo points.",
+     "It is strong on detailed prompts, 114 Elo points ahead of the next model on long "
+     "DOCCI prompts."),
 ])
 def test_restatements_are_not_contradictions(point, answer):
     assert grading.contradiction(point, answer) == ""

@@ -151,6 +151,51 @@ def _reversed_comparison(point: str, unit: str) -> str:
     return ""
 
 
+# "X outperforms / beats / is better than / ahead of Y": X wins.
+_WINS = re.compile(r"\b(?:outperform(?:s|ed|ing)?|beat(?:s|ing)?|surpass(?:es|ed)?|"
+                   r"(?:better|stronger|more accurate) than|ahead of|superior to|"
+                   r"wins? over|won over)\b", re.I)
+
+
+def _ranking(text: str) -> tuple[set[str], set[str]] | None:
+    """``(winner, loser)`` content stems of the first "X beats Y" in ``text``: the loser
+    is the first content words after the verb in its clause, the winner the last ones
+    before it in its clause, or the sentence's opening words when the clause has none
+    ("The resulting process reward model ..., clearly ahead of an outcome-supervised
+    reward model")."""
+    found = _WINS.search(text)
+    if not found:
+        return None
+
+    def stems(words: str, first: bool) -> list[str]:
+        out = [terms.stem(p) for w in terms.words(words) if w not in terms.FUNCTION_WORDS
+               for p in w.split("-") if p]
+        return out[:4] if first else out[-4:]
+    before = re.split(r"[,;:(]", text[:found.start()])
+    after = re.split(r"[,;:.(]", text[found.end():])[0]
+    winner = stems(before[-1], first=False)
+    if len(winner) < 2 or re.search(r"\d", before[-1]):
+        # "..., clearly ahead of ...", "..., 114 Elo points ahead of ...": a quantity, not
+        # a side; the sentence's subject wins
+        winner = stems(before[0], first=True)
+    loser = stems(after, first=True)
+    return (set(winner), set(loser)) if winner and loser else None
+
+
+def reversed_ranking(point: str, unit: str) -> str:
+    """The unit ranks the point's two named sides the other way round ("outcome
+    supervision beats process supervision" for "the process reward model ..., ahead of
+    an outcome-supervised reward model")."""
+    p, u = _ranking(point), _ranking(unit)
+    if not p or not u:
+        return ""
+    p_win, p_lose = p[0] - p[1], p[1] - p[0]
+    u_win, u_lose = u[0] - u[1], u[1] - u[0]
+    if u_win & p_lose and u_lose & p_win and not u_win & p_win:
+        return "reversed ranking"
+    return ""
+
+
 def _swapped_numbers(p_slots: dict[str, set[float]], u_slots: dict[str, set[float]]) -> str:
     """Two of the point's numbers traded places ("109B active out of 17B total" for
     "17B active / 109B total")."""
@@ -222,7 +267,7 @@ def contradiction(point: str, unit: str, question: str = "",
     says of the method ("DPO needs no separate reward model")."""
     if why := _number_conflict(point, unit, known):
         return why
-    if why := _reversed_comparison(point, unit):
+    if why := _reversed_comparison(point, unit) or reversed_ranking(point, unit):
         return why
     if why := _quantifier_conflict(point, unit):
         return why

@@ -44,6 +44,7 @@ from rag.study.claims import (
     denied_in,
     known_numbers,
     present,
+    reversed_ranking,
     sentence_units,
     stems_of,
 )
@@ -202,6 +203,10 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         stems = stems_of(unit)
         hits = [t for t in weights if present(t, stems)]
         sim, found = float(sims[i]) + relief, sum(weights[t] for t in hits)
+        if sim >= cfg.contradiction_threshold and (why := reversed_ranking(point.text, unit)):
+            # its two sides named in words the point need not share ("outcome supervision
+            # beats process supervision"): no other clause can state the point then
+            return Judgement(0.0, True, i, sim, why)
         if sim < min(cfg.partial_threshold, cfg.contradiction_threshold) or found < 1:
             continue
         why = contradiction(point.text, unit, question, known, denied,
