@@ -978,6 +978,15 @@ def test_a_rare_name_the_question_writes_is_not_answered_by_a_neighbour(real_ass
 
 
 @pytest.mark.integration
+def test_a_clause_naming_only_an_acronym_is_about_its_spelled_out_name(real_assistant):
+    """"What is GQA and why does it reduce KV cache memory?": the first clause is about
+    grouped-query attention (the material never writes "GQA"), not about the KV cache of
+    the second clause, so PagedAttention does not lead."""
+    answer = real_assistant.ask("What is GQA and why does it reduce KV cache memory?")
+    assert "grouped-query attention" in answer.text.split("\n")[0]
+
+
+@pytest.mark.integration
 def test_a_question_scoped_to_a_paper_keeps_its_key_points_there(real_assistant):
     """"In the Flamingo paper, ..." is answered from Flamingo's passages only: its key
     points are not LLaVA's or BLIP-2's neighbouring sentences."""

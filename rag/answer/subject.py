@@ -145,7 +145,12 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     text = clause if clause == question else clause + tail
     anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
     if not question_anchors(backend._tokenize(clause), backend.idf, backend.max_idf).weights:
-        text = question
+        # "What is GQA": its own acronym spelled out, not the whole question's subject
+        from rag.search.glossary import expand_acronyms
+
+        own = expand_acronyms(clause) if clause != question else clause
+        text = own if own != clause and question_anchors(
+            backend._tokenize(own), backend.idf, backend.max_idf).weights else question
         anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
     bare = bare_question(text)
     own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
