@@ -998,6 +998,16 @@ def test_a_question_scoped_to_a_paper_keeps_its_key_points_there(real_assistant)
         assert neighbour not in answer.text
 
 
+def test_a_comparison_cell_is_not_filled_by_another_version():
+    """"BERT vs GPT": FlashAttention's "3x faster GPT-2 training" is no cell for GPT."""
+    from rag.answer.focus import only_versioned
+
+    assert only_versioned("FlashAttention gave 3x faster GPT-2 training", "GPT")
+    assert not only_versioned("GPT was unidirectional, unlike GPT-2's successors", "GPT")
+    assert not only_versioned("Inference cost of 13B model", "Mixtral")
+    assert not only_versioned("GPT-2 is larger", "GPT-2")
+
+
 def test_a_long_question_that_names_a_method_is_not_about_its_later_version():
     """"Why does Mamba need a hardware-aware parallel scan?" is descriptive (its heaviest
     key term is "scan"), but it names Mamba: Mamba-2's sentences are about another

@@ -251,6 +251,10 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
         found = own or found  # "AdaLoRA: prune less important LoRA parameters" is no LoRA
         # cell (but "FlashAttention-2 cuts ..." contrasts FlashAttention with FlashAttention-2)
         others = set().union(*(keys[i] for i in intent.items if i != item)) - keys[item]
+        # a sentence naming only another version ("3x faster GPT-2 training" for GPT),
+        # outside the item's own passages, is not about the item
+        found = [c for c in found if not only_versioned(t.text[c.sentence], item)
+                 or keys[item] <= t.subject[c.sentence]]
         out[item] = sorted(found, key=lambda c: (
             another_version(t.text[c.sentence], t.subject_name[c.sentence], item, version),
             t.anaphoric[c.sentence], t.needs_antecedent[c.sentence],
@@ -258,6 +262,16 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
             t.facet[c.sentence] in ("impact", "background"), not t.statement[c.sentence],
             not set(t.terms[c.sentence][:3]) & keys[item]))
     return out
+
+
+def only_versioned(text: str, item: str) -> bool:
+    """Does ``text`` name ``item`` only as part of a numbered name ("GPT-2" for GPT)?"""
+    if not item or any(ch.isdigit() for ch in item):
+        return False
+    name = re.escape(item)
+    versioned = re.search(rf"(?<![\w-]){name}[-\s]?\d", text, re.I)
+    standalone = re.search(rf"(?<![\w-]){name}(?![\w-]|\s?\d)", text, re.I)
+    return bool(versioned) and not standalone
 
 
 def about_other(terms: Sequence[str], own: set[str], others: set[str], opening: int = 3) -> bool:
