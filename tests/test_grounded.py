@@ -530,6 +530,7 @@ def test_a_compared_items_cell_is_about_its_own_version():
                             explained=lambda i, a, k: 1.0, text=texts,
                             terms=[list(stem_tokens(t)) for t in texts],
                             subject_name=["BLIP | BLIP: Bootstrapping", "BLIP-2 | BLIP-2: ..."],
+                            subject=[frozenset({"blip"}), frozenset({"blip", "2"})],
                             names=[frozenset({"blip"}), frozenset({"blip-2"})])
     backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)), idf={"blip": 4.0},
                               max_idf=4.0)
