@@ -128,21 +128,16 @@ def test_source_terms_prefix_lookup_matches_present():
 
 def test_unverified_discount_separates_grounded_from_unverifiable_answers():
     """Two answers at the same score: the one in the sources' terms keeps it, the one
-    whose specific terms the sources mostly lack loses a little (a tie at 10 is broken),
-    and a discount never reaches the topical credit's scale."""
-    from rag.records import BankEntry
-    from rag.study.grade import Prepared, unverified_discount
-
+    whose specific terms the sources mostly lack loses a little (a tie at 10 is broken);
+    no units or no cost: no discount."""
     cfg = InterviewSettings()
-    entry = BankEntry(entry_id="e1", question=QUESTION, topic="serving", origin="paper",
-                      key_points=(POINT,),
-                      source_chunk_ids=("c1",))
     sources = grounding.source_stems("e1", [SOURCES])
-    prep = lambda text: Prepared([text], np.zeros((1, 2)), [])  # noqa: E731
-    assert unverified_discount(10.0, prep(RIGHT), entry, sources, _rare, cfg) == 10.0
-    lowered = unverified_discount(10.0, prep(WRONG), entry, sources, _rare, cfg)
-    assert 10.0 * (1 - cfg.unverified_cost) <= lowered < 10.0
-    off = cfg.model_copy(update={"unverified_cost": 0.0})
-    assert unverified_discount(10.0, prep(WRONG), entry, sources, _rare, off) == 10.0
-    assert unverified_discount(7.0, Prepared([], np.zeros((0, 2)), []), entry, sources,
-                               _rare, cfg) == 7.0
+    asked = stems_of(QUESTION)
+
+    def discount(units, cost=cfg.unverified_cost):
+        return grounding.discount(10.0, units, asked, sources, _rare, cfg.unverified_free,
+                                  cost)
+    assert discount([RIGHT]) == 10.0
+    assert 10.0 * (1 - cfg.unverified_cost) <= discount([WRONG]) < 10.0
+    assert discount([WRONG], cost=0.0) == 10.0
+    assert discount([]) == 10.0

@@ -407,21 +407,6 @@ def claim_weigh(study, cfg: InterviewSettings):
     return weigh
 
 
-def unverified_discount(score: float, prep: Prepared, entry: BankEntry,
-                        sources: grounding.SourceTerms, weigh, cfg: InterviewSettings
-                        ) -> float:
-    """``score`` less ``unverified_cost`` per unit of the answer's unsupported share
-    beyond ``unverified_free`` (its kept sentences together, see ``rag.study.grounding``).
-    Small by design: it separates a grounded answer from a confident one whose words the
-    sources mostly lack when both reach the coverage target (a tie at 10 otherwise)."""
-    if not prep.units or cfg.unverified_cost <= 0:
-        return score
-    share = grounding.unit_support(" ".join(prep.units), stems_of(entry.question), sources,
-                                   weigh).share
-    factor = 1.0 - cfg.unverified_cost * max(0.0, share - cfg.unverified_free)
-    return round(score * max(0.0, factor), 1)
-
-
 def unsupported_notes(prep: Prepared, cfg: InterviewSettings) -> list[str]:
     """Say which claims earned nothing for terms the sources never use."""
     cut = cfg.unsupported_limit + cfg.unsupported_band / 2
@@ -484,7 +469,8 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
     points, support, score = grade_offline(
         entry, prep, study.point_vectors[entry.entry_id], cfg, study.term_weight,
         study.support_vectors.get(entry.entry_id))
-    score = unverified_discount(score, prep, entry, sources, weigh, cfg)
+    score = grounding.discount(score, prep.units, stems_of(entry.question), sources, weigh,
+                               cfg.unverified_free, cfg.unverified_cost)
     score = topical_floor(score, prep, qvec, [*points, *support], cfg)
     used, notes = "offline", [*prep.notes, *unsupported_notes(prep, cfg)]
     stated = [p for p in support if p.credit >= 1.0]

@@ -122,3 +122,15 @@ def trust(share: float, limit: float, band: float) -> float:
     if band <= 0:
         return 1.0 if share <= limit else 0.0
     return min(1.0, max(0.0, (limit + band / 2 - share) / band))
+
+
+def discount(score: float, units: Sequence[str], context: set[str] | frozenset[str],
+             sources: SourceTerms, weigh: Weigh, free: float, cost: float) -> float:
+    """``score`` less ``cost`` per unit of the answer's unsupported share beyond ``free``
+    (its ``units`` together; ``context``: the question's stems).  Small by design: it
+    separates a grounded answer from a confident one whose words the sources mostly lack
+    when both reach the coverage target (a tie at 10 otherwise)."""
+    if not units or cost <= 0:
+        return score
+    share = unit_support(" ".join(units), context, sources, weigh).share
+    return round(score * max(0.0, 1.0 - cost * max(0.0, share - free)), 1)
