@@ -161,8 +161,7 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     key = tuple(anchors.key_terms(backend.focus.key_share))
     named = named_terms(backend, bare, own) if focused else []
     key = tuple(dict.fromkeys([*named, *key]))
-    other = alternative_terms(bare, backend._tokenize)  # "use KTO instead of DPO": not DPO
-    key = tuple(t for t in key if t not in other) or key
+    key = without_alternative(key, bare, backend._tokenize)  # "KTO instead of DPO"
     # The words the question itself uses come before those retrieval appended ("RLHF"
     # before "reinforcement ... feedback"): a sentence about RL from *AI* feedback
     # shares the expansion's words, not the name that was asked about.
@@ -190,6 +189,13 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
 
 _ALTERNATIVE = re.compile(r"\b(?i:instead of|rather than)\s+(?i:the\s+|an?\s+)?"
                           r"([A-Z][\w-]*(?:\s+[A-Z0-9][\w-]*){0,2})")  # a name
+
+
+def without_alternative(key: tuple[str, ...], question: str,
+                        stem: Callable[[str], Sequence[str]]) -> tuple[str, ...]:
+    """``key`` without the alternative's terms (all of ``key`` if nothing else is left)."""
+    other = alternative_terms(question, stem)
+    return tuple(t for t in key if t not in other) or key
 
 
 def alternative_terms(question: str, stem: Callable[[str], Sequence[str]]) -> frozenset[str]:

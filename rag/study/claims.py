@@ -13,6 +13,8 @@ All pure functions of strings (see ``rag.study.terms``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import lru_cache
 
 from rag.corpus.chunk import split_sentences
 from rag.errors import InvalidAnswer
@@ -157,7 +159,8 @@ _WINS = re.compile(r"\b(?:outperform(?:s|ed|ing)?|beat(?:s|ing)?|surpass(?:es|ed
                    r"wins? over|won over)\b", re.I)
 
 
-def _ranking(text: str) -> tuple[set[str], set[str]] | None:
+@lru_cache(maxsize=4096)  # a key point is checked against every unit of every answer
+def _ranking(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
     """``(winner, loser)`` content stems of the first "X beats Y" in ``text``: the loser
     is the first content words after the verb in its clause, the winner the last ones
     before it in its clause, or the sentence's opening words when the clause has none
@@ -179,7 +182,7 @@ def _ranking(text: str) -> tuple[set[str], set[str]] | None:
         # a side; the sentence's subject wins
         winner = stems(before[0], first=True)
     loser = stems(after, first=True)
-    return (set(winner), set(loser)) if winner and loser else None
+    return (frozenset(winner), frozenset(loser)) if winner and loser else None
 
 
 def reversed_ranking(point: str, unit: str) -> str:
@@ -194,6 +197,16 @@ def reversed_ranking(point: str, unit: str) -> str:
     if u_win & p_lose and u_lose & p_win and not u_win & p_win:
         return "reversed ranking"
     return ""
+
+
+def first_reversal(point: str, units: Sequence[str], sims: Sequence[float],
+                   floor: float) -> tuple[int, str] | None:
+    """The first unit at least ``floor`` close to ``point`` that ranks its two sides the
+    other way round (``reversed_ranking``), with the reason; None when none does."""
+    for i, unit in enumerate(units):
+        if sims[i] >= floor and (why := reversed_ranking(point, unit)):
+            return i, why
+    return None
 
 
 def _swapped_numbers(p_slots: dict[str, set[float]], u_slots: dict[str, set[float]]) -> str:

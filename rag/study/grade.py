@@ -42,9 +42,9 @@ from rag.study.claims import (
     answer_units,
     contradiction,
     denied_in,
+    first_reversal,
     known_numbers,
     present,
-    reversed_ranking,
     sentence_units,
     stems_of,
 )
@@ -95,36 +95,14 @@ def is_salad(unit: str, punctuated: bool = True) -> bool:
     six, "batches get uneven load across experts", is none); in an answer with no
     punctuation at all (not ``punctuated``), fewer than one function word in five ("hybrid
     mamba jamba layer scan selective attention the of 256K linear recall": a "the" and
-    "of" thrown in); or fewer than three in ten, misplaced (``misplaced_function_words``)."""
+    "of" thrown in); or fewer than three in ten, misplaced
+    (``terms.misplaced_function_words``)."""
     tokens = terms.words(unit)
     if len(tokens) < 7:
         return False
     function = sum(t in terms.FUNCTION_WORDS for t in tokens)
     return not function or function < 0.2 * len(tokens) and not punctuated or (
-        function < 0.3 * len(tokens) and misplaced_function_words(unit))
-
-
-_ARTICLES = frozenset({"the", "a", "an"})
-# Words an article cannot precede, and words no sentence ends with.
-_NOT_AFTER_ARTICLE = frozenset("""the a an of which and or to in on for with by from is are
-was were as at into than its their""".split())
-_NOT_LAST = frozenset("the a an of which and or its their than whose into nor".split())
-
-
-def misplaced_function_words(unit: str) -> bool:
-    """Function words sprinkled into a keyword list, where English never puts them: an
-    article before a preposition, conjunction or verb ("sparse the of parameters"), or
-    a sentence that ends on one ("... Kahneman preference data unpaired of.").  A
-    capital "A" is a variable ("matrices B and A with rank r"), not an article."""
-    tokens = _WORD_CASED.findall(unit)
-    low = [t.lower() for t in tokens]
-    for i, t in enumerate(low[:-1]):
-        if t in _ARTICLES and tokens[i] != "A" and low[i + 1] in _NOT_AFTER_ARTICLE:
-            return True
-    return bool(low) and low[-1] in _NOT_LAST and tokens[-1] != "A"
-
-
-_WORD_CASED = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
+        function < 0.3 * len(tokens) and terms.misplaced_function_words(unit))
 
 
 def is_keyword_dump(text: str) -> bool:
@@ -178,24 +156,23 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
                 known: frozenset[float] = frozenset(),
                 shares: Sequence[float] = (), misattributed: Sequence[str] = (),
                 denied: frozenset[str] = frozenset()) -> Judgement:
-    """The best judgement of one key point over the answer's units (sentences and
-    clauses).  Covered: cosine >= ``cover_threshold`` and enough of the point's
-    distinguishing terms (``term_fraction`` of their weight, at least 1, at most
-    ``min_terms``); partly: cosine >= ``partial_threshold`` and one such term.  A unit
-    that matches the point and states its opposite contradicts it, unless another unit
-    states the point correctly; it may be too far from the point to cover it (from
-    ``contradiction_threshold``): a contradiction carries its own evidence (a number for
-    the same thing, a swapped opposite, a negation).  A unit whose specific terms the
-    sources mostly lack (``shares``: unsupported share per unit, above
-    ``unsupported_limit``) earns at most partial credit: matching words, asserting
-    something else.  A unit that gives its
-    subject a property the sources attribute elsewhere (``misattributed``: the reason
-    per unit, see ``rag.study.attribution``) earns nothing, and contradicts the point
-    when it carries enough of its terms."""
+    """The best judgement of one key point over the answer's units (sentences, clauses).
+    Covered: cosine >= ``cover_threshold`` and enough distinguishing terms
+    (``term_fraction`` of their weight, at least 1, at most ``min_terms``); partly: cosine
+    >= ``partial_threshold`` and one such term.  A unit from ``contradiction_threshold``
+    that states the point's opposite (a number for the same thing, a swapped opposite, a
+    negation) contradicts it unless another unit states it correctly; one that ranks its
+    two sides the other way round, whatever else is said.  A unit whose specific terms
+    the sources mostly lack (``shares`` above ``unsupported_limit``) earns at most partial
+    credit; one that gives its subject a property the sources attribute elsewhere
+    (``misattributed``, see ``rag.study.attribution``) earns nothing, and contradicts the
+    point when it carries enough of its terms."""
     weights = _wanted(point.text, question, weigh)
     need = max(1.0, min(cfg.min_terms, cfg.term_fraction * sum(weights.values())))
     # a short point ("need to load all experts") has a lower cosine to any full sentence
     relief = cfg.short_point_relief if len(point.text.split()) < 10 else 0.0
+    if reversal := first_reversal(point.text, units, sims + relief, cfg.contradiction_threshold):
+        return Judgement(0.0, True, reversal[0], float(sims[reversal[0]]) + relief, reversal[1])
     best = Judgement(0.0, False, int(np.argmax(sims)) if len(sims) else 0,
                      float(sims.max()) if len(sims) else 0.0, "not mentioned")
     wrong: Judgement | None = None
@@ -203,10 +180,6 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         stems = stems_of(unit)
         hits = [t for t in weights if present(t, stems)]
         sim, found = float(sims[i]) + relief, sum(weights[t] for t in hits)
-        if sim >= cfg.contradiction_threshold and (why := reversed_ranking(point.text, unit)):
-            # its two sides named in words the point need not share ("outcome supervision
-            # beats process supervision"): no other clause can state the point then
-            return Judgement(0.0, True, i, sim, why)
         if sim < min(cfg.partial_threshold, cfg.contradiction_threshold) or found < 1:
             continue
         why = contradiction(point.text, unit, question, known, denied,

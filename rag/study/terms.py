@@ -261,3 +261,26 @@ def _spell(phrase: str) -> str:
         return phrase
     value = words_to_number(stripped)
     return phrase if value is None else f" {_fmt(value)} "
+
+
+_ARTICLES = frozenset({"the", "a", "an"})
+# Words an article cannot precede, and words no sentence ends with.
+_NOT_AFTER_ARTICLE = frozenset("""the a an of which and or to in on for with by from is are
+was were as at into than its their""".split())
+_NOT_LAST = frozenset("the a an of which and or its their than whose into nor".split())
+
+
+def misplaced_function_words(unit: str) -> bool:
+    """Function words sprinkled into a keyword list, where English never puts them: an
+    article before a preposition, conjunction or verb ("sparse the of parameters"), or
+    a sentence that ends on one ("... Kahneman preference data unpaired of.").  A
+    capital "A" is a variable ("matrices B and A with rank r"), not an article."""
+    tokens = _WORD_CASED.findall(unit)
+    low = [t.lower() for t in tokens]
+    for i, t in enumerate(low[:-1]):
+        if t in _ARTICLES and tokens[i] != "A" and low[i + 1] in _NOT_AFTER_ARTICLE:
+            return True
+    return bool(low) and low[-1] in _NOT_LAST and tokens[-1] != "A"
+
+
+_WORD_CASED = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
