@@ -27,7 +27,7 @@ test: setup
 	bash scripts/ci_deps.sh
 	$(VENV)/bin/lint-imports
 	$(RAG) build --quiet
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs
 	$(RAG) eval --gate
 	$(RAG) eval --gate --dataset evals/interview.jsonl --split heldout --configs hybrid \
 		--no-ragas --thresholds evals/thresholds_interview.toml

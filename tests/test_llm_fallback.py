@@ -209,6 +209,37 @@ def test_llamacpp_with_a_missing_model_file_falls_back(base):
                                       "/nonexistent/model.gguf (ValueError)")
 
 
+def test_llamacpp_that_crashes_on_this_cpu_falls_back_with_the_reason(base, tmp_path,
+                                                                     monkeypatch):
+    # llama.cpp segfaulted in llama_decode on some hosts (a native build with AMX, a
+    # portable build on a CI host): the backend checks in a child process first, so a
+    # crash is a clear fallback reason instead of a dead app.  The child here really
+    # dies of SIGSEGV.
+    pytest.importorskip("llama_cpp", reason="needs the llm extra: pip install -e '.[llm]'")
+    from rag.answer import llm_probe
+
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    monkeypatch.setattr(llm_probe, "_PROBE",
+                        "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    monkeypatch.setattr(llm_probe, "_cache", {})
+    assistant = with_llm(base, gguf_path=str(model))
+    for _ in range(2):  # the second question reuses the cached verdict
+        answer = assistant.ask(QUESTION, backend="llamacpp")
+        assert answer.backend == "extractive" and answer.text
+        assert answer.fallback_reason.startswith(
+            "llamacpp backend unavailable: llama.cpp crashed (SIGSEGV) generating with "
+            "this model on this machine (")
+    assert len(llm_probe._cache) == 1
+
+
+def test_probe_reads_a_crash_from_the_return_code():
+    from rag.answer.llm_probe import describe
+
+    assert describe(0) is None and describe(1) is None  # ordinary errors: not a crash
+    assert "(SIGSEGV)" in describe(-11) and "(SIGILL)" in describe(-4)
+
+
 def test_cli_explains_the_fallback(monkeypatch, capsys):
     monkeypatch.setenv("RAG_LLM__BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
     monkeypatch.setenv("RAG_LLM__MODEL", "m")

