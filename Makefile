@@ -9,9 +9,10 @@ EXTRAS ?= app,eval,test,llm,postgres
 # llama-cpp-python (the llm extra) has no PyPI wheel: pip compiles it, about 10
 # CPU-minutes (~5 min on 2 free cores).  Its multimodal library is not needed here;
 # skipping it saves ~10%.  pip caches the built wheel, so only the first setup pays.
-# GGML_NATIVE=OFF: a portable build.  A native build on a host reporting AMX and AVX-512
-# segfaulted at the first generated token (tests/test_llm_server.py); the portable one
-# passes, and a cached wheel then also runs on other CPUs.
+# GGML_NATIVE=OFF: a portable build.  Which build crashes depends on the host: a native
+# build segfaulted at the first token on a host with AMX, a portable one in llama_decode on
+# a CI host.  scripts/llama_check.py generates two tokens in a child process after install
+# and, if that crashes, rebuilds with the other setting (see the README's llamacpp notes).
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -40,6 +41,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(PY) scripts/llama_check.py
 	touch $(STAMP)
 
 index: setup
