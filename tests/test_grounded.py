@@ -999,6 +999,19 @@ def test_a_question_scoped_to_a_paper_keeps_its_key_points_there(real_assistant)
         assert neighbour not in answer.text
 
 
+def test_key_points_of_a_focused_question_name_the_whole_name_it_writes(real_assistant):
+    """"What is grouped-query attention?": GraphRAG's "query-focused summarization" and
+    FlashAttention's "queries, keys and values" share one word of the name, and their
+    cards never name grouped-query attention: they are no key points.  Sentences whose
+    card names it (Mistral 7B, Gemma 2) still are."""
+    answer = real_assistant.ask("What is grouped-query attention?")
+    assert answer.coverage == "full" and "grouped-query attention" in answer.text
+    for neighbour in ("GraphRAG", "FlashAttention", "Graph RAG"):
+        assert neighbour not in answer.text
+    points = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    assert points and all("grouped-query" in line for line in points)
+
+
 def test_a_comparison_cell_is_not_filled_by_another_version():
     """"BERT vs GPT": FlashAttention's "3x faster GPT-2 training" is no cell for GPT."""
     from rag.answer.focus import only_versioned

@@ -118,12 +118,16 @@ class Composer:
         "RNNs"), when it writes any?"""
         if not subject.coined:
             return True
-        t = self.table
-        i = c.sentence  # a card is about one paper; a guide section's passage suffices
-        around = t.unit_terms.get(t.unit[i], ()) if t.card_name[i] else \
-            t.chunk_counts.get(t.chunk[i], ())
-        words = {*t.terms[i], *t.subject[i], *around}
+        words = self.around(c.sentence)
         return any(w.startswith(t) for w in words for t in subject.coined)
+
+    def around(self, i: int) -> set[str]:
+        """The terms of sentence ``i``, its subject, and its paper card's (a card is
+        about one paper) or else its guide passage's."""
+        t = self.table
+        near = t.unit_terms.get(t.unit[i], ()) if t.card_name[i] else \
+            t.chunk_counts.get(t.chunk[i], ())
+        return {*t.terms[i], *t.subject[i], *near}
 
     def _defines_it(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """A definition of the subject ("HumanEval, a new benchmark of 164 hand-written
@@ -305,10 +309,24 @@ class Composer:
                          or variant_only(self.table.text[c.sentence], name)
                          or interposed(self.table.text[c.sentence], name, subject.follows)):
                 continue
-            if self._redundant(c, [*chosen, *out]) or subject and self.out_of_scope(c, subject):
+            if self._redundant(c, [*chosen, *out]) or subject and (
+                    self.out_of_scope(c, subject) or self.splits_name(c, subject, chosen)):
                 continue
             out.append(c)
         return out
+
+    def splits_name(self, c: Candidate, subject: Subject, chosen: Sequence[Candidate]) -> bool:
+        """Does ``c``, from another paper card or passage than the lead's, carry only
+        part of a key name a focused question writes as one unit, its card or passage
+        never naming all of it ("grouped-query attention": GraphRAG's "query-focused",
+        FlashAttention's "queries")?  It is about something else.  (A measure such as
+        "65-billion-parameter" is no name.)"""
+        t = self.table
+        if not subject.focused or chosen and t.unit[c.sentence] == t.unit[chosen[0].sentence]:
+            return False
+        present = self.around(c.sentence)
+        return any(name & set(subject.key) and not name <= present
+                   and not any(w[0].isdigit() for w in name) for name in subject.names)
 
     def out_of_scope(self, c: Candidate, subject: Subject) -> bool:
         """Outside the paper or name a question scopes itself to ("In the Flamingo paper,
