@@ -57,7 +57,7 @@ def main() -> int:
             print("llama_check: llama.cpp generates on this CPU")
             return 0
         print(f"llama_check: {reason}", flush=True)
-        rebuild(" ".join(a for a in current.split() if "GGML_NATIVE" not in a) + " " + other)
+        rebuild(" ".join([*(a for a in current.split() if "GGML_NATIVE" not in a), other]))
         reason = check(model)
     if reason is None:
         print(f"llama_check: the {other} build generates on this CPU")
