@@ -27,7 +27,7 @@ FLAVOURS = ("-DGGML_NATIVE=OFF", "-DGGML_NATIVE=ON")
 
 
 def check(model: Path) -> str | None:
-    llm_probe._cache.clear()  # a rebuilt library needs a fresh verdict
+    llm_probe.forget()  # a rebuilt library needs a fresh verdict
     return llm_probe.crash_reason(str(model), 2048, "gemma", 1)
 
 

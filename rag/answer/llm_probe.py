@@ -73,6 +73,12 @@ def crash_reason(path: str, n_ctx: int, chat_format: str | None, n_threads: int 
         return _cache[key]
 
 
+def forget() -> None:
+    """Drop the cached verdicts (after llama-cpp-python was rebuilt)."""
+    with _lock:
+        _cache.clear()
+
+
 def _run(path: str, n_ctx: int, chat_format: str | None, n_threads: int | None,
          timeout_s: float) -> str | None:
     cmd = [sys.executable, "-c", _PROBE, path, str(max(n_ctx, 64)), chat_format or "",
