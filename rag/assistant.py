@@ -15,7 +15,8 @@ from rag.records import Answer
 from rag.search.build import BuildExtra, BuildReport, extras_reason
 from rag.search.conversation import is_elliptical, rewrite_followup
 from rag.search.embed import Embedder
-from rag.search.glossary import expand_acronyms
+from rag.search.glossary import expand_acronyms, use_learned
+from rag.search.glossary import learn as learn_acronyms
 from rag.search.index import load_index
 from rag.search.names import QuestionNames
 from rag.search.query import (
@@ -97,6 +98,7 @@ class _PerBuild:
     names: QuestionNames
     vocabulary: object
     chunk_arxiv: dict
+    acronyms: dict  # those the material defines (rag.search.glossary.learn)
 
 
 class Assistant:
@@ -116,13 +118,14 @@ class Assistant:
 
     def _per_build(self, view) -> _PerBuild:
         index = view.corpus()
+        acronyms = learn_acronyms(c.text for c in index.chunks)
         names = QuestionNames(index)
         extractive = ExtractiveBackend(index, self.settings.answer, self.settings.focus, names)
         backends = {"extractive": extractive, **_llm_backends(self.settings, extractive)}
         words = vocabulary(f"{c.title} {c.section} {c.text}" for c in index.chunks)
         return _PerBuild(view, index, Retriever(view, self.settings.retrieval), backends,
                          names, words,
-                         {c.chunk_id: c.arxiv_ids for c in index.chunks})
+                         {c.chunk_id: c.arxiv_ids for c in index.chunks}, acronyms)
 
     def _current(self, fresh: bool = False) -> _PerBuild:
         """The per-build parts of the build served now (a Milvus store may have switched
@@ -244,6 +247,7 @@ class Assistant:
         """Yield answer text pieces as they are produced, then the final ``Answer``."""
         t0 = time.perf_counter()
         text, name = self._check(question, k, backend, history)
+        use_learned(self._current().acronyms)  # this index's, should another have loaded
         search_query = self.search_query(text, history, backend=name)
         query_vec = self.embedder.encode_query(search_query)
         t1 = time.perf_counter()

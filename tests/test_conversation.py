@@ -47,6 +47,32 @@ def test_acronyms_expanded_once():
         "what is chain-of-thought prompting")  # short phrase: "CoT" also names CoT-decoding
 
 
+def test_the_acronyms_the_material_defines_are_learned():
+    """"Multi-head Latent Attention (MLA)" in a passage teaches the glossary "MLA", so
+    "What is MLA?" searches for the words the passage uses; every letter of the short
+    form must be in its long form (Schwartz & Hearst), digits and a plural "s" aside."""
+    from rag.search import glossary as g
+
+    texts = ["DeepSeek-V2's headline contribution is Multi-head Latent Attention (MLA): keys",
+             "the 4-bit NormalFloat (NF4) data type, and latent diffusion models (LDMs) are",
+             "a lightweight Querying Transformer (Q-Former) whose query vectors",
+             "Tree of Thoughts (ToT) and Zamba (Zyphra) and OpenAI (V) and GPT-4 (Fast)",
+             "Foo Bar (FB) here, but Fine Blocks (FB) there"]
+    assert g.defined_acronyms(texts) == {
+        "MLA": "multi-head latent attention", "NF4": "normalfloat",
+        "LDMs": "latent diffusion models", "Q-Former": "querying transformer"}
+    assert g.long_form("ToT", "Tree of Thoughts".split()) == ""  # "Thoughts" alone: no
+    served = g.learned()
+    try:
+        g.learn(texts)
+        assert expand_acronyms("What is MLA?") == "What is MLA? (multi-head latent attention)"
+        assert g.glossary()["ToT"] == "tree of thoughts"  # the listed entry wins
+        g.learn(["Fine Blocks (FB) only"])  # another index: the last one's
+        assert "MLA" not in g.glossary() and g.glossary()["FB"] == "fine blocks"
+    finally:
+        g.use_learned(served)
+
+
 @pytest.mark.integration
 def test_followup_retrieves_previous_topic(real_assistant):
     first = "When would you use LoRA over full fine-tuning?"

@@ -467,6 +467,10 @@ def test_a_name_with_a_gloss_defines_it_and_leads_a_what_is_answer():
              "predict human preferences), PPO (optimize the policy to maximize reward)")
     assert defines(gloss, "reward")
     assert not defines("Ragas (Retrieval Augmented Generation Assessment) scores RAG", "raga")
+    # a passage introducing an acronym defines it ("What is the Q-Former?")
+    assert defines("The only trained bridge is a lightweight Querying Transformer (Q-Former) "
+                   "whose learnable query vectors extract visual features", "former")
+    assert not defines("Second, generative learning projects the Q-Former outputs", "former")
     cands = [Candidate(0, 0, "OpenAI compares two ways to train reward models that grade "
                        "solutions", 1.1, 0.57),
              Candidate(0, 1, gloss, 0.92, 0.44, "method")]
@@ -941,6 +945,19 @@ def test_a_sentence_pointing_back_is_shown_after_its_antecedent():
             info(2, "Discussion points: why?", role="context"),
             info(2, "It also posted results.", True)]  # after context
     assert after_antecedent(rows) == [1]
+
+
+@pytest.mark.integration
+def test_an_acronym_the_material_defines_is_answered_on_the_real_index(real_assistant):
+    """"What is MLA?", "What is the Q-Former?": acronyms no list spells out, which the
+    reading list defines in a passage ("Multi-head Latent Attention (MLA)") that then
+    leads; "What is NF4?" finds QLoRA's card (it was answered "not covered")."""
+    mla = real_assistant.ask("What is MLA?")
+    assert mla.coverage == "full" and "Multi-head Latent Attention" in mla.text.split("\n")[0]
+    qformer = real_assistant.ask("What is the Q-Former?")
+    assert qformer.coverage == "full" and "Querying Transformer" in qformer.text.split("\n")[0]
+    nf4 = real_assistant.ask("What is NF4?")
+    assert any("QLoRA" in c.title for c in nf4.citations[:3])
 
 
 @pytest.mark.integration

@@ -163,6 +163,15 @@ def test_card_pronouns_get_their_subject_back(text, subject, title, prose):
     assert restore_subject(text, subject, title, is_card=True) == (prose, False)
 
 
+def test_what_makes_this_work_is_the_cards_subject():
+    info = one("Three techniques make this work: the 4-bit NormalFloat (NF4) data type; "
+               "double quantization.", subject="QLoRA", is_card=True)
+    assert info.prose.startswith("Three techniques make QLoRA work: the 4-bit")
+    assert not info.needs_antecedent
+    guide = one("Three techniques make this work: NF4; double quantization.", subject="QLoRA")
+    assert guide.needs_antecedent  # outside a card "this" is whatever came before
+
+
 @pytest.mark.parametrize(("text", "is_card"), [
     ("This slashes KV-cache memory while matching or beating standard multi-head attention "
      "quality.", True),

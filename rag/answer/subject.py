@@ -375,7 +375,7 @@ def defines(text: str, term: str) -> bool:
     are ...", "... introduces GraphRAG", "X, from Google, is ...", "X, a/which ..." or
     "X (gloss)": a name followed by a lower-case description of what it does ("Reward
     Model (train a model to predict human preferences)"), not by its expansion ("RAG
-    (Retrieval ...)")."""
+    (Retrieval ...)"); "a/the long form (X) whose/that/is ..." introducing its acronym."""
     t = re.escape(term)
     glosses = re.finditer(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", text, re.I)
     if any(g.group(1)[:1].islower() and len(g.group(1).split()) >= 3 for g in glosses):
@@ -383,6 +383,9 @@ def defines(text: str, term: str) -> bool:
     if re.search(rf"\b{t}[\w-]*(?:\s+[\w-]+){{0,2}}?(?:\s*\([^()]*\))?,\s+(?:an?|which)\s+[a-z]",
                  text, re.I):  # "HumanEval, a new benchmark of ...", "X, which also ..."
         return True
+    if re.search(rf"\b(?:an?)\s+(?:[\w-]+\s+){{1,6}}\((?:[\w]+-)?{t}[\w-]*\)"
+                 rf"(?:\s+(?:is|are|was|were|that|which|whose)\b|,)", text, re.I):
+        return True  # "a lightweight Querying Transformer (Q-Former) whose ..."
     return bool(re.search(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
                           rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
                           rf"\b(?:introduces?|introduced|proposes?|proposed|presents?|defines?|"

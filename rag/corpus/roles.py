@@ -252,6 +252,9 @@ _OPENING_IT = re.compile(r"^((?:Built|Based|Trained|Compared|Applied|Combined)(?
                          r" it(?=,)")
 
 
+_MAKES_WORK = re.compile(r"\b(makes?|made|making) (?:this|it) work\b")
+
+
 def restore_subject(text: str, subject: str, title: str = "",
                     is_card: bool = False) -> tuple[str, bool]:
     """``(prose, needs_antecedent)``: a leading pronoun replaced by its subject when safe.
@@ -309,6 +312,8 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
     if prose.rstrip().endswith("?") and facet != "problem":
         return [SentenceInfo(chunk=chunk, text=text, prose=prose, role="question", facet=facet,
                              label=label, subject=subject)]
+    if is_card and subject:  # "Three techniques make this work": the paper's method
+        prose = _MAKES_WORK.sub(rf"\1 {subject} work", prose)
     prose, needs = restore_subject(prose, subject, title, is_card)
     named = named_subject(text)
     subject = named or subject

@@ -30,6 +30,7 @@ from rag.errors import IndexProblem
 from rag.records import Chunk, SentenceInfo
 from rag.search import checks, locks
 from rag.search.embed import Embedder
+from rag.search.glossary import learn as learn_acronyms
 from rag.search.index import (
     BM25_DIR,
     CHUNKS,
@@ -203,6 +204,7 @@ def _build(
     sources, chunks, warnings = _read_and_chunk(settings, embedder, progress)
     with stage("Sentence roles", 1, progress):
         sentences = annotate_chunks(chunks, sources)  # roles and facets (rag.corpus.roles)
+    learn_acronyms(c.text for c in chunks)  # the extras read the glossary as served
     cache = _vector_cache(previous, embedder) if previous else {}
     chunk_vecs, n_new_c = _embed_cached([c.embed_text for c in chunks], cache, embedder,
                                         "Embedding passages", progress)

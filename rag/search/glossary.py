@@ -13,12 +13,80 @@ from functools import lru_cache
 from pathlib import Path
 
 _PATH = Path(__file__).with_name("acronyms.json")
+_LEARNED: dict[str, str] = {}  # from the material being served (``learn``)
+
+
+@lru_cache(maxsize=1)
+def _listed() -> dict[str, str]:
+    data = json.loads(_PATH.read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
 @lru_cache(maxsize=1)
 def glossary() -> dict[str, str]:
-    data = json.loads(_PATH.read_text(encoding="utf-8"))
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    """The listed acronyms, and those the material served defines (``learn``)."""
+    return {**_LEARNED, **_listed()}
+
+
+def learned() -> dict[str, str]:
+    """The acronyms learned from the material served now (``use_learned``)."""
+    return dict(_LEARNED)
+
+
+def use_learned(found: dict[str, str]) -> None:
+    """Make ``found`` (``defined_acronyms`` of an index) the learned part of the glossary,
+    in place of the last index's."""
+    if found != _LEARNED:
+        _LEARNED.clear()
+        _LEARNED.update(found)
+        glossary.cache_clear()
+        _glossary_long_forms.cache_clear()
+
+
+def learn(texts) -> dict[str, str]:
+    """Learn the acronyms ``texts`` define ("Multi-head Latent Attention (MLA)"): the
+    glossary spells them out from now on.  Returns them."""
+    found = defined_acronyms(texts)
+    use_learned(found)
+    return found
+
+
+# "Long Form (LF)": a short form in parentheses after the words it abbreviates.
+_DEFINED = re.compile(r"((?:[A-Za-z0-9][\w-]*[ ]){1,8})\((?=[^)]*[A-Z][^)]*[A-Z])"
+                      r"([A-Z][A-Za-z0-9-]{1,9})\)")
+
+
+def long_form(short: str, words: list[str]) -> str:
+    """The words (the shortest tail of ``words``) that ``short`` abbreviates, or ''
+    (Schwartz & Hearst, 2003: every letter of the short form, right to left, in the long
+    form; its first at the start of a word).  Digits and a plural "s" are not matched."""
+    letters = [ch.lower() for ch in short.rstrip("s") if ch.isalpha()]
+    if len(letters) < 2:
+        return ""
+    text = " ".join(words[-min(len(words), len(letters) + 4):])
+    low, i = text.lower(), len(text) - 1
+    for n, ch in enumerate(reversed(letters)):
+        first = n == len(letters) - 1
+        while i >= 0 and (low[i] != ch or first and i > 0 and low[i - 1].isalnum()):
+            i -= 1
+        if i < 0:
+            return ""
+        i -= 1
+    long = text[i + 1:].strip()
+    pieces = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", long)
+    capitals = sum(ch.isupper() for ch in short)  # "ToT" is no "Thoughts"
+    return long if len(pieces) >= capitals and long.lower() != short.lower() else ""
+
+
+def defined_acronyms(texts) -> dict[str, str]:
+    """Acronym -> long form for every acronym ``texts`` define in one way only."""
+    seen: dict[str, set[str]] = {}
+    for text in texts:
+        for m in _DEFINED.finditer(text):
+            long = long_form(m.group(2), m.group(1).split())
+            if long:
+                seen.setdefault(m.group(2), set()).add(long.lower())
+    return {short: next(iter(forms)) for short, forms in seen.items() if len(forms) == 1}
 
 
 def _flat(text: str) -> str:
