@@ -110,6 +110,14 @@ def test_stem_tokens_match_bm25s():
     ("How does DPO compare to RLHF?", ("comparison", "mechanism"), ("DPO", "RLHF")),
     ("compare DPO to RLHF", ("comparison",), ("DPO", "RLHF")),
     ("How do LoRA and QLoRA compare?", ("comparison", "mechanism"), ("LoRA", "QLoRA")),
+    # how the question is asked is no part of the first item ("Explain beam search ...")
+    ("Explain beam search vs sampling", ("comparison",), ("beam search", "sampling")),
+    ("Can you briefly explain LoRA vs QLoRA?", ("comparison",), ("LoRA", "QLoRA")),
+    ("Tell me about DPO vs PPO", ("comparison",), ("DPO", "PPO")),
+    # a polite request is no yes/no question; "Can LoRA be merged ...?" is one
+    ("Could you explain what LoRA is?", ("definition",), ()),
+    ("Can you tell me why we scale by sqrt d_k?", ("reason",), ()),
+    ("Can LoRA be merged into the weights?", ("verdict",), ()),
     ("What did GLaM show about mixture-of-experts efficiency compared to GPT-3?",
      ("comparison", "results"), ("GLaM", "GPT-3")),
     # the named example is the item; "how did X establish that ..." asks for evidence

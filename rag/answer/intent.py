@@ -84,7 +84,9 @@ _SPLIT_ITEMS = re.compile(r"\s*(?:\bvs\.?|\bversus\b|,|\bor\b|\band\b|/|\bover\b
                           r"(?:to|with)\b|\bdiffers? from\b|\bdifferent from\b)\s*", re.I)
 _ITEM_NOISE = re.compile(
     r"^(?:compare|comparison of|what'?s|what is|what are|the|a|an|difference|differences|"
-    r"between|how (?:is|does|do)|is|which|when|would|you|use|to|it)\b\s*|"
+    r"between|how (?:is|does|do)|is|which|when|would|you|use|to|it|can|could|please|"
+    r"briefly|quickly|explain|describe|discuss|contrast|tell me(?: about)?|talk about|"
+    r"walk me through)\b\s*|"
     r"\s*\b(?:differ|different|from each other|trade-?offs?|which is (?:simpler|better)|"
     r"what'?s the difference|what changed|what'?s new|for|in|on|when is each better)\b.*$",
     re.I)
@@ -135,8 +137,17 @@ def clause_intents(clause: str) -> list[str]:
     return kinds
 
 
+# A polite request ("Could you explain ...", "Can you briefly describe ...") asks what
+# its verb asks; it is no yes/no question.
+_REQUEST = re.compile(r"^\s*(?:(?:can|could|would|will) (?:you|u)\s+|please\s+)(?:please\s+)?"
+                      r"(?:briefly\s+|quickly\s+|just\s+)?(?=(?:explain|describe|tell|walk|"
+                      r"give|summari[sz]e|compare|contrast|define|list|talk|outline|go over|"
+                      r"break down)\b)", re.I)
+
+
 def detect_intent(question: str) -> Intent:
     """Intents found in ``question`` (``definition`` when none), comparison items."""
+    question = _REQUEST.sub("", question)
     clauses = [(k, clause) for clause in _CLAUSES.split(question) if clause.strip()
                for k in clause_intents(clause)[:1] or ["definition"]]
     kinds = [k for clause in _CLAUSES.split(question) if clause.strip()
