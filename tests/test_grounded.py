@@ -966,6 +966,11 @@ def test_an_acronym_the_material_defines_is_answered_on_the_real_index(real_assi
     assert qformer.coverage == "full" and "Querying Transformer" in qformer.text.split("\n")[0]
     nf4 = real_assistant.ask("What is NF4?")
     assert any("QLoRA" in c.title for c in nf4.citations[:3])
+    # a key point names what the acronym stands for (or the acronym), not one of its
+    # words: RAG-vs-long-context "queries" are no part of grouped-query attention
+    gqa = real_assistant.ask("how is GQA different from MQA")
+    assert "grouped-query attention" in gqa.text.split("\n")[0]
+    assert "RAG and LC" not in gqa.text and "Self-Route" not in gqa.text
 
 
 @pytest.mark.integration

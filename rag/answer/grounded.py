@@ -324,9 +324,11 @@ class Composer:
         t = self.table
         if not subject.focused or chosen and t.unit[c.sentence] == t.unit[chosen[0].sentence]:
             return False
-        present = self.around(c.sentence)
-        return any(name & set(subject.key) and not name <= present
-                   and not any(w[0].isdigit() for w in name) for name in subject.names)
+        present, key = self.around(c.sentence), set(subject.key)
+        return any(name & key and not name <= present
+                   and not any(w[0].isdigit() for w in name) for name in subject.names) \
+            or not any(short in present or name <= present for short, name in subject.expanded) \
+            and any(name & key for _, name in subject.expanded)  # "GQA": not "queries"
 
     def out_of_scope(self, c: Candidate, subject: Subject) -> bool:
         """Outside the paper or name a question scopes itself to ("In the Flamingo paper,

@@ -50,6 +50,8 @@ class Subject:
     follows: str = ""  # the question's word after ``surface`` ("multi-head attention")
     coined: frozenset[str] = frozenset()  # stems of the names it writes as one word
     # ("WGAN-GP", "CQL", "ColBERT"): a sentence answering it names one, or is about one
+    expanded: tuple[tuple[str, frozenset[str]], ...] = ()  # its acronyms' stems with
+    # their long forms' ("GQA": grouped-query attention), each one name
 
 
 def surface_terms(question: str, stems: Sequence[str],
@@ -184,7 +186,24 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
                    question_version(bare), asked, spelled, counted(bare), within, follows,
-                   coined_stems(bare, backend))
+                   coined_stems(bare, backend),
+                   acronym_names(bare_question(question or clause), backend._tokenize))
+
+
+def acronym_names(question: str, stem: Callable[[str], Sequence[str]]
+                  ) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The acronyms ``question`` writes that the glossary spells out in two words or more,
+    each as (its stem, its long form's stems)."""
+    from rag.search.glossary import glossary
+
+    spelled = glossary()
+    out = []
+    for word in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z0-9-]*", question)):
+        words = frozenset(stem(spelled.get(word, "")))
+        short = stem(word)
+        if len(words) >= 2 and short:
+            out.append((short[0], words))
+    return tuple(out)
 
 
 _ALTERNATIVE = re.compile(r"\b(?i:instead of|rather than)\s+(?i:the\s+|an?\s+)?"
