@@ -974,6 +974,20 @@ def test_an_acronym_the_material_defines_is_answered_on_the_real_index(real_assi
 
 
 @pytest.mark.integration
+def test_a_question_naming_a_method_leads_with_that_method_on_the_real_index(real_assistant):
+    """A lead that names the paper or method the question names (in its sentence, card or
+    section) comes before one that does not: "How does Tree of Thoughts explore ...?" was
+    answered with CoT-decoding's branching, "How does CLIP classify images zero-shot ...?"
+    with BLIP-2's objectives."""
+    tot = real_assistant.ask("How does Tree of Thoughts explore alternative reasoning paths?")
+    assert "candidate thoughts" in tot.text.split("\n")[0]
+    assert "Greedy decoding" not in tot.text.split("\n")[0]
+    clip = real_assistant.ask("How does CLIP classify images zero-shot without being trained "
+                              "on the target labels?")
+    assert "text prompts" in clip.text.split("\n")[0]
+
+
+@pytest.mark.integration
 def test_a_concept_inside_a_named_method_on_the_real_index(real_assistant):
     """"What is double quantization in QLoRA?" is about double quantization, in QLoRA's
     passages: the lead is the QLoRA card's sentence that names it (shown after the one it

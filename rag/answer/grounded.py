@@ -121,6 +121,11 @@ class Composer:
         words = self.around(c.sentence)
         return any(w.startswith(t) for w in words for t in subject.coined)
 
+    def other_method(self, c: Candidate, subject: Subject) -> bool:
+        """Does ``c``, its card and its passage leave unnamed the paper or method the
+        question names ("How does Tree of Thoughts explore ...": CoT-decoding's card)?"""
+        return bool(subject.method) and not subject.method <= self.around(c.sentence)
+
     def around(self, i: int) -> set[str]:
         """The terms of sentence ``i``, its subject, and its paper card's (a card is
         about one paper) or else its guide passage's."""
@@ -190,7 +195,8 @@ class Composer:
                               t.about_variant(c.sentence, own),
                               own.focused and not t.explains(c.sentence, own),
                               self.out_of_scope(c, own),
-                              t.list_entry[c.sentence], t.needs_antecedent[c.sentence])
+                              t.list_entry[c.sentence], t.needs_antecedent[c.sentence],
+                              self.other_method(c, own))
                  for c in ok}
 
         def off_ask(c: Candidate) -> bool:  # a follow-up's lead says what it asks about

@@ -52,6 +52,8 @@ class Subject:
     # ("WGAN-GP", "CQL", "ColBERT"): a sentence answering it names one, or is about one
     expanded: tuple[tuple[str, frozenset[str]], ...] = ()  # its acronyms' stems with
     # their long forms' ("GQA": grouped-query attention), each one name
+    method: frozenset[str] = frozenset()  # stems of the first known paper or method name
+    # it writes ("How does Tree of Thoughts explore ...?": tree, thought)
 
 
 def surface_terms(question: str, stems: Sequence[str],
@@ -187,7 +189,14 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    backend.focus.focused_share if focused else backend.focus.key_present,
                    question_version(bare), asked, spelled, counted(bare), within, follows,
                    coined_stems(bare, backend),
-                   acronym_names(bare_question(question or clause), backend._tokenize))
+                   acronym_names(bare_question(question or clause), backend._tokenize),
+                   first_method(backend, bare))
+
+
+def first_method(backend, question: str) -> frozenset[str]:
+    """Stems of the first known paper or method name ``question`` writes."""
+    found = _name_matches(backend, question)
+    return frozenset(backend._tokenize(found[0].group(0))) if found else frozenset()
 
 
 def acronym_names(question: str, stem: Callable[[str], Sequence[str]]
