@@ -158,6 +158,12 @@ def test_reading_list_line_names_its_subject():
      "The paper's central idea is a clipped surrogate objective."),
     ("Built on it, the vLLM serving engine raises throughput.", "PagedAttention", "",
      "Built on PagedAttention, the vLLM serving engine raises throughput."),
+    # "This is the ... paper": the paper is named, no "The is the ..." (a bug)
+    ("This is the Stable Diffusion 3 paper from Stability AI.", "SD3",
+     "Scaling Rectified Flow Transformers",
+     "“Scaling Rectified Flow Transformers” is the Stable Diffusion 3 paper from Stability AI."),
+    ("This survey-style paper defines an emergent ability.", "", "Emergent Abilities",
+     "The survey-style paper “Emergent Abilities” defines an emergent ability."),
 ])
 def test_card_pronouns_get_their_subject_back(text, subject, title, prose):
     assert restore_subject(text, subject, title, is_card=True) == (prose, False)

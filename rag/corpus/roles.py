@@ -65,7 +65,7 @@ _LABEL = re.compile(r"^(?P<label>[A-Za-z][\w/&+'’ .()-]{0,48}?)\s*:\s+(?P<rest
 _PRONOUN = re.compile(r"^(?P<p>It|Its|They|Their|This|These|That|Those|Such|Both|He|She|"
                       r"Them)\b(?P<rest>.*)$", re.S)
 _SELF_NOUN = re.compile(r"^This\s+(?P<mid>(?:[\w./&-]+\s+){0,5}?)(?P<noun>paper|study|report|"
-                        r"work|survey|article|review|technical report)\b(?P<rest>.*)$",
+                        r"work|survey|article|review|technical report)(?![\w-])(?P<rest>.*)$",
                         re.S)
 # What "They ..." does when "they" are a paper's authors.
 _AUTHOR_VERBS = frozenset("""also then argue argued assemble assembled build built catalog
@@ -255,6 +255,19 @@ _OPENING_IT = re.compile(r"^((?:Built|Based|Trained|Compared|Applied|Combined)(?
 _MAKES_WORK = re.compile(r"\b(makes?|made|making) (?:this|it) work\b")
 
 
+def _the_paper(text: str, rest: str, named: str) -> str:
+    """A card's "This paper introduces ..." / "This is the SD3 paper ..." with the paper
+    named ('' when "This" is not the paper)."""
+    if re.match(r"\s+(?:is|was)\s", rest):  # "This is the Stable Diffusion 3 paper ..."
+        return named + rest
+    self_ref = _SELF_NOUN.match(text)
+    if not self_ref:
+        return ""
+    mid = self_ref.group("mid").strip()
+    lead = " ".join(p for p in ("The", mid, self_ref.group("noun"), named) if p)
+    return lead + self_ref.group("rest")
+
+
 def restore_subject(text: str, subject: str, title: str = "",
                     is_card: bool = False) -> tuple[str, bool]:
     """``(prose, needs_antecedent)``: a leading pronoun replaced by its subject when safe.
@@ -272,23 +285,23 @@ def restore_subject(text: str, subject: str, title: str = "",
         return text, bool(_DEMONSTRATIVE.match(text))
     if not is_card:
         return text, True
-    pronoun, rest = match.group("p"), match.group("rest")
-    self_ref = _SELF_NOUN.match(text)
-    if self_ref and (title or subject):
-        mid = self_ref.group("mid").strip()
-        named = f"“{title}”" if title else subject
-        lead = " ".join(p for p in ("The", mid, self_ref.group("noun"), named) if p)
-        return lead + self_ref.group("rest"), False
+    restored = _restored(text, match.group("p"), match.group("rest"), subject, title)
+    return (restored, False) if restored else (text, True)
+
+
+def _restored(text: str, pronoun: str, rest: str, subject: str, title: str) -> str:
+    """A card's sentence opening with ``pronoun`` with its referent put back ('' when
+    that is not safe)."""
+    if pronoun == "This" and (title or subject):
+        return _the_paper(text, rest, f"“{title}”" if title else subject)
     if pronoun == "They":
         first = rest.split()[0].lower() if rest.split() else ""
-        if first in _AUTHOR_VERBS:
-            return "The authors" + rest, False
-        return text, True
+        return "The authors" + rest if first in _AUTHOR_VERBS else ""
     if pronoun == "It" and subject and _VERBS_AFTER_IT.match(rest):
-        return subject + rest, False
+        return subject + rest
     if pronoun == "Its" and rest[:1] == " ":
-        return f"{subject}'s{rest}" if subject else f"The paper's{rest}", False
-    return text, True
+        return f"{subject}'s{rest}" if subject else f"The paper's{rest}"
+    return ""
 
 
 # --- one chunk ----------------------------------------------------------------------
