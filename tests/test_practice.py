@@ -130,6 +130,20 @@ def test_quiz_json_session(practice):
     assert len(practice.user("quizzer").attempts()) == 1  # the bad line stored nothing
 
 
+def test_a_quiz_topic_is_a_bank_topic_or_a_name_its_questions_use(practice):
+    """`rag quiz --topic LoRA`: LoRA is no bank topic ("efficiency" is), but its questions
+    name it; a topic that matches nothing says which topics there are."""
+    efficiency = practice.infos(["Efficiency"], ["open"])
+    assert efficiency and {i.topic for i in efficiency} == {"efficiency"}
+    lora_cards = practice.infos(["LoRA"], ["open"])
+    assert lora_cards and all("lora" in i.question.lower() for i in lora_cards)
+    assert not any("AdaLoRA" in i.question for i in practice.infos(["LoRA"]))  # a whole name
+    out = io.StringIO()
+    code = run_quiz(practice, quiz_args(json=False, count=1, topic=["underwater basket"]),
+                    io.BytesIO(GOOD.encode() + b"\n"), out)
+    assert code == 0 and "a topic is one of" in out.getvalue() and "efficiency" in out.getvalue()
+
+
 def test_quiz_readable_output(practice):
     out = io.StringIO()
     run_quiz(practice, quiz_args(json=False, count=1), io.BytesIO(GOOD.encode() + b"\n"), out)

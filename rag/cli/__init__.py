@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
 def _add_quiz_parser(sub: argparse._SubParsersAction) -> None:
     quiz = sub.add_parser("quiz", help="mock interview in the terminal (answers on stdin, "
                           "one per line; empty line skips, q quits)")
-    quiz.add_argument("--topic", action="append", help="only this topic (repeatable)")
+    quiz.add_argument("--topic", action="append",
+                      help="only this topic (repeatable): a bank topic such as efficiency, "
+                      "or a word or name its questions use, such as LoRA")
     quiz.add_argument("--due", action="store_true", help="due cards first (same as "
                       "--mode due, the default)")
     quiz.add_argument("--mode", choices=["due", "weakest", "random"], default="due",

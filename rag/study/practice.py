@@ -9,6 +9,7 @@ practice still works: answers are graded but not saved, and ``problem`` says why
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -79,14 +80,23 @@ class Practice:
     # --- cards --------------------------------------------------------------------
 
     def infos(self, topics: Sequence[str] = (), kinds: Sequence[str] = KINDS) -> list[CardInfo]:
-        wanted = set(topics)
+        """The cards of ``kinds`` in ``topics`` (all when none).  A topic is a bank topic
+        ("efficiency", any case) or else a word or name its questions use ("LoRA")."""
         out = []
         if "open" in kinds:
-            out += [CardInfo(e.entry_id, "open", e.topic, e.question)
-                    for e in self.study.entries if not wanted or e.topic in wanted]
+            out += [CardInfo(e.entry_id, "open", e.topic, e.question) for e in self.study.entries]
         out += [CardInfo(c.card_id, c.kind, c.topic, c.prompt) for c in self.study.cards
-                if c.kind in kinds and (not wanted or c.topic in wanted)]
-        return out
+                if c.kind in kinds]
+        if not topics:
+            return out
+        names = {t.lower() for t in self.topics()}
+        bank = {t.strip().lower() for t in topics} & names
+        words = [t.strip() for t in topics if t.strip() and t.strip().lower() not in names]
+        return [i for i in out if i.topic.lower() in bank or names_any(i.question, words)]
+
+    def topics(self) -> list[str]:
+        """The bank's topics, by name."""
+        return sorted({e.topic for e in self.study.entries} | {c.topic for c in self.study.cards})
 
     def item(self, key: str) -> BankEntry | StudyCard:
         found = self._entries.get(key) or self._cards.get(key)
@@ -166,3 +176,9 @@ def _now():
     from rag.study.progress import now_utc
 
     return now_utc()
+
+
+def names_any(question: str, words: Sequence[str]) -> bool:
+    """Does ``question`` use one of ``words`` as a whole word or name ("LoRA", not
+    "AdaLoRA")?"""
+    return any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", question, re.I) for w in words)

@@ -104,7 +104,12 @@ def run_quiz(practice: Practice, args, stdin=None, stdout: TextIO | None = None)
     for n in range(1, args.count + 1):
         pick = practice.next(args.user, args.mode, args.topic or [], args.kinds, asked, rng)
         if pick.key is None:
-            emit(json.dumps({"done": pick.reason}) if args.json else pick.reason)
+            reason = pick.reason
+            if n == 1 and args.topic and not practice.infos(args.topic, args.kinds):
+                reason = (f"No {'/'.join(args.kinds)} cards about {', '.join(args.topic)}: a "
+                          f"topic is one of {', '.join(practice.topics())}, or a word or "
+                          "name the questions use (e.g. LoRA).")
+            emit(json.dumps({"done": reason}) if args.json else reason)
             break
         item = practice.item(pick.key)
         asked.append(pick.key)
