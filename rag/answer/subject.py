@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answer.coverage import Anchors, name_phrases, name_spans, question_anchors
-from rag.answer.versions import question_version
+from rag.answer.versions import question_version, regex
 from rag.search.conversation import is_elliptical
 from rag.search.names import name_key
 
@@ -317,10 +317,10 @@ def compound_name(question: str, surface: str, own: Anchors, stem_of) -> bool:
     ("chain of thought": the card "Chain-of-Thought Prompting" is no other name)?"""
     if not surface or " " in surface:
         return False
-    joined = re.search(rf"\b{re.escape(surface)}(?:\s+of\s+|-of-)([A-Za-z][\w-]*)", question)
+    joined = regex(rf"\b{re.escape(surface)}(?:\s+of\s+|-of-)([A-Za-z][\w-]*)").search(question)
     if joined:  # "chain of thought", "mixture of experts": one name, also hyphenated
         return any(t in own.weights for t in stem_of(joined.group(1)))
-    m = re.search(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)", question)
+    m = regex(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)").search(question)
     if not m or m.group(1).lower() in _NOT_COUNTED or any(ch.isdigit() for ch in m.group(1)):
         return False  # "deepseek r1-zero": a version
     first, second = stem_of(surface), stem_of(m.group(1))
@@ -404,21 +404,29 @@ def defines(text: str, term: str) -> bool:
     "X (gloss)": a name followed by a lower-case description of what it does ("Reward
     Model (train a model to predict human preferences)"), not by its expansion ("RAG
     (Retrieval ...)"); "a/the long form (X) whose/that/is ..." introducing its acronym."""
+    gloss, appositive, introduced, stated = _definition_patterns(term)
+    if any(g.group(1)[:1].islower() and len(g.group(1).split()) >= 3
+           for g in gloss.finditer(text)):
+        return True
+    return any(p.search(text) for p in (appositive, introduced, stated))
+
+
+@lru_cache(maxsize=4096)
+def _definition_patterns(term: str) -> tuple[re.Pattern, ...]:
+    """``defines``' patterns for one term, compiled once (re's own cache holds 512)."""
     t = re.escape(term)
-    glosses = re.finditer(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", text, re.I)
-    if any(g.group(1)[:1].islower() and len(g.group(1).split()) >= 3 for g in glosses):
-        return True
-    if re.search(rf"\b{t}[\w-]*(?:\s+[\w-]+){{0,2}}?(?:\s*\([^()]*\))?,\s+(?:an?|which)\s+[a-z]",
-                 text, re.I):  # "HumanEval, a new benchmark of ...", "X, which also ..."
-        return True
-    if re.search(rf"\b(?:an?)\s+(?:[\w-]+\s+){{1,6}}\((?:[\w]+-)?{t}[\w-]*\)"
-                 rf"(?:\s+(?:is|are|was|were|that|which|whose)\b|,)", text, re.I):
-        return True  # "a lightweight Querying Transformer (Q-Former) whose ..."
-    return bool(re.search(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
-                          rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
-                          rf"\b(?:introduces?|introduced|proposes?|proposed|presents?|defines?|"
-                          rf"defined|coins?|coined|dubs?|dubbed)\s+(?:\S+\s+){{0,3}}?{t}",
-                          text, re.I))
+    return (
+        regex(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", re.I),
+        # "HumanEval, a new benchmark of ...", "X, which also ..."
+        re.compile(rf"\b{t}[\w-]*(?:\s+[\w-]+){{0,2}}?(?:\s*\([^()]*\))?,\s+(?:an?|which)\s+[a-z]",
+                   re.I),
+        # "a lightweight Querying Transformer (Q-Former) whose ..."
+        re.compile(rf"\b(?:an?)\s+(?:[\w-]+\s+){{1,6}}\((?:[\w]+-)?{t}[\w-]*\)"
+                   rf"(?:\s+(?:is|are|was|were|that|which|whose)\b|,)", re.I),
+        re.compile(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
+                   rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
+                   rf"\b(?:introduces?|introduced|proposes?|proposed|presents?|defines?|"
+                   rf"defined|coins?|coined|dubs?|dubbed)\s+(?:\S+\s+){{0,3}}?{t}", re.I))
 
 
 def interposed(text: str, first: str, last: str) -> bool:
@@ -428,5 +436,5 @@ def interposed(text: str, first: str, last: str) -> bool:
     if not first or not last:
         return False
     a, b = re.escape(first), re.escape(last)
-    return bool(re.search(rf"(?i:\b{a})\s+(?:[A-Z][\w-]*\s+){{1,2}}(?i:{b}\b)", text)) \
-        and not re.search(rf"\b{a}\s+{b}\b", text, re.I)
+    return bool(regex(rf"(?i:\b{a})\s+(?:[A-Z][\w-]*\s+){{1,2}}(?i:{b}\b)").search(text)) \
+        and not regex(rf"\b{a}\s+{b}\b", re.I).search(text)
