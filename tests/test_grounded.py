@@ -985,6 +985,10 @@ def test_a_question_naming_a_method_leads_with_that_method_on_the_real_index(rea
     clip = real_assistant.ask("How does CLIP classify images zero-shot without being trained "
                               "on the target labels?")
     assert "text prompts" in clip.text.split("\n")[0]
+    # "how big" asks for a size, not about bigness; a versioned name is named by its own
+    # passages (Codex's card only compares with GPT-3); it was answered "not covered"
+    gpt3 = real_assistant.ask("How big is GPT-3?")
+    assert gpt3.coverage == "full" and "175 billion parameters" in gpt3.text.split("\n")[0]
 
 
 @pytest.mark.integration

@@ -123,8 +123,13 @@ class Composer:
 
     def other_method(self, c: Candidate, subject: Subject) -> bool:
         """Does ``c``, its card and its passage leave unnamed the paper or method the
-        question names ("How does Tree of Thoughts explore ...": CoT-decoding's card)?"""
-        return bool(subject.method) and not subject.method <= self.around(c.sentence)
+        question names ("How does Tree of Thoughts explore ...": CoT-decoding's card)?  In a
+        focused question a name with a version ("How big is GPT-3?") is named only by its
+        own passages (not by Codex's card, which compares with GPT-3)."""
+        if not subject.method or self.table.chunk[c.sentence] in subject.method_home:
+            return False
+        return subject.versioned and subject.focused \
+            or not subject.method <= self.around(c.sentence)
 
     def around(self, i: int) -> set[str]:
         """The terms of sentence ``i``, its subject, and its paper card's (a card is

@@ -54,6 +54,8 @@ class Subject:
     # their long forms' ("GQA": grouped-query attention), each one name
     method: frozenset[str] = frozenset()  # stems of the first known paper or method name
     # it writes ("How does Tree of Thoughts explore ...?": tree, thought)
+    method_home: frozenset[int] = frozenset()  # that name's own passages (card, section)
+    versioned: bool = False  # the name has a version ("GPT-3"): only its own passages
 
 
 def surface_terms(question: str, stems: Sequence[str],
@@ -190,13 +192,19 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    question_version(bare), asked, spelled, counted(bare), within, follows,
                    coined_stems(bare, backend),
                    acronym_names(bare_question(question or clause), backend._tokenize),
-                   first_method(backend, bare))
+                   *first_method(backend, bare))
 
 
-def first_method(backend, question: str) -> frozenset[str]:
-    """Stems of the first known paper or method name ``question`` writes."""
+def first_method(backend, question: str) -> tuple[frozenset[str], frozenset[int], bool]:
+    """The first known paper or method name ``question`` writes: its stems, its own
+    passages (chunk positions) and whether it has a version number ("GPT-3")."""
     found = _name_matches(backend, question)
-    return frozenset(backend._tokenize(found[0].group(0))) if found else frozenset()
+    if not found:
+        return frozenset(), frozenset(), False
+    name = found[0].group(0)
+    return (frozenset(backend._tokenize(name)),
+            frozenset(backend.names.groups.get(name_key(name), ())),
+            any(ch.isdigit() for ch in name))
 
 
 def acronym_names(question: str, stem: Callable[[str], Sequence[str]]
@@ -383,9 +391,10 @@ def named_terms(backend, question: str, own: Anchors) -> list[str]:
 
 
 # How the user wants it said, not what it is about: "in one sentence", "in simple terms".
+# "How big is GPT-3?": how large, not about bigness (what sizes are, the results intent).
 _STYLE = re.compile(r"\b(?:in (?:just )?(?:one|a|two|three|a few|simple|plain|layman'?s?|"
                     r"short) (?:sentences?|words?|terms|lines?|paragraphs?)|like I'?m "
-                    r"(?:five|5))\b", re.I)
+                    r"(?:five|5))\b|(?<=\bhow )(?:big|large)\b", re.I)
 
 
 def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:
