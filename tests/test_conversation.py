@@ -69,6 +69,25 @@ def test_the_acronyms_the_material_defines_are_learned():
         assert g.glossary()["ToT"] == "tree of thoughts"  # the listed entry wins
         g.learn(["Fine Blocks (FB) only"])  # another index: the last one's
         assert "MLA" not in g.glossary() and g.glossary()["FB"] == "fine blocks"
+        # two assistants over different indexes, answering in two threads at once: each
+        # thread reads the acronyms of the build it set
+        import threading
+
+        seen: dict[str, str | None] = {}
+        ready = threading.Barrier(2)
+
+        def answer(name: str, found: dict[str, str]) -> None:
+            g.use_learned(found)
+            ready.wait()
+            seen[name] = g.glossary().get("ZZ")
+
+        threads = [threading.Thread(target=answer, args=(n, {"ZZ": n}))
+                   for n in ("zeta zone", "zig zag")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert seen == {"zeta zone": "zeta zone", "zig zag": "zig zag"}
     finally:
         g.use_learned(served)
 

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import json
 import re
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
 _PATH = Path(__file__).with_name("acronyms.json")
-_LEARNED: dict[str, str] = {}  # from the material being served (``learn``)
+# The acronyms the material being served defines (``learn``): set per thread (or task)
+# by the assistant for the build it answers from; a thread that set none reads the last
+# learned anywhere.  Items sorted, so equal learnings are one cache key.
+_LEARNED: ContextVar[tuple[tuple[str, str], ...] | None] = ContextVar("learned_acronyms",
+                                                                      default=None)
+_LAST: list[tuple[tuple[str, str], ...]] = [()]
 
 
 @lru_cache(maxsize=1)
@@ -22,25 +28,32 @@ def _listed() -> dict[str, str]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
-@lru_cache(maxsize=1)
+def _current() -> tuple[tuple[str, str], ...]:
+    here = _LEARNED.get()
+    return _LAST[0] if here is None else here
+
+
 def glossary() -> dict[str, str]:
     """The listed acronyms, and those the material served defines (``learn``)."""
-    return {**_LEARNED, **_listed()}
+    return _glossary_of(_current())
+
+
+@lru_cache(maxsize=16)
+def _glossary_of(learned: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {**dict(learned), **_listed()}
 
 
 def learned() -> dict[str, str]:
     """The acronyms learned from the material served now (``use_learned``)."""
-    return dict(_LEARNED)
+    return dict(_current())
 
 
 def use_learned(found: dict[str, str]) -> None:
-    """Make ``found`` (``defined_acronyms`` of an index) the learned part of the glossary,
-    in place of the last index's."""
-    if found != _LEARNED:
-        _LEARNED.clear()
-        _LEARNED.update(found)
-        glossary.cache_clear()
-        _glossary_long_forms.cache_clear()
+    """Make ``found`` (``defined_acronyms`` of an index) the learned part of the glossary
+    in this thread (and, for threads that set none, everywhere), in place of the last."""
+    items = tuple(sorted(found.items()))
+    _LEARNED.set(items)
+    _LAST[0] = items
 
 
 def learn(texts) -> dict[str, str]:
@@ -98,9 +111,14 @@ def _long_forms(terms: dict[str, str], min_words: int) -> list[tuple[str, str]]:
     return [(a, f) for a, e in terms.items() if len((f := _flat(e)).split()) >= min_words]
 
 
-@lru_cache(maxsize=4)
 def _glossary_long_forms(min_words: int) -> list[tuple[str, str]]:
-    return _long_forms(glossary(), min_words)
+    return _long_forms_of(_current(), min_words)
+
+
+@lru_cache(maxsize=16)
+def _long_forms_of(learned: tuple[tuple[str, str], ...], min_words: int
+                   ) -> list[tuple[str, str]]:
+    return _long_forms(_glossary_of(learned), min_words)
 
 
 def expand_acronyms(query: str, terms: dict[str, str] | None = None,
