@@ -336,10 +336,12 @@ class Composer:
         if not subject.focused or chosen and t.unit[c.sentence] == t.unit[chosen[0].sentence]:
             return False
         present, key = self.around(c.sentence), set(subject.key)
-        return any(name & key and not name <= present
-                   and not any(w[0].isdigit() for w in name) for name in subject.names) \
-            or not any(short in present or name <= present for short, name in subject.expanded) \
-            and any(name & key for _, name in subject.expanded)  # "GQA": not "queries"
+        if any(name & key and not name <= present
+               and not any(w[0].isdigit() for w in name) for name in subject.names):
+            return True
+        # "GQA": a point names the acronym or all of "grouped-query attention", not "queries"
+        names_one = any(short in present or name <= present for short, name in subject.expanded)
+        return not names_one and any(name & key for _, name in subject.expanded)
 
     def out_of_scope(self, c: Candidate, subject: Subject) -> bool:
         """Outside the paper or name a question scopes itself to ("In the Flamingo paper,

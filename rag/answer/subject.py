@@ -160,9 +160,7 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
         anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
     bare = bare_question(text)
     own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
-    focused = len(own.weights) <= backend.focus.subject_terms \
-        and len(bare.split()) <= backend.focus.subject_words \
-        and (not is_elliptical(bare, names_subject=lambda _: True) or names_before_pronoun(bare))
+    focused = is_focused(backend, bare, own)
     names = tuple(name_phrases(bare, backend._tokenize))
     key = tuple(anchors.key_terms(backend.focus.key_share))
     named = named_terms(backend, bare, own) if focused else []
@@ -190,9 +188,17 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
                    question_version(bare), asked, spelled, counted(bare), within, follows,
-                   coined_stems(bare, backend),
-                   acronym_names(bare_question(question or clause), backend._tokenize),
+                   coined_stems(bare, backend), acronym_names(
+                       bare_question(question or clause), backend._tokenize),
                    *first_method(backend, bare))
+
+
+def is_focused(backend, bare: str, own: Anchors) -> bool:
+    """A short question about a named thing: at most ``subject_terms`` anchors of its
+    own, ``subject_words`` words, and no pronoun standing for an earlier subject."""
+    return len(own.weights) <= backend.focus.subject_terms \
+        and len(bare.split()) <= backend.focus.subject_words \
+        and (not is_elliptical(bare, names_subject=lambda _: True) or names_before_pronoun(bare))
 
 
 def first_method(backend, question: str) -> tuple[frozenset[str], frozenset[int], bool]:
@@ -425,7 +431,7 @@ def _definition_patterns(term: str) -> tuple[re.Pattern, ...]:
     """``defines``' patterns for one term, compiled once (re's own cache holds 512)."""
     t = re.escape(term)
     return (
-        regex(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", re.I),
+        re.compile(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", re.I),
         # "HumanEval, a new benchmark of ...", "X, which also ..."
         re.compile(rf"\b{t}[\w-]*(?:\s+[\w-]+){{0,2}}?(?:\s*\([^()]*\))?,\s+(?:an?|which)\s+[a-z]",
                    re.I),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from rag.corpus.antecedents import name_the_work, restore_subject
 from rag.corpus.context import CONTEXT_LABELS, REFERENCE, context_reason
 from rag.corpus.linking import key as flat_key
 from rag.records import SentenceInfo
@@ -60,28 +61,6 @@ FACET_LABELS: dict[str, str] = {
 }
 
 _LABEL = re.compile(r"^(?P<label>[A-Za-z][\w/&+'’ .()-]{0,48}?)\s*:\s+(?P<rest>\S.*)$")
-
-# Pronoun openings.  "This/These + noun" and bare pronouns are handled differently.
-_PRONOUN = re.compile(r"^(?P<p>It|Its|They|Their|This|These|That|Those|Such|Both|He|She|"
-                      r"Them)\b(?P<rest>.*)$", re.S)
-_SELF_NOUN = re.compile(r"^This\s+(?P<mid>(?:[\w./&-]+\s+){0,5}?)(?P<noun>paper|study|report|"
-                        r"work|survey|article|review|technical report)(?![\w-])(?P<rest>.*)$",
-                        re.S)
-# What "They ..." does when "they" are a paper's authors.
-_AUTHOR_VERBS = frozenset("""also then argue argued assemble assembled build built catalog
-catalogue catalogued describe described derive derived design designed evaluate evaluated find
-found fine-tune fine-tuned group grouped introduce introduced measure measured observe observed
-propose proposed release released report reported set show showed study studied test tested
-train trained use used""".split())
-_VERBS_AFTER_IT = re.compile(r"^\s+(?:also\s+|then\s+|still\s+|quickly\s+|now\s+)?"
-                             r"(?:is|was|has|had|became|becomes|remains|reaches|reached|"
-                             r"scores|scored|contains|comes|covers|gathers|gave|gives|"
-                             r"achieves|achieved|extends|extended|established|laid|pairs|"
-                             r"targets|includes|shows|showed|introduces|introduced|adds|"
-                             r"added|uses|used|works|trails|cuts|proposes|studies|"
-                             r"appeared|outperforms|matches|supports|analyzes|analyses|"
-                             r"combines|offers|made|makes|enables)\b")
-
 
 def split_label(text: str) -> tuple[str, str]:
     """``("Key idea", "replace recurrence ...")`` for a labelled line, else ``("", text)``.
@@ -241,69 +220,6 @@ def content_facet(text: str, is_card: bool = False) -> str:
                  and (is_card or facet != "method")), "")
 
 
-_DEMONSTRATIVE = re.compile(r"^(?:\S+\s+){0,7}?(?:that|this|these|those)\s+(?:gap|problem|issue|"
-                            r"approach|idea|method|trade-off|limitation|result|design|setting|"
-                            r"work|trend|objective|recipe|structure|framework|technique)s?\b",
-                            re.I)
-
-
-# A short opening phrase that points back: "Built on it, ...", "Compared with it, ...".
-_OPENING_IT = re.compile(r"^((?:Built|Based|Trained|Compared|Applied|Combined)(?: \w+){0,2})"
-                         r" it(?=,)")
-
-
-_MAKES_WORK = re.compile(r"\b(makes?|made|making) (?:this|it) work\b")
-
-
-def _the_paper(text: str, rest: str, named: str) -> str:
-    """A card's "This paper introduces ..." / "This is the SD3 paper ..." with the paper
-    named ('' when "This" is not the paper)."""
-    if re.match(r"\s+(?:is|was)\s", rest):  # "This is the Stable Diffusion 3 paper ..."
-        return named + rest
-    self_ref = _SELF_NOUN.match(text)
-    if not self_ref:
-        return ""
-    mid = self_ref.group("mid").strip()
-    lead = " ".join(p for p in ("The", mid, self_ref.group("noun"), named) if p)
-    return lead + self_ref.group("rest")
-
-
-def restore_subject(text: str, subject: str, title: str = "",
-                    is_card: bool = False) -> tuple[str, bool]:
-    """``(prose, needs_antecedent)``: a leading pronoun replaced by its subject when safe.
-
-    Only paper cards have a known referent (the paper, its method, its authors);
-    elsewhere a pronoun opening is left alone and marked as needing its antecedent.
-    """
-    match = _PRONOUN.match(text)
-    inner = _OPENING_IT.match(text)
-    if inner:  # "Built on it, the vLLM engine ...": "it" is the paper's subject
-        if is_card and subject:
-            return f"{inner.group(1)} {subject}{text[inner.end():]}", False
-        return text, True
-    if not match:  # "that approach ..."
-        return text, bool(_DEMONSTRATIVE.match(text))
-    if not is_card:
-        return text, True
-    restored = _restored(text, match.group("p"), match.group("rest"), subject, title)
-    return (restored, False) if restored else (text, True)
-
-
-def _restored(text: str, pronoun: str, rest: str, subject: str, title: str) -> str:
-    """A card's sentence opening with ``pronoun`` with its referent put back ('' when
-    that is not safe)."""
-    if pronoun == "This" and (title or subject):
-        return _the_paper(text, rest, f"“{title}”" if title else subject)
-    if pronoun == "They":
-        first = rest.split()[0].lower() if rest.split() else ""
-        return "The authors" + rest if first in _AUTHOR_VERBS else ""
-    if pronoun == "It" and subject and _VERBS_AFTER_IT.match(rest):
-        return subject + rest
-    if pronoun == "Its" and rest[:1] == " ":
-        return f"{subject}'s{rest}" if subject else f"The paper's{rest}"
-    return ""
-
-
 # --- one chunk ----------------------------------------------------------------------
 
 
@@ -326,7 +242,7 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
         return [SentenceInfo(chunk=chunk, text=text, prose=prose, role="question", facet=facet,
                              label=label, subject=subject)]
     if is_card and subject:  # "Three techniques make this work": the paper's method
-        prose = _MAKES_WORK.sub(rf"\1 {subject} work", prose)
+        prose = name_the_work(prose, subject)
     prose, needs = restore_subject(prose, subject, title, is_card)
     named = named_subject(text)
     subject = named or subject
