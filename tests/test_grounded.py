@@ -157,6 +157,27 @@ def test_anchors_leave_out_question_words_and_flag_unknown_terms():
     assert set(anchors.weights) == {"lora"} and anchors.missing == ("sourdough",)
 
 
+def test_a_subject_named_with_a_word_the_material_never_uses_is_unknown():
+    from rag.answer.subject import unknown_compound
+
+    def stem(word):
+        return list(stem_tokens(word))
+
+    key = ("decod", "faster")
+    assert unknown_compound("what's speculative decoding and how much faster is it", key,
+                            ("specul",), stem)
+    assert unknown_compound("How does ring attention handle long context?", ("attent",),
+                            ("ring",), stem)
+    # the unknown word is not where the question names its subject: a typo or a verb
+    assert not unknown_compound("how dose sliding window attention work", ("attent",),
+                                ("dose",), stem)
+    assert not unknown_compound("why doesnt lora add inference latency", ("lora",),
+                                ("doesnt",), stem)
+    # an acronym the glossary spells out is known
+    assert not unknown_compound("What is MLA attention?", ("attent",), ("mla",), stem,
+                                frozenset({"mla"}))
+
+
 def test_explains_needs_the_passage_to_be_about_the_term():
     sentence = ["encod", "use", "two", "dimension", "rotari", "posit", "embed"]
     assert not explains("rotari", sentence, frozenset({"pixtral"}), passage_count=1)

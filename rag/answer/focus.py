@@ -25,6 +25,7 @@ from rag.answer.subject import (
     glossary_stems,
     question_subject,
     subject_label,
+    unknown_compound,
     unknown_subject,
 )
 from rag.answer.versions import another_version, other_name, question_version
@@ -53,7 +54,9 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
         and not backend.composer.explaining(cands, subject, intent.primary)
     names = getattr(backend, "names", None)
     unknown = unknown_subject(anchors, glossary_stems()) or bool(key) and names is not None \
-        and any(key[0] in stems for stems in names.unknown_names(bare_question(question)))
+        and any(key[0] in stems for stems in names.unknown_names(bare_question(question))) \
+        or unknown_compound(bare_question(question), key, anchors.missing, backend._tokenize,
+                            glossary_stems())
     label = " and ".join(intent.items) if intent.is_comparison and len(intent.items) == 2 \
         else subject_label(question, key, backend._tokenize)
     plan = compare(backend.composer, intent, cands, backend, label) \

@@ -413,6 +413,26 @@ def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bo
     return 2 * len(missing) >= len(missing) + len(anchors.weights)
 
 
+def unknown_compound(question: str, key: Sequence[str], missing: Sequence[str], stem,
+                     known: frozenset[str] = frozenset()) -> bool:
+    """Does the question name its subject with a word the material never uses right
+    before a key term ("speculative decoding", "ring attention")?  The material may
+    explain decoding or attention, but never that kind of it."""
+    unknown = {t for t in missing if t not in known and len(t) >= 3}
+    if not unknown or not key:
+        return False
+    m = _SUBJECT_AT.match(question)
+    words = [stem(w) for w in re.findall(r"[\w'-]+", question[m.end():])[:2]] if m else []
+    return len(words) == 2 and len(words[0]) == 1 and words[0][0] in unknown \
+        and bool(set(words[1]) & set(key))
+
+
+# Where a question names its subject: "What's speculative decoding", "How does ring
+# attention work", "Explain the ..."
+_SUBJECT_AT = re.compile(r"^\s*(?:(?:what|how|why)(?:'s|s|\s+(?:is|are|does|do))|explain|"
+                         r"define|describe|tell\s+me\s+about)\s+(?:(?:the|an?)\s+)?", re.I)
+
+
 def defines(text: str, term: str) -> bool:
     """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
     are ...", "... introduces GraphRAG", "X, from Google, is ...", "X, a/which ..." or
