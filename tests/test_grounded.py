@@ -178,6 +178,18 @@ def test_a_subject_named_with_a_word_the_material_never_uses_is_unknown():
                                 frozenset({"mla"}))
 
 
+def test_a_hyphenated_subject_name_must_be_written_as_one_unit():
+    from rag.answer.subject import subject_names, writes_joined
+
+    assert subject_names("What is multi-query attention?") == ["multi-query"]
+    assert subject_names("How can prompts be optimised instead of hand-crafted?") == []
+    assert writes_joined("Variants: Multi-Query Attention, Grouped-Query", "multi-query")
+    assert writes_joined("a multi query head", "multi-query")
+    assert writes_joined("multiquery decoding", "multi-query")
+    assert not writes_joined("Multi-Round Coreference Resolution, with many requests",
+                             "multi-query")
+
+
 def test_explains_needs_the_passage_to_be_about_the_term():
     sentence = ["encod", "use", "two", "dimension", "rotari", "posit", "embed"]
     assert not explains("rotari", sentence, frozenset({"pixtral"}), passage_count=1)
@@ -437,6 +449,9 @@ class _StubTable:
         return True
 
     def about_variant(self, i, subject):
+        return False
+
+    def splits_joined(self, i, subject):
         return False
 
     def fit(self, i, intent):
@@ -1232,3 +1247,19 @@ def test_an_announcing_sentence_is_shown_with_what_it_announces():
              info("Shared expert isolation keeps a few experts always on."),
              info("It was trained in three stages.", chunk=2)]  # last of its passage
     assert announcing(sents) == [0]
+
+
+@pytest.mark.integration
+def test_a_short_question_is_not_answered_by_a_sentence_merely_close_in_wording(real_assistant):
+    """Close wording is not enough to lead a short question about a named thing: a sentence
+    about open LLMs does not say why LLMs hallucinate, "Multi-head attention ..." or
+    "Multi-Round Coreference ... requests" is not multi-query attention, and the material
+    never writes "speculative" or "ring": those subjects are not covered."""
+    for question in ("Why do LLMs hallucinate?", "What is multi-query attention?",
+                     "what's speculative decoding and how much faster is it",
+                     "How does ring attention handle long context?"):
+        answer = real_assistant.ask(question)
+        assert answer.abstained and answer.coverage in ("mentioned", "none"), answer.text
+    # a sentence that is about the subject still leads, however far its wording
+    for question in ("What is the KV cache?", "How does FlashAttention save memory?"):
+        assert not real_assistant.ask(question).abstained, question

@@ -110,7 +110,26 @@ class Composer:
             return True  # "in the Transformer paper": any sentence of that paper's card
         if subject.within and self.table.chunk[c.sentence] in subject.within:
             return True  # "What is double quantization in QLoRA?": QLoRA's passages
-        return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine)
+        return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine) \
+            and not self.off_short_subject(c, subject)
+
+    def off_short_subject(self, c: Candidate, subject: Subject) -> bool:
+        """Is ``c`` off the subject of a short (``short_words``) focused question, however
+        close its wording?  It leaves unwritten a hyphenated name the question writes
+        ("What is multi-query attention?": not "Multi-head attention ..."), or the heaviest
+        key term is rare and ``c`` (its card and passage too) names no rare key term ("Why
+        do LLMs hallucinate?": not a sentence about open LLMs); a word sharing a term's
+        first five letters counts ("superposed" for "superposition")."""
+        if not subject.focused or not subject.key or subject.words > self.settings.short_words:
+            return False
+        if self.table.splits_joined(c.sentence, subject):
+            return True
+        weights = subject.anchors.weights
+        if len(subject.key) > 3 or weights.get(subject.key[0], 0.0) < 0.6:
+            return False
+        near = self.around(c.sentence)
+        rare = [t for t in subject.key if weights.get(t, 0.0) >= 0.6]
+        return not any(w.startswith(t[:5]) for w in near for t in rare)
 
     def names_coined(self, c: Candidate, subject: Subject) -> bool:
         """Does ``c``, its paper's card or its guide passage (their sentences, their

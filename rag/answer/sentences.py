@@ -17,7 +17,7 @@ from rag.answer.coverage import (
     is_statement,
 )
 from rag.answer.intent import FACET_FIT, clause_intents
-from rag.answer.subject import Subject, defines, interposed
+from rag.answer.subject import Subject, defines, interposed, writes_joined
 from rag.answer.versions import another_version, base_only, other_name
 from rag.corpus.linking import key as flat_key
 from rag.search.query import normalize
@@ -110,6 +110,12 @@ class SentenceTable:
         return not subject.version[0] and bool(name) and (
             base_only(self.text[i], name) or other_name(self.names[i], name))
 
+    def splits_joined(self, i: int, subject: Subject) -> bool:
+        """Does sentence ``i`` leave unwritten a hyphenated name of the question's subject
+        ("multi-query"), outside a passage about it?"""
+        return any(stems & set(subject.key) and not stems <= self.subject[i]
+                   and not writes_joined(self.text[i], name) for name, stems in subject.joined)
+
     def explains(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` explain the subject (rag.answer.coverage.explains_subject)?
         A sentence that names only a later version of it ("Mamba-2" for a question about
@@ -117,6 +123,8 @@ class SentenceTable:
         about something else."""
         if self.about_variant(i, subject):
             return False
+        if self.splits_joined(i, subject):
+            return False  # "multi-query attention": not "Multi-Round ... requests"
         if subject.focused and subject.key and defines(self.text[i], subject.key[0]) \
                 and set(subject.key) <= set(self.terms[i]):
             return True  # "the authors define pass@k, the chance that ..."

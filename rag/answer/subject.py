@@ -56,6 +56,9 @@ class Subject:
     # it writes ("How does Tree of Thoughts explore ...?": tree, thought)
     method_home: frozenset[int] = frozenset()  # that name's own passages (card, section)
     versioned: bool = False  # the name has a version ("GPT-3"): only its own passages
+    words: int = 0  # words of the whole question, without retrieval's expansions
+    joined: tuple[tuple[str, frozenset[str]], ...] = ()  # the hyphenated names it writes
+    # with their stems ("multi-query": multi, queri)
 
 
 def surface_terms(question: str, stems: Sequence[str],
@@ -190,7 +193,10 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    question_version(bare), asked, spelled, counted(bare), within, follows,
                    coined_stems(bare, backend), acronym_names(
                        bare_question(question or clause), backend._tokenize),
-                   *first_method(backend, bare))
+                   *first_method(backend, bare),
+                   len(bare_question(question or clause).split()),
+                   tuple((w, frozenset(backend._tokenize(w))) for w in subject_names(bare)
+                         if "-" in w))
 
 
 def is_focused(backend, bare: str, own: Anchors) -> bool:
@@ -427,6 +433,13 @@ def unknown_compound(question: str, key: Sequence[str], missing: Sequence[str], 
         and bool(set(words[1]) & set(key))
 
 
+def subject_names(question: str) -> list[str]:
+    """The word a question names its subject with, right after "What is", "How does",
+    "Explain" ... ("What is multi-query attention?": "multi-query")."""
+    m = _SUBJECT_AT.match(question)
+    return re.findall(r"[\w'-]+", question[m.end():])[:1] if m else []
+
+
 # Where a question names its subject: "What's speculative decoding", "How does ring
 # attention work", "Explain the ..."
 _SUBJECT_AT = re.compile(r"^\s*(?:(?:what|how|why)(?:'s|s|\s+(?:is|are|does|do))|explain|"
@@ -462,6 +475,14 @@ def _definition_patterns(term: str) -> tuple[re.Pattern, ...]:
                    rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
                    rf"\b(?:introduces?|introduced|proposes?|proposed|presents?|defines?|"
                    rf"defined|coins?|coined|dubs?|dubbed)\s+(?:\S+\s+){{0,3}}?{t}", re.I))
+
+
+def writes_joined(text: str, name: str) -> bool:
+    """Does ``text`` write the hyphenated ``name`` as one unit, with a hyphen, a space or
+    nothing between its parts ("multi-query", "Multi Query", "multiquery"), not its
+    parts apart ("Multi-Round ... requests")?"""
+    parts = [re.escape(p) for p in name.split("-") if p]
+    return bool(regex(r"(?<![\w])" + r"[\s-]?".join(parts), re.I).search(text))
 
 
 def interposed(text: str, first: str, last: str) -> bool:

@@ -174,6 +174,10 @@ class FocusSettings(_Section):
                                "subject carries this share of the key terms' weight...")
     focused_share: float = Field(0.5, ge=0, le=1, description="...and this share for a focused "
                                  "question ('what is knowledge distillation?' needs both words).")
+    short_words: int = Field(10, ge=1, description="A focused question of at most this "
+                             "many words whose heaviest key term is rare ('Why do LLMs "
+                             "hallucinate?') is led only by a sentence whose card or passage "
+                             "names a rare key term, however close its wording.")
     subject_words: int = Field(12, ge=1, description="...when it has at most this many words.")
     point_focus: float = Field(0.34, ge=0, le=1, description="A key point must carry at least "
                                "this share of the subject terms.")
