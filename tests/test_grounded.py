@@ -1255,7 +1255,12 @@ def test_a_short_question_is_not_answered_by_a_sentence_merely_close_in_wording(
     about open LLMs does not say why LLMs hallucinate, "Multi-head attention ..." or
     "Multi-Round Coreference ... requests" is not multi-query attention, and the material
     never writes "speculative" or "ring": those subjects are not covered."""
+    # an acronym the question names its subject by is named by the lead, short or spelled
+    # out: grouped-query attention, not FlashAttention's "queries ... memory"
+    gqa = real_assistant.ask("Why does GQA reduce memory?")
+    assert "grouped-query attention" in gqa.text.split("\n\n")[0], gqa.text
     for question in ("Why do LLMs hallucinate?", "What is multi-query attention?",
+                     "Why does MQA speed up decoding?",
                      "what's speculative decoding and how much faster is it",
                      "How does ring attention handle long context?"):
         answer = real_assistant.ask(question)

@@ -100,6 +100,8 @@ class Composer:
             return False
         if not self.names_coined(c, subject):
             return False  # "How does WGAN-GP's gradient penalty ...": not PPO's clipping
+        if subject.words <= cfg.short_words and self.unnamed_acronym(c, subject):
+            return False  # "Why does MQA speed up decoding?": not RT-DETR's decoder layers
         if self._close_enough(c, subject, intent) and self.table.explains(c.sentence, subject):
             return True
         if self.table.tagline[c.sentence]:
@@ -217,6 +219,7 @@ class Composer:
         # What keeps a sentence from leading ("In the X paper, ...": not of X's passage).
         flaws = {c.sentence: (other_question(c), t.anaphoric[c.sentence],
                               t.about_variant(c.sentence, own),
+                              self.unnamed_acronym(c, own),
                               own.focused and not t.explains(c.sentence, own),
                               self.out_of_scope(c, own),
                               t.list_entry[c.sentence], t.needs_antecedent[c.sentence],
@@ -361,6 +364,16 @@ class Composer:
         # "GQA": a point names the acronym or all of "grouped-query attention", not "queries"
         names_one = any(short in present or name <= present for short, name in subject.expanded)
         return not names_one and any(name & key for _, name in subject.expanded)
+
+    def unnamed_acronym(self, c: Candidate, subject: Subject) -> bool:
+        """Does ``c`` (itself or its passage subject) leave unnamed the acronym a focused
+        question names its subject by, written short or spelled out ("Why does GQA reduce
+        memory?": not FlashAttention's "queries ... memory")?"""
+        key = set(subject.key)
+        if not subject.focused or not any(name & key for _, name in subject.expanded):
+            return False
+        present = {*self.table.terms[c.sentence], *self.table.subject[c.sentence]}
+        return not any(short in present or name <= present for short, name in subject.expanded)
 
     def out_of_scope(self, c: Candidate, subject: Subject) -> bool:
         """Outside the paper or name a question scopes itself to ("In the Flamingo paper,
