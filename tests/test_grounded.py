@@ -1268,3 +1268,14 @@ def test_a_short_question_is_not_answered_by_a_sentence_merely_close_in_wording(
     # a sentence that is about the subject still leads, however far its wording
     for question in ("What is the KV cache?", "How does FlashAttention save memory?"):
         assert not real_assistant.ask(question).abstained, question
+
+
+@pytest.mark.integration
+def test_a_comparison_is_not_led_by_another_version_of_an_item(real_assistant):
+    """"Compare Mamba and Transformers" contrasts Mamba with Transformers, not Mamba-2 with
+    Mamba; when the other version is itself compared, its sentences still lead."""
+    mamba = real_assistant.ask("Compare Mamba and Transformers")
+    lead = mamba.text.split("\n\n")[0]
+    assert "Mamba-2" not in lead and "Transformer" in lead, lead
+    flash = real_assistant.ask("FlashAttention vs FlashAttention-2, what changed?")
+    assert "FlashAttention-2" in flash.text.split("\n\n")[0]

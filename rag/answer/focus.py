@@ -190,7 +190,13 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     covered = [i for i in intent.items if per_item[i]]
     t = composer.table
     both = [c for c in cands if sum(c in per_item[i] for i in covered) >= 2]
+    # "Compare Mamba and Transformers": Mamba-2's sentences are not Mamba's (unless another
+    # compared item is that version: "FlashAttention vs FlashAttention-2")
+    unversioned = [i for i in covered if not any(
+        another_version(j, "", i, question_version(i)) for j in intent.items if j != i)]
     contrast = min(both, default=None, key=lambda c: (
+        any(another_version(t.text[c.sentence], t.subject_name[c.sentence], i,
+                            question_version(i)) for i in unversioned),
         t.anaphoric[c.sentence] or t.needs_antecedent[c.sentence],
         t.facet[c.sentence] in ("impact", "background", "problem"),
         not t.statement[c.sentence], both.index(c)))
