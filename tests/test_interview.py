@@ -269,6 +269,11 @@ def test_near_duplicate_points_merge():
     ("The resulting process reward model, used to pick the best of many sampled solutions, "
      "solved 78.2% of MATH, clearly ahead of an outcome-supervised reward model.",
      "The paper found that outcome supervision beats process supervision."),
+    # the two sides of "more than" traded places
+    ("Uses prospect theory (humans weigh losses more than gains) to derive a loss function.",
+     "Prospect theory says people weigh gains more heavily than losses."),
+    ("Uses prospect theory (humans weigh losses more than gains) to derive a loss function.",
+     "People weigh gains about twice as heavily as losses."),
 ])
 def test_contradictions_are_caught(point, answer):
     assert grading.contradiction(point, answer)
@@ -279,6 +284,9 @@ def test_contradictions_are_caught(point, answer):
     ("BERT masks 15% of input tokens.", "BERT masks fifteen percent of the input tokens."),
     ("It reached 99.3% of ChatGPT's score.", "It reached about 99% of ChatGPT's score."),
     ("GRPO vs PPO: simpler, no critic model.", "GRPO drops the critic model entirely."),
+    # "more than" with the same two sides, however worded; a quantity compares nothing
+    ("Humans weigh losses more than gains.", "Losses weigh about twice as heavily as gains."),
+    ("Trained on more than 5.5 trillion tokens of code.", "It saw more than 5.5 trillion tokens."),
     # antonyms about different things: LoRA fine-tunes the low-rank matrices, freezes W
     ("Fine-tune only low-rank matrices delta-W = BA.",
      "LoRA freezes the pretrained weights and learns two low-rank matrices."),

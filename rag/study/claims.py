@@ -185,10 +185,52 @@ def _ranking(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
     return (frozenset(winner), frozenset(loser)) if winner and loser else None
 
 
+# "weigh losses more (heavily) than gains": the word before and the word after compare.
+_MORE = re.compile(r"\b(?:(?P<cmp>more|greater|heavier|less|smaller|lighter)(?:\s+(?:heavily|"
+                   r"strongly|often|weight|important|influential))?\s+than|(?:twice|(?:two|"
+                   r"three|\d+) times|\d+(?:\.\d+)?x)\s+as\s+(?:heavily|much|strongly|"
+                   r"often)\s+as)\b", re.I)
+_LESS = frozenset({"less", "smaller", "lighter"})
+
+
+@lru_cache(maxsize=4096)
+def _compared(text: str) -> tuple[str, str, int] | None:
+    """``(stem before, stem after, direction)`` of the first "X more than Y" ("X twice as
+    heavily as Y") in ``text``
+    whose two sides are words, not numbers ("more than 5.5 trillion tokens" compares
+    nothing): the content words right before and right after it, in its clause."""
+    found = _MORE.search(text)
+    if not found:
+        return None
+    before = [w for w in terms.words(re.split(r"[,;:(]", text[:found.start()])[-1])
+              if w not in terms.FUNCTION_WORDS]
+    after_text = re.split(r"[,;:.()]", text[found.end():])[0]
+    after = [w for w in terms.words(after_text) if w not in terms.FUNCTION_WORDS]
+    if not before or not after or re.match(r"\s*[\d$]", after_text):
+        return None
+    sign = -1 if (found.group("cmp") or "").lower() in _LESS else 1
+    return terms.stem(before[-1]), terms.stem(after[0]), sign
+
+
+def reversed_comparative(point: str, unit: str) -> str:
+    """The unit compares the point's two sides the other way round ("weigh gains more
+    heavily than losses" for "weigh losses more than gains"), or turns "more" into
+    "less" between the same two."""
+    p, u = _compared(point), _compared(unit)
+    if not p or not u or p[0] == p[1]:
+        return ""
+    if (u[0], u[1]) == (p[1], p[0]) and u[2] == p[2] or (u[0], u[1]) == (p[0], p[1]) \
+            and u[2] != p[2]:
+        return "reversed comparison"
+    return ""
+
+
 def reversed_ranking(point: str, unit: str) -> str:
     """The unit ranks the point's two named sides the other way round ("outcome
     supervision beats process supervision" for "the process reward model ..., ahead of
-    an outcome-supervised reward model")."""
+    an outcome-supervised reward model"; ``reversed_comparative``)."""
+    if why := reversed_comparative(point, unit):
+        return why
     p, u = _ranking(point), _ranking(unit)
     if not p or not u:
         return ""
