@@ -140,6 +140,11 @@ def test_stem_tokens_match_bm25s():
     # "the number of training tokens" is a noun phrase, not a request for results
     ("How should you balance model size against the number of training tokens?",
      ("definition",), ()),
+    # the two sides of a comparative are the items; filler and a lone adjective are not
+    ("is DPO actually better than RLHF or just simpler?", ("comparison", "verdict"),
+     ("DPO", "RLHF")),
+    ("what's so special about Mamba compared to transformers", ("comparison",),
+     ("Mamba", "transformers")),
     # a clause is no item: the name it opens with is ("but Chinchilla later came to ...")
     ("Kaplan's scaling laws told labs to build huge models and train them on few tokens, "
      "but Chinchilla later came to a different conclusion - how do the two differ?",

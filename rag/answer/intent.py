@@ -80,13 +80,22 @@ FACET_FIT: dict[str, tuple[str, ...]] = {
     "verdict": ("results", "", "limitations", "key_idea"),
     "problem": ("problem", "background", "hint", "limitations"),
 }
-_SPLIT_ITEMS = re.compile(r"\s*(?:\bvs\.?|\bversus\b|,|\bor\b|\band\b|/|\bover\b|\bcompared? "
-                          r"(?:to|with)\b|\bdiffers? from\b|\bdifferent from\b)\s*", re.I)
+_COMPARATIVE = (r"(?:better|worse|faster|slower|cheaper|simpler|stronger|weaker|larger|smaller|"
+                r"bigger|(?:more|less)\s+\w+)")
+_SPLITS = (r"\bvs\.?|\bversus\b|,|\bor\b|\band\b|/|\bover\b|\bcompared? (?:to|with)\b|"
+           r"\bdiffers? from\b|\bdifferent from\b")
+_SPLIT_ITEMS = re.compile(rf"\s*(?:{_SPLITS})\s*", re.I)
+# "is DPO actually better than RLHF?": DPO and RLHF ("why is X better than Y?" asks why)
+_SPLIT_RANKED = re.compile(rf"\s*(?:{_SPLITS}|\b{_COMPARATIVE}\s+than\b)\s*", re.I)
+# "is DPO actually better than RLHF or just simpler?": "just simpler" is no item
+_LONE_COMPARATIVE = re.compile(rf"^(?:just\s+|simply\s+|only\s+)?{_COMPARATIVE}$", re.I)
 _ITEM_NOISE = re.compile(
     r"^(?:compare|comparison of|what'?s|what is|what are|the|a|an|difference|differences|"
     r"between|how (?:is|does|do)|is|which|when|would|you|use|to|it|can|could|please|"
     r"briefly|quickly|explain|describe|discuss|contrast|tell me(?: about)?|talk about|"
-    r"walk me through)\b\s*|"
+    r"walk me through|actually|really|so special about|special about|so (?:great|good|"
+    r"different) about|the (?:big )?deal with)\b\s*|"
+    r"\s+\b(?:actually|really|just)$|"
     r"\s*\b(?:differ|different|from each other|trade-?offs?|which is (?:simpler|better)|"
     r"what'?s the difference|what changed|what'?s new|for|in|on|when is each better)\b.*$",
     re.I)
@@ -158,7 +167,8 @@ def detect_intent(question: str) -> Intent:
         kinds = ["comparison"] + [k for k in kinds if k not in ("comparison", "definition")]
     if not kinds:
         kinds = ["definition"]
-    items = comparison_items(question) if "comparison" in kinds else ()
+    items = comparison_items(question, ranked="reason" not in kinds) \
+        if "comparison" in kinds else ()
     if "comparison" in kinds and len(items) < 2 and "reason" in kinds:
         # "Why do Transformers handle long-range dependencies better than RNNs?": one
         # thing named, with a comparative: asks the other kind (why), not for a table
@@ -166,9 +176,10 @@ def detect_intent(question: str) -> Intent:
     return Intent(tuple(dict.fromkeys(kinds)), items, tuple(clauses))
 
 
-def comparison_items(question: str) -> tuple[str, ...]:
+def comparison_items(question: str, ranked: bool = True) -> tuple[str, ...]:
     """The things compared: "DPO vs RLHF?" -> ("DPO", "RLHF"); "Compare CoT, ToT and
-    ReAct" -> ("CoT", "ToT", "ReAct")."""
+    ReAct" -> ("CoT", "ToT", "ReAct"); with ``ranked``, the two sides of a comparative
+    ("is DPO actually better than RLHF?" -> ("DPO", "RLHF"))."""
     text = re.split(r"\s[—-]\s|:|\?|, which\b|\bwhich (?:is|one)\b", question)[0]
     text = re.sub(r"[!.]+", " ", text)
     named = re.search(r"\b(?:between|contrast|comparison of)\b|\bcompare\b(?!s?\s+(?:to|with)\b)",
@@ -186,7 +197,7 @@ def comparison_items(question: str) -> tuple[str, ...]:
                                   text, re.I)
     if asks_how:  # "Compare how Flamingo, BLIP-2 and LLaVA connect a vision encoder ..."
         text = text[asks_how.end():]
-    parts = [_clean_item(p) for p in _SPLIT_ITEMS.split(text)]
+    parts = [_clean_item(p) for p in (_SPLIT_RANKED if ranked else _SPLIT_ITEMS).split(text)]
     if asks_how:
         parts = [_name_only(p) for p in parts]
     elif parts and (wh := _WH_AUX.match(parts[0])):  # "What did GLaM show about ... compared
@@ -197,6 +208,7 @@ def comparison_items(question: str) -> tuple[str, ...]:
     parts = [re.sub(r"['’]s$", "", p) for p in parts]  # "Kaplan's" -> "Kaplan"
     return tuple(dict.fromkeys(p for p in parts if p and len(p) <= 60  # "how strong is it",
                                and not _QUESTION_WORD.match(p)  # "train them": no name
+                               and not _LONE_COMPARATIVE.match(p)
                                and not _PRONOUN_ITEM.search(p)))
 
 
