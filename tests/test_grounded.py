@@ -1284,3 +1284,12 @@ def test_a_comparison_is_not_led_by_another_version_of_an_item(real_assistant):
     assert "Mamba-2" not in lead and "Transformer" in lead, lead
     flash = real_assistant.ask("FlashAttention vs FlashAttention-2, what changed?")
     assert "FlashAttention-2" in flash.text.split("\n\n")[0]
+
+
+@pytest.mark.integration
+def test_the_attention_mechanism_is_not_led_by_mambas_problem_statement(real_assistant):
+    """"mechanism" only says what kind of thing attention is: the Transformer's own
+    passages lead, not Mamba's "Problem: Transformer attention O(n^2) ..."."""
+    answer = real_assistant.ask("Explain the attention mechanism in transformers")
+    lead = answer.text.split("\n\n")[0]
+    assert "O(n^2)" not in lead and "Transformer" in lead, lead
