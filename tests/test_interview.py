@@ -708,3 +708,22 @@ def test_one_where_the_point_says_all_is_a_contradiction():
     point = "Inference challenges: need to load all experts."
     assert contradiction(point, "you only need to load the one expert a token is routed to")
     assert not contradiction(point, "you must keep all experts in memory")
+
+
+def test_a_guide_question_takes_key_points_from_passages_about_what_it_asks():
+    """"Explain the attention mechanism in transformers" is answered by the Transformer's
+    passages, not by Mamba's section (whose problem line only mentions attention); an
+    acronym counts spelled out ("ToT": the Tree of Thoughts card)."""
+    from rag.records import Chunk
+
+    def chunk(title, section):
+        return Chunk(chunk_id="c", doc_id="d", title=title, section=section, text="x",
+                     embed_text="x")
+    asked = "Explain the attention mechanism in transformers"
+    assert stored._names_asked(chunk("Attention Is All You Need", "Paper card"), asked)
+    assert not stored._names_asked(chunk("Papers Reading Guide", "Efficiency & Scaling "
+                                         "Papers › 9. Mamba: Linear-Time Sequence Modeling"),
+                                   asked)
+    assert stored._names_asked(chunk("Tree of Thoughts: Deliberate Problem Solving with "
+                                     "Large Language Models", "Paper card"),
+                               "Compare CoT, ToT, and ReAct")

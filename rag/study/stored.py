@@ -188,7 +188,10 @@ def _allowed(ctx: BuildContext, entry: BankEntry, own: list[int], retrieved: lis
     discussion question, all for a guide question (it has no passages)."""
     if entry.origin in ("paper", "document"):
         return []
-    if entry.origin == "guide" or not own:
+    if entry.origin == "guide":  # about what it asks, when any is
+        return [ci for ci in retrieved if _names_asked(ctx.chunks[ci], entry.question)] \
+            or retrieved
+    if not own:
         return retrieved
     names = _subject_names(ctx, own)
     out = []
@@ -205,13 +208,26 @@ def _allowed(ctx: BuildContext, entry: BankEntry, own: list[int], retrieved: lis
     return out
 
 
+def _names_asked(chunk: Chunk, question: str) -> bool:
+    """Does a passage's title or section name something the question asks about ("Explain
+    the attention mechanism in transformers": the Transformer card, not Mamba's section,
+    whose problem line only mentions attention)?"""
+    asked = terms.distinguishing(expand_acronyms(question), "")  # "ToT": tree of thoughts
+    return bool(asked & terms.content_stems(f"{chunk.title} {chunk.section}"))
+
+
 def _candidates(ctx: BuildContext, entry: BankEntry, qvec: np.ndarray,
                 facts: dict[int, list[int]], cfg: InterviewSettings, search: BuildSearch,
                 ) -> list[keypoints.Candidate]:
     position = {c.chunk_id: i for i, c in enumerate(ctx.chunks)}
     own = [position[c] for c in entry.source_chunk_ids if c in position]
+    if entry.origin == "guide":  # retrieved for it: own only when about what it asks
+        own = [ci for ci in own if _names_asked(ctx.chunks[ci], entry.question)]
     skip = position.get(entry.origin_chunk_id) if entry.origin == "guide" else None
-    retrieved = _allowed(ctx, entry, own, search(entry.question, qvec, cfg.reference_passages))
+    wide = 2 if entry.origin == "guide" else 1  # a guide question keeps only some of them
+    retrieved = _allowed(ctx, entry, own,
+                         search(entry.question, qvec, wide * cfg.reference_passages))
+    retrieved = retrieved[:cfg.reference_passages]
     out = []
     for ci in dict.fromkeys([*own, *retrieved]):
         if ci == skip:
