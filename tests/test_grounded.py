@@ -1293,3 +1293,10 @@ def test_the_attention_mechanism_is_not_led_by_mambas_problem_statement(real_ass
     answer = real_assistant.ask("Explain the attention mechanism in transformers")
     lead = answer.text.split("\n\n")[0]
     assert "O(n^2)" not in lead and "Transformer" in lead, lead
+    # a sentence that holds every word of a descriptive question may lead however far its
+    # wording: RAG's "swapping the index", not its problem line; the Transformer's
+    # feed-forward networks, not DiT's question about the U-Net
+    rag = real_assistant.ask("how do you update what a rag model knows w/o retraining it")
+    assert rag.text.startswith("Swapping the index"), rag.text
+    ffn = real_assistant.ask("what is the role of the feed-forward layer in a transformer")
+    assert "feed-forward" in ffn.text.split("\n\n")[0], ffn.text

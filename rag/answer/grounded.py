@@ -112,6 +112,8 @@ class Composer:
             return True  # "in the Transformer paper": any sentence of that paper's card
         if subject.within and self.table.chunk[c.sentence] in subject.within:
             return True  # "What is double quantization in QLoRA?": QLoRA's passages
+        if not subject.focused and c.focus >= 0.99 and c.cosine >= cfg.lead_floor:
+            return True  # every word of a descriptive question ("update ... without retraining")
         return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine) \
             and not self.off_short_subject(c, subject)
 
