@@ -23,6 +23,8 @@ from rag.search.query import correct_typos, normalize, not_a_question, stem_toke
     ("how does lora wrk", "how does lora work"),
     ("wat is the diff between dpo and ppo lol", "what is the difference between dpo and ppo"),
     ("rlhf w/o a reward model?", "rlhf without a reward model?"),
+    ("lora w/ 4-bit weights b/c memory", "lora with 4-bit weights because memory"),
+    ("DPO vs. RLHF", "DPO vs RLHF"), ("I/O bound", "I/O bound"),
     ("DIFF models", "DIFF models"),  # shorthand only in lower case
     ("In τ-bench, what does pass^k capture?", "In tau-bench, what does pass^k capture?"),
 ])

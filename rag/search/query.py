@@ -64,6 +64,7 @@ SHORTHAND: dict[str, str] = {
     "wrk": "work", "wrks": "works", "abt": "about", "diff": "difference", "wat": "what",
     "wht": "what", "cuz": "because", "becuz": "because", "thru": "through", "w/o": "without",
     "b/w": "between", "btw": "", "lol": "", "ngl": "", "tbh": "", "imo": "", "idk": "",
+    "w/": "with", "b/c": "because", "bc": "because", "vs.": "vs",
 }
 _SHORTHAND = re.compile(r"(?<![\w/])(" + "|".join(map(re.escape, SHORTHAND)) + r")(?![\w/])")
 _TAIL = re.compile(r"\s+(?:in a nutshell|pls|plz|please|thx|thanks)\s*(?=[?.!]*$)", re.I)
