@@ -1300,5 +1300,8 @@ def test_the_attention_mechanism_is_not_led_by_mambas_problem_statement(real_ass
     # feed-forward networks, not DiT's question about the U-Net
     rag = real_assistant.ask("how do you update what a rag model knows w/o retraining it")
     assert rag.text.startswith("Swapping the index"), rag.text
+    # "processed by a router that directs it to ..." defines the router
+    router = real_assistant.ask("What is the router in a mixture of experts?")
+    assert router.text.startswith("Each input token is processed by a router"), router.text
     ffn = real_assistant.ask("what is the role of the feed-forward layer in a transformer")
     assert "feed-forward" in ffn.text.split("\n\n")[0], ffn.text

@@ -473,6 +473,8 @@ def _definition_patterns(term: str) -> tuple[re.Pattern, ...]:
                    rf"(?:\s+(?:is|are|was|were|that|which|whose)\b|,)", re.I),
         re.compile(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
                    rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
+                   # "processed by a router that directs it to the most relevant experts"
+                   rf"\ban?\s+{t}[\w-]*\s+(?:that|which)\s+[a-z]+s\b|"
                    rf"\b(?:introduces?|introduced|proposes?|proposed|presents?|defines?|"
                    rf"defined|coins?|coined|dubs?|dubbed)\s+(?:\S+\s+){{0,3}}?{t}", re.I))
 
