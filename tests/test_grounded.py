@@ -165,7 +165,7 @@ def test_anchors_leave_out_question_words_and_flag_unknown_terms():
 
 
 def test_a_subject_named_with_a_word_the_material_never_uses_is_unknown():
-    from rag.answer.subject import unknown_compound
+    from rag.answer.coverage import unknown_compound
 
     def stem(word):
         return list(stem_tokens(word))
@@ -186,7 +186,8 @@ def test_a_subject_named_with_a_word_the_material_never_uses_is_unknown():
 
 
 def test_a_hyphenated_subject_name_must_be_written_as_one_unit():
-    from rag.answer.subject import subject_names, writes_joined
+    from rag.answer.coverage import subject_names
+    from rag.answer.subject import writes_joined
 
     assert subject_names("What is multi-query attention?") == ["multi-query"]
     assert subject_names("How can prompts be optimised instead of hand-crafted?") == []

@@ -216,3 +216,40 @@ def decide(found_lead: bool, parts_missing: Sequence[str], weak: bool, named: bo
     if not found_lead:
         return "mentioned" if named else "none"
     return "partial" if parts_missing else "full"
+
+
+def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:
+    """The question's subject is not in the reading material: it has no known anchor, or
+    it names something the material never uses (a term outside its vocabulary that is
+    not an acronym the glossary spells out, ``known``)."""
+    if not anchors.weights:
+        return True
+    missing = [t for t in anchors.missing if t not in known]
+    return 2 * len(missing) >= len(missing) + len(anchors.weights)
+
+
+def unknown_compound(question: str, key: Sequence[str], missing: Sequence[str], stem,
+                     known: frozenset[str] = frozenset()) -> bool:
+    """Does the question name its subject with a word the material never uses right
+    before a key term ("speculative decoding", "ring attention")?  The material may
+    explain decoding or attention, but never that kind of it."""
+    unknown = {t for t in missing if t not in known and len(t) >= 3}
+    if not unknown or not key:
+        return False
+    m = _SUBJECT_AT.match(question)
+    words = [stem(w) for w in re.findall(r"[\w'-]+", question[m.end():])[:2]] if m else []
+    return len(words) == 2 and len(words[0]) == 1 and words[0][0] in unknown \
+        and bool(set(words[1]) & set(key))
+
+
+def subject_names(question: str) -> list[str]:
+    """The word a question names its subject with, right after "What is", "How does",
+    "Explain" ... ("What is multi-query attention?": "multi-query")."""
+    m = _SUBJECT_AT.match(question)
+    return re.findall(r"[\w'-]+", question[m.end():])[:1] if m else []
+
+
+# Where a question names its subject: "What's speculative decoding", "How does ring
+# attention work", "Explain the ..."
+_SUBJECT_AT = re.compile(r"^\s*(?:(?:what|how|why)(?:'s|s|\s+(?:is|are|does|do))|explain|"
+                         r"define|describe|tell\s+me\s+about)\s+(?:(?:the|an?)\s+)?", re.I)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.answer import compose as layout
-from rag.answer.coverage import question_anchors
+from rag.answer.coverage import question_anchors, unknown_compound, unknown_subject
 from rag.answer.grounded import Candidate, Composer, coverage_label
 from rag.answer.intent import Intent, detect_intent
 from rag.answer.sentences import facet_fit
@@ -25,8 +25,6 @@ from rag.answer.subject import (
     glossary_stems,
     question_subject,
     subject_label,
-    unknown_compound,
-    unknown_subject,
 )
 from rag.answer.versions import another_version, other_name, question_version
 from rag.records import Hit

@@ -10,7 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer.coverage import Anchors, name_phrases, name_spans, question_anchors
+from rag.answer.coverage import (
+    Anchors,
+    name_phrases,
+    name_spans,
+    question_anchors,
+    subject_names,
+)
 from rag.answer.versions import question_version, regex
 from rag.search.conversation import is_elliptical
 from rag.search.names import name_key
@@ -181,6 +187,7 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     appended = text[len(bare):]
     surface, follows = _surface(backend, bare, appended, key, own, focused)
     paper = _PAPER_REF.search(bare) or _PAPER_REF.search(bare_question(question))
+    whole = bare_question(question or clause)
     asked = frozenset(own.key_terms(backend.focus.key_share)) if appended.strip() \
         and _PRONOUN.search(bare) else frozenset()  # a follow-up ("pick its rank")
     # "What problem does ORPO solve? (odds ratio preference optimization)": the expansion
@@ -191,12 +198,13 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
                    question_version(bare), asked, spelled, counted(bare), within, follows,
-                   coined_stems(bare, backend), acronym_names(
-                       bare_question(question or clause), backend._tokenize),
-                   *first_method(backend, bare),
-                   len(bare_question(question or clause).split()),
-                   tuple((w, frozenset(backend._tokenize(w))) for w in subject_names(bare)
-                         if "-" in w))
+                   coined_stems(bare, backend), acronym_names(whole, backend._tokenize),
+                   *first_method(backend, bare), len(whole.split()), joined_names(backend, bare))
+
+
+def joined_names(backend, bare: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The hyphenated word a question names its subject with ("multi-query"), stemmed."""
+    return tuple((w, frozenset(backend._tokenize(w))) for w in subject_names(bare) if "-" in w)
 
 
 def is_focused(backend, bare: str, own: Anchors) -> bool:
@@ -407,43 +415,6 @@ def named_terms(backend, question: str, own: Anchors) -> list[str]:
 _STYLE = re.compile(r"\b(?:in (?:just )?(?:one|a|two|three|a few|simple|plain|layman'?s?|"
                     r"short) (?:sentences?|words?|terms|lines?|paragraphs?)|like I'?m "
                     r"(?:five|5))\b|(?<=\bhow )(?:big|large)\b", re.I)
-
-
-def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bool:
-    """The question's subject is not in the reading material: it has no known anchor, or
-    it names something the material never uses (a term outside its vocabulary that is
-    not an acronym the glossary spells out, ``known``)."""
-    if not anchors.weights:
-        return True
-    missing = [t for t in anchors.missing if t not in known]
-    return 2 * len(missing) >= len(missing) + len(anchors.weights)
-
-
-def unknown_compound(question: str, key: Sequence[str], missing: Sequence[str], stem,
-                     known: frozenset[str] = frozenset()) -> bool:
-    """Does the question name its subject with a word the material never uses right
-    before a key term ("speculative decoding", "ring attention")?  The material may
-    explain decoding or attention, but never that kind of it."""
-    unknown = {t for t in missing if t not in known and len(t) >= 3}
-    if not unknown or not key:
-        return False
-    m = _SUBJECT_AT.match(question)
-    words = [stem(w) for w in re.findall(r"[\w'-]+", question[m.end():])[:2]] if m else []
-    return len(words) == 2 and len(words[0]) == 1 and words[0][0] in unknown \
-        and bool(set(words[1]) & set(key))
-
-
-def subject_names(question: str) -> list[str]:
-    """The word a question names its subject with, right after "What is", "How does",
-    "Explain" ... ("What is multi-query attention?": "multi-query")."""
-    m = _SUBJECT_AT.match(question)
-    return re.findall(r"[\w'-]+", question[m.end():])[:1] if m else []
-
-
-# Where a question names its subject: "What's speculative decoding", "How does ring
-# attention work", "Explain the ..."
-_SUBJECT_AT = re.compile(r"^\s*(?:(?:what|how|why)(?:'s|s|\s+(?:is|are|does|do))|explain|"
-                         r"define|describe|tell\s+me\s+about)\s+(?:(?:the|an?)\s+)?", re.I)
 
 
 def defines(text: str, term: str) -> bool:
