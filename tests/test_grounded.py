@@ -142,6 +142,10 @@ def test_stem_tokens_match_bm25s():
     # "the number of training tokens" is a noun phrase, not a request for results
     ("How should you balance model size against the number of training tokens?",
      ("definition",), ()),
+    # risks and challenges are limitations
+    ("What are the risks of RLHF?", ("limitations",), ()),
+    ("What are the inference challenges in Mixture of Experts?", ("limitations",), ()),
+    ("What can't transformers do well?", ("limitations",), ()),
     # the two sides of a comparative are the items; filler and a lone adjective are not
     ("is DPO actually better than RLHF or just simpler?", ("comparison", "verdict"),
      ("DPO", "RLHF")),

@@ -27,7 +27,8 @@ _PATTERNS: dict[str, str] = {
                    r"weak (?:spots?|points?)|shortcomings?|"
                    r"pitfalls?|fail(?:s|ure modes?)?\b|criticisms?|problems? with|issues? with|"
                    r"does not help|doesn'?t help|not help|fall(?:s)? short|go wrong|"
-                   r"engineering issues)",
+                   r"engineering issues|risks? (?:of|with|in)|challenges? (?:of|with|in)|"
+                   r"(?:can'?t|cannot) .{1,30}\bdo well)",
     "usage": r"\b(?:when (?:would|should|do|to|can) (?:you |we |i |one )?(?:use|choose|pick|"
              r"prefer)|how (?:would|should|do) (?:you|we|i|one) (?:pick|choose|select|decide)|"
              r"when to use|use cases?|which (?:one )?should|should (?:you|i|we) use|"
