@@ -135,3 +135,27 @@ def test_an_ordinal_reference_names_the_listed_item():
     assert resolve_ordinal("How does the first stage work?", three) \
         == "How does the first stage work?"
     assert resolve_ordinal("and the third one?", "DPO vs RLHF?") == "and the third one?"
+
+
+def test_a_chained_followup_points_at_the_conversations_subject():
+    """After "How does DPO work?" and "why is it more stable than PPO?", "it" is still DPO:
+    what the last follow-up carried comes before its own words, so the next pronoun's
+    antecedent (the first name carried) is DPO, not PPO; a standalone question's own words
+    stay first."""
+    chained = rewrite_followup("what data does it need?",
+                               ["why is it more stable than PPO? (DPO direct preference "
+                                "optimization)"])
+    assert chained.index("DPO") < chained.index("PPO")
+    standalone = rewrite_followup("and its drawbacks?", ["How does DPO compare to PPO? "
+                                                         "(direct preference optimization)"])
+    assert standalone.index("DPO") < standalone.index("direct")
+
+
+@pytest.mark.integration
+def test_a_followup_comparison_compares_the_conversations_subject(real_assistant):
+    """"how does it compare to QLoRA?" after two questions about LoRA compares LoRA with
+    QLoRA (a table with both rows), not QLoRA alone."""
+    history = real_assistant.standalone_history(["What is LoRA?",
+                                                 "and what are its drawbacks?"])
+    answer = real_assistant.ask("how does it compare to QLoRA?", history=history)
+    assert "| **LoRA** |" in answer.text and "| **QLoRA** |" in answer.text, answer.text

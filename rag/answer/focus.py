@@ -41,7 +41,7 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     """The ``Draft`` of the extractive answer for ``question`` over ``hits``."""
     from rag.answer.extractive import Draft, confidence
 
-    intent = detect_intent(bare_question(question))
+    intent = with_antecedent(detect_intent(bare_question(question)), question)
     subject = question_subject(backend, question)
     anchors, key = subject.anchors, list(subject.key)
     raw = backend.candidates(question, query_vec, hits)
@@ -73,6 +73,25 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
+
+
+# "how does it compare to ...", "is it better than ...", "and how do they differ from ...":
+# the pronoun is one side (not "the RL algorithm it relies on")
+_COMPARED_PRONOUN = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:\w+\s+){0,2}"
+                               r"(?:it|they|this|these)\b", re.I)
+
+
+def with_antecedent(intent: Intent, question: str) -> Intent:
+    """A follow-up comparing "it" with one named item ("how does it compare to QLoRA?
+    (LoRA low-rank adaptation ...)") compares the conversation's subject, the first name
+    retrieval appended, with it."""
+    bare = bare_question(question)
+    if "comparison" not in intent.kinds or len(intent.items) != 1 \
+            or not _COMPARED_PRONOUN.match(bare):
+        return intent
+    named = [n for n in re.findall(r"(?<![\w-])[\w-]*[A-Z][\w-]*", question[len(bare):])
+             if n.lower() != intent.items[0].lower()]
+    return Intent(intent.kinds, (named[0], *intent.items), intent.clauses) if named else intent
 
 
 def naming_passages(backend, subject: Subject, question: str,

@@ -81,10 +81,25 @@ def rewrite_followup(question: str, history: Sequence[str],
         question = resolve_ordinal(question, history[-1])
     if not history or not is_elliptical(question, names_subject):
         return question
-    previous = content_terms(history[-1])
+    previous = content_terms(_subject_first(history[-1]))
     if not previous:
         return question
     return f"{question.rstrip()} ({' '.join(previous)})"
+
+
+_TAIL = re.compile(r"(?:\s*\([^()]*\))+\s*$")
+
+
+def _subject_first(standalone: str) -> str:
+    """A standalone question with what it carried first when it was itself a follow-up
+    ("why is it more stable than PPO? (DPO ...)": DPO, then "stable PPO"), so a pronoun
+    of the next question points at the conversation's subject, not at what the last one
+    compared it with."""
+    tail = _TAIL.search(standalone)
+    own = standalone[:tail.start()] if tail else standalone
+    if not tail or not any(w.lower() in _ANAPHORA_STRONG for w in _WORD.findall(own)):
+        return standalone
+    return f"{tail.group(0).strip()} {own}"
 
 
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "former": 0, "last": -1,
