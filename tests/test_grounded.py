@@ -1271,6 +1271,11 @@ def test_a_short_question_is_not_answered_by_a_sentence_merely_close_in_wording(
     # out: grouped-query attention, not FlashAttention's "queries ... memory"
     gqa = real_assistant.ask("Why does GQA reduce memory?")
     assert "grouped-query attention" in gqa.text.split("\n\n")[0], gqa.text
+    # named only in a syllabus line ("- Multi-Query Attention"): mentioned, with the place
+    for question in ("What is multi-query attention?", "Why does MQA speed up decoding?"):
+        answer = real_assistant.ask(question)
+        assert answer.coverage == "mentioned", answer.text
+        assert "Transformers++" in answer.text, answer.text
     for question in ("Why do LLMs hallucinate?", "What is multi-query attention?",
                      "Why does MQA speed up decoding?",
                      "what's speculative decoding and how much faster is it",

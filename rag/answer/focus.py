@@ -25,6 +25,7 @@ from rag.answer.subject import (
     glossary_stems,
     question_subject,
     subject_label,
+    writes_joined,
 )
 from rag.answer.versions import another_version, other_name, question_version
 from rag.records import Hit
@@ -104,6 +105,10 @@ def naming_passages(backend, subject: Subject, question: str,
     the name the question writes as one ("- WGAN/WGAN-GP").  A word the material never
     uses ("How do I fix a flat tyre?") is named nowhere."""
     key, bare = subject.key, bare_question(question)
+    units = named_units(bare, subject)
+    if units:  # "multi-query attention", "MQA": where the material writes it as one unit
+        return [r for r, h in enumerate(hits) if any(writes_joined(h.chunk.text, u)
+                                                     for u in units)]
     own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
     known = glossary_stems()
     if not key or subject.anchors.weights[key[0]] < NAMED_MIN \
@@ -116,6 +121,23 @@ def naming_passages(backend, subject: Subject, question: str,
             if wanted <= backend.passage_names(h) and backend.names_together(h, wanted)
             or name and backend.lists_name(h, name)]
 
+
+
+def named_units(bare: str, subject: Subject) -> list[str]:
+    """The names a question gives its subject as one unit: the hyphenated word it opens
+    with ("multi-query") and the long form of an acronym among its key terms ("MQA":
+    "multi-query attention")."""
+    from rag.search.glossary import glossary
+
+    key = set(subject.key)
+    units = [name for name, stems in subject.joined if stems & key]
+    spelled = glossary()
+    short = {s for s, long in subject.expanded if long & key or s in key}
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9-]*", bare):
+        long = spelled.get(word, "")
+        if long and len(long.split()) >= 2 and any(t in short for t in [word.lower()]):
+            units += [long, word]
+    return list(dict.fromkeys(units))
 
 
 class Plan:
