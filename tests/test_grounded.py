@@ -1271,6 +1271,10 @@ def test_a_short_question_is_not_answered_by_a_sentence_merely_close_in_wording(
     # out: grouped-query attention, not FlashAttention's "queries ... memory"
     gqa = real_assistant.ask("Why does GQA reduce memory?")
     assert "grouped-query attention" in gqa.text.split("\n\n")[0], gqa.text
+    # a coined name is found as written ("CQL" in the Offline RL syllabus)
+    cql = real_assistant.ask("how does conservative q-learning (CQL) avoid overestimating "
+                             "out-of-distribution actions?")
+    assert cql.coverage == "mentioned" and "Offline RL" in cql.text, cql.text
     # named only in a syllabus line ("- Multi-Query Attention"): mentioned, with the place
     for question in ("What is multi-query attention?", "Why does MQA speed up decoding?"):
         answer = real_assistant.ask(question)

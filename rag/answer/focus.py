@@ -105,10 +105,12 @@ def naming_passages(backend, subject: Subject, question: str,
     the name the question writes as one ("- WGAN/WGAN-GP").  A word the material never
     uses ("How do I fix a flat tyre?") is named nowhere."""
     key, bare = subject.key, bare_question(question)
-    units = named_units(bare, subject)
-    if units:  # "multi-query attention", "MQA": where the material writes it as one unit
-        return [r for r, h in enumerate(hits) if any(writes_joined(h.chunk.text, u)
-                                                     for u in units)]
+    units, names = named_units(bare, subject), coined_names(bare, subject)
+    if units or names:  # "multi-query attention", "MQA", "ColBERT": where the material
+        return [r for r, h in enumerate(hits)  # writes it as one unit
+                if any(writes_joined(h.chunk.text, u) for u in units)
+                or any(re.search(rf"(?<![\w-]){re.escape(n)}(?!\w)", h.chunk.text)
+                       for n in names)]
     own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
     known = glossary_stems()
     if not key or subject.anchors.weights[key[0]] < NAMED_MIN \
@@ -138,6 +140,14 @@ def named_units(bare: str, subject: Subject) -> list[str]:
         if long and len(long.split()) >= 2 and any(t in short for t in [word.lower()]):
             units += [long, word]
     return list(dict.fromkeys(units))
+
+
+def coined_names(bare: str, subject: Subject) -> list[str]:
+    """Names the question writes with capitals inside ("ColBERT", "HyDE", "CQL") that are
+    among its key terms, as written (matched case-sensitively: "STaR" is no "start")."""
+    words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[\w'’-]+", bare)[1:]]
+    return [w for w in dict.fromkeys(words) if re.search(r"[A-Z].*[A-Z]|[a-z][A-Z]", w)
+            and w.lower() in subject.coined | set(subject.key)]
 
 
 class Plan:
