@@ -1314,6 +1314,10 @@ def test_the_attention_mechanism_is_not_led_by_mambas_problem_statement(real_ass
     # feed-forward networks, not DiT's question about the U-Net
     rag = real_assistant.ask("how do you update what a rag model knows w/o retraining it")
     assert rag.text.startswith("Swapping the index"), rag.text
+    # "ratio" only relates two terms: Chinchilla's card answers it
+    ratio = real_assistant.ask("What did Chinchilla find about the ratio of tokens to "
+                               "parameters?")
+    assert not ratio.abstained and "Chinchilla" in ratio.text, ratio.text
     # "processed by a router that directs it to ..." defines the router
     router = real_assistant.ask("What is the router in a mixture of experts?")
     assert router.text.startswith("Each input token is processed by a router"), router.text
