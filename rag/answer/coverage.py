@@ -40,7 +40,7 @@ than besid within worth onto upon via among amongst across toward toward despit 
 someth anyth everyth noth els els yet etc about origin regard concern which whose
 reduc mitig prevent avoid handl put pick choos chose select decid walk consid prefer
 recommend spot shortcom contribut headlin takeaway some sever certain various play them
-accord intuit behind gist mechan concept ratio""".split())
+accord intuit behind gist mechan concept ratio phenomenon""".split())
 
 
 @dataclass(frozen=True)
