@@ -142,6 +142,8 @@ def test_stem_tokens_match_bm25s():
     # "the number of training tokens" is a noun phrase, not a request for results
     ("How should you balance model size against the number of training tokens?",
      ("definition",), ()),
+    # attention scores are no results
+    ("Why divide attention scores by sqrt(d_k)?", ("reason",), ()),
     # risks and challenges are limitations
     ("What are the risks of RLHF?", ("limitations",), ()),
     ("What are the inference challenges in Mixture of Experts?", ("limitations",), ()),
@@ -1323,3 +1325,22 @@ def test_the_attention_mechanism_is_not_led_by_mambas_problem_statement(real_ass
     assert router.text.startswith("Each input token is processed by a router"), router.text
     ffn = real_assistant.ask("what is the role of the feed-forward layer in a transformer")
     assert "feed-forward" in ffn.text.split("\n\n")[0], ffn.text
+
+
+def test_a_parenthesis_written_onto_a_word_is_no_appended_expansion():
+    from rag.answer.subject import bare_question
+
+    assert bare_question("Why divide attention scores by sqrt(d_k)") == \
+        "Why divide attention scores by sqrt(d_k)"
+    assert bare_question("What is GQA? (grouped-query attention)") == "What is GQA?"
+    assert bare_question("and its drawbacks? (LoRA) (low-rank adaptation)") == \
+        "and its drawbacks?"
+
+
+@pytest.mark.integration
+def test_the_apps_first_example_question_is_answered(real_assistant):
+    """"Why divide attention scores by sqrt(d_k)?" (the app's example) was answered
+    "mentioned": its clause lost "(d_k)" as if retrieval had appended it."""
+    answer = real_assistant.ask("Why divide attention scores by sqrt(d_k)?")
+    assert answer.coverage == "full", answer.text
+    assert "Softmax stabilization" in answer.text.split("\n\n")[0]

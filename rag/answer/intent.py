@@ -33,7 +33,8 @@ _PATTERNS: dict[str, str] = {
              r"prefer)|how (?:would|should|do) (?:you|we|i|one) (?:pick|choose|select|decide)|"
              r"when to use|use cases?|which (?:one )?should|should (?:you|i|we) use|"
              r"in practice|makes? (?:that|it) possible)",
-    "results": r"\b(?:results?|how (?:well|much|fast|many|good|accurate|close)|score[sd]?|"
+    "results": r"\b(?:results?|how (?:well|much|fast|many|good|accurate|close)|"
+               r"(?<!attention )(?<!similarity )(?<!relevance )(?<!confidence )score[sd]?|"
                r"how did .{1,40} (?:show|establish|prove|demonstrate|verify|validate) that|"
                r"numbers?\b(?!\s+of\b)|(?:on|which|what|across) (?:\w+ )?benchmarks?|"
                r"benchmarks? (?:results?|numbers?|scores?|performance)|speed-?up|accuracy|"

@@ -21,7 +21,7 @@ from rag.answer.versions import question_version, regex
 from rag.search.conversation import is_elliptical
 from rag.search.names import name_key
 
-_PARENS = re.compile(r"\s*\([^()]*\)\s*$")
+_PARENS = re.compile(r"\s+\([^()]*\)\s*$")  # appended with a space: not "sqrt(d_k)"
 _PRONOUN = re.compile(r"\b(?:it|its|they|their|them)\b", re.I)
 _PAPER_REF = re.compile(r"\bthe\s+(?:(?:original|first|seminal|famous|classic)\s+)?"
                         r"([\w.+-]+(?:\s+[\w.+-]+){0,3}?)\s+paper\b", re.I)
