@@ -103,7 +103,9 @@ def naming_passages(backend, subject: Subject, question: str,
     letter": a passage about "last-letter concatenation" does not name it), acronyms
     counting spelled out (``ExtractiveBackend.passage_names``); or a syllabus line lists
     the name the question writes as one ("- WGAN/WGAN-GP").  A word the material never
-    uses ("How do I fix a flat tyre?") is named nowhere."""
+    uses ("How do I fix a flat tyre?") is named nowhere.  A subject the question names as
+    one unit ("multi-query attention", "MQA", "ColBERT": ``named_units``,
+    ``coined_names``) is named where a passage writes that unit."""
     key, bare = subject.key, bare_question(question)
     units, names = named_units(bare, subject), coined_names(bare, subject)
     if units or names:  # "multi-query attention", "MQA", "ColBERT": where the material
@@ -124,7 +126,6 @@ def naming_passages(backend, subject: Subject, question: str,
             or name and backend.lists_name(h, name)]
 
 
-
 def named_units(bare: str, subject: Subject) -> list[str]:
     """The names a question gives its subject as one unit: the hyphenated word it opens
     with ("multi-query") and the long form of an acronym among its key terms ("MQA":
@@ -137,7 +138,7 @@ def named_units(bare: str, subject: Subject) -> list[str]:
     short = {s for s, long in subject.expanded if long & key or s in key}
     for word in re.findall(r"[A-Za-z][A-Za-z0-9-]*", bare):
         long = spelled.get(word, "")
-        if long and len(long.split()) >= 2 and any(t in short for t in [word.lower()]):
+        if long and len(long.split()) >= 2 and word.lower() in short:
             units += [long, word]
     return list(dict.fromkeys(units))
 
