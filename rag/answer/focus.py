@@ -107,7 +107,7 @@ def naming_passages(backend, subject: Subject, question: str,
     one unit ("multi-query attention", "MQA", "ColBERT": ``named_units``,
     ``coined_names``) is named where a passage writes that unit."""
     key, bare = subject.key, bare_question(question)
-    units, names = named_units(bare, subject), coined_names(bare, subject)
+    units, names = named_units(subject), coined_names(bare, subject)
     if units or names:  # "multi-query attention", "MQA", "ColBERT": where the material
         return [r for r, h in enumerate(hits)  # writes it as one unit
                 if any(writes_joined(h.chunk.text, u) for u in units)
@@ -126,20 +126,16 @@ def naming_passages(backend, subject: Subject, question: str,
             or name and backend.lists_name(h, name)]
 
 
-def named_units(bare: str, subject: Subject) -> list[str]:
+def named_units(subject: Subject) -> list[str]:
     """The names a question gives its subject as one unit: the hyphenated word it opens
-    with ("multi-query") and the long form of an acronym among its key terms ("MQA":
+    with ("multi-query") and an acronym among its key terms with its long form ("MQA",
     "multi-query attention")."""
-    from rag.search.glossary import glossary
-
     key = set(subject.key)
     units = [name for name, stems in subject.joined if stems & key]
-    spelled = glossary()
-    short = {s for s, long in subject.expanded if long & key or s in key}
-    for word in re.findall(r"[A-Za-z][A-Za-z0-9-]*", bare):
-        long = spelled.get(word, "")
-        if long and len(long.split()) >= 2 and word.lower() in short:
-            units += [long, word]
+    short = {a.stem for a in subject.expanded if a.long & key or a.stem in key}
+    for a in subject.expanded:
+        if len(a.long_form.split()) >= 2 and a.written.lower() in short:
+            units += [a.long_form, a.written]
     return list(dict.fromkeys(units))
 
 

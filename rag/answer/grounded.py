@@ -364,18 +364,16 @@ class Composer:
                and not any(w[0].isdigit() for w in name) for name in subject.names):
             return True
         # "GQA": a point names the acronym or all of "grouped-query attention", not "queries"
-        names_one = any(short in present or name <= present for short, name in subject.expanded)
-        return not names_one and any(name & key for _, name in subject.expanded)
+        return leaves_acronym(subject, present)
 
     def unnamed_acronym(self, c: Candidate, subject: Subject) -> bool:
         """Does ``c`` (itself or its passage subject) leave unnamed the acronym a focused
         question names its subject by, written short or spelled out ("Why does GQA reduce
         memory?": not FlashAttention's "queries ... memory")?"""
-        key = set(subject.key)
-        if not subject.focused or not any(name & key for _, name in subject.expanded):
+        if not subject.focused or not subject.expanded:
             return False
-        present = {*self.table.terms[c.sentence], *self.table.subject[c.sentence]}
-        return not any(short in present or name <= present for short, name in subject.expanded)
+        return leaves_acronym(subject, {*self.table.terms[c.sentence],
+                                        *self.table.subject[c.sentence]})
 
     def out_of_scope(self, c: Candidate, subject: Subject) -> bool:
         """Outside the paper or name a question scopes itself to ("In the Flamingo paper,
@@ -408,6 +406,14 @@ class Composer:
 
 _NUMBER = (r"(?:\d[\d,.]*\s*(?:[kmbt]\b|%|x\b)?|\b(?:two|three|four|five|six|seven|eight|"
            r"nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b)")
+
+
+def leaves_acronym(subject: Subject, present: set[str]) -> bool:
+    """Does the question name its subject by an acronym (its long form shares a key term)
+    that the terms ``present`` name neither short nor spelled out in full?"""
+    key = set(subject.key)
+    return any(a.long & key for a in subject.expanded) \
+        and not any(a.stem in present or a.long <= present for a in subject.expanded)
 
 
 def states_count(text: str, counted: Sequence[str]) -> bool:

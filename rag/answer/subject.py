@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from rag.answer.coverage import (
     Anchors,
@@ -35,6 +36,15 @@ def bare_question(query: str) -> str:
     return query.strip()
 
 
+class Acronym(NamedTuple):
+    """An acronym a question writes, as the glossary spells it out."""
+
+    stem: str  # "gqa"
+    long: frozenset[str]  # stems of its long form: group, queri, attent
+    written: str  # "GQA"
+    long_form: str  # "grouped-query attention"
+
+
 @dataclass(frozen=True)
 class Subject:
     """What a question (or one clause of it) is about: its anchors and key terms, the
@@ -56,8 +66,8 @@ class Subject:
     follows: str = ""  # the question's word after ``surface`` ("multi-head attention")
     coined: frozenset[str] = frozenset()  # stems of the names it writes as one word
     # ("WGAN-GP", "CQL", "ColBERT"): a sentence answering it names one, or is about one
-    expanded: tuple[tuple[str, frozenset[str]], ...] = ()  # its acronyms' stems with
-    # their long forms' ("GQA": grouped-query attention), each one name
+    expanded: tuple[Acronym, ...] = ()  # the acronyms it writes that the glossary spells
+    # out ("GQA": grouped-query attention), each one name
     method: frozenset[str] = frozenset()  # stems of the first known paper or method name
     # it writes ("How does Tree of Thoughts explore ...?": tree, thought)
     method_home: frozenset[int] = frozenset()  # that name's own passages (card, section)
@@ -228,18 +238,19 @@ def first_method(backend, question: str) -> tuple[frozenset[str], frozenset[int]
 
 
 def acronym_names(question: str, stem: Callable[[str], Sequence[str]]
-                  ) -> tuple[tuple[str, frozenset[str]], ...]:
-    """The acronyms ``question`` writes that the glossary spells out in two words or more,
-    each as (its stem, its long form's stems)."""
+                  ) -> tuple[Acronym, ...]:
+    """The acronyms ``question`` writes that the glossary spells out in two words or
+    more."""
     from rag.search.glossary import glossary
 
     spelled = glossary()
     out = []
     for word in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z0-9-]*", question)):
-        words = frozenset(stem(spelled.get(word, "")))
+        long_form = spelled.get(word, "")
+        words = frozenset(stem(long_form))
         short = stem(word)
         if len(words) >= 2 and short:
-            out.append((short[0], words))
+            out.append(Acronym(short[0], words, word, long_form))
     return tuple(out)
 
 
