@@ -43,6 +43,9 @@ recommend spot shortcom contribut headlin takeaway some sever certain various pl
 accord intuit behind gist mechan concept ratio phenomenon""".split())
 
 
+SPECIFIC = 0.6  # a term this heavy (IDF share of the maximum) is specific, a name's
+
+
 @dataclass(frozen=True)
 class Anchors:
     """What a question is about: stemmed terms with their weights."""

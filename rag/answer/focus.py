@@ -15,12 +15,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.answer import compose as layout
-from rag.answer.coverage import question_anchors, unknown_compound, unknown_subject
+from rag.answer.coverage import (
+    SPECIFIC,
+    question_anchors,
+    unknown_compound,
+    unknown_subject,
+)
 from rag.answer.grounded import Candidate, Composer, coverage_label
 from rag.answer.intent import Intent, detect_intent
 from rag.answer.sentences import facet_fit
 from rag.answer.subject import (
     Subject,
+    appended_names,
     bare_question,
     glossary_stems,
     question_subject,
@@ -31,7 +37,6 @@ from rag.answer.versions import another_version, other_name, question_version
 from rag.records import Hit
 from rag.search.names import named_words
 
-NAMED_MIN = 0.6  # a subject "named" in the material is a specific term (IDF share of max)
 _LIMITS_NOTE = ("The reading material lists no limitations of {s}; what it does say about "
                 "{s} follows.")
 _MISSING_NOTE = "The material does not explain {s}."
@@ -90,8 +95,7 @@ def with_antecedent(intent: Intent, question: str) -> Intent:
     if "comparison" not in intent.kinds or len(intent.items) != 1 \
             or not _COMPARED_PRONOUN.match(bare):
         return intent
-    named = [n for n in re.findall(r"(?<![\w-])[\w-]*[A-Z][\w-]*", question[len(bare):])
-             if n.lower() != intent.items[0].lower()]
+    named = [n for n in appended_names(question) if n.lower() != intent.items[0].lower()]
     return Intent(intent.kinds, (named[0], *intent.items), intent.clauses) if named else intent
 
 
@@ -115,7 +119,7 @@ def naming_passages(backend, subject: Subject, question: str,
                        for n in names)]
     own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
     known = glossary_stems()
-    if not key or subject.anchors.weights[key[0]] < NAMED_MIN \
+    if not key or subject.anchors.weights[key[0]] < SPECIFIC \
             or any(t not in known for t in own.missing):
         return []
     name = next((set(w) for w in named_words(bare) if key[0] in w), set())

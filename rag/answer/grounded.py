@@ -15,6 +15,7 @@ import numpy as np
 
 from rag.answer import compose as layout
 from rag.answer.coverage import (
+    SPECIFIC,
     Anchors,
     decide,
     focus,
@@ -129,10 +130,10 @@ class Composer:
         if self.table.splits_joined(c.sentence, subject):
             return True
         weights = subject.anchors.weights
-        if len(subject.key) > 3 or weights.get(subject.key[0], 0.0) < 0.6:
+        if len(subject.key) > 3 or weights.get(subject.key[0], 0.0) < SPECIFIC:
             return False
         near = self.around(c.sentence)
-        rare = [t for t in subject.key if weights.get(t, 0.0) >= 0.6]
+        rare = [t for t in subject.key if weights.get(t, 0.0) >= SPECIFIC]
         return not any(w.startswith(t[:5]) for w in near for t in rare)
 
     def names_coined(self, c: Candidate, subject: Subject) -> bool:

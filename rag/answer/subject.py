@@ -101,10 +101,16 @@ def subject_label(question: str, key: Sequence[str], stem) -> str:
         return " ".join(dict.fromkeys(names[:2]))
     tail = question[len(bare):]
     if tail and re.search(r"\b(?:it|its|this|these|they|their|them|that)\b", bare, re.I):
-        named = re.findall(r"\b[\w-]*[A-Z][\w-]*\b", tail)
+        named = appended_names(question)
         return named[0] if named else surface_terms(tail, key[:1], stem)
     own = set(stem(bare))
     return phrase(bare, [k for k in key if k in own][:2] or key[:2], stem)
+
+
+def appended_names(question: str) -> list[str]:
+    """The names (words with a capital) that retrieval appended to the question, in order:
+    a follow-up's conversation subject comes first ("and its drawbacks? (LoRA ...)")."""
+    return re.findall(r"\b[\w-]*[A-Z][\w-]*\b", question[len(bare_question(question)):])
 
 
 def phrase(question: str, stems: Sequence[str], stem, most: int = 5) -> str:

@@ -196,9 +196,9 @@ _LESS = frozenset({"less", "smaller", "lighter"})
 @lru_cache(maxsize=4096)
 def _compared(text: str) -> tuple[str, str, int] | None:
     """``(stem before, stem after, direction)`` of the first "X more than Y" ("X twice as
-    heavily as Y") in ``text``
-    whose two sides are words, not numbers ("more than 5.5 trillion tokens" compares
-    nothing): the content words right before and right after it, in its clause."""
+    heavily as Y") in ``text`` whose two sides are words, not numbers ("more than 5.5
+    trillion tokens" compares nothing): the content words right before and right after
+    it, in its clause."""
     found = _MORE.search(text)
     if not found:
         return None
