@@ -19,12 +19,21 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _create_users()
+    _create_cards()
+    _create_attempts()
+
+
+def _create_users() -> None:
     op.create_table(
         "users",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("name", sa.String(200), nullable=False, unique=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
+
+
+def _create_cards() -> None:
     op.create_table(
         "cards",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -46,6 +55,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "card_key", name="uq_cards_user_key"),
     )
     op.create_index("ix_cards_user_due", "cards", ["user_id", "due"])
+
+
+def _create_attempts() -> None:
     op.create_table(
         "attempts",
         sa.Column("id", sa.Integer, primary_key=True),
