@@ -149,6 +149,9 @@ def test_a_chained_followup_points_at_the_conversations_subject():
     standalone = rewrite_followup("and its drawbacks?", ["How does DPO compare to PPO? "
                                                          "(direct preference optimization)"])
     assert standalone.index("DPO") < standalone.index("direct")
+    # a parenthesis written onto a word is the question's own, not something carried
+    own = rewrite_followup("and when does it fail?", ["why does it divide by sqrt(d_k)"])
+    assert own.index("divide") < own.index("d_k")
 
 
 @pytest.mark.integration

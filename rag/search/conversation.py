@@ -87,7 +87,7 @@ def rewrite_followup(question: str, history: Sequence[str],
     return f"{question.rstrip()} ({' '.join(previous)})"
 
 
-_TAIL = re.compile(r"(?:\s*\([^()]*\))+\s*$")
+_TAIL = re.compile(r"(?:\s+\([^()]*\))+\s*$")  # appended with a space: not "sqrt(d_k)"
 
 
 def _subject_first(standalone: str) -> str:
