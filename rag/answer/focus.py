@@ -33,7 +33,7 @@ from rag.answer.subject import (
     subject_label,
     writes_joined,
 )
-from rag.answer.versions import another_version, other_name, question_version
+from rag.answer.versions import another_version, other_name, question_version, regex
 from rag.records import Hit
 from rag.search.names import named_words
 
@@ -115,7 +115,7 @@ def naming_passages(backend, subject: Subject, question: str,
     if units or names:  # "multi-query attention", "MQA", "ColBERT": where the material
         return [r for r, h in enumerate(hits)  # writes it as one unit
                 if any(writes_joined(h.chunk.text, u) for u in units)
-                or any(re.search(rf"(?<![\w-]){re.escape(n)}(?!\w)", h.chunk.text)
+                or any(regex(rf"(?<![\w-]){re.escape(n)}(?!\w)").search(h.chunk.text)
                        for n in names)]
     own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
     known = glossary_stems()
