@@ -141,3 +141,79 @@ def test_unverified_discount_separates_grounded_from_unverifiable_answers():
     assert 10.0 * (1 - cfg.unverified_cost) <= discount([WRONG]) < 10.0
     assert discount([WRONG], cost=0.0) == 10.0
     assert discount([]) == 10.0
+
+
+def test_a_unit_about_something_else_is_foreign():
+    """A pun on the subject's name ("chinchilla" the rodent, "mistral" the wind) talks in
+    words the corpus never uses; a vague on-topic sentence does not."""
+    known = {"model", "train", "token", "data", "effici", "help", "bottleneck", "case",
+             "els", "someth", "small", "keep"}.__contains__
+    context = stems_of("What problem does Mistral 7B solve, and how?")
+    wind = "The mistral is a cold wind that blows down the Rhône valley into the Gulf of Lion."
+    assert grounding.is_foreign(wind, context, known, 3)
+    vague = "It doesn't help in some cases where something else is the bottleneck."
+    assert not grounding.is_foreign(vague, context, known, 3)
+    assert not grounding.is_foreign("I'm sure there's a trick, isn't there?", context,
+                                    known, 3)  # contractions are no topic
+
+
+def test_a_foreign_unit_earns_no_topical_floor():
+    from rag.study.grade import Prepared, topical_floor
+
+    cfg = InterviewSettings()
+    qvec = np.array([1.0, 0.0])
+    units = ["Chinchillas are small rodents from the Andes with dense fur."]
+    vecs = np.array([[0.9, 0.1]])  # the shared name brings it close to the question
+    plain = Prepared(units, vecs, [], [0])
+    foreign = Prepared(units, vecs, [], [0], off_subject=[True])
+    assert topical_floor(0.0, plain, qvec, [], cfg) == cfg.topical_credit
+    assert topical_floor(0.0, foreign, qvec, [], cfg) == 0.0
+
+
+def test_a_wrong_number_for_the_same_head_noun_contradicts():
+    """"400 thousand hand-labelled ImageNet pairs" for "400 million image-text pairs":
+    the words right after the numbers differ, the thing counted (pairs) does not."""
+    from rag.study import claims, terms
+
+    point = "The authors gathered 400 million image-text pairs from the internet."
+    unit = "It trains on about 400 thousand hand-labelled ImageNet pairs, and so on."
+    assert terms.number_slots(point)["=pair"] == {4e8}
+    assert claims.number_conflict(point, unit).startswith("different number")
+    assert not claims.number_conflict(point, "It trains on 400 million web pairs.")
+
+
+def test_a_wrong_number_is_not_excused_by_a_clause_of_its_own_sentence():
+    """The clause "CLIP is trained with a contrastive objective" may cover the point, but
+    the sentence it belongs to counts 400 thousand pairs where the point says 400
+    million: the point is contradicted.  A number conflict is checked even where the
+    sentence carries too few of the point's terms to cover it."""
+    cfg = InterviewSettings()
+    point = KeyPoint(text="CLIP trains an image encoder and a text encoder with a contrastive "
+                     "objective on 400 million image-text pairs.", n=1, title="CLIP",
+                     section="", weight=1.0)
+    sentence = ("CLIP trains an image encoder and a text encoder with a contrastive "
+                "objective, on about 400 thousand hand-labelled pairs")
+    clause = "CLIP trains an image encoder and a text encoder with a contrastive objective"
+    judged = judge_point(point, "How is CLIP trained?", np.array([0.8, 0.8]),
+                         [sentence, clause], cfg)
+    assert judged.contradicted and "different number" in judged.why
+    right = judge_point(point, "How is CLIP trained?", np.array([0.8]), [clause], cfg)
+    assert right.credit > 0 and not right.contradicted
+
+
+@pytest.mark.parametrize("unit", [
+    "I'm not familiar with SWE-agent, I've only really used Copilot.",
+    "FlashAttention-2, yeah, I know there's a version 2, but I couldn't tell you what's in it.",
+    "Hmm, ORPO... honestly I'm not sure, I'd have to look it up.",
+    "I haven't come across that one, sorry, I really don't know."])
+def test_admitting_not_to_know_is_off_subject(unit):
+    from rag.study.grade import off_subject
+
+    assert off_subject(unit, set(), lambda s: True, InterviewSettings())
+
+
+def test_an_on_subject_unit_is_not_off_subject():
+    from rag.study.grade import off_subject
+
+    unit = "It keeps the KV cache in fixed-size blocks, so I know memory is not wasted."
+    assert not off_subject(unit, set(), lambda s: True, InterviewSettings())

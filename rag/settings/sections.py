@@ -365,6 +365,12 @@ class InterviewSettings(_Section):
                                    "grader cannot check against the sources costs a little, "
                                    "so a grounded answer outranks a confident one in other "
                                    "words (0: off).")
+    foreign_terms: int = Field(3, ge=1, le=20, description="A unit with at least this many "
+                               "specific words the corpus never uses, making at least half "
+                               "of its specific words, talks about something else (the wind "
+                               "for 'Mistral', rodents for 'Chinchilla'): it earns no "
+                               "topical credit, however close its names bring it to the "
+                               "question.")
     relevant_unsupported: float = Field(0.0, le=1, description="A unit with specific terms "
                                         "at most this share unsupported is on the question's "
                                         "sources: relevant (topical credit) even far from the "

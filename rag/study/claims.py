@@ -88,7 +88,7 @@ def ruled_out(text: str) -> set[str]:
     return out - terms._GENERIC_STEMS
 
 
-def _number_conflict(point: str, unit: str, known: frozenset[float] = frozenset()) -> str:
+def number_conflict(point: str, unit: str, known: frozenset[float] = frozenset()) -> str:
     """A different number for the same thing (the word after it), unless the unit also
     states the point's number ("47B parameters ... like a 13B model") or its number is
     one the sources state elsewhere (``known``: a right number about another thing)."""
@@ -104,7 +104,7 @@ def _number_conflict(point: str, unit: str, known: frozenset[float] = frozenset(
         if not any(terms.same_number(a, b) for a in p_slots[slot] for b in u_slots[slot]):
             said = ", ".join(f"{v:g}" for v in sorted(u_slots[slot]))
             want = ", ".join(f"{v:g}" for v in sorted(p_slots[slot]))
-            return f"different number ({said} for {want}{'' if slot == '%' else ' ' + slot})"
+            return f"different number ({said} for {want}{'' if slot == '%' else ' ' + slot.lstrip('=^')})"
     return ""
 
 
@@ -320,7 +320,7 @@ def contradiction(point: str, unit: str, question: str = "",
     problem a method solves, or the state of the art a paper starts from ("RLHF is
     complex: it requires a separate reward model"), is the opposite of what an answer
     says of the method ("DPO needs no separate reward model")."""
-    if why := _number_conflict(point, unit, known):
+    if why := number_conflict(point, unit, known):
         return why
     if why := _reversed_comparison(point, unit) or reversed_ranking(point, unit):
         return why

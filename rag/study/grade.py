@@ -42,6 +42,7 @@ from rag.study.claims import (
     answer_units,
     contradiction,
     denied_in,
+    number_conflict,
     first_reversal,
     known_numbers,
     present,
@@ -131,6 +132,20 @@ def is_echo(unit: str, unit_vec: np.ndarray, question_vec: np.ndarray, context: 
                 if not any(s in n for n in names if len(s) >= 3)}
 
 
+_ADMITS = re.compile(r"\b(?:i\s+(?:do\s*n[o']?t|dont)\s+(?:really\s+)?know|not\s+(?:really\s+)?"
+                     r"(?:sure|familiar)|no\s+idea|(?:could|can)(?:n[o']?t|not)\s+tell\s+you|"
+                     r"(?:have|need)\s+to\s+look\s+it\s+up|(?:haven[o']?t|have\s+not|never)\s+"
+                     r"(?:come\s+across|heard|seen|read))\b", re.I)
+
+
+def off_subject(unit: str, asked: set[str], known, cfg: InterviewSettings) -> bool:
+    """A unit that earns no topical credit however close it is to the question: it
+    admits not knowing ("I'm not familiar with SWE-agent") or talks about something else
+    in words the corpus never uses (see ``grounding.is_foreign``)."""
+    return bool(_ADMITS.search(unit)) or grounding.is_foreign(unit, asked, known,
+                                                              cfg.foreign_terms)
+
+
 @dataclass(frozen=True)
 class Judgement:
     credit: float
@@ -184,7 +199,7 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
             continue
         why = contradiction(point.text, unit, question, known, denied,
                             wording=point.facet not in ("problem", "background")
-                            ) if found >= need else ""
+                            ) if found >= need else number_conflict(point.text, unit, known)
         near = sim >= cfg.partial_threshold  # else close enough only to contradict it
         if near and misattributed and misattributed[i] and not why:
             if found < need:
@@ -197,8 +212,9 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         if credit > best.credit:
             best = Judgement(credit, False, i, sim, f"{len(hits)} of {len(weights)} "
                              "distinguishing terms")
-    if wrong and best.credit < 1.0:
-        return wrong
+    if wrong and (best.credit < 1.0 or wrong.why.startswith("different number")
+                  and units[best.unit] in units[wrong.unit]):
+        return wrong  # a clause of a sentence with a wrong number does not state it right
     return best
 
 
@@ -232,6 +248,7 @@ class Prepared:
     sentence: list[int] = field(default_factory=list)  # the sentence of each unit
     support: list[grounding.Support] = field(default_factory=list)  # of each unit
     misattributed: list[str] = field(default_factory=list)  # why, per unit ('' if not)
+    off_subject: list[bool] = field(default_factory=list)  # per unit: see off_subject()
 
     @property
     def shares(self) -> list[float]:
@@ -329,8 +346,9 @@ def topical_floor(score: float, prep: Prepared, question_vec: np.ndarray,
     rather than 0: an interviewer gives it something."""
     if not prep.units or any(p.contradicted for p in points) or any(prep.misattributed):
         return score
-    if float((prep.vectors @ question_vec).max()) >= cfg.topical_threshold or any(
-            grounding.on_sources(s, cfg.relevant_unsupported) for s in prep.support):
+    near = [i for i in range(len(prep.units)) if not (prep.off_subject and prep.off_subject[i])]
+    if near and float((prep.vectors[near] @ question_vec).max()) >= cfg.topical_threshold \
+            or any(grounding.on_sources(s, cfg.relevant_unsupported) for s in prep.support):
         return max(score, cfg.topical_credit)
     return score
 
@@ -439,13 +457,19 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
     prep = prepare(entry, text, assistant.embedder.encode, qvec, study.vocab, cfg,
                    study.point_vectors[entry.entry_id], sources, weigh)
     prep = mark_misattributed(prep, assistant, entry)
+    asked = stems_of(entry.question)
+    prep = replace(prep, off_subject=[off_subject(u, asked, study.stem_df.__contains__, cfg)
+                                      for u in prep.units])
     points, support, score = grade_offline(
         entry, prep, study.point_vectors[entry.entry_id], cfg, study.term_weight,
         study.support_vectors.get(entry.entry_id))
-    score = grounding.discount(score, prep.units, stems_of(entry.question), sources, weigh,
+    score = grounding.discount(score, prep.units, asked, sources, weigh,
                                cfg.unverified_free, cfg.unverified_cost)
     score = topical_floor(score, prep, qvec, [*points, *support], cfg)
     used, notes = "offline", [*prep.notes, *unsupported_notes(prep, cfg)]
+    if any(prep.off_subject):
+        notes.append(f"{sum(prep.off_subject)} sentence(s) say they do not know or talk about "
+                     "something else: no credit for being on topic")
     stated = [p for p in support if p.credit >= 1.0]
     if stated:
         notes.append(f"also credited: {len(stated)} further fact(s) of the sources, e.g. "

@@ -102,6 +102,16 @@ def _stated(stem: str, sources: SourceTerms) -> bool:
         sources.has(p) for p in parts))
 
 
+def is_foreign(unit: str, context: set[str] | frozenset[str], known: Callable[[str], bool],
+               least: int) -> bool:
+    """Does ``unit`` talk about something the corpus never does: at least ``least`` of
+    its specific terms (not in ``context``, the question), and at least half of them,
+    are words the corpus never uses (``known``: does it)?"""
+    specific = [s for s in _claim_terms(stems_of(unit) - context) if "'" not in s]
+    unknown = sum(not known(s) for s in specific)  # contractions ("there's") are no topic
+    return unknown >= least and 2 * unknown >= len(specific)
+
+
 def on_sources(support: Support, limit: float) -> bool:
     """A unit with specific terms, at most ``limit`` of whose weight the sources lack."""
     return support.weight > 0 and support.share <= limit

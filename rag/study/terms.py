@@ -201,16 +201,29 @@ def number_slots(text: str) -> dict[str, set[float]]:
             slots.setdefault("%", set()).add(number)
             continue
         number *= _SCALES.get(unit, 1)
-        after = [w for w in words(_BREAK.split(spelled[m.end():m.end() + 40])[0])
-                 if w not in FUNCTION_WORDS and len(w) > 1]  # not the "B" of "to 32B"
+        clause = words(_BREAK.split(spelled[m.end():m.end() + 40])[0])
+        after = [w for w in clause if w not in FUNCTION_WORDS and len(w) > 1]  # not "to 32B"'s B
         if after:
             slots.setdefault(stem(after[0]), set()).add(number)
+        if head := _head_noun(clause):  # "400 million image-text pairs": pairs, too
+            slots.setdefault("=" + stem(head), set()).add(number)
         before = words(_BREAK.split(spelled[max(0, m.start() - 30):m.start()])[-1])[-3:]
         while before and before[-1] in _LINKING:
             before.pop()
         if before and before[-1] not in FUNCTION_WORDS and len(before[-1]) > 1:
             slots.setdefault("^" + stem(before[-1]), set()).add(number)  # "FID of 7.27"
     return slots
+
+
+def _head_noun(run: list[str]) -> str:
+    """The last word of the two to four content words that open ``run`` ("image-text
+    pairs from ...": pairs), '' when a function word comes first or second."""
+    phrase = []
+    for w in run[:4]:
+        if w in FUNCTION_WORDS or not w.isalpha() and "-" not in w:
+            break
+        phrase.append(w)
+    return phrase[-1] if len(phrase) >= 2 else ""
 
 
 # What a number counts does not reach across a clause break ("300 billion tokens of
