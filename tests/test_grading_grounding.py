@@ -207,13 +207,9 @@ def test_a_wrong_number_is_not_excused_by_a_clause_of_its_own_sentence():
     "Hmm, ORPO... honestly I'm not sure, I'd have to look it up.",
     "I haven't come across that one, sorry, I really don't know."])
 def test_admitting_not_to_know_is_off_subject(unit):
-    from rag.study.grade import off_subject
-
-    assert off_subject(unit, set(), lambda s: True, InterviewSettings())
+    assert grounding.off_subject(unit, set(), lambda s: True, 3)
 
 
 def test_an_on_subject_unit_is_not_off_subject():
-    from rag.study.grade import off_subject
-
     unit = "It keeps the KV cache in fixed-size blocks, so I know memory is not wasted."
-    assert not off_subject(unit, set(), lambda s: True, InterviewSettings())
+    assert not grounding.off_subject(unit, set(), lambda s: True, 3)

@@ -104,7 +104,8 @@ def number_conflict(point: str, unit: str, known: frozenset[float] = frozenset()
         if not any(terms.same_number(a, b) for a in p_slots[slot] for b in u_slots[slot]):
             said = ", ".join(f"{v:g}" for v in sorted(u_slots[slot]))
             want = ", ".join(f"{v:g}" for v in sorted(p_slots[slot]))
-            return f"different number ({said} for {want}{'' if slot == '%' else ' ' + slot.lstrip('=^')})"
+            what = "" if slot == "%" else " " + slot.lstrip("=^")
+            return f"different number ({said} for {want}{what})"
     return ""
 
 

@@ -42,9 +42,9 @@ from rag.study.claims import (
     answer_units,
     contradiction,
     denied_in,
-    number_conflict,
     first_reversal,
     known_numbers,
+    number_conflict,
     present,
     sentence_units,
     stems_of,
@@ -130,20 +130,6 @@ def is_echo(unit: str, unit_vec: np.ndarray, question_vec: np.ndarray, context: 
     # speech" for NaturalSpeech)
     return not {s for s in terms.content_stems(unit) - said - terms._GENERIC_STEMS
                 if not any(s in n for n in names if len(s) >= 3)}
-
-
-_ADMITS = re.compile(r"\b(?:i\s+(?:do\s*n[o']?t|dont)\s+(?:really\s+)?know|not\s+(?:really\s+)?"
-                     r"(?:sure|familiar)|no\s+idea|(?:could|can)(?:n[o']?t|not)\s+tell\s+you|"
-                     r"(?:have|need)\s+to\s+look\s+it\s+up|(?:haven[o']?t|have\s+not|never)\s+"
-                     r"(?:come\s+across|heard|seen|read))\b", re.I)
-
-
-def off_subject(unit: str, asked: set[str], known, cfg: InterviewSettings) -> bool:
-    """A unit that earns no topical credit however close it is to the question: it
-    admits not knowing ("I'm not familiar with SWE-agent") or talks about something else
-    in words the corpus never uses (see ``grounding.is_foreign``)."""
-    return bool(_ADMITS.search(unit)) or grounding.is_foreign(unit, asked, known,
-                                                              cfg.foreign_terms)
 
 
 @dataclass(frozen=True)
@@ -458,8 +444,8 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
                    study.point_vectors[entry.entry_id], sources, weigh)
     prep = mark_misattributed(prep, assistant, entry)
     asked = stems_of(entry.question)
-    prep = replace(prep, off_subject=[off_subject(u, asked, study.stem_df.__contains__, cfg)
-                                      for u in prep.units])
+    prep = replace(prep, off_subject=[grounding.off_subject(
+        u, asked, study.stem_df.__contains__, cfg.foreign_terms) for u in prep.units])
     points, support, score = grade_offline(
         entry, prep, study.point_vectors[entry.entry_id], cfg, study.term_weight,
         study.support_vectors.get(entry.entry_id))

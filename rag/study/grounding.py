@@ -17,6 +17,7 @@ All pure functions of strings, except ``source_stems``' small cache.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -110,6 +111,20 @@ def is_foreign(unit: str, context: set[str] | frozenset[str], known: Callable[[s
     specific = [s for s in _claim_terms(stems_of(unit) - context) if "'" not in s]
     unknown = sum(not known(s) for s in specific)  # contractions ("there's") are no topic
     return unknown >= least and 2 * unknown >= len(specific)
+
+
+_ADMITS = re.compile(r"\b(?:i\s+(?:do\s*n[o']?t|dont)\s+(?:really\s+)?know|not\s+(?:really\s+)?"
+                     r"(?:sure|familiar)|no\s+idea|(?:could|can)(?:n[o']?t|not)\s+tell\s+you|"
+                     r"(?:have|need)\s+to\s+look\s+it\s+up|(?:haven[o']?t|have\s+not|never)\s+"
+                     r"(?:come\s+across|heard|seen|read))\b", re.I)
+
+
+def off_subject(unit: str, asked: set[str] | frozenset[str], known: Callable[[str], bool],
+                least: int) -> bool:
+    """A unit that earns no topical credit however close it is to the question: it
+    admits not knowing ("I'm not familiar with SWE-agent") or talks about something else
+    in words the corpus never uses (see ``is_foreign``)."""
+    return bool(_ADMITS.search(unit)) or is_foreign(unit, asked, known, least)
 
 
 def on_sources(support: Support, limit: float) -> bool:
