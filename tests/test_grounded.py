@@ -148,6 +148,7 @@ def test_stem_tokens_match_bm25s():
     ("What are the risks of RLHF?", ("limitations",), ()),
     ("What are the inference challenges in Mixture of Experts?", ("limitations",), ()),
     ("What can't transformers do well?", ("limitations",), ()),
+    ("when does flash attention NOT really help", ("limitations",), ()),
     # the two sides of a comparative are the items; filler and a lone adjective are not
     ("is DPO actually better than RLHF or just simpler?", ("comparison", "verdict"),
      ("DPO", "RLHF")),
@@ -899,6 +900,11 @@ def test_fresh_phrasings_on_the_real_index(real_assistant):
     assert not mixtral.abstained and "47B" in mixtral.text.splitlines()[0]
     hacking = real_assistant.ask("What is reward hacking?").text.splitlines()[0]
     assert hacking.startswith("Reward hacking?")  # not "prompt hacking (injection ...)"
+    # a yes/no question answered by a discussion point's own answer, not BERT's results
+    nsp = real_assistant.ask("Is NSP useful in BERT?").text.splitlines()[0]
+    assert "RoBERTa" in nsp and "eleven" not in nsp
+    flash = real_assistant.ask("when does flash attention NOT really help")
+    assert "Short sequences" in flash.text.splitlines()[0]
 
 
 def test_a_follow_ups_lead_says_what_it_asks_about():

@@ -26,7 +26,8 @@ _PATTERNS: dict[str, str] = {
     "limitations": r"\b(?:limitations?|drawbacks?|downsides?|disadvantages?|weakness(?:es)?|cons\b|"
                    r"weak (?:spots?|points?)|shortcomings?|"
                    r"pitfalls?|fail(?:s|ure modes?)?\b|criticisms?|problems? with|issues? with|"
-                   r"does not help|doesn'?t help|not help|fall(?:s)? short|go wrong|"
+                   r"(?:does|do)(?:n'?t| not) (?:really |actually |always )?help|"
+                   r"not (?:really |actually |always )?help|fall(?:s)? short|go wrong|"
                    r"engineering issues|risks? (?:of|with|in)|challenges? (?:of|with|in)|"
                    r"(?:can'?t|cannot) .{1,30}\bdo well)",
     "usage": r"\b(?:when (?:would|should|do|to|can) (?:you |we |i |one )?(?:use|choose|pick|"
@@ -79,7 +80,7 @@ FACET_FIT: dict[str, tuple[str, ...]] = {
     "usage": ("advantages", "usage", "problem", "hint", "key_idea", "limitations"),
     "limitations": ("limitations", "hint"),
     "results": ("results", "", "impact"),
-    "verdict": ("results", "", "limitations", "key_idea"),
+    "verdict": ("hint", "results", "", "limitations", "key_idea"),
     "problem": ("problem", "background", "hint", "limitations"),
 }
 _COMPARATIVE = (r"(?:better|worse|faster|slower|cheaper|simpler|stronger|weaker|larger|smaller|"
