@@ -905,6 +905,8 @@ def test_fresh_phrasings_on_the_real_index(real_assistant):
     assert "RoBERTa" in nsp and "eleven" not in nsp
     flash = real_assistant.ask("when does flash attention NOT really help")
     assert "Short sequences" in flash.text.splitlines()[0]
+    sup = real_assistant.ask("What is superposition in mechanistic interpretability?")
+    assert "superposed" in sup.text.splitlines()[0]  # not the field's tagline
 
 
 def test_a_follow_ups_lead_says_what_it_asks_about():
@@ -1350,3 +1352,17 @@ def test_the_apps_first_example_question_is_answered(real_assistant):
     answer = real_assistant.ask("Why divide attention scores by sqrt(d_k)?")
     assert answer.coverage == "full", answer.text
     assert "Softmax stabilization" in answer.text.split("\n\n")[0]
+
+
+def test_a_word_family_the_stemmer_splits_still_counts():
+    """"superposition" stems to superposit, "superposed" to superpos: a sentence that says
+    features are superposed is about the question's superposition; short or distant stems
+    are no family ("transform" is not "transit")."""
+    from rag.answer.coverage import focus, kin
+
+    anchors = Anchors({"superposit": 1.0}, ("superposit",))
+    sentence = ["featur", "neural", "network", "superpos", "neuron", "encod", "concept"]
+    assert focus(anchors, sentence, frozenset()) == 1.0
+    assert explains("superposit", sentence, frozenset())
+    assert kin("superposit", "superpos") and not kin("transform", "transit")
+    assert not kin("model", "modeled") and not kin("attent", "attentiveness")

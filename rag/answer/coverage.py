@@ -104,7 +104,21 @@ def focus(anchors: Anchors, sentence: Sequence[str], subject: frozenset[str]) ->
     if not anchors.total:
         return 0.0
     present = set(sentence) | subject
-    return sum(w for t, w in anchors.weights.items() if t in present) / anchors.total
+    return sum(w for t, w in anchors.weights.items() if t in present or kin_in(t, present)
+               ) / anchors.total
+
+
+def kin(a: str, b: str) -> bool:
+    """Two stems of one word family the stemmer keeps apart ("superposit" of superposition,
+    "superpos" of superposed): one of six letters or more begins the other, at most three
+    letters longer."""
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 6 and long.startswith(short) and len(long) - len(short) <= 3
+
+
+def kin_in(term: str, words) -> str:
+    """The first of ``words`` of ``term``'s family (``kin``), '' when none is."""
+    return next((w for w in words if w[:6] == term[:6] and kin(term, w)), "")
 
 
 def explains(term: str, sentence: Sequence[str], subject: frozenset[str],
@@ -116,7 +130,9 @@ def explains(term: str, sentence: Sequence[str], subject: frozenset[str],
     if term in subject:
         return True
     if term not in sentence:
-        return False
+        term = kin_in(term, sentence)
+        if not term:
+            return False
     words = list(sentence)
     return passage_count >= 2 or words.index(term) < lead_tokens or words.count(term) >= 2
 
@@ -208,7 +224,8 @@ def explains_subject(anchors: Anchors, key: Sequence[str], sentence: Sequence[st
     if any(name & set(key) and not name <= present for name in names):
         return False
     total = sum(anchors.weights[t] for t in key)
-    return sum(anchors.weights[t] for t in key if t in present) >= share * total
+    return sum(anchors.weights[t] for t in key if t in present or kin_in(t, present)
+               ) >= share * total
 
 
 def decide(found_lead: bool, parts_missing: Sequence[str], weak: bool, named: bool,
