@@ -149,6 +149,8 @@ def test_stem_tokens_match_bm25s():
     ("What are the inference challenges in Mixture of Experts?", ("limitations",), ()),
     ("What can't transformers do well?", ("limitations",), ()),
     ("when does flash attention NOT really help", ("limitations",), ()),
+    ("any gotchas with LoRA?", ("limitations",), ()),
+    ("What architectural choices make Mistral 7B fast?", ("mechanism",), ()),
     # the two sides of a comparative are the items; filler and a lone adjective are not
     ("is DPO actually better than RLHF or just simpler?", ("comparison", "verdict"),
      ("DPO", "RLHF")),

@@ -24,7 +24,8 @@ _PATTERNS: dict[str, str] = {
                   r"\b(?: between| from)?|differs?\b|better than|trade-?offs? between)|"
                   r"\bor\b[^?]*\bwhich\b|\bwhich\b[^?]*\bor\b",
     "limitations": r"\b(?:limitations?|drawbacks?|downsides?|disadvantages?|weakness(?:es)?|cons\b|"
-                   r"weak (?:spots?|points?)|shortcomings?|"
+                   r"weak (?:spots?|points?)|shortcomings?|caveats?|gotchas?|headaches?|"
+                   r"pain points?|"
                    r"pitfalls?|fail(?:s|ure modes?)?\b|criticisms?|problems? with|issues? with|"
                    r"(?:does|do)(?:n'?t| not) (?:really |actually |always )?help|"
                    r"not (?:really |actually |always )?help|fall(?:s)? short|go wrong|"
@@ -52,7 +53,7 @@ _PATTERNS: dict[str, str] = {
     "mechanism": r"\b(?:how (?:exactly |precisely |actually )?(?:does|do|is|are|did|can|was|were|"
                  r"could|will)(?!.{1,40} (?:show|establish|prove|demonstrate|verify|validate) "
                  r"that)|how .* works?\b|"
-                 r"^how$|walk (?:me )?through|mechanism|architecture|derive|"
+                 r"^how$|walk (?:me )?through|mechanism|architectur(?:e|al)\b|derive|"
                  r"(?:the|what|which) (?:\w+ )?(?:steps|pipeline|process(?:es)?)\b|"
                  r"what are the (?:\w+ ){0,2}(?:components|parts|pieces|building blocks|"
                  r"ingredients|tricks|modules|stages)\b|"
