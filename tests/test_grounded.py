@@ -150,6 +150,8 @@ def test_stem_tokens_match_bm25s():
     ("What can't transformers do well?", ("limitations",), ()),
     ("when does flash attention NOT really help", ("limitations",), ()),
     ("any gotchas with LoRA?", ("limitations",), ()),
+    ("What did GLaM demonstrate about mixture-of-experts models?", ("results",), ()),
+    ("What rank to choose?", ("usage",), ()),
     ("What architectural choices make Mistral 7B fast?", ("mechanism",), ()),
     # the two sides of a comparative are the items; filler and a lone adjective are not
     ("is DPO actually better than RLHF or just simpler?", ("comparison", "verdict"),
@@ -907,6 +909,9 @@ def test_fresh_phrasings_on_the_real_index(real_assistant):
     assert "RoBERTa" in nsp and "eleven" not in nsp
     flash = real_assistant.ask("when does flash attention NOT really help")
     assert "Short sequences" in flash.text.splitlines()[0]
+    glam = real_assistant.ask("What did GLaM demonstrate about mixture-of-experts language "
+                              "models relative to GPT-3?").text.splitlines()[0]
+    assert "1/3" in glam  # its finding; 'demonstrate' and 'relative' name no subject
     sup = real_assistant.ask("What is superposition in mechanistic interpretability?")
     assert "superposed" in sup.text.splitlines()[0]  # not the field's tagline
 

@@ -34,6 +34,7 @@ _PATTERNS: dict[str, str] = {
     "usage": r"\b(?:when (?:would|should|do|to|can) (?:you |we |i |one )?(?:use|choose|pick|"
              r"prefer)|how (?:would|should|do) (?:you|we|i|one) (?:pick|choose|select|decide)|"
              r"when to use|use cases?|which (?:one )?should|should (?:you|i|we) use|"
+             r"(?:what|which) (?:\w+ ){1,2}to (?:choose|pick|use|adapt)\b|"
              r"in practice|makes? (?:that|it) possible)",
     "results": r"\b(?:results?|how (?:well|much|fast|many|good|accurate|close)|"
                r"(?<!attention )(?<!similarity )(?<!relevance )(?<!confidence )score[sd]?|"
@@ -41,7 +42,7 @@ _PATTERNS: dict[str, str] = {
                r"numbers?\b(?!\s+of\b)|(?:on|which|what|across) (?:\w+ )?benchmarks?|"
                r"benchmarks? (?:results?|numbers?|scores?|performance)|speed-?up|accuracy|"
                r"bleu|gsm8k|how (?:big|large)|"
-               r"what did .* (?:get|reach|find|show)|"
+               r"what did .* (?:get|reach|find|show|demonstrate|reveal|prove)|"
                r"findings?|percentile|\branked\b|"
                r"(?:how|where) did .{1,40} (?:do|fare|perform|rank|place|land)\b)",
     "problem": r"\bwhat (?:problems?|gaps?|issues?|weakness(?:es)?|bottlenecks?|limitations?)\b"
