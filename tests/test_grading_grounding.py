@@ -213,3 +213,17 @@ def test_admitting_not_to_know_is_off_subject(unit):
 def test_an_on_subject_unit_is_not_off_subject():
     unit = "It keeps the KV cache in fixed-size blocks, so I know memory is not wasted."
     assert not grounding.off_subject(unit, set(), lambda s: True, 3)
+
+
+def test_image_is_no_imagenet_in_what_a_source_rules_out():
+    """The CLIP card says it "never trains on ImageNet's labeled examples": an answer that
+    trains an *image* encoder does not assert what that rules out; one trained on
+    ImageNet does."""
+    from rag.study.claims import contradiction
+
+    point = ("Zero-shot, it equals the ImageNet accuracy of the original ResNet-50 even "
+             "though it never trains on ImageNet's 1.28 million labeled examples.")
+    right = "CLIP trains an image encoder and a text encoder with a contrastive objective."
+    wrong = "CLIP is trained on ImageNet's labelled examples with a contrastive objective."
+    assert contradiction(point, right) == ""
+    assert "rules out" in contradiction(point, wrong)

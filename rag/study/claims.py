@@ -285,6 +285,11 @@ def _same_object(point: str, a: str, unit: str, b: str) -> bool:
     return any(present(s, near_b) for s in near_a)
 
 
+def _kindred(stem: str, stems: set[str]) -> bool:
+    """``present``, for words at most three letters apart: "image" is no "ImageNet"."""
+    return present(stem, {s for s in stems if abs(len(s) - len(stem)) <= 3})
+
+
 def _inflected(stem: str, stems: set[str]) -> bool:
     """``stem`` or an inflection of it ("low" in "lowers" -> "lower", which the
     stemmer leaves longer than the adjective's irregular "low")."""
@@ -347,7 +352,7 @@ def contradiction(point: str, unit: str, question: str = "",
     if denied:  # "LoRA does not freeze the weights" for "LoRA freezes the weights"
         return f"negated claim ({', '.join(sorted(denied))})"
     excluded = {s for s in ruled_out(point) - context - neg_u - _negated_clause_stems(unit)
-                if present(s, u_stems) and not present(s, p_stems - ruled_out(point))}
+                if _kindred(s, u_stems) and not present(s, p_stems - ruled_out(point))}
     if len(excluded) >= 2:  # "self-supervised pretraining" where the source says "instead of"
         return f"states what the source rules out ({', '.join(sorted(excluded))})"
     return ""
