@@ -912,6 +912,8 @@ def test_fresh_phrasings_on_the_real_index(real_assistant):
     glam = real_assistant.ask("What did GLaM demonstrate about mixture-of-experts language "
                               "models relative to GPT-3?").text.splitlines()[0]
     assert "1/3" in glam  # its finding; 'demonstrate' and 'relative' name no subject
+    routing = real_assistant.ask("how is Mixtral's routing done")  # 'done' is no subject
+    assert not routing.abstained and "experts" in routing.text.splitlines()[0]
     sup = real_assistant.ask("What is superposition in mechanistic interpretability?")
     assert "superposed" in sup.text.splitlines()[0]  # not the field's tagline
 
