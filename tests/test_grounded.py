@@ -1375,3 +1375,17 @@ def test_a_word_family_the_stemmer_splits_still_counts():
     assert explains("superposit", sentence, frozenset())
     assert kin("superposit", "superpos") and not kin("transform", "transit")
     assert not kin("model", "modeled") and not kin("attent", "attentiveness")
+
+
+def test_a_comparison_of_things_the_material_never_names_is_not_covered():
+    """"Compare t-SNE and UMAP for visualising embeddings": the material knows embeddings,
+    neither item; "the other" of "pick one over the other" is no item."""
+    from rag.answer.coverage import unknown_items
+
+    def stem(text):
+        return [w.lower().replace("-", "") for w in text.split()]
+
+    missing = ("tsne", "umap")
+    assert unknown_items(("t-SNE", "UMAP", "other"), missing, stem)
+    assert not unknown_items(("t-SNE", "LoRA"), missing, stem)
+    assert not unknown_items(("t-SNE",), missing, stem)

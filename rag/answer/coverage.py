@@ -263,6 +263,16 @@ def unknown_compound(question: str, key: Sequence[str], missing: Sequence[str], 
         and bool(set(words[1]) & set(key))
 
 
+def unknown_items(items: Sequence[str], missing: Sequence[str], stem,
+                  known: frozenset[str] = frozenset()) -> bool:
+    """Are all the compared items named in words the material never uses ("Compare t-SNE
+    and UMAP for visualising embeddings": the material knows embeddings, not either)?"""
+    unknown = {t for t in missing if t not in known}
+    named = [words for item in items  # not "the other" of "pick one over the other"
+             if (words := [t for t in stem(item) if len(t) >= 2 and t not in INTENT_STEMS])]
+    return len(named) >= 2 and all(set(words) <= unknown for words in named)
+
+
 def subject_names(question: str) -> list[str]:
     """The word a question names its subject with, right after "What is", "How does",
     "Explain" ... ("What is multi-query attention?": "multi-query")."""
@@ -273,4 +283,5 @@ def subject_names(question: str) -> list[str]:
 # Where a question names its subject: "What's speculative decoding", "How does ring
 # attention work", "Explain the ..."
 _SUBJECT_AT = re.compile(r"^\s*(?:(?:what|how|why)(?:'s|s|\s+(?:is|are|does|do))|explain|"
-                         r"define|describe|tell\s+me\s+about)\s+(?:(?:the|an?)\s+)?", re.I)
+                         r"define|describe|tell\s+me\s+about|walk\s+me\s+through)\s+"
+                         r"(?:(?:the|an?)\s+)?", re.I)

@@ -19,6 +19,7 @@ from rag.answer.coverage import (
     SPECIFIC,
     question_anchors,
     unknown_compound,
+    unknown_items,
     unknown_subject,
 )
 from rag.answer.grounded import Candidate, Composer, coverage_label
@@ -60,7 +61,8 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     unknown = unknown_subject(anchors, glossary_stems()) or bool(key) and names is not None \
         and any(key[0] in stems for stems in names.unknown_names(bare_question(question))) \
         or unknown_compound(bare_question(question), key, anchors.missing, backend._tokenize,
-                            glossary_stems())
+                            glossary_stems()) \
+        or unknown_items(intent.items, anchors.missing, backend._tokenize, glossary_stems())
     label = " and ".join(intent.items) if intent.is_comparison and len(intent.items) == 2 \
         else subject_label(question, key, backend._tokenize)
     plan = compare(backend.composer, intent, cands, backend, label) \
