@@ -48,7 +48,8 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     """The ``Draft`` of the extractive answer for ``question`` over ``hits``."""
     from rag.answer.extractive import Draft, confidence
 
-    intent = with_antecedent(detect_intent(bare_question(question)), question)
+    bare = bare_question(question)
+    intent = with_antecedent(detect_intent(bare), question)
     subject = question_subject(backend, question)
     anchors, key = subject.anchors, list(subject.key)
     raw = backend.candidates(question, query_vec, hits)
@@ -57,12 +58,7 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     named = naming_passages(backend, subject, question, hits)
     weak = conf < backend.settings.abstain_threshold \
         and not backend.composer.explaining(cands, subject, intent.primary)
-    names = getattr(backend, "names", None)
-    unknown = unknown_subject(anchors, glossary_stems()) or bool(key) and names is not None \
-        and any(key[0] in stems for stems in names.unknown_names(bare_question(question))) \
-        or unknown_compound(bare_question(question), key, anchors.missing, backend._tokenize,
-                            glossary_stems()) \
-        or unknown_items(intent.items, anchors.missing, backend._tokenize, glossary_stems())
+    unknown = not_in_material(backend, bare, intent, subject)
     label = " and ".join(intent.items) if intent.is_comparison and len(intent.items) == 2 \
         else subject_label(question, key, backend._tokenize)
     plan = compare(backend.composer, intent, cands, backend, label) \
@@ -81,6 +77,18 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
+
+
+def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> bool:
+    """Is the question's subject outside the reading material: mostly words it never uses
+    (``unknown_subject``), a name it does not know, a word it never uses naming a kind of a
+    key term (``unknown_compound``), or compared items it never names (``unknown_items``)?"""
+    anchors, key, known = subject.anchors, subject.key, glossary_stems()
+    names = getattr(backend, "names", None)
+    return unknown_subject(anchors, known) or bool(key) and names is not None \
+        and any(key[0] in stems for stems in names.unknown_names(bare)) \
+        or unknown_compound(bare, key, anchors.missing, backend._tokenize, known) \
+        or unknown_items(intent.items, anchors.missing, backend._tokenize, known)
 
 
 # "how does it compare to ...", "is it better than ...", "and how do they differ from ...":
