@@ -145,6 +145,17 @@ class Composer:
         words = self.around(c.sentence)
         return any(w.startswith(t) for w in words for t in subject.coined)
 
+    def leaves_coined(self, c: Candidate, subject: Subject) -> bool:
+        """Does a supporting point leave unnamed (itself, its card and its passage) every
+        coined word name the question writes ("HyDE": not RAG's own points; "AdaLoRA": not
+        LoRA's)?  Names of three letters or more that open with one: "BA" of "ΔW = BA" or
+        "48GB" is no name."""
+        coined = {t for t in subject.coined if len(t) >= 3 and t[0].isalpha()}
+        if not coined:
+            return False
+        words = self.around(c.sentence)
+        return not any(w.startswith(t) for w in words for t in coined)
+
     def other_method(self, c: Candidate, subject: Subject) -> bool:
         """Does ``c``, its card and its passage leave unnamed the paper or method the
         question names ("How does Tree of Thoughts explore ...": CoT-decoding's card)?  In a
@@ -346,7 +357,8 @@ class Composer:
                          or interposed(self.table.text[c.sentence], name, subject.follows)):
                 continue
             if self._redundant(c, [*chosen, *out]) or subject and (
-                    self.out_of_scope(c, subject) or self.splits_name(c, subject, chosen)):
+                    self.out_of_scope(c, subject) or self.splits_name(c, subject, chosen)
+                    or self.leaves_coined(c, subject)):
                 continue
             out.append(c)
         return out

@@ -37,7 +37,8 @@ FACETS = ("problem", "key_idea", "method", "results", "limitations", "advantages
 # Label (lower case) -> facet.  Labels are the reading guide's fields and the same
 # fields in other documents' lists and code dictionaries.
 FACET_LABELS: dict[str, str] = {
-    **dict.fromkeys(("problem", "problem statement", "motivation", "challenge addressed"),
+    **dict.fromkeys(("problem", "problem statement", "motivation", "challenge addressed",
+                     "problem solved"),
                     "problem"),
     **dict.fromkeys(("key idea", "key ideas", "key insight", "key innovation", "main idea",
                      "core idea", "idea", "innovation", "insight", "central idea"), "key_idea"),
@@ -45,10 +46,14 @@ FACET_LABELS: dict[str, str] = {
                      "format", "mathematical formulation", "key components", "technical approach",
                      "mechanism", "algorithm", "how it works", "selective ssm", "two modes",
                      "implementation", "training", "objective", "process", "solution",
-                     "solutions"), "method"),
+                     "solutions", "technical details",
+                     "control network", "connection", "cross attention", "q former",
+                     "consistency function", "consistency loss", "data generation",
+                     "network architecture", "training objectives", "sampling"), "method"),
     **dict.fromkeys(("results", "result", "key results", "performance", "key finding",
                      "key findings", "finding", "findings", "scale", "impact", "contribution",
-                     "contributions"), "results"),
+                     "contributions", "main findings", "observation", "implication",
+                     "implications", "practical impact"), "results"),
     **dict.fromkeys(("limitations", "limitation", "drawbacks", "drawback", "disadvantages",
                      "weaknesses", "cons", "challenges", "open problems", "risks",
                      "trade-off", "trade-offs", "tradeoffs", "concerns"), "limitations"),
