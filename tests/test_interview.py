@@ -13,7 +13,7 @@ from rag.records import BankEntry, KeyPoint, StudyCard
 from rag.study import bank as study_bank
 from rag.study import cards as study_cards
 from rag.study import grade as grading
-from rag.study import keypoints, rubric, stored, terms
+from rag.study import claims, keypoints, rubric, stored, terms
 
 GUIDE_TEXT = ('On specific papers: "Explain the attention mechanism in transformers", '
               '"How does RLHF work? What are its limitations?"\n'
@@ -140,6 +140,20 @@ def test_a_comparison_ranked_the_other_way_round_is_a_contradiction():
     right = "People preferred a 1.3B aligned model over the 175B GPT-3."
     assert grading.contradiction(point, wrong) == "reversed comparison"
     assert grading.contradiction(point, right) == ""
+
+
+def test_an_x_free_point_agrees_with_an_answer_that_has_no_x():
+    """"reference-free" rules out references: an answer saying there are none agrees; a
+    name written with "-free" ("classifier-free guidance") in the answer negates nothing."""
+    point = ("Ragas proposes automatic, reference-free metrics for RAG pipelines, needing "
+             "no human-labelled answers.")
+    agrees = "You often don't have human-written reference answers, so Ragas scores without them."
+    assert grading.contradiction(point, agrees) == ""
+    assert "refer" in terms.negated_stems(point)
+    assert "refer" in claims.ruled_out(point)
+    lcm = "The authors distil classifier-free-guided sampling into a one-step model."
+    said = "It distils a classifier-free guidance model into a one-step student."
+    assert grading.contradiction(lcm, said) == ""
 
 
 def test_a_reward_model_is_no_opposite_of_a_kl_penalty():

@@ -81,10 +81,12 @@ def _negated_clause_stems(text: str) -> set[str]:
 
 def ruled_out(text: str) -> set[str]:
     """Stems a fact rules out: what follows "instead of", "rather than", "without",
-    "no longer", "not", "lacks" ("instead of self-supervised pretraining" -> self-supervis ...)."""
+    "no longer", "not", "lacks" ("instead of self-supervised pretraining" -> self-supervis ...),
+    and the first part of "X-free" ("reference-free": refer)."""
     out: set[str] = set()
     for m in _RULED_OUT.finditer(text):
         out |= terms.content_stems(m.group(1))
+    out |= {terms.stem(w[:-5]) for w in terms.words(text) if w.endswith("-free") and len(w) > 7}
     return out - terms._GENERIC_STEMS
 
 

@@ -137,12 +137,15 @@ EXPLICIT_NEGATIONS = frozenset({"not", "no", "never", "cannot", "none", "neither
 def negated_stems(text: str, scope: int = 4, explicit: bool = False) -> set[str]:
     """Stems of the words a negation governs: up to ``scope`` words after "not", "no",
     "without", "drops" ... (only "not"/"no"/"never"... when ``explicit``), within the
-    same clause."""
+    same clause; and, unless ``explicit``, the first part of "X-free" ("reference-free":
+    reference)."""
     out: set[str] = set()
     negators = EXPLICIT_NEGATIONS if explicit else NEGATIONS
     for clause in re.split(r"[,;:.!?()]", text.replace("n't", " not")):
         tokens = words(clause)
         for i, token in enumerate(tokens):
+            if not explicit and token.endswith("-free") and len(token) > 7:  # reference-free
+                out.add(stem(token[:-5]))
             if token in negators:
                 out.update(stem(t) for t in tokens[i + 1:i + 1 + scope]
                            if t not in FUNCTION_WORDS)
