@@ -12,8 +12,8 @@ from rag.errors import InvalidAnswer, RagError
 from rag.records import BankEntry, KeyPoint, StudyCard
 from rag.study import bank as study_bank
 from rag.study import cards as study_cards
-from rag.study import grade as grading
 from rag.study import claims, keypoints, rubric, stored, terms
+from rag.study import grade as grading
 
 GUIDE_TEXT = ('On specific papers: "Explain the attention mechanism in transformers", '
               '"How does RLHF work? What are its limitations?"\n'
@@ -154,6 +154,19 @@ def test_an_x_free_point_agrees_with_an_answer_that_has_no_x():
     lcm = "The authors distil classifier-free-guided sampling into a one-step model."
     said = "It distils a classifier-free guidance model into a one-step student."
     assert grading.contradiction(lcm, said) == ""
+
+
+def test_denying_another_thing_of_the_same_name_is_no_negated_claim():
+    """"rule-based rewards ..., no neural reward model" agrees with "rule-based rewards";
+    "not trained from scratch" still denies "standalone training"."""
+    point = "Pure reinforcement learning with rule-based rewards can elicit reasoning."
+    right = ("They applied pure reinforcement learning using only rule-based rewards, "
+             "deliberately no neural reward model.")
+    assert grading.contradiction(point, right) == ""
+    assert grading.contradiction(point, "It uses no rule-based rewards at all.")
+    cm = "Standalone training beat other non-adversarial one-step methods."
+    wrong = "They need a discriminator during training and are never trained standalone."
+    assert grading.contradiction(cm, wrong)
 
 
 def test_a_reward_model_is_no_opposite_of_a_kl_penalty():

@@ -79,6 +79,21 @@ def _negated_clause_stems(text: str) -> set[str]:
     return out
 
 
+def _asserted_stems(text: str, scope: int = 4) -> set[str]:
+    """Stems a text states outside every negation's reach ("rule-based rewards, no neural
+    reward model": reward is asserted too; with a word of the point beside it, the
+    negation is of another thing of that name)."""
+    out: set[str] = set()
+    for clause in re.split(r"[,;:.!?()]", text.replace("n't", " not")):
+        tokens, reach = terms.words(clause), -1
+        for i, token in enumerate(tokens):
+            if token in terms.EXPLICIT_NEGATIONS:
+                reach = i + scope
+            elif i > reach and token not in terms.FUNCTION_WORDS:
+                out.add(terms.stem(token))
+    return out
+
+
 def ruled_out(text: str) -> set[str]:
     """Stems a fact rules out: what follows "instead of", "rather than", "without",
     "no longer", "not", "lacks" ("instead of self-supervised pretraining" -> self-supervis ...),
@@ -351,6 +366,8 @@ def contradiction(point: str, unit: str, question: str = "",
     shared = (p_stems & u_stems) - terms._GENERIC_STEMS - context
     denied = shared & terms.negated_stems(unit, explicit=True) - neg_p - _negated_clause_stems(
         point) - denied_by_sources
+    denied = {s for s in denied if not (s in _asserted_stems(unit)
+                                        and _same_object(point, s, unit, s))}
     if denied:  # "LoRA does not freeze the weights" for "LoRA freezes the weights"
         return f"negated claim ({', '.join(sorted(denied))})"
     excluded = {s for s in ruled_out(point) - context - neg_u - _negated_clause_stems(unit)
