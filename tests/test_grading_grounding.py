@@ -227,3 +227,11 @@ def test_image_is_no_imagenet_in_what_a_source_rules_out():
     wrong = "CLIP is trained on ImageNet's labelled examples with a contrastive objective."
     assert contradiction(point, right) == ""
     assert "rules out" in contradiction(point, wrong)
+
+
+def test_a_clause_is_off_the_subject_only_with_its_whole_sentence():
+    sentence = "Their dot product has variance d_k, so its standard deviation is sqrt(d_k)."
+    clause = "so its standard deviation is sqrt(d_k)."
+    alone = "The mistral is a cold wind in Provence."
+    flags = grounding.whole_sentence([False, True, True], [sentence, clause, alone])
+    assert flags == [False, False, True]

@@ -444,8 +444,9 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
                    study.point_vectors[entry.entry_id], sources, weigh)
     prep = mark_misattributed(prep, assistant, entry)
     asked = stems_of(entry.question)
-    prep = replace(prep, off_subject=[grounding.off_subject(
-        u, asked, study.stem_df.__contains__, cfg.foreign_terms) for u in prep.units])
+    prep = replace(prep, off_subject=grounding.whole_sentence([grounding.off_subject(
+        u, asked, study.stem_df.__contains__, cfg.foreign_terms) for u in prep.units],
+        prep.units))
     points, support, score = grade_offline(
         entry, prep, study.point_vectors[entry.entry_id], cfg, study.term_weight,
         study.support_vectors.get(entry.entry_id))

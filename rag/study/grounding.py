@@ -127,6 +127,14 @@ def off_subject(unit: str, asked: set[str] | frozenset[str], known: Callable[[st
     return bool(_ADMITS.search(unit)) or is_foreign(unit, asked, known, least)
 
 
+def whole_sentence(flags: Sequence[bool], units: Sequence[str]) -> list[bool]:
+    """A unit's flag holds only where every unit containing it (its sentence) has it too:
+    a clause in words the corpus never uses ("standard deviation sqrt(d_k)") of a sentence
+    on the subject is not off it."""
+    return [flag and all(other_flag for other, other_flag in zip(units, flags) if unit in other)
+            for unit, flag in zip(units, flags)]
+
+
 def on_sources(support: Support, limit: float) -> bool:
     """A unit with specific terms, at most ``limit`` of whose weight the sources lack."""
     return support.weight > 0 and support.share <= limit
