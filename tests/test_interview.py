@@ -169,6 +169,13 @@ def test_denying_another_thing_of_the_same_name_is_no_negated_claim():
     assert grading.contradiction(cm, wrong)
 
 
+def test_input_dependent_and_time_invariant_parameters_are_opposites():
+    point = "Mamba makes the SSM parameters depend on the input."
+    assert grading.contradiction(point, "Mamba keeps the SSM parameters time-invariant.")
+    assert grading.contradiction(point, "In Mamba the SSM parameters are independent of the input.")
+    assert grading.contradiction(point, "Mamba makes the SSM parameters input-dependent.") == ""
+
+
 def test_a_reward_model_is_no_opposite_of_a_kl_penalty():
     """"reward" and "penalty" name different things in RLHF (a reward model, a KL
     penalty): using one is no contradiction of the other."""

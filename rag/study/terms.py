@@ -73,6 +73,9 @@ ANTONYM_WORDS = [
     ("split", "merge"), ("splits", "merges"), ("segmentation", "merging"),
     ("keeps", "removes"), ("keep", "remove"), ("adds", "removes"),
     ("speedup", "slower"), ("speedup", "slowdown"), ("speeds", "slows"),
+    ("dependent", "independent"), ("depend", "independent"), ("depend", "time-invariant"),
+    ("input-dependent", "input-independent"), ("input-dependent", "time-invariant"),
+    ("time-varying", "time-invariant"),
 ]
 _IRREGULAR = {"frozen": "freez", "froze": "freez", "matrices": "matrix", "indices": "index",
               "vertices": "vertex", "larger": "larg", "smaller": "small", "fewer": "few",
