@@ -1389,3 +1389,13 @@ def test_a_comparison_of_things_the_material_never_names_is_not_covered():
     assert unknown_items(("t-SNE", "UMAP", "other"), missing, stem)
     assert not unknown_items(("t-SNE", "LoRA"), missing, stem)
     assert not unknown_items(("t-SNE",), missing, stem)
+
+
+def test_a_cards_legacy_line_counts_against_what_and_how_questions():
+    """"Published in TMLR, CoALA supplies a shared vocabulary ..." answers no "how does
+    it work"; it still fits a question about results."""
+    from rag.answer.sentences import facet_fit
+
+    for intent in ("definition", "detail", "mechanism"):
+        assert facet_fit(intent, "impact") < 0
+    assert facet_fit("results", "impact") > 0

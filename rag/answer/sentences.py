@@ -243,10 +243,17 @@ _LIST_ENTRY = re.compile(r"^[^.]{1,80}?\b(?:paper|papers|report)\s+[-–—]\s",
 
 def facet_fit(intent: str, facet: str, limiting: bool = False) -> float:
     """1 for the intent's best facet, falling by rank; limitation-like sentences count
-    half for the limitations intent."""
+    half for the limitations intent.  A card's closing line on its venue and legacy
+    ("Published in TMLR, CoALA supplies a shared vocabulary ...") answers no "what",
+    "how" or "what kinds" question: it counts against them."""
     order = FACET_FIT.get(intent, ())
     if facet in order:
         return 1.0 - order.index(facet) / (len(order) + 1)
     if intent == "limitations" and limiting:
         return 0.5
+    if facet == "impact" and intent in _NOT_IMPACT:
+        return -0.5
     return 0.0
+
+
+_NOT_IMPACT = ("definition", "detail", "mechanism")
