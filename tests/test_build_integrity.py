@@ -99,6 +99,29 @@ def test_sentence_vectors_of_another_width_are_not_reused(built, embedder):
     _assert_unit(load_index(settings))
 
 
+def test_changed_sentence_embed_form_is_embedded_again(built, embedder, monkeypatch):
+    """What a sentence's vector embeds is code (``embed_form``): a build whose code embeds
+    other text must not reuse the vectors of the old text (before: the cache recomputed
+    the old keys with the new code and reused every stale sentence vector)."""
+    settings, _ = built
+    seen: list[str] = []
+    real = embedder.encode
+
+    def recording(texts, *args, **kwargs):
+        seen.extend(texts)
+        return real(texts, *args, **kwargs)
+
+    monkeypatch.setattr(embedder, "encode", recording)
+    monkeypatch.setattr("rag.search.build.embed_form", lambda s: "changed: " + s.prose)
+    report = build_index(settings, embedder, force=True)
+    assert report.embedded >= report.sentences
+    assert sum("changed: " in t for t in seen) >= report.sentences
+    index = load_index(settings)
+    _assert_unit(index)
+    again = build_index(settings, embedder, force=True)  # same code: everything reused
+    assert again.embedded == 0 and again.reused >= again.sentences
+
+
 # --- item 2: ``rag build`` runs the same validation as loading --------------------------
 def _truncate_faiss(build: Path) -> None:
     path = build / "vectors.faiss"

@@ -50,7 +50,6 @@ from rag.search.index import (
     manifest_problem,
     read_manifest,
     sentence_embed_text,
-    sentence_from_row,
     sentence_row,
     staleness,
     verify_files,
@@ -216,6 +215,8 @@ def _build(
     tmp.mkdir(parents=True)
     try:
         _write_build(tmp, settings, chunks, chunk_vecs, sentences, sent_vecs)
+        (tmp / SENTENCE_KEYS).write_text(json.dumps([content_hash(t) for t in sent_texts]),
+                                         encoding="utf-8")
         _write_papers(tmp, sources)
         encoded: dict[str, None] = {}
 
@@ -261,7 +262,8 @@ def _vector_cache(previous: Path, embedder: Embedder) -> dict[str, np.ndarray]:
     for texts, vectors in _verified_parts(previous, manifest):
         good = checks.unit_rows(vectors, embedder.dim)
         cache.update((content_hash(t), v) for t, v, ok in zip(texts, vectors, good) if ok)
-    for keys, vectors in _extra_vectors(previous, manifest):  # those build extras asked for
+    for keys, vectors in [*_keyed_vectors(previous, manifest, SENTENCE_KEYS, SENTENCE_VECTORS),
+                          *_extra_vectors(previous, manifest)]:  # and build extras asked for
         good = checks.unit_rows(vectors, embedder.dim)
         cache.update((k, v) for k, v, ok in zip(keys, vectors, good) if ok)
     return cache
@@ -280,13 +282,25 @@ def _write_extra_vectors(out: Path, texts: list[str], cache: dict[str, np.ndarra
 
 def _extra_vectors(build: Path, manifest: dict) -> Iterator[tuple[list[str], np.ndarray]]:
     """(content hashes, vectors) the previous build's extras embedded, when they verify."""
+    return _keyed_vectors(build, manifest, EXTRA_KEYS, EXTRA_VECTORS)
+
+
+# The hashes of the texts the sentence vectors were made from: what a sentence's vector
+# embeds (``embed_form``) is code, so it is recorded, never recomputed from the rows.
+SENTENCE_KEYS = "sentence_text_hashes.json"
+
+
+def _keyed_vectors(build: Path, manifest: dict, key_file: str, vector_file: str
+                   ) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(content hashes, vectors) from a build's hash list and its vectors, when both
+    verify and agree in length."""
     files = manifest.get("files", {})
-    if EXTRA_KEYS not in files or EXTRA_VECTORS not in files or verify_files(
-            build, {"files": {n: files[n] for n in (EXTRA_KEYS, EXTRA_VECTORS)}}):
+    if key_file not in files or vector_file not in files or verify_files(
+            build, {"files": {n: files[n] for n in (key_file, vector_file)}}):
         return
     try:
-        keys = json.loads((build / EXTRA_KEYS).read_text(encoding="utf-8"))
-        vectors = np.load(build / EXTRA_VECTORS, allow_pickle=False)
+        keys = json.loads((build / key_file).read_text(encoding="utf-8"))
+        vectors = np.load(build / vector_file, allow_pickle=False)
     except (OSError, ValueError):
         return
     if isinstance(keys, list) and vectors.ndim == 2 and len(keys) == len(vectors):
@@ -294,7 +308,7 @@ def _extra_vectors(build: Path, manifest: dict) -> Iterator[tuple[list[str], np.
 
 
 def _verified_parts(build: Path, manifest: dict) -> Iterator[tuple[list[str], np.ndarray]]:
-    """(texts, vectors) of the passage and the sentence parts whose files verify."""
+    """(texts, vectors) of the passage part, when its files verify."""
     def verified(*names: str) -> bool:
         return not verify_files(build, {"files": {n: manifest["files"][n] for n in names}})
 
@@ -304,13 +318,6 @@ def _verified_parts(build: Path, manifest: dict) -> Iterator[tuple[list[str], np
         chunks = checks.read_chunks(build / CHUNKS)
         if verified(VECTORS):
             yield [c.embed_text for c in chunks], _faiss_vectors(build / VECTORS, len(chunks))
-        if verified(SENTENCES, SENTENCE_VECTORS):
-            checks.read_sentences(build / SENTENCES, len(chunks))  # rows well formed
-            infos = [sentence_from_row(row) for row in checks.jsonl_rows(build / SENTENCES)]
-            vectors = np.load(build / SENTENCE_VECTORS, allow_pickle=False)
-            if vectors.ndim == 2 and len(vectors) == len(infos):
-                yield [sentence_embed_text(chunks[s.chunk], embed_form(s)) for s in infos], \
-                    vectors
     except (checks.BadFile, OSError, ValueError, RuntimeError):  # FAISS: RuntimeError
         return
 
