@@ -1127,6 +1127,16 @@ def test_key_points_of_a_focused_question_name_the_whole_name_it_writes(real_ass
     assert points and all("grouped-query" in line for line in points)
 
 
+@pytest.mark.integration
+def test_a_code_dictionary_line_supports_only_its_own_key(real_assistant):
+    """The guide's compression dictionary lists "wanda": {...} and "sparsegpt": {...} in
+    one passage: Wanda's "weight magnitude + input activation" line is no key point of a
+    SparseGPT answer, though its passage names SparseGPT."""
+    answer = real_assistant.ask("How does SparseGPT prune a model?")
+    assert "Hessian" in answer.text
+    assert "input activation" not in answer.text
+
+
 def test_a_comparison_cell_is_not_filled_by_another_version():
     """"BERT vs GPT": FlashAttention's "3x faster GPT-2 training" is no cell for GPT."""
     from rag.answer.focus import only_versioned

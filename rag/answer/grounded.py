@@ -148,12 +148,15 @@ class Composer:
     def leaves_coined(self, c: Candidate, subject: Subject) -> bool:
         """Does a supporting point leave unnamed (itself, its card and its passage) every
         coined word name the question writes ("HyDE": not RAG's own points; "AdaLoRA": not
-        LoRA's)?  Names of three letters or more that open with one: "BA" of "ΔW = BA" or
-        "48GB" is no name."""
+        LoRA's; "SparseGPT": not the line under "wanda:" of the same code dictionary)?
+        Names of three letters or more that open with one: "BA" of "ΔW = BA" or "48GB" is
+        no name."""
         coined = {t for t in subject.coined if len(t) >= 3 and t[0].isalpha()}
         if not coined:
             return False
-        words = self.around(c.sentence)
+        t = self.table  # a line under a code dictionary's key is about that key only
+        words = {*t.terms[c.sentence], *t.keyed[c.sentence]} if t.keyed[c.sentence] \
+            else self.around(c.sentence)
         return not any(w.startswith(t) for w in words for t in coined)
 
     def other_method(self, c: Candidate, subject: Subject) -> bool:

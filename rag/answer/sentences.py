@@ -73,6 +73,10 @@ class SentenceTable:
                              for s in info]
         self.card_name = [frozenset(t) if card else frozenset()
                           for t, card in zip(tokenize([s.subject for s in info]), cards)]
+        # a code dictionary's key ("wanda:", "sparsegpt:"): what its lines are about, not
+        # the passage's other keys
+        self.keyed = [frozenset(t) if not card and _KEY_NAME.match(s.subject) else frozenset()
+                      for t, card, s in zip(tokenize([s.subject for s in info]), cards, info)]
         self.chunk_counts = _chunk_counts(self.chunk, self.terms)
         self.unit_terms: dict[str, set[str]] = {}  # every term of a card's or section's
         for unit, words in zip(self.unit, self.terms):  # sentences
@@ -235,6 +239,8 @@ def answer_text(info) -> str:
         return f"{info.prose} {hint.rstrip('.')}."
     return info.prose
 
+
+_KEY_NAME = re.compile(r"^[a-z][a-z0-9_]*(?: [a-z0-9_]+){0,2}$")
 
 # A reading list's entry: "MRCR(5) paper - evaluating long context, used by OpenAI ...":
 # a comment on a paper, not an account of it (it leads only when nothing else can).
