@@ -463,6 +463,7 @@ class _StubTable:
         self.labelled = [False] * len(statement)
         self.tagline = [False] * len(statement)
         self.names = [frozenset()] * len(statement)
+        self.asks = [frozenset()] * len(statement)
 
     def explains(self, i, subject):
         return True
@@ -500,6 +501,28 @@ def test_a_verdict_leads_with_the_results_of_the_same_card():
     subject = Subject(Anchors({}, ()), (), focused=False)
     lead = _composer(table).lead(cands, "verdict", subject)
     assert lead.text.startswith("They reach FID 2.18")
+
+
+def test_a_discussion_point_asking_another_thing_does_not_lead():
+    """"Why does Switch Transformer route each token to one expert?": the section's
+    "Why load balancing matters? Otherwise collapse to one expert." answers another why
+    (its question shares no term with this one), so the section's statement leads; the
+    same point asked about load balancing still leads."""
+    from rag.answer.coverage import Anchors
+    from rag.answer.grounded import Candidate, Subject
+
+    table = _StubTable([False, True], ["hint", "key_idea"])
+    table.hint_intent = ["reason", ""]
+    table.asks = [frozenset({"load", "balanc"}), frozenset()]
+    table.fit = lambda i, intent: [1.0, 0.6][i]
+    cands = [Candidate(0, 0, "Why load balancing matters? Otherwise collapse to one expert.",
+                       0.9, 0.7, "hint"),
+             Candidate(0, 1, "Sparse activation: each token passes through a few experts.",
+                       0.8, 0.6, "key_idea")]
+    routing = Subject(Anchors({"switch": 1.0, "rout": 0.8, "expert": 0.5}), ("switch", "rout"))
+    assert _composer(table).lead(cands, "reason", routing).text.startswith("Sparse")
+    balancing = Subject(Anchors({"load": 1.0, "balanc": 1.0}), ("load", "balanc"))
+    assert _composer(table).lead(cands, "reason", balancing).text.startswith("Why load")
 
 
 def test_a_fragment_does_not_lead_over_a_statement_about_the_subject():

@@ -227,14 +227,11 @@ class Composer:
                          self.table.subject[c.sentence])
             return score + self.settings.focus_weight * (mine - c.focus)
 
-        def other_question(c: Candidate) -> bool:  # a discussion point of another kind
-            asks = self.table.hint_intent[c.sentence]
-            return c.facet == "hint" and asks != intent and not (asks == "" and c.explained)
-
         t = self.table
+        strays = frozenset(c.sentence for c in cands if self.asks_another(c, own, subject))
         ok = [c for c in cands if self.acceptable(c, own, intent)]
         # What keeps a sentence from leading ("In the X paper, ...": not of X's passage).
-        flaws = {c.sentence: (other_question(c), t.anaphoric[c.sentence],
+        flaws = {c.sentence: (self.other_question(c, intent, strays), t.anaphoric[c.sentence],
                               t.about_variant(c.sentence, own),
                               self.unnamed_acronym(c, own),
                               own.focused and not t.explains(c.sentence, own),
@@ -258,8 +255,23 @@ class Composer:
         if accepted:  # the section's own discussion point asking exactly this ("Limitations?
             unit = t.unit[accepted[0].sentence]  # Not all features are interpretable.")
             mates += [c for c in cands if c.facet == "hint" and t.hint_intent[c.sentence] == intent
-                      and t.unit[c.sentence] == unit and c not in accepted and c not in mates]
-        return self.fitting_lead(accepted, intent, mates, fine, aspect=not own.focused)
+                      and t.unit[c.sentence] == unit and c not in accepted and c not in mates
+                      and c.sentence not in strays]
+        return self.fitting_lead(accepted, intent, mates, fine, aspect=not own.focused,
+                                 strays=strays)
+
+    def other_question(self, c: Candidate, intent: str, strays: frozenset[int]) -> bool:
+        """A discussion point of another kind than ``intent``, or asking about another
+        thing (``strays``)."""
+        asks = self.table.hint_intent[c.sentence]
+        return c.facet == "hint" and (c.sentence in strays or asks != intent
+                                      and not (asks == "" and c.explained))
+
+    def asks_another(self, c: Candidate, *subjects: Subject) -> bool:
+        """Is ``c`` a discussion point whose question shares no term with the question's
+        ("Why load balancing matters? ..." for "why route each token to one expert?")?"""
+        asks = self.table.asks[c.sentence]
+        return bool(asks) and not any(asks & s.anchors.weights.keys() for s in subjects)
 
     def unit_mates(self, cands: Sequence[Candidate], accepted: Sequence[Candidate],
                    subject: Subject) -> list[Candidate]:
@@ -276,7 +288,8 @@ class Composer:
     def fitting_lead(self, accepted: Sequence[Candidate], intent: str,
                      mates: Sequence[Candidate] = (),
                      fine: Sequence[Candidate] | None = None,
-                     aspect: bool = False) -> Candidate | None:
+                     aspect: bool = False, strays: frozenset[int] = frozenset()
+                     ) -> Candidate | None:
         """The lead among ``accepted`` (best first): the sentence of the best one's paper
         card or guide section whose facet answers ``intent`` best (a "how" question about
         MemGPT gets the MemGPT card's method, not its framing; "Can X compete?" gets its
@@ -285,11 +298,13 @@ class Composer:
         point of another kind, not about another thing the subject's name contains);
         otherwise the best one leads.  A question about one ``aspect`` of its subject ("How
         does DeepSeek-V2's attention cut the KV cache?") gets the method of that aspect,
-        not of another part (its MoE layers)."""
+        not of another part (its MoE layers).  A discussion point asking another thing
+        (``strays``) is no fitting lead."""
         if not accepted:
             return None
         top, fit = accepted[0], self.table.fit
-        fits = [c for c in [*accepted, *mates] if intent and fit(c.sentence, intent) >= 0.5]
+        fits = [c for c in [*accepted, *mates] if intent and fit(c.sentence, intent) >= 0.5
+                and c.sentence not in strays]
         if not fits:
             return top
         unit, t = self.table.unit[top.sentence], self.table
@@ -361,7 +376,7 @@ class Composer:
                 continue
             if self._redundant(c, [*chosen, *out]) or subject and (
                     self.out_of_scope(c, subject) or self.splits_name(c, subject, chosen)
-                    or self.leaves_coined(c, subject)):
+                    or self.leaves_coined(c, subject) or self.asks_another(c, subject)):
                 continue
             out.append(c)
         return out

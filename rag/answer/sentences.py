@@ -77,6 +77,7 @@ class SentenceTable:
         # the passage's other keys
         self.keyed = [frozenset(t) if not card and _KEY_NAME.match(s.subject) else frozenset()
                       for t, card, s in zip(tokenize([s.subject for s in info]), cards, info)]
+        self.asks = _asks(info, tokenize)
         self.chunk_counts = _chunk_counts(self.chunk, self.terms)
         self.unit_terms: dict[str, set[str]] = {}  # every term of a card's or section's
         for unit, words in zip(self.unit, self.terms):  # sentences
@@ -239,6 +240,32 @@ def answer_text(info) -> str:
         return f"{info.prose} {hint.rstrip('.')}."
     return info.prose
 
+
+def _asks(info, tokenize) -> list[frozenset[str]]:
+    """A discussion point's own question in content words ("Why load balancing
+    matters?": load, balanc; "SFT": supervised fine-tuning too): what it answers, beside
+    its card's subject (empty for every other sentence)."""
+    hinted = [i for i, s in enumerate(info) if s.hint]
+    asks: list[frozenset[str]] = [frozenset()] * len(info)
+    for i, words in zip(hinted, tokenize([info[i].prose for i in hinted])):
+        own = frozenset(words) - _ASK_WORDS
+        asks[i] = own | _spelled(info[i].prose, tokenize) if own else own
+    return asks
+
+
+def _spelled(text: str, tokenize) -> frozenset[str]:
+    """Stems of the glossary's spelled-out forms of the acronyms ``text`` writes."""
+    from rag.search.glossary import glossary
+
+    words = set(re.findall(r"\b[A-Za-z][\w-]*\b", text))
+    longs = [long for acronym, long in glossary().items() if acronym in words]
+    return frozenset(t for words in tokenize(longs) for t in words) if longs else frozenset()
+
+
+# Stems of a discussion point's question that only say how it asks ("Why ... works?").
+_ASK_WORDS = frozenset({"whi", "what", "how", "when", "which", "whether", "doe", "can", "work",
+                        "matter", "from", "vs", "versus", "specif", "use", "still", "limit",
+                        "the", "is", "to", "of", "for", "in", "with"})
 
 _KEY_NAME = re.compile(r"^[a-z][a-z0-9_]*(?: [a-z0-9_]+){0,2}$")
 
