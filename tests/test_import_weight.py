@@ -112,3 +112,27 @@ def test_pipeline_fingerprint_is_stored_between_processes(tmp_path, monkeypatch)
     monkeypatch.setattr(settings, "_FINGERPRINT", {})
     monkeypatch.setattr(settings, "_digest_key", lambda stamp: "a module changed")
     assert settings.pipeline_fingerprint() == real  # parsed again, not read
+
+
+def test_pipeline_fingerprint_covers_every_corpus_module_the_pipeline_imports():
+    """A module the ingestion code imports changes the index as much as the code itself
+    (before: ``corpus/antecedents.py``, which puts back a sentence's subject, was missing,
+    so editing it left every index "up to date" with the old sentence roles)."""
+    import ast
+    from pathlib import Path
+
+    from rag.settings import fingerprint
+
+    package = Path(fingerprint.__file__).parents[1]
+    listed = set(fingerprint._PIPELINE_MODULES)
+    for name in listed:
+        tree = ast.parse((package / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "rag.corpus":
+                used = {f"corpus/{a.name}.py" for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "rag.corpus."):
+                used = {"corpus/" + node.module.split(".")[2] + ".py"}
+            else:
+                continue
+            assert used <= listed, f"{name} imports {sorted(used - listed)}"

@@ -13,7 +13,7 @@ _PACKAGE = Path(__file__).resolve().parents[1]  # rag/
 
 _PIPELINE_MODULES = ("corpus/clean.py", "corpus/ingest.py", "corpus/chunk.py",
                      "corpus/linking.py", "corpus/roles.py", "corpus/context.py",
-                     "corpus/outline.py",
+                     "corpus/outline.py", "corpus/antecedents.py", "corpus/files.py",
                      # your own documents (rag add): parsing PDFs, pages, web pages
                      "corpus/formats.py", "corpus/pdf.py", "corpus/layout.py",
                      "corpus/structure.py", "corpus/documents.py")
