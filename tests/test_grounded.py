@@ -1160,6 +1160,19 @@ def test_a_code_dictionary_line_supports_only_its_own_key(real_assistant):
     assert "input activation" not in answer.text
 
 
+@pytest.mark.integration
+def test_a_sentence_summing_up_the_list_before_it_leads_with_that_list(real_assistant):
+    """QLoRA's card: "Three techniques make QLoRA work: NF4, double quantization, paged
+    optimizers. Together they allow a 65B model on one 48GB GPU ...".  "Together they"
+    needs the list: it is shown after it, and that pair may lead (before: "Together they
+    allow ..." led alone, the tricks unnamed)."""
+    answer = real_assistant.ask("What are the three tricks that let QLoRA finetune a 65B "
+                                "model on a single 48GB GPU?")
+    first = answer.text.split("\n")[0]
+    assert first.startswith("Three techniques make QLoRA work") and "NF4" in first
+    assert "Together they allow" in first
+
+
 def test_a_comparison_cell_is_not_filled_by_another_version():
     """"BERT vs GPT": FlashAttention's "3x faster GPT-2 training" is no cell for GPT."""
     from rag.answer.focus import only_versioned

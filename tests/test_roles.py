@@ -184,6 +184,9 @@ def test_what_makes_this_work_is_the_cards_subject():
     ("They can be trained by consistency distillation from a pretrained diffusion model.", True),
     ("This allows the model to think out loud and decompose complex tasks.", False),
     ("Built on it, the vLLM serving engine raises throughput by 2 to 4 times.", False),
+    # summing up the list before it: no subject to put back, even on a card
+    ("Together they allow a 65B-parameter model to be fine-tuned on one 48GB GPU.", True),
+    ("Combined, these cut memory by 4x.", False),
 ])
 def test_unresolved_pronouns_need_their_antecedent(text, is_card):
     info = one(text, subject="Consistency Models", title="Consistency Models",

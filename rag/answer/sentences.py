@@ -19,6 +19,7 @@ from rag.answer.coverage import (
 from rag.answer.intent import FACET_FIT, clause_intents
 from rag.answer.subject import Subject, defines, interposed, writes_joined
 from rag.answer.versions import another_version, base_only, other_name
+from rag.corpus.antecedents import sums_up
 from rag.corpus.linking import key as flat_key
 from rag.search.query import normalize
 
@@ -43,7 +44,8 @@ class SentenceTable:
         for i in after_antecedent(info):  # "Three techniques make this work: ..." reads
             self.text[i] = f"{self.text[i - 1]} {self.text[i]}"  # right after its antecedent
             self.usable[i] = True
-        self.needs_antecedent = [s.needs_antecedent for s in info]
+        # "Together they allow ...", shown after the list it sums up, reads as one account
+        self.needs_antecedent = [s.needs_antecedent and not sums_up(s.prose) for s in info]
         self.chunk = [s.chunk for s in info]
         self.unit = [_unit(index.chunks[s.chunk]) for s in info]
         spelled = spelled_out(info, self.unit)

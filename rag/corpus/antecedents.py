@@ -36,6 +36,15 @@ _DEMONSTRATIVE = re.compile(r"^(?:\S+\s+){0,7}?(?:that|this|these|those)\s+(?:ga
                             re.I)
 
 
+# "Together they allow ...": the pronoun stands for the list before (never restored).
+_TOGETHER = re.compile(r"^(?:Together|Combined|Taken together|Between them),?\s+(?:they|these|"
+                       r"those|both|all three|all four)\b", re.I)
+
+def sums_up(text: str) -> bool:
+    """Does ``text`` open by summing up the sentence before ("Together they ...")?"""
+    return bool(_TOGETHER.match(text))
+
+
 # A short opening phrase that points back: "Built on it, ...", "Compared with it, ...".
 _OPENING_IT = re.compile(r"^((?:Built|Based|Trained|Compared|Applied|Combined)(?: \w+){0,2})"
                          r" it(?=,)")
@@ -70,6 +79,8 @@ def restore_subject(text: str, subject: str, title: str = "",
     Only paper cards have a known referent (the paper, its method, its authors);
     elsewhere a pronoun opening is left alone and marked as needing its antecedent.
     """
+    if _TOGETHER.match(text):
+        return text, True
     match = _PRONOUN.match(text)
     inner = _OPENING_IT.match(text)
     if inner:  # "Built on it, the vLLM engine ...": "it" is the paper's subject
