@@ -201,6 +201,38 @@ def test_a_wrong_number_is_not_excused_by_a_clause_of_its_own_sentence():
     assert right.credit > 0 and not right.contradicted
 
 
+def test_a_plain_denial_is_not_excused_by_a_clause_of_its_own_sentence():
+    """"..., reasoning emerges because RL is applied on top of SFT on chains of thought;
+    R1-Zero never developed reflection": the first clause shares the point's words, but
+    its sentence denies right after "never" what the point asserts (develops).  A
+    negation further on ("which don't capture whether a program works") is about its
+    verb, not the point's word: the clause keeps its credit."""
+    cfg = InterviewSettings()
+    point = KeyPoint(text="R1-Zero develops chain-of-thought reasoning spontaneously "
+                     "through RL alone.", n=1, title="DeepSeek-R1", section="", weight=1.0)
+    question = "What is emergent reasoning from RL in DeepSeek R1?"
+    clause = ("R1-Zero reasoning emerges with RL alone, as long chains of thought appear "
+              "spontaneously")
+    denied = clause + ", though R1-Zero never developed reflection"
+    judged = judge_point(point, question, np.array([0.8, 0.8]), [denied, clause], cfg)
+    assert judged.contradicted and "negated" in judged.why
+    further = clause + ", which the benchmarks do not capture for developed models"
+    kept = judge_point(point, question, np.array([0.8, 0.8]), [further, clause], cfg)
+    assert kept.credit > 0 and not kept.contradicted
+
+
+def test_unable_and_little_deny_what_follows():
+    """"unable to tell them apart" and "little ... data existed" say nearly none: an
+    answer's "could no longer tell them apart" restates them ("a little" does not)."""
+    from rag.study import terms
+
+    assert {"tell", "apart"} <= terms.negated_stems("leaving MMLU unable to tell apart models")
+    assert "data" in terms.negated_stems("Because little instruction data existed")
+    assert not terms.negated_stems("It adds a little noise to the data")
+    assert terms.first_negated("R1-Zero never developed reflection") == {"develop"}
+    assert terms.first_negated("which don't capture whether a program works") == {"captur"}
+
+
 @pytest.mark.parametrize("unit", [
     "I'm not familiar with SWE-agent, I've only really used Copilot.",
     "FlashAttention-2, yeah, I know there's a version 2, but I couldn't tell you what's in it.",

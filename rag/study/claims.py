@@ -375,3 +375,14 @@ def contradiction(point: str, unit: str, question: str = "",
     if len(excluded) >= 2:  # "self-supervised pretraining" where the source says "instead of"
         return f"states what the source rules out ({', '.join(sorted(excluded))})"
     return ""
+
+
+def plainly_wrong(why: str, unit: str) -> bool:
+    """Does a sentence contradict a point so plainly that none of its clauses states it:
+    a wrong number, or a negation right before a word of the point ("R1-Zero never
+    developed reflection" for "R1-Zero develops chain-of-thought reasoning"), not a
+    word further on ("which don't capture whether a program works")?"""
+    if why.startswith("different number"):
+        return True
+    denied = re.match(r"negated claim \((.*)\)$", why)
+    return bool(denied) and bool(set(denied.group(1).split(", ")) & terms.first_negated(unit))

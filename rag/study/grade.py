@@ -45,6 +45,7 @@ from rag.study.claims import (
     first_reversal,
     known_numbers,
     number_conflict,
+    plainly_wrong,
     present,
     sentence_units,
     stems_of,
@@ -198,8 +199,8 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         if credit > best.credit:
             best = Judgement(credit, False, i, sim, f"{len(hits)} of {len(weights)} "
                              "distinguishing terms")
-    if wrong and (best.credit < 1.0 or wrong.why.startswith("different number")
-                  and units[best.unit] in units[wrong.unit]):
+    if wrong and (best.credit < 1.0 or units[best.unit] in units[wrong.unit]
+                  and plainly_wrong(wrong.why, units[wrong.unit])):
         return wrong  # a clause of a sentence with a wrong number does not state it right
     return best
 

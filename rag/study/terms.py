@@ -30,7 +30,9 @@ NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "can't", "don'
                        "removing", "eliminate", "eliminates", "eliminated", "avoid", "avoids",
                        "avoiding", "skip", "skips", "skipping", "instead", "free", "rather",
                        "replace", "replaces", "replacing", "bypass", "bypasses", "omit",
-                       "omits", "discard", "discards"})
+                       "omits", "discard", "discards",
+                       # "unable to tell apart", "little ... data existed": nearly none
+                       "unable", "fails", "failed", "hardly", "barely", "little"})
 # Words that carry no distinguishing content in an answer about ML papers.
 GENERIC = frozenset("""
 model models paper papers approach method methods use used uses using result results
@@ -149,9 +151,22 @@ def negated_stems(text: str, scope: int = 4, explicit: bool = False) -> set[str]
         for i, token in enumerate(tokens):
             if not explicit and token.endswith("-free") and len(token) > 7:  # reference-free
                 out.add(stem(token[:-5]))
-            if token in negators:
+            if token in negators and not (token == "little" and tokens[i - 1:i] == ["a"]):
                 out.update(stem(t) for t in tokens[i + 1:i + 1 + scope]
                            if t not in FUNCTION_WORDS)
+    return out
+
+
+def first_negated(text: str) -> set[str]:
+    """The stem of the first content word after each explicit negation ("never developed
+    reflection": develop; "don't capture whether a program works": captur, not program)."""
+    out: set[str] = set()
+    for clause in re.split(r"[,;:.!?()]", text.replace("n't", " not")):
+        tokens = words(clause)
+        for i, token in enumerate(tokens):
+            if token in EXPLICIT_NEGATIONS:
+                out.update(next(([stem(t)] for t in tokens[i + 1:i + 3]
+                                 if t not in FUNCTION_WORDS), []))
     return out
 
 
