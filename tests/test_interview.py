@@ -156,6 +156,20 @@ def test_an_x_free_point_agrees_with_an_answer_that_has_no_x():
     assert grading.contradiction(lcm, said) == ""
 
 
+def test_a_point_saying_no_x_is_contradicted_by_an_answer_that_has_x():
+    """"... with no separate reward model": an answer whose DPO fits a separate reward
+    model states what the source rules out; one that gets rid of it (or dispenses with
+    it) agrees."""
+    point = ("DPO trains on preference pairs with a binary cross-entropy loss, with no "
+             "separate reward model.")
+    wrong = "DPO first fits a separate reward model and then trains the policy with it."
+    assert {"separ", "reward"} <= claims.ruled_out(point)
+    assert "rules out" in grading.contradiction(point, wrong)
+    for agrees in ("DPO gets rid of the separate reward model and trains on pairs.",
+                   "DPO dispenses with a separate reward model altogether."):
+        assert grading.contradiction(point, agrees) == "", agrees
+
+
 def test_denying_another_thing_of_the_same_name_is_no_negated_claim():
     """"rule-based rewards ..., no neural reward model" agrees with "rule-based rewards";
     "not trained from scratch" still denies "standalone training"."""

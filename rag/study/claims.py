@@ -26,7 +26,7 @@ _CLAUSE = re.compile(r"\s*(?:;|:\s|\s[—–]\s|,\s+(?=(?:so|and|but|while|where
                      r"since|although|though|unlike|instead|then|thus|hence)\b))\s*")
 _CONNECTIVE = re.compile(r"^(?:so|and|but|while|whereas|which|because|since|although|though|"
                          r"then|thus|hence)\s+", re.I)
-_RULED_OUT = re.compile(r"\b(?:instead of|rather than|in place of|without|no longer|not|never|"
+_RULED_OUT = re.compile(r"\b(?:instead of|rather than|in place of|without|no longer|not|never|no|"
                         r"lacks?|lacking)\s+"
                         r"((?:[\w-]+\s+){0,4}[\w-]+)", re.I)
 
@@ -96,8 +96,8 @@ def _asserted_stems(text: str, scope: int = 4) -> set[str]:
 
 def ruled_out(text: str) -> set[str]:
     """Stems a fact rules out: what follows "instead of", "rather than", "without",
-    "no longer", "not", "lacks" ("instead of self-supervised pretraining" -> self-supervis ...),
-    and the first part of "X-free" ("reference-free": refer)."""
+    "no longer", "not", "no", "lacks" ("instead of self-supervised pretraining" ->
+    self-supervis ...), and the first part of "X-free" ("reference-free": refer)."""
     out: set[str] = set()
     for m in _RULED_OUT.finditer(text):
         out |= terms.content_stems(m.group(1))

@@ -32,7 +32,10 @@ NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "can't", "don'
                        "replace", "replaces", "replacing", "bypass", "bypasses", "omit",
                        "omits", "discard", "discards",
                        # "unable to tell apart", "little ... data existed": nearly none
-                       "unable", "fails", "failed", "hardly", "barely", "little"})
+                       "unable", "fails", "failed", "hardly", "barely", "little",
+                       # "gets rid of the reward model", "dispenses with", "ditches" ...
+                       "rid", "dispense", "dispenses", "forgo", "forgoes", "ditch",
+                       "ditches", "abandon", "abandons", "sidestep", "sidesteps"})
 # Words that carry no distinguishing content in an answer about ML papers.
 GENERIC = frozenset("""
 model models paper papers approach method methods use used uses using result results
