@@ -145,3 +145,45 @@ def test_a_unit_too_far_to_cover_a_point_can_still_contradict_it():
     assert judge_point(POINT, QUESTION, np.array([0.37]), [right], cfg).credit == 0.0
     below = judge_point(POINT, QUESTION, np.array([0.3]), [wrong], cfg)
     assert not below.contradicted  # below contradiction_threshold: too far to judge
+
+
+# --- entries of one code dictionary ("gptq": {...}, "sparsegpt": {...}) --------------
+def test_a_dictionary_entrys_point_said_of_another_entry_is_misattributed():
+    """SparseGPT's "Layer-wise reconstruction with Hessian approximation" said of Wanda
+    (named as a name) is misattributed; a sentence that names SparseGPT too, or names no
+    entry, is not; "came" as a verb is no entry named."""
+    owners = {"gptq", "wanda", "sparsegpt", "came"}
+    wrong = "Wanda, by contrast, needs full backpropagation to compute a Hessian for every weight."
+    assert "said of wanda" in attribution.owner_problem(wrong, "sparsegpt", owners)
+    both = ("SparseGPT reconstructs each layer with a Hessian approximation, and Wanda is "
+            "simpler still.")
+    assert attribution.owner_problem(both, "sparsegpt", owners) == ""
+    assert attribution.owner_problem("It reconstructs each layer with a Hessian.",
+                                     "sparsegpt", owners) == ""
+    assert attribution.owner_problem("The Hessian idea came from optimal brain surgeon.",
+                                     "sparsegpt", owners) == ""
+
+
+def test_a_point_stated_of_another_dictionary_entry_earns_nothing():
+    """Through the grader: the point's credit is taken and, as it carried the point's
+    terms, it contradicts the point; the same sentence naming SparseGPT keeps it."""
+    from rag.records import BankEntry
+    from rag.study.grade import Prepared, judge_points
+
+    cfg = InterviewSettings()
+    point = KeyPoint(text="Layer-wise reconstruction with Hessian approximation", n=1,
+                     title="Guide", section="Model Compression", weight=1.0)
+    entry = BankEntry(entry_id="e", question="Give an overview of model compression.",
+                      topic="compression", key_points=(point,), source_chunk_ids=(),
+                      origin="guide")
+    owners = {point.text: "sparsegpt", "Weight magnitude based pruning": "wanda"}
+
+    def judged(unit: str) -> KeyPoint:
+        prep = Prepared([unit], np.ones((1, 2)) / np.sqrt(2), [], [0])
+        return judge_points(entry, prep, np.ones((1, 2)) / np.sqrt(2), cfg,
+                            owners=owners)[0]
+
+    wrong = judged("Wanda does layer-wise reconstruction with a Hessian approximation.")
+    assert wrong.credit == 0.0 and wrong.contradicted and "wanda" in wrong.why
+    right = judged("SparseGPT does layer-wise reconstruction with a Hessian approximation.")
+    assert right.credit == 1.0 and not right.contradicted

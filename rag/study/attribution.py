@@ -240,3 +240,18 @@ def unit_problem(unit: str, sources: SourcePairs) -> str:
         if why := _pair_problem(pair, sources, stems):
             return why
     return ""
+
+
+# --- a code dictionary's entries ("wanda": {...}, "sparsegpt": {...}) ---------------
+
+def owner_problem(unit: str, owner: str, siblings: Iterable[str]) -> str:
+    """Why ``unit`` (a sentence) credits a point the sources list under ``owner`` (a
+    dictionary key such as "sparsegpt") while naming, as a name, only another entry of
+    the same dictionary ("Wanda needs a Hessian for every weight" for SparseGPT's
+    "reconstruction with Hessian approximation"); '' when it names the owner or no
+    sibling."""
+    if owner in terms.content_stems(unit):
+        return ""
+    named = {terms.stem(t) for t in _NAME.findall(unit) if t[0].isupper()}  # as names
+    other = next((s for s in sorted(siblings) if s != owner and s in named), "")
+    return f"misattributed (said of {other}; the sources say it of {owner})" if other else ""

@@ -37,7 +37,7 @@ import numpy as np
 from rag.errors import InvalidAnswer, text_problem
 from rag.records import BankEntry, Citation, Grade, KeyPoint
 from rag.settings import InterviewSettings
-from rag.study import attribution, grounding, terms
+from rag.study import attribution, grounding, owners, terms
 from rag.study.claims import (
     answer_units,
     contradiction,
@@ -289,7 +289,8 @@ def is_off_topic(vecs: np.ndarray, question_vec: np.ndarray, point_vecs: np.ndar
 
 def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
                  cfg: InterviewSettings, weigh=_no_rarity,
-                 known: frozenset[float] | None = None) -> list[KeyPoint]:
+                 known: frozenset[float] | None = None,
+                 owners: dict[str, str] | None = None) -> list[KeyPoint]:
     sims = point_vecs @ prep.vectors.T if len(prep.units) else np.zeros((len(point_vecs), 0))
     if known is None:
         known = known_numbers(p.text for p in (*entry.key_points, *entry.support))
@@ -298,6 +299,9 @@ def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
                           prep.shares, prep.misattributed, denied)
               for i, point in enumerate(entry.key_points)]
     judged = cap_per_sentence(judged, prep.sentence, cfg.points_per_sentence)
+    if owners:
+        judged = [_owned(j, owners.get(p.text, ""), set(owners.values()), prep)
+                  for p, j in zip(entry.key_points, judged)]
     out = []
     for point, j in zip(entry.key_points, judged):
         out.append(point.model_copy(update={
@@ -306,6 +310,18 @@ def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
             "matched": prep.units[j.unit] if prep.units and (j.credit or j.contradicted)
             else ""}))
     return out
+
+
+def _owned(j: Judgement, owner: str, siblings: set[str], prep: Prepared) -> Judgement:
+    """No credit for a point of one dictionary entry stated (in the whole sentence) of
+    another (a contradiction when it carried the point's terms)."""
+    if not owner or j.contradicted or j.credit <= 0:
+        return j
+    k = prep.sentence[j.unit] if prep.sentence else -1
+    sentence = " ".join(u for u, n in zip(prep.units, prep.sentence) if n == k) \
+        if prep.sentence else prep.units[j.unit]
+    why = attribution.owner_problem(sentence, owner, siblings)
+    return replace(j, credit=0.0, contradicted=j.credit >= 1.0, why=why) if why else j
 
 
 def cap_per_sentence(judged: list[Judgement], sentence_of: Sequence[int], cap: int
@@ -355,18 +371,18 @@ def evidence_for(entry: BankEntry, chunks_by_id: dict) -> list[Citation]:
 
 def grade_offline(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
                   cfg: InterviewSettings, weigh=_no_rarity,
-                  support_vecs: np.ndarray | None = None,
+                  support_vecs: np.ndarray | None = None, owners: dict[str, str] | None = None,
                   ) -> tuple[list[KeyPoint], list[KeyPoint], float]:
     """The judged key points, the judged further facts of the entry's sources
     (``entry.support``), and the score: each further fact the answer states adds
     ``support_weight`` (at most ``support_cap`` of them), each it contradicts costs as
     much times the penalty."""
-    points = judge_points(entry, prep, point_vecs, cfg, weigh)
+    points = judge_points(entry, prep, point_vecs, cfg, weigh, owners=owners)
     support: list[KeyPoint] = []
     if entry.support and support_vecs is not None and len(support_vecs):
         known = known_numbers(p.text for p in (*entry.key_points, *entry.support))
         support = judge_points(entry.model_copy(update={"key_points": entry.support}), prep,
-                               support_vecs, cfg, weigh, known)
+                               support_vecs, cfg, weigh, known, owners)
     stated = sum(p.credit >= 1.0 for p in support)
     wrong = sum(p.contradicted for p in support)
     extra = cfg.support_weight * (min(stated, cfg.support_cap) - cfg.contradiction_penalty * wrong)
@@ -450,7 +466,7 @@ def assess(assistant, study, entry: BankEntry, user_answer: object,
         prep.units))
     points, support, score = grade_offline(
         entry, prep, study.point_vectors[entry.entry_id], cfg, study.term_weight,
-        study.support_vectors.get(entry.entry_id))
+        study.support_vectors.get(entry.entry_id), owners.point_owners(assistant, study, entry))
     score = grounding.discount(score, prep.units, asked, sources, weigh,
                                cfg.unverified_free, cfg.unverified_cost)
     score = topical_floor(score, prep, qvec, [*points, *support], cfg)
