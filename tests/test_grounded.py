@@ -1158,6 +1158,8 @@ def test_a_code_dictionary_line_supports_only_its_own_key(real_assistant):
     answer = real_assistant.ask("How does SparseGPT prune a model?")
     assert "Hessian" in answer.text
     assert "input activation" not in answer.text
+    typed = real_assistant.ask("how does sparsegpt prune")  # not written as a name
+    assert "Hessian" in typed.text and "input activation" not in typed.text
 
 
 @pytest.mark.integration

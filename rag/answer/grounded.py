@@ -267,6 +267,14 @@ class Composer:
         return c.facet == "hint" and (c.sentence in strays or asks != intent
                                       and not (asks == "" and c.explained))
 
+    def other_key(self, c: Candidate, subject: Subject) -> bool:
+        """Is ``c`` a line under a code dictionary's key ("wanda": {...}) while the
+        question names another key of that dictionary ("how does sparsegpt prune")?"""
+        t, asked = self.table, subject.anchors.weights.keys()
+        mine = t.keyed[c.sentence]
+        return bool(mine) and not mine & asked and bool(
+            (t.chunk_keys.get(t.chunk[c.sentence], set()) - mine) & asked)
+
     def asks_another(self, c: Candidate, *subjects: Subject) -> bool:
         """Is ``c`` a discussion point whose question shares no term with the question's
         ("Why load balancing matters? ..." for "why route each token to one expert?")?"""
@@ -376,7 +384,8 @@ class Composer:
                 continue
             if self._redundant(c, [*chosen, *out]) or subject and (
                     self.out_of_scope(c, subject) or self.splits_name(c, subject, chosen)
-                    or self.leaves_coined(c, subject) or self.asks_another(c, subject)):
+                    or self.leaves_coined(c, subject) or self.asks_another(c, subject)
+                    or self.other_key(c, subject)):
                 continue
             out.append(c)
         return out

@@ -75,10 +75,7 @@ class SentenceTable:
                              for s in info]
         self.card_name = [frozenset(t) if card else frozenset()
                           for t, card in zip(tokenize([s.subject for s in info]), cards)]
-        # a code dictionary's key ("wanda:", "sparsegpt:"): what its lines are about, not
-        # the passage's other keys
-        self.keyed = [frozenset(t) if not card and _KEY_NAME.match(s.subject) else frozenset()
-                      for t, card, s in zip(tokenize([s.subject for s in info]), cards, info)]
+        self.keyed, self.chunk_keys = _dictionary_keys(info, cards, tokenize)
         self.asks = _asks(info, tokenize)
         self.chunk_counts = _chunk_counts(self.chunk, self.terms)
         self.unit_terms: dict[str, set[str]] = {}  # every term of a card's or section's
@@ -241,6 +238,19 @@ def answer_text(info) -> str:
         hint = info.hint[:1].upper() + info.hint[1:]
         return f"{info.prose} {hint.rstrip('.')}."
     return info.prose
+
+
+def _dictionary_keys(info, cards: Sequence[bool], tokenize
+                     ) -> tuple[list[frozenset[str]], dict[int, set[str]]]:
+    """Per sentence, the terms of the code-dictionary key it is listed under ("wanda:",
+    "sparsegpt:"; empty elsewhere): what its line is about, not the passage's other keys;
+    and per passage, every key of its dictionary."""
+    keyed = [frozenset(t) if not card and _KEY_NAME.match(s.subject) else frozenset()
+             for t, card, s in zip(tokenize([s.subject for s in info]), cards, info)]
+    per_chunk: dict[int, set[str]] = {}
+    for s, key in zip(info, keyed):
+        per_chunk.setdefault(s.chunk, set()).update(key)
+    return keyed, per_chunk
 
 
 def _asks(info, tokenize) -> list[frozenset[str]]:
