@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.answer.grounded import Candidate, Composer
-from rag.answer.sentences import SentenceTable
+from rag.answer.sentences import SentenceTable, spelled_acronyms
 from rag.corpus.chunk import is_answer_sentence
 from rag.records import Citation, Hit, Paper
 from rag.search.query import stem_tokens
@@ -163,15 +163,6 @@ class Backend(Protocol):
 def word_pieces(text: str) -> Iterator[str]:
     """Split text into words with their trailing whitespace (streaming granularity)."""
     yield from re.findall(r"\S+\s*|\s+", text)
-
-
-def spelled_acronyms(text: str, stem) -> frozenset[str]:
-    """Stems of the glossary's spelled-out forms of the acronyms ``text`` uses."""
-    from rag.search.glossary import glossary
-
-    words = set(re.findall(r"\b[A-Za-z][\w-]*\b", text))
-    return frozenset(t for acronym, long in glossary().items() if acronym in words
-                     for t in stem(long))
 
 
 def sentence_units(text: str, heading: frozenset[str], stem) -> list[frozenset[str]]:

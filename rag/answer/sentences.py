@@ -21,6 +21,7 @@ from rag.answer.subject import Subject, defines, interposed, writes_joined
 from rag.answer.versions import another_version, base_only, other_name
 from rag.corpus.antecedents import sums_up
 from rag.corpus.linking import key as flat_key
+from rag.corpus.roles import is_dict_key
 from rag.search.query import normalize
 
 _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
@@ -78,9 +79,7 @@ class SentenceTable:
         self.keyed, self.chunk_keys = _dictionary_keys(info, cards, tokenize)
         self.asks = _asks(info, tokenize)
         self.chunk_counts = _chunk_counts(self.chunk, self.terms)
-        self.unit_terms: dict[str, set[str]] = {}  # every term of a card's or section's
-        for unit, words in zip(self.unit, self.terms):  # sentences
-            self.unit_terms.setdefault(unit, set()).update(words)
+        self.unit_terms = _unit_terms(self.unit, self.terms)
         # "The architecture makes two changes." says nothing until the first is told: it
         # is shown with the next sentence (how it ranks is still its own)
         for i in announcing(info):
@@ -139,6 +138,14 @@ class SentenceTable:
         return explains_subject(subject.anchors, key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
                                 subject.names, subject.share)
+
+
+def _unit_terms(units: Sequence[str], terms: Sequence[Sequence[str]]) -> dict[str, set[str]]:
+    """Every term of a card's or section's sentences."""
+    out: dict[str, set[str]] = {}
+    for unit, words in zip(units, terms):
+        out.setdefault(unit, set()).update(words)
+    return out
 
 
 def _chunk_counts(chunks: Sequence[int], terms: Sequence[Sequence[str]]
@@ -245,7 +252,7 @@ def _dictionary_keys(info, cards: Sequence[bool], tokenize
     """Per sentence, the terms of the code-dictionary key it is listed under ("wanda:",
     "sparsegpt:"; empty elsewhere): what its line is about, not the passage's other keys;
     and per passage, every key of its dictionary."""
-    keyed = [frozenset(t) if not card and _KEY_NAME.match(s.subject) else frozenset()
+    keyed = [frozenset(t) if not card and is_dict_key(s.subject) else frozenset()
              for t, card, s in zip(tokenize([s.subject for s in info]), cards, info)]
     per_chunk: dict[int, set[str]] = {}
     for s, key in zip(info, keyed):
@@ -261,25 +268,24 @@ def _asks(info, tokenize) -> list[frozenset[str]]:
     asks: list[frozenset[str]] = [frozenset()] * len(info)
     for i, words in zip(hinted, tokenize([info[i].prose for i in hinted])):
         own = frozenset(words) - _ASK_WORDS
-        asks[i] = own | _spelled(info[i].prose, tokenize) if own else own
+        asks[i] = own | spelled_acronyms(info[i].prose, lambda t: tokenize([t])[0]) \
+            if own else own
     return asks
 
 
-def _spelled(text: str, tokenize) -> frozenset[str]:
-    """Stems of the glossary's spelled-out forms of the acronyms ``text`` writes."""
+def spelled_acronyms(text: str, stem) -> frozenset[str]:
+    """Stems of the glossary's spelled-out forms of the acronyms ``text`` uses."""
     from rag.search.glossary import glossary
 
     words = set(re.findall(r"\b[A-Za-z][\w-]*\b", text))
-    longs = [long for acronym, long in glossary().items() if acronym in words]
-    return frozenset(t for words in tokenize(longs) for t in words) if longs else frozenset()
+    return frozenset(t for acronym, long in glossary().items() if acronym in words
+                     for t in stem(long))
 
 
 # Stems of a discussion point's question that only say how it asks ("Why ... works?").
 _ASK_WORDS = frozenset({"whi", "what", "how", "when", "which", "whether", "doe", "can", "work",
                         "matter", "from", "vs", "versus", "specif", "use", "still", "limit",
                         "the", "is", "to", "of", "for", "in", "with"})
-
-_KEY_NAME = re.compile(r"^[a-z][a-z0-9_]*(?: [a-z0-9_]+){0,2}$")
 
 # A reading list's entry: "MRCR(5) paper - evaluating long context, used by OpenAI ...":
 # a comment on a paper, not an account of it (it leads only when nothing else can).

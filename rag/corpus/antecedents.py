@@ -40,6 +40,7 @@ _DEMONSTRATIVE = re.compile(r"^(?:\S+\s+){0,7}?(?:that|this|these|those)\s+(?:ga
 _TOGETHER = re.compile(r"^(?:Together|Combined|Taken together|Between them),?\s+(?:they|these|"
                        r"those|both|all three|all four)\b", re.I)
 
+
 def sums_up(text: str) -> bool:
     """Does ``text`` open by summing up the sentence before ("Together they ...")?"""
     return bool(_TOGETHER.match(text))
@@ -79,7 +80,7 @@ def restore_subject(text: str, subject: str, title: str = "",
     Only paper cards have a known referent (the paper, its method, its authors);
     elsewhere a pronoun opening is left alone and marked as needing its antecedent.
     """
-    if _TOGETHER.match(text):
+    if sums_up(text):
         return text, True
     match = _PRONOUN.match(text)
     inner = _OPENING_IT.match(text)

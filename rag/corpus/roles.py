@@ -259,6 +259,13 @@ def classify(text: str, subject: str = "", title: str = "", is_card: bool = Fals
 _KEY = re.compile(r"^(?P<key>[A-Za-z][\w .+/-]{0,40}):$")
 # A code dictionary's key ("adapters: LoRA adapters on ..."): lower case, one to three words.
 _DICT_KEY = re.compile(r"^[a-z][a-z0-9_]*(?: [a-z0-9_]+){0,2}$")
+
+
+def is_dict_key(text: str) -> bool:
+    """Is ``text`` a code dictionary's key ("sparsegpt", "control network")?"""
+    return bool(_DICT_KEY.match(text))
+
+
 _CODE_LINE = re.compile(r"^(?:for|if|elif|else|while|with|try|except|def|class|return)\b")
 _GENERIC_KEY = frozenset("""key main technical insights details contributions recent advances
 papers paper approach stages training process improvements notes overview summary for in

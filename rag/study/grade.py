@@ -50,6 +50,7 @@ from rag.study.claims import (
     sentence_units,
     stems_of,
 )
+from rag.study.owners import owned
 
 __all__ = ["answer_units", "assess", "check_answer", "contradiction", "grade_answer",
            "is_echo", "is_gibberish", "is_keyword_dump", "is_salad"]
@@ -300,7 +301,7 @@ def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
               for i, point in enumerate(entry.key_points)]
     judged = cap_per_sentence(judged, prep.sentence, cfg.points_per_sentence)
     if owners:
-        judged = [_owned(j, owners.get(p.text, ""), set(owners.values()), prep)
+        judged = [owned(j, owners.get(p.text, ""), set(owners.values()), prep)
                   for p, j in zip(entry.key_points, judged)]
     out = []
     for point, j in zip(entry.key_points, judged):
@@ -310,18 +311,6 @@ def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
             "matched": prep.units[j.unit] if prep.units and (j.credit or j.contradicted)
             else ""}))
     return out
-
-
-def _owned(j: Judgement, owner: str, siblings: set[str], prep: Prepared) -> Judgement:
-    """No credit for a point of one dictionary entry stated (in the whole sentence) of
-    another (a contradiction when it carried the point's terms)."""
-    if not owner or j.contradicted or j.credit <= 0:
-        return j
-    k = prep.sentence[j.unit] if prep.sentence else -1
-    sentence = " ".join(u for u, n in zip(prep.units, prep.sentence) if n == k) \
-        if prep.sentence else prep.units[j.unit]
-    why = attribution.owner_problem(sentence, owner, siblings)
-    return replace(j, credit=0.0, contradicted=j.credit >= 1.0, why=why) if why else j
 
 
 def cap_per_sentence(judged: list[Judgement], sentence_of: Sequence[int], cap: int

@@ -5,10 +5,11 @@ stated of its own (``rag.study.attribution.owner_problem``)."""
 
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 
+from rag.corpus.roles import is_dict_key
 from rag.records import BankEntry
-from rag.study import terms
+from rag.study import attribution, terms
 
 
 def point_owners(assistant, study, entry: BankEntry) -> dict[str, str]:
@@ -20,19 +21,32 @@ def point_owners(assistant, study, entry: BankEntry) -> dict[str, str]:
     return owners if len(set(owners.values())) > 1 else {}
 
 
+def owned(judged, owner: str, siblings: set[str], prep):
+    """A point's judgement (``rag.study.grade.Judgement``) with no credit when the answer's
+    sentence (``prep``: its units and their sentences) states a point of one dictionary
+    entry of another (a contradiction when it carried the point's terms)."""
+    if not owner or judged.contradicted or judged.credit <= 0:
+        return judged
+    k = prep.sentence[judged.unit] if prep.sentence else -1
+    sentence = " ".join(u for u, n in zip(prep.units, prep.sentence) if n == k) \
+        if prep.sentence else prep.units[judged.unit]
+    why = attribution.owner_problem(sentence, owner, siblings)
+    return replace(judged, credit=0.0, contradicted=judged.credit >= 1.0, why=why) \
+        if why else judged
+
+
 def _keyed(index) -> dict[str, str]:
     """A guide sentence's text -> the stem of the one-word dictionary key it is listed
     under (cached per index)."""
     if _KEYED[0] is not index.chunks:
         found = {}
         for s in index.sentence_info:
-            if _KEY_WORD.match(s.subject) and not index.chunks[s.chunk].doc_id.startswith(
-                    "arxiv:"):
+            if is_dict_key(s.subject) and " " not in s.subject \
+                    and not index.chunks[s.chunk].doc_id.startswith("arxiv:"):
                 found[s.prose] = terms.stem(s.subject)
         _KEYED[:] = [index.chunks, found]
     return _KEYED[1]
 
 
 _KEYED: list = [None, {}]
-_KEY_WORD = re.compile(r"^[a-z][a-z0-9]*$")  # "sparsegpt", not "efficiency focus"
 _NAME_DF = 5  # passages using a key's stem, at most, for the key to be a name
