@@ -1163,6 +1163,21 @@ def test_a_code_dictionary_line_supports_only_its_own_key(real_assistant):
 
 
 @pytest.mark.integration
+def test_a_short_dictionary_line_is_followed_by_its_own_entry(real_assistant):
+    """"sparsegpt - how does it prune a huge llm in one shot": the lead is the entry's
+    "contribution" line (one-shot pruning); the entry's "methodology" line (how: Hessian)
+    shares no word with the question but follows it in the direct answer, and no line of
+    a sibling entry (Wanda's) does."""
+    first = real_assistant.ask("sparsegpt - how does it prune a huge llm in one shot"
+                               ).text.split("\n")[0]
+    assert first.startswith("Efficient one-shot pruning") and "Hessian approximation" in first
+    wanda = real_assistant.ask("how does wanda prunning work for large languge models?")
+    first = wanda.text.split("\n")[0]
+    assert "input activation" in first and "No gradient information required" in first
+    assert "Hessian" not in first
+
+
+@pytest.mark.integration
 def test_a_sentence_summing_up_the_list_before_it_leads_with_that_list(real_assistant):
     """QLoRA's card: "Three techniques make QLoRA work: NF4, double quantization, paged
     optimizers. Together they allow a 65B model on one 48GB GPU ...".  "Together they"

@@ -211,32 +211,48 @@ def _second_sentence(composer: Composer, plan: Plan, intent: str,
     """A short direct answer gets a second sentence: the best key point of the lead's own
     card or section that also answers the question's kind, when both read as one short
     paragraph (else the best such candidate that is not yet a point and repeats nothing:
-    a label line like "Key idea: retrieve documents" may hold the point slot)."""
+    a label line like "Key idea: retrieve documents" may hold the point slot).  A
+    statement comes first; another line of the lead's own code-dictionary entry may
+    follow it even as a fragment ("Layer-wise reconstruction with Hessian approximation")."""
     t, cfg = composer.table, composer.settings
     if len(plan.leads) != 1 or plan.note_first:
         return
     words = len(plan.lead.text.split())
+    floor = plan.lead.score - composer.answer_settings.support_margin - cfg.facet_weight
 
-    def fits(c: Candidate) -> bool:
+    def fits(c: Candidate, loose: bool) -> bool:
         lone_step = layout.STEP.match(c.text) and not layout.STEP.match(plan.lead.text)
-        return (t.unit[c.sentence] == t.unit[plan.lead.sentence] and t.statement[c.sentence]
+        return (t.unit[c.sentence] == t.unit[plan.lead.sentence]
+                and (t.statement[c.sentence] or loose and same_entry(t, c, plan.lead))
                 and c.facet != "hint" and not c.text.rstrip().endswith("?")
                 and not lone_step  # "Then these documents ..." after no first step
                 and t.fit(c.sentence, intent) >= 0.5
                 and words + len(c.text.split()) <= cfg.lead_words)
 
-    found = next((c for c in plan.points if fits(c)), None)
-    if found is not None:
-        plan.points.remove(found)
-    else:
-        floor = plan.lead.score - composer.answer_settings.support_margin - cfg.facet_weight
-        found = next((c for c in cands if c.score >= floor and c not in plan.used and fits(c)
-                      and c.focus >= cfg.point_focus
-                      and not composer._redundant(c, plan.used)), None)
-    if found is not None:
-        plan.leads.append(found)
-        if any(layout.STEP.match(x.text) for x in plan.leads):  # "First, ...  Second, ..."
-            plan.leads.sort(key=lambda x: x.sentence)
+    def more(c: Candidate) -> bool:  # not yet a point: close and new
+        return c.score >= floor and c not in plan.used \
+            and (c.focus >= cfg.point_focus or same_entry(t, c, plan.lead)) \
+            and not composer._redundant(c, plan.used)
+
+    for loose in (False, True):
+        found = next((c for c in plan.points if fits(c, loose)), None) \
+            or next((c for c in cands if fits(c, loose) and more(c)), None)
+        if found is not None:
+            if found in plan.points:
+                plan.points.remove(found)
+            plan.leads.append(found)
+            if any(layout.STEP.match(x.text) for x in plan.leads):  # "First, ... Second"
+                plan.leads.sort(key=lambda x: x.sentence)
+            return
+
+
+def same_entry(table, c: Candidate, lead: Candidate) -> bool:
+    """Is ``c`` another line of the lead's own code-dictionary entry (under the same key
+    of the same passage: "methodology" after "contribution" of "sparsegpt")?  It is about
+    the lead's subject however little of the question's wording it repeats."""
+    keys = table.keyed[lead.sentence]
+    return bool(keys) and table.keyed[c.sentence] == keys \
+        and table.chunk[c.sentence] == table.chunk[lead.sentence]
 
 
 ASPECTS = (("What it is", "definition"), ("Trade-offs and results", "usage"))
