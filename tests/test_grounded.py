@@ -127,6 +127,11 @@ def test_stem_tokens_match_bm25s():
      "like Chameleon?", ("comparison",), ("LLaVA", "Chameleon")),
     ("How did NaturalSpeech establish that its output matched real recordings?",
      ("results",), ()),
+    # how an experiment came out, or how people fared against models: results, no table
+    ("On LongBench v2, how did human experts compare with the best models?",
+     ("results", "mechanism"), ()),
+    ("On GPQA, how do PhD-level experts compare with skilled non-experts?",
+     ("results", "mechanism"), ()),
     # a detail of the subject, not what it is
     ("What image tokenizer does LlamaGen use?", ("detail",), ()),
     ("What does MTEB cover in terms of tasks and languages?", ("detail",), ()),

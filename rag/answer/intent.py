@@ -151,6 +151,14 @@ def clause_intents(clause: str) -> list[str]:
     return kinds
 
 
+# "How did human experts compare with the best models?": how an experiment came out (its
+# numbers), not a side-by-side description of two things.
+# So is how people fared against models ("How do PhD-level experts compare with ...?").
+_HOW_DID_COMPARE = re.compile(r"\bhow did\b[^?]{1,80}?\bcompare\b|\bhow (?:do|does)\s+"
+                              r"(?:[\w-]+\s+){0,4}?(?:humans?|(?:non-)?experts?|annotators?|"
+                              r"raters?|people|labell?ers?|crowd-?workers?)\s+compare\b", re.I)
+
+
 # A polite request ("Could you explain ...", "Can you briefly describe ...") asks what
 # its verb asks; it is no yes/no question.
 _REQUEST = re.compile(r"^\s*(?:(?:can|could|would|will) (?:you|u)\s+|please\s+)(?:please\s+)?"
@@ -168,6 +176,8 @@ def detect_intent(question: str) -> Intent:
              for k in clause_intents(clause)]
     if "comparison" in kinds and _USE_X_VS_Y.match(question):
         kinds = [k for k in kinds if k != "comparison"]  # when to use X (versus Y): usage
+    if "comparison" in kinds and _HOW_DID_COMPARE.search(question):
+        kinds = ["results"] + [k for k in kinds if k not in ("comparison", "results")]
     if "comparison" in kinds:  # "what's the difference" is a comparison, not a definition
         kinds = ["comparison"] + [k for k in kinds if k not in ("comparison", "definition")]
     if not kinds:
