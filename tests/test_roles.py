@@ -220,6 +220,22 @@ def test_a_card_without_a_short_name_is_called_by_what_it_introduced():
     assert card_subject("Attention Is All You Need", introduced_name(text)) == "Transformer"
 
 
+def test_a_card_is_called_by_the_coined_name_its_opening_defines():
+    """The BIG-bench card (title "Beyond the Imitation Game: ...") opens "BIG-bench is a
+    large collaborative benchmark ...": its restored sentences say "BIG-bench gathers 204
+    tasks", not "Beyond the Imitation Game gathers ..."; a plain word is no coined name."""
+    from rag.corpus.linking import defined_name
+
+    opening = "BIG-bench is a large collaborative benchmark built to measure models."
+    assert defined_name(opening) == ["BIG-bench"]
+    assert defined_name("StarCoder2 is a family of code models.") == ["StarCoder2"]
+    assert defined_name("Molmo is a family of open vision-language models.") == []
+    assert defined_name("The selective SSM is a block.") == []
+    title = "Beyond the Imitation Game: Quantifying and extrapolating the capabilities"
+    assert card_subject(title, ["Beyond the Imitation Game", *defined_name(opening)]) \
+        == "BIG-bench"
+
+
 def test_a_card_defines_the_acronym_of_its_title():
     from rag.corpus.linking import title_acronyms
 

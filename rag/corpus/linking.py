@@ -349,9 +349,23 @@ def introduced_name(text: str) -> list[str]:
     return [found.group(1)] if found else []
 
 
+# A card opening that defines a coined name: "BIG-bench is a large collaborative ...".
+_DEFINED = re.compile(r"^([A-Z][\w.-]*(?:[ -][A-Z0-9][\w.-]*){0,2}) (?:is|are) (?:a|an)\s")
+
+
+def defined_name(text: str) -> list[str]:
+    """The coined name (with a hyphen, a digit or an inner capital) a card's opening
+    sentence defines ("BIG-bench is a large collaborative benchmark ..." -> ["BIG-bench"]),
+    whatever the paper's title calls it ("Beyond the Imitation Game")."""
+    found = _DEFINED.match(text)
+    name = found.group(1) if found else ""
+    return [name] if re.search(r"[-\d]|\w[A-Z]", name) else []
+
+
 def short_names_by_paper(chunks: Sequence, sources: Sequence) -> dict[str, list[str]]:
     """Each paper's short names, by arXiv id: the linker's, a link's anchor text, an
-    acronym its card defines for its title, else the name its card says it introduced."""
+    acronym its card defines for its title, a coined name its opening defines, else the
+    name its card says it introduced."""
     names: dict[str, list[str]] = {}
     for name in corpus_linker(sources).names:
         if name.kind != "title":
@@ -361,10 +375,14 @@ def short_names_by_paper(chunks: Sequence, sources: Sequence) -> dict[str, list[
             names.setdefault(f"anchor:{arxiv_id}", []).append(anchor)
     for anchored in [k for k in names if k.startswith("anchor:")]:
         names[anchored.removeprefix("anchor:")] = names.pop(anchored)
+    opened: set[str] = set()
     for chunk in chunks:  # "YOLO (You Only Look Once) recasts ...": the card's short name
         if chunk.doc_id.startswith("arxiv:"):
             own = names.setdefault(chunk.doc_id.removeprefix("arxiv:"), [])
             own.extend(a for a in title_acronyms(chunk.title, chunk.text) if a not in own)
+            if chunk.doc_id not in opened:  # "BIG-bench is a ...": its first sentence
+                opened.add(chunk.doc_id)
+                own.extend(n for n in defined_name(chunk.text) if n not in own)
             if not own:  # "This paper introduced the Transformer, ..."
                 own.extend(introduced_name(chunk.text)[:1])
     return names
