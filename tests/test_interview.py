@@ -170,6 +170,20 @@ def test_a_point_saying_no_x_is_contradicted_by_an_answer_that_has_x():
         assert grading.contradiction(point, agrees) == "", agrees
 
 
+def test_what_rather_than_governs_reaches_past_its_function_words():
+    """"... rather than relying on a handful of saturated benchmarks": "handful" is what
+    the answer sets aside, so it is no opposite claim to the point's "large" benchmark;
+    "dropped ... in favour of dense layers" still reaches only four words."""
+    point = ("BIG-bench is a large collaborative benchmark built to measure what language "
+             "models can and cannot do as they grow.")
+    right = ("BIG-bench was built to map out what language models can do as they get bigger, "
+             "rather than relying on a handful of saturated benchmarks.")
+    assert terms.stem("handful") in terms.negated_stems(right)
+    assert grading.contradiction(point, right) == ""
+    assert terms.stem("dense") not in terms.negated_stems(
+        "The design was dropped in DeepSeek-V2 in favour of dense layers.")
+
+
 def test_denying_another_thing_of_the_same_name_is_no_negated_claim():
     """"rule-based rewards ..., no neural reward model" agrees with "rule-based rewards";
     "not trained from scratch" still denies "standalone training"."""

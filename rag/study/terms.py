@@ -139,6 +139,7 @@ def negated(text: str) -> bool:
     return bool(tokens & NEGATIONS)
 
 
+_CONTRASTING = frozenset({"rather", "instead"})  # their scope counts content words
 EXPLICIT_NEGATIONS = frozenset({"not", "no", "never", "cannot", "none", "neither", "nor"})
 
 
@@ -155,8 +156,10 @@ def negated_stems(text: str, scope: int = 4, explicit: bool = False) -> set[str]
             if not explicit and token.endswith("-free") and len(token) > 7:  # reference-free
                 out.add(stem(token[:-5]))
             if token in negators and not (token == "little" and tokens[i - 1:i] == ["a"]):
-                out.update(stem(t) for t in tokens[i + 1:i + 1 + scope]
-                           if t not in FUNCTION_WORDS)
+                # "rather than relying on a handful of ...": words, not "than", "on", "a"
+                window = tokens[i + 1:] if token in _CONTRASTING else tokens[i + 1:i + 1 + scope]
+                governed = [t for t in window if t not in FUNCTION_WORDS]
+                out.update(stem(t) for t in governed[:scope])
     return out
 
 
