@@ -184,6 +184,17 @@ def test_what_rather_than_governs_reaches_past_its_function_words():
         "The design was dropped in DeepSeek-V2 in favour of dense layers.")
 
 
+def test_denying_the_verb_denies_its_derived_adjective():
+    """"reasoning does not emerge from RL alone" denies "Emergent reasoning from RL" (the
+    stemmer keeps "emergent" whole); a company called Contextual is no "context"."""
+    point = "Emergent reasoning from RL: no explicit CoT supervision."
+    wrong = "The paper shows reasoning does not emerge from RL alone."
+    assert "negated claim" in grading.contradiction(point, wrong)
+    assert grading.contradiction(point, "Reasoning does emerge from RL alone.") == ""
+    company = "The original authors have started Contextual and have coined RAG 2.0."
+    assert grading.contradiction(company, "Say you don't know when the context lacks it.") == ""
+
+
 def test_denying_another_thing_of_the_same_name_is_no_negated_claim():
     """"rule-based rewards ..., no neural reward model" agrees with "rule-based rewards";
     "not trained from scratch" still denies "standalone training"."""

@@ -69,6 +69,17 @@ def present(stem: str, stems: set[str] | frozenset[str]) -> bool:
         s.startswith(stem) or stem.startswith(s)) for s in stems)
 
 
+def _derived(stem: str, stems: set[str] | frozenset[str]) -> bool:
+    """Is one of ``stems`` ``stem`` with a short derivational ending the stemmer keeps
+    ("emergent" for "emerg": "does not emerge" denies "emergent reasoning")?  Compound
+    words ("task-specif" for "task") are no derivations."""
+    return len(stem) >= 5 and "-" not in stem and any(
+        s.startswith(stem) and s[len(stem):] in _KEPT_ENDINGS for s in stems)
+
+
+_KEPT_ENDINGS = frozenset({"ent", "ant", "enc", "anc"})  # the stemmer keeps them when short
+
+
 def _negated_clause_stems(text: str) -> set[str]:
     """Every stem of a clause that contains a negation ("inference has no added
     latency": inference, added, latency)."""
@@ -363,7 +374,8 @@ def contradiction(point: str, unit: str, question: str = "",
             return f"opposite claim ({b} for {a})"
     if swaps or any(terms.antonyms(x) & p_stems for x in neg_u):
         return ""  # "does not update" restates "freezes"
-    shared = (p_stems & u_stems) - terms._GENERIC_STEMS - context
+    shared = {s for s in u_stems if s in p_stems or _derived(s, p_stems)} \
+        - terms._GENERIC_STEMS - context
     denied = shared & terms.negated_stems(unit, explicit=True) - neg_p - _negated_clause_stems(
         point) - denied_by_sources
     denied = {s for s in denied if not (s in _asserted_stems(unit)
