@@ -195,6 +195,21 @@ def test_denying_the_verb_denies_its_derived_adjective():
     assert grading.contradiction(company, "Say you don't know when the context lacks it.") == ""
 
 
+def test_no_with_a_modifier_the_point_lacks_denies_only_that_kind():
+    """"no human chain-of-thought data" denies human-written CoT data, not the point's
+    chain-of-thought reasoning; "no communication between ...", "no chain-of-thought" and
+    "no KV cache tricks" (the point's key-value cache) still deny."""
+    point = "DeepSeek-R1 shows that strong chain-of-thought reasoning can be developed by RL."
+    right = "They ran RL directly, with no SFT and no human chain-of-thought data."
+    assert grading.contradiction(point, right) == ""
+    assert "negated" in grading.contradiction(point, "It used no chain-of-thought at all.")
+    cache = "Grouped-query attention shrinks the key-value cache and speeds up decoding."
+    assert "negated" in grading.contradiction(cache, "It uses no KV cache tricks at all.")
+    experts = "Expert parallelism needs communication between GPUs."
+    assert "negated" in grading.contradiction(
+        experts, "No communication between GPUs is ever needed for the experts.")
+
+
 def test_denying_another_thing_of_the_same_name_is_no_negated_claim():
     """"rule-based rewards ..., no neural reward model" agrees with "rule-based rewards";
     "not trained from scratch" still denies "standalone training"."""
@@ -480,7 +495,7 @@ def test_denying_what_the_sources_deny_is_no_contradiction():
     from rag.study.claims import denied_in
 
     point = "R1-Zero develops chain-of-thought reasoning spontaneously through RL alone."
-    answer = "They ran RL directly with no human chain-of-thought data."
+    answer = "They ran RL directly with no chain-of-thought data."
     assert grading.contradiction(point, answer)
     sources = denied_in(["Emergent reasoning from RL: no explicit CoT supervision."])
     assert grading.contradiction(point, answer, denied_by_sources=sources) == ""

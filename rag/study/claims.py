@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import takewhile
 
 from rag.corpus.chunk import split_sentences
 from rag.errors import InvalidAnswer
@@ -67,6 +68,25 @@ def present(stem: str, stems: set[str] | frozenset[str]) -> bool:
     """``stem`` or a word sharing it as a prefix ("train" / "trainabl")."""
     return stem in stems or any(min(len(s), len(stem)) >= 4 and (
         s.startswith(stem) or stem.startswith(s)) for s in stems)
+
+
+_NO_PHRASE = re.compile(r"\bno\s+(?=((?:[\w-]+\s+){0,3}[\w-]+))", re.I)
+
+
+def _qualified_only(unit: str, stem: str, p_stems: set[str] | frozenset[str]) -> bool:
+    """Does the unit deny ``stem`` only inside "no <modifier> ... <stem>" whose modifier
+    the point lacks ("no human chain-of-thought data" denies human-written data, not the
+    point's chain-of-thought reasoning).  Acronyms are spelled out first ("no KV cache
+    tricks" names the point's key-value cache)."""
+    spelled = glossary()
+    unit = re.sub(r"[A-Za-z][A-Za-z0-9]*", lambda m: spelled.get(m.group(0), m.group(0)), unit)
+    spans = [[terms.stem(w) for w in takewhile(lambda w: w not in terms.FUNCTION_WORDS,
+                                               terms.words(m.group(1)))]
+             for m in _NO_PHRASE.finditer(unit)]  # the noun phrase: up to "on", "of" ...
+    holding = [sp for sp in spans if stem in sp]
+    return bool(holding) and len(holding) == len(
+        [sp for sp in holding if sp[0] != stem and not present(sp[0], p_stems)]) \
+        and stem not in terms.negated_stems(_NO_PHRASE.sub("", unit), explicit=True)
 
 
 def _derived(stem: str, stems: set[str] | frozenset[str]) -> bool:
@@ -379,7 +399,8 @@ def contradiction(point: str, unit: str, question: str = "",
     denied = shared & terms.negated_stems(unit, explicit=True) - neg_p - _negated_clause_stems(
         point) - denied_by_sources
     denied = {s for s in denied if not (s in _asserted_stems(unit)
-                                        and _same_object(point, s, unit, s))}
+                                        and _same_object(point, s, unit, s))
+              and not _qualified_only(unit, s, p_stems)}
     if denied:  # "LoRA does not freeze the weights" for "LoRA freezes the weights"
         return f"negated claim ({', '.join(sorted(denied))})"
     excluded = {s for s in ruled_out(point) - context - neg_u - _negated_clause_stems(unit)
