@@ -469,6 +469,7 @@ class _StubTable:
         self.tagline = [False] * len(statement)
         self.names = [frozenset()] * len(statement)
         self.asks = [frozenset()] * len(statement)
+        self.terms = [[]] * len(statement)
 
     def explains(self, i, subject):
         return True
@@ -1180,6 +1181,18 @@ def test_a_short_dictionary_line_is_followed_by_its_own_entry(real_assistant):
     first = wanda.text.split("\n")[0]
     assert "input activation" in first and "No gradient information required" in first
     assert "Hessian" not in first
+
+
+@pytest.mark.integration
+def test_a_line_that_only_says_the_question_back_does_not_lead_a_how_answer(real_assistant):
+    """"How does ControlNet add spatial conditioning such as edges or poses to a pretrained
+    text-to-image diffusion model?": the guide's "Add spatial control to pretrained
+    diffusion models" says the question back; how it is done ("Train only ControlNet
+    weights, keep base model frozen") leads."""
+    first = real_assistant.ask("How does ControlNet add spatial conditioning such as edges or "
+                               "poses to a pretrained text-to-image diffusion model?"
+                               ).text.split("\n")[0]
+    assert first.startswith("Train only ControlNet weights")
 
 
 @pytest.mark.integration

@@ -243,6 +243,7 @@ class Composer:
         def off_ask(c: Candidate) -> bool:  # a follow-up's lead says what it asks about
             return bool(own.asked) and not own.asked & set(t.terms[c.sentence])
         accepted = sorted(ok, key=lambda c: (*flaws[c.sentence], off_ask(c),
+                                             self.echoes(c, own, intent),
                                              not self.defining(c, own, intent),
                                              self.fragment(c, intent), -rank(c)))
         best = flaws[accepted[0].sentence] if accepted else ()
@@ -259,6 +260,17 @@ class Composer:
                       and c.sentence not in strays]
         return self.fitting_lead(accepted, intent, mates, fine, aspect=not own.focused,
                                  strays=strays)
+
+    def echoes(self, c: Candidate, subject: Subject, intent: str) -> bool:
+        """Does ``c`` only say back what a "how" or "why" question asks ("Add spatial
+        control to pretrained diffusion models" for "How does ControlNet add spatial
+        conditioning ... to a pretrained diffusion model?": a third of its words new at
+        most)?  It leads only when nothing more can."""
+        if intent not in _ECHO_INTENTS:
+            return False
+        own = set(self.table.terms[c.sentence])
+        new = own - set(subject.anchors.weights) - set(subject.anchors.missing)
+        return len(own) >= 3 and 3 * len(new) <= len(own)
 
     def other_question(self, c: Candidate, intent: str, strays: frozenset[int]) -> bool:
         """A discussion point of another kind than ``intent``, or asking about another
@@ -444,6 +456,7 @@ class Composer:
                    or float(vec @ self.vectors[c.sentence]) >= limit for c in chosen)
 
 
+_ECHO_INTENTS = frozenset({"mechanism", "reason", "usage"})
 _NUMBER = (r"(?:\d[\d,.]*\s*(?:[kmbt]\b|%|x\b)?|\b(?:two|three|four|five|six|seven|eight|"
            r"nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b)")
 
