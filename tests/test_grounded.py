@@ -1196,6 +1196,23 @@ def test_a_line_that_only_says_the_question_back_does_not_lead_a_how_answer(real
 
 
 @pytest.mark.integration
+def test_a_bare_label_line_is_followed_by_a_definition_from_another_passage(real_assistant):
+    """"What are paged optimizers?": the guide's "Paged optimizers for memory efficiency"
+    says nothing of what they are; the QLoRA card's "paged optimizers that use NVIDIA
+    unified memory to absorb memory spikes" follows it in the direct answer."""
+    first = real_assistant.ask("What are paged optimizers?").text.split("\n")[0]
+    assert "unified memory" in first
+
+
+def test_described_finds_a_relative_clause_saying_what_the_things_do():
+    from rag.answer.focus import described
+
+    assert described("and paged optimizers that use NVIDIA unified memory", "page")
+    assert not described("paged optimizers for memory efficiency", "page")
+    assert not described("reward models that are trained on rankings", "reward")
+
+
+@pytest.mark.integration
 def test_a_sentence_summing_up_the_list_before_it_leads_with_that_list(real_assistant):
     """QLoRA's card: "Three techniques make QLoRA work: NF4, double quantization, paged
     optimizers. Together they allow a 65B model on one 48GB GPU ...".  "Together they"

@@ -29,6 +29,7 @@ from rag.answer.subject import (
     Subject,
     appended_names,
     bare_question,
+    defines,
     glossary_stems,
     question_subject,
     subject_label,
@@ -202,18 +203,19 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
     room = composer.settings.max_points - len(plan.points)
     plan.points += composer.points(cands, plan.leads + plan.points, room,
                                    clauses.get(intent.primary) or subject)
-    _second_sentence(composer, plan, intent.primary, cands)
+    _second_sentence(composer, plan, intent.primary, cands, subject)
     return plan
 
 
 def _second_sentence(composer: Composer, plan: Plan, intent: str,
-                     cands: Sequence[Candidate] = ()) -> None:
+                     cands: Sequence[Candidate] = (), subject: Subject | None = None) -> None:
     """A short direct answer gets a second sentence: the best key point of the lead's own
     card or section that also answers the question's kind, when both read as one short
     paragraph (else the best such candidate that is not yet a point and repeats nothing:
     a label line like "Key idea: retrieve documents" may hold the point slot).  A
     statement comes first; another line of the lead's own code-dictionary entry may
-    follow it even as a fragment ("Layer-wise reconstruction with Hessian approximation")."""
+    follow it even as a fragment ("Layer-wise reconstruction with Hessian approximation");
+    a bare label line, another passage's definition of the subject."""
     t, cfg = composer.table, composer.settings
     if len(plan.leads) != 1 or plan.note_first:
         return
@@ -222,15 +224,22 @@ def _second_sentence(composer: Composer, plan: Plan, intent: str,
 
     def fits(c: Candidate, loose: bool) -> bool:
         lone_step = layout.STEP.match(c.text) and not layout.STEP.match(plan.lead.text)
-        return (t.unit[c.sentence] == t.unit[plan.lead.sentence]
+        return ((t.unit[c.sentence] == t.unit[plan.lead.sentence] or defining(c))
                 and (t.statement[c.sentence] or loose and same_entry(t, c, plan.lead))
                 and c.facet != "hint" and not c.text.rstrip().endswith("?")
                 and not lone_step  # "Then these documents ..." after no first step
                 and t.fit(c.sentence, intent) >= 0.5
                 and words + len(c.text.split()) <= cfg.lead_words)
 
+    def defining(c: Candidate) -> bool:  # "Paged optimizers for memory efficiency": a
+        # bare label line is followed by another passage's definition of its subject
+        return intent == "definition" and not t.statement[plan.lead.sentence] \
+            and subject is not None and subject.focused and bool(subject.key) \
+            and set(subject.key) <= set(t.terms[c.sentence]) \
+            and (defines(c.text, subject.key[0]) or described(c.text, subject.key[0]))
+
     def more(c: Candidate) -> bool:  # not yet a point: close and new
-        return c.score >= floor and c not in plan.used \
+        return (c.score >= floor or defining(c)) and c not in plan.used \
             and (c.focus >= cfg.point_focus or same_entry(t, c, plan.lead)) \
             and not composer._redundant(c, plan.used)
 
@@ -244,6 +253,13 @@ def _second_sentence(composer: Composer, plan: Plan, intent: str,
             if any(layout.STEP.match(x.text) for x in plan.leads):  # "First, ... Second"
                 plan.leads.sort(key=lambda x: x.sentence)
             return
+
+
+def described(text: str, term: str) -> bool:
+    """Does ``text`` say what the things named by ``term`` (a stem) do, in a relative
+    clause ("paged optimizers that use NVIDIA unified memory to absorb memory spikes")?"""
+    return re.search(rf"\b{re.escape(term)}[\w-]*\s+[a-z-]+s\s+(?:that|which)\s+"
+                     r"(?!is\b|are\b|was\b|were\b)[a-z]+\b", text, re.I) is not None
 
 
 def same_entry(table, c: Candidate, lead: Candidate) -> bool:
