@@ -1204,6 +1204,17 @@ def test_a_bare_label_line_is_followed_by_a_definition_from_another_passage(real
     assert "unified memory" in first
 
 
+def test_a_later_clause_asking_about_it_is_about_the_name_the_question_opened_with():
+    from rag.answer.focus import named_back
+
+    assert named_back("why is it cheaper then PPO", "GRPO") == "why is GRPO cheaper then PPO"
+    assert named_back("what did they use for preference tuning", "Llama 3") == \
+        "what did Llama 3 use for preference tuning"
+    assert named_back("what does it buy you", "") == "what does it buy you"  # no name
+    assert named_back("why is GRPO cheaper", "GRPO") == "why is GRPO cheaper"
+    assert named_back("is it worth it", "GRPO") == "is it worth it"  # not asked about "it"
+
+
 def test_described_finds_a_relative_clause_saying_what_the_things_do():
     from rag.answer.focus import described
 

@@ -66,9 +66,11 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
         if intent.is_comparison and not weak and not unknown else None
     if plan is None or plan.lead is None:  # items not found: answer it as one question
         clauses: dict[str, Subject] = {}
+        opening = ""  # the first clause's name: what a later clause's "it" stands for
         for kind, text in intent.clauses:  # the first clause of a kind ("what is X for,
             if kind not in clauses:  # and what does it buy you?": X, not "it")
-                clauses[kind] = question_subject(backend, text, question)
+                clauses[kind] = question_subject(backend, named_back(text, opening), question)
+                opening = opening or (clauses[kind].surface if clauses[kind].focused else "-")
         plan = single(backend.composer, intent, cands, label, subject, clauses)
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
     listed = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
@@ -78,6 +80,21 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
+
+
+# "why is it ...", "what does it ...", "how do they ...": the pronoun is what is asked about
+_PRONOUN = re.compile(r"^\s*(?:why|how|what|when|where)\s+(?:\w+\s+)?(?:is|are|does|do|did|"
+                      r"was|were|can|could|would|should|will)\s+(it|they)\b", re.I)
+
+
+def named_back(clause: str, name: str) -> str:
+    """A later clause asking about "it" with the pronoun replaced by the focused name the
+    question opened with ("whats GRPO and why is it cheaper than PPO": "why is GRPO
+    cheaper than PPO"), when it names that thing nowhere itself."""
+    found = _PRONOUN.match(clause)
+    if not name or not found or name.lower() in clause.lower():
+        return clause
+    return clause[:found.start(1)] + name + clause[found.end(1):]
 
 
 def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> bool:
