@@ -1215,6 +1215,20 @@ def test_a_later_clause_asking_about_it_is_about_the_name_the_question_opened_wi
     assert named_back("is it worth it", "GRPO") == "is it worth it"  # not asked about "it"
 
 
+@pytest.mark.integration
+def test_a_comparison_table_says_what_each_is_then_how_it_scored(real_assistant):
+    """"What's the difference between BLIP and BLIP-2?": BLIP-2's "What it is" cell is
+    not its benchmark result (that fills "Trade-offs and results", which was left "not
+    covered" for both items although each card reports results)."""
+    text = real_assistant.ask("What's the difference between BLIP and BLIP-2?").text
+    rows = {line.split("|")[1].strip(" *"): [c.strip() for c in line.split("|")[2:4]]
+            for line in text.splitlines() if line.startswith("| **")}
+    assert set(rows) == {"BLIP", "BLIP-2"}
+    assert "state-of-the-art results" not in rows["BLIP-2"][0]
+    assert "state-of-the-art results" in rows["BLIP-2"][1]
+    assert all("not covered" not in cells[1] for cells in rows.values())
+
+
 def test_described_finds_a_relative_clause_saying_what_the_things_do():
     from rag.answer.focus import described
 

@@ -327,8 +327,10 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     cells = {}
     for item in intent.items:
         for label, kind in ASPECTS:
-            pool = [c for c in per_item[item]
-                    if facet_fit(kind, c.facet) > 0 or kind == "definition"]
+            pool = [c for c in per_item[item] if kind == "definition"
+                    or facet_fit(kind, c.facet) > 0 or c.facet == "results"]
+            if kind == "definition":  # what it is before how it scored
+                pool.sort(key=lambda c: t.fit(c.sentence, kind) < 0.5)
             taken = [v for v in cells.values() if v]
             cells[(item, label)] = next((c for c in pool if c not in taken), None)
     plan.table = (list(intent.items), [a for a, _ in ASPECTS], cells)
