@@ -187,3 +187,23 @@ def test_a_point_stated_of_another_dictionary_entry_earns_nothing():
     assert wrong.credit == 0.0 and wrong.contradicted and "wanda" in wrong.why
     right = judged("SparseGPT does layer-wise reconstruction with a Hessian approximation.")
     assert right.credit == 1.0 and not right.contradicted
+
+
+# --- points of several paper cards ("Compare CoT, ToT, and ReAct") ---------------------
+def test_a_cards_point_said_of_another_compared_paper_earns_nothing():
+    """ReAct's card: "prompts a language model to interleave reasoning traces with
+    actions"; "Tree of Thoughts then interleaves thoughts with search actions" says it of
+    ToT (a card's name of several words counts when all of them are named).  A point
+    that itself names the other paper ("keeps BERT-base's hidden size", NeoBERT's) is no
+    sibling's to take."""
+    from rag.study.owners import owners_other
+
+    owners = {"ReAct interleaves reasoning traces with actions.": "react",
+              "Tree of Thoughts searches over partial solutions.": "tree thought"}
+    siblings = owners_other(owners, "ReAct interleaves reasoning traces with actions.")
+    wrong = "Tree of Thoughts then interleaves thoughts with search actions."
+    assert "said of tree thought" in attribution.owner_problem(wrong, "react", siblings)
+    right = "ReAct, unlike Tree of Thoughts, interleaves thoughts with actions."
+    assert attribution.owner_problem(right, "react", siblings) == ""
+    neo = {"NeoBERT keeps BERT-base's hidden size.": "neobert", "BERT masks 15%.": "bert"}
+    assert "bert" not in owners_other(neo, "NeoBERT keeps BERT-base's hidden size.")

@@ -250,8 +250,8 @@ def owner_problem(unit: str, owner: str, siblings: Iterable[str]) -> str:
     the same dictionary ("Wanda needs a Hessian for every weight" for SparseGPT's
     "reconstruction with Hessian approximation"); '' when it names the owner or no
     sibling."""
-    if owner in terms.content_stems(unit):
+    if set(owner.split()) <= terms.content_stems(unit):
         return ""
     named = {terms.stem(t) for t in _NAME.findall(unit) if t[0].isupper()}  # as names
-    other = next((s for s in sorted(siblings) if s != owner and s in named), "")
+    other = next((s for s in sorted(siblings) if s != owner and set(s.split()) <= named), "")
     return f"misattributed (said of {other}; the sources say it of {owner})" if other else ""

@@ -50,7 +50,7 @@ from rag.study.claims import (
     sentence_units,
     stems_of,
 )
-from rag.study.owners import owned
+from rag.study.owners import owned, owners_other
 
 __all__ = ["answer_units", "assess", "check_answer", "contradiction", "grade_answer",
            "is_echo", "is_gibberish", "is_keyword_dump", "is_salad"]
@@ -301,7 +301,7 @@ def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
               for i, point in enumerate(entry.key_points)]
     judged = cap_per_sentence(judged, prep.sentence, cfg.points_per_sentence)
     if owners:
-        judged = [owned(j, owners.get(p.text, ""), set(owners.values()), prep)
+        judged = [owned(j, owners.get(p.text, ""), owners_other(owners, p.text), prep)
                   for p, j in zip(entry.key_points, judged)]
     out = []
     for point, j in zip(entry.key_points, judged):

@@ -14,11 +14,25 @@ from rag.study import attribution, terms
 
 def point_owners(assistant, study, entry: BankEntry) -> dict[str, str]:
     """Point text -> the code-dictionary key its sentence is listed under ("sparsegpt"),
-    for keys rare enough to be names (SparseGPT, Wanda; not "efficiency")."""
-    keyed = _keyed(assistant.index)
-    owners = {p.text: keyed[p.text] for p in (*entry.key_points, *entry.support)
-              if p.text in keyed and study.stem_df.get(keyed[p.text], 0) <= _NAME_DF}
+    for keys rare enough to be names (SparseGPT, Wanda; not "efficiency"), or the name
+    of the paper card it comes from ("react", "tree thought"), when the points come from
+    more than one such owner ("Compare CoT, ToT, and ReAct")."""
+    keyed, carded = _keyed(assistant.index), _carded(assistant.index)
+    owners = {}
+    for p in (*entry.key_points, *entry.support):
+        if p.text in keyed and study.stem_df.get(keyed[p.text], 0) <= _NAME_DF:
+            owners[p.text] = keyed[p.text]
+        elif p.text in carded:  # a card is about one paper, called by its name
+            owners[p.text] = carded[p.text]
     return owners if len(set(owners.values())) > 1 else {}
+
+
+def owners_other(owners: dict[str, str], point: str) -> set[str]:
+    """The owners of an entry's points a sentence may wrongly credit with ``point``: all
+    but those the point itself names ("keeps BERT-base's hidden size", NeoBERT's point,
+    also speaks of BERT)."""
+    said = terms.content_stems(point)
+    return {o for o in owners.values() if not set(o.split()) <= said}
 
 
 def owned(judged, owner: str, siblings: set[str], prep):
@@ -49,4 +63,22 @@ def _keyed(index) -> dict[str, str]:
 
 
 _KEYED: list = [None, {}]
+
+
+def _carded(index) -> dict[str, str]:
+    """A paper card's sentence text -> the stems of the card's name ("ReAct": "react";
+    "Tree of Thoughts": "tree thought"), cached per index."""
+    if _CARDED[0] is not index.chunks:
+        found = {}
+        for s in index.sentence_info:
+            if index.chunks[s.chunk].doc_id.startswith("arxiv:") and s.subject:
+                words = [terms.stem(w) for w in terms.words(s.subject)
+                         if w not in terms.FUNCTION_WORDS]
+                if words:
+                    found[s.prose] = " ".join(words)
+        _CARDED[:] = [index.chunks, found]
+    return _CARDED[1]
+
+
+_CARDED: list = [None, {}]
 _NAME_DF = 5  # passages using a key's stem, at most, for the key to be a name
