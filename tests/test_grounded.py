@@ -132,6 +132,9 @@ def test_stem_tokens_match_bm25s():
      ("results", "mechanism"), ()),
     ("On GPQA, how do PhD-level experts compare with skilled non-experts?",
      ("results", "mechanism"), ()),
+    # the tricks or techniques a method uses are how it works
+    ("What tricks did Switch Transformer use to make sparse expert training stable?",
+     ("mechanism",), ()),
     # a detail of the subject, not what it is
     ("What image tokenizer does LlamaGen use?", ("detail",), ()),
     ("What does MTEB cover in terms of tasks and languages?", ("detail",), ()),

@@ -58,7 +58,7 @@ _PATTERNS: dict[str, str] = {
                  r"(?:the|what|which) (?:\w+ )?(?:steps|pipeline|process(?:es)?)\b|"
                  r"what are the (?:\w+ ){0,2}(?:components|parts|pieces|building blocks|"
                  r"ingredients|tricks|modules|stages)\b|"
-                 r"what (?:\w+ )?(?:choices|components|design|ingredients)|"
+                 r"what (?:\w+ )?(?:choices|components|design|ingredients|tricks|techniques)|"
                  r"what does .* (?:add|change)|how .* (?:encode|handle|achieve|avoid|reduce|save|"
                  r"learn|control))",
     "verdict": r"^(?:is|are|was|were|can|could|does|do|did|should|will|would|has|have)\b",
