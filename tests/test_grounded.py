@@ -1232,6 +1232,14 @@ def test_a_comparison_table_says_what_each_is_then_how_it_scored(real_assistant)
     assert all("not covered" not in cells[1] for cells in rows.values())
 
 
+@pytest.mark.integration
+def test_a_discussion_point_asking_what_something_is_does_not_answer_why(real_assistant):
+    """"why does chain of thought prompting help": the guide's "Zero-shot CoT? 'Let's think
+    step by step'" asks what zero-shot CoT is; it is no reason and does not lead."""
+    first = real_assistant.ask("why does chain of thought prompting help").text.split("\n")[0]
+    assert not first.startswith("Zero-shot CoT?")
+
+
 def test_described_finds_a_relative_clause_saying_what_the_things_do():
     from rag.answer.focus import described
 

@@ -95,8 +95,9 @@ class SentenceTable:
         point's answer fits only the kind of question it answers ("Why ...?")."""
         facet, asks = self.facet[i], self.hint_intent[i]
         if facet == "hint" and (asks not in ("", "definition", intent)
-                                or (intent == "limitations" and asks != intent)):
-            facet = ""  # "What rank to choose? 4-64" is no limitation
+                                or (intent in ("limitations", "reason") and asks != intent)):
+            facet = ""  # "What rank to choose? 4-64" is no limitation, "Zero-shot CoT?
+            # 'Let's think step by step'" no reason
         if facet == "method" and not self.labelled[i] and intent != "mechanism":
             facet = ""  # a card's own account of how only matters to "how does it work"
         return facet_fit(intent, facet, self.limiting[i])
