@@ -1240,6 +1240,15 @@ def test_a_discussion_point_asking_what_something_is_does_not_answer_why(real_as
     assert not first.startswith("Zero-shot CoT?")
 
 
+@pytest.mark.integration
+def test_what_x_buys_you_over_y_is_about_x(real_assistant):
+    """"what does GQA buy you over MHA": MHA is the alternative, GQA the subject (before:
+    "The reading list mentions over but does not explain it")."""
+    answer = real_assistant.ask("what does GQA buy you over MHA")
+    assert answer.coverage == "full"
+    assert "grouped-query attention" in answer.text.split("\n")[0]
+
+
 def test_described_finds_a_relative_clause_saying_what_the_things_do():
     from rag.answer.focus import described
 

@@ -260,7 +260,9 @@ def acronym_names(question: str, stem: Callable[[str], Sequence[str]]
     return tuple(out)
 
 
-_ALTERNATIVE = re.compile(r"\b(?i:instead of|rather than)\s+(?i:the\s+|an?\s+)?"
+_ALTERNATIVE = re.compile(r"\b(?i:instead of|rather than|(?:buys?|gets?|gives?)\s+(?:you|us|me)\s+"
+                          r"over|(?:advantages?|benefits?|gains?|improvements?)\s+over)\s+"
+                          r"(?i:the\s+|an?\s+)?"
                           r"([A-Z][\w-]*(?:\s+[A-Z0-9][\w-]*){0,2})")  # a name
 
 
