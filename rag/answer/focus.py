@@ -66,11 +66,13 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
         if intent.is_comparison and not weak and not unknown else None
     if plan is None or plan.lead is None:  # items not found: answer it as one question
         clauses: dict[str, Subject] = {}
-        opening = ""  # the first clause's name: what a later clause's "it" stands for
-        for kind, text in intent.clauses:  # the first clause of a kind ("what is X for,
-            if kind not in clauses:  # and what does it buy you?": X, not "it")
-                clauses[kind] = question_subject(backend, named_back(text, opening), question)
-                opening = opening or (clauses[kind].surface if clauses[kind].focused else "-")
+        opening = ""  # the first clause's focused name (None when it names none): what a
+        for n, (kind, text) in enumerate(intent.clauses):  # later clause's "it" stands for
+            if kind not in clauses:  # ("what is X for, and what does it buy you?": X)
+                text = named_back(text, opening) if n else text
+                clauses[kind] = question_subject(backend, text, question)
+                if n == 0:
+                    opening = clauses[kind].surface if clauses[kind].focused else None
         plan = single(backend.composer, intent, cands, label, subject, clauses)
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
     listed = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
@@ -87,14 +89,16 @@ _PRONOUN = re.compile(r"^\s*(?:why|how|what|when|where)\s+(?:\w+\s+)?(?:is|are|d
                       r"was|were|can|could|would|should|will)\s+(it|they)\b", re.I)
 
 
-def named_back(clause: str, name: str) -> str:
+def named_back(clause: str, name: str | None) -> str:
     """A later clause asking about "it" with the pronoun replaced by the focused name the
     question opened with ("whats GRPO and why is it cheaper than PPO": "why is GRPO
-    cheaper than PPO"), when it names that thing nowhere itself."""
+    cheaper than PPO"), when it names that thing nowhere itself; with ``None`` (the
+    opening named nothing focused) the pronoun is dropped, so the clause is about its own
+    words ("..., and what did they use for preference tuning?": preference tuning)."""
     found = _PRONOUN.match(clause)
-    if not name or not found or name.lower() in clause.lower():
+    if not found or name == "" or name and name.lower() in clause.lower():
         return clause
-    return clause[:found.start(1)] + name + clause[found.end(1):]
+    return " ".join(f"{clause[:found.start(1)]}{name or ''}{clause[found.end(1):]}".split())
 
 
 def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> bool:

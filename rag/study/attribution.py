@@ -242,14 +242,14 @@ def unit_problem(unit: str, sources: SourcePairs) -> str:
     return ""
 
 
-# --- a code dictionary's entries ("wanda": {...}, "sparsegpt": {...}) ---------------
+# --- a code dictionary's entries ("wanda": {...}, "sparsegpt": {...}), compared papers ---
 
 def owner_problem(unit: str, owner: str, siblings: Iterable[str]) -> str:
     """Why ``unit`` (a sentence) credits a point the sources list under ``owner`` (a
-    dictionary key such as "sparsegpt") while naming, as a name, only another entry of
-    the same dictionary ("Wanda needs a Hessian for every weight" for SparseGPT's
-    "reconstruction with Hessian approximation"); '' when it names the owner or no
-    sibling."""
+    dictionary key such as "sparsegpt", or a paper card's name stems such as "tree
+    thought") while naming, as a name, only another owner of the question's points
+    ("Wanda needs a Hessian for every weight" for SparseGPT's "reconstruction with Hessian
+    approximation"); '' when it names the owner or no sibling."""
     if set(owner.split()) <= terms.content_stems(unit):
         return ""
     named = {terms.stem(t) for t in _NAME.findall(unit) if t[0].isupper()}  # as names

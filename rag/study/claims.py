@@ -78,8 +78,7 @@ def _qualified_only(unit: str, stem: str, p_stems: set[str] | frozenset[str]) ->
     the point lacks ("no human chain-of-thought data" denies human-written data, not the
     point's chain-of-thought reasoning).  Acronyms are spelled out first ("no KV cache
     tricks" names the point's key-value cache)."""
-    spelled = glossary()
-    unit = re.sub(r"[A-Za-z][A-Za-z0-9]*", lambda m: spelled.get(m.group(0), m.group(0)), unit)
+    unit = spell_out(unit)
     spans = [[terms.stem(w) for w in takewhile(lambda w: w not in terms.FUNCTION_WORDS,
                                                terms.words(m.group(1)))]
              for m in _NO_PHRASE.finditer(unit)]  # the noun phrase: up to "on", "of" ...
@@ -354,10 +353,15 @@ def known_numbers(texts) -> frozenset[float]:
 def denied_in(texts) -> frozenset[str]:
     """Stems the texts themselves deny ("no SFT or human annotations", acronyms spelled
     out too): an answer denying them agrees with the sources."""
+    return frozenset(s for t in texts for form in (t, spell_out(t))
+                     for s in terms.negated_stems(form, explicit=True))
+
+
+def spell_out(text: str) -> str:
+    """``text`` with every acronym the glossary knows written out ("no KV cache" -> "no
+    key-value cache")."""
     spelled = glossary()
-    return frozenset(s for t in texts for form in (t, re.sub(
-        r"[A-Za-z][A-Za-z0-9]*", lambda m: spelled.get(m.group(0), m.group(0)), t))
-        for s in terms.negated_stems(form, explicit=True))
+    return re.sub(r"[A-Za-z][A-Za-z0-9]*", lambda m: spelled.get(m.group(0), m.group(0)), text)
 
 
 def contradiction(point: str, unit: str, question: str = "",

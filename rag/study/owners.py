@@ -1,6 +1,7 @@
-"""Which entry of a guide's code dictionary a key point belongs to ("sparsegpt":
-{"methodology": "Layer-wise reconstruction with Hessian approximation"}), so that the
-grader can tell a point stated of another entry ("Wanda needs a Hessian ...") from one
+"""Which paper or code-dictionary entry a key point belongs to ("sparsegpt":
+{"methodology": "Layer-wise reconstruction with Hessian approximation"}; the ReAct card),
+so that the grader can tell a point stated of another entry or compared paper ("Wanda
+needs a Hessian ...", "Tree of Thoughts interleaves thoughts with actions") from one
 stated of its own (``rag.study.attribution.owner_problem``)."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ def point_owners(assistant, study, entry: BankEntry) -> dict[str, str]:
     for keys rare enough to be names (SparseGPT, Wanda; not "efficiency"), or the name
     of the paper card it comes from ("react", "tree thought"), when the points come from
     more than one such owner ("Compare CoT, ToT, and ReAct")."""
-    keyed, carded = _keyed(assistant.index), _carded(assistant.index)
+    keyed, carded = _owner_names(assistant.index)
     owners = {}
     for p in (*entry.key_points, *entry.support):
         if p.text in keyed and study.stem_df.get(keyed[p.text], 0) <= _NAME_DF:
@@ -38,7 +39,7 @@ def owners_other(owners: dict[str, str], point: str) -> set[str]:
 def owned(judged, owner: str, siblings: set[str], prep):
     """A point's judgement (``rag.study.grade.Judgement``) with no credit when the answer's
     sentence (``prep``: its units and their sentences) states a point of one dictionary
-    entry of another (a contradiction when it carried the point's terms)."""
+    entry or paper of another (a contradiction when it carried the point's terms)."""
     if not owner or judged.contradicted or judged.credit <= 0:
         return judged
     k = prep.sentence[judged.unit] if prep.sentence else -1
@@ -49,36 +50,23 @@ def owned(judged, owner: str, siblings: set[str], prep):
         if why else judged
 
 
-def _keyed(index) -> dict[str, str]:
+def _owner_names(index) -> tuple[dict[str, str], dict[str, str]]:
     """A guide sentence's text -> the stem of the one-word dictionary key it is listed
-    under (cached per index)."""
-    if _KEYED[0] is not index.chunks:
-        found = {}
+    under, and a paper card's sentence text -> the stems of the card's name ("ReAct":
+    "react"; "Tree of Thoughts": "tree thought"); one pass, cached per index."""
+    if _OWNER_NAMES[0] is not index.chunks:
+        keyed, carded = {}, {}
         for s in index.sentence_info:
-            if is_dict_key(s.subject) and " " not in s.subject \
-                    and not index.chunks[s.chunk].doc_id.startswith("arxiv:"):
-                found[s.prose] = terms.stem(s.subject)
-        _KEYED[:] = [index.chunks, found]
-    return _KEYED[1]
-
-
-_KEYED: list = [None, {}]
-
-
-def _carded(index) -> dict[str, str]:
-    """A paper card's sentence text -> the stems of the card's name ("ReAct": "react";
-    "Tree of Thoughts": "tree thought"), cached per index."""
-    if _CARDED[0] is not index.chunks:
-        found = {}
-        for s in index.sentence_info:
-            if index.chunks[s.chunk].doc_id.startswith("arxiv:") and s.subject:
+            if index.chunks[s.chunk].doc_id.startswith("arxiv:"):
                 words = [terms.stem(w) for w in terms.words(s.subject)
                          if w not in terms.FUNCTION_WORDS]
                 if words:
-                    found[s.prose] = " ".join(words)
-        _CARDED[:] = [index.chunks, found]
-    return _CARDED[1]
+                    carded[s.prose] = " ".join(words)
+            elif is_dict_key(s.subject) and " " not in s.subject:
+                keyed[s.prose] = terms.stem(s.subject)
+        _OWNER_NAMES[:] = [index.chunks, (keyed, carded)]
+    return _OWNER_NAMES[1]
 
 
-_CARDED: list = [None, {}]
+_OWNER_NAMES: list = [None, ({}, {})]
 _NAME_DF = 5  # passages using a key's stem, at most, for the key to be a name
