@@ -184,6 +184,24 @@ def test_what_rather_than_governs_reaches_past_its_function_words():
         "The design was dropped in DeepSeek-V2 in favour of dense layers.")
 
 
+def test_a_ranking_of_another_subject_or_a_lessened_term_is_no_contradiction():
+    """"It shows that models like Codex beat humans" ranks Codex, not "it"; "Llama 2 7B
+    lost to Llama 2 13B" is no claim about the point's subject; "never written to HBM"
+    agrees with "minimize transfers between HBM and SRAM" (a verb that lessens), but
+    "no KV cache" still denies "reduces the KV cache"."""
+    point = "The base model scores above Llama 2 13B on every benchmark."
+    assert grading.contradiction(point, "Llama 2 7B lost to Llama 2 13B on every benchmark.") \
+        == ""
+    assert grading.contradiction(point, "It beats Llama 2 13B on every benchmark.") == ""
+    humans = "Language models beat the average human rater on 10 of the 23 tasks."
+    assert grading.contradiction(humans, "It shows that chain-of-thought lets models like "
+                                 "Codex beat the average human rater.") == ""
+    io = "IO-aware algorithm: minimize transfers between HBM and SRAM."
+    assert grading.contradiction(io, "The N by N matrix is never written to HBM.") == ""
+    assert "negated claim" in grading.contradiction(
+        "It reduces the KV cache.", "It has no KV cache at all.")
+
+
 def test_denying_the_verb_denies_its_derived_adjective():
     """"reasoning does not emerge from RL alone" denies "Emergent reasoning from RL" (the
     stemmer keeps "emergent" whole); a company called Contextual is no "context"."""
@@ -362,6 +380,13 @@ def test_near_duplicate_points_merge():
      "Prospect theory says people weigh gains more heavily than losses."),
     ("Uses prospect theory (humans weigh losses more than gains) to derive a loss function.",
      "People weigh gains about twice as heavily as losses."),
+    # "lost to Y" / "fell behind Y" where the point's subject beats Y, the answer's side
+    # named only by a pronoun
+    ("In the authors' evaluations the base model scores above Llama 2 13B on every "
+     "benchmark.", "It ended up on par with Llama 2 7B but lost to Llama 2 13B on every "
+     "benchmark."),
+    ("DeepSeek LLM 67B beats LLaMA-2 70B on many benchmarks, especially code and math.",
+     "Even after training its 67B model on 15T tokens, it still fell behind LLaMA-2 70B."),
 ])
 def test_contradictions_are_caught(point, answer):
     assert grading.contradiction(point, answer)

@@ -204,19 +204,26 @@ def _reversed_comparison(point: str, unit: str) -> str:
 # "X outperforms / beats / is better than / ahead of Y": X wins.
 _WINS = re.compile(r"\b(?:outperform(?:s|ed|ing)?|beat(?:s|ing)?|surpass(?:es|ed)?|"
                    r"(?:better|stronger|more accurate) than|ahead of|superior to|"
-                   r"wins? over|won over)\b", re.I)
+                   r"wins? over|won over|(?:scores?|scored|scoring|ranks?|ranked) above)\b",
+                   re.I)
+# "X lost to / trails / falls behind Y": Y wins.
+_LOSES = re.compile(r"\b(?:los(?:t|es|e|ing) to|(?:falls?|fell) (?:behind|short of)|"
+                    r"underperform(?:s|ed|ing)?|worse than)\b", re.I)
+_PRONOUNS = frozenset({"it", "they", "this", "its", "their"})
 
 
 @lru_cache(maxsize=4096)  # a key point is checked against every unit of every answer
-def _ranking(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """``(winner, loser)`` content stems of the first "X beats Y" in ``text``: the loser
-    is the first content words after the verb in its clause, the winner the last ones
-    before it in its clause, or the sentence's opening words when the clause has none
-    ("The resulting process reward model ..., clearly ahead of an outcome-supervised
-    reward model")."""
-    found = _WINS.search(text)
-    if not found:
+def _ranking(text: str) -> tuple[frozenset[str], frozenset[str], str] | None:
+    """``(winner, loser, unnamed)`` content stems of the first "X beats Y" ("Y lost to
+    X") in ``text``: the side after the verb is the first content words in its clause,
+    the side before it the last ones before it in its clause, or the sentence's opening
+    words when the clause has none ("The resulting process reward model ..., clearly
+    ahead of an outcome-supervised reward model"); ``unnamed`` is the side ("win" or
+    "lose") its clause names only by a pronoun ("It ... lost to Llama 2 13B"), or ''."""
+    cues = [m for m in (_WINS.search(text), _LOSES.search(text)) if m]
+    if not cues:
         return None
+    found = min(cues, key=lambda m: m.start())
 
     def stems(words: str, first: bool) -> list[str]:
         out = [terms.stem(p) for w in terms.words(words) if w not in terms.FUNCTION_WORDS
@@ -230,7 +237,23 @@ def _ranking(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
         # a side; the sentence's subject wins
         winner = stems(before[0], first=True)
     loser = stems(after, first=True)
-    return (frozenset(winner), frozenset(loser)) if winner and loser else None
+    unnamed = "win" if _pronoun_subject(before[-1]) else ""
+    if unnamed:
+        winner = []
+    if found.re is _LOSES:
+        winner, loser, unnamed = loser, winner, "lose" if unnamed else ""
+    if not (winner or unnamed == "win") or not (loser or unnamed == "lose"):
+        return None
+    return frozenset(winner), frozenset(loser), unnamed
+
+
+def _pronoun_subject(clause: str) -> bool:
+    """Is the side before a ranking verb only a pronoun: "It beats", "It ended up on par
+    with X but lost to" (not "It shows that models like Codex beat")?"""
+    opening = terms.words(clause)[:1]
+    last = re.split(r"\b(?:and|but|that|which|while|so|yet)\b", clause)[-1]
+    named = [w for w in terms.words(last) if w not in terms.FUNCTION_WORDS and w not in _PRONOUNS]
+    return bool(opening) and opening[0] in _PRONOUNS and not named
 
 
 # "weigh losses more (heavily) than gains": the word before and the word after compare.
@@ -285,6 +308,9 @@ def reversed_ranking(point: str, unit: str) -> str:
     p_win, p_lose = p[0] - p[1], p[1] - p[0]
     u_win, u_lose = u[0] - u[1], u[1] - u[0]
     if u_win & p_lose and u_lose & p_win and not u_win & p_win:
+        return "reversed ranking"
+    # "It ... lost to Llama 2 13B" for "the base model scores above Llama 2 13B"
+    if u[2] == "lose" and u_win & p_lose or u[2] == "win" and u_lose & p_win:
         return "reversed ranking"
     return ""
 
@@ -364,6 +390,14 @@ def spell_out(text: str) -> str:
     return re.sub(r"[A-Za-z][A-Za-z0-9]*", lambda m: spelled.get(m.group(0), m.group(0)), text)
 
 
+def _lessened(point: str, unit: str) -> set[str]:
+    """Stems the point lessens ("minimize transfers between HBM and SRAM") that the unit
+    denies as an action ("never written to HBM"), not as a thing ("no KV cache tricks"
+    for "shrinks the key-value cache" denies it)."""
+    return terms.negated_stems(point, negators=terms.LESSENING) - terms.negated_stems(
+        unit, negators=frozenset({"no", "none"}))
+
+
 def contradiction(point: str, unit: str, question: str = "",
                   known: frozenset[float] = frozenset(),
                   denied_by_sources: frozenset[str] = frozenset(), wording: bool = True
@@ -401,7 +435,7 @@ def contradiction(point: str, unit: str, question: str = "",
     shared = {s for s in u_stems if s in p_stems or _derived(s, p_stems)} \
         - terms._GENERIC_STEMS - context
     denied = shared & terms.negated_stems(unit, explicit=True) - neg_p - _negated_clause_stems(
-        point) - denied_by_sources
+        point) - denied_by_sources - _lessened(point, unit)
     denied = {s for s in denied if not (s in _asserted_stems(unit)
                                         and _same_object(point, s, unit, s))
               and not _qualified_only(unit, s, p_stems)}

@@ -141,15 +141,21 @@ def negated(text: str) -> bool:
 
 _CONTRASTING = frozenset({"rather", "instead"})  # their scope counts content words
 EXPLICIT_NEGATIONS = frozenset({"not", "no", "never", "cannot", "none", "neither", "nor"})
+# verbs that lessen what follows: "minimize transfers to HBM" agrees with "never written
+# to HBM" (verbs only: "less compute" is not "no compute")
+LESSENING = frozenset({"minimize", "minimizes", "minimise", "minimises", "minimizing",
+                       "reduce", "reduces", "reducing", "cut", "cuts", "cutting", "limit",
+                       "limits", "limiting", "shrink", "shrinks", "shrinking"})
 
 
-def negated_stems(text: str, scope: int = 4, explicit: bool = False) -> set[str]:
+def negated_stems(text: str, scope: int = 4, explicit: bool = False,
+                  negators: frozenset[str] | None = None) -> set[str]:
     """Stems of the words a negation governs: up to ``scope`` words after "not", "no",
-    "without", "drops" ... (only "not"/"no"/"never"... when ``explicit``), within the
-    same clause; and, unless ``explicit``, the first part of "X-free" ("reference-free":
-    reference)."""
+    "without", "drops" ... (only "not"/"no"/"never"... when ``explicit``; the words of
+    ``negators`` when given, e.g. ``LESSENING``), within the same clause; and, unless
+    ``explicit``, the first part of "X-free" ("reference-free": reference)."""
     out: set[str] = set()
-    negators = EXPLICIT_NEGATIONS if explicit else NEGATIONS
+    negators = negators or (EXPLICIT_NEGATIONS if explicit else NEGATIONS)
     for clause in re.split(r"[,;:.!?()]", text.replace("n't", " not")):
         tokens = words(clause)
         for i, token in enumerate(tokens):
