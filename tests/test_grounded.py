@@ -159,6 +159,7 @@ def test_stem_tokens_match_bm25s():
     ("when does flash attention NOT really help", ("limitations",), ()),
     ("any gotchas with LoRA?", ("limitations",), ()),
     ("What did GLaM demonstrate about mixture-of-experts models?", ("results",), ()),
+    ("What did GLaM achieve?", ("results",), ()),
     ("What rank to choose?", ("usage",), ()),
     ("What architectural choices make Mistral 7B fast?", ("mechanism",), ()),
     # the two sides of a comparative are the items; filler and a lone adjective are not
@@ -391,6 +392,10 @@ def test_dictionary_keys_give_subjects_and_facets():
     assert [i.subject for i in facts] == ["wanda"] * 3
     assert facts[1].facet == "advantages"
     assert facts[2].prose == "LoRA adapters on a quantized model are trained"
+    # "contribution: LLM-powered agent that continuously learns in Minecraft" says what it is
+    contribution = classify_chunk(["voyager:", "contribution: LLM-powered agent that "
+                                   "continuously learns in Minecraft"])
+    assert [i.facet for i in contribution if i.role == "fact"] == ["key_idea"]
 
 
 def test_a_syllabus_list_named_by_its_heading_answers_as_topics():
@@ -1184,6 +1189,24 @@ def test_a_short_dictionary_line_is_followed_by_its_own_entry(real_assistant):
     first = wanda.text.split("\n")[0]
     assert "input activation" in first and "No gradient information required" in first
     assert "Hessian" not in first
+
+
+@pytest.mark.integration
+def test_a_dictionary_entry_answers_its_results_and_what_it_is(real_assistant):
+    """The guide's "glam": {"contribution": ..., "results": "Outperforms GPT-3 with 1/3 the
+    training compute"} answers "GLaM: what was the headline result?" however far that line's
+    wording from the question's (it is GLaM's own results field), and "what is GLaM?" with
+    its contribution (what it is, not a result); neither says GLaM is only mentioned.  A
+    results field of another paper's entry that merely shares a word ("report") does not
+    lead "What results did the original Transformer paper report?"."""
+    result = real_assistant.ask("GLaM: what was the headline result?")
+    assert result.coverage == "full"
+    assert result.text.startswith("Outperforms GPT-3 with 1/3 the training compute")
+    what = real_assistant.ask("what is GLaM?")
+    assert what.coverage == "full" and what.text.startswith("Demonstrates MoE effectiveness")
+    transformer = real_assistant.ask("What results did the original Transformer paper report, "
+                                     "and how expensive was it to train?")
+    assert "BLEU" in transformer.text.split("\n")[0]
 
 
 @pytest.mark.integration

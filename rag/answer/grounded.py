@@ -195,18 +195,22 @@ class Composer:
         """Close enough to the question for a sentence that explains the subject: its
         cosine, or one of the subject's own fields or definitions that answers the intent
         however far its wording."""
-        return c.cosine >= self.settings.lead_floor or self._states_field(c, intent) \
+        return c.cosine >= self.settings.lead_floor or self._states_field(c, subject, intent) \
             or self._defines_it(c, subject, intent)
 
-    def _states_field(self, c: Candidate, intent: str) -> bool:
+    def _states_field(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """A limitation of the subject answers "what are its weaknesses?" however far its
         wording is from the question's ("localizes small objects less precisely"); so do
         the problem, method and key-idea fields of its own entry "what problem does it
         address, and how?", "what is it?" ("Outlier activations make quantization
         difficult", "Smooth activation distribution by moving outliers to weights" for
         SmoothQuant; "AI-discovered optimizer outperforming Adam" for Lion)."""
+        t = self.table
+        if intent == "results":  # only the subject's own entry ("glam: results: ...")
+            own = {*t.keyed[c.sentence], *t.card_name[c.sentence]}
+            return bool(subject.key) and subject.key[0] in own and t.fit(c.sentence, intent) >= 1.0
         return intent in ("limitations", "problem", "mechanism", "definition") \
-            and self.table.fit(c.sentence, intent) >= 1.0
+            and t.fit(c.sentence, intent) >= 1.0
 
     def explaining(self, cands: Sequence[Candidate], subject: Subject, intent: str = "") -> bool:
         """Does some candidate explain the subject (not merely name it)?"""

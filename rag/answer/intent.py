@@ -42,7 +42,7 @@ _PATTERNS: dict[str, str] = {
                r"numbers?\b(?!\s+of\b)|(?:on|which|what|across) (?:\w+ )?benchmarks?|"
                r"benchmarks? (?:results?|numbers?|scores?|performance)|speed-?up|accuracy|"
                r"bleu|gsm8k|how (?:big|large)|"
-               r"what did .* (?:get|reach|find|show|demonstrate|reveal|prove)|"
+               r"what did .* (?:get|reach|find|show|demonstrate|reveal|prove|achieve|accomplish)|"
                r"findings?|percentile|\branked\b|"
                r"(?:how|where) did .{1,40} (?:do|fare|perform|rank|place|land)\b)",
     "problem": r"\bwhat (?:problems?|gaps?|issues?|weakness(?:es)?|bottlenecks?|limitations?)\b"
