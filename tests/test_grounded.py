@@ -1204,6 +1204,9 @@ def test_a_dictionary_entry_answers_its_results_and_what_it_is(real_assistant):
     assert result.text.startswith("Outperforms GPT-3 with 1/3 the training compute")
     what = real_assistant.ask("what is GLaM?")
     assert what.coverage == "full" and what.text.startswith("Demonstrates MoE effectiveness")
+    # an entry with no line that says what it is is described by its fields
+    smooth = real_assistant.ask("What is SmoothQuant?")
+    assert smooth.coverage == "full" and "moving outliers to weights" in smooth.text
     transformer = real_assistant.ask("What results did the original Transformer paper report, "
                                      "and how expensive was it to train?")
     assert "BLEU" in transformer.text.split("\n")[0]

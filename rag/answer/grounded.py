@@ -206,9 +206,14 @@ class Composer:
         difficult", "Smooth activation distribution by moving outliers to weights" for
         SmoothQuant; "AI-discovered optimizer outperforming Adam" for Lion)."""
         t = self.table
+        own = bool(subject.key) and subject.key[0] in {*t.keyed[c.sentence],
+                                                        *t.card_name[c.sentence]}
         if intent == "results":  # only the subject's own entry ("glam: results: ...")
-            own = {*t.keyed[c.sentence], *t.card_name[c.sentence]}
-            return bool(subject.key) and subject.key[0] in own and t.fit(c.sentence, intent) >= 1.0
+            return own and t.fit(c.sentence, intent) >= 1.0
+        if intent == "definition" and own and t.keyed[c.sentence]:
+            # a code dictionary's entry says what it is in its fields ("smoothquant":
+            # "solution: Smooth activation distribution by moving outliers to weights")
+            return t.fit(c.sentence, intent) >= 0.5
         return intent in ("limitations", "problem", "mechanism", "definition") \
             and t.fit(c.sentence, intent) >= 1.0
 
