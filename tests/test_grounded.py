@@ -376,6 +376,10 @@ def test_other_versions_and_names_are_not_the_subject():
     assert other_name(frozenset({"adalora"}), "LoRA")
     assert other_name(frozenset({"flashattention-2"}), "FlashAttention")
     assert not other_name(frozenset({"lora"}), "LoRA")
+    # a name a letter or two longer is another model: OLMo's card does not answer OLMoE
+    assert other_name(frozenset({"olmo"}), "OLMoE") and other_name(frozenset({"olmoe"}), "OLMo")
+    assert not other_name(frozenset({"flashattention"}), "FlashAttention-2")  # a version
+    assert not other_name(frozenset({"gpt"}), "GPTs")  # too short to be a model's name
     assert defines("Mamba is a selective SSM", "mamba")
     assert defines("The paper introduces GraphRAG for global questions", "graphrag")
     assert not defines("We stack Mamba layers", "mamba")
@@ -1207,6 +1211,11 @@ def test_a_dictionary_entry_answers_its_results_and_what_it_is(real_assistant):
     # an entry with no line that says what it is is described by its fields
     smooth = real_assistant.ask("What is SmoothQuant?")
     assert smooth.coverage == "full" and "moving outliers to weights" in smooth.text
+    # a card's results sentence leads over a guide line that only names the benchmark
+    frontier = real_assistant.ask("what are the main results of FrontierMath?")
+    assert frontier.text.startswith("At release, leading systems solved under 2%")
+    olmoe = real_assistant.ask("what are the results of OLMoE?").text.split("\n")[0]
+    assert "strongest model in its active-parameter class" in olmoe and "7B model is" not in olmoe
     transformer = real_assistant.ask("What results did the original Transformer paper report, "
                                      "and how expensive was it to train?")
     assert "BLEU" in transformer.text.split("\n")[0]

@@ -347,6 +347,13 @@ class Composer:
              and (fine is None or c in fine or c in mates)]
         if not pool:
             return top
+        if intent == "results" and max(fit(c.sentence, intent) for c in pool) < 1.0:
+            # no sentence of the top passage states what was asked (its results): another
+            # passage's that does, as focused and as flawless ("At release, leading systems
+            # solved under 2%" of FrontierMath's card, not the guide's "labs focus on it")
+            pool += [c for c in fits if fit(c.sentence, intent) >= 1.0 and c not in pool
+                     and c.focus >= top.focus - self.settings.lead_focus_margin
+                     and (fine is None or c in fine)]
         if intent not in _BEST_FACET:
             return pool[0]
         if aspect and intent == "mechanism":

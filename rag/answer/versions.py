@@ -70,9 +70,17 @@ def other_version(text: str, subject: str, base: str, version: str) -> bool:
 
 def other_name(subject_words: frozenset[str], name: str) -> bool:
     """Is the sentence's subject another thing whose name contains ``name`` ("AdaLoRA",
-    "QLoRA" or "FlashAttention-2" for a question about LoRA or FlashAttention)?"""
+    "QLoRA" or "FlashAttention-2" for a question about LoRA or FlashAttention), or the
+    beginning of it ("OLMo" for a question about OLMoE)?"""
     low = name.lower()
-    return low not in subject_words and any(low in w for w in subject_words)
+    return low not in subject_words and any(low in w or _letters_on(w, low)
+                                            for w in subject_words)
+
+
+def _letters_on(base: str, name: str) -> bool:
+    """Is ``name`` ``base`` with a letter or two more ("olmoe" of "olmo": another model)?"""
+    return len(base) >= 4 and name.startswith(base) and 0 < len(name) - len(base) <= 2 \
+        and name[len(base):].isalpha()
 
 
 def another_version(text: str, subject: str, name: str, version: tuple[str, str]) -> bool:
