@@ -730,6 +730,11 @@ def test_a_follow_ups_subject_is_named_by_the_context_and_its_variants_do_not_le
     ("and what are its drawbacks? (LoRA low-rank adaptation)", ("lora", "rank"), "LoRA"),
     ("What are the limitations of mixture of experts?", ("mixtur", "expert"),
      "mixture of experts"),  # the question's own phrase, with its small words
+    # names as written: small words between, the version number after
+    ("What are the limitations of Tree of Thoughts?", ("tree", "thought"), "Tree of Thoughts"),
+    ("What are the limitations of Molmo and PixMo?", ("molmo", "pixmo"), "Molmo and PixMo"),
+    ("What are the limitations of Llama 2?", ("llama",), "Llama 2"),
+    ("What are the limitations of wav2vec 2.0?", ("wav2vec",), "wav2vec 2.0"),
 ])
 def test_subject_label_names_what_the_question_asks_about(question, key, label):
     from rag.answer.subject import subject_label

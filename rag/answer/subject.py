@@ -94,17 +94,24 @@ def subject_label(question: str, key: Sequence[str], stem) -> str:
     bare = bare_question(question)
     whole = next((n for n in name_spans(bare) if key and key[0] in stem(n)), "")
     if whole:
-        return whole
+        return with_version(whole, bare)
     names = [w for w in re.findall(r"\b[\w-]+\b", bare)[1:]
              if re.search(r"[A-Z]", w) and set(stem(w)) & set(key)]
-    if names:
-        return " ".join(dict.fromkeys(names[:2]))
+    if names:  # "Tree of Thoughts", "Molmo and PixMo": as written, small words too
+        return with_version(phrase(bare, [t for n in names[:2] for t in stem(n)], stem), bare)
     tail = question[len(bare):]
     if tail and re.search(r"\b(?:it|its|this|these|they|their|them|that)\b", bare, re.I):
         named = appended_names(question)
         return named[0] if named else surface_terms(tail, key[:1], stem)
     own = set(stem(bare))
-    return phrase(bare, [k for k in key if k in own][:2] or key[:2], stem)
+    return with_version(phrase(bare, [k for k in key if k in own][:2] or key[:2], stem), bare)
+
+
+def with_version(name: str, question: str) -> str:
+    """``name`` with the version number the question writes right after it ("Llama" ->
+    "Llama 2", "wav2vec" -> "wav2vec 2.0")."""
+    found = re.search(rf"{re.escape(name)}(\s+v?\d+(?:\.\d+)?)\b", question)
+    return name + found.group(1) if found else name
 
 
 def appended_names(question: str) -> list[str]:
