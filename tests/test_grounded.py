@@ -1582,3 +1582,25 @@ def test_a_cards_legacy_line_counts_against_what_and_how_questions():
     for intent in ("definition", "detail", "mechanism"):
         assert facet_fit(intent, "impact") < 0
     assert facet_fit("results", "impact") > 0
+
+
+def test_the_weakness_a_method_fixes_is_not_its_limitation():
+    """"Standard attention is slow and memory-hungry ..." (FlashAttention's background) is
+    the problem FlashAttention solves, not its limitation: it does not answer "what are
+    the limitations of FlashAttention?" (the answer says the material lists none), while a
+    plain sentence about a weakness still counts half."""
+    from rag.answer.sentences import facet_fit
+
+    assert facet_fit("limitations", "background", limiting=True) == 0.0
+    assert facet_fit("limitations", "problem", limiting=True) == 0.0
+    assert facet_fit("limitations", "", limiting=True) == 0.5
+    assert facet_fit("limitations", "limitations") == 1.0
+
+
+@pytest.mark.integration
+def test_limitations_of_a_method_are_not_its_predecessors(real_assistant):
+    """"What are the limitations of Mamba?": the card's "Transformers ... grow
+    quadratically, earlier SSMs struggled" is what Mamba fixes; the answer says plainly
+    that the material lists no limitations of Mamba."""
+    first = real_assistant.ask("what are the limitations of Mamba?").text.split("\n")[0]
+    assert first.startswith("The reading material lists no limitations of Mamba")

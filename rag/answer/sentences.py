@@ -301,8 +301,8 @@ def facet_fit(intent: str, facet: str, limiting: bool = False) -> float:
     order = FACET_FIT.get(intent, ())
     if facet in order:
         return 1.0 - order.index(facet) / (len(order) + 1)
-    if intent == "limitations" and limiting:
-        return 0.5
+    if intent == "limitations" and limiting and facet not in ("background", "problem"):
+        return 0.5  # not the weakness of what came before ("Standard attention is slow")
     if facet == "impact" and intent in _NOT_IMPACT:
         return -0.5
     return 0.0
