@@ -1604,3 +1604,7 @@ def test_limitations_of_a_method_are_not_its_predecessors(real_assistant):
     that the material lists no limitations of Mamba."""
     first = real_assistant.ask("what are the limitations of Mamba?").text.split("\n")[0]
     assert first.startswith("The reading material lists no limitations of Mamba")
+    # the guide's own discussion point on it ("When Flash Attention does not help? Short
+    # sequences") answers it, though the question writes "FlashAttention" as one word
+    flash = real_assistant.ask("what are the limitations of FlashAttention?").text
+    assert "Short sequences" in flash.split("\n")[0]
