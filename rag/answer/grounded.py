@@ -210,10 +210,8 @@ class Composer:
                                                         *t.card_name[c.sentence]}
         if intent == "results":  # only the subject's own entry ("glam: results: ...")
             return own and t.fit(c.sentence, intent) >= 1.0
-        if intent == "definition" and own and t.keyed[c.sentence]:
-            # a code dictionary's entry says what it is in its fields ("smoothquant":
-            # "solution: Smooth activation distribution by moving outliers to weights")
-            return t.fit(c.sentence, intent) >= 0.5
+        if intent == "definition" and own and t.keyed[c.sentence]:  # a code dictionary's
+            return t.fit(c.sentence, intent) >= 0.5  # entry is what its fields say it is
         return intent in ("limitations", "problem", "mechanism", "definition") \
             and t.fit(c.sentence, intent) >= 1.0
 
