@@ -160,6 +160,10 @@ def test_stem_tokens_match_bm25s():
     ("any gotchas with LoRA?", ("limitations",), ()),
     ("What did GLaM demonstrate about mixture-of-experts models?", ("results",), ()),
     ("What did GLaM achieve?", ("results",), ()),
+    # why it mattered: what it achieved, not a reason inside it
+    ("Why was DeepSeekMoE important?", ("results",), ()),
+    ("why does LoRA matter?", ("results",), ()),
+    ("why is the square root important in attention?", ("reason",), ()),
     ("What rank to choose?", ("usage",), ()),
     ("What architectural choices make Mistral 7B fast?", ("mechanism",), ()),
     # the two sides of a comparative are the items; filler and a lone adjective are not
@@ -1608,3 +1612,11 @@ def test_limitations_of_a_method_are_not_its_predecessors(real_assistant):
     # sequences") answers it, though the question writes "FlashAttention" as one word
     flash = real_assistant.ask("what are the limitations of FlashAttention?").text
     assert "Short sequences" in flash.split("\n")[0]
+
+
+@pytest.mark.integration
+def test_why_a_paper_mattered_is_answered_by_its_own_results(real_assistant):
+    """"Why was DeepSeekMoE important?" was answered with DeepSeek-V2's MLA (a sentence of
+    another card, close in wording); it asks what DeepSeekMoE achieved."""
+    first = real_assistant.ask("why was DeepSeekMoE important?").text.split("\n")[0]
+    assert first.startswith("A 2B-parameter DeepSeekMoE matches GShard 2.9B")

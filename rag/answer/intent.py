@@ -159,6 +159,13 @@ _HOW_DID_COMPARE = re.compile(r"\bhow did\b[^?]{1,80}?\bcompare\b|\bhow (?:do|do
                               r"raters?|people|labell?ers?|crowd-?workers?)\s+compare\b", re.I)
 
 
+# "Why was BABILong important?", "why does LoRA matter?": asks what it achieved or
+# changed (its results, its impact), not a reason inside it.
+_IMPORTANCE = re.compile(r"^\s*why (?:is|was|are|were|does|do|did)\b[^?,]{1,60}?\b(?:(?:so |"
+                         r"such an? |that )?(?:important|significant|influential|impactful|"
+                         r"popular|famous|big deal)|matters?|mattered)\s*\??\s*$", re.I)
+
+
 # A polite request ("Could you explain ...", "Can you briefly describe ...") asks what
 # its verb asks; it is no yes/no question.
 _REQUEST = re.compile(r"^\s*(?:(?:can|could|would|will) (?:you|u)\s+|please\s+)(?:please\s+)?"
@@ -176,6 +183,9 @@ def detect_intent(question: str) -> Intent:
              for k in clause_intents(clause)]
     if "comparison" in kinds and _USE_X_VS_Y.match(question):
         kinds = [k for k in kinds if k != "comparison"]  # when to use X (versus Y): usage
+    if "reason" in kinds and _IMPORTANCE.search(question):  # what it achieved / changed
+        kinds = ["results"] + [k for k in kinds if k not in ("reason", "results")]
+        clauses = [("results" if k == "reason" else k, c) for k, c in clauses]
     if "comparison" in kinds and _HOW_DID_COMPARE.search(question):
         kinds = ["results"] + [k for k in kinds if k not in ("comparison", "results")]
     if "comparison" in kinds:  # "what's the difference" is a comparison, not a definition
