@@ -202,6 +202,22 @@ def test_a_ranking_of_another_subject_or_a_lessened_term_is_no_contradiction():
         "It reduces the KV cache.", "It has no KV cache at all.")
 
 
+def test_the_asked_subject_losing_reverses_a_point_it_wins():
+    """Asked about Mistral 7B, "Mistral 7B is a mixture of experts model that lost to Llama 2
+    13B" reverses "the base model scores above Llama 2 13B" (the point names its subject
+    only as "the base model"); another model losing to Llama 2 13B does not, nor does
+    Mistral 7B beating it."""
+    point = ("In the authors' evaluations the base model scores above Llama 2 13B on every "
+             "benchmark.")
+    question = "What problem does Mistral 7B solve, and how?"
+    wrong = "Mistral 7B is a mixture of experts model that lost to Llama 2 13B on every benchmark."
+    assert claims.subject_loses(point, wrong, question) == "reversed ranking"
+    assert claims.first_reversal(point, [wrong], [0.6], 0.4, question) == (0, "reversed ranking")
+    assert claims.subject_loses(point, "Llama 2 7B lost to Llama 2 13B on most tasks.", question) \
+        == ""
+    assert claims.subject_loses(point, "Mistral 7B beats Llama 2 13B everywhere.", question) == ""
+
+
 def test_denying_the_verb_denies_its_derived_adjective():
     """"reasoning does not emerge from RL alone" denies "Emergent reasoning from RL" (the
     stemmer keeps "emergent" whole); a company called Contextual is no "context"."""

@@ -316,13 +316,29 @@ def reversed_ranking(point: str, unit: str) -> str:
 
 
 def first_reversal(point: str, units: Sequence[str], sims: Sequence[float],
-                   floor: float) -> tuple[int, str] | None:
+                   floor: float, question: str = "") -> tuple[int, str] | None:
     """The first unit at least ``floor`` close to ``point`` that ranks its two sides the
-    other way round (``reversed_ranking``), with the reason; None when none does."""
+    other way round (``reversed_ranking``, or ``subject_loses``), with the reason; None
+    when none does."""
     for i, unit in enumerate(units):
-        if sims[i] >= floor and (why := reversed_ranking(point, unit)):
+        if sims[i] >= floor and (why := reversed_ranking(point, unit)
+                                 or subject_loses(point, unit, question)):
             return i, why
     return None
+
+
+def subject_loses(point: str, unit: str, question: str) -> str:
+    """The unit has the question's subject lose to the side the point's winner beats
+    ("Mistral 7B is a mixture of experts model that lost to Llama 2 13B" for "the base
+    model scores above Llama 2 13B", asked about Mistral 7B)."""
+    p, u = _ranking(point), _ranking(unit)
+    asked = {s for s in terms.content_stems(question) if len(s) > 1}
+    if not p or not u or not asked:
+        return ""
+    p_lose, u_win, u_lose = p[1] - p[0], u[0] - u[1], u[1] - u[0]
+    if u_lose & asked and u_win & p_lose and not (u_win | p_lose) & asked:
+        return "reversed ranking"
+    return ""
 
 
 def _swapped_numbers(p_slots: dict[str, set[float]], u_slots: dict[str, set[float]]) -> str:
