@@ -1620,3 +1620,12 @@ def test_why_a_paper_mattered_is_answered_by_its_own_results(real_assistant):
     another card, close in wording); it asks what DeepSeekMoE achieved."""
     first = real_assistant.ask("why was DeepSeekMoE important?").text.split("\n")[0]
     assert first.startswith("A 2B-parameter DeepSeekMoE matches GShard 2.9B")
+
+
+@pytest.mark.integration
+def test_a_problem_written_as_a_question_does_not_lead_a_usage_answer(real_assistant):
+    """"When would you use BERT?" led with the guide's problem field "How to use unlabeled
+    text for pre-training?" (a question, no answer); it now leads with a line on what BERT
+    is used for."""
+    first = real_assistant.ask("when would you use BERT?").text.split("\n")[0]
+    assert not first.startswith("How to use unlabeled text") and "classification" in first

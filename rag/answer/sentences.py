@@ -100,6 +100,8 @@ class SentenceTable:
             # 'Let's think step by step'" no reason
         if facet == "method" and not self.labelled[i] and intent != "mechanism":
             facet = ""  # a card's own account of how only matters to "how does it work"
+        if facet == "problem" and intent == "usage" and self.text[i].rstrip().endswith("?"):
+            facet = ""  # "Problem: How to use unlabeled text for pre-training?" answers no usage
         return facet_fit(intent, facet, self.limiting[i])
 
     def about_variant(self, i: int, subject: Subject) -> bool:
