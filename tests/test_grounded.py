@@ -164,6 +164,7 @@ def test_stem_tokens_match_bm25s():
     ("Why was DeepSeekMoE important?", ("results",), ()),
     ("why does LoRA matter?", ("results",), ()),
     ("why is the square root important in attention?", ("reason",), ()),
+    ("what's the point of the KL penalty in RLHF?", ("reason",), ()),
     ("What rank to choose?", ("usage",), ()),
     ("What architectural choices make Mistral 7B fast?", ("mechanism",), ()),
     # the two sides of a comparative are the items; filler and a lone adjective are not

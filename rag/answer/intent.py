@@ -50,6 +50,7 @@ _PATTERNS: dict[str, str] = {
                r"(?:solve|address|tackle|target|fix|overcome|remove|fill)|\bmotivation\b|"
                r"\bwhat (?:was|is) (?:wrong|missing)\b",
     "reason": r"(?:^|\b)(?:why|what for|(?:the|a|main) reasons?|reasons? (?:for|why)|purpose|"
+              r"what(?:'?s| is) the (?:point|idea behind|rationale|motivation) (?:of|for|behind)|"
               r"what makes|what (?:does|do) .{1,40} do)\b",
     "mechanism": r"\b(?:how (?:exactly |precisely |actually )?(?:does|do|is|are|did|can|was|were|"
                  r"could|will)(?!.{1,40} (?:show|establish|prove|demonstrate|verify|validate) "
