@@ -300,6 +300,16 @@ def test_ranking_ahead_of_earlier_systems_is_a_result():
                          "model trained on 200K hours improves it further.", True) == "results"
 
 
+def test_a_quantified_cut_is_a_result():
+    """"LoRA cuts trainable parameters by about 10,000 times ..." is what LoRA achieved (it
+    leads "what are the main results of LoRA?"); cutting something with no amount is not."""
+    from rag.corpus.roles import content_facet
+
+    assert content_facet("On GPT-3 175B, LoRA cuts trainable parameters by about 10,000 times "
+                         "and training GPU memory by about 3 times.", True) == "results"
+    assert content_facet("Pruning cuts the weights that matter least.", True) != "results"
+
+
 @pytest.mark.parametrize(("text", "subject", "title", "facet"), [
     # framing: the question the paper asks, the gap it addresses
     ("DeepMind revisits how a fixed training compute budget should be split.", "Chinchilla",

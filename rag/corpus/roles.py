@@ -165,7 +165,10 @@ _CONTENT_FACETS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"on par with|far fewer errors|ahead of (?:prior|previous|earlier|"
                            r"other|all|existing|leading)|(?:strongly )?preferred (?:the|its)|"
                            r"favou?red (?:responses|its|the)|(?:judged|rated|found) (?:it |them )?"
-                           r"(?:better|more)|was (?:also )?more (?:truthful|accurate|helpful))\b",
+                           r"(?:better|more)|was (?:also )?more (?:truthful|accurate|helpful))\b|"
+                           # "cuts trainable parameters by about 10,000 times"
+                           r"\b(?:cuts?|reduc(?:es|ed)|lower(?:s|ed)|shrinks?|shrank) [^.;]{0,60}?"
+                           r"\bby (?:about |roughly |around |up to |over |more than )?\d",
                            re.I)),
     # How the thing works or was built: its parts, training and data flow.
     ("method", re.compile(r"\b(?:uses?|using|relies on|is (?:then )?(?:trained|pretrained|"
