@@ -210,12 +210,13 @@ def test_the_asked_subject_losing_reverses_a_point_it_wins():
     point = ("In the authors' evaluations the base model scores above Llama 2 13B on every "
              "benchmark.")
     question = "What problem does Mistral 7B solve, and how?"
+    asked = claims.asked_stems(question)
     wrong = "Mistral 7B is a mixture of experts model that lost to Llama 2 13B on every benchmark."
-    assert claims.subject_loses(point, wrong, question) == "reversed ranking"
+    assert claims.subject_loses(point, wrong, asked) == "reversed ranking"
     assert claims.first_reversal(point, [wrong], [0.6], 0.4, question) == (0, "reversed ranking")
-    assert claims.subject_loses(point, "Llama 2 7B lost to Llama 2 13B on most tasks.", question) \
+    assert claims.subject_loses(point, "Llama 2 7B lost to Llama 2 13B on most tasks.", asked) \
         == ""
-    assert claims.subject_loses(point, "Mistral 7B beats Llama 2 13B everywhere.", question) == ""
+    assert claims.subject_loses(point, "Mistral 7B beats Llama 2 13B everywhere.", asked) == ""
 
 
 def test_denying_the_verb_denies_its_derived_adjective():

@@ -297,8 +297,7 @@ class Composer:
     def asks_another(self, c: Candidate, *subjects: Subject) -> bool:
         """Is ``c`` a discussion point whose question shares no term with the question's
         ("Why load balancing matters? ..." for "why route each token to one expert?")?"""
-        asks = self.table.asks[c.sentence]  # "Flash Attention" asks about "FlashAttention"
-        asks = asks | {a + b for a in asks for b in asks if a != b}
+        asks = self.table.asks[c.sentence]
         return bool(asks) and not any(asks & s.anchors.weights.keys() for s in subjects)
 
     def unit_mates(self, cands: Sequence[Candidate], accepted: Sequence[Candidate],

@@ -265,14 +265,16 @@ def _dictionary_keys(info, cards: Sequence[bool], tokenize
 
 def _asks(info, tokenize) -> list[frozenset[str]]:
     """A discussion point's own question in content words ("Why load balancing
-    matters?": load, balanc; "SFT": supervised fine-tuning too): what it answers, beside
-    its card's subject (empty for every other sentence)."""
+    matters?": load, balanc; "SFT": supervised fine-tuning too; two of them joined, as
+    "Flash Attention" asks about "FlashAttention"): what it answers, beside its card's
+    subject (empty for every other sentence)."""
     hinted = [i for i, s in enumerate(info) if s.hint]
     asks: list[frozenset[str]] = [frozenset()] * len(info)
     for i, words in zip(hinted, tokenize([info[i].prose for i in hinted])):
         own = frozenset(words) - _ASK_WORDS
-        asks[i] = own | spelled_acronyms(info[i].prose, lambda t: tokenize([t])[0]) \
+        found = own | spelled_acronyms(info[i].prose, lambda t: tokenize([t])[0]) \
             if own else own
+        asks[i] = found | {a + b for a in found for b in found if a != b}
     return asks
 
 

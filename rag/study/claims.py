@@ -320,19 +320,25 @@ def first_reversal(point: str, units: Sequence[str], sims: Sequence[float],
     """The first unit at least ``floor`` close to ``point`` that ranks its two sides the
     other way round (``reversed_ranking``, or ``subject_loses``), with the reason; None
     when none does."""
+    asked = asked_stems(question)  # once per point, not per unit
     for i, unit in enumerate(units):
         if sims[i] >= floor and (why := reversed_ranking(point, unit)
-                                 or subject_loses(point, unit, question)):
+                                 or subject_loses(point, unit, asked)):
             return i, why
     return None
 
 
-def subject_loses(point: str, unit: str, question: str) -> str:
-    """The unit has the question's subject lose to the side the point's winner beats
-    ("Mistral 7B is a mixture of experts model that lost to Llama 2 13B" for "the base
-    model scores above Llama 2 13B", asked about Mistral 7B)."""
+def asked_stems(question: str) -> frozenset[str]:
+    """The question's content stems, single letters aside ("7B" leaves "b")."""
+    return frozenset(s for s in terms.content_stems(question) if len(s) > 1)
+
+
+def subject_loses(point: str, unit: str, asked: frozenset[str]) -> str:
+    """The unit has the question's subject (``asked``: ``asked_stems``) lose
+    to the side the point's winner beats ("Mistral 7B is a mixture of experts model that
+    lost to Llama 2 13B" for "the base model scores above Llama 2 13B", asked about
+    Mistral 7B)."""
     p, u = _ranking(point), _ranking(unit)
-    asked = {s for s in terms.content_stems(question) if len(s) > 1}
     if not p or not u or not asked:
         return ""
     p_lose, u_win, u_lose = p[1] - p[0], u[0] - u[1], u[1] - u[0]

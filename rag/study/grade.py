@@ -172,8 +172,7 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
     point when it carries enough of its terms."""
     weights = _wanted(point.text, question, weigh)
     need = max(1.0, min(cfg.min_terms, cfg.term_fraction * sum(weights.values())))
-    # a short point ("need to load all experts") has a lower cosine to any full sentence
-    relief = cfg.short_point_relief if len(point.text.split()) < 10 else 0.0
+    relief = cfg.short_point_relief if len(point.text.split()) < 10 else 0.0  # short: lower cos
     if reversal := first_reversal(point.text, units, sims + relief, cfg.contradiction_threshold,
                                   question):
         return Judgement(0.0, True, reversal[0], float(sims[reversal[0]]) + relief, reversal[1])
