@@ -170,6 +170,18 @@ def test_a_point_saying_no_x_is_contradicted_by_an_answer_that_has_x():
         assert grading.contradiction(point, agrees) == "", agrees
 
 
+def test_not_removing_something_keeps_it():
+    """"does not remove backdoor behavior" says the behaviour persists: an answer saying the
+    backdoored models kept it agrees, while "no separate reward model" still rules out."""
+    point = ("Safety training (RLHF, SFT) does not remove backdoor behavior; it persists "
+             "through standard safety fine-tuning.")
+    agrees = ("Backdoored models kept that behavior through RLHF and adversarial training, "
+              "so safety can't be bolted on later.")
+    assert not {"backdoor", "behavior"} & claims.ruled_out(point)
+    assert grading.contradiction(point, agrees) == ""
+    assert {"separ", "reward"} <= claims.ruled_out("DPO needs no separate reward model.")
+
+
 def test_what_rather_than_governs_reaches_past_its_function_words():
     """"... rather than relying on a handful of saturated benchmarks": "handful" is what
     the answer sets aside, so it is no opposite claim to the point's "large" benchmark;

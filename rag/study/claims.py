@@ -130,6 +130,9 @@ def ruled_out(text: str) -> set[str]:
     self-supervis ...), and the first part of "X-free" ("reference-free": refer)."""
     out: set[str] = set()
     for m in _RULED_OUT.finditer(text):
+        said = terms.words(m.group(1))
+        if said and said[0] in terms.NEGATIONS:
+            continue  # "does not remove backdoor behavior": it persists
         out |= terms.content_stems(m.group(1))
     out |= {terms.stem(w[:-5]) for w in terms.words(text) if w.endswith("-free") and len(w) > 7}
     return out - terms._GENERIC_STEMS
