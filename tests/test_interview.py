@@ -182,6 +182,22 @@ def test_not_removing_something_keeps_it():
     assert {"separ", "reward"} <= claims.ruled_out("DPO needs no separate reward model.")
 
 
+def test_a_change_run_backwards_or_a_score_given_to_the_other_side_contradicts():
+    """"from 74% to 4%" runs "from 4% to 74%" backwards; "humans answered 15%" gives the
+    humans GPT-4's score; the right way round agrees, whatever else the sentence says."""
+    point = "Game of 24 from 4% to 74%, creative writing significant improvement."
+    assert "reversed change" in claims.number_conflict(
+        point, "Game of 24 accuracy went from 74% with chain-of-thought to 4% for ToT.")
+    assert claims.number_conflict(point, "ToT lifts the Game of 24 from 4% to 74%.") == ""
+    gaia = ("Human respondents answered about 92% correctly, while GPT-4 equipped with "
+            "plugins scored about 15%.")
+    swapped = "Human respondents answered only about 15% correctly, while GPT-4 reached 92%."
+    assert "another thing's number" in claims.number_conflict(gaia, swapped)
+    assert claims.first_reversal(gaia, [swapped], [0.9], 0.5) is not None
+    for right in ("Humans answered about 92% correctly.", "GPT-4 with plugins scored only 15%."):
+        assert claims.number_conflict(gaia, right) == "", right
+
+
 def test_what_rather_than_governs_reaches_past_its_function_words():
     """"... rather than relying on a handful of saturated benchmarks": "handful" is what
     the answer sets aside, so it is no opposite claim to the point's "large" benchmark;

@@ -21,6 +21,7 @@ from rag.corpus.chunk import split_sentences
 from rag.errors import InvalidAnswer
 from rag.search.glossary import expand_acronyms, glossary
 from rag.study import terms
+from rag.study.figures import misattributed_number, number_conflict, reversed_change
 
 # Where a sentence splits into clauses that each state something on their own.
 _CLAUSE = re.compile(r"\s*(?:;|:\s|\s[—–]\s|,\s+(?=(?:so|and|but|while|whereas|which|because|"
@@ -136,27 +137,6 @@ def ruled_out(text: str) -> set[str]:
         out |= terms.content_stems(m.group(1))
     out |= {terms.stem(w[:-5]) for w in terms.words(text) if w.endswith("-free") and len(w) > 7}
     return out - terms._GENERIC_STEMS
-
-
-def number_conflict(point: str, unit: str, known: frozenset[float] = frozenset()) -> str:
-    """A different number for the same thing (the word after it), unless the unit also
-    states the point's number ("47B parameters ... like a 13B model") or its number is
-    one the sources state elsewhere (``known``: a right number about another thing)."""
-    p_slots, u_slots = terms.number_slots(point), terms.number_slots(unit)
-    if why := _swapped_numbers(p_slots, u_slots):
-        return why
-    said_anywhere = {v for values in u_slots.values() for v in values}
-    for slot in p_slots.keys() & u_slots.keys():
-        if any(terms.same_number(a, b) for a in p_slots[slot] for b in said_anywhere):
-            continue
-        if all(any(terms.same_number(b, k) for k in known) for b in u_slots[slot]):
-            continue
-        if not any(terms.same_number(a, b) for a in p_slots[slot] for b in u_slots[slot]):
-            said = ", ".join(f"{v:g}" for v in sorted(u_slots[slot]))
-            want = ", ".join(f"{v:g}" for v in sorted(p_slots[slot]))
-            what = "" if slot == "%" else " " + slot.lstrip("=^")
-            return f"different number ({said} for {want}{what})"
-    return ""
 
 
 _ALL = re.compile(r"\b(?:all(?: the)?|every|each)\s+(?:\w+\s+)?(?P<noun>[a-z]{3,})", re.I)
@@ -321,12 +301,15 @@ def reversed_ranking(point: str, unit: str) -> str:
 def first_reversal(point: str, units: Sequence[str], sims: Sequence[float],
                    floor: float, question: str = "") -> tuple[int, str] | None:
     """The first unit at least ``floor`` close to ``point`` that ranks its two sides the
-    other way round (``reversed_ranking``, or ``subject_loses``), with the reason; None
-    when none does."""
+    other way round (``reversed_ranking``, or ``subject_loses``), runs its change
+    backwards or gives one thing's percentage to another, with the reason; None when none
+    does."""
     asked = asked_stems(question)  # once per point, not per unit
     for i, unit in enumerate(units):
         if sims[i] >= floor and (why := reversed_ranking(point, unit)
-                                 or subject_loses(point, unit, asked)):
+                                 or subject_loses(point, unit, asked)
+                                 or reversed_change(point, unit)
+                                 or misattributed_number(point, unit)):
             return i, why
     return None
 
@@ -347,21 +330,6 @@ def subject_loses(point: str, unit: str, asked: frozenset[str]) -> str:
     p_lose, u_win, u_lose = p[1] - p[0], u[0] - u[1], u[1] - u[0]
     if u_lose & asked and u_win & p_lose and not (u_win | p_lose) & asked:
         return "reversed ranking"
-    return ""
-
-
-def _swapped_numbers(p_slots: dict[str, set[float]], u_slots: dict[str, set[float]]) -> str:
-    """Two of the point's numbers traded places ("109B active out of 17B total" for
-    "17B active / 109B total")."""
-    def same(a: set[float], b: set[float]) -> bool:
-        return any(terms.same_number(x, y) for x in a for y in b)
-
-    shared = sorted(p_slots.keys() & u_slots.keys())
-    for i, s in enumerate(shared):
-        for t in shared[i + 1:]:
-            if same(u_slots[s], p_slots[t]) and same(u_slots[t], p_slots[s]) and not (
-                    same(u_slots[s], p_slots[s]) or same(u_slots[t], p_slots[t])):
-                return f"swapped numbers ({s} and {t})"
     return ""
 
 
