@@ -310,6 +310,15 @@ def test_a_quantified_cut_is_a_result():
     assert content_facet("Pruning cuts the weights that matter least.", True) != "results"
 
 
+def test_outperforming_baselines_is_a_result():
+    """"..., outperforming fixed-context baselines" says how well MemGPT did, not how it
+    works (it led "How does MemGPT let an LLM work with more information ...?")."""
+    from rag.corpus.roles import content_facet
+
+    assert content_facet("In document question answering it handles inputs far beyond the "
+                         "native context, outperforming fixed-context baselines.", True) == "results"
+
+
 @pytest.mark.parametrize(("text", "subject", "title", "facet"), [
     # framing: the question the paper asks, the gap it addresses
     ("DeepMind revisits how a fixed training compute budget should be split.", "Chinchilla",
