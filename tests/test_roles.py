@@ -315,8 +315,9 @@ def test_outperforming_baselines_is_a_result():
     works (it led "How does MemGPT let an LLM work with more information ...?")."""
     from rag.corpus.roles import content_facet
 
-    assert content_facet("In document question answering it handles inputs far beyond the "
-                         "native context, outperforming fixed-context baselines.", True) == "results"
+    text = ("In document question answering it handles inputs far beyond the native "
+            "context, outperforming fixed-context baselines.")
+    assert content_facet(text, True) == "results"
 
 
 @pytest.mark.parametrize(("text", "subject", "title", "facet"), [
