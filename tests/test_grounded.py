@@ -176,6 +176,9 @@ def test_stem_tokens_match_bm25s():
     ("Kaplan's scaling laws told labs to build huge models and train them on few tokens, "
      "but Chinchilla later came to a different conclusion - how do the two differ?",
      ("comparison", "mechanism"), ("Kaplan", "Chinchilla")),
+    # a leading "if ..." clause is no item ("If an"): one thing is left, so no table
+    ("If an interviewer asks about the cost of AI, what figures give GPT-4's training energy "
+     "versus the 2030 target?", ("comparison",), ("2030 target",)),
 ])
 def test_intent(question, kinds, items):
     intent = detect_intent(question)

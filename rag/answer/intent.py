@@ -234,12 +234,16 @@ def comparison_items(question: str, ranked: bool = True) -> tuple[str, ...]:
     parts = [re.sub(r"['’]s$", "", p) for p in parts]  # "Kaplan's" -> "Kaplan"
     return tuple(dict.fromkeys(p for p in parts if p and len(p) <= 60  # "how strong is it",
                                and not _QUESTION_WORD.match(p)  # "train them": no name
+                               and not _SUBORDINATE.match(p)  # "If an interviewer asks
                                and not _LONE_COMPARATIVE.match(p)
                                and not _PRONOUN_ITEM.search(p)))
 
 
 _QUESTION_WORD = re.compile(r"^(?:how|what|why|which|when|where|who|is|are|does|do|did)\b",
                             re.I)
+# "If an interviewer asks about ..., what ... versus ...?": a clause, no compared item
+_SUBORDINATE = re.compile(r"^(?:if|when|whenever|suppose|supposing|assuming|given|say|since|"
+                          r"because|although|though|once|unless)\b", re.I)
 _PRONOUN_ITEM = re.compile(r"\b(?:it|its|they|them|their|this|these|those)\b", re.I)
 _CONJUNCTION = re.compile(r"^(?:but|while|whereas|and|or|yet|then|so)\s+", re.I)
 
