@@ -198,6 +198,18 @@ def test_a_change_run_backwards_or_a_score_given_to_the_other_side_contradicts()
         assert claims.number_conflict(gaia, right) == "", right
 
 
+def test_a_negation_does_not_reach_into_an_embedded_question():
+    """"with no supervision about which document to retrieve" denies supervision, not the
+    documents a point says are fed to the generator."""
+    unit = ("When RAG is fine-tuned they are trained jointly, but with no supervision about "
+            "which document to retrieve.")
+    assert terms.negated_stems(unit) == {"supervis"}
+    point = ("Then these documents together with the query are fed into a generative model "
+             "such as BART, which produces the final answer.")
+    assert "negated" not in grading.contradiction(point, unit)
+    assert "reward" in terms.negated_stems("DPO needs no separate reward model.")
+
+
 def test_what_rather_than_governs_reaches_past_its_function_words():
     """"... rather than relying on a handful of saturated benchmarks": "handful" is what
     the answer sets aside, so it is no opposite claim to the point's "large" benchmark;

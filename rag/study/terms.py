@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import takewhile
 
 import Stemmer
 
@@ -148,6 +149,10 @@ LESSENING = frozenset({"minimize", "minimizes", "minimise", "minimises", "minimi
                        "limits", "limiting", "shrink", "shrinks", "shrinking"})
 
 
+# words that open an embedded clause, which a negation before them does not reach
+_EMBEDDING = frozenset({"which", "what", "whether", "how", "who", "whom", "where", "why"})
+
+
 def negated_stems(text: str, scope: int = 4, explicit: bool = False,
                   negators: frozenset[str] | None = None) -> set[str]:
     """Stems of the words a negation governs: up to ``scope`` words after "not", "no",
@@ -164,6 +169,8 @@ def negated_stems(text: str, scope: int = 4, explicit: bool = False,
             if token in negators and not (token == "little" and tokens[i - 1:i] == ["a"]):
                 # "rather than relying on a handful of ...": words, not "than", "on", "a"
                 window = tokens[i + 1:] if token in _CONTRASTING else tokens[i + 1:i + 1 + scope]
+                # "no supervision about which document to retrieve": not the document
+                window = list(takewhile(lambda t: t not in _EMBEDDING, window))
                 governed = [t for t in window if t not in FUNCTION_WORDS]
                 out.update(stem(t) for t in governed[:scope])
     return out
