@@ -468,6 +468,10 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
     ("RLHF is complex — requires a separate reward model and PPO training", True),
     ("Parametric knowledge in the weights plus non-parametric retrieval beats either alone",
      True),
+    ("Competitive with DPO quality while requiring simpler data", False),
+    # a name before a title is no predicate adjective ("Anthropic" ends like "Generic")
+    ("Anthropic on Building Effective Agents (talk version) - a great recap that focuses "
+     "on the importance of chaining, routing and parallelization", True),
 ])
 def test_formulas_and_verbless_predicates_are_fragments(text, statement):
     from rag.answer.coverage import is_statement

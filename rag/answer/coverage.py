@@ -165,8 +165,9 @@ def can_explain(text: str, labelled: bool) -> bool:
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 # A verbless predicate of a field's subject: "Competitive with two-stage SFT+DPO ...",
 # "Comparable to full fine-tuning ...", "Faster than ...".
+# (Not a name before a title: "Anthropic on Building Effective Agents ... - a recap that ...")
 _PREDICATE = re.compile(r"^[A-Z][a-z]+(?:ive|ble|ent|ant|ar|ous|al|er|ic)\s+(?:with|to|than|"
-                        r"at|for|on|in|of)\b")
+                        r"at|for|on|in|of)\b(?!\s+[A-Z][a-z]+\s+[A-Z])")
 
 
 # A verbless noun phrase opening with a partitive ("One of the most popular trends in RAG
