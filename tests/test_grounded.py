@@ -1637,3 +1637,27 @@ def test_a_problem_written_as_a_question_does_not_lead_a_usage_answer(real_assis
     is used for."""
     first = real_assistant.ask("when would you use BERT?").text.split("\n")[0]
     assert not first.startswith("How to use unlabeled text") and "classification" in first
+
+
+def test_a_version_comparison_contrasts_only_sentences_about_both():
+    """"BLIP vs BLIP-2": BLIP's own definition is no BLIP-2 sentence, a BLIP-2 sentence
+    names BLIP only inside "BLIP-2", and the guide's "Flash Attention" line is not about
+    FlashAttention-2; a sentence that writes both names is about both."""
+    from rag.answer.versions import other_version_only
+
+    rows = [("BLIP, from Salesforce Research, is a vision-language framework.", "BLIP | BLIP"),
+            ("Despite training far fewer parameters, BLIP-2 set state-of-the-art results.",
+             "BLIP-2 | BLIP-2"),
+            ("BLIP laid the groundwork for BLIP-2 and InstructBLIP.", "BLIP | BLIP"),
+            ("When Flash Attention does not help? Short sequences.", "FlashAttention | x"),
+            ("The Stack v2 is four times larger.", "StarCoder 2 and The Stack v2 | x")]
+
+    def other(i: int, item: str, items: tuple[str, ...]) -> bool:
+        return other_version_only(*rows[i], item, items)
+    blip = ("BLIP", "BLIP-2")
+    assert other(0, "BLIP-2", blip) and not other(0, "BLIP", blip)
+    assert other(1, "BLIP", blip) and not other(1, "BLIP-2", blip)
+    assert not other(2, "BLIP", blip) and not other(2, "BLIP-2", blip)
+    assert other(3, "FlashAttention-2", ("FlashAttention", "FlashAttention-2"))
+    assert other(4, "Stack", ("Stack", "Stack v2"))
+    assert not other(0, "BLIP-2", ("BLIP-2", "Flamingo"))  # no base compared: no rule

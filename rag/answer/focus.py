@@ -35,7 +35,13 @@ from rag.answer.subject import (
     subject_label,
     writes_joined,
 )
-from rag.answer.versions import another_version, other_name, question_version, regex
+from rag.answer.versions import (
+    another_version,
+    other_name,
+    other_version_only,
+    question_version,
+    regex,
+)
 from rag.records import Hit
 from rag.search.names import named_words
 
@@ -302,7 +308,9 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     per_item = item_candidates(composer, intent, cands, backend)
     covered = [i for i in intent.items if per_item[i]]
     t = composer.table
-    both = [c for c in cands if sum(c in per_item[i] for i in covered) >= 2]
+    own = {i: [c for c in per_item[i] if not other_version_only(
+        t.text[c.sentence], t.subject_name[c.sentence], i, intent.items)] for i in covered}
+    both = [c for c in cands if sum(c in own[i] for i in covered) >= 2]
     # "Compare Mamba and Transformers": Mamba-2's sentences are not Mamba's (unless another
     # compared item is that version: "FlashAttention vs FlashAttention-2")
     unversioned = [i for i in covered if not any(
@@ -314,7 +322,7 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
         t.facet[c.sentence] in ("impact", "background", "problem"),
         not t.statement[c.sentence], both.index(c)))
     want = next((k for k in intent.kinds if k != "comparison"), "")
-    firsts = [_fitting(t, per_item[i], want) for i in covered[:2]]
+    firsts = [_fitting(t, own[i] or per_item[i], want) for i in covered[:2]]
     if contrast is not None and len(firsts) > 1 and all(t.statement[c.sentence] for c in firsts) \
             and (not t.statement[contrast.sentence]
                  or t.facet[contrast.sentence] in ("impact", "background", "problem")):

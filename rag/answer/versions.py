@@ -6,6 +6,7 @@ the base of a suffixed name ("DeepSeek-R1" for R1-Zero).  Pure functions of stri
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 
@@ -91,3 +92,22 @@ def another_version(text: str, subject: str, name: str, version: tuple[str, str]
     if version[0]:
         return other_version(text, subject, *version)
     return bool(name) and (variant_only(text, name) or variant_only(subject, name))
+
+
+def other_version_only(text: str, where: str, item: str, items: Sequence[str]) -> bool:
+    """When ``items`` compare a name with its version ("BLIP vs BLIP-2"), is a sentence
+    (its ``text``, its passage's ``where``) about the other one only, so no direct contrast
+    of the two?  For the version: neither writes it ("BLIP, from Salesforce ...", the
+    guide's "When Flash Attention does not help?"); for the base name: it is written only
+    inside the version ("BLIP-2 set ...", "FlashAttention-2 cuts ..."; not "FlashAttention
+    made ..., FlashAttention-2 narrows ...")."""
+    version = question_version(item)
+    if version[0]:
+        if not any(j.lower() == version[0].lower() for j in items):
+            return False
+        return not re.search(rf"{re.escape(version[0])}[-\s]?{re.escape(version[1])}\b",
+                             f"{text} {where}", re.I)
+    if not any(question_version(j)[0].lower() == item.lower() for j in items):
+        return False
+    return not re.search(rf"(?<![\w-]){re.escape(item)}(?![\w-]|\s?v?\d)", text, re.I) \
+        and another_version(text, where, item, version)
