@@ -162,3 +162,24 @@ def test_a_followup_comparison_compares_the_conversations_subject(real_assistant
                                                  "and what are its drawbacks?"])
     answer = real_assistant.ask("how does it compare to QLoRA?", history=history)
     assert "| **LoRA** |" in answer.text and "| **QLoRA** |" in answer.text, answer.text
+
+
+def test_a_pronoun_after_the_questions_own_subject_is_no_follow_up():
+    """"GAIA: what is it ...?" and "What is the KV cache and why does it matter?" name what
+    "it" stands for; asked after a BLIP question they do not carry BLIP into the search.
+    A pronoun before any name still does ("How does it compare to LoRA?")."""
+    from rag.search.conversation import is_elliptical, rewrite_followup
+
+    known = {"GAIA", "KV cache", "LoRA", "BLIP"}
+
+    def names(text: str) -> bool:
+        return any(k in text for k in known)
+    history = ["What's the difference between BLIP and BLIP-2?"]
+    for own in ("GAIA: what is it and how do humans compare with GPT-4?",
+                "What is the KV cache and why does it matter?"):
+        assert not is_elliptical(own, names)
+        assert rewrite_followup(own, history, names) == own
+    assert is_elliptical("How does it compare to LoRA?", names)
+    assert "BLIP" in rewrite_followup("How does it compare to LoRA?", history, names)
+    assert is_elliptical("and what are its limitations?", names)
+    assert is_elliptical("GAIA: what is it?", lambda _: True, inner=False)  # old reading

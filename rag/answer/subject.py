@@ -235,7 +235,7 @@ def is_focused(backend, bare: str, own: Anchors) -> bool:
     own, ``subject_words`` words, and no pronoun standing for an earlier subject."""
     return len(own.weights) <= backend.focus.subject_terms \
         and len(bare.split()) <= backend.focus.subject_words \
-        and (not is_elliptical(bare, names_subject=lambda _: True) or names_before_pronoun(bare))
+        and (not is_elliptical(bare, lambda _: True, inner=False) or names_before_pronoun(bare))
 
 
 def first_method(backend, question: str) -> tuple[frozenset[str], frozenset[int], bool]:

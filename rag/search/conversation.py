@@ -42,19 +42,27 @@ def content_terms(text: str) -> list[str]:
     return list(seen)
 
 
-def is_elliptical(question: str, names_subject: Callable[[str], bool] | None = None) -> bool:
+def is_elliptical(question: str, names_subject: Callable[[str], bool] | None = None,
+                  inner: bool = True) -> bool:
     """Does the question lean on the conversation ("its", "and what about ...")?
 
     A pronoun, a leading "and/but/so" or "what about" make it a follow-up; so does a
     very short question ("limitations?", "is the second one useful?") that names no
     subject of its own.  ``names_subject`` says whether a text names a known paper,
     method or acronym; a question that does, with no pronoun, stands on its own
-    ("Explain the attention mechanism", "What are the limitations of RLHF?")."""
+    ("Explain the attention mechanism", "What are the limitations of RLHF?"); with
+    ``inner``, so does one that names it before its first pronoun ("GAIA: what is it?")."""
     words = [w.lower() for w in _WORD.findall(question)]
     if not words:
         return False
-    if any(w in _ANAPHORA_STRONG for w in words) or words[0] in _CONTINUERS:
+    if words[0] in _CONTINUERS:
         return True
+    pronoun = next((m for m in _WORD.finditer(question)
+                    if m.group(0).lower() in _ANAPHORA_STRONG), None)
+    if pronoun is not None:  # unless it points back inside the question ("GAIA: what is
+        # it?", "What is the KV cache and why does it matter?")
+        return not (inner and names_subject is not None
+                    and names_subject(question[:pronoun.start()]))
     if re.match(r"^(?:what|how) about\b", question.strip(), re.I):
         return True
     if names_subject is not None and names_subject(question):
