@@ -61,6 +61,7 @@ def reversed_change(point: str, unit: str) -> str:
     return ""
 
 
+_PERCENT = re.compile(r"%|percent", re.I)  # what terms.number_slots files under "%"
 _SIDE = re.compile(r"[,;]\s*|\s+(?:while|whereas|but|compared with|against)\s+", re.I)
 
 
@@ -71,6 +72,8 @@ def misattributed_number(point: str, unit: str) -> str:
     percentage, the part of the point most like it (three content words or more in common,
     more than any other part) states another, and another part of the point states the
     unit's."""
+    if not (_PERCENT.search(point) and _PERCENT.search(unit)):
+        return ""  # most pairs: no percentage on one side, nothing to split and stem
     parts = [(terms.content_stems(p), terms.number_slots(p).get("%", set()))
              for p in _SIDE.split(point)]
     for piece in _SIDE.split(unit):
