@@ -732,6 +732,7 @@ def test_a_follow_ups_subject_is_named_by_the_context_and_its_variants_do_not_le
                                       frozenset({"flashattention"})]
     table.subject_name = ["FlashAttention-2", "FlashAttention"]
     table.about_variant = lambda i, s: SentenceTable.about_variant(table, i, s)
+    table.prefixed = lambda i, n, a: SentenceTable.prefixed(table, i, n, a)
     cands = [Candidate(0, 0, texts[0], 1.16, 0.64), Candidate(1, 1, texts[1], 1.08, 0.57)]
     assert _composer(table).lead(cands, "results", subject).sentence == 1
 
@@ -1346,8 +1347,9 @@ def test_a_long_question_that_names_a_method_is_not_about_its_later_version():
     idf = {"mamba": 2.0, "need": 1.0, "hardwar": 4.0, "awar": 4.0, "parallel": 3.0,
            "scan": 4.5, "mine": 4.0, "math": 2.0, "data": 1.0, "common": 3.0, "crawl": 4.0,
            "doubl": 4.0, "quantiz": 3.0, "qlora": 3.5}
-    names = SimpleNamespace(pattern=re.compile(r"(?<![\w-])(?:Mamba|MATH|QLoRA)(?![\w-])",
-                                               re.I), groups={"qlora": [26, 429]})
+    pattern = re.compile(r"(?<![\w-])(?:Mamba|MATH|QLoRA)(?![\w-])", re.I)
+    names = SimpleNamespace(pattern=pattern, groups={"qlora": [26, 429]},
+                            matches=lambda q: list(pattern.finditer(q)))
     backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)), idf=idf, max_idf=4.5,
                               focus=FocusSettings(), names=names)
     mamba = question_subject(backend, "Why does Mamba need a hardware-aware parallel scan?")
@@ -1368,7 +1370,7 @@ def test_a_long_question_that_names_a_method_is_not_about_its_later_version():
                                         "of QLoRA?")
     assert instead.within == frozenset() and "qlora" not in instead.key
     assert "doubl" in instead.key
-    from rag.answer.subject import alternative_terms
+    from rag.answer.intent import alternative_terms
 
     assert alternative_terms("use KTO rather than DPO", stem_tokens) >= {"dpo"}
     assert alternative_terms("optimised instead of being hand-crafted", stem_tokens) \
@@ -1661,3 +1663,55 @@ def test_a_version_comparison_contrasts_only_sentences_about_both():
     assert other(3, "FlashAttention-2", ("FlashAttention", "FlashAttention-2"))
     assert other(4, "Stack", ("Stack", "Stack v2"))
     assert not other(0, "BLIP-2", ("BLIP-2", "Flamingo"))  # no base compared: no rule
+
+
+def test_a_name_that_ends_a_longer_capitalised_name_is_another_thing():
+    """"Switch Transformer", "Flash Attention" and "Stable Diffusion" are other things than
+    the transformer, attention or diffusion a question asks about; a sentence that also
+    writes the bare name, or a question that writes the longer name, keeps it."""
+    from rag.answer.versions import prefixed_only
+
+    asked = {"transform", "architectur"}
+    assert prefixed_only("Switch Transformer: top-1 routing, auxiliary load balancing loss",
+                         "transformer", asked)
+    assert prefixed_only("We compare with Flash Attention here", "attention", {"attent"})
+    assert not prefixed_only("The Transformer replaces recurrence", "transformer", asked)
+    assert not prefixed_only("Vision Transformer splits images, and a standard Transformer "
+                             "reads them", "transformer", asked)
+    assert not prefixed_only("Switch Transformer", "transformer", {"switch", "transform"})
+    assert not prefixed_only("OpenAI's GPT models", "GPT", {"gpt"})
+
+
+def test_a_lower_case_alternative_is_no_key_term_but_the_subjects_words_stay():
+    """"multi-head attention instead of a single head": "single" is the alternative's,
+    "head" stays the subject's; a gerund ("instead of being hand-crafted") is no thing."""
+    from rag.answer.intent import alternative_terms
+
+    assert alternative_terms("Why do we use multi-head attention instead of a single head?",
+                             stem_tokens) == frozenset({"singl"})
+    assert alternative_terms("why use layer norm rather than batch norm", stem_tokens) \
+        == frozenset({"batch"})
+    assert alternative_terms("optimised instead of being hand-crafted", stem_tokens) \
+        == frozenset()
+
+
+def test_the_transformer_is_answered_from_its_own_card(real_assistant):
+    """"transformer" is too common a word to be a name anywhere, but a short question
+    about it is about the card that introduced it ("This paper introduced the
+    Transformer"), not about ViT, DiT or the Switch Transformer; inside another name
+    ("Decision Transformer") or beside others ("RWKV ... like a Transformer") it names
+    nothing.  "Multi-head attention instead of a single head" is not about MLA."""
+    what = real_assistant.ask("What is a transformer?").text
+    assert what.startswith("The paper “Attention Is All You Need” introduced the Transformer")
+    how = real_assistant.ask("How does the transformer work?").text
+    assert how.startswith("The encoder and decoder are stacks of layers")
+    explain = real_assistant.ask("Explain the transformer architecture.").text
+    assert "Attention Is All You Need" in explain.split("\n")[0]
+    decision = real_assistant.ask("What is a Decision Transformer?")
+    assert "Attention Is All You Need" not in decision.text.split("\n")[0]
+    names = real_assistant._current().names
+    assert names.found("What is a transformer?") == ["transformer"]
+    assert names.found("What is a Decision Transformer?") == []
+    assert names.found("How does RWKV train in parallel like a Transformer?") == []
+    heads = real_assistant.ask("Why do we use multi-head attention instead of a single head?")
+    assert heads.text.startswith("Multi-head attention (different heads attend")

@@ -19,6 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.answer.subject import Subject
 
 COVERAGES = ("full", "partial", "mentioned", "none")
 # Stems of words that ask for a kind of answer rather than name a subject.
@@ -286,3 +290,22 @@ def subject_names(question: str) -> list[str]:
 _SUBJECT_AT = re.compile(r"^\s*(?:(?:what|how|why)(?:'s|s|\s+(?:is|are|does|do))|explain|"
                          r"define|describe|tell\s+me\s+about|walk\s+me\s+through)\s+"
                          r"(?:(?:the|an?)\s+)?", re.I)
+
+
+_NUMBER = (r"(?:\d[\d,.]*\s*(?:[kmbt]\b|%|x\b)?|\b(?:two|three|four|five|six|seven|eight|"
+           r"nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b)")
+
+
+def leaves_acronym(subject: Subject, present: set[str]) -> bool:
+    """Does the question name its subject by an acronym (its long form shares a key term)
+    that the terms ``present`` name neither short nor spelled out in full?"""
+    key = set(subject.key)
+    return any(a.long & key for a in subject.expanded) \
+        and not any(a.stem in present or a.long <= present for a in subject.expanded)
+
+
+def states_count(text: str, counted: Sequence[str]) -> bool:
+    """Does ``text`` give a number of one of the ``counted`` things ("64 small experts",
+    "680,000 hours of audio")?"""
+    return any(re.search(rf"{_NUMBER}\s*(?:[\w-]+\s+){{0,2}}?{re.escape(stem)}", text, re.I)
+               for stem in counted)

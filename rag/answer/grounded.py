@@ -19,6 +19,8 @@ from rag.answer.coverage import (
     Anchors,
     decide,
     focus,
+    leaves_acronym,
+    states_count,
 )
 from rag.answer.intent import Intent
 from rag.answer.sentences import SentenceTable
@@ -26,6 +28,7 @@ from rag.answer.subject import Subject, defines, interposed
 from rag.answer.versions import (
     other_name,
     other_version,
+    prefixed_only,
     variant_only,
 )
 from rag.settings import AnswerSettings, FocusSettings
@@ -109,14 +112,26 @@ class Composer:
             return False  # a few words under a heading: only about that heading's subject
         if c.cosine >= cfg.lead_floor and self._gives_reason(c, subject, intent):
             return True  # "why did Transformers replace RNNs?": "Because ... than with RNNs"
-        if subject.paper and subject.paper == self.table.card_name[c.sentence]:
-            return True  # "in the Transformer paper": any sentence of that paper's card
-        if subject.within and self.table.chunk[c.sentence] in subject.within:
-            return True  # "What is double quantization in QLoRA?": QLoRA's passages
+        if self.pointed_to(c, subject):
+            return True
         if not subject.focused and c.focus >= 0.99 and c.cosine >= cfg.lead_floor:
             return True  # every word of a descriptive question ("update ... without retraining")
         return c.cosine >= (cfg.lead_cosine if subject.focused else cfg.descriptive_cosine) \
             and not self.off_short_subject(c, subject)
+
+    def pointed_to(self, c: Candidate, subject: Subject) -> bool:
+        """Is ``c`` in the passages the question points to: any sentence of the paper it
+        names ("in the Transformer paper"), of the name it asks inside ("What is double
+        quantization in QLoRA?"), or of the own card of the known name a focused question
+        is about ("How does the transformer work?")?"""
+        t = self.table
+        if subject.paper and subject.paper == t.card_name[c.sentence]:
+            return True
+        if subject.within and t.chunk[c.sentence] in subject.within:
+            return True
+        return subject.focused and bool(subject.method) and subject.method <= set(subject.key) \
+            and subject.method == t.card_name[c.sentence] \
+            and t.chunk[c.sentence] in subject.method_home
 
     def off_short_subject(self, c: Candidate, subject: Subject) -> bool:
         """Is ``c`` off the subject of a short (``short_words``) focused question, however
@@ -164,8 +179,12 @@ class Composer:
         question names ("How does Tree of Thoughts explore ...": CoT-decoding's card)?  In a
         focused question a name with a version ("How big is GPT-3?") is named only by its
         own passages (not by Codex's card, which compares with GPT-3)."""
-        if not subject.method or self.table.chunk[c.sentence] in subject.method_home:
+        t = self.table
+        if not subject.method or t.chunk[c.sentence] in subject.method_home:
             return False
+        if subject.focused and t.on_card[c.sentence] and subject.method in t.card_names \
+                and t.card_name[c.sentence] != subject.method:
+            return True  # "What is a transformer?": the Transformer's card, not ViT's
         return subject.versioned and subject.focused \
             or not subject.method <= self.around(c.sentence)
 
@@ -406,7 +425,9 @@ class Composer:
                 continue
             if name and (other_name(self.table.names[c.sentence], name)
                          or variant_only(self.table.text[c.sentence], name)
-                         or interposed(self.table.text[c.sentence], name, subject.follows)):
+                         or interposed(self.table.text[c.sentence], name, subject.follows)
+                         or prefixed_only(self.table.text[c.sentence], name,
+                                          subject.anchors.weights)):
                 continue
             if self._redundant(c, [*chosen, *out]) or subject and (
                     self.out_of_scope(c, subject) or self.splits_name(c, subject, chosen)
@@ -471,25 +492,6 @@ class Composer:
 
 
 _ECHO_INTENTS = frozenset({"mechanism", "reason", "usage"})
-_NUMBER = (r"(?:\d[\d,.]*\s*(?:[kmbt]\b|%|x\b)?|\b(?:two|three|four|five|six|seven|eight|"
-           r"nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b)")
-
-
-def leaves_acronym(subject: Subject, present: set[str]) -> bool:
-    """Does the question name its subject by an acronym (its long form shares a key term)
-    that the terms ``present`` name neither short nor spelled out in full?"""
-    key = set(subject.key)
-    return any(a.long & key for a in subject.expanded) \
-        and not any(a.stem in present or a.long <= present for a in subject.expanded)
-
-
-def states_count(text: str, counted: Sequence[str]) -> bool:
-    """Does ``text`` give a number of one of the ``counted`` things ("64 small experts",
-    "680,000 hours of audio")?"""
-    return any(re.search(rf"{_NUMBER}\s*(?:[\w-]+\s+){{0,2}}?{re.escape(stem)}", text, re.I)
-               for stem in counted)
-
-
 def coverage_label(lead: Candidate | None, missing: Sequence[str], weak: bool, named: bool,
                    unknown: bool) -> str:
     return decide(lead is not None, missing, weak, named, unknown)

@@ -14,6 +14,7 @@ prefers sentences of certain facets (``FACET_FIT``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 INTENTS = ("definition", "detail", "mechanism", "reason", "comparison", "usage", "limitations",
@@ -278,3 +279,32 @@ def _clean_item(part: str) -> str:
         previous, part = part, _ITEM_NOISE.sub("", part).strip(" -—,;\"'")
     example = _EXAMPLE.search(part)
     return example.group(1) if example else part
+
+
+# The alternative a question sets its subject against ("KTO instead of DPO")
+ALTERNATIVE = re.compile(r"\b(?i:instead of|rather than|(?:buys?|gets?|gives?)\s+(?:you|us|me)\s+"
+                         r"over|(?:advantages?|benefits?|gains?|improvements?)\s+over)\s+"
+                         r"(?i:the\s+|an?\s+|just\s+)?"
+                         r"([A-Z][\w-]*(?:\s+[A-Z0-9][\w-]*){0,2}"  # a name
+                         r"|(?!being\b|having\b|doing\b)[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}"
+                         r"(?=\s*(?:[?.!,;]|$)))")  # its words ("a single head")
+
+
+def without_alternative(key: tuple[str, ...], question: str,
+                        stem: Callable[[str], Sequence[str]]) -> tuple[str, ...]:
+    """``key`` without the alternative's terms (all of ``key`` if nothing else is left)."""
+    other = alternative_terms(question, stem)
+    return tuple(t for t in key if t not in other) or key
+
+
+def alternative_terms(question: str, stem: Callable[[str], Sequence[str]]) -> frozenset[str]:
+    """Stems of the alternative a question sets its subject against ("when would you use
+    KTO instead of DPO": DPO and its spelled-out name), which are no key terms of it."""
+    from rag.search.glossary import expand_acronyms
+
+    found = ALTERNATIVE.search(question)
+    if not found:
+        return frozenset()
+    # "multi-head attention instead of a single head": "head" stays the subject's
+    own = set(stem(question[:found.start()]))
+    return frozenset(stem(expand_acronyms(found.group(1)))) - own

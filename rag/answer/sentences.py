@@ -18,7 +18,7 @@ from rag.answer.coverage import (
 )
 from rag.answer.intent import FACET_FIT, clause_intents
 from rag.answer.subject import Subject, defines, interposed, writes_joined
-from rag.answer.versions import another_version, base_only, other_name
+from rag.answer.versions import another_version, base_only, other_name, prefixed_only, regex
 from rag.corpus.antecedents import sums_up
 from rag.corpus.linking import key as flat_key
 from rag.corpus.roles import is_dict_key
@@ -76,6 +76,8 @@ class SentenceTable:
                              for s in info]
         self.card_name = [frozenset(t) if card else frozenset()
                           for t, card in zip(tokenize([s.subject for s in info]), cards)]
+        self.on_card = cards  # the sentence is a paper card's
+        self.card_names = frozenset(n for n in self.card_name if n)  # each card's name
         self.keyed, self.chunk_keys = _dictionary_keys(info, cards, tokenize)
         self.asks = _asks(info, tokenize)
         self.chunk_counts = _chunk_counts(self.chunk, self.terms)
@@ -111,10 +113,21 @@ class SentenceTable:
         name = subject.surface  # "Llama 2": the Llama 2 card is the subject, Llama 3 is not
         if another_version(self.text[i], self.subject_name[i], name, subject.version):
             return True
-        if name and interposed(self.text[i], name, subject.follows):
-            return True  # "Multi-head Latent Attention" is not multi-head attention
+        if name and (interposed(self.text[i], name, subject.follows)
+                     or self.prefixed(i, name, subject.anchors.weights)):
+            return True  # "Multi-head Latent Attention" is not multi-head attention, nor
+            # "Switch Transformer" the transformer
         return not subject.version[0] and bool(name) and (
             base_only(self.text[i], name) or other_name(self.names[i], name))
+
+    def prefixed(self, i: int, name: str, asked) -> bool:
+        """Does sentence ``i`` name ``name`` only inside a longer name ("Switch Transformer"),
+        or, naming it nowhere, belong to such a name's passage ("Each input token is
+        processed by a router ..." under "Switch Transformer")?"""
+        if prefixed_only(self.text[i], name, asked):
+            return True
+        return not regex(rf"(?<![\w-]){re.escape(name)}", re.I).search(self.text[i]) \
+            and prefixed_only(self.subject_name[i].split(" | ")[0], name, asked)
 
     def splits_joined(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` leave unwritten a hyphenated name of the question's subject

@@ -18,6 +18,7 @@ from rag.answer.coverage import (
     question_anchors,
     subject_names,
 )
+from rag.answer.intent import ALTERNATIVE, without_alternative
 from rag.answer.versions import question_version, regex
 from rag.search.conversation import is_elliptical
 from rag.search.names import name_key
@@ -267,36 +268,18 @@ def acronym_names(question: str, stem: Callable[[str], Sequence[str]]
     return tuple(out)
 
 
-_ALTERNATIVE = re.compile(r"\b(?i:instead of|rather than|(?:buys?|gets?|gives?)\s+(?:you|us|me)\s+"
-                          r"over|(?:advantages?|benefits?|gains?|improvements?)\s+over)\s+"
-                          r"(?i:the\s+|an?\s+)?"
-                          r"([A-Z][\w-]*(?:\s+[A-Z0-9][\w-]*){0,2})")  # a name
-
-
-def without_alternative(key: tuple[str, ...], question: str,
-                        stem: Callable[[str], Sequence[str]]) -> tuple[str, ...]:
-    """``key`` without the alternative's terms (all of ``key`` if nothing else is left)."""
-    other = alternative_terms(question, stem)
-    return tuple(t for t in key if t not in other) or key
-
-
-def alternative_terms(question: str, stem: Callable[[str], Sequence[str]]) -> frozenset[str]:
-    """Stems of the alternative a question sets its subject against ("when would you use
-    KTO instead of DPO": DPO and its spelled-out name), which are no key terms of it."""
-    from rag.search.glossary import expand_acronyms
-
-    found = _ALTERNATIVE.search(question)
-    if not found:
-        return frozenset()
-    return frozenset(stem(expand_acronyms(found.group(1))))
-
-
 def _surface(backend, bare: str, appended: str, key: Sequence[str], own: Anchors,
              focused: bool) -> tuple[str, str]:
     """The question's own word for its subject ("Mamba"; '' for a name of several words,
     whose versions are not in question) and the word after it ("multi-head" ->
     "attention")."""
-    surface = surface_terms(bare, key[:1], backend._tokenize) if key else ""
+    alternative = ALTERNATIVE.search(bare)  # its words are not the subject's name
+    own_words = bare[:alternative.start()] if alternative else bare
+    head = next((k for k in key if surface_terms(own_words, [k], backend._tokenize).lower()
+                 not in _KINDS), key[0]) if key else ""  # "transformer architecture"
+    surface = surface_terms(own_words, [head], backend._tokenize) if key else ""
+    if surface == "this" and own_words != bare:  # the key is the alternative's alone
+        surface = surface_terms(bare, [head], backend._tokenize)
     if surface == "this" and key:  # a follow-up: its subject is in what retrieval appended
         surface = surface_terms(appended, key[:1], backend._tokenize)
     elif appended and _PRONOUN.search(bare):  # "Why is it faster? (Mamba)": it is Mamba
@@ -313,6 +296,9 @@ def _surface(backend, bare: str, appended: str, key: Sequence[str], own: Anchors
     return surface, follows
 
 
+# What kind of thing a name is: not the name ("the transformer architecture": transformer)
+_KINDS = frozenset("architecture architectures model models method methods framework "
+                   "frameworks technique techniques approach algorithm".split())
 # "What is double quantization in QLoRA?": the thing asked about belongs to a known name.
 _WITHIN = re.compile(r"\s(?:in|of|inside|within|for)\s+(?:an?\s+|the\s+)?$", re.I)
 # What kind of thing the name is ("in the Michelangelo long-context evaluation", "in the
@@ -409,7 +395,7 @@ def _name_matches(backend, question: str) -> list[re.Match]:
     names = getattr(backend, "names", None)
     if names is None or names.pattern is None:
         return []
-    return list(names.pattern.finditer(question))
+    return names.matches(question)
 
 
 def known_names(backend, question: str) -> list[str]:

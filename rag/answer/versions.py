@@ -6,7 +6,7 @@ the base of a suffixed name ("DeepSeek-R1" for R1-Zero).  Pure functions of stri
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 
 
@@ -111,3 +111,30 @@ def other_version_only(text: str, where: str, item: str, items: Sequence[str]) -
         return False
     return not re.search(rf"(?<![\w-]){re.escape(item)}(?![\w-]|\s?v?\d)", text, re.I) \
         and another_version(text, where, item, version)
+
+
+# Capitalised words that do not make another name of the one after them
+_NOT_A_NAME = frozenset("the a an this that these those our its their each every both with on "
+                        "in of for to and or by from use using standard vanilla original plain "
+                        "modern traditional classic classical typical regular full".split())
+
+
+def prefixed_only(text: str, name: str, asked: Collection[str]) -> bool:
+    """Does ``text`` write the single-word ``name`` only as the end of a longer capitalised
+    name that the question does not write ("Switch Transformer", "Flash Attention" or
+    "Stable Diffusion" for a question about the transformer, attention or diffusion)?
+    ``asked``: the question's stems."""
+    if not name or not re.fullmatch(r"[A-Za-z][\w-]*", name):
+        return False
+    found = list(regex(rf"(?<![\w-]){re.escape(name)}s?(?![\w-])", re.I).finditer(text))
+    return bool(found) and all(_prefixed(text, m, asked) for m in found)
+
+
+def _prefixed(text: str, mention: re.Match, asked: Collection[str]) -> bool:
+    before = re.search(r"(?:^|(?<=[^\w'.]))([A-Z][\w-]*) $", text[:mention.start()])
+    if not mention.group(0)[0].isupper() or not before:
+        return False
+    word = before.group(1).lower()
+    return word not in _NOT_A_NAME and not any(
+        word.startswith(a[:5]) or a.startswith(word[:5]) for a in asked)
+

@@ -34,18 +34,24 @@ class QuestionNames:
     """Finds known names in a question; ``pinned`` gives their passages' positions."""
 
     rare_df = 4  # a term in at most this many chunks is as specific as a name
+    common_words = 10  # a common word is a name only in a question this short
 
     def __init__(self, index, per_name: int = 2, limit: int = 6):
         self.limit = limit
         groups: dict[str, list[int]] = {}
         for name, chunk in _names(index):
             key = name_key(name)
-            if len(key) < 3 or key in _COMMON:
+            # a common word is a name only as what a paper card introduced ("This paper
+            # introduced the Transformer"): its card, not every passage titled with it
+            if len(key) < 3 or key in _COMMON and not (
+                    index.chunks[chunk].doc_id.startswith("arxiv:")
+                    and name_key(index.chunks[chunk].title) != key):
                 continue
             found = groups.setdefault(key, [])
             if chunk not in found and len(found) < 2 * per_name:
                 found.append(chunk)
         self.groups = groups
+        self.common_names = frozenset(k for k in groups if k in _COMMON)
         names = sorted({n for n, _ in _names(index) if name_key(n) in groups}, key=len,
                        reverse=True)
         pattern = "|".join(_loose(n) for n in names)
@@ -94,9 +100,24 @@ class QuestionNames:
 
     def found(self, question: str) -> list[str]:
         """Keys of the names in ``question``, in order, unique."""
+        return list(dict.fromkeys(name_key(m.group(0)) for m in self.matches(question)))
+
+    def matches(self, question: str) -> list[re.Match]:
+        """Where ``question`` writes a known name."""
         if self.pattern is None:
             return []
-        return list(dict.fromkeys(name_key(m.group(0)) for m in self.pattern.finditer(question)))
+        return [m for m in self.pattern.finditer(question) if self._names_it(question, m)]
+
+    def _names_it(self, question: str, found: re.Match) -> bool:
+        """A common word ("transformer") names its paper only in a short question about it,
+        not inside another name ("Decision Transformer") nor beside other names ("RWKV
+        ... like a Transformer")."""
+        if name_key(found.group(0)) not in self.common_names:
+            return True
+        before = question[:found.start()].split()
+        return len(question.split()) <= self.common_words and not any(
+            re.search(r"[A-Z]", w) for w in before[1:]) and not re.search(
+                r"[A-Z]", question[found.end():])
 
     def named(self, question: str, names: int | None = 1) -> list[int]:
         """The chunks of the first ``names`` (None: all) paper or method names ``question``
