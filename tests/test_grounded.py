@@ -1715,3 +1715,25 @@ def test_the_transformer_is_answered_from_its_own_card(real_assistant):
     assert names.found("How does RWKV train in parallel like a Transformer?") == []
     heads = real_assistant.ask("Why do we use multi-head attention instead of a single head?")
     assert heads.text.startswith("Multi-head attention (different heads attend")
+
+
+def test_use_it_over_names_an_alternative_and_the_point_of_asks_a_reason():
+    """"when would you use it over fine-tuning": fine-tuning (also the one word
+    "finetun") is the alternative, not the subject; "What's the point of X?" asks why
+    X, "point" is no key term; "What does X add over Y?" sets Y against X."""
+    from rag.answer.coverage import INTENT_STEMS
+    from rag.answer.intent import alternative_terms
+
+    assert alternative_terms("What is RAG and when would you use it over fine-tuning?",
+                             stem_tokens) >= {"finetun"}
+    assert alternative_terms("What does Tree of Thoughts add over chain-of-thought?",
+                             stem_tokens) >= {"chain"}
+    assert {"point", "goal"} <= INTENT_STEMS
+
+
+def test_the_point_of_a_method_leads_with_its_purpose(real_assistant):
+    """"whats the point of AlphaCodium's flow engineering": AlphaCodium's own argument,
+    not the Prompt Report's survey of prompt engineering (with "point" as a key term)."""
+    answer = real_assistant.ask("whats the point of AlphaCodium's flow engineering vs just "
+                                "writing a better prompt").text
+    assert answer.startswith("AlphaCodium, from CodiumAI, argues")

@@ -129,9 +129,14 @@ class Composer:
             return True
         if subject.within and t.chunk[c.sentence] in subject.within:
             return True
-        return subject.focused and bool(subject.method) and subject.method <= set(subject.key) \
-            and subject.method == t.card_name[c.sentence] \
-            and t.chunk[c.sentence] in subject.method_home
+        return t.unit[c.sentence] in self.home_cards(subject)
+
+    def home_cards(self, subject: Subject) -> set[str]:
+        """The paper cards of the known name a focused question is about ("How does the
+        transformer work?": the Transformer's card), among that name's own passages."""
+        if not subject.focused or not subject.method or not subject.method <= set(subject.key):
+            return set()
+        return {u for ch in subject.method_home if (u := self.table.card_of.get(ch))}
 
     def off_short_subject(self, c: Candidate, subject: Subject) -> bool:
         """Is ``c`` off the subject of a short (``short_words``) focused question, however
@@ -182,9 +187,9 @@ class Composer:
         t = self.table
         if not subject.method or t.chunk[c.sentence] in subject.method_home:
             return False
-        if subject.focused and t.on_card[c.sentence] and subject.method in t.card_names \
-                and t.card_name[c.sentence] != subject.method:
-            return True  # "What is a transformer?": the Transformer's card, not ViT's
+        home = self.home_cards(subject)
+        if home and t.on_card[c.sentence]:
+            return t.unit[c.sentence] not in home  # "What is a transformer?": not ViT's card
         return subject.versioned and subject.focused \
             or not subject.method <= self.around(c.sentence)
 

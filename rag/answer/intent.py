@@ -283,7 +283,8 @@ def _clean_item(part: str) -> str:
 
 # The alternative a question sets its subject against ("KTO instead of DPO")
 ALTERNATIVE = re.compile(r"\b(?i:instead of|rather than|(?:buys?|gets?|gives?)\s+(?:you|us|me)\s+"
-                         r"over|(?:advantages?|benefits?|gains?|improvements?)\s+over)\s+"
+                         r"over|(?:advantages?|benefits?|gains?|improvements?|adds?)\s+over|"
+                         r"(?:use|choose|pick|prefer)\s+(?:it|them|one|this)\s+over)\s+"
                          r"(?i:the\s+|an?\s+|just\s+)?"
                          r"([A-Z][\w-]*(?:\s+[A-Z0-9][\w-]*){0,2}"  # a name
                          r"|(?!being\b|having\b|doing\b)[a-z][\w-]*(?:\s+[a-z][\w-]*){0,2}"
@@ -307,4 +308,5 @@ def alternative_terms(question: str, stem: Callable[[str], Sequence[str]]) -> fr
         return frozenset()
     # "multi-head attention instead of a single head": "head" stays the subject's
     own = set(stem(question[:found.start()]))
-    return frozenset(stem(expand_acronyms(found.group(1)))) - own
+    words = found.group(1)  # "fine-tuning" is also the one word "finetun"
+    return frozenset([*stem(expand_acronyms(words)), *stem(words.replace("-", ""))]) - own

@@ -77,7 +77,7 @@ class SentenceTable:
         self.card_name = [frozenset(t) if card else frozenset()
                           for t, card in zip(tokenize([s.subject for s in info]), cards)]
         self.on_card = cards  # the sentence is a paper card's
-        self.card_names = frozenset(n for n in self.card_name if n)  # each card's name
+        self.card_of = {s.chunk: u for s, u, card in zip(info, self.unit, cards) if card}
         self.keyed, self.chunk_keys = _dictionary_keys(info, cards, tokenize)
         self.asks = _asks(info, tokenize)
         self.chunk_counts = _chunk_counts(self.chunk, self.terms)
