@@ -1737,3 +1737,28 @@ def test_the_point_of_a_method_leads_with_its_purpose(real_assistant):
     answer = real_assistant.ask("whats the point of AlphaCodium's flow engineering vs just "
                                 "writing a better prompt").text
     assert answer.startswith("AlphaCodium, from CodiumAI, argues")
+
+
+def test_a_difference_question_gives_each_item_what_it_is_before_how_it_scored():
+    """"BLIP vs BLIP-2 — how do they differ?": each item's first sentence is what it is or
+    does, not its benchmark results (unless results were asked for)."""
+    from types import SimpleNamespace
+
+    from rag.answer.focus import _fitting
+
+    fits = {0: {"results": 1.0, "mechanism": 0.0}, 1: {"results": 0.0, "mechanism": 0.6}}
+    table = SimpleNamespace(fit=lambda i, kind: fits[i].get(kind, 0.0),
+                            statement=[True, True], anaphoric=[False, False])
+    scored = SimpleNamespace(sentence=0, text="BLIP-2 scores 8.7 points higher than Flamingo")
+    built = SimpleNamespace(sentence=1, text="A Q-Former bridges a frozen image encoder")
+    assert _fitting(table, [scored, built], "") is built
+    assert _fitting(table, [scored, built], "mechanism") is built
+    assert _fitting(table, [scored, built], "results") is scored
+    assert _fitting(table, [scored], "") is scored  # nothing else to say about it
+
+
+def test_a_name_and_its_version_are_compared_by_what_each_does(real_assistant):
+    first = real_assistant.ask("What's the difference between BLIP and BLIP-2?").text
+    assert "Q-Former" in first.split("\n")[0]
+    flash = real_assistant.ask("FlashAttention vs FlashAttention-2: what changed?").text
+    assert flash.startswith("FlashAttention is an exact, IO-aware algorithm")

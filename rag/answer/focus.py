@@ -355,11 +355,13 @@ def _fitting(table, cands: Sequence[Candidate], kind: str) -> Candidate:
     Y - what results?": each item's results), else its first."""
     if kind in ("results", "limitations"):
         return next((c for c in cands if table.fit(c.sentence, kind) >= 0.5), cands[0])
+    # "How do MetaGPT and AutoGen differ?": what each is or does before how it scored
+    plain = next((c for c in cands if table.fit(c.sentence, "results") < 1.0), cands[0])
     if kind == "mechanism":  # "compare how X and Y connect ...": each item's method
         return next((c for c in cands if table.fit(c.sentence, kind) >= 1.0
                      and table.statement[c.sentence] and not table.anaphoric[c.sentence]
-                     and not layout.STEP.match(c.text)), cands[0])
-    return cands[0]
+                     and not layout.STEP.match(c.text)), plain)
+    return plain
 
 
 def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidate],
