@@ -1037,6 +1037,8 @@ def test_a_sentence_that_points_back_is_anaphoric(text, points_back):
     ("The Prompt Report: how many text-based prompting techniques are in its taxonomy?",
      ("techn",)),  # the head noun
     ("roughly how many params am i actually training?", ("param",)),
+    ("What proportion of input tokens does BERT hide and predict?", ("token",)),
+    ("How much and what kind of data was Whisper trained on?", ("data",)),
     ("What is LoRA?", ()),
 ])
 def test_how_many_names_what_it_counts(question, counted):
@@ -1051,6 +1053,8 @@ def test_a_count_is_a_number_of_the_counted_thing():
     assert states_count("with 64 small experts per layer", ("exper",))
     assert states_count("The authors collected 680,000 hours of audio", ("audio",))
     assert not states_count("Experts are chosen by a router.", ("exper",))
+    assert states_count("Mask fifteen percent of tokens, predict the original token",
+                        ("token",))  # a number in words
 
 
 def test_a_reading_list_entry_is_marked():

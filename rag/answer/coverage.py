@@ -293,7 +293,9 @@ _SUBJECT_AT = re.compile(r"^\s*(?:(?:what|how|why)(?:'s|s|\s+(?:is|are|does|do))
 
 
 _NUMBER = (r"(?:\d[\d,.]*\s*(?:[kmbt]\b|%|x\b)?|\b(?:two|three|four|five|six|seven|eight|"
-           r"nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b)")
+           r"nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|"
+           r"fif|six|seven|eigh|nine)ty|dozens?|hundreds?|thousands?|millions?|billions?)\b"
+           r"(?:\s+percent\b)?)")
 
 
 def leaves_acronym(subject: Subject, present: set[str]) -> bool:

@@ -368,7 +368,9 @@ def compound_name(question: str, surface: str, own: Anchors, stem_of) -> bool:
         and own.weights[second[0]] > own.weights[first[0]]  # "guard" says more than "llama"
 
 
-_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+((?:[a-z][\w-]*\s*){1,3})", re.I)
+_HOW_MANY = re.compile(r"\b(?:how (?:many|much)(?:\s+and\s+what\s+(?:kinds?|sorts?|types?)\s+of)?|"
+                       r"what (?:proportion|percentage|fraction|share|portion|number|amount) of)"
+                       r"\s+((?:[a-z][\w-]*\s*){1,3})", re.I)
 _NOT_COUNTED = frozenset("are is was were do does did can could will would should have has "
                          "had of in on per for to the a an it they went go goes more less "
                          "roughly approximately actually am i we you vs versus and or".split())
