@@ -504,6 +504,12 @@ class _StubTable:
     def splits_joined(self, i, subject):
         return False
 
+    def home_cards(self, subject):
+        return set()
+
+    def around(self, i):
+        return set(self.terms[i])
+
     def fit(self, i, intent):
         return 0.8
 
@@ -1766,3 +1772,28 @@ def test_a_name_and_its_version_are_compared_by_what_each_does(real_assistant):
     assert "Q-Former" in first.split("\n")[0]
     flash = real_assistant.ask("FlashAttention vs FlashAttention-2: what changed?").text
     assert flash.startswith("FlashAttention is an exact, IO-aware algorithm")
+
+
+def test_a_bare_item_of_a_list_names_the_subject_without_explaining_it():
+    """"six categories: single-document QA, ..., long in-context learning, ..." only names
+    in-context learning; an item with its own gloss explains it, and a sentence with many
+    commas but no list opener ("SD3 studies rectified flow, which ...") is no list."""
+    from rag.answer.coverage import listed
+
+    longbench = ("LongBench v2 contains 503 questions over contexts ranging from 8k to 2M "
+                 "words, in six categories: single-document QA, multi-document QA, long "
+                 "in-context learning, long dialogue history understanding, code repository "
+                 "understanding, and long structured data understanding.")
+    assert listed(longbench, "in-context learning")
+    assert not listed("How it works: multi-head attention (heads attend to different "
+                      "aspects), scaled dot-product attention (divided by sqrt d_k), "
+                      "positional encoding (sin/cos)", "positional encoding")
+    assert not listed("SD3 studies rectified flow, which moves samples along straight "
+                      "paths, and shows, for example, that sampling noise levels "
+                      "non-uniformly beats diffusion", "rectified flow")
+    assert not listed(longbench, "")
+
+
+def test_in_context_learning_is_answered_by_what_explains_it(real_assistant):
+    answer = real_assistant.ask("What is in-context learning?").text
+    assert answer.startswith("A sufficiently large model can solve tasks in-context")

@@ -311,3 +311,32 @@ def states_count(text: str, counted: Sequence[str]) -> bool:
     "680,000 hours of audio")?"""
     return any(re.search(rf"{_NUMBER}\s*(?:[\w-]+\s+){{0,2}}?{re.escape(stem)}", text, re.I)
                for stem in counted)
+
+
+def listed(text: str, phrase: str) -> bool:
+    """Does ``text`` name ``phrase`` only as one bare item of an enumeration ("six
+    categories: single-document QA, ..., long in-context learning, ...") rather than
+    explain it?  An item with its own gloss ("positional encoding (sin/cos ...)") is
+    explained; so is a name written anywhere else in the sentence."""
+    if not phrase:
+        return False
+    glossed = re.sub(r"\([^()]*\)", "(gloss)", text)
+    found = [m for m in re.finditer(rf"(?<![\w-]){re.escape(phrase)}", glossed, re.I)]
+    return bool(found) and all(_bare_item(glossed, m, phrase) for m in found)
+
+
+_ENUMERATING = re.compile(r":|\b(?:such as|including|e\.g\.)", re.I)
+
+
+def _bare_item(text: str, mention: re.Match, phrase: str) -> bool:
+    """Is the mention one short item of a list that a colon or "such as" opens?"""
+    opened = [m.end() for m in _ENUMERATING.finditer(text, 0, mention.start())]
+    if not opened or text.rfind(";", 0, mention.start()) > opened[-1]:
+        return False
+    ends = [i for i in (text.find(ch, mention.end()) for ch in ";.") if i != -1]
+    clause = text[opened[-1]:min(ends) if ends else len(text)]
+    items = [x for x in re.split(r",\s*(?:and\s+|or\s+)?", clause) if x.strip()]
+    item = next((x for x in items if phrase.lower() in x.lower()), "")
+    return len(items) >= 3 and "(gloss)" not in item \
+        and len(item.split()) <= len(phrase.split()) + 2
+

@@ -20,6 +20,7 @@ from rag.answer.coverage import (
     decide,
     focus,
     leaves_acronym,
+    listed,
     states_count,
 )
 from rag.answer.intent import Intent
@@ -129,14 +130,7 @@ class Composer:
             return True
         if subject.within and t.chunk[c.sentence] in subject.within:
             return True
-        return t.unit[c.sentence] in self.home_cards(subject)
-
-    def home_cards(self, subject: Subject) -> set[str]:
-        """The paper cards of the known name a focused question is about ("How does the
-        transformer work?": the Transformer's card), among that name's own passages."""
-        if not subject.focused or not subject.method or not subject.method <= set(subject.key):
-            return set()
-        return {u for ch in subject.method_home if (u := self.table.card_of.get(ch))}
+        return t.unit[c.sentence] in self.table.home_cards(subject)
 
     def off_short_subject(self, c: Candidate, subject: Subject) -> bool:
         """Is ``c`` off the subject of a short (``short_words``) focused question, however
@@ -152,7 +146,7 @@ class Composer:
         weights = subject.anchors.weights
         if len(subject.key) > 3 or weights.get(subject.key[0], 0.0) < SPECIFIC:
             return False
-        near = self.around(c.sentence)
+        near = self.table.around(c.sentence)
         rare = [t for t in subject.key if weights.get(t, 0.0) >= SPECIFIC]
         return not any(w.startswith(t[:5]) for w in near for t in rare)
 
@@ -162,7 +156,7 @@ class Composer:
         "RNNs"), when it writes any?"""
         if not subject.coined:
             return True
-        words = self.around(c.sentence)
+        words = self.table.around(c.sentence)
         return any(w.startswith(t) for w in words for t in subject.coined)
 
     def leaves_coined(self, c: Candidate, subject: Subject) -> bool:
@@ -176,7 +170,7 @@ class Composer:
             return False
         t = self.table  # a line under a code dictionary's key is about that key only
         words = {*t.terms[c.sentence], *t.keyed[c.sentence]} if t.keyed[c.sentence] \
-            else self.around(c.sentence)
+            else self.table.around(c.sentence)
         return not any(w.startswith(t) for w in words for t in coined)
 
     def other_method(self, c: Candidate, subject: Subject) -> bool:
@@ -187,19 +181,11 @@ class Composer:
         t = self.table
         if not subject.method or t.chunk[c.sentence] in subject.method_home:
             return False
-        home = self.home_cards(subject)
+        home = self.table.home_cards(subject)
         if home and t.on_card[c.sentence]:
             return t.unit[c.sentence] not in home  # "What is a transformer?": not ViT's card
         return subject.versioned and subject.focused \
-            or not subject.method <= self.around(c.sentence)
-
-    def around(self, i: int) -> set[str]:
-        """The terms of sentence ``i``, its subject, and its paper card's (a card is
-        about one paper) or else its guide passage's."""
-        t = self.table
-        near = t.unit_terms.get(t.unit[i], ()) if t.card_name[i] else \
-            t.chunk_counts.get(t.chunk[i], ())
-        return {*t.terms[i], *t.subject[i], *near}
+            or not subject.method <= self.table.around(c.sentence)
 
     def _defines_it(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """A definition of the subject ("HumanEval, a new benchmark of 164 hand-written
@@ -265,7 +251,8 @@ class Composer:
         flaws = {c.sentence: (self.other_question(c, intent, strays), t.anaphoric[c.sentence],
                               t.about_variant(c.sentence, own),
                               self.unnamed_acronym(c, own),
-                              own.focused and not t.explains(c.sentence, own),
+                              own.focused and (not t.explains(c.sentence, own)
+                                               or listed(c.text, own.phrase)),
                               self.out_of_scope(c, own),
                               t.list_entry[c.sentence], t.needs_antecedent[c.sentence],
                               self.other_method(c, own))
@@ -451,7 +438,7 @@ class Composer:
         t = self.table
         if not subject.focused or chosen and t.unit[c.sentence] == t.unit[chosen[0].sentence]:
             return False
-        present, key = self.around(c.sentence), set(subject.key)
+        present, key = self.table.around(c.sentence), set(subject.key)
         if any(name & key and not name <= present
                and not any(w[0].isdigit() for w in name) for name in subject.names):
             return True
@@ -497,6 +484,8 @@ class Composer:
 
 
 _ECHO_INTENTS = frozenset({"mechanism", "reason", "usage"})
+
+
 def coverage_label(lead: Candidate | None, missing: Sequence[str], weak: bool, named: bool,
                    unknown: bool) -> str:
     return decide(lead is not None, missing, weak, named, unknown)

@@ -129,6 +129,21 @@ class SentenceTable:
         return not regex(rf"(?<![\w-]){re.escape(name)}", re.I).search(self.text[i]) \
             and prefixed_only(self.subject_name[i].split(" | ")[0], name, asked)
 
+    def around(self, i: int) -> set[str]:
+        """The terms of sentence ``i``, its subject, and its paper card's (a card is
+        about one paper) or else its guide passage's."""
+        t = self
+        near = t.unit_terms.get(t.unit[i], ()) if t.card_name[i] else \
+            t.chunk_counts.get(t.chunk[i], ())
+        return {*t.terms[i], *t.subject[i], *near}
+
+    def home_cards(self, subject: Subject) -> set[str]:
+        """The paper cards of the known name a focused question is about ("How does the
+        transformer work?": the Transformer's card), among that name's own passages."""
+        if not subject.focused or not subject.method or not subject.method <= set(subject.key):
+            return set()
+        return {u for ch in subject.method_home if (u := self.card_of.get(ch))}
+
     def splits_joined(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` leave unwritten a hyphenated name of the question's subject
         ("multi-query"), outside a passage about it?"""

@@ -77,6 +77,12 @@ class Subject:
     joined: tuple[tuple[str, frozenset[str]], ...] = ()  # the hyphenated names it writes
     # with their stems ("multi-query": multi, queri)
 
+    @property
+    def phrase(self) -> str:
+        """The question's words for its subject: ``surface`` and the word after it
+        ("in-context learning")."""
+        return f"{self.surface} {self.follows}".strip()
+
 
 def surface_terms(question: str, stems: Sequence[str],
                   stem_of: Callable[[str], list[str]]) -> str:
