@@ -1797,3 +1797,24 @@ def test_a_bare_item_of_a_list_names_the_subject_without_explaining_it():
 def test_in_context_learning_is_answered_by_what_explains_it(real_assistant):
     answer = real_assistant.ask("What is in-context learning?").text
     assert answer.startswith("A sufficiently large model can solve tasks in-context")
+
+
+def test_where_a_subject_is_used_is_not_the_subject():
+    """"test-time compute scaling, as used by OpenAI's o1": o1 is the setting, not a key
+    term; the guide section that explains test-time compute leads, not the s1 paper's
+    card (another paper that uses it), while a card whose title names the subject
+    (chain-of-thought) still may."""
+    from rag.answer.intent import setting_terms
+
+    assert setting_terms("What is test-time compute scaling, as used by OpenAI's o1?",
+                         stem_tokens) >= {"o1", "openai"}
+    assert "flow" not in setting_terms("What is flow engineering, as proposed in AlphaCodium?",
+                                       stem_tokens)
+    assert setting_terms("What is LoRA?", stem_tokens) == frozenset()
+
+
+def test_a_subject_the_guide_explains_leads_from_the_guide(real_assistant):
+    answer = real_assistant.ask("What is test-time compute scaling, as used by OpenAI's o1?")
+    assert answer.text.startswith("Use more compute during inference for better reasoning")
+    cot = real_assistant.ask("What is chain-of-thought prompting?").text
+    assert cot.startswith("The Google Brain paper “Chain-of-Thought Prompting")

@@ -298,6 +298,12 @@ def without_alternative(key: tuple[str, ...], question: str,
     return tuple(t for t in key if t not in other) or key
 
 
+# Where the subject is used, not the subject: "test-time compute scaling, as used by o1"
+SETTING = re.compile(r"\bas (?:used|exemplified|popularized|popularised|introduced|proposed|"
+                     r"described|seen|done|implemented|applied) (?:by|in)\s+(?:the\s+)?"
+                     r"([^,?.;]+)", re.I)
+
+
 def alternative_terms(question: str, stem: Callable[[str], Sequence[str]]) -> frozenset[str]:
     """Stems of the alternative a question sets its subject against ("when would you use
     KTO instead of DPO": DPO and its spelled-out name), which are no key terms of it."""
@@ -310,3 +316,11 @@ def alternative_terms(question: str, stem: Callable[[str], Sequence[str]]) -> fr
     own = set(stem(question[:found.start()]))
     words = found.group(1)  # "fine-tuning" is also the one word "finetun"
     return frozenset([*stem(expand_acronyms(words)), *stem(words.replace("-", ""))]) - own
+
+
+def setting_terms(question: str, stem: Callable[[str], Sequence[str]]) -> frozenset[str]:
+    """Stems of the setting a question places its subject in ("as used by OpenAI's o1"),
+    which the question is not about."""
+    found = SETTING.search(question)
+    return frozenset(stem(found.group(0))) - set(stem(question[:found.start()])) \
+        if found else frozenset()

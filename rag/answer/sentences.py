@@ -78,6 +78,7 @@ class SentenceTable:
                           for t, card in zip(tokenize([s.subject for s in info]), cards)]
         self.on_card = cards  # the sentence is a paper card's
         self.card_of = {s.chunk: u for s, u, card in zip(info, self.unit, cards) if card}
+        self.unit_of = {s.chunk: u for s, u in zip(info, self.unit)}
         self.keyed, self.chunk_keys = _dictionary_keys(info, cards, tokenize)
         self.asks = _asks(info, tokenize)
         self.chunk_counts = _chunk_counts(self.chunk, self.terms)
@@ -143,6 +144,12 @@ class SentenceTable:
         if not subject.focused or not subject.method or not subject.method <= set(subject.key):
             return set()
         return {u for ch in subject.method_home if (u := self.card_of.get(ch))}
+
+    def home_units(self, subject: Subject) -> set[str]:
+        """The cards and guide sections of the known name a focused question is about."""
+        if not subject.focused or not subject.method or not subject.method <= set(subject.key):
+            return set()
+        return {u for ch in subject.method_home if (u := self.unit_of.get(ch))}
 
     def splits_joined(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` leave unwritten a hyphenated name of the question's subject

@@ -18,7 +18,7 @@ from rag.answer.coverage import (
     question_anchors,
     subject_names,
 )
-from rag.answer.intent import ALTERNATIVE, without_alternative
+from rag.answer.intent import ALTERNATIVE, setting_terms, without_alternative
 from rag.answer.versions import question_version, regex
 from rag.search.conversation import is_elliptical
 from rag.search.names import name_key
@@ -198,7 +198,9 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
             backend._tokenize(own), backend.idf, backend.max_idf).weights else question
         anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
     bare = bare_question(text)
-    own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
+    anchors = outside_setting(anchors, bare, backend._tokenize)
+    own = outside_setting(question_anchors(backend._tokenize(bare), backend.idf,
+                                           backend.max_idf), bare, backend._tokenize)
     focused = is_focused(backend, bare, own)
     names = tuple(name_phrases(bare, backend._tokenize))
     key = tuple(anchors.key_terms(backend.focus.key_share))
@@ -230,6 +232,14 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    question_version(bare), asked, spelled, counted(bare), within, follows,
                    coined_stems(bare, backend), acronym_names(whole, backend._tokenize),
                    *first_method(backend, bare), len(whole.split()), joined_names(backend, bare))
+
+
+def outside_setting(anchors: Anchors, bare: str, stem) -> Anchors:
+    """``anchors`` without the terms of the setting the question places its subject in
+    ("What is test-time compute scaling, as used by OpenAI's o1?": not about o1)."""
+    setting = setting_terms(bare, stem)
+    kept = {t: w for t, w in anchors.weights.items() if t not in setting}
+    return Anchors(kept, anchors.missing) if kept and setting else anchors
 
 
 def joined_names(backend, bare: str) -> tuple[tuple[str, frozenset[str]], ...]:
