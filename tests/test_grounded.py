@@ -1818,3 +1818,11 @@ def test_a_subject_the_guide_explains_leads_from_the_guide(real_assistant):
     assert answer.text.startswith("Use more compute during inference for better reasoning")
     cot = real_assistant.ask("What is chain-of-thought prompting?").text
     assert cot.startswith("The Google Brain paper “Chain-of-Thought Prompting")
+
+
+def test_a_known_names_own_card_gives_the_points_too(real_assistant):
+    """"What is a transformer?": the key points come from the Transformer's card, not
+    from ViT's or DiT's (other papers that use a Transformer)."""
+    answer = real_assistant.ask("What is a transformer?").text
+    assert "An image is cut into fixed-size patches" not in answer
+    assert "Diffusion Transformers" not in answer

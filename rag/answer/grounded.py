@@ -411,11 +411,14 @@ class Composer:
         cfg, ans = self.settings, self.answer_settings
         floor = chosen[0].score - ans.support_margin - cfg.facet_weight if chosen else -1.0
         name = subject.surface if subject and subject.focused else ""
-        out: list[Candidate] = []
+        home = self.table.home_cards(subject) if subject else set()  # "What is a
+        out: list[Candidate] = []  # transformer?": no points from ViT's or DiT's card
         for c in cands:
             if len(out) >= limit or c.score < floor:
                 break
-            if c.focus < cfg.point_focus or c.cosine < ans.min_support_score:
+            if c.focus < cfg.point_focus or c.cosine < ans.min_support_score or (
+                    home and self.table.on_card[c.sentence]
+                    and self.table.unit[c.sentence] not in home):
                 continue
             if name and (other_name(self.table.names[c.sentence], name)
                          or variant_only(self.table.text[c.sentence], name)
