@@ -17,7 +17,6 @@ import numpy as np
 from rag.answer import compose as layout
 from rag.answer.coverage import (
     SPECIFIC,
-    question_anchors,
     unknown_compound,
     unknown_items,
     unknown_subject,
@@ -33,6 +32,7 @@ from rag.answer.subject import (
     glossary_stems,
     question_subject,
     subject_label,
+    text_anchors,
     writes_joined,
 )
 from rag.answer.versions import (
@@ -155,7 +155,7 @@ def naming_passages(backend, subject: Subject, question: str,
                 if any(writes_joined(h.chunk.text, u) for u in units)
                 or any(regex(rf"(?<![\w-]){re.escape(n)}(?!\w)").search(h.chunk.text)
                        for n in names)]
-    own = question_anchors(backend._tokenize(bare), backend.idf, backend.max_idf)
+    own = text_anchors(backend, bare)
     known = glossary_stems()
     if not key or subject.anchors.weights[key[0]] < SPECIFIC \
             or any(t not in known for t in own.missing):
@@ -373,8 +373,7 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
     pointing back last."""
     t = composer.table
     out: dict[str, list[Candidate]] = {}
-    anchors = {i: question_anchors(backend._tokenize(i), backend.idf, backend.max_idf)
-               for i in intent.items}
+    anchors = {i: text_anchors(backend, i) for i in intent.items}
     keys = {i: set(a.key_terms(1.0)) for i, a in anchors.items()}
     compared = {i.lower() for i in intent.items}
     for item in intent.items:

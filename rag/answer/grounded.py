@@ -181,11 +181,12 @@ class Composer:
         t = self.table
         if not subject.method or t.chunk[c.sentence] in subject.method_home:
             return False
-        if t.on_card[c.sentence] and t.home_cards(subject):  # "What is a transformer?":
-            return t.unit[c.sentence] not in t.home_cards(subject)  # not ViT's card
-        if t.on_card[c.sentence] and t.home_units(subject):  # a name the guide explains
-            return not subject.method <= t.subject[c.sentence]  # ("test-time compute
-            # scaling"): not another paper's card (s1's), unless its title names it
+        home = t.home_units(subject) if t.on_card[c.sentence] else set()
+        if home and t.home_cards(subject):  # "What is a transformer?": not ViT's card
+            return t.unit[c.sentence] not in home
+        if home:  # a name the guide explains ("test-time compute scaling"): not another
+            return not subject.method <= t.subject[c.sentence]  # paper's card (s1's),
+            # unless its title names it
         return subject.versioned and subject.focused \
             or not subject.method <= self.table.around(c.sentence)
 

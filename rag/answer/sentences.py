@@ -69,16 +69,11 @@ class SentenceTable:
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
         self.list_entry = [bool(_LIST_ENTRY.match(t)) for t in self.text]
         self.labelled = [bool(s.label and s.facet) for s in info]
-        cards = [index.chunks[s.chunk].doc_id.startswith("arxiv:") for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
         # "SAM 2: Segment Anything in Images and Videos": a later version of SAM
         self.subject_name = [f"{s.subject} | {_heading(index.chunks[s.chunk])}"
                              for s in info]
-        self.card_name = [frozenset(t) if card else frozenset()
-                          for t, card in zip(tokenize([s.subject for s in info]), cards)]
-        self.on_card = cards  # the sentence is a paper card's
-        self.card_of = {s.chunk: u for s, u, card in zip(info, self.unit, cards) if card}
-        self.unit_of = {s.chunk: u for s, u in zip(info, self.unit)}
+        cards = self._cards(info, tokenize)
         self.keyed, self.chunk_keys = _dictionary_keys(info, cards, tokenize)
         self.asks = _asks(info, tokenize)
         self.chunk_counts = _chunk_counts(self.chunk, self.terms)
@@ -87,6 +82,15 @@ class SentenceTable:
         # is shown with the next sentence (how it ranks is still its own)
         for i in announcing(info):
             self.text[i] = f"{self.text[i]} {self.text[i + 1]}"
+
+    def _cards(self, info, tokenize) -> list[bool]:
+        """Which sentences are a paper card's (``on_card``), each card sentence's card name,
+        and each chunk's card or section (``unit_of``)."""
+        self.on_card = [_is_card(u) for u in self.unit]
+        self.card_name = [frozenset(t) if card else frozenset()
+                          for t, card in zip(tokenize([s.subject for s in info]), self.on_card)]
+        self.unit_of = dict(zip(self.chunk, self.unit))
+        return self.on_card
 
     def explained(self, i: int, anchors: Anchors, key: Sequence[str]) -> float:
         """Share of the key terms sentence ``i`` explains (rag.answer.coverage.explains)."""
@@ -138,18 +142,16 @@ class SentenceTable:
             t.chunk_counts.get(t.chunk[i], ())
         return {*t.terms[i], *t.subject[i], *near}
 
-    def home_cards(self, subject: Subject) -> set[str]:
-        """The paper cards of the known name a focused question is about ("How does the
-        transformer work?": the Transformer's card), among that name's own passages."""
-        if not subject.focused or not subject.method or not subject.method <= set(subject.key):
-            return set()
-        return {u for ch in subject.method_home if (u := self.card_of.get(ch))}
-
     def home_units(self, subject: Subject) -> set[str]:
         """The cards and guide sections of the known name a focused question is about."""
         if not subject.focused or not subject.method or not subject.method <= set(subject.key):
             return set()
         return {u for ch in subject.method_home if (u := self.unit_of.get(ch))}
+
+    def home_cards(self, subject: Subject) -> set[str]:
+        """The paper cards among them ("How does the transformer work?": the
+        Transformer's card)."""
+        return {u for u in self.home_units(subject) if _is_card(u)}
 
     def splits_joined(self, i: int, subject: Subject) -> bool:
         """Does sentence ``i`` leave unwritten a hyphenated name of the question's subject
@@ -268,6 +270,11 @@ def _unit(chunk) -> str:
     a document."""
     return chunk.doc_id if chunk.doc_id.startswith("arxiv:") else \
         f"{chunk.doc_id}#{chunk.section}"
+
+
+def _is_card(unit: str) -> bool:
+    """Is ``unit`` (``_unit``) a paper card?"""
+    return unit.startswith("arxiv:")
 
 
 def _heading(chunk) -> str:

@@ -188,19 +188,17 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     question, clause = _STYLE.sub(" ", question or clause), _STYLE.sub(" ", clause)
     tail = question[len(bare_question(question)):]
     text = clause if clause == question else clause + tail
-    anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
-    if not question_anchors(backend._tokenize(clause), backend.idf, backend.max_idf).weights:
+    anchors = text_anchors(backend, text)
+    if not text_anchors(backend, clause).weights:
         # "What is GQA": its own acronym spelled out, not the whole question's subject
         from rag.search.glossary import expand_acronyms
 
         own = expand_acronyms(clause) if clause != question else clause
-        text = own if own != clause and question_anchors(
-            backend._tokenize(own), backend.idf, backend.max_idf).weights else question
-        anchors = question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
+        text = own if own != clause and text_anchors(backend, own).weights else question
+        anchors = text_anchors(backend, text)
     bare = bare_question(text)
     anchors = outside_setting(anchors, bare, backend._tokenize)
-    own = outside_setting(question_anchors(backend._tokenize(bare), backend.idf,
-                                           backend.max_idf), bare, backend._tokenize)
+    own = outside_setting(text_anchors(backend, bare), bare, backend._tokenize)
     focused = is_focused(backend, bare, own)
     names = tuple(name_phrases(bare, backend._tokenize))
     key = tuple(anchors.key_terms(backend.focus.key_share))
@@ -232,6 +230,11 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    question_version(bare), asked, spelled, counted(bare), within, follows,
                    coined_stems(bare, backend), acronym_names(whole, backend._tokenize),
                    *first_method(backend, bare), len(whole.split()), joined_names(backend, bare))
+
+
+def text_anchors(backend, text: str) -> Anchors:
+    """``question_anchors`` of ``text`` over the backend's vocabulary."""
+    return question_anchors(backend._tokenize(text), backend.idf, backend.max_idf)
 
 
 def outside_setting(anchors: Anchors, bare: str, stem) -> Anchors:
@@ -337,8 +340,7 @@ def named_context(backend, question: str) -> tuple[tuple[str, ...], frozenset[in
         return (), frozenset()
     head, name = question[:found[-1].start()], found[-1].group(0)
     stems = frozenset(backend._tokenize(name))
-    own = question_anchors(backend._tokenize(_WITHIN.sub("", head)), backend.idf,
-                           backend.max_idf)
+    own = text_anchors(backend, _WITHIN.sub("", head))
     key = [t for t in own.key_terms(backend.focus.key_share) if t not in stems]
     inside = _WITHIN.search(head)
     if not inside or not key or _NOT_INSIDE.search(head[:inside.start()]):
