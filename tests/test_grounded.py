@@ -215,7 +215,7 @@ def test_a_subject_named_with_a_word_the_material_never_uses_is_unknown():
 
 def test_a_hyphenated_subject_name_must_be_written_as_one_unit():
     from rag.answer.coverage import subject_names
-    from rag.answer.subject import writes_joined
+    from rag.answer.versions import writes_joined
 
     assert subject_names("What is multi-query attention?") == ["multi-query"]
     assert subject_names("How can prompts be optimised instead of hand-crafted?") == []
@@ -1390,7 +1390,7 @@ def test_a_long_question_that_names_a_method_is_not_about_its_later_version():
 def test_a_name_with_capitalised_words_put_inside_is_another_thing():
     """"What is multi-head attention?": "Multi-head Latent Attention (MLA)" is another
     name; "multi-head scaled dot-product self-attention" is still multi-head attention."""
-    from rag.answer.grounded import interposed
+    from rag.answer.versions import interposed
 
     assert interposed("DeepSeek-V2's headline contribution is Multi-head Latent Attention "
                       "(MLA): keys and values are compressed", "multi-head", "attention")

@@ -33,7 +33,6 @@ from rag.answer.subject import (
     question_subject,
     subject_label,
     text_anchors,
-    writes_joined,
 )
 from rag.answer.versions import (
     another_version,
@@ -41,6 +40,8 @@ from rag.answer.versions import (
     other_version_only,
     question_version,
     regex,
+    writes_joined,
+    writes_version,
 )
 from rag.records import Hit
 from rag.search.names import named_words
@@ -310,7 +311,9 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
     t = composer.table
     own = {i: [c for c in per_item[i] if not other_version_only(
         t.text[c.sentence], t.subject_name[c.sentence], i, intent.items)] for i in covered}
-    both = [c for c in cands if sum(c in own[i] for i in covered) >= 2]
+    # a direct contrast writes each compared version ("GPT-3 vs GPT-2": not GPT-4's card)
+    both = [c for c in cands if sum(c in own[i] for i in covered) >= 2 and all(
+        writes_version(f"{t.text[c.sentence]} {t.subject_name[c.sentence]}", i) for i in covered)]
     # "Compare Mamba and Transformers": Mamba-2's sentences are not Mamba's (unless another
     # compared item is that version: "FlashAttention vs FlashAttention-2")
     unversioned = [i for i in covered if not any(
@@ -388,6 +391,10 @@ def item_candidates(composer: Composer, intent: Intent, cands: Sequence[Candidat
         # outside the item's own passages, is not about the item
         found = [c for c in found if not only_versioned(t.text[c.sentence], item)
                  or keys[item] <= t.subject[c.sentence]]
+        if version[0]:  # GPT-4's card is no cell of GPT-3's, nor GPT-3's of GPT-2's
+            found = [c for c in found if writes_version(
+                f"{t.text[c.sentence]} {t.subject_name[c.sentence]}", item) or not another_version(
+                t.text[c.sentence], t.subject_name[c.sentence], item, version)]
         out[item] = sorted(found, key=lambda c: (
             another_version(t.text[c.sentence], t.subject_name[c.sentence], item, version),
             t.anaphoric[c.sentence], t.needs_antecedent[c.sentence],

@@ -25,8 +25,9 @@ from rag.answer.coverage import (
 )
 from rag.answer.intent import Intent
 from rag.answer.sentences import SentenceTable
-from rag.answer.subject import Subject, defines, interposed
+from rag.answer.subject import Subject, defines
 from rag.answer.versions import (
+    interposed,
     other_name,
     other_version,
     prefixed_only,
@@ -185,8 +186,8 @@ class Composer:
         if home and t.home_cards(subject):  # "What is a transformer?": not ViT's card
             return t.unit[c.sentence] not in home
         if home:  # a name the guide explains ("test-time compute scaling"): not another
-            return not subject.method <= t.subject[c.sentence]  # paper's card (s1's),
-            # unless its title names it
+            return not subject.method <= t.named_as[c.sentence]  # paper's card (s1's,
+            # DeepSeekMoE's for "mixture of experts"), unless its name is the method's
         return subject.versioned and subject.focused \
             or not subject.method <= self.table.around(c.sentence)
 

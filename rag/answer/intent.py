@@ -208,7 +208,7 @@ def comparison_items(question: str, ranked: bool = True) -> tuple[str, ...]:
     ReAct" -> ("CoT", "ToT", "ReAct"); with ``ranked``, the two sides of a comparative
     ("is DPO actually better than RLHF?" -> ("DPO", "RLHF"))."""
     text = re.split(r"\s[—-]\s|:|\?|, which\b|\bwhich (?:is|one)\b", question)[0]
-    text = re.sub(r"[!.]+", " ", text)
+    text = re.sub(r"!+|\.+(?!\d)|(?<!\d)\.+", " ", text)  # not "GPT-3.5"
     named = re.search(r"\b(?:between|contrast|comparison of)\b|\bcompare\b(?!s?\s+(?:to|with)\b)",
                       text, re.I)  # not "How does DPO compare to RLHF?" (unless a clause
     if named is None and "," in text:  # before it asks something else)

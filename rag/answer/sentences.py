@@ -17,8 +17,16 @@ from rag.answer.coverage import (
     is_statement,
 )
 from rag.answer.intent import FACET_FIT, clause_intents
-from rag.answer.subject import Subject, defines, interposed, writes_joined
-from rag.answer.versions import another_version, base_only, other_name, prefixed_only, regex
+from rag.answer.subject import Subject, defines
+from rag.answer.versions import (
+    another_version,
+    base_only,
+    interposed,
+    other_name,
+    prefixed_only,
+    regex,
+    writes_joined,
+)
 from rag.corpus.antecedents import sums_up
 from rag.corpus.linking import key as flat_key
 from rag.corpus.roles import is_dict_key
@@ -54,6 +62,12 @@ class SentenceTable:
                                        f"{_joined(s.subject)} {spelled.get(u, '')}")
                              for s, u in zip(info, self.unit)])  # "τ-bench" as "tau-bench"
         self.subject = [frozenset(t) for t in subjects]
+        # what a card is named ("DeepSeekMoE", not its subtitle's "Mixture-of-Experts
+        # Language Models"): the subject, the title before its colon, their long form
+        named = tokenize([normalize(f"{s.subject} {_heading(index.chunks[s.chunk]).split(': ')[0]} "
+                                    f"{_joined(s.subject)} {spelled.get(u, '')}")
+                          for s, u in zip(info, self.unit)])
+        self.named_as = [frozenset(t) for t in named]
         # Limitation-like wording counts in plain statements and a card's background (the
         # problems of what came before it), not in a key idea, method or advantage.
         self.limiting = [bool(_LIMITING.search(t)) and f in ("", "background")
@@ -175,6 +189,8 @@ class SentenceTable:
         if subject.spelled and key and key[0] in self.subject[i]:
             # a passage about ORPO itself need not also say "odds ratio" (the expansion)
             key = tuple(t for t in key if t not in subject.spelled)
+        if subject.short & self.subject[i]:  # a passage about RLHF explains "reinforcement
+            key = tuple(t for t in key if t in subject.short)  # learning from human feedback"
         return explains_subject(subject.anchors, key, self.terms[i], self.subject[i],
                                 self.chunk_counts.get(self.chunk[i], {}), self.able[i],
                                 subject.names, subject.share)

@@ -76,6 +76,8 @@ class Subject:
     words: int = 0  # words of the whole question, without retrieval's expansions
     joined: tuple[tuple[str, frozenset[str]], ...] = ()  # the hyphenated names it writes
     # with their stems ("multi-query": multi, queri)
+    short: frozenset[str] = frozenset()  # the acronym of the long name it spells out,
+    # which retrieval appended ("reinforcement learning from human feedback": rlhf)
 
     @property
     def phrase(self) -> str:
@@ -229,7 +231,18 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
                    backend.focus.focused_share if focused else backend.focus.key_present,
                    question_version(bare), asked, spelled, counted(bare), within, follows,
                    coined_stems(bare, backend), acronym_names(whole, backend._tokenize),
-                   *first_method(backend, bare), len(whole.split()), joined_names(backend, bare))
+                   *first_method(backend, bare), len(whole.split()), joined_names(backend, bare),
+                   short_name(backend, appended, key, own) if not spelled else frozenset())
+
+
+def short_name(backend, appended: str, key: Sequence[str], own: Anchors) -> frozenset[str]:
+    """The key terms of the acronyms retrieval appended to a question that spells their
+    long form out ("... from human feedback (RLHF)": rlhf)."""
+    if not key or key[0] not in own.weights:
+        return frozenset()
+    acronyms = re.findall(r"\b[A-Z][A-Za-z0-9-]*[A-Z][\w-]*", appended)
+    return frozenset(t for t in backend._tokenize(" ".join(acronyms))
+                     if t in key and t not in own.weights)
 
 
 def text_anchors(backend, text: str) -> Anchors:
@@ -480,22 +493,3 @@ def _definition_patterns(term: str) -> tuple[re.Pattern, ...]:
                    rf"\ban?\s+{t}[\w-]*\s+(?:that|which)\s+[a-z]+s\b|"
                    rf"\b(?:introduces?|introduced|proposes?|proposed|presents?|defines?|"
                    rf"defined|coins?|coined|dubs?|dubbed)\s+(?:\S+\s+){{0,3}}?{t}", re.I))
-
-
-def writes_joined(text: str, name: str) -> bool:
-    """Does ``text`` write the hyphenated ``name`` as one unit, with a hyphen, a space or
-    nothing between its parts ("multi-query", "Multi Query", "multiquery"), not its
-    parts apart ("Multi-Round ... requests")?"""
-    parts = [re.escape(p) for p in name.split("-") if p]
-    return bool(regex(r"(?<![\w])" + r"[\s-]?".join(parts), re.I).search(text))
-
-
-def interposed(text: str, first: str, last: str) -> bool:
-    """Does ``text`` name another thing by putting capitalised words between the two words
-    of the question's name ("Multi-head Latent Attention" for "multi-head attention"),
-    without also using the name itself?"""
-    if not first or not last:
-        return False
-    a, b = re.escape(first), re.escape(last)
-    return bool(regex(rf"(?i:\b{a})\s+(?:[A-Z][\w-]*\s+){{1,2}}(?i:{b}\b)").search(text)) \
-        and not regex(rf"\b{a}\s+{b}\b", re.I).search(text)

@@ -55,6 +55,14 @@ def question_version(question: str) -> tuple[str, str]:
     return (found.group(1), found.group(2).lower()) if found else ("", "")
 
 
+def writes_version(text: str, item: str) -> bool:
+    """Does ``text`` write the version ``item`` names ("GPT-3" in "175 billion GPT-3"),
+    or is ``item`` unversioned?"""
+    base, version = question_version(item)
+    return not base or regex(rf"(?<![\w-]){re.escape(base)}[-\s]?{re.escape(version)}(?![\w]|\.\d)",
+                             re.I).search(text) is not None
+
+
 def other_version(text: str, subject: str, base: str, version: str) -> bool:
     """Is a sentence about another version of ``base`` than the one asked ("Llama 2 is
     Meta's successor ..." or the FlashAttention card for "FlashAttention-2")?  Its first
@@ -138,3 +146,21 @@ def _prefixed(text: str, mention: re.Match, asked: Collection[str]) -> bool:
     return word not in _NOT_A_NAME and not any(
         word.startswith(a[:5]) or a.startswith(word[:5]) for a in asked)
 
+
+def writes_joined(text: str, name: str) -> bool:
+    """Does ``text`` write the hyphenated ``name`` as one unit, with a hyphen, a space or
+    nothing between its parts ("multi-query", "Multi Query", "multiquery"), not its
+    parts apart ("Multi-Round ... requests")?"""
+    parts = [re.escape(p) for p in name.split("-") if p]
+    return bool(regex(r"(?<![\w])" + r"[\s-]?".join(parts), re.I).search(text))
+
+
+def interposed(text: str, first: str, last: str) -> bool:
+    """Does ``text`` name another thing by putting capitalised words between the two words
+    of the question's name ("Multi-head Latent Attention" for "multi-head attention"),
+    without also using the name itself?"""
+    if not first or not last:
+        return False
+    a, b = re.escape(first), re.escape(last)
+    return bool(regex(rf"(?i:\b{a})\s+(?:[A-Z][\w-]*\s+){{1,2}}(?i:{b}\b)").search(text)) \
+        and not regex(rf"\b{a}\s+{b}\b", re.I).search(text)

@@ -198,14 +198,18 @@ _ARTIFACT = re.compile(
     rf"\b(?P<a>{_ARTIFACT_NAME}),\s+(?:a|an)\s+new\s+(?:[\w-]+\s+){{0,2}}"
     r"(?:benchmark|dataset|suite|corpus|metric|model|framework|method)\b|"
     r"\b(?:introduces?|introduced|proposes?|proposed|presents?|releases?|released)\s+"
-    rf"(?:the\s+|a\s+|an\s+)?(?P<b>{_ARTIFACT_NAME})")
+    rf"(?:the\s+|a\s+|an\s+)?(?:(?P<b>{_ARTIFACT_NAME})|"
+    r"(?P<c>[A-Z][a-z]+(?:[\s-][A-Z][\w-]*){1,3})\s+\((?P<d>[A-Za-z][\w-]*)\))")
 
 
 def introduced_artifacts(text: str) -> list[str]:
     """Names a paper card says the paper introduced besides itself: "HumanEval, a new
-    benchmark of 164 ...", "introduces PagedAttention" (mixed-case or acronym names), so
-    a question about HumanEval finds the Codex card that defines it."""
-    return list(dict.fromkeys(m.group("a") or m.group("b") for m in _ARTIFACT.finditer(text)))
+    benchmark of 164 ...", "introduces PagedAttention" (mixed-case or acronym names),
+    "introduces the Vision Transformer (ViT)" (both), so a question about HumanEval
+    finds the Codex card that defines it."""
+    found = [n for m in _ARTIFACT.finditer(text)
+             for n in (m.group("a") or m.group("b"), m.group("c"), m.group("d")) if n]
+    return list(dict.fromkeys(found))
 
 
 def _names(index) -> list[tuple[str, int]]:
