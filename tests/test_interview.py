@@ -897,3 +897,16 @@ def test_a_guide_question_takes_key_points_from_passages_about_what_it_asks():
     assert stored._names_asked(chunk("Tree of Thoughts: Deliberate Problem Solving with "
                                      "Large Language Models", "Paper card"),
                                "Compare CoT, ToT, and ReAct")
+
+
+def test_the_opposite_of_what_a_point_denies_agrees_with_it():
+    """"without an explicit reward model": an answer's "implicit reward" restates it (the
+    swapped antonym is the one the point denies), while "an explicit reward model is
+    trained" still contradicts it; a word a loose negation reaches ("too little resolution
+    add further ...") is no denial."""
+    point = "Optimize the policy directly from preference data without an explicit reward model."
+    agrees = ("The implicit reward is just beta times the log-ratio between the policy and a "
+              "frozen reference model.")
+    assert grading.contradiction(point, agrees) == ""
+    assert grading.contradiction("DPO uses an explicit reward.", "DPO uses an implicit "
+                                 "reward.").startswith("opposite claim")

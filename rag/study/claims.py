@@ -391,6 +391,9 @@ def _lessened(point: str, unit: str) -> set[str]:
         unit, negators=frozenset({"no", "none"}))
 
 
+_DENYING = frozenset({*terms.EXPLICIT_NEGATIONS, "without", "lacks", "lacking"})
+
+
 def contradiction(point: str, unit: str, question: str = "",
                   known: frozenset[float] = frozenset(),
                   denied_by_sources: frozenset[str] = frozenset(), wording: bool = True
@@ -420,11 +423,13 @@ def contradiction(point: str, unit: str, question: str = "",
                    if _inflected(b, u_stems) and not present(a, u_stems)
                    and not present(b, p_stems)
                    and _same_object(point, a, unit, b))
+    denying = terms.negated_stems(point, negators=_DENYING)  # "without an explicit ..."
     for a, b in swaps:
-        if b not in neg_u:
+        if b not in neg_u and a not in denying:
             return f"opposite claim ({b} for {a})"
     if swaps or any(terms.antonyms(x) & p_stems for x in neg_u):
-        return ""  # "does not update" restates "freezes"
+        return ""  # "does not update" restates "freezes"; "an implicit reward" restates
+        # "without an explicit reward model"
     shared = {s for s in u_stems if s in p_stems or _derived(s, p_stems)} \
         - terms._GENERIC_STEMS - context
     denied = shared & terms.negated_stems(unit, explicit=True) - neg_p - _negated_clause_stems(
