@@ -437,7 +437,7 @@ def test_a_compared_item_is_described_before_its_venue_or_influence():
     item appeared, not what it is: it neither leads nor fills 'What it is'."""
     from types import SimpleNamespace
 
-    from rag.answer.focus import item_candidates
+    from rag.answer.comparison import item_candidates
     from rag.answer.grounded import Candidate
     from rag.answer.intent import detect_intent
 
@@ -619,7 +619,7 @@ def test_a_compared_items_cell_is_a_sentence_whose_subject_is_that_item():
     RLHF: DPO's 'What it is' cell takes the DPO sentence."""
     from types import SimpleNamespace
 
-    from rag.answer.focus import item_candidates
+    from rag.answer.comparison import item_candidates
     from rag.answer.grounded import Candidate
     from rag.answer.intent import detect_intent
 
@@ -645,7 +645,7 @@ def test_a_compared_items_cell_is_about_its_own_version():
     """BLIP vs BLIP-2: a sentence of the BLIP card is not BLIP-2's cell, nor the reverse."""
     from types import SimpleNamespace
 
-    from rag.answer.focus import item_candidates
+    from rag.answer.comparison import item_candidates
     from rag.answer.grounded import Candidate
     from rag.answer.intent import detect_intent
 
@@ -672,7 +672,7 @@ def test_a_compared_items_cell_is_not_about_another_name_containing_it():
     compared item ("FlashAttention-2 cuts ...") still counts for both (the contrast)."""
     from types import SimpleNamespace
 
-    from rag.answer.focus import item_candidates
+    from rag.answer.comparison import item_candidates
     from rag.answer.grounded import Candidate
     from rag.answer.intent import detect_intent
 
@@ -1048,7 +1048,7 @@ def test_a_sentence_that_points_back_is_anaphoric(text, points_back):
     ("What is LoRA?", ()),
 ])
 def test_how_many_names_what_it_counts(question, counted):
-    from rag.answer.subject import counted as counted_in
+    from rag.answer.intent import counted as counted_in
 
     assert counted_in(question) == counted
 
@@ -1335,7 +1335,7 @@ def test_a_sentence_summing_up_the_list_before_it_leads_with_that_list(real_assi
 
 def test_a_comparison_cell_is_not_filled_by_another_version():
     """"BERT vs GPT": FlashAttention's "3x faster GPT-2 training" is no cell for GPT."""
-    from rag.answer.focus import only_versioned
+    from rag.answer.comparison import only_versioned
 
     assert only_versioned("FlashAttention gave 3x faster GPT-2 training", "GPT")
     assert not only_versioned("GPT was unidirectional, unlike GPT-2's successors", "GPT")
@@ -1754,7 +1754,7 @@ def test_a_difference_question_gives_each_item_what_it_is_before_how_it_scored()
     does, not its benchmark results (unless results were asked for)."""
     from types import SimpleNamespace
 
-    from rag.answer.focus import _fitting
+    from rag.answer.comparison import _fitting
 
     fits = {0: {"results": 1.0, "mechanism": 0.0}, 1: {"results": 0.0, "mechanism": 0.6}}
     table = SimpleNamespace(fit=lambda i, kind: fits[i].get(kind, 0.0),

@@ -72,3 +72,63 @@ def test_a_paper_applying_a_method_is_not_its_home(real_assistant):
     names it only in its subtitle ("... in Mixture-of-Experts Language Models")."""
     answer = real_assistant.ask("What's the intuition behind mixture of experts?").text
     assert answer.startswith("Sparse activation")
+
+
+def test_names_with_a_decimal_version_are_found(real_assistant):
+    names = real_assistant._current().names
+    assert names.found("How does wav2vec 2.0 learn from unlabeled audio?") == ["wav2vec20"]
+
+
+def test_statements_before_the_question_are_context(real_assistant):
+    """The subject of "We already train with the original FlashAttention, yet ... . What
+    did FlashAttention-2 change ...?" is FlashAttention-2; statements naming something the
+    question does not ("The Beyond Chinchilla-Optimal paper argues ... . What cost does the
+    Chinchilla analysis leave out?") or that its "each" points back to stay."""
+    from rag.answer.subject import without_preamble
+
+    backend = real_assistant._current().backends["extractive"]
+    flash = ("We already train with the original FlashAttention, yet profiling shows the "
+             "kernel at a third of A100 peak. What did FlashAttention-2 change about how "
+             "work is divided on the GPU?")
+    assert without_preamble(backend, flash).startswith("What did FlashAttention-2 change")
+    beyond = ("The Beyond Chinchilla-Optimal paper argues for training smaller models for "
+              "longer. What cost does the Chinchilla analysis leave out?")
+    assert without_preamble(backend, beyond) == beyond
+    each = ("wav2vec 2.0 and Whisper take opposite bets on supervision for speech. What "
+            "training signal does each rely on?")
+    assert without_preamble(backend, each) == each
+    short = "DPO vs. RLHF: which is better?"  # "vs." ends no statement
+    assert without_preamble(backend, short) == short
+    answer = real_assistant.ask(flash + " And what speedup did it report?").text
+    assert "2x speedup" in answer.split("\n")[0]
+
+
+def test_a_compared_item_is_found_by_its_name():
+    from rag.answer.intent import item_name
+    from rag.answer.versions import loose, named_apart
+
+    assert item_name("earlier Kaplan et al  scaling-law recommendation") == "Kaplan"
+    assert item_name("Chinchilla compute-optimal recipe") == "Chinchilla"
+    assert item_name("DeepMind's RETRO") == "RETRO"
+    assert item_name("traditional retrieve-then-generate RAG pipeline") \
+        == "traditional retrieve-then-generate RAG pipeline"  # the guide's "Traditional RAG"
+    assert item_name("multi-head attention") == "multi-head attention"
+    assert named_apart("Relative to MMLU, accuracy falls", "MMLU", ["MMLU-Pro", "MMLU"])
+    assert not named_apart("In 2025 labs use MMLU Pro, GPQA", "MMLU", ["MMLU-Pro", "MMLU"])
+    assert named_apart("DPO is simpler than RLHF", "DPO", ["DPO", "RLHF"])
+    import re
+    assert re.fullmatch(loose("FlashAttention"), "Flash Attention")
+
+
+def test_a_comparison_answers_with_what_was_asked_of_it(real_assistant):
+    """"Chinchilla compute-optimal recipe vs the earlier Kaplan et al. recommendation": each
+    side by its name; "what did MMLU-Pro change ..., and what effect on scores?" (after a
+    statement about MMLU): the contrast that states results."""
+    chinchilla = real_assistant.ask("How does the Chinchilla compute-optimal recipe differ from "
+                                    "the earlier Kaplan et al. scaling-law recommendation?").text
+    assert "Beyond Chinchilla" not in chinchilla.split("\n")[0]
+    assert "0.73 power" in chinchilla.split("\n")[0]
+    mmlu = real_assistant.ask("Frontier models were all scoring in the high eighties on MMLU. "
+                              "What did MMLU-Pro change compared with the original MMLU, and "
+                              "what effect did that have on scores?").text
+    assert mmlu.startswith("Relative to MMLU, model accuracy falls by 16% to 33%")

@@ -45,7 +45,7 @@ someth anyth everyth noth els els yet etc about origin regard concern which whos
 reduc mitig prevent avoid handl put pick choos chose select decid walk consid prefer
 recommend spot shortcom contribut headlin takeaway some sever certain various play them
 accord intuit behind gist mechan concept ratio phenomenon demonstr reveal prove relat
-setup caveat gotcha headach done buy bought point goal aim from between""".split())
+setup caveat gotcha headach done buy bought point goal aim from between alreadi trick""".split())
 
 
 SPECIFIC = 0.6  # a term this heavy (IDF share of the maximum) is specific, a name's

@@ -267,6 +267,24 @@ def _name_only(item: str) -> str:
     return item
 
 
+_USUAL = frozenset("traditional standard classic classical vanilla conventional plain naive "
+                   "regular normal usual ordinary".split())
+
+
+def item_name(item: str) -> str:
+    """The name a compared item opens with, without the words around it ("earlier Kaplan
+    et al scaling-law recommendation" -> "Kaplan", "Chinchilla compute-optimal recipe" ->
+    "Chinchilla") or its owner ("DeepMind's RETRO" -> "RETRO"); the item itself when it
+    names nothing with a capital, or is the usual way of doing a thing ("traditional
+    retrieve-then-generate RAG pipeline": the guide's "Traditional RAG", not RAG)."""
+    words = re.sub(r"^(?:[\w-]+['’]s\s+)+", "", item).split()
+    if words and words[0].lower() in _USUAL:
+        return item
+    while words and not words[0][:1].isupper():
+        words.pop(0)
+    return _name_only(" ".join(words)) if words else item
+
+
 _EXAMPLE = re.compile(r"\b(?:like|such as|e\.g\.?,?)\s+([A-Z][\w.-]*(?:[ -][A-Z0-9][\w.-]*)*)\s*$")
 
 
@@ -324,3 +342,27 @@ def setting_terms(question: str, stem: Callable[[str], Sequence[str]]) -> frozen
     found = SETTING.search(question)
     return frozenset(stem(found.group(0))) - set(stem(question[:found.start()])) \
         if found else frozenset()
+
+
+_HOW_MANY = re.compile(r"\b(?:how (?:many|much)(?:\s+and\s+what\s+(?:kinds?|sorts?|types?)\s+of)?|"
+                       r"what (?:proportion|percentage|fraction|share|portion|number|amount) of)"
+                       r"\s+((?:[a-z][\w-]*\s*){1,3})", re.I)
+NOT_COUNTED = frozenset("are is was were do does did can could will would should have has "
+                         "had of in on per for to the a an it they went go goes more less "
+                         "roughly approximately actually am i we you vs versus and or".split())
+
+
+def counted(question: str) -> tuple[str, ...]:
+    """What a "how many / how much" question counts ("how many experts per layer" ->
+    ("expert",), "how much audio" -> ("audio",)): the leading letters of each noun, so
+    "parameters" also matches "params"."""
+    out = []
+    for m in _HOW_MANY.finditer(question):
+        phrase = []
+        for word in m.group(1).lower().split():
+            if word in NOT_COUNTED:
+                break
+            phrase.append(word)
+        if phrase:  # the head noun: "text-based prompting techniques" counts techniques
+            out.append(phrase[-1][:5] if len(phrase[-1]) > 5 else phrase[-1].rstrip("s"))
+    return tuple(dict.fromkeys(out))

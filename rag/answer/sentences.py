@@ -62,12 +62,7 @@ class SentenceTable:
                                        f"{_joined(s.subject)} {spelled.get(u, '')}")
                              for s, u in zip(info, self.unit)])  # "τ-bench" as "tau-bench"
         self.subject = [frozenset(t) for t in subjects]
-        # what a card is named ("DeepSeekMoE", not its subtitle's "Mixture-of-Experts
-        # Language Models"): the subject, the title before its colon, their long form
-        named = tokenize([normalize(f"{s.subject} {_heading(index.chunks[s.chunk]).split(': ')[0]} "
-                                    f"{_joined(s.subject)} {spelled.get(u, '')}")
-                          for s, u in zip(info, self.unit)])
-        self.named_as = [frozenset(t) for t in named]
+        self.named_as = _named_as(info, self.unit, index, spelled, tokenize)
         # Limitation-like wording counts in plain statements and a card's background (the
         # problems of what came before it), not in a key idea, method or advantage.
         self.limiting = [bool(_LIMITING.search(t)) and f in ("", "background")
@@ -291,6 +286,17 @@ def _unit(chunk) -> str:
 def _is_card(unit: str) -> bool:
     """Is ``unit`` (``_unit``) a paper card?"""
     return unit.startswith("arxiv:")
+
+
+def _named_as(info, units: Sequence[str], index, spelled: dict[str, str], tokenize
+              ) -> list[frozenset[str]]:
+    """What each sentence's card or passage is named ("DeepSeekMoE", not its subtitle's
+    "Mixture-of-Experts Language Models"): its subject, its title before the colon, and
+    their long form."""
+    named = tokenize([normalize(f"{s.subject} {_heading(index.chunks[s.chunk]).split(': ')[0]} "
+                                f"{_joined(s.subject)} {spelled.get(u, '')}")
+                      for s, u in zip(info, units)])
+    return [frozenset(t) for t in named]
 
 
 def _heading(chunk) -> str:

@@ -18,7 +18,13 @@ from rag.answer.coverage import (
     question_anchors,
     subject_names,
 )
-from rag.answer.intent import ALTERNATIVE, setting_terms, without_alternative
+from rag.answer.intent import (
+    ALTERNATIVE,
+    NOT_COUNTED,
+    counted,
+    setting_terms,
+    without_alternative,
+)
 from rag.answer.versions import question_version, regex
 from rag.search.conversation import is_elliptical
 from rag.search.names import name_key
@@ -188,6 +194,7 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     own: "why does it matter?").  Focused: the question's own words hold at most
     ``subject_terms`` anchors."""
     question, clause = _STYLE.sub(" ", question or clause), _STYLE.sub(" ", clause)
+    question, clause = without_preamble(backend, question), without_preamble(backend, clause)
     tail = question[len(bare_question(question)):]
     text = clause if clause == question else clause + tail
     anchors = text_anchors(backend, text)
@@ -222,27 +229,53 @@ def question_subject(backend, clause: str, question: str = "") -> Subject:
     whole = bare_question(question or clause)
     asked = frozenset(own.key_terms(backend.focus.key_share)) if appended.strip() \
         and _PRONOUN.search(bare) else frozenset()  # a follow-up ("pick its rank")
-    # "What problem does ORPO solve? (odds ratio preference optimization)": the expansion
-    # is another name of the one thing asked about, not more of the subject
-    spelled = frozenset(key[1:]) if appended.strip() and key and key[0] in own.weights \
-        and not any(t in own.weights for t in key[1:]) else frozenset()
+    spelled, short = other_names(backend, appended, key, own)
     return Subject(anchors, key, names, focused, surface if " " not in surface else "",
                    frozenset(backend._tokenize(paper.group(1))) if paper else frozenset(),
                    backend.focus.focused_share if focused else backend.focus.key_present,
                    question_version(bare), asked, spelled, counted(bare), within, follows,
                    coined_stems(bare, backend), acronym_names(whole, backend._tokenize),
                    *first_method(backend, bare), len(whole.split()), joined_names(backend, bare),
-                   short_name(backend, appended, key, own) if not spelled else frozenset())
+                   short)
 
 
-def short_name(backend, appended: str, key: Sequence[str], own: Anchors) -> frozenset[str]:
-    """The key terms of the acronyms retrieval appended to a question that spells their
-    long form out ("... from human feedback (RLHF)": rlhf)."""
-    if not key or key[0] not in own.weights:
-        return frozenset()
+_STATEMENT_END = re.compile(r"(?<=[.!])\s+(?=[A-Z])")
+_BACK = re.compile(r"\b(?:each|both|either|neither|the two|they|them|their|these)\b", re.I)
+
+
+def without_preamble(backend, text: str) -> str:
+    """``text`` without the statements before its question ("We already train with the
+    original FlashAttention, yet ... . What did FlashAttention-2 change ...?"): what it
+    asks about is in the question, unless the statements name something the question
+    does not name, nor a version of it ("I'm reading the LoRA paper. What rank should I
+    pick?", "The Beyond Chinchilla-Optimal paper argues ... . What cost does the
+    Chinchilla analysis leave out?")."""
+    parts = _STATEMENT_END.split(text)
+    k = 0
+    while k < len(parts) - 1 and len(parts[k].split()) >= 5 and not parts[k].endswith("?"):
+        k += 1
+    asked = " ".join(parts[k:])
+    names = getattr(backend, "names", None)
+    if not k or names is None or not text_anchors(backend, asked).weights \
+            or _BACK.search(asked):  # "What training signal does each rely on?"
+        return text
+    said, named = names.found(" ".join(parts[:k])), names.found(asked)
+    return asked if all(any(a.startswith(s) for a in named) for s in said) else text
+
+
+def other_names(backend, appended: str, key: Sequence[str], own: Anchors
+                ) -> tuple[frozenset[str], frozenset[str]]:
+    """The key terms that are another name of the one thing asked about, which retrieval
+    appended: the long form of the acronym a question writes ("What problem does ORPO
+    solve? (odds ratio preference optimization)": odds, ratio, ...), else the acronym of
+    the long form it spells out ("... from human feedback (RLHF)": rlhf)."""
+    if not appended.strip() or not key or key[0] not in own.weights:
+        return frozenset(), frozenset()
+    if not any(t in own.weights for t in key[1:]):
+        return frozenset(key[1:]), frozenset()
     acronyms = re.findall(r"\b[A-Z][A-Za-z0-9-]*[A-Z][\w-]*", appended)
-    return frozenset(t for t in backend._tokenize(" ".join(acronyms))
-                     if t in key and t not in own.weights)
+    return frozenset(), frozenset(t for t in backend._tokenize(" ".join(acronyms))
+                                  if t in key and t not in own.weights)
 
 
 def text_anchors(backend, text: str) -> Anchors:
@@ -324,7 +357,7 @@ def _surface(backend, bare: str, appended: str, key: Sequence[str], own: Anchors
     if compound_name(bare, surface, own, backend._tokenize):
         surface = ""  # "Llama Guard": a name of its own, not a version of Llama
     after = re.search(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)", bare) if surface else None
-    follows = after.group(1) if after and after.group(1).lower() not in _NOT_COUNTED else ""
+    follows = after.group(1) if after and after.group(1).lower() not in NOT_COUNTED else ""
     return surface, follows
 
 
@@ -392,35 +425,11 @@ def compound_name(question: str, surface: str, own: Anchors, stem_of) -> bool:
     if joined:  # "chain of thought", "mixture of experts": one name, also hyphenated
         return any(t in own.weights for t in stem_of(joined.group(1)))
     m = regex(rf"\b{re.escape(surface)}\s+([A-Za-z][\w-]*)").search(question)
-    if not m or m.group(1).lower() in _NOT_COUNTED or any(ch.isdigit() for ch in m.group(1)):
+    if not m or m.group(1).lower() in NOT_COUNTED or any(ch.isdigit() for ch in m.group(1)):
         return False  # "deepseek r1-zero": a version
     first, second = stem_of(surface), stem_of(m.group(1))
     return bool(first and second) and all(t in own.weights for t in (first[0], second[0])) \
         and own.weights[second[0]] > own.weights[first[0]]  # "guard" says more than "llama"
-
-
-_HOW_MANY = re.compile(r"\b(?:how (?:many|much)(?:\s+and\s+what\s+(?:kinds?|sorts?|types?)\s+of)?|"
-                       r"what (?:proportion|percentage|fraction|share|portion|number|amount) of)"
-                       r"\s+((?:[a-z][\w-]*\s*){1,3})", re.I)
-_NOT_COUNTED = frozenset("are is was were do does did can could will would should have has "
-                         "had of in on per for to the a an it they went go goes more less "
-                         "roughly approximately actually am i we you vs versus and or".split())
-
-
-def counted(question: str) -> tuple[str, ...]:
-    """What a "how many / how much" question counts ("how many experts per layer" ->
-    ("expert",), "how much audio" -> ("audio",)): the leading letters of each noun, so
-    "parameters" also matches "params"."""
-    out = []
-    for m in _HOW_MANY.finditer(question):
-        phrase = []
-        for word in m.group(1).lower().split():
-            if word in _NOT_COUNTED:
-                break
-            phrase.append(word)
-        if phrase:  # the head noun: "text-based prompting techniques" counts techniques
-            out.append(phrase[-1][:5] if len(phrase[-1]) > 5 else phrase[-1].rstrip("s"))
-    return tuple(dict.fromkeys(out))
 
 
 def _name_matches(backend, question: str) -> list[re.Match]:

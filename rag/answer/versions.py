@@ -55,6 +55,23 @@ def question_version(question: str) -> tuple[str, str]:
     return (found.group(1), found.group(2).lower()) if found else ("", "")
 
 
+def loose(name: str) -> str:
+    """A regex for ``name`` however its parts are joined ("FlashAttention" ~ "Flash
+    Attention" ~ "Flash-Attention")."""
+    parts = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+|[^\sA-Za-z\d-]+", name)
+    return r"[\s-]?".join(re.escape(p) for p in parts) if parts else re.escape(name)
+
+
+def named_apart(text: str, name: str, others: Sequence[str]) -> bool:
+    """Does ``text`` name ``name`` outside the longer compared names that contain it ("In
+    2025 labs use MMLU Pro, ..." names MMLU-Pro, not MMLU)?  True when none contains it."""
+    word = rf"(?<![\w-]){loose(name)}(?![\w])"
+    longer = [o for o in others if len(o) > len(name) and regex(word, re.I).search(o)]
+    for other in longer:
+        text = regex(rf"(?<![\w-]){loose(other)}(?![\w])", re.I).sub(" ", text)
+    return not longer or regex(word, re.I).search(text) is not None
+
+
 def writes_version(text: str, item: str) -> bool:
     """Does ``text`` write the version ``item`` names ("GPT-3" in "175 billion GPT-3"),
     or is ``item`` unversioned?"""
@@ -67,7 +84,7 @@ def other_version(text: str, subject: str, base: str, version: str) -> bool:
     """Is a sentence about another version of ``base`` than the one asked ("Llama 2 is
     Meta's successor ..." or the FlashAttention card for "FlashAttention-2")?  Its first
     mention of ``base``, else its passage's subject, decides; neither naming it, no."""
-    pattern = rf"(?<![\w-]){re.escape(base)}(?:[-\s]?(v?\d+(?:\.\d+)?[a-z]?))?(?!\w)"
+    pattern = rf"(?<![\w-]){loose(base)}(?:[-\s]?(v?\d+(?:\.\d+)?[a-z]?))?(?!\w)"
     for where in (text, subject):
         found = re.search(pattern, where, re.I)
         if found:

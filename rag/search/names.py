@@ -184,13 +184,13 @@ def rare_terms(index, max_df: int) -> tuple[dict[str, tuple[int, ...]], frozense
 
 
 def _loose(name: str) -> str:
-    """A regex for ``name`` tolerant of spaces and hyphens ("Flash Attention" ~
-    "FlashAttention" ~ "flash-attention")."""
+    """A regex for ``name`` tolerant of spaces, hyphens and points ("Flash Attention" ~
+    "FlashAttention" ~ "flash-attention", "wav2vec 2.0")."""
     name = "".join(GREEK.get(ch, ch) for ch in name)
     parts = [re.escape(p) for p in re.findall(r"[A-Za-z0-9]+", name)]
     if len(parts[-1]) > 3 and parts[-1].endswith("s") and not parts[-1].endswith("ss"):
         parts[-1] = parts[-1][:-1]
-    return r"[\s-]?".join(parts) + "(?:e?s)?"
+    return r"[\s.-]?".join(parts) + "(?:e?s)?"  # "wav2vec 2.0", "Qwen2.5"
 
 
 _ARTIFACT_NAME = r"(?:[A-Z][\w.-]*[A-Z0-9][\w-]*|[A-Z][a-z]+[A-Z][\w-]*)"
