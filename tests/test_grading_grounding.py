@@ -182,6 +182,20 @@ def test_a_wrong_number_for_the_same_head_noun_contradicts():
     assert not claims.number_conflict(point, "It trains on 400 million web pairs.")
 
 
+def test_a_percentage_of_the_same_action_is_forgiven_only_by_that_action():
+    """"BERT masks 50% of tokens ... and only 15% during fine-tuning" says the wrong share
+    for the masking the point is about; the right number elsewhere in the answer, for
+    another action, does not excuse it.  The same number for the same action does."""
+    from rag.study import claims, terms
+
+    point = "Mask fifteen percent of the input tokens and predict them."
+    wrong = "BERT masks 50% of the input tokens, but it uses only 15% during fine-tuning."
+    assert terms.number_slots(point)["%^mask"] == {15.0}
+    assert claims.number_conflict(point, wrong) == "different number (50% for 15%)"
+    assert not claims.number_conflict(point, "BERT masks 15% of its input tokens.")
+    assert not claims.number_conflict(point, "About 15 percent of tokens are masked.")
+
+
 def test_a_wrong_number_is_not_excused_by_a_clause_of_its_own_sentence():
     """The clause "CLIP is trained with a contrastive objective" may cover the point, but
     the sentence it belongs to counts 400 thousand pairs where the point says 400

@@ -21,14 +21,18 @@ def number_conflict(point: str, unit: str, known: frozenset[float] = frozenset()
         return why
     said_anywhere = {v for values in u_slots.values() for v in values}
     for slot in p_slots.keys() & u_slots.keys():
-        if any(terms.same_number(a, b) for a in p_slots[slot] for b in said_anywhere):
+        # a percentage of the same action is forgiven only by the same action's number
+        # ("masks 50% in pre-training but 15% in fine-tuning" for "mask 15% of tokens")
+        forgiving = u_slots[slot] if slot.startswith("%^") else said_anywhere
+        if any(terms.same_number(a, b) for a in p_slots[slot] for b in forgiving):
             continue
         if all(any(terms.same_number(b, k) for k in known) for b in u_slots[slot]):
             continue
         if not any(terms.same_number(a, b) for a in p_slots[slot] for b in u_slots[slot]):
-            said = ", ".join(f"{v:g}" for v in sorted(u_slots[slot]))
-            want = ", ".join(f"{v:g}" for v in sorted(p_slots[slot]))
-            what = "" if slot == "%" else " " + slot.lstrip("=^")
+            pct = "%" if slot.startswith("%") else ""
+            said = ", ".join(f"{v:g}{pct}" for v in sorted(u_slots[slot]))
+            want = ", ".join(f"{v:g}{pct}" for v in sorted(p_slots[slot]))
+            what = "" if pct else " " + slot.lstrip("=^")
             return f"different number ({said} for {want}{what})"
     return ""
 
@@ -98,7 +102,7 @@ def _swapped_numbers(p_slots: dict[str, set[float]], u_slots: dict[str, set[floa
     def same(a: set[float], b: set[float]) -> bool:
         return any(terms.same_number(x, y) for x in a for y in b)
 
-    shared = sorted(p_slots.keys() & u_slots.keys())
+    shared = sorted(k for k in p_slots.keys() & u_slots.keys() if not k.startswith("%^"))
     for i, s in enumerate(shared):
         for t in shared[i + 1:]:
             if same(u_slots[s], p_slots[t]) and same(u_slots[t], p_slots[s]) and not (

@@ -239,6 +239,8 @@ def number_slots(text: str) -> dict[str, set[float]]:
         unit = (m.group(2) or "").lower()
         if unit in ("%", "percent"):
             slots.setdefault("%", set()).add(number)
+            if verb := _word_before(spelled, m.start()):  # "masks 50%" vs "mask 15%"
+                slots.setdefault("%^" + verb, set()).add(number)
             continue
         number *= _SCALES.get(unit, 1)
         clause = words(_BREAK.split(spelled[m.end():m.end() + 40])[0])
@@ -247,12 +249,20 @@ def number_slots(text: str) -> dict[str, set[float]]:
             slots.setdefault(stem(after[0]), set()).add(number)
         if head := _head_noun(clause):  # "400 million image-text pairs": pairs, too
             slots.setdefault("=" + stem(head), set()).add(number)
-        before = words(_BREAK.split(spelled[max(0, m.start() - 30):m.start()])[-1])[-3:]
-        while before and before[-1] in _LINKING:
-            before.pop()
-        if before and before[-1] not in FUNCTION_WORDS and len(before[-1]) > 1:
-            slots.setdefault("^" + stem(before[-1]), set()).add(number)  # "FID of 7.27"
+        if before := _word_before(spelled, m.start()):
+            slots.setdefault("^" + before, set()).add(number)  # "FID of 7.27"
     return slots
+
+
+def _word_before(text: str, start: int) -> str:
+    """The stem of the content word right before a number, linking words skipped ("FID
+    of 7.27": fid; "masks only 15%": mask); '' when none."""
+    before = words(_BREAK.split(text[max(0, start - 30):start])[-1])[-3:]
+    while before and before[-1] in _LINKING:
+        before.pop()
+    if before and before[-1] not in FUNCTION_WORDS and len(before[-1]) > 1:
+        return stem(before[-1])
+    return ""
 
 
 def _head_noun(run: list[str]) -> str:
