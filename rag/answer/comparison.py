@@ -68,7 +68,9 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
         plan.leads.append(firsts[1])
     elif contrast is None and len(firsts) == 1:  # one side only: two of its sentences
         plan.leads += [c for c in own[covered[0]] if c is not firsts[0]
-                       and t.statement[c.sentence] and not t.anaphoric[c.sentence]][:1]
+                       and (t.statement[c.sentence] or t.unit[c.sentence]  # its own bullet
+                            == t.unit[firsts[0].sentence])
+                       and not t.anaphoric[c.sentence]][:1]
     plan.missing = [i for i in intent.items if i not in covered]
     named = [m for m in plan.missing if len(m.split()) <= 4]  # a name, not a clause
     if named:
