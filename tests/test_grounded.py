@@ -1245,6 +1245,11 @@ def test_a_dictionary_entry_answers_its_results_and_what_it_is(real_assistant):
     # an entry with no line that says what it is is described by its fields
     smooth = real_assistant.ask("What is SmoothQuant?")
     assert smooth.coverage == "full" and "moving outliers to weights" in smooth.text
+    # "so hard to quantize" asks about quantizing activations, not about hardness: the
+    # problem field leads, not a QLoRA sentence that happens to be close in wording
+    hard = real_assistant.ask("why are llm activations so hard to quantize and whats "
+                              "smoothquant's trick for it")
+    assert hard.text.startswith("Outlier activations make quantization difficult"), hard.text
     # a card's results sentence leads over a guide line that only names the benchmark
     frontier = real_assistant.ask("what are the main results of FrontierMath?")
     assert frontier.text.startswith("At release, leading systems solved under 2%")

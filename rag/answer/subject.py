@@ -468,7 +468,8 @@ def named_terms(backend, question: str, own: Anchors) -> list[str]:
 # "How big is GPT-3?": how large, not about bigness (what sizes are, the results intent).
 _STYLE = re.compile(r"\b(?:in (?:just )?(?:one|a|two|three|a few|simple|plain|layman'?s?|"
                     r"short) (?:sentences?|words?|terms|lines?|paragraphs?)|like I'?m "
-                    r"(?:five|5))\b|(?<=\bhow )(?:big|large)\b", re.I)
+                    r"(?:five|5))\b|(?<=\bhow )(?:big|large)\b|\b(?:so |too |really |that )?"
+                    r"(?:hard|difficult|tricky|tough)(?= to )", re.I)  # "hard to quantize"
 
 
 def defines(text: str, term: str) -> bool:
