@@ -496,6 +496,7 @@ class _StubTable:
         self.names = [frozenset()] * len(statement)
         self.asks = [frozenset()] * len(statement)
         self.terms = [[]] * len(statement)
+        self.subject = [frozenset()] * len(statement)
 
     def explains(self, i, subject):
         return True
@@ -1250,6 +1251,16 @@ def test_a_dictionary_entry_answers_its_results_and_what_it_is(real_assistant):
     hard = real_assistant.ask("why are llm activations so hard to quantize and whats "
                               "smoothquant's trick for it")
     assert hard.text.startswith("Outlier activations make quantization difficult"), hard.text
+
+
+@pytest.mark.integration
+def test_a_sentence_close_in_wording_only_does_not_lead(real_assistant):
+    """A QLoRA sentence about fine-tuning 1,000 models is near "Why do some LLMs normalize
+    queries and keys?" in embedding space but carries none of its terms: the sentence that
+    names query-key normalization leads, though it opens with "this setup"."""
+    answer = real_assistant.ask("Why do some LLMs normalize queries and keys (QK-norm)?")
+    lead = answer.text.split("\n")[0]
+    assert "query-key normalization" in lead and "1,000 models" not in lead, lead
     # a card's results sentence leads over a guide line that only names the benchmark
     frontier = real_assistant.ask("what are the main results of FrontierMath?")
     assert frontier.text.startswith("At release, leading systems solved under 2%")

@@ -19,6 +19,7 @@ from rag.answer.coverage import (
     Anchors,
     decide,
     focus,
+    kin_in,
     leaves_acronym,
     listed,
     states_count,
@@ -252,7 +253,8 @@ class Composer:
         strays = frozenset(c.sentence for c in cands if self.asks_another(c, own, subject))
         ok = [c for c in cands if self.acceptable(c, own, intent)]
         # What keeps a sentence from leading ("In the X paper, ...": not of X's passage).
-        flaws = {c.sentence: (self.other_question(c, intent, strays), t.anaphoric[c.sentence],
+        flaws = {c.sentence: (self.stray_wording(c, own), self.other_question(c, intent, strays),
+                              t.anaphoric[c.sentence],
                               t.about_variant(c.sentence, own),
                               self.unnamed_acronym(c, own),
                               own.focused and (not t.explains(c.sentence, own)
@@ -282,6 +284,16 @@ class Composer:
                       and c.sentence not in strays]
         return self.fitting_lead(accepted, intent, mates, fine, aspect=not own.focused,
                                  strays=strays)
+
+    def stray_wording(self, c: Candidate, subject: Subject) -> bool:
+        """Is ``c`` close to the question in wording only: it carries almost none of its
+        terms (``stray_focus``) and none of its key terms, nor does its subject ("The
+        authors fine-tuned over 1,000 models ..." for "Why do some LLMs normalize queries
+        and keys?")?"""
+        if c.focus >= self.settings.stray_focus or not subject.key:
+            return False
+        own = (*self.table.terms[c.sentence], *self.table.subject[c.sentence])
+        return not any(kin_in(k, own) for k in subject.key)
 
     def echoes(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """Does ``c`` only say back what a "how" or "why" question asks ("Add spatial
