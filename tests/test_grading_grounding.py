@@ -281,3 +281,24 @@ def test_a_clause_is_off_the_subject_only_with_its_whole_sentence():
     alone = "The mistral is a cold wind in Provence."
     flags = grounding.whole_sentence([False, True, True], [sentence, clause, alone])
     assert flags == [False, False, True]
+
+
+def test_beating_what_the_sources_say_it_trails_is_an_opposite_claim():
+    """"ViT beats ResNets when trained on ImageNet alone" swaps the point's "trails" for
+    "beats".  A card that reports both states of the same thing ("trailed the average
+    human rater" without chain-of-thought, "beats the average human rater" with it) makes
+    "beat the average human rater" no contradiction of its first sentence."""
+    from rag.study.claims import contradiction
+
+    point = ("Lacking the inductive biases of CNNs, ViT trails comparable ResNets when "
+             "trained only on ImageNet.")
+    wrong = "It beats ResNets when trained on ImageNet alone."
+    assert contradiction(point, wrong) == "opposite claim (beat for trail)"
+    bbh = ("The paper isolates the part of BIG-Bench where language models still trailed "
+           "the average human rater: 23 tasks.")
+    answer = ("Chain-of-thought prompting lets models like Codex beat the average human "
+              "rater on most of the 23 tasks.")
+    assert contradiction(bbh, answer).startswith("opposite claim")
+    stated = ["With CoT, PaLM 540B beats the average human rater on 10 of the 23 tasks and "
+              "Codex on 17 of 23."]
+    assert contradiction(bbh, answer, stated=stated) == ""

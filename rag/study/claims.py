@@ -343,6 +343,14 @@ def _around(text: str, stem: str, width: int = 3) -> set[str]:
     return {s for s in out if not _inflected(stem, {s})} - terms._GENERIC_STEMS
 
 
+def _stated_of(stem: str, unit: str, stated: Sequence[str]) -> bool:
+    """Does one of the ``stated`` texts (the sources) say ``stem`` of the same thing as
+    ``unit`` does, undenied?"""
+    near = _around(unit, stem)
+    return any(_inflected(stem, terms.content_stems(s)) and stem not in terms.negated_stems(s)
+               and sum(present(t, near) for t in _around(s, stem)) >= 2 for s in stated)
+
+
 def _same_object(point: str, a: str, unit: str, b: str) -> bool:
     """Do antonyms ``a`` (in the point) and ``b`` (in the unit) describe the same thing?
     "freezes the pretrained weights" / "fine-tunes the pretrained weights" do;
@@ -396,14 +404,16 @@ _DENYING = frozenset({*terms.EXPLICIT_NEGATIONS, "without", "lacks", "lacking"})
 
 def contradiction(point: str, unit: str, question: str = "",
                   known: frozenset[float] = frozenset(),
-                  denied_by_sources: frozenset[str] = frozenset(), wording: bool = True
-                  ) -> str:
+                  denied_by_sources: frozenset[str] = frozenset(), wording: bool = True,
+                  stated: Sequence[str] = ()) -> str:
     """Why ``unit`` states the opposite of ``point`` ('' when it does not): a different
     number; an antonym swapped in ("quadratic" for "linear") unless the unit negates it
     ("does not update" for "freezes"); a shared word negated in one but not the other;
     or two or more words the point rules out ("instead of self-supervised pretraining")
     asserted by the unit.  ``known``: numbers the sources state (never a wrong number);
-    ``denied_by_sources``: stems the sources deny (denying them is no contradiction).
+    ``denied_by_sources``: stems the sources deny (denying them is no contradiction);
+    ``stated``: the sources' texts (an antonym they say of the same thing is no swap:
+    "trailed the average human rater" before chain-of-thought, "beats" it with it).
     Without ``wording`` only numbers and quantities count: a point that states the
     problem a method solves, or the state of the art a paper starts from ("RLHF is
     complex: it requires a separate reward model"), is the opposite of what an answer
@@ -425,7 +435,7 @@ def contradiction(point: str, unit: str, question: str = "",
                    and _same_object(point, a, unit, b))
     denying = terms.negated_stems(point, negators=_DENYING)  # "without an explicit ..."
     for a, b in swaps:
-        if b not in neg_u and a not in denying:
+        if b not in neg_u and a not in denying and not _stated_of(b, unit, stated):
             return f"opposite claim ({b} for {a})"
     if swaps or any(terms.antonyms(x) & p_stems for x in neg_u):
         return ""  # "does not update" restates "freezes"; "an implicit reward" restates

@@ -158,7 +158,8 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
                 cfg: InterviewSettings, weigh=_no_rarity,
                 known: frozenset[float] = frozenset(),
                 shares: Sequence[float] = (), misattributed: Sequence[str] = (),
-                denied: frozenset[str] = frozenset()) -> Judgement:
+                denied: frozenset[str] = frozenset(), stated: Sequence[str] = ()
+                ) -> Judgement:
     """The best judgement of one key point over the answer's units (sentences, clauses).
     Covered: cosine >= ``cover_threshold`` and enough distinguishing terms
     (``term_fraction`` of their weight, at least 1, at most ``min_terms``); partly: cosine
@@ -169,7 +170,8 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
     the sources mostly lack (``shares`` above ``unsupported_limit``) earns at most partial
     credit; one that gives its subject a property the sources attribute elsewhere
     (``misattributed``, see ``rag.study.attribution``) earns nothing, and contradicts the
-    point when it carries enough of its terms."""
+    point when it carries enough of its terms.  ``stated``: the other texts of the point's
+    paper (an antonym they state of the same thing is no swap)."""
     weights = _wanted(point.text, question, weigh)
     need = max(1.0, min(cfg.min_terms, cfg.term_fraction * sum(weights.values())))
     relief = cfg.short_point_relief if len(point.text.split()) < 10 else 0.0  # short: lower cos
@@ -186,8 +188,9 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         if sim < min(cfg.partial_threshold, cfg.contradiction_threshold) or found < 1:
             continue
         why = contradiction(point.text, unit, question, known, denied,
-                            wording=point.facet not in ("problem", "background")
-                            ) if found >= need else number_conflict(point.text, unit, known)
+                            wording=point.facet not in ("problem", "background"),
+                            stated=stated) if found >= need \
+            else number_conflict(point.text, unit, known)
         near = sim >= cfg.partial_threshold  # else close enough only to contradict it
         if near and misattributed and misattributed[i] and not why:
             if found < need:
@@ -295,9 +298,11 @@ def judge_points(entry: BankEntry, prep: Prepared, point_vecs: np.ndarray,
     sims = point_vecs @ prep.vectors.T if len(prep.units) else np.zeros((len(point_vecs), 0))
     if known is None:
         known = known_numbers(p.text for p in (*entry.key_points, *entry.support))
-    denied = denied_in(p.text for p in (*entry.key_points, *entry.support))
+    sources = (*entry.key_points, *entry.support)
+    denied = denied_in(p.text for p in sources)
     judged = [judge_point(point, entry.question, sims[i], prep.units, cfg, weigh, known,
-                          prep.shares, prep.misattributed, denied)
+                          prep.shares, prep.misattributed, denied,
+                          [p.text for p in sources if p.title == point.title and p is not point])
               for i, point in enumerate(entry.key_points)]
     judged = cap_per_sentence(judged, prep.sentence, cfg.points_per_sentence)
     if owners:

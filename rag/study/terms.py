@@ -82,6 +82,8 @@ ANTONYM_WORDS = [
     ("dependent", "independent"), ("depend", "independent"), ("depend", "time-invariant"),
     ("input-dependent", "input-independent"), ("input-dependent", "time-invariant"),
     ("time-varying", "time-invariant"),
+    ("trails", "beats"), ("trails", "outperforms"), ("lags", "beats"), ("lags", "outperforms"),
+    ("underperforms", "beats"), ("loses", "beats"),
 ]
 _IRREGULAR = {"frozen": "freez", "froze": "freez", "matrices": "matrix", "indices": "index",
               "vertices": "vertex", "larger": "larg", "smaller": "small", "fewer": "few",
