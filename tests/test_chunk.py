@@ -96,6 +96,9 @@ def test_chunk_arxiv_ids_follow_their_links(stub_home, embedder):
     ("Adapters help, e.g. LoRA reduces memory. Next sentence here.",
      ["Adapters help, e.g. LoRA reduces memory.", "Next sentence here."]),
     ("1. Numbered item text here\n\n...", ["Numbered item text here"]),
+    # a comment in prose inside a code sample states a fact of the guide; code does not
+    ("return generated\n# Used to create Alpaca dataset (52k examples from 175 seeds)",
+     ["return generated", "Used to create Alpaca dataset (52k examples from 175 seeds)"]),
 ])
 def test_split_sentences(text, expected):
     assert split_sentences(text) == expected
@@ -108,6 +111,8 @@ def test_answer_sentence_filter():
     assert not is_answer_sentence("How does RLHF work? What are its limitations?")
     assert not is_answer_sentence('", "How does RAG help with hallucinations?"')
     assert not is_answer_sentence("model = AutoModel.from_pretrained(name)")
+    assert is_answer_sentence(split_sentences("# Only train 0.1% (70M parameters)")[0])
+    assert not is_answer_sentence("# Only train 0.1% (70M parameters)")
 
 
 def test_sentence_vectors_are_normalised(embedder):

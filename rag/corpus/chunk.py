@@ -26,6 +26,7 @@ PATH_SEP = " › "
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 _ABBREV_END = re.compile(r"(?:\b(?:e\.g|i\.e|vs|etc|et al|Dr|Mr|Fig|Eq|cf|approx|No)\.)\s*$", re.I)
 _CHECKBOX = re.compile(r"^\[[ xX]\]\s+")
+_COMMENT = re.compile(r"^#+\s+(?=[A-Za-z])")  # a code comment's marker
 _CODE_LIKE = re.compile(
     r"^(?:import |from \S+ import |def |class |return\b|print\(|@|#)|[=({\[]\s*$|^\w+\s*=\s*\S"
     r"|^\S+\(.*\)$"
@@ -229,6 +230,8 @@ def split_sentences(text: str, light: bool = False) -> list[str]:
     out: list[str] = []
     for line in text.splitlines():
         line = _CHECKBOX.sub("", _LIST_MARKER.sub("", line)).strip()
+        if not light:  # "# Used to create Alpaca dataset (52k examples ...)": a comment
+            line = _COMMENT.sub("", line)  # in prose is a statement of the guide's
         if not clean.is_meaningful(line):
             continue
         parts = _regex_split(line) if light else _punkt()(line)
