@@ -354,6 +354,9 @@ def test_can_explain_and_names_written_as_one_unit():
     assert not can_explain("Second-order methods (K-FAC, Natural gradient)", labelled=False)
     assert can_explain("State space models with selection", labelled=True)
     assert can_explain("Mamba is a selective state space model", labelled=False)
+    # a name and what it does explains the name ("how does self-instruct work?")
+    assert can_explain("Self-Instruct: Generate training data from model itself", False)
+    assert not can_explain("FlashAttention: O(n) memory", labelled=False)
     stem = lambda t: list(stem_tokens(t))  # noqa: E731
     assert name_phrases("What is a Decision Transformer?", stem) == [
         frozenset({"decis", "transform"})]
@@ -1261,6 +1264,14 @@ def test_a_sentence_close_in_wording_only_does_not_lead(real_assistant):
     answer = real_assistant.ask("Why do some LLMs normalize queries and keys (QK-norm)?")
     lead = answer.text.split("\n")[0]
     assert "query-key normalization" in lead and "1,000 models" not in lead, lead
+
+
+@pytest.mark.integration
+def test_a_named_line_explains_its_name(real_assistant):
+    """The guide's "Self-Instruct: Generate training data from model itself" (a line of a
+    code sample's comments) explains Self-Instruct: the answer is not "mentioned"."""
+    answer = real_assistant.ask("how does self-instruct work")
+    assert answer.coverage == "full" and answer.text.startswith("Self-Instruct: Generate")
     # a card's results sentence leads over a guide line that only names the benchmark
     frontier = real_assistant.ask("what are the main results of FrontierMath?")
     assert frontier.text.startswith("At release, leading systems solved under 2%")

@@ -163,7 +163,12 @@ def can_explain(text: str, labelled: bool) -> bool:
     """Can this sentence explain anything?  A labelled field of a guide ("Key idea: ...")
     or a statement (a verb, or nine words or more) can; a short verbless line of a
     syllabus list ("Second-order methods (K-FAC, Natural gradient)") only names."""
-    return labelled or len(text.split()) >= 9 or bool(_VERB.search(text))
+    return labelled or len(text.split()) >= 9 or bool(_VERB.search(text)) \
+        or bool(_NAMED_LINE.match(text))
+
+
+# A name and what it does ("Self-Instruct: Generate training data from model itself").
+_NAMED_LINE = re.compile(r"^[A-Z][\w.+-]*[A-Z][\w.+-]*(?: [\w.+-]+)?: [A-Z][a-z]+(?: \S+){3,}$")
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
