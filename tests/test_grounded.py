@@ -1267,6 +1267,19 @@ def test_a_sentence_close_in_wording_only_does_not_lead(real_assistant):
 
 
 @pytest.mark.integration
+def test_a_rare_name_no_lead_writes_is_reported_as_mentioned(real_assistant):
+    """Reflexion is named only in Voyager's card: "How does Reflexion let LLM agents learn
+    from their mistakes?" is no longer answered with a Multi-IF sentence about mistakes; an
+    author's name ("by Karras et al.") is no such name."""
+    answer = real_assistant.ask("How does Reflexion let LLM agents learn from their mistakes?")
+    assert answer.abstained and answer.coverage == "mentioned", answer.text
+    assert "Reflexion" in answer.text.split("\n")[0]
+    edm = real_assistant.ask("In the EDM paper by Karras et al. on the design space of "
+                             "diffusion models, what were the main findings?")
+    assert not edm.abstained, edm.text
+
+
+@pytest.mark.integration
 def test_a_named_line_explains_its_name(real_assistant):
     """The guide's "Self-Instruct: Generate training data from model itself" (a line of a
     code sample's comments) explains Self-Instruct: the answer is not "mentioned"."""

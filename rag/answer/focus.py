@@ -76,6 +76,10 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
                 if n == 0:
                     opening = clauses[kind].surface if clauses[kind].focused else None
         plan = single(backend.composer, intent, cands, label, subject, clauses)
+        if plan.lead is not None and "comparison" not in intent.kinds \
+                and (rare := unwritten_name(backend, bare, plan.lead)):
+            weak, named = True, [r for r, h in enumerate(hits)  # about a neighbour
+                                 if re.search(rf"\b{re.escape(rare)}", h.chunk.text, re.I)]
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
     listed = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
         else None
@@ -84,6 +88,24 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
+
+
+# A capitalised word inside a sentence (not its first word): a name ("How does Reflexion").
+# An author ("by Karras et al.") is no name of a method.
+_CAPITALISED = re.compile(r"(?<=[a-z0-9,;'] )(?<!\bby )[A-Z][a-z]{3,}\b(?! et al\b)")
+
+
+def unwritten_name(backend, bare: str, lead) -> str:
+    """A rare name the question writes capitalised inside a sentence ("How does Reflexion
+    let agents learn ...?") that the lead, its card and its passage never write: the
+    answer would be about a neighbour.  The name as written, '' when there is none."""
+    cut = backend.focus.coined_weight * backend.max_idf
+    near = backend.composer.table.around(lead.sentence)
+    for word in _CAPITALISED.findall(bare):
+        stems = [t for t in backend._tokenize(word) if backend.idf.get(t, 0.0) >= cut]
+        if stems and not any(w.startswith(t) for w in near for t in stems):
+            return word
+    return ""
 
 
 # "why is it ...", "what does it ...", "how do they ...": the pronoun is what is asked about
