@@ -1274,6 +1274,10 @@ def test_a_rare_name_no_lead_writes_is_reported_as_mentioned(real_assistant):
     answer = real_assistant.ask("How does Reflexion let LLM agents learn from their mistakes?")
     assert answer.abstained and answer.coverage == "mentioned", answer.text
     assert "Reflexion" in answer.text.split("\n")[0]
+    colbert = real_assistant.ask("ColBERT is often recommended for retrieval. How does its "
+                                 "late-interaction scoring between query and document token "
+                                 "embeddings work?")
+    assert colbert.abstained, colbert.text  # not Dense Passage Retrieval's sentence
     edm = real_assistant.ask("In the EDM paper by Karras et al. on the design space of "
                              "diffusion models, what were the main findings?")
     assert not edm.abstained, edm.text

@@ -91,17 +91,20 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
 
 
 # A capitalised word inside a sentence (not its first word): a name ("How does Reflexion").
+_MIXED_CASE = re.compile(r"\b[\w-]*(?:[a-z][A-Z]|[A-Z]{2,}[a-z])[\w-]*")
 # An author ("by Karras et al.") is no name of a method.
 _CAPITALISED = re.compile(r"(?<=[a-z0-9,;'] )(?<!\bby )[A-Z][a-z]{3,}\b(?! et al\b)")
 
 
 def unwritten_name(backend, bare: str, lead) -> str:
     """A rare name the question writes capitalised inside a sentence ("How does Reflexion
-    let agents learn ...?") that the lead, its card and its passage never write: the
+    let agents learn ...?") or in mixed case anywhere ("ColBERT is often recommended ...")
+    that the lead, its card and its passage never write: the
     answer would be about a neighbour.  The name as written, '' when there is none."""
     cut = backend.focus.coined_weight * backend.max_idf
     near = backend.composer.table.around(lead.sentence)
-    for word in _CAPITALISED.findall(bare):
+    words = _CAPITALISED.findall(bare) + _MIXED_CASE.findall(bare)  # "ColBERT" anywhere
+    for word in words:
         stems = [t for t in backend._tokenize(word) if backend.idf.get(t, 0.0) >= cut]
         if stems and not any(w.startswith(t) for w in near for t in stems):
             return word
