@@ -1278,6 +1278,10 @@ def test_a_rare_name_no_lead_writes_is_reported_as_mentioned(real_assistant):
                                  "late-interaction scoring between query and document token "
                                  "embeddings work?")
     assert colbert.abstained, colbert.text  # not Dense Passage Retrieval's sentence
+    # a lead that writes the name only as a bare item of a list ("... for RAG — HyDE,
+    # chunking, rerankers, multimodal data ...") does not explain it either
+    hyde = real_assistant.ask("How does HyDE improve retrieval in a RAG pipeline?")
+    assert hyde.abstained and hyde.coverage == "mentioned", hyde.text
     edm = real_assistant.ask("In the EDM paper by Karras et al. on the design space of "
                              "diffusion models, what were the main findings?")
     assert not edm.abstained, edm.text

@@ -18,6 +18,7 @@ from rag.answer import compose as layout
 from rag.answer.comparison import Plan, compare
 from rag.answer.coverage import (
     SPECIFIC,
+    listed,
     unknown_compound,
     unknown_items,
     unknown_subject,
@@ -106,8 +107,9 @@ def unwritten_name(backend, bare: str, lead) -> str:
     words = _CAPITALISED.findall(bare) + _MIXED_CASE.findall(bare)  # "ColBERT" anywhere
     for word in words:
         stems = [t for t in backend._tokenize(word) if backend.idf.get(t, 0.0) >= cut]
-        if stems and not any(w.startswith(t) for w in near for t in stems):
-            return word
+        if stems and (not any(w.startswith(t) for w in near for t in stems)
+                      or listed(re.sub(r"\s+[—–]\s+", ": ", lead.text), word)):
+            return word  # not written, or only as a bare item of a list
     return ""
 
 
