@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -124,6 +125,15 @@ def kin(a: str, b: str) -> bool:
 def kin_in(term: str, words) -> str:
     """The first of ``words`` of ``term``'s family (``kin``), '' when none is."""
     return next((w for w in words if w[:6] == term[:6] and kin(term, w)), "")
+
+
+def wording_only(focus_share: float, floor: float, key: Sequence[str],
+                 words: Sequence[str]) -> bool:
+    """Is a sentence close to the question in wording only: it carries under ``floor``
+    of the subject's terms (``focus_share``) and none of its ``key`` terms among its
+    ``words`` (its own and its subject's): "The authors fine-tuned over 1,000 models ..."
+    for "Why do some LLMs normalize queries and keys?"."""
+    return focus_share < floor and bool(key) and not any(kin_in(k, words) for k in key)
 
 
 def explains(term: str, sentence: Sequence[str], subject: frozenset[str],
@@ -345,3 +355,35 @@ def _bare_item(text: str, mention: re.Match, phrase: str) -> bool:
     return len(items) >= 3 and "(gloss)" not in item \
         and len(item.split()) <= len(phrase.split()) + 2
 
+
+def defines(text: str, term: str) -> bool:
+    """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
+    are ...", "... introduces GraphRAG", "X, from Google, is ...", "X, a/which ..." or
+    "X (gloss)": a name followed by a lower-case description of what it does ("Reward
+    Model (train a model to predict human preferences)"), not by its expansion ("RAG
+    (Retrieval ...)"); "a/the long form (X) whose/that/is ..." introducing its acronym."""
+    gloss, appositive, introduced, stated = _definition_patterns(term)
+    if any(g.group(1)[:1].islower() and len(g.group(1).split()) >= 3
+           for g in gloss.finditer(text)):
+        return True
+    return any(p.search(text) for p in (appositive, introduced, stated))
+
+
+@lru_cache(maxsize=4096)
+def _definition_patterns(term: str) -> tuple[re.Pattern, ...]:
+    """``defines``' patterns for one term, compiled once (re's own cache holds 512)."""
+    t = re.escape(term)
+    return (
+        re.compile(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", re.I),
+        # "HumanEval, a new benchmark of ...", "X, which also ..."
+        re.compile(rf"\b{t}[\w-]*(?:\s+[\w-]+){{0,2}}?(?:\s*\([^()]*\))?,\s+(?:an?|which)\s+[a-z]",
+                   re.I),
+        # "a lightweight Querying Transformer (Q-Former) whose ..."
+        re.compile(rf"\b(?:an?)\s+(?:[\w-]+\s+){{1,6}}\((?:[\w]+-)?{t}[\w-]*\)"
+                   rf"(?:\s+(?:is|are|was|were|that|which|whose)\b|,)", re.I),
+        re.compile(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
+                   rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
+                   # "processed by a router that directs it to the most relevant experts"
+                   rf"\ban?\s+{t}[\w-]*\s+(?:that|which)\s+[a-z]+s\b|"
+                   rf"\b(?:introduces?|introduced|proposes?|proposed|presents?|defines?|"
+                   rf"defined|coins?|coined|dubs?|dubbed)\s+(?:\S+\s+){{0,3}}?{t}", re.I))

@@ -18,6 +18,7 @@ from rag.answer import compose as layout
 from rag.answer.comparison import Plan, compare
 from rag.answer.coverage import (
     SPECIFIC,
+    defines,
     listed,
     unknown_compound,
     unknown_items,
@@ -29,7 +30,6 @@ from rag.answer.subject import (
     Subject,
     appended_names,
     bare_question,
-    defines,
     glossary_stems,
     question_subject,
     subject_label,

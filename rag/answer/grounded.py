@@ -2,14 +2,15 @@
 subject, decide coverage, and lay the answer out (``rag.answer.compose``).
 
 ``rag.answer.sentences.SentenceTable`` holds what is known of every index sentence at
-load time; ``Composer.compose`` turns scored candidates into a ``Composition``.
+load time; ``Composer`` picks the lead and the key points among scored candidates
+(``rag.answer.focus.plan_answer`` drafts the answer from them).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,15 +19,16 @@ from rag.answer.coverage import (
     SPECIFIC,
     Anchors,
     decide,
+    defines,
     focus,
-    kin_in,
     leaves_acronym,
     listed,
     states_count,
+    wording_only,
 )
 from rag.answer.intent import Intent
 from rag.answer.sentences import SentenceTable
-from rag.answer.subject import Subject, defines
+from rag.answer.subject import Subject
 from rag.answer.versions import (
     interposed,
     other_name,
@@ -56,17 +58,6 @@ class Candidate:
 # Intents whose lead is the passage's sentence of the best-fitting facet (its results),
 # not merely the first that fits (for "how does X work", its method).
 _BEST_FACET = frozenset({"results", "verdict", "mechanism"})
-
-
-@dataclass
-class Composition:
-    """What the composer decided: the answer text, the sentences it used, coverage."""
-
-    text: str
-    used: list[Candidate] = field(default_factory=list)
-    coverage: str = "full"
-    missing: tuple[str, ...] = ()
-    named_in: list[int] = field(default_factory=list)  # hit ranks naming the subject
 
 
 class Composer:
@@ -253,8 +244,9 @@ class Composer:
         strays = frozenset(c.sentence for c in cands if self.asks_another(c, own, subject))
         ok = [c for c in cands if self.acceptable(c, own, intent)]
         # What keeps a sentence from leading ("In the X paper, ...": not of X's passage).
-        flaws = {c.sentence: (self.stray_wording(c, own), self.other_question(c, intent, strays),
-                              t.anaphoric[c.sentence],
+        flaws = {c.sentence: (wording_only(c.focus, self.settings.stray_focus, own.key,
+                                           (*t.terms[c.sentence], *t.subject[c.sentence])),
+                              self.other_question(c, intent, strays), t.anaphoric[c.sentence],
                               t.about_variant(c.sentence, own),
                               self.unnamed_acronym(c, own),
                               own.focused and (not t.explains(c.sentence, own)
@@ -284,16 +276,6 @@ class Composer:
                       and c.sentence not in strays]
         return self.fitting_lead(accepted, intent, mates, fine, aspect=not own.focused,
                                  strays=strays)
-
-    def stray_wording(self, c: Candidate, subject: Subject) -> bool:
-        """Is ``c`` close to the question in wording only: it carries almost none of its
-        terms (``stray_focus``) and none of its key terms, nor does its subject ("The
-        authors fine-tuned over 1,000 models ..." for "Why do some LLMs normalize queries
-        and keys?")?"""
-        if c.focus >= self.settings.stray_focus or not subject.key:
-            return False
-        own = (*self.table.terms[c.sentence], *self.table.subject[c.sentence])
-        return not any(kin_in(k, own) for k in subject.key)
 
     def echoes(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """Does ``c`` only say back what a "how" or "why" question asks ("Add spatial
@@ -510,4 +492,4 @@ def coverage_label(lead: Candidate | None, missing: Sequence[str], weak: bool, n
     return decide(lead is not None, missing, weak, named, unknown)
 
 
-__all__ = ["Candidate", "Composer", "Composition", "Subject", "coverage_label", "layout"]
+__all__ = ["Candidate", "Composer", "Subject", "coverage_label", "defines", "layout"]

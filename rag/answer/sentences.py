@@ -12,12 +12,13 @@ from collections.abc import Callable, Sequence
 from rag.answer.coverage import (
     Anchors,
     can_explain,
+    defines,
     explained_share,
     explains_subject,
     is_statement,
 )
 from rag.answer.intent import FACET_FIT, clause_intents
-from rag.answer.subject import Subject, defines
+from rag.answer.subject import Subject
 from rag.answer.versions import (
     another_version,
     base_only,

@@ -470,36 +470,3 @@ _STYLE = re.compile(r"\b(?:in (?:just )?(?:one|a|two|three|a few|simple|plain|la
                     r"short) (?:sentences?|words?|terms|lines?|paragraphs?)|like I'?m "
                     r"(?:five|5))\b|(?<=\bhow )(?:big|large)\b|\b(?:so |too |really |that )?"
                     r"(?:hard|difficult|tricky|tough)(?= to )", re.I)  # "hard to quantize"
-
-
-def defines(text: str, term: str) -> bool:
-    """Does the sentence define ``term`` (a stem)?  "Mamba is ...", "MoE (...) models
-    are ...", "... introduces GraphRAG", "X, from Google, is ...", "X, a/which ..." or
-    "X (gloss)": a name followed by a lower-case description of what it does ("Reward
-    Model (train a model to predict human preferences)"), not by its expansion ("RAG
-    (Retrieval ...)"); "a/the long form (X) whose/that/is ..." introducing its acronym."""
-    gloss, appositive, introduced, stated = _definition_patterns(term)
-    if any(g.group(1)[:1].islower() and len(g.group(1).split()) >= 3
-           for g in gloss.finditer(text)):
-        return True
-    return any(p.search(text) for p in (appositive, introduced, stated))
-
-
-@lru_cache(maxsize=4096)
-def _definition_patterns(term: str) -> tuple[re.Pattern, ...]:
-    """``defines``' patterns for one term, compiled once (re's own cache holds 512)."""
-    t = re.escape(term)
-    return (
-        re.compile(rf"\b{t}[\w-]*(?:\s+[\w-]+)?\s*\(([^()]*)\)", re.I),
-        # "HumanEval, a new benchmark of ...", "X, which also ..."
-        re.compile(rf"\b{t}[\w-]*(?:\s+[\w-]+){{0,2}}?(?:\s*\([^()]*\))?,\s+(?:an?|which)\s+[a-z]",
-                   re.I),
-        # "a lightweight Querying Transformer (Q-Former) whose ..."
-        re.compile(rf"\b(?:an?)\s+(?:[\w-]+\s+){{1,6}}\((?:[\w]+-)?{t}[\w-]*\)"
-                   rf"(?:\s+(?:is|are|was|were|that|which|whose)\b|,)", re.I),
-        re.compile(rf"\b{t}[\w-]*(?:\s+\w+)?(?:\s*\([^()]*\))?(?:,[^,]{{1,60}},)?\s+"
-                   rf"(?:is|are|was|were|refers to|means|denotes|stands for)\b|"
-                   # "processed by a router that directs it to the most relevant experts"
-                   rf"\ban?\s+{t}[\w-]*\s+(?:that|which)\s+[a-z]+s\b|"
-                   rf"\b(?:introduces?|introduced|proposes?|proposed|presents?|defines?|"
-                   rf"defined|coins?|coined|dubs?|dubbed)\s+(?:\S+\s+){{0,3}}?{t}", re.I))

@@ -162,8 +162,8 @@ class FocusSettings(_Section):
                                      "when its subject focus is within this margin of the "
                                      "best candidate's.")
     stray_focus: float = Field(0.2, ge=0, le=1, description="A sentence carrying less than "
-                               "this share of the question's subject terms, and not its "
-                               "heaviest key term, is close in wording only: it leads only "
+                               "this share of the question's subject terms, and none of its "
+                               "key terms, is close in wording only: it leads only "
                                "when no other acceptable sentence can.")
     subject_terms: int = Field(4, ge=0, description="A question whose own words hold at most "
                                "this many anchor terms is focused on a named subject...")
