@@ -402,6 +402,26 @@ def _lessened(point: str, unit: str) -> set[str]:
 _DENYING = frozenset({*terms.EXPLICIT_NEGATIONS, "without", "lacks", "lacking"})
 
 
+def _antonym_swap(point: str, unit: str, p_stems: set[str], u_stems: set[str],
+                  context: set[str], neg_u: set[str], stated: Sequence[str]) -> str | None:
+    """``contradiction``'s antonym step: "opposite claim (b for a)" for an antonym of the
+    point's word swapped in of the same thing, unless the unit negates it, the point
+    denies its own word, or the point's paper ``stated`` it too; '' when the unit restates
+    the point with an antonym ("does not update" for "freezes", "an implicit reward" for
+    "without an explicit reward model"); None when no antonym is involved."""
+    swaps = sorted((a, b) for a in p_stems - context for b in terms.antonyms(a) - context
+                   if _inflected(b, u_stems) and not present(a, u_stems)
+                   and not present(b, p_stems)
+                   and _same_object(point, a, unit, b))
+    denying = terms.negated_stems(point, negators=_DENYING)  # "without an explicit ..."
+    for a, b in swaps:
+        if b not in neg_u and a not in denying and not _stated_of(b, unit, stated):
+            return f"opposite claim ({b} for {a})"
+    if swaps or any(terms.antonyms(x) & p_stems for x in neg_u):
+        return ""
+    return None
+
+
 def contradiction(point: str, unit: str, question: str = "",
                   known: frozenset[float] = frozenset(),
                   denied_by_sources: frozenset[str] = frozenset(), wording: bool = True,
@@ -429,17 +449,9 @@ def contradiction(point: str, unit: str, question: str = "",
     p_stems, u_stems = terms.content_stems(point), terms.content_stems(unit)
     context = terms.content_stems(question)
     neg_p, neg_u = terms.negated_stems(point), terms.negated_stems(unit)
-    swaps = sorted((a, b) for a in p_stems - context for b in terms.antonyms(a) - context
-                   if _inflected(b, u_stems) and not present(a, u_stems)
-                   and not present(b, p_stems)
-                   and _same_object(point, a, unit, b))
-    denying = terms.negated_stems(point, negators=_DENYING)  # "without an explicit ..."
-    for a, b in swaps:
-        if b not in neg_u and a not in denying and not _stated_of(b, unit, stated):
-            return f"opposite claim ({b} for {a})"
-    if swaps or any(terms.antonyms(x) & p_stems for x in neg_u):
-        return ""  # "does not update" restates "freezes"; "an implicit reward" restates
-        # "without an explicit reward model"
+    swapped = _antonym_swap(point, unit, p_stems, u_stems, context, neg_u, stated)
+    if swapped is not None:
+        return swapped
     shared = {s for s in u_stems if s in p_stems or _derived(s, p_stems)} \
         - terms._GENERIC_STEMS - context
     denied = shared & terms.negated_stems(unit, explicit=True) - neg_p - _negated_clause_stems(
@@ -454,6 +466,18 @@ def contradiction(point: str, unit: str, question: str = "",
     if len(excluded) >= 2:  # "self-supervised pretraining" where the source says "instead of"
         return f"states what the source rules out ({', '.join(sorted(excluded))})"
     return ""
+
+
+def opposite(point: str, facet: str, unit: str, question: str, enough: bool,
+             known: frozenset[float], denied: frozenset[str], stated: Sequence[str]) -> str:
+    """Why ``unit`` states the opposite of a key point ('' when it does not): every check
+    of ``contradiction`` when the unit carries ``enough`` of the point's terms (wording
+    too, unless the point is a problem or background facet), else only a number given
+    for the same thing."""
+    if not enough:
+        return number_conflict(point, unit, known)
+    return contradiction(point, unit, question, known, denied,
+                         wording=facet not in ("problem", "background"), stated=stated)
 
 
 def plainly_wrong(why: str, unit: str) -> bool:

@@ -44,7 +44,7 @@ from rag.study.claims import (
     denied_in,
     first_reversal,
     known_numbers,
-    number_conflict,
+    opposite,
     plainly_wrong,
     present,
     sentence_units,
@@ -170,8 +170,7 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
     the sources mostly lack (``shares`` above ``unsupported_limit``) earns at most partial
     credit; one that gives its subject a property the sources attribute elsewhere
     (``misattributed``, see ``rag.study.attribution``) earns nothing, and contradicts the
-    point when it carries enough of its terms.  ``stated``: the other texts of the point's
-    paper (an antonym they state of the same thing is no swap)."""
+    point when it carries enough of its terms.  ``stated``: the point's paper's other texts."""
     weights = _wanted(point.text, question, weigh)
     need = max(1.0, min(cfg.min_terms, cfg.term_fraction * sum(weights.values())))
     relief = cfg.short_point_relief if len(point.text.split()) < 10 else 0.0  # short: lower cos
@@ -187,10 +186,8 @@ def judge_point(point: KeyPoint, question: str, sims: np.ndarray, units: Sequenc
         sim, found = float(sims[i]) + relief, sum(weights[t] for t in hits)
         if sim < min(cfg.partial_threshold, cfg.contradiction_threshold) or found < 1:
             continue
-        why = contradiction(point.text, unit, question, known, denied,
-                            wording=point.facet not in ("problem", "background"),
-                            stated=stated) if found >= need \
-            else number_conflict(point.text, unit, known)
+        why = opposite(point.text, point.facet, unit, question, found >= need, known, denied,
+                       stated)
         near = sim >= cfg.partial_threshold  # else close enough only to contradict it
         if near and misattributed and misattributed[i] and not why:
             if found < need:
