@@ -82,34 +82,34 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
             weak, named = True, [r for r, h in enumerate(hits)  # about a neighbour
                                  if re.search(rf"\b{re.escape(rare)}", h.chunk.text, re.I)]
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
-    listed = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
+    topics = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
         else None
-    if listed is not None:
-        return _list_draft(Draft, backend.name, hits, conf, *listed)
+    if topics is not None:
+        return _list_draft(Draft, backend.name, hits, conf, *topics)
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
 
 
-# A capitalised word inside a sentence (not its first word): a name ("How does Reflexion").
+# A name written in mixed case ("ColBERT", "HyDE"), anywhere in the question.
 _MIXED_CASE = re.compile(r"\b[\w-]*(?:[a-z][A-Z]|[A-Z]{2,}[a-z])[\w-]*")
-# An author ("by Karras et al.") is no name of a method.
+# A capitalised word inside a sentence, not its first word ("How does Reflexion ..."); an
+# author ("by Karras et al.") is no name of a method.
 _CAPITALISED = re.compile(r"(?<=[a-z0-9,;'] )(?<!\bby )[A-Z][a-z]{3,}\b(?! et al\b)")
 
 
 def unwritten_name(backend, bare: str, lead) -> str:
     """A rare name the question writes capitalised inside a sentence ("How does Reflexion
     let agents learn ...?") or in mixed case anywhere ("ColBERT is often recommended ...")
-    that the lead, its card and its passage never write: the
-    answer would be about a neighbour.  The name as written, '' when there is none."""
+    that the lead, its card and its passage never write, or write only as a bare item of
+    a list: the answer would be about a neighbour.  The name as written, '' when none."""
     cut = backend.focus.coined_weight * backend.max_idf
     near = backend.composer.table.around(lead.sentence)
-    words = _CAPITALISED.findall(bare) + _MIXED_CASE.findall(bare)  # "ColBERT" anywhere
-    for word in words:
+    for word in _CAPITALISED.findall(bare) + _MIXED_CASE.findall(bare):
         stems = [t for t in backend._tokenize(word) if backend.idf.get(t, 0.0) >= cut]
         if stems and (not any(w.startswith(t) for w in near for t in stems)
                       or listed(re.sub(r"\s+[—–]\s+", ": ", lead.text), word)):
-            return word  # not written, or only as a bare item of a list
+            return word
     return ""
 
 
