@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rag.answer import compose as layout
-from rag.answer.coverage import Anchors, decide, explains, question_anchors
+from rag.answer.coverage import Anchors, decide, explains, question_anchors, wording_only
 from rag.answer.intent import detect_intent
 from rag.evaluation.metrics import answer_scores, lead_hit, noise_lead
 from rag.search.query import correct_typos, normalize, not_a_question, stem_tokens, vocabulary
@@ -253,6 +253,15 @@ def test_anchor_key_terms():
     anchors = Anchors({"a": 1.0, "b": 0.5, "c": 0.4, "d": 0.1, "e": 0.1})
     assert anchors.key_terms(0.6) == ["a", "b"]
     assert len(anchors.key_terms(1.0, most=3)) == 3
+
+
+def test_wording_only_counts_a_short_key_term_written_exactly():
+    """"gaia" and "rnn" are under six letters, so no word family (``kin``) reaches them:
+    written exactly, they still count."""
+    assert not wording_only(0.1, 0.2, ["organis", "gaia"], ["gaia", "has", "466"])
+    assert not wording_only(0.1, 0.2, ["superposit"], ["superpos"])
+    assert wording_only(0.1, 0.2, ["rnn"], ["recurr", "transform"])
+    assert not wording_only(0.3, 0.2, ["rnn"], ["recurr"])
 
 
 def test_layout_direct_answer_points_and_table():
@@ -1264,6 +1273,26 @@ def test_a_sentence_close_in_wording_only_does_not_lead(real_assistant):
     answer = real_assistant.ask("Why do some LLMs normalize queries and keys (QK-norm)?")
     lead = answer.text.split("\n")[0]
     assert "query-key normalization" in lead and "1,000 models" not in lead, lead
+
+
+@pytest.mark.integration
+def test_a_lead_whose_passage_is_close_in_wording_only_is_a_neighbour(real_assistant):
+    """When the best sentence left carries under stray_focus of the subject's terms and
+    neither it nor its card or passage writes a key term, the answer is about a neighbour:
+    a consistency-model card does not answer the reparameterization trick (named only in
+    the VAE syllabus: ``mentioned``, with that place), nor an instruction-search card
+    speculative decoding (named nowhere: ``none``)."""
+    vae = real_assistant.ask("why do vaes need the reparameterization trick, cant you just "
+                             "backprop through the sampling step")
+    assert vae.abstained and vae.coverage == "mentioned", vae.text
+    assert "VAE" in vae.text and "1-step generation" not in vae.text
+    spec = real_assistant.ask("How does speculative decoding use a draft model to speed up "
+                              "generation?")
+    assert spec.abstained and spec.coverage == "none", spec.text
+    # a lead that writes a short key term exactly ("GAIA") is no stray
+    gaia = real_assistant.ask("What is GAIA trying to measure that exam-style benchmarks "
+                              "like MMLU miss?")
+    assert not gaia.abstained and "GAIA" in gaia.text.split("\n")[0], gaia.text
 
 
 @pytest.mark.integration

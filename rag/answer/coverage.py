@@ -133,7 +133,8 @@ def wording_only(focus_share: float, floor: float, key: Sequence[str],
     of the subject's terms (``focus_share``) and none of its ``key`` terms among its
     ``words`` (its own and its subject's): "The authors fine-tuned over 1,000 models ..."
     for "Why do some LLMs normalize queries and keys?"."""
-    return focus_share < floor and bool(key) and not any(kin_in(k, words) for k in key)
+    return focus_share < floor and bool(key) \
+        and not any(k in words or kin_in(k, words) for k in key)
 
 
 def explains(term: str, sentence: Sequence[str], subject: frozenset[str],

@@ -23,6 +23,7 @@ from rag.answer.coverage import (
     unknown_compound,
     unknown_items,
     unknown_subject,
+    wording_only,
 )
 from rag.answer.grounded import Candidate, Composer, coverage_label
 from rag.answer.intent import Intent, detect_intent
@@ -81,6 +82,10 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
                 and (rare := unwritten_name(backend, bare, plan.lead)):
             weak, named = True, [r for r, h in enumerate(hits)  # about a neighbour
                                  if re.search(rf"\b{re.escape(rare)}", h.chunk.text, re.I)]
+        elif plan.lead is not None and "comparison" not in intent.kinds \
+                and neighbour_lead(backend, plan.lead, subject):
+            weak = True  # close to the question in wording only, and so is its passage
+            named = named or listing_passages(backend, subject, hits)
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
     topics = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
         else None
@@ -111,6 +116,26 @@ def unwritten_name(backend, bare: str, lead) -> str:
                       or listed(re.sub(r"\s+[—–]\s+", ": ", lead.text), word)):
             return word
     return ""
+
+
+def neighbour_lead(backend, lead, subject: Subject) -> bool:
+    """Is the lead close to the question in wording only (``wording_only``: under
+    ``stray_focus`` of the subject's terms) while its card or passage writes none of the
+    subject's key terms either?  Then it is about a neighbour ("1-step generation with
+    optional refinement steps" for "why do VAEs need the reparameterization trick?", an
+    instruction-search card for "how does speculative decoding's draft model ...")."""
+    table = backend.composer.table
+    return wording_only(lead.focus, backend.focus.stray_focus, subject.key,
+                        table.around(lead.sentence))
+
+
+def listing_passages(backend, subject: Subject, hits: Sequence[Hit]) -> list[int]:
+    """Ranks of the hits whose syllabus line lists a rare key term of the question
+    ("- Reparameterization trick"): where the material names a subject it does not
+    explain."""
+    cut = backend.focus.coined_weight * backend.max_idf
+    rare = [k for k in subject.key if backend.idf.get(k, 0.0) >= cut]
+    return [r for r, h in enumerate(hits) if any(backend.lists_name(h, {k}) for k in rare)]
 
 
 # "why is it ...", "what does it ...", "how do they ...": the pronoun is what is asked about
