@@ -1286,6 +1286,13 @@ def test_a_lead_whose_passage_is_close_in_wording_only_is_a_neighbour(real_assis
                              "backprop through the sampling step")
     assert vae.abstained and vae.coverage == "mentioned", vae.text
     assert "VAE" in vae.text and "1-step generation" not in vae.text
+    # one item of the VAE topic list is asked about: it is named there, not explained
+    trick = real_assistant.ask("Explain the reparameterization trick used to train VAEs.")
+    assert trick.coverage == "mentioned", trick.text
+    assert "mentions reparameterization trick" in trick.text.split("\n")[0], trick.text
+    mlops = real_assistant.ask("What components belong in an MLOps setup for tracking, "
+                               "versioning and shipping models?")  # the whole list
+    assert mlops.coverage == "partial" and "Experiment tracking" in mlops.text, mlops.text
     spec = real_assistant.ask("How does speculative decoding use a draft model to speed up "
                               "generation?")
     assert spec.abstained and spec.coverage == "none", spec.text

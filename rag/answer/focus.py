@@ -89,7 +89,10 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
     topics = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
         else None
-    if topics is not None:
+    if topics is not None and (item := asked_item(backend, key, *topics[1:])):
+        coverage, named, label = "mentioned", [topics[0]], item  # "Explain the
+        # reparameterization trick used to train VAEs": an item of VAE's topic list
+    elif topics is not None:
         return _list_draft(Draft, backend.name, hits, conf, *topics)
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
@@ -345,6 +348,17 @@ def topic_list(hits: Sequence[Hit], key: Sequence[str], stem,
                 and len(items) == len(lines) and all(len(i.split()) <= 12 for i in items):
             return rank, heading, items
     return None
+
+
+def asked_item(backend, key: Sequence[str], heading: str, items: Sequence[str]) -> str:
+    """The item of a topic list the question asks about: one that writes a rare key term
+    (at least ``coined_weight`` of the rarest's IDF) the heading does not ("Reparameterization
+    trick" under "VAE"), as a name inside a sentence; '' when none does."""
+    cut = backend.focus.coined_weight * backend.max_idf
+    own = set(backend._tokenize(heading))
+    rare = [k for k in key if k not in own and backend.idf.get(k, 0.0) >= cut]
+    item = next((i for i in items if any(k in backend._tokenize(i) for k in rare)), "")
+    return item[:1].lower() + item[1:] if item[1:2].islower() else item
 
 
 def _list_draft(draft_cls, name: str, hits: Sequence[Hit], conf: float, rank: int,
