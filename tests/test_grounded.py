@@ -1318,6 +1318,12 @@ def test_a_rare_name_no_lead_writes_is_reported_as_mentioned(real_assistant):
     # chunking, rerankers, multimodal data ...") does not explain it either
     hyde = real_assistant.ask("How does HyDE improve retrieval in a RAG pipeline?")
     assert hyde.abstained and hyde.coverage == "mentioned", hyde.text
+    # the label a question opens with names its subject; a known paper's is answered
+    hyena = real_assistant.ask("Hyena: how do its implicit long convolutions replace "
+                               "attention?")
+    assert hyena.coverage == "mentioned" and "Hyena" in hyena.text.split("\n")[0], hyena.text
+    frontier = real_assistant.ask("frontiermath - how hard is it really?")
+    assert not frontier.abstained and "FrontierMath" in frontier.text.split("\n")[0]
     edm = real_assistant.ask("In the EDM paper by Karras et al. on the design space of "
                              "diffusion models, what were the main findings?")
     assert not edm.abstained, edm.text

@@ -105,15 +105,22 @@ _MIXED_CASE = re.compile(r"\b[\w-]*(?:[a-z][A-Z]|[A-Z]{2,}[a-z])[\w-]*")
 # author ("by Karras et al.") is no name of a method.
 _CAPITALISED = re.compile(r"(?<=[a-z0-9,;'] )(?<!\bby )[A-Z][a-z]{3,}\b(?! et al\b)")
 
+# The one-word topic a question opens with as a label ("Hyena: how do its ...", "sparsegpt -
+# how does it prune ...").
+_LABEL = re.compile(r"^\W*([A-Za-z][\w.]*(?:-\w+)*)(?=\s*:\s|\s+[-–—]\s)")
+
 
 def unwritten_name(backend, bare: str, lead) -> str:
     """A rare name the question writes capitalised inside a sentence ("How does Reflexion
-    let agents learn ...?") or in mixed case anywhere ("ColBERT is often recommended ...")
+    let agents learn ...?"), in mixed case anywhere ("ColBERT is often recommended ...")
+    or as the label it opens with ("Hyena: how do its ...", unless a known paper's name)
     that the lead, its card and its passage never write, or write only as a bare item of
     a list: the answer would be about a neighbour.  The name as written, '' when none."""
     cut = backend.focus.coined_weight * backend.max_idf
     near = backend.composer.table.around(lead.sentence)
-    for word in _CAPITALISED.findall(bare) + _MIXED_CASE.findall(bare):
+    names = getattr(backend, "names", None)
+    label = [w for w in _LABEL.findall(bare) if names is None or not names.found(w)]
+    for word in _CAPITALISED.findall(bare) + _MIXED_CASE.findall(bare) + label:
         stems = [t for t in backend._tokenize(word) if backend.idf.get(t, 0.0) >= cut]
         if stems and (not any(w.startswith(t) for w in near for t in stems)
                       or listed(re.sub(r"\s+[—–]\s+", ": ", lead.text), word)):
