@@ -446,6 +446,43 @@ def test_a_syllabus_list_named_by_its_heading_answers_as_topics():
     assert text.endswith("Model registry; Feature stores [1].")
 
 
+def test_several_syllabus_lists_answer_on_one_line():
+    from rag.answer.compose import topic_lists
+    from rag.answer.focus import _ENUMERATION
+
+    text = topic_lists([("Optimization", ["NTK regime", "Infinite width limit"], 1),
+                        ("Generalization Theory", ["VC Dimension", "PAC-Bayes Bounds"], 2)])
+    assert "\n" not in text and text.startswith(
+        "The reading list covers Optimization and Generalization Theory as topics to study")
+    assert "Optimization: NTK regime; Infinite width limit [1]." in text
+    assert topic_lists([("MLOps", ["Model registry"], 1)]).endswith("Model registry [1].")
+    for asks in ("What kinds of positional encodings are there?",
+                 "Which families of deep generative models are worth reviewing?",
+                 "what theoretical tools are used to reason about generalization?"):
+        assert _ENUMERATION.search(asks), asks
+    for other in ("What is a transformer?", "Which model is best on MTEB?",
+                  "How do the types of attention differ?"):
+        assert not _ENUMERATION.search(other), other
+
+
+@pytest.mark.integration
+def test_a_question_asking_for_kinds_is_answered_with_the_syllabus_lists(real_assistant):
+    """"What kinds/ways/tools ...?" is answered with the retrieved syllabus lists whose
+    heading shares a word with the question, not with a prose sentence that shares words
+    (GRPO's "optimization", the Transformer card's "position-wise")."""
+    tools = real_assistant.ask("What theoretical tools are used to reason about "
+                               "generalization and optimization in deep networks?")
+    lead = tools.text.split("\n")[0]
+    assert "Rademacher" in lead and "Neural Tangent Kernel" in lead, tools.text
+    assert tools.coverage == "partial" and "GRPO" not in lead
+    cited = [c.section for c in tools.citations if c.cited]
+    assert any("Generalization" in s for s in cited) and any("Optimization" in s for s in cited)
+    kinds = real_assistant.ask("What kinds of positional encodings are there?")
+    assert "ALiBi" in kinds.text.split("\n")[0], kinds.text
+    qlora = real_assistant.ask("What techniques does QLoRA use to save memory?")  # prose
+    assert "NormalFloat" in qlora.text.split("\n")[0], qlora.text
+
+
 def test_a_compared_item_is_described_before_its_venue_or_influence():
     """'Published at ACL 2021, it is a core member of the PEFT family' says where the
     item appeared, not what it is: it neither leads nor fills 'What it is'."""

@@ -100,3 +100,16 @@ def topic_list(heading: str, items: Sequence[str], n: int) -> str:
     line: the list is the direct answer)."""
     return (f"The reading list covers {heading} as topics to study, without explaining "
             f"them: {'; '.join(clause(i) for i in items)} [{n}].")
+
+
+def topic_lists(lists: Sequence[tuple[str, Sequence[str], int]]) -> str:
+    """``topic_list`` of several lists ``(heading, items, n)``, one heading each, on one
+    line ("... covers Optimization and Generalization Theory as topics to study, without
+    explaining them. Optimization: NTK regime; ... [1]. Generalization Theory: ... [2].")."""
+    if len(lists) == 1:
+        return topic_list(*lists[0])
+    names = [heading for heading, _, _ in lists]
+    each = " ".join(f"{heading}: {'; '.join(clause(i) for i in items)} [{n}]."
+                    for heading, items, n in lists)
+    return (f"The reading list covers {', '.join(names[:-1])} and {names[-1]} as topics to "
+            f"study, without explaining them. {each}")

@@ -19,6 +19,7 @@ from rag.answer.comparison import Plan, compare
 from rag.answer.coverage import (
     SPECIFIC,
     defines,
+    kin_in,
     listed,
     unknown_compound,
     unknown_items,
@@ -66,6 +67,8 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     unknown = not_in_material(backend, bare, intent, subject)
     label = " and ".join(intent.items) if intent.is_comparison and len(intent.items) == 2 \
         else subject_label(question, key, backend._tokenize)
+    if not unknown and (lists := enumeration_lists(backend, bare, hits)):
+        return _list_draft(Draft, backend.name, hits, conf, *lists)  # the kinds asked for
     plan = compare(backend.composer, intent, cands, backend, label) \
         if intent.is_comparison and not weak and not unknown else None
     if plan is None or plan.lead is None:  # items not found: answer it as one question
@@ -93,7 +96,7 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
         coverage, named, label = "mentioned", [topics[0]], item  # "Explain the
         # reparameterization trick used to train VAEs": an item of VAE's topic list
     elif topics is not None:
-        return _list_draft(Draft, backend.name, hits, conf, *topics)
+        return _list_draft(Draft, backend.name, hits, conf, topics)
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
@@ -347,14 +350,48 @@ def topic_list(hits: Sequence[Hit], key: Sequence[str], stem,
     question's subject ("Section 7 › MLOps: - Experiment tracking ... - Feature stores"):
     the reading list covers the subject as a list of topics, not in prose."""
     for rank, hit in enumerate(hits[:3]):
-        heading = hit.chunk.section.rsplit(" › ", 1)[-1]
-        lines = [ln for ln in hit.chunk.text.splitlines() if ln.strip()]
-        items = [m.group("item").strip() for ln in lines if (m := _ITEM.match(ln))]
+        heading, items = syllabus(hit, min_items)
         named = set(stem(heading))  # the heading is the subject itself, not a wider topic
-        if named and named <= set(key) and len(items) >= min_items \
-                and len(items) == len(lines) and all(len(i.split()) <= 12 for i in items):
+        if items and named and named <= set(key):
             return rank, heading, items
     return None
+
+
+def syllabus(hit: Hit, min_items: int = 3) -> tuple[str, list[str]]:
+    """``(heading, items)`` of a passage that is only a list of short topics (at least
+    ``min_items``); no items when it is not one."""
+    heading = hit.chunk.section.rsplit(" › ", 1)[-1]
+    lines = [ln for ln in hit.chunk.text.splitlines() if ln.strip()]
+    items = [m.group("item").strip() for ln in lines if (m := _ITEM.match(ln))]
+    if len(items) >= min_items and len(items) == len(lines) \
+            and all(len(i.split()) <= 12 for i in items):
+        return heading, items
+    return heading, []
+
+
+# "what ways of injecting position ... should you know?", "which families of ... are worth
+# reviewing?", "what theoretical tools are used to ...": asks for the kinds of something
+_ENUMERATION = re.compile(r"\b(?:what|which)\s+(?:\w+\s+){0,2}?(?:ways|kinds|types|families|"
+                          r"tools|techniques|methods|approaches|variants|alternatives|"
+                          r"topics|areas)\b", re.I)
+
+
+def enumeration_lists(backend, bare: str, hits: Sequence[Hit]) -> list[tuple[int, str, list[str]]]:
+    """The syllabus lists among the top five hits a question asking for the kinds of
+    something (``_ENUMERATION``) is answered with: those whose heading shares a word (or its
+    family) with the question ("Positional Encoding" for "ways of injecting position
+    information"; "Generalization Theory" and "Optimization" both for "tools ... about
+    generalization and optimization")."""
+    if not _ENUMERATION.search(bare):
+        return []
+    asked = set(backend._tokenize(bare))
+    out = []
+    for rank, hit in enumerate(hits[:5]):
+        heading, items = syllabus(hit)
+        words = set(backend._tokenize(heading))
+        if items and any(w in asked or kin_in(w, asked) for w in words):
+            out.append((rank, heading, items))
+    return out
 
 
 def asked_item(backend, key: Sequence[str], heading: str, items: Sequence[str]) -> str:
@@ -368,14 +405,17 @@ def asked_item(backend, key: Sequence[str], heading: str, items: Sequence[str]) 
     return item[:1].lower() + item[1:] if item[1:2].islower() else item
 
 
-def _list_draft(draft_cls, name: str, hits: Sequence[Hit], conf: float, rank: int,
-                heading: str, items: list[str]):
+def _list_draft(draft_cls, name: str, hits: Sequence[Hit], conf: float,
+                *lists: tuple[int, str, list[str]]):
     from rag.answer.extractive import build_citations, citation_order
 
-    order = citation_order([rank], len(hits))
-    text = layout.topic_list(heading, items, 1)
-    return draft_cls(text, build_citations(hits, order, {rank}, {rank: items}), False, name,
-                     conf, coverage="partial")
+    ranks = [rank for rank, _, _ in lists]
+    order = citation_order(ranks, len(hits))
+    text = layout.topic_lists([(heading, items, order.index(rank) + 1)
+                               for rank, heading, items in lists])
+    return draft_cls(text, build_citations(hits, order, set(ranks),
+                                           {rank: items for rank, _, items in lists}),
+                     False, name, conf, coverage="partial")
 
 
 def _numbering(hits: Sequence[Hit], used: Sequence[Candidate]):
