@@ -466,6 +466,24 @@ def test_several_syllabus_lists_answer_on_one_line():
 
 
 @pytest.mark.integration
+def test_a_limitations_question_leads_with_a_limitation_before_saying_there_is_none(
+        real_assistant):
+    """"Where does it still fall short of attention?" after a Mamba question: the guide's
+    "SSM vs attention trade-offs? Recall, in-context learning, efficiency." answers it (a
+    discussion point about trade-offs answers where something falls short), so the answer
+    leads with it instead of "The reading material lists no limitations of Mamba"."""
+    first = ("What does it mean that Mamba's state space model is selective, and why does "
+             "that matter for language?")
+    answer = real_assistant.ask("Where does it still fall short of attention, and how do "
+                                "hybrid models respond?", history=[first])
+    lead = answer.text.split("\n")[0]
+    assert "in-context learning" in lead and "lists no limitations" not in answer.text, lead
+    assert answer.coverage == "full"
+    weak = real_assistant.ask("What are Mamba's weaknesses?")
+    assert "in-context learning" in weak.text.split("\n")[0], weak.text
+
+
+@pytest.mark.integration
 def test_a_question_asking_for_kinds_is_answered_with_the_syllabus_lists(real_assistant):
     """"What kinds/ways/tools ...?" is answered with the retrieved syllabus lists whose
     heading shares a word with the question, not with a prose sentence that shares words

@@ -268,8 +268,13 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
             plan.points.append(extra)
     if intent.primary == "limitations" and composer.table.fit(plan.lead.sentence,
                                                               "limitations") < 0.5:
-        plan.missing.append("limitations")
-        plan.note, plan.note_first = _LIMITS_NOTE.format(s=label), True
+        own = clauses.get(intent.primary) or subject
+        limit = composer.best_for(cands, "limitations", [], own)
+        if limit is not None:  # a limitation to lead with, however less focused than
+            plan.lead, plan.leads = limit, [limit, *(c for c in plan.leads if c is not limit)]
+        else:  # the best sentence: before saying there is none
+            plan.missing.append("limitations")
+            plan.note, plan.note_first = _LIMITS_NOTE.format(s=label), True
     room = composer.settings.max_points - len(plan.points)
     plan.points += composer.points(cands, plan.leads + plan.points, room,
                                    clauses.get(intent.primary) or subject)

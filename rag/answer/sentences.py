@@ -39,6 +39,8 @@ _LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expe
                        r"worse|degrad|suffer|sensitiv|brittle|although|less precise|"
                        r"less accurate|lags? behind)\w*", re.I)
 
+_TRADE_OFF = re.compile(r"\btrade-?offs?\b", re.I)
+
 
 class SentenceTable:
     """Per-sentence facts the composer needs, computed once from the loaded index."""
@@ -110,7 +112,7 @@ class SentenceTable:
     def fit(self, i: int, intent: str) -> float:
         """How well sentence ``i``'s facet answers ``intent`` (``facet_fit``); a discussion
         point's answer fits only the kind of question it answers ("Why ...?")."""
-        facet, asks = self.facet[i], self.hint_intent[i]
+        facet, asks = self.facet[i], self.asks_kind(i, intent)
         if facet == "hint" and (asks not in ("", "definition", intent)
                                 or (intent in ("limitations", "reason") and asks != intent)):
             facet = ""  # "What rank to choose? 4-64" is no limitation, "Zero-shot CoT?
@@ -120,6 +122,15 @@ class SentenceTable:
         if facet == "problem" and intent == "usage" and self.text[i].rstrip().endswith("?"):
             facet = ""  # "Problem: How to use unlabeled text for pre-training?" answers no usage
         return facet_fit(intent, facet, self.limiting[i])
+
+    def asks_kind(self, i: int, intent: str) -> str:
+        """The kind of question discussion point ``i`` asks; one about trade-offs ("SSM
+        vs attention trade-offs? Recall, in-context learning, efficiency.") also answers
+        where something falls short (``intent`` "limitations")."""
+        if intent == "limitations" and self.facet[i] == "hint" \
+                and _TRADE_OFF.search(self.text[i]):
+            return intent
+        return self.hint_intent[i]
 
     def about_variant(self, i: int, subject: Subject) -> bool:
         """Is sentence ``i`` about a later version of the subject, another name containing

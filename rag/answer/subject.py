@@ -469,4 +469,6 @@ def named_terms(backend, question: str, own: Anchors) -> list[str]:
 _STYLE = re.compile(r"\b(?:in (?:just )?(?:one|a|two|three|a few|simple|plain|layman'?s?|"
                     r"short) (?:sentences?|words?|terms|lines?|paragraphs?)|like I'?m "
                     r"(?:five|5))\b|(?<=\bhow )(?:big|large)\b|\b(?:so |too |really |that )?"
-                    r"(?:hard|difficult|tricky|tough)(?= to )", re.I)  # "hard to quantize"
+                    r"(?:hard|difficult|tricky|tough)(?= to )|\b(?:still )?falls? short\b", re.I)
+# ("hard to quantize"; "where does it still fall short of attention?": a limitation of
+# it, the intent, not about falling or shortness)
