@@ -87,8 +87,9 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
                                  if re.search(rf"\b{re.escape(rare)}", h.chunk.text, re.I)]
         elif plan.lead is not None and "comparison" not in intent.kinds \
                 and neighbour_lead(backend, plan.lead, subject):
-            weak = True  # close to the question in wording only, and so is its passage
-            named = named or listing_passages(backend, subject, hits)
+            if not on_subject_point(backend, plan, subject):  # else that point leads
+                weak = True  # close to the question in wording only, and so is its passage
+                named = named or listing_passages(backend, subject, hits)
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
     topics = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
         else None
@@ -140,6 +141,19 @@ def neighbour_lead(backend, lead, subject: Subject) -> bool:
     table = backend.composer.table
     return wording_only(lead.focus, backend.focus.stray_focus, subject.key,
                         table.around(lead.sentence))
+
+
+def on_subject_point(backend, plan: Plan, subject: Subject) -> bool:
+    """Make the first key point that is no neighbour (``neighbour_lead``) the lead in
+    place of a lead that is one ("With alpha = 0.8 and gamma = 4 a single target call
+    yields 3.36 tokens on average" over "Drafting eight tokens produces more tokens per
+    call ..."); False when every point is one too."""
+    point = next((c for c in plan.points if not neighbour_lead(backend, c, subject)), None)
+    if point is None:
+        return False
+    plan.points.remove(point)
+    plan.lead, plan.leads = point, [point, *plan.leads[1:]]
+    return True
 
 
 def listing_passages(backend, subject: Subject, hits: Sequence[Hit]) -> list[int]:
