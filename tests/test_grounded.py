@@ -446,6 +446,19 @@ def test_a_syllabus_list_named_by_its_heading_answers_as_topics():
     assert text.endswith("Model registry; Feature stores [1].")
 
 
+def test_a_sentence_stating_two_scores_is_a_result():
+    from rag.answer.comparison import scores
+    from rag.answer.grounded import Candidate
+
+    def cand(text: str) -> Candidate:
+        return Candidate(hit_rank=0, sentence=0, text=text, score=0.0, cosine=0.0)
+
+    assert scores(cand("MetaGPT reports 85.9% Pass@1 on HumanEval and 87.7% on MBPP."))
+    assert scores(cand("It reaches 93.2 F1 on SQuAD v1.1 and 83.1 F1 on SQuAD v2.0."))
+    assert not scores(cand("Only train 0.1% of the parameters."))
+    assert not scores(cand("AutoGen is an open-source framework from Microsoft Research."))
+
+
 def test_several_syllabus_lists_answer_on_one_line():
     from rag.answer.compose import topic_lists
     from rag.answer.focus import _ENUMERATION
@@ -481,6 +494,20 @@ def test_a_limitations_question_leads_with_a_limitation_before_saying_there_is_n
     assert answer.coverage == "full"
     weak = real_assistant.ask("What are Mamba's weaknesses?")
     assert "in-context learning" in weak.text.split("\n")[0], weak.text
+
+
+@pytest.mark.integration
+def test_a_compared_item_is_described_before_its_scores(real_assistant):
+    """"Contrast MetaGPT and AutoGen": MetaGPT's card states its scores in a plain sentence
+    ("MetaGPT reports 85.9% Pass@1 on HumanEval and 87.7% on MBPP ..."); what it does
+    leads and fills "What it is", the scores go to "Trade-offs and results"."""
+    answer = real_assistant.ask("Contrast MetaGPT and AutoGen as approaches to building "
+                                "multi-agent LLM systems.")
+    lead = answer.text.split("\n")[0]
+    assert "85.9%" not in lead and "structured artifacts" in lead, lead
+    row = next(ln for ln in answer.text.splitlines() if ln.startswith("| **MetaGPT**"))
+    what, results = row.split(" | ")[1:3]
+    assert "85.9%" not in what and "85.9%" in results, row
 
 
 @pytest.mark.integration

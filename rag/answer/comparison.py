@@ -80,8 +80,9 @@ def compare(composer: Composer, intent: Intent, cands: Sequence[Candidate], back
         for label, kind in ASPECTS:
             pool = [c for c in per_item[item] if kind == "definition"
                     or facet_fit(kind, c.facet) > 0 or c.facet == "results"]
+            pool += [c for c in per_item[item] if scores(c) and c not in pool]  # last
             if kind == "definition":  # what it is before how it scored
-                pool.sort(key=lambda c: t.fit(c.sentence, kind) < 0.5)
+                pool.sort(key=lambda c: (scores(c), t.fit(c.sentence, kind) < 0.5))
             taken = [v for v in cells.values() if v]
             cells[(item, label)] = next((c for c in pool if c not in taken), None)
     plan.table = (list(intent.items), [a for a, _ in ASPECTS], cells)
@@ -116,13 +117,24 @@ def _contrast(t, cands: Sequence[Candidate], own: dict[str, list[Candidate]],
         both.index(c)))
 
 
+# a score as a card states it: "85.9% Pass@1", "93.2 F1", "41.8 BLEU"
+_SCORE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:%|points?\b|F1\b|BLEU\b|EM\b)")
+
+
+def scores(c: Candidate) -> bool:
+    """Does ``c`` state scores ("MetaGPT reports 85.9% Pass@1 on HumanEval and 87.7% on
+    MBPP"), whatever its facet?"""
+    return len(_SCORE.findall(c.text)) >= 2
+
+
 def _fitting(table, cands: Sequence[Candidate], kind: str) -> Candidate:
     """The first of an item's candidates whose facet answers what else was asked ("X vs
     Y - what results?": each item's results), else its first."""
     if kind in ("results", "limitations"):
         return next((c for c in cands if table.fit(c.sentence, kind) >= 0.5), cands[0])
     # "How do MetaGPT and AutoGen differ?": what each is or does before how it scored
-    plain = next((c for c in cands if table.fit(c.sentence, "results") < 1.0), cands[0])
+    plain = next((c for c in cands if table.fit(c.sentence, "results") < 1.0
+                  and not scores(c)), cands[0])
     if kind == "mechanism":  # "compare how X and Y connect ...": each item's method
         return next((c for c in cands if table.fit(c.sentence, kind) >= 1.0
                      and table.statement[c.sentence] and not table.anaphoric[c.sentence]
