@@ -1786,6 +1786,21 @@ def test_a_cards_legacy_line_counts_against_what_and_how_questions():
     assert facet_fit("results", "impact") > 0
 
 
+@pytest.mark.integration
+def test_a_limitation_line_says_no_why(real_assistant):
+    """"What makes SWE-bench a harder and more realistic coding evaluation ...?" (a "why"
+    question) no longer leads with the guide's limitation line "SWE-Bench is more famous
+    for coding now, but is expensive/evals agents rather than models"; a limitation still
+    fits a limitations or verdict question."""
+    from rag.answer.sentences import facet_fit
+
+    assert facet_fit("reason", "limitations") < 0 < facet_fit("verdict", "limitations")
+    answer = real_assistant.ask("What makes SWE-bench a harder and more realistic coding "
+                                "evaluation than function-level benchmarks?")
+    lead = answer.text.split("\n")[0]
+    assert "more famous" not in lead and "software engineering" in lead, lead
+
+
 def test_the_weakness_a_method_fixes_is_not_its_limitation():
     """"Standard attention is slow and memory-hungry ..." (FlashAttention's background) is
     the problem FlashAttention solves, not its limitation: it does not answer "what are

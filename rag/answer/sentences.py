@@ -385,6 +385,8 @@ def facet_fit(intent: str, facet: str, limiting: bool = False) -> float:
         return 0.5  # not the weakness of what came before ("Standard attention is slow")
     if facet == "impact" and intent in _NOT_IMPACT:
         return -0.5
+    if facet == "limitations" and intent == "reason":
+        return -0.25  # "SWE-Bench ... is expensive/evals agents" says no why
     return 0.0
 
 
