@@ -494,6 +494,14 @@ def test_a_limitations_question_leads_with_a_limitation_before_saying_there_is_n
     assert answer.coverage == "full"
     weak = real_assistant.ask("What are Mamba's weaknesses?")
     assert "in-context learning" in weak.text.split("\n")[0], weak.text
+    # the weakness a newer method's card gives as its motivation is the older one's
+    rlhf = real_assistant.ask("What are the limitations of RLHF?")
+    assert "complex and often unstable" in rlhf.text.split("\n")[0], rlhf.text
+    moe = real_assistant.ask("What are the downsides of mixture of experts?")
+    assert "weakness of conventional top-K" in moe.text.split("\n")[0], moe.text
+    # not the weakness of what came before a method ("Standard attention is slow ...")
+    flash = real_assistant.ask("What are the limitations of FlashAttention?")
+    assert "Standard attention is slow" not in flash.text.split("\n")[0], flash.text
 
 
 @pytest.mark.integration

@@ -38,6 +38,7 @@ from rag.answer.subject import (
     text_anchors,
     without_preamble,
 )
+from rag.answer.sentences import LIMITING as _LIMITING_WORDS
 from rag.answer.versions import (
     regex,
     writes_joined,
@@ -283,7 +284,8 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
     if intent.primary == "limitations" and composer.table.fit(plan.lead.sentence,
                                                               "limitations") < 0.5:
         own = clauses.get(intent.primary) or subject
-        limit = composer.best_for(cands, "limitations", [], own)
+        limit = composer.best_for(cands, "limitations", [], own) \
+            or weakness_fixed(composer, cands, own)
         if limit is not None:  # a limitation to lead with, however less focused than
             plan.lead, plan.leads = limit, [limit, *(c for c in plan.leads if c is not limit)]
         else:  # the best sentence: before saying there is none
@@ -294,6 +296,31 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
                                    clauses.get(intent.primary) or subject)
     _second_sentence(composer, plan, intent.primary, cands, subject)
     return plan
+
+
+def weakness_fixed(composer: Composer, cands: Sequence[Candidate],
+                   subject: Subject) -> Candidate | None:
+    """A weakness of the subject that a newer method's card gives as its motivation ("DPO:
+    standard RLHF ... a pipeline that is complex and often unstable"; "DeepSeekMoE
+    addresses a weakness of conventional top-K mixture-of-experts layers ...") for "what
+    are the limitations of RLHF / MoE?": limitation wording in a card's background or
+    problem that writes every key term of the subject, on a card not named by it."""
+    t = composer.table
+    key = set(subject.key) - set(subject.spelled or ())  # "RLHF", not also its long form
+    for c in cands:
+        i = c.sentence
+        if t.facet[i] in ("background", "problem") and _LIMITING_WORDS.search(t.text[i]) \
+                and key and key <= set(t.terms[i]) and not _names_it(t, i, key) \
+                and composer.acceptable(c, subject, "limitations"):
+            return c
+    return None
+
+
+def _names_it(table, i: int, key: set[str]) -> bool:
+    """Does the short name of sentence ``i``'s card or section (its title before a colon,
+    "DeepSeekMoE") write a key term?"""
+    name = table.subject_name[i].split(" | ")[0].split(":")[0].lower()
+    return any(w.startswith(k) for w in re.findall(r"[a-z0-9]+", name) for k in key)
 
 
 def _second_sentence(composer: Composer, plan: Plan, intent: str,

@@ -33,7 +33,7 @@ from rag.corpus.linking import key as flat_key
 from rag.corpus.roles import is_dict_key
 from rag.search.query import normalize
 
-_LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
+LIMITING = re.compile(r"\b(?:limitation|drawback|struggl|cannot|can't|fail|expensive|costly|"
                        r"unstable|instabilit|hard to|difficult|bottleneck|trails?\b|not always|"
                        r"weak|overfit|hallucinat|lack|challeng|trade-off|slow|at the cost of|"
                        r"worse|degrad|suffer|sensitiv|brittle|although|less precise|"
@@ -68,7 +68,7 @@ class SentenceTable:
         self.named_as = _named_as(info, self.unit, index, spelled, tokenize)
         # Limitation-like wording counts in plain statements and a card's background (the
         # problems of what came before it), not in a key idea, method or advantage.
-        self.limiting = [bool(_LIMITING.search(t)) and f in ("", "background")
+        self.limiting = [bool(LIMITING.search(t)) and f in ("", "background")
                          for t, f in zip(self.text, self.facet)]
         # a section's tagline, named by its heading ("Federated Learning: train without
         # centralizing data."): about its heading's subject and nothing else, which it defines
