@@ -603,6 +603,9 @@ class _StubTable:
     def explains(self, i, subject):
         return True
 
+    def asks_kind(self, i, intent):
+        return self.hint_intent[i]
+
     def about_variant(self, i, subject):
         return False
 
