@@ -1396,6 +1396,21 @@ def test_a_lead_whose_passage_is_close_in_wording_only_is_a_neighbour(real_assis
 
 
 @pytest.mark.integration
+def test_a_name_the_material_never_writes_as_the_subject_is_off_topic(real_assistant):
+    """"How does word2vec learn embeddings?" (MTEB's sentence on word embeddings) and "how
+    do you pick k in k-means clustering" ("the reading list mentions clustering") are
+    about things the material never names: `none`.  A typo of a name it writes
+    ("CapFlit" for CapFilt) is no such name."""
+    for question in ("How does word2vec learn embeddings?",
+                     "how do you pick k in k-means clustering"):
+        answer = real_assistant.ask(question)
+        assert answer.coverage == "none", answer.text
+    typo = real_assistant.ask("What is CapFlit in BLIP and how dose it deal with noisy "
+                              "web alt-text?")
+    assert not typo.abstained, typo.text
+
+
+@pytest.mark.integration
 def test_a_rare_name_no_lead_writes_is_reported_as_mentioned(real_assistant):
     """Reflexion is named only in Voyager's card: "How does Reflexion let LLM agents learn
     from their mistakes?" is no longer answered with a Multi-IF sentence about mistakes; an

@@ -148,6 +148,12 @@ def test_names_the_material_never_writes_are_unknown():
     # a capitalised word the material never uses names what follows it
     assert names.unknown_names("What does the Krebs cycle produce?") == [("kreb", "cycl")]
     assert names.unknown_names("Explain it. Then show Tree of Thoughts.") == []
+    # letters around a digit ("word2vec") name a thing too; "Llama3" is written "Llama 3"
+    assert names.unknown_names("How does word2vec learn embeddings?") == [("word2vec",)]
+    assert names.unknown_words("how do you pick k in k-means clustering") == [
+        ("k-means", ("mean",))]
+    # one slip from a word the material writes is a typo, not an unknown name
+    assert names.unknown_names("How does JavaSript work?") == []
 
 
 def test_the_named_papers_passages_are_always_among_the_hits():

@@ -21,6 +21,7 @@ from rag.answer.coverage import (
     defines,
     kin_in,
     listed,
+    subject_names,
     unknown_compound,
     unknown_items,
     unknown_subject,
@@ -190,9 +191,22 @@ def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> boo
     anchors, key, known = subject.anchors, subject.key, glossary_stems()
     names = getattr(backend, "names", None)
     return unknown_subject(anchors, known) or bool(key) and names is not None \
-        and any(key[0] in stems for stems in names.unknown_names(bare)) \
+        and (any(key[0] in stems for stems in names.unknown_names(bare))
+             or unknown_kind(backend, bare, key, names)) \
         or unknown_compound(bare, key, anchors.missing, backend._tokenize, known) \
         or unknown_items(intent.items, anchors.missing, backend._tokenize, known)
+
+
+def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
+    """Is a name the material never writes (``QuestionNames.unknown_words``) the word
+    the question names its subject with ("How does word2vec learn embeddings?") or right
+    before a key term, naming a kind of it ("how do you pick k in k-means clustering")?"""
+    said = {w.lower() for w in subject_names(bare)}
+    for word, _ in names.unknown_words(bare):
+        after = re.search(rf"(?<![\w-]){re.escape(word)}\s+([\w-]+)", bare)
+        if word.lower() in said or after and set(backend._tokenize(after.group(1))) & set(key):
+            return True
+    return False
 
 
 # "how does it compare to ...", "is it better than ...", "and how do they differ from ...":

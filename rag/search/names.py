@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 
 from rag.corpus.linking import key as flat_key
 from rag.corpus.linking import name_parts, short_name
@@ -60,28 +61,47 @@ class QuestionNames:
         self.spellings = spellings(c.text for c in index.chunks)
 
     def unknown_names(self, question: str) -> list[tuple[str, ...]]:
-        """Stems of the names a question writes as one word (mixed case, or hyphenated
-        with a one-letter part) that the material never writes, in any spacing ("B-tree":
-        the material has "Tree of Thoughts", not a B-tree; "k-means").  Descriptive
-        compounds ("RNN-based", "thumbs-up") are not names."""
+        """Stems of the names a question writes as one word (mixed case, hyphenated
+        with a one-letter part, or letters around a digit) that the material never
+        writes, in any spacing ("B-tree": the material has "Tree of Thoughts", not a
+        B-tree; "k-means", "word2vec").  Descriptive compounds ("RNN-based",
+        "thumbs-up") are not names."""
+        return [stems for _, stems in self.unknown_words(question)]
+
+    def unknown_words(self, question: str) -> list[tuple[str, tuple[str, ...]]]:
+        """``unknown_names`` with each name's word as the question writes it."""
         out = []
         found = list(re.finditer(r"[\w-]+", question))
         for n, m in enumerate(found):
             word = m.group(0)
             parts = [p for p in word.split("-") if p]
             single = len(parts) > 1 and any(len(p) == 1 and p.isalpha() for p in parts)
+            infix = re.fullmatch(r"[A-Za-z]{2,}\d+[A-Za-z]{2,}", word) is not None
             # "the Krebs cycle": a capitalised word inside the question names the next one
             proper = n > 0 and re.fullmatch(r"[A-Z][a-z]{3,}", word) is not None \
                 and question[:m.start()].rstrip()[-1:] not in (".", "?", "!", ":", ";")
-            if re.search(r"[a-z][A-Z]", word) or single or proper:
+            if re.search(r"[a-z][A-Z]", word) or single or infix or proper:
                 flat = flat_key(word)
                 forms = {flat, flat.rstrip("s"), flat + "s", flat + "es"}
-                if flat and not forms & self.spellings:
+                if flat and not forms & self.spellings and not self.misspelt(flat):
                     name = word.replace("-", " ")
                     if proper and n + 1 < len(found):
                         name += " " + found[n + 1].group(0)
-                    out.append(stem_tokens(name))
+                    out.append((word, tuple(stem_tokens(name))))
         return out
+
+    def misspelt(self, flat: str) -> bool:
+        """Is ``flat`` one slip from a word the material writes ("capflit": "CapFilt"),
+        at least six letters long: a typo, not a name it lacks?"""
+        if len(flat) < 6:
+            return False
+        if not hasattr(self, "_by_start"):
+            self._by_start: dict[str, list[str]] = {}
+            for w in self.spellings:
+                self._by_start.setdefault(w[:2], []).append(w)
+        return any(abs(len(w) - len(flat)) <= 1
+                   and SequenceMatcher(None, w, flat).ratio() >= 0.85
+                   for w in self._by_start.get(flat[:2], ()))
 
     def knows(self, stems: Sequence[str]) -> bool:
         """Does the material use every part of a name ("Black-Scholes": it never says
