@@ -1402,12 +1402,20 @@ def test_a_name_the_material_never_writes_as_the_subject_is_off_topic(real_assis
     about things the material never names: `none`.  A typo of a name it writes
     ("CapFlit" for CapFilt) is no such name."""
     for question in ("How does word2vec learn embeddings?",
-                     "how do you pick k in k-means clustering"):
+                     "how do you pick k in k-means clustering",
+                     "Before transformers we trained our own word embeddings. How does "
+                     "word2vec's skip-gram with negative sampling work?",
+                     "What are the update and reset gates in a GRU?",
+                     "In the focal loss paper (RetinaNet), how does the focusing factor "
+                     "down-weight easy examples?"):
         answer = real_assistant.ask(question)
         assert answer.coverage == "none", answer.text
     typo = real_assistant.ask("What is CapFlit in BLIP and how dose it deal with noisy "
                               "web alt-text?")
     assert not typo.abstained, typo.text
+    # a paper the material names in a card's title only ("Eyes Wide Shut? ...") is known
+    eyes = real_assistant.ask("What are 'CLIP-blind pairs' in the Eyes Wide Shut paper?")
+    assert not eyes.abstained, eyes.text
 
 
 @pytest.mark.integration

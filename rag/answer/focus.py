@@ -198,15 +198,35 @@ def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> boo
 
 
 def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
-    """Is a name the material never writes (``QuestionNames.unknown_words``) the word
-    the question names its subject with ("How does word2vec learn embeddings?") or right
-    before a key term, naming a kind of it ("how do you pick k in k-means clustering")?"""
-    said = {w.lower() for w in subject_names(bare)}
-    for word, _ in names.unknown_words(bare):
-        after = re.search(rf"(?<![\w-]){re.escape(word)}\s+([\w-]+)", bare)
-        if word.lower() in said or after and set(backend._tokenize(after.group(1))) & set(key):
-            return True
+    """Is a name the material never writes (``QuestionNames.unknown_words``) the word a
+    sentence of the question names its subject with ("How does word2vec learn
+    embeddings?") or right before a key term, naming a kind of it ("how do you pick k in
+    k-means clustering", "word2vec's skip-gram")?  Or is such a name, or an acronym the
+    material never writes nor the glossary spells out, what the subject is a part of
+    ("the update and reset gates in a GRU") or the paper it points to ("In the focal
+    loss paper (RetinaNet), ...")?  (A bare acronym as the subject is not enough: "What
+    is ANN search?" is about what the material calls approximate nearest neighbours.)"""
+    said = {w.lower() for part in _SENTENCES.split(bare) for w in subject_names(part)}
+    known = glossary_stems()  # "GQA": the glossary spells it out
+    acronyms = [a for a in _ACRONYM.findall(bare) if not names.knows_word(a)
+                and not set(backend._tokenize(a)) <= known]
+    paper = _PAPER.search(bare)
+    for word in [w for w, _ in names.unknown_words(bare)] + acronyms:
+        at = rf"(?<![\w-]){re.escape(word)}"
+        if re.search(rf"\bin (?:a|an|the) {re.escape(word)}\b", bare) \
+                or paper and re.search(at, paper.group(0)):
+            return True  # "the gates in a GRU", "In the focal loss paper (RetinaNet)"
+        after = re.search(rf"{at}(?:['’]s)?\s+([\w-]+)", bare)
+        if word not in acronyms and (word.lower() in said or after and set(
+                backend._tokenize(after.group(1))) & set(key)):
+            return True  # "How does word2vec ...", "k-means clustering", "word2vec's skip-gram"
     return False
+
+
+_SENTENCES = re.compile(r"(?<=[.?!])\s+")
+_ACRONYM = re.compile(r"(?<![\w-])[A-Z]{2,6}s?(?![\w-])")  # not "SWE" of "SWE-bench"
+# "In the focal loss paper (RetinaNet), ...": the paper a question points to
+_PAPER = re.compile(r"\bin the [^,?]{1,60}? paper\b(?:\s*\([^)]*\))?", re.I)
 
 
 # "how does it compare to ...", "is it better than ...", "and how do they differ from ...":

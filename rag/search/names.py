@@ -58,7 +58,7 @@ class QuestionNames:
         pattern = "|".join(_loose(n) for n in names)
         self.pattern = re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I) if names else None
         self.rare, self.common = rare_terms(index, self.rare_df)
-        self.spellings = spellings(c.text for c in index.chunks)
+        self.spellings = spellings(f"{c.title}\n{c.section}\n{c.text}" for c in index.chunks)
 
     def unknown_names(self, question: str) -> list[tuple[str, ...]]:
         """Stems of the names a question writes as one word (mixed case, hyphenated
@@ -89,6 +89,13 @@ class QuestionNames:
                         name += " " + found[n + 1].group(0)
                     out.append((word, tuple(stem_tokens(name))))
         return out
+
+    def knows_word(self, word: str) -> bool:
+        """Does the material write ``word`` (any case, any spacing), or is it one of the
+        question words an acronym pattern catches ("I", "OK")?"""
+        flat = flat_key(word)
+        forms = {flat, flat.rstrip("s"), flat + "s", flat + "es"}
+        return not flat or len(flat) < 2 or bool(forms & self.spellings)
 
     def misspelt(self, flat: str) -> bool:
         """Is ``flat`` one slip from a word the material writes ("capflit": "CapFilt"),
