@@ -426,7 +426,7 @@ def test_dictionary_keys_give_subjects_and_facets():
 
 def test_a_syllabus_list_named_by_its_heading_answers_as_topics():
     from rag.answer.compose import topic_list as layout_list
-    from rag.answer.focus import topic_list
+    from rag.answer.topics import topic_list
     from rag.records import Chunk, Hit
 
     def hit(section: str, text: str) -> Hit:
@@ -461,7 +461,7 @@ def test_a_sentence_stating_two_scores_is_a_result():
 
 def test_several_syllabus_lists_answer_on_one_line():
     from rag.answer.compose import topic_lists
-    from rag.answer.focus import _ENUMERATION
+    from rag.answer.topics import _ENUMERATION
 
     text = topic_lists([("Optimization", ["NTK regime", "Infinite width limit"], 1),
                         ("Generalization Theory", ["VC Dimension", "PAC-Bayes Bounds"], 2)])

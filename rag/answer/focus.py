@@ -19,7 +19,6 @@ from rag.answer.comparison import Plan, compare
 from rag.answer.coverage import (
     SPECIFIC,
     defines,
-    kin_in,
     listed,
     subject_names,
     unknown_compound,
@@ -29,6 +28,7 @@ from rag.answer.coverage import (
 )
 from rag.answer.grounded import Candidate, Composer, coverage_label
 from rag.answer.intent import Intent, detect_intent
+from rag.answer.sentences import LIMITING as _LIMITING_WORDS
 from rag.answer.subject import (
     Subject,
     appended_names,
@@ -39,7 +39,7 @@ from rag.answer.subject import (
     text_anchors,
     without_preamble,
 )
-from rag.answer.sentences import LIMITING as _LIMITING_WORDS
+from rag.answer.topics import _list_draft, asked_item, enumeration_lists, topic_list
 from rag.answer.versions import (
     regex,
     writes_joined,
@@ -74,24 +74,12 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     plan = compare(backend.composer, intent, cands, backend, label) \
         if intent.is_comparison and not weak and not unknown else None
     if plan is None or plan.lead is None:  # items not found: answer it as one question
-        clauses: dict[str, Subject] = {}
-        opening = ""  # the first clause's focused name (None when it names none): what a
-        for n, (kind, text) in enumerate(intent.clauses):  # later clause's "it" stands for
-            if kind not in clauses:  # ("what is X for, and what does it buy you?": X)
-                text = named_back(text, opening) if n else text
-                clauses[kind] = question_subject(backend, text, question)
-                if n == 0:
-                    opening = clauses[kind].surface if clauses[kind].focused else None
-        plan = single(backend.composer, intent, cands, label, subject, clauses)
+        plan = single(backend.composer, intent, cands, label, subject,
+                      clause_subjects(backend, intent, question))
         if plan.lead is not None and "comparison" not in intent.kinds \
-                and (rare := unwritten_name(backend, bare, plan.lead)):
-            weak, named = True, [r for r, h in enumerate(hits)  # about a neighbour
-                                 if re.search(rf"\b{re.escape(rare)}", h.chunk.text, re.I)]
-        elif plan.lead is not None and "comparison" not in intent.kinds \
-                and neighbour_lead(backend, plan.lead, subject):
-            if not on_subject_point(backend, plan, subject):  # else that point leads
-                weak = True  # close to the question in wording only, and so is its passage
-                named = named or listing_passages(backend, subject, hits)
+                and (about := neighbour_places(backend, bare, plan, subject, hits, named)) \
+                is not None:
+            weak, named = True, about
     coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
     topics = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
         else None
@@ -103,6 +91,37 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
+
+
+def clause_subjects(backend, intent: Intent, question: str) -> dict[str, Subject]:
+    """The subject of each clause, by its intent; a later clause's "it" stands for the
+    first clause's focused name ("what is X for, and what does it buy you?": X)."""
+    clauses: dict[str, Subject] = {}
+    opening = ""  # the first clause's focused name (None when it names none)
+    for n, (kind, text) in enumerate(intent.clauses):
+        if kind not in clauses:
+            text = named_back(text, opening) if n else text
+            clauses[kind] = question_subject(backend, text, question)
+            if n == 0:
+                opening = clauses[kind].surface if clauses[kind].focused else None
+    return clauses
+
+
+def neighbour_places(backend, bare: str, plan: Plan, subject: Subject,
+                     hits: Sequence[Hit], named: list[int]) -> list[int] | None:
+    """``None`` when the plan's lead is about the subject; else the lead is about a
+    neighbour, and the ranks of the hits that name the subject: those writing a rare name
+    the lead never writes (``unwritten_name``), or, for a lead close to the question in
+    wording only whose passage is too (``neighbour_lead``) and no key point can replace
+    (``on_subject_point``), the passages that name it (``named``) or else the syllabus
+    lines that list a rare key term (may be empty)."""
+    if rare := unwritten_name(backend, bare, plan.lead):
+        return [r for r, h in enumerate(hits)
+                if re.search(rf"\b{re.escape(rare)}", h.chunk.text, re.I)]
+    if neighbour_lead(backend, plan.lead, subject) \
+            and not on_subject_point(backend, plan, subject):
+        return named or listing_passages(backend, subject, hits)
+    return None
 
 
 # A name written in mixed case ("ColBERT", "HyDE"), anywhere in the question.
@@ -419,83 +438,6 @@ def same_entry(table, c: Candidate, lead: Candidate) -> bool:
     keys = table.keyed[lead.sentence]
     return bool(keys) and table.keyed[c.sentence] == keys \
         and table.chunk[c.sentence] == table.chunk[lead.sentence]
-
-
-_ITEM = re.compile(r"^\s*[-*•]\s+(?P<item>\S.*)$")
-
-
-def topic_list(hits: Sequence[Hit], key: Sequence[str], stem,
-               min_items: int = 3) -> tuple[int, str, list[str]] | None:
-    """``(hit rank, heading, items)`` of a retrieved syllabus list whose heading names the
-    question's subject ("Section 7 › MLOps: - Experiment tracking ... - Feature stores"):
-    the reading list covers the subject as a list of topics, not in prose."""
-    for rank, hit in enumerate(hits[:3]):
-        heading, items = syllabus(hit, min_items)
-        named = set(stem(heading))  # the heading is the subject itself, not a wider topic
-        if items and named and named <= set(key):
-            return rank, heading, items
-    return None
-
-
-def syllabus(hit: Hit, min_items: int = 3) -> tuple[str, list[str]]:
-    """``(heading, items)`` of a passage that is only a list of short topics (at least
-    ``min_items``); no items when it is not one."""
-    heading = hit.chunk.section.rsplit(" › ", 1)[-1]
-    lines = [ln for ln in hit.chunk.text.splitlines() if ln.strip()]
-    items = [m.group("item").strip() for ln in lines if (m := _ITEM.match(ln))]
-    if len(items) >= min_items and len(items) == len(lines) \
-            and all(len(i.split()) <= 12 for i in items):
-        return heading, items
-    return heading, []
-
-
-# "what ways of injecting position ... should you know?", "which families of ... are worth
-# reviewing?", "what theoretical tools are used to ...": asks for the kinds of something
-_ENUMERATION = re.compile(r"\b(?:what|which)\s+(?:\w+\s+){0,2}?(?:ways|kinds|types|families|"
-                          r"tools|techniques|methods|approaches|variants|alternatives|"
-                          r"topics|areas)\b", re.I)
-
-
-def enumeration_lists(backend, bare: str, hits: Sequence[Hit]) -> list[tuple[int, str, list[str]]]:
-    """The syllabus lists among the top five hits a question asking for the kinds of
-    something (``_ENUMERATION``) is answered with: those whose heading shares a word (or its
-    family) with the question ("Positional Encoding" for "ways of injecting position
-    information"; "Generalization Theory" and "Optimization" both for "tools ... about
-    generalization and optimization")."""
-    if not _ENUMERATION.search(bare):
-        return []
-    asked = set(backend._tokenize(bare))
-    out = []
-    for rank, hit in enumerate(hits[:5]):
-        heading, items = syllabus(hit)
-        words = set(backend._tokenize(heading))
-        if items and any(w in asked or kin_in(w, asked) for w in words):
-            out.append((rank, heading, items))
-    return out
-
-
-def asked_item(backend, key: Sequence[str], heading: str, items: Sequence[str]) -> str:
-    """The item of a topic list the question asks about: one that writes a rare key term
-    (at least ``coined_weight`` of the rarest's IDF) the heading does not ("Reparameterization
-    trick" under "VAE"), as a name inside a sentence; '' when none does."""
-    cut = backend.focus.coined_weight * backend.max_idf
-    own = set(backend._tokenize(heading))
-    rare = [k for k in key if k not in own and backend.idf.get(k, 0.0) >= cut]
-    item = next((i for i in items if any(k in backend._tokenize(i) for k in rare)), "")
-    return item[:1].lower() + item[1:] if item[1:2].islower() else item
-
-
-def _list_draft(draft_cls, name: str, hits: Sequence[Hit], conf: float,
-                *lists: tuple[int, str, list[str]]):
-    from rag.answer.extractive import build_citations, citation_order
-
-    ranks = [rank for rank, _, _ in lists]
-    order = citation_order(ranks, len(hits))
-    text = layout.topic_lists([(heading, items, order.index(rank) + 1)
-                               for rank, heading, items in lists])
-    return draft_cls(text, build_citations(hits, order, set(ranks),
-                                           {rank: items for rank, _, items in lists}),
-                     False, name, conf, coverage="partial")
 
 
 def _numbering(hits: Sequence[Hit], used: Sequence[Candidate]):

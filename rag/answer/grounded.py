@@ -271,7 +271,8 @@ class Composer:
         mates = self.unit_mates(cands, accepted, own)
         if accepted:  # the section's own discussion point asking exactly this ("Limitations?
             unit = t.unit[accepted[0].sentence]  # Not all features are interpretable.")
-            mates += [c for c in cands if c.facet == "hint" and t.asks_kind(c.sentence, intent) == intent
+            mates += [c for c in cands if c.facet == "hint"
+                      and t.asks_kind(c.sentence, intent) == intent
                       and t.unit[c.sentence] == unit and c not in accepted and c not in mates
                       and c.sentence not in strays]
         return self.fitting_lead(accepted, intent, mates, fine, aspect=not own.focused,
@@ -349,7 +350,8 @@ class Composer:
         same = t.names[top.sentence]  # one entry of a many-method section ("qlora"), not
         pool = [c for c in fits if self.table.unit[c.sentence] == unit  # another ("switch")
                 and (not same or t.names[c.sentence] == same)
-                and not (c.facet == "hint" and t.asks_kind(c.sentence, intent) not in ("", intent))] or \
+                and not (c.facet == "hint"
+                         and t.asks_kind(c.sentence, intent) not in ("", intent))] or \
             [c for c in fits if c.focus >= top.focus - self.settings.lead_focus_margin
              and (fine is None or c in fine or c in mates)]
         if not pool:
