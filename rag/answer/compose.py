@@ -99,7 +99,7 @@ def topic_list(heading: str, items: Sequence[str], n: int) -> str:
     """The answer when the reading list covers the subject only as a list of topics (one
     line: the list is the direct answer)."""
     return (f"The reading list covers {heading} as topics to study, without explaining "
-            f"them: {'; '.join(clause(i) for i in items)} [{n}].")
+            f"them: {_items(items)} [{n}].")
 
 
 def topic_lists(lists: Sequence[tuple[str, Sequence[str], int]]) -> str:
@@ -109,7 +109,12 @@ def topic_lists(lists: Sequence[tuple[str, Sequence[str], int]]) -> str:
     if len(lists) == 1:
         return topic_list(*lists[0])
     names = [heading for heading, _, _ in lists]
-    each = " ".join(f"{heading}: {'; '.join(clause(i) for i in items)} [{n}]."
-                    for heading, items, n in lists)
+    each = " ".join(f"{heading}: {_items(items)} [{n}]." for heading, items, n in lists)
     return (f"The reading list covers {', '.join(names[:-1])} and {names[-1]} as topics to "
             f"study, without explaining them. {each}")
+
+
+def _items(items: Sequence[str]) -> str:
+    """A topic list's items as one clause list ("ELBO derivation; Reparameterization
+    trick")."""
+    return "; ".join(clause(i) for i in items)

@@ -269,14 +269,18 @@ class Composer:
         if counting:  # "how many experts?": the sentence that gives their number
             return counting[0]
         mates = self.unit_mates(cands, accepted, own)
-        if accepted:  # the section's own discussion point asking exactly this ("Limitations?
-            unit = t.unit[accepted[0].sentence]  # Not all features are interpretable.")
-            mates += [c for c in cands if c.facet == "hint"
-                      and t.asks_kind(c.sentence, intent) == intent
-                      and t.unit[c.sentence] == unit and c not in accepted and c not in mates
-                      and c.sentence not in strays]
+        mates += self.asking_mates(cands, accepted, intent, mates, strays)
         return self.fitting_lead(accepted, intent, mates, fine, aspect=not own.focused,
                                  strays=strays)
+
+    def asking_mates(self, cands, accepted, intent: str, mates, strays) -> list[Candidate]:
+        """The best accepted sentence's section's own discussion point asking exactly this
+        ("Limitations? Not all features are interpretable.")."""
+        t = self.table
+        unit = t.unit[accepted[0].sentence] if accepted else None
+        return [c for c in cands if c.facet == "hint" and t.asks_kind(c.sentence, intent) == intent
+                and t.unit[c.sentence] == unit and c not in accepted and c not in mates
+                and c.sentence not in strays]
 
     def echoes(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """Does ``c`` only say back what a "how" or "why" question asks ("Add spatial

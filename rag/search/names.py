@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
+from functools import cached_property
 
 from rag.corpus.linking import key as flat_key
 from rag.corpus.linking import name_parts, short_name
@@ -81,9 +82,7 @@ class QuestionNames:
             proper = n > 0 and re.fullmatch(r"[A-Z][a-z]{3,}", word) is not None \
                 and question[:m.start()].rstrip()[-1:] not in (".", "?", "!", ":", ";")
             if re.search(r"[a-z][A-Z]", word) or single or infix or proper:
-                flat = flat_key(word)
-                forms = {flat, flat.rstrip("s"), flat + "s", flat + "es"}
-                if flat and not forms & self.spellings and not self.misspelt(flat):
+                if not self.knows_word(word) and not self.misspelt(flat_key(word)):
                     name = word.replace("-", " ")
                     if proper and n + 1 < len(found):
                         name += " " + found[n + 1].group(0)
@@ -102,13 +101,18 @@ class QuestionNames:
         at least six letters long: a typo, not a name it lacks?"""
         if len(flat) < 6:
             return False
-        if not hasattr(self, "_by_start"):
-            self._by_start: dict[str, list[str]] = {}
-            for w in self.spellings:
-                self._by_start.setdefault(w[:2], []).append(w)
         return any(abs(len(w) - len(flat)) <= 1
                    and SequenceMatcher(None, w, flat).ratio() >= 0.85
                    for w in self._by_start.get(flat[:2], ()))
+
+    @cached_property
+    def _by_start(self) -> dict[str, list[str]]:
+        """The material's spellings by their first two letters (built on the first typo
+        check, once per index)."""
+        out: dict[str, list[str]] = {}
+        for w in self.spellings:
+            out.setdefault(w[:2], []).append(w)
+        return out
 
     def knows(self, stems: Sequence[str]) -> bool:
         """Does the material use every part of a name ("Black-Scholes": it never says
