@@ -1483,7 +1483,7 @@ def test_a_bare_label_line_is_followed_by_a_definition_from_another_passage(real
 
 
 def test_a_later_clause_asking_about_it_is_about_the_name_the_question_opened_with():
-    from rag.answer.focus import named_back
+    from rag.answer.clauses import named_back
 
     assert named_back("why is it cheaper then PPO", "GRPO") == "why is GRPO cheaper then PPO"
     assert named_back("what did they use for preference tuning", "Llama 3") == \
@@ -2053,3 +2053,53 @@ def test_a_known_names_own_card_gives_the_points_too(real_assistant):
     answer = real_assistant.ask("What is a transformer?").text
     assert "An image is cut into fixed-size patches" not in answer
     assert "Diffusion Transformers" not in answer
+
+
+def test_a_later_clause_is_answered_by_what_it_asks_beyond_the_first():
+    """"What limitation did the Transformer remove, and how well did it do on machine
+    translation?": the results clause is answered from the lead's card by the sentence
+    that writes its own words (translation), not by a throughput figure of another card
+    that is merely close to the whole question; words the first clause also asks, or
+    that retrieval's expansion alone added, do not count."""
+    from rag.answer.clauses import clause_share, writes_clause
+    from rag.answer.coverage import Anchors
+    from rag.answer.grounded import Candidate, Subject
+
+    table = _StubTable([True, True, True], ["overview", "results", "results"])
+    table.unit = ["transformer", "transformer", "mamba"]
+    table.terms = [["transform", "attent"], ["wmt", "translat", "bleu"],
+                   ["throughput", "transform"]]
+    first = Subject(Anchors({"transform": 0.3, "remov": 0.7}), ("remov", "transform"))
+    later = Subject(Anchors({"machin": 0.4, "translat": 0.8, "transform": 0.3}),
+                    ("translat", "machin", "transform"))
+    lead = Candidate(0, 0, "The Transformer relies entirely on attention.", 0.7, 0.5,
+                     "overview", 0.5)
+    wmt = Candidate(0, 1, "On WMT 2014 translation it scored 28.4 BLEU.", 0.5, 0.45,
+                    "results", 0.2)
+    other = Candidate(1, 2, "5x throughput, competitive with Transformers.", 0.6, 0.52,
+                      "results", 0.2)
+    assert clause_share(table, wmt, later, first) == 0.7  # translat, not machin
+    assert clause_share(table, other, later, first) == 0.0
+    composer = _composer(table)
+    assert writes_clause(composer, wmt, later, first, [lead])
+    assert not writes_clause(composer, other, later, first, [lead])  # another card
+    spelled = Subject(later.anchors, later.key, spelled=frozenset({"translat", "machin"}))
+    assert clause_share(table, wmt, spelled, first) == 0.0  # only the expansion's words
+    assert clause_share(table, wmt, first, first) == 0.0  # the first clause itself
+
+
+def test_a_weakness_a_method_got_rid_of_asks_what_it_solved():
+    from rag.answer.intent import detect_intent
+
+    for q in ("Which weakness of recurrent models did the Transformer get rid of?",
+              "What shortcoming of RNNs does attention do away with?",
+              "What limitation of RNNs did the Transformer remove?"):
+        assert detect_intent(q).kinds[0] == "problem", q
+    assert detect_intent("What are the weaknesses of RNNs?").kinds[0] == "limitations"
+
+
+@pytest.mark.integration
+def test_what_a_compound_question_asks_about_results_gets_the_result(real_assistant):
+    """The second clause's own word ("speedup") picks the result it asks for."""
+    text = real_assistant.ask("What is FlashAttention-2 and what speedup did it report?").text
+    assert "2x speedup" in text.split("\n")[0]

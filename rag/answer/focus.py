@@ -15,9 +15,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.answer import compose as layout
+from rag.answer.clauses import clause_subjects
 from rag.answer.comparison import Plan, compare
 from rag.answer.coverage import (
     SPECIFIC,
+    decide,
     defines,
     listed,
     subject_names,
@@ -26,7 +28,7 @@ from rag.answer.coverage import (
     unknown_subject,
     wording_only,
 )
-from rag.answer.grounded import Candidate, Composer, coverage_label
+from rag.answer.grounded import Candidate, Composer
 from rag.answer.intent import Intent, detect_intent
 from rag.answer.sentences import LIMITING as _LIMITING_WORDS
 from rag.answer.subject import (
@@ -80,7 +82,7 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
                 and (about := neighbour_places(backend, bare, plan, subject, hits, named)) \
                 is not None:
             weak, named = True, about
-    coverage = coverage_label(plan.lead, plan.missing, weak, bool(named), unknown)
+    coverage = decide(plan.lead is not None, plan.missing, weak, bool(named), unknown)
     topics = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
         else None
     if topics is not None and (item := asked_item(backend, key, *topics[1:])):
@@ -91,20 +93,6 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named)
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
-
-
-def clause_subjects(backend, intent: Intent, question: str) -> dict[str, Subject]:
-    """The subject of each clause, by its intent; a later clause's "it" stands for the
-    first clause's focused name ("what is X for, and what does it buy you?": X)."""
-    clauses: dict[str, Subject] = {}
-    opening = ""  # the first clause's focused name (None when it names none)
-    for n, (kind, text) in enumerate(intent.clauses):
-        if kind not in clauses:
-            text = named_back(text, opening) if n else text
-            clauses[kind] = question_subject(backend, text, question)
-            if n == 0:
-                opening = clauses[kind].surface if clauses[kind].focused else None
-    return clauses
 
 
 def neighbour_places(backend, bare: str, plan: Plan, subject: Subject,
@@ -184,23 +172,6 @@ def listing_passages(backend, subject: Subject, hits: Sequence[Hit]) -> list[int
     cut = backend.focus.coined_weight * backend.max_idf
     rare = [k for k in subject.key if backend.idf.get(k, 0.0) >= cut]
     return [r for r, h in enumerate(hits) if any(backend.lists_name(h, {k}) for k in rare)]
-
-
-# "why is it ...", "what does it ...", "how do they ...": the pronoun is what is asked about
-_PRONOUN = re.compile(r"^\s*(?:why|how|what|when|where)\s+(?:\w+\s+)?(?:is|are|does|do|did|"
-                      r"was|were|can|could|would|should|will)\s+(it|they)\b", re.I)
-
-
-def named_back(clause: str, name: str | None) -> str:
-    """A later clause asking about "it" with the pronoun replaced by the focused name the
-    question opened with ("whats GRPO and why is it cheaper than PPO": "why is GRPO
-    cheaper than PPO"), when it names that thing nowhere itself; with ``None`` (the
-    opening named nothing focused) the pronoun is dropped, so the clause is about its own
-    words ("..., and what did they use for preference tuning?": preference tuning)."""
-    found = _PRONOUN.match(clause)
-    if not found or name == "" or name and name.lower() in clause.lower():
-        return clause
-    return " ".join(f"{clause[:found.start(1)]}{name or ''}{clause[found.end(1):]}".split())
 
 
 def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> bool:
@@ -327,7 +298,8 @@ def single(composer: Composer, intent: Intent, cands: Sequence[Candidate], label
     if plan.lead is None:
         return plan
     for kind in intent.kinds[1:]:
-        extra = composer.best_for(cands, kind, plan.leads, clauses.get(kind))
+        extra = composer.best_for(cands, kind, plan.leads, clauses.get(kind),
+                                  clauses.get(intent.primary, subject))
         if extra is None:
             plan.missing.append(kind)
         elif len(plan.leads) < 2:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer import compose as layout
+from rag.answer.clauses import clause_share, writes_clause
 from rag.answer.coverage import (
     SPECIFIC,
     Anchors,
-    decide,
     defines,
     focus,
     leaves_acronym,
@@ -469,18 +469,21 @@ class Composer:
             or bool(subject.within) and t.chunk[c.sentence] not in subject.within
 
     def best_for(self, cands: Sequence[Candidate], intent: str, exclude: Sequence[Candidate],
-                 clause: Subject | None = None) -> Candidate | None:
+                 clause: Subject | None = None, first: Subject | None = None
+                 ) -> Candidate | None:
         """The best candidate about the clause's subject whose facet answers ``intent``
         (for results and verdicts: of the best-fitting facet, so "how much can it help?"
         gets the paper's results rather than a guide line about its influence)."""
         fits = [c for c in cands
-                if (self.acceptable(c, clause, intent) if clause
-                    else c.focus >= self.settings.point_focus)
+                if (self.acceptable(c, clause, intent)
+                    or writes_clause(self, c, clause, first, exclude)
+                    if clause else c.focus >= self.settings.point_focus)
                 and self.table.fit(c.sentence, intent) >= 0.5
                 and not self._redundant(c, exclude)]
         t = self.table  # a reading list's entry or a pointing-back sentence comes last
         fits.sort(key=lambda c: (t.list_entry[c.sentence] or t.needs_antecedent[c.sentence],
-                                 -t.fit(c.sentence, intent) if intent in _BEST_FACET else 0))
+                                 -t.fit(c.sentence, intent) if intent in _BEST_FACET else 0,
+                                 -clause_share(t, c, clause, first) if intent == "results" else 0))
         return fits[0] if fits else None
 
     def _redundant(self, cand: Candidate, chosen: Sequence[Candidate]) -> bool:
@@ -493,9 +496,4 @@ class Composer:
 _ECHO_INTENTS = frozenset({"mechanism", "reason", "usage"})
 
 
-def coverage_label(lead: Candidate | None, missing: Sequence[str], weak: bool, named: bool,
-                   unknown: bool) -> str:
-    return decide(lead is not None, missing, weak, named, unknown)
-
-
-__all__ = ["Candidate", "Composer", "Subject", "coverage_label", "defines", "layout"]
+__all__ = ["Candidate", "Composer", "Subject", "defines", "layout"]

@@ -46,9 +46,10 @@ _PATTERNS: dict[str, str] = {
                r"what did .* (?:get|reach|find|show|demonstrate|reveal|prove|achieve|accomplish)|"
                r"findings?|percentile|\branked\b|"
                r"(?:how|where) did .{1,40} (?:do|fare|perform|rank|place|land)\b)",
-    "problem": r"\bwhat (?:problems?|gaps?|issues?|weakness(?:es)?|bottlenecks?|limitations?)\b"
-               r"[^?]*\b"
-               r"(?:solve|address|tackle|target|fix|overcome|remove|fill)|\bmotivation\b|"
+    "problem": r"\b(?:what|which) (?:problems?|gaps?|issues?|weakness(?:es)?|bottlenecks?|"
+               r"limitations?|shortcomings?|drawbacks?|flaws?)\b[^?]*\b"
+               r"(?:solve|address|tackle|target|fix|overcome|remove|fill|eliminat|get rid of|"
+               r"do away with)|\bmotivation\b|"
                r"\bwhat (?:was|is) (?:wrong|missing)\b",
     "reason": r"(?:^|\b)(?:why|what for|(?:the|a|main) reasons?|reasons? (?:for|why)|purpose|"
               r"what(?:'?s| is) the (?:point|idea behind|rationale|motivation) (?:of|for|behind)|"
