@@ -2103,3 +2103,18 @@ def test_what_a_compound_question_asks_about_results_gets_the_result(real_assist
     """The second clause's own word ("speedup") picks the result it asks for."""
     text = real_assistant.ask("What is FlashAttention-2 and what speedup did it report?").text
     assert "2x speedup" in text.split("\n")[0]
+
+
+@pytest.mark.integration
+def test_an_unwritten_acronym_the_question_acts_on_is_off_topic(real_assistant):
+    """An acronym the material never writes nor the glossary spells out, as what the
+    question acts on ("let an SVM learn", "build a TensorRT engine"), makes it off-topic
+    (not a quantum-kernel line); as a setting ("on a T4 GPU", "on a CPU") it does not."""
+    for question in ("How does the kernel trick let an SVM learn a non-linear boundary?",
+                     "How do you build a TensorRT engine from a PyTorch model?"):
+        answer = real_assistant.ask(question)
+        assert answer.coverage == "none", answer.text
+    for question in ("How do you pick the rank of a LoRA adapter on a T4 GPU?",
+                     "Can you run an LLM on a CPU with quantization?"):
+        answer = real_assistant.ask(question)
+        assert answer.coverage != "none", answer.text

@@ -203,7 +203,7 @@ def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
     paper = _PAPER.search(bare)
     for word in [w for w, _ in names.unknown_words(bare)] + acronyms:
         at = rf"(?<![\w-]){re.escape(word)}"
-        if re.search(rf"\bin (?:a|an|the) {re.escape(word)}\b", bare) \
+        if re.search(rf"(?:\bin |{_SETTING})(?:a|an|the) {re.escape(word)}\b", bare, re.I) \
                 or paper and re.search(at, paper.group(0)):
             return True  # "the gates in a GRU", "In the focal loss paper (RetinaNet)"
         after = re.search(rf"{at}(?:['’]s)?\s+([\w-]+)", bare)
@@ -214,6 +214,9 @@ def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
 
 
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
+# "let an SVM learn", "build a TensorRT engine": what the question acts on; not a setting
+# it names ("run an LLM on a CPU", "with a T4")
+_SETTING = r"(?<!\bon )(?<!\bwith )(?<!\busing )(?<!\bfor )(?<!\bvia )(?<!\bfrom )(?<!\bto )\b"
 _ACRONYM = re.compile(r"(?<![\w-])[A-Z]{2,6}s?(?![\w-])")  # not "SWE" of "SWE-bench"
 # "In the focal loss paper (RetinaNet), ...": the paper a question points to
 _PAPER = re.compile(r"\bin the [^,?]{1,60}? paper\b(?:\s*\([^)]*\))?", re.I)
