@@ -2118,3 +2118,37 @@ def test_an_unwritten_acronym_the_question_acts_on_is_off_topic(real_assistant):
                      "Can you run an LLM on a CPU with quantization?"):
         answer = real_assistant.ask(question)
         assert answer.coverage != "none", answer.text
+
+
+def test_a_short_lead_is_continued_by_its_own_next_sentence():
+    """"What makes SWE-bench harder ...?": the card's one-line overview is followed by its
+    next sentence ("Each of its 2,294 task instances comes from an actual GitHub issue
+    ..."), which leans on it and so is no statement of its own, and carries few of the
+    question's words; another passage's sentence, or a code dictionary's next entry,
+    is no such continuation."""
+    import numpy as np
+
+    from rag.answer.comparison import Plan
+    from rag.answer.focus import _second_sentence, follows_lead
+    from rag.answer.grounded import Candidate, Composer
+    from rag.settings import AnswerSettings, FocusSettings
+
+    table = _StubTable([True, False, True], ["overview", "", ""])
+    table.chunk = [7, 7, 8]
+    table.keyed = [False, False, False]
+    table.text = ["SWE-bench evaluates real software engineering.",
+                  "Each of its 2,294 task instances comes from an actual GitHub issue.",
+                  "Another card's sentence."]
+    table.fit = lambda i, intent: [0.0, 0.43, 0.43][i]
+    lead = Candidate(7, 0, table.text[0], 0.79, 0.58, "overview", 0.48)
+    nxt = Candidate(7, 1, table.text[1], 0.66, 0.5, "", 0.26)
+    other = Candidate(8, 2, table.text[2], 0.7, 0.5, "", 0.26)
+    assert follows_lead(table, nxt, lead) and not follows_lead(table, other, lead)
+    composer = Composer(table, np.eye(3, dtype=np.float32), AnswerSettings(), FocusSettings())
+    plan = Plan(lead)
+    _second_sentence(composer, plan, "reason", [lead, other, nxt])
+    assert plan.leads == [lead, nxt]
+    table.keyed = [True, True, False]  # "Architecture: ...", "Key idea: ...": entries
+    plan = Plan(lead)
+    _second_sentence(composer, plan, "reason", [lead, other, nxt])
+    assert plan.leads == [lead]

@@ -359,7 +359,8 @@ def _second_sentence(composer: Composer, plan: Plan, intent: str,
     a label line like "Key idea: retrieve documents" may hold the point slot).  A
     statement comes first; another line of the lead's own code-dictionary entry may
     follow it even as a fragment ("Layer-wise reconstruction with Hessian approximation");
-    a bare label line, another passage's definition of the subject."""
+    a bare label line, another passage's definition of the subject; the lead's own next
+    sentence, even one that leans on it ("Each of its 2,294 task instances ...")."""
     t, cfg = composer.table, composer.settings
     if len(plan.leads) != 1 or plan.note_first:
         return
@@ -368,11 +369,13 @@ def _second_sentence(composer: Composer, plan: Plan, intent: str,
 
     def fits(c: Candidate, loose: bool) -> bool:
         lone_step = layout.STEP.match(c.text) and not layout.STEP.match(plan.lead.text)
+        after = follows_lead(t, c, plan.lead)
         return ((t.unit[c.sentence] == t.unit[plan.lead.sentence] or defining(c))
-                and (t.statement[c.sentence] or loose and same_entry(t, c, plan.lead))
+                and (t.statement[c.sentence] or after
+                     or loose and same_entry(t, c, plan.lead))
                 and c.facet != "hint" and not c.text.rstrip().endswith("?")
                 and not lone_step  # "Then these documents ..." after no first step
-                and t.fit(c.sentence, intent) >= 0.5
+                and t.fit(c.sentence, intent) >= (0.4 if after else 0.5)
                 and words + len(c.text.split()) <= cfg.lead_words)
 
     def defining(c: Candidate) -> bool:  # "Paged optimizers for memory efficiency": a
@@ -384,7 +387,8 @@ def _second_sentence(composer: Composer, plan: Plan, intent: str,
 
     def more(c: Candidate) -> bool:  # not yet a point: close and new
         return (c.score >= floor or defining(c)) and c not in plan.used \
-            and (c.focus >= cfg.point_focus or same_entry(t, c, plan.lead)) \
+            and (c.focus >= cfg.point_focus or same_entry(t, c, plan.lead)
+                 or follows_lead(t, c, plan.lead) and not t.statement[c.sentence]) \
             and not composer._redundant(c, plan.used)
 
     for loose in (False, True):
@@ -397,6 +401,13 @@ def _second_sentence(composer: Composer, plan: Plan, intent: str,
             if any(layout.STEP.match(x.text) for x in plan.leads):  # "First, ... Second"
                 plan.leads.sort(key=lambda x: x.sentence)
             return
+
+
+def follows_lead(table, c: Candidate, lead: Candidate) -> bool:
+    """Is ``c`` the next sentence of the lead's own prose passage (not of a code
+    dictionary's list of entries)?"""
+    return c.sentence == lead.sentence + 1 and table.chunk[c.sentence] == table.chunk[
+        lead.sentence] and not table.keyed[c.sentence] and not table.keyed[lead.sentence]
 
 
 def described(text: str, term: str) -> bool:
