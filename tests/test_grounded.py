@@ -2152,3 +2152,19 @@ def test_a_short_lead_is_continued_by_its_own_next_sentence():
     plan = Plan(lead)
     _second_sentence(composer, plan, "reason", [lead, other, nxt])
     assert plan.leads == [lead]
+
+
+@pytest.mark.integration
+def test_a_hyphenated_name_the_material_never_writes_is_off_topic(real_assistant):
+    """"skip-gram": the material writes "skip" (connections) but never a gram, so a
+    question naming its subject so is off-topic, with or without a chatty opening; a
+    slip of a hyphenated name it writes ("self-atention") or one it writes whole
+    ("multi-query attention") is answered."""
+    for question in ("how does skip-gram with negative sampling train the word vectors?",
+                     "never really got word2vec tbh. how does skip-gram with negative "
+                     "sampling actually train the word vectors?"):
+        assert real_assistant.ask(question).coverage == "none", question
+    for question in ("how does self-atention work?",
+                     "How does multi-query attention speed up decoding?"):
+        answer = real_assistant.ask(question)
+        assert not answer.abstained, answer.text

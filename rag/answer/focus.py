@@ -46,6 +46,7 @@ from rag.answer.versions import (
     regex,
     writes_joined,
 )
+from rag.corpus.linking import key as flat_key
 from rag.records import Hit
 from rag.search.names import named_words
 
@@ -182,9 +183,24 @@ def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> boo
     names = getattr(backend, "names", None)
     return unknown_subject(anchors, known) or bool(key) and names is not None \
         and (any(key[0] in stems for stems in names.unknown_names(bare))
-             or unknown_kind(backend, bare, key, names)) \
+             or unknown_kind(backend, bare, key, names)
+             or unknown_joined(backend, bare, anchors.missing, names)) \
         or unknown_compound(bare, key, anchors.missing, backend._tokenize, known) \
         or unknown_items(intent.items, anchors.missing, backend._tokenize, known)
+
+
+def unknown_joined(backend, bare: str, missing: Sequence[str], names) -> bool:
+    """Is the word a sentence of the question names its subject with a hyphenated name
+    the material never writes, one of whose parts it never uses ("how does skip-gram
+    with negative sampling train ...": the material writes "skip" connections, never a
+    gram), and no slip of a name it writes ("self-atention")?"""
+    for part in _SENTENCES.split(bare):
+        for word in subject_names(part):
+            if "-" in word and not names.knows_word(word) \
+                    and not names.misspelt(flat_key(word)) \
+                    and any(len(t) >= 3 and t in missing for t in backend._tokenize(word)):
+                return True
+    return False
 
 
 def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
