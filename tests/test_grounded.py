@@ -2168,3 +2168,39 @@ def test_a_hyphenated_name_the_material_never_writes_is_off_topic(real_assistant
                      "How does multi-query attention speed up decoding?"):
         answer = real_assistant.ask(question)
         assert not answer.abstained, answer.text
+
+
+def test_a_request_then_its_questions_after_a_colon_are_clauses():
+    """"Explain X: why can't you ...?" asks what X is, then why; a label before a colon
+    ("BIG-bench: how many tasks ...?") is no request of its own."""
+    from rag.answer.intent import detect_intent
+
+    intent = detect_intent("Explain the reparameterization trick in variational "
+                           "autoencoders: why can't you backpropagate through sampling?")
+    assert [k for k, _ in intent.clauses] == ["definition", "reason"]
+    assert len(detect_intent("BIG-bench: how many tasks does it have?").clauses) == 1
+    assert len(detect_intent("How does GRPO differ from PPO: what does it drop?").clauses) == 1
+
+
+def test_a_discussion_point_asking_for_limitations_answers_no_other_clause():
+    from rag.answer.clauses import asks_other_kind
+    from rag.answer.grounded import Candidate
+
+    table = _StubTable([False, False], ["hint", "hint"])
+    table.asks_kind = lambda i, intent: ["limitations", "usage"][i]
+    limits = Candidate(0, 0, "Limitations? Not all features are interpretable.", 0.7, 0.5,
+                       "hint", 0.5)
+    rank = Candidate(0, 1, "What rank to choose? 4-64 is usually sufficient.", 0.7, 0.5,
+                     "hint", 0.5)
+    assert asks_other_kind(table, limits, "detail")
+    assert not asks_other_kind(table, limits, "limitations")
+    assert not asks_other_kind(table, rank, "detail")
+
+
+@pytest.mark.integration
+def test_a_named_only_subject_asked_with_a_colon_is_not_answered_by_a_neighbour(
+        real_assistant):
+    answer = real_assistant.ask("Explain the reparameterization trick in variational "
+                                "autoencoders: why can't you backprop through the "
+                                "sampling step?")
+    assert answer.abstained, answer.text

@@ -68,3 +68,12 @@ def clause_share(table, c: Candidate, clause: Subject | None,
     key = [k for k in clause.key if k not in first.key and k not in clause.spelled]
     have = sum(w.get(k, 0.0) for k in key if k in table.terms[c.sentence])
     return round(have / (sum(w.get(k, 0.0) for k in key) or 1.0), 1) if key else 0.0
+
+
+def asks_other_kind(table, c: Candidate, intent: str) -> bool:
+    """A discussion point asking for limitations when the question does not
+    ("Limitations? Not all features are interpretable." for "what technique did they
+    apply?").  (Other kinds stay: "What rank to choose? 4-64 is usually sufficient"
+    answers "how do you pick the rank?".)"""
+    return c.facet == "hint" and intent != "limitations" \
+        and table.asks_kind(c.sentence, intent) == "limitations"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer import compose as layout
-from rag.answer.clauses import clause_share, writes_clause
+from rag.answer.clauses import asks_other_kind, clause_share, writes_clause
 from rag.answer.coverage import (
     SPECIFIC,
     Anchors,
@@ -479,6 +479,7 @@ class Composer:
                     or writes_clause(self, c, clause, first, exclude)
                     if clause else c.focus >= self.settings.point_focus)
                 and self.table.fit(c.sentence, intent) >= 0.5
+                and not asks_other_kind(self.table, c, intent)
                 and not self._redundant(c, exclude)]
         t = self.table  # a reading list's entry or a pointing-back sentence comes last
         fits.sort(key=lambda c: (t.list_entry[c.sentence] or t.needs_antecedent[c.sentence],

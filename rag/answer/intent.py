@@ -135,6 +135,10 @@ class Intent:
 _USE_X_VS_Y = re.compile(r"^\s*when (?:would|should|do|to|can) (?:you |we |i |one )?"
                          r"(?:use|choose|pick|prefer)\b", re.I)
 _CLAUSES = re.compile(r"\?\s*|\s+and\s+(?=why|how|what|when|which|does|is|are)\b|;\s*", re.I)
+# "Explain the reparameterization trick in VAEs: why can't you ...": a request, then its
+# questions (not a label, "BIG-bench: how many tasks ...?")
+_ASKED_THEN = re.compile(r"^(\s*(?:explain|describe|define|what (?:is|are))(?:\s+[^\s:?]+){3,}):\s+"
+                         r"(?=(?:why|how|what|when|which)\b)", re.I)
 _SPECIFIC = frozenset({"limitations", "results", "usage", "reason", "comparison", "verdict",
                        "problem"})
 
@@ -179,7 +183,7 @@ _REQUEST = re.compile(r"^\s*(?:(?:can|could|would|will) (?:you|u)\s+|please\s+)(
 
 def detect_intent(question: str) -> Intent:
     """Intents found in ``question`` (``definition`` when none), comparison items."""
-    question = _REQUEST.sub("", question)
+    question = _ASKED_THEN.sub(r"\1? ", _REQUEST.sub("", question))
     clauses = [(k, clause) for clause in _CLAUSES.split(question) if clause.strip()
                for k in clause_intents(clause)[:1] or ["definition"]]
     kinds = [k for clause in _CLAUSES.split(question) if clause.strip()
