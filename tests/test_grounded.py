@@ -2204,3 +2204,31 @@ def test_a_named_only_subject_asked_with_a_colon_is_not_answered_by_a_neighbour(
                                 "autoencoders: why can't you backprop through the "
                                 "sampling step?")
     assert answer.abstained, answer.text
+
+
+@pytest.mark.integration
+def test_a_lead_that_shares_nothing_with_a_named_subject_is_a_neighbour(real_assistant):
+    """A lead carrying almost none of the subject's terms whose sentence never writes the
+    name the question writes ("ColBERT") is about a neighbour even when its passage lists
+    the name (an MTEB line of the reading list's retrieval section); a lead that writes
+    it is not ("Mixtral's router")."""
+    colbert = real_assistant.ask("A colleague suggested ColBERT instead of a bi-encoder for "
+                                 "our search. How does ColBERT's late-interaction scoring "
+                                 "over token embeddings work, and what does it cost?")
+    assert colbert.coverage == "mentioned", colbert.text
+    mixtral = real_assistant.ask("We use Mixtral in production. How does Mixtral's router "
+                                 "pick experts for each token?")
+    assert not mixtral.abstained and "expert" in mixtral.text.split("\n")[0]
+
+
+def test_questions_in_a_row_after_commas_are_clauses():
+    """"What is X, how does it Y, and how should Z?" asks three things; a setting before a
+    comma ("In the SWE-bench paper, how is ...") is no question of its own."""
+    from rag.answer.intent import detect_intent
+
+    intent = detect_intent("What is gradient accumulation, how does it emulate a larger "
+                           "batch size, and how should the loss be scaled?")
+    assert len(intent.clauses) == 3 and intent.clauses[0][0] == "definition"
+    assert len(detect_intent("In the SWE-bench paper, how is a generated patch judged "
+                             "correct?").clauses) == 1
+    assert len(detect_intent("How does X work, which is odd?").clauses) == 1

@@ -134,10 +134,13 @@ def unwritten_name(backend, bare: str, lead) -> str:
     near = backend.composer.table.around(lead.sentence)
     names = getattr(backend, "names", None)
     label = [w for w in _LABEL.findall(bare) if names is None or not names.found(w)]
+    own = backend.composer.table.terms[lead.sentence]
     for word in _CAPITALISED.findall(bare) + _MIXED_CASE.findall(bare) + label:
         stems = [t for t in backend._tokenize(word) if backend.idf.get(t, 0.0) >= cut]
         if stems and (not any(w.startswith(t) for w in near for t in stems)
-                      or listed(re.sub(r"\s+[—–]\s+", ": ", lead.text), word)):
+                      or listed(re.sub(r"\s+[—–]\s+", ": ", lead.text), word)
+                      or lead.focus < backend.focus.stray_focus  # its passage names it
+                      and not any(w.startswith(t) for w in own for t in stems)):
             return word
     return ""
 

@@ -135,6 +135,11 @@ class Intent:
 _USE_X_VS_Y = re.compile(r"^\s*when (?:would|should|do|to|can) (?:you |we |i |one )?"
                          r"(?:use|choose|pick|prefer)\b", re.I)
 _CLAUSES = re.compile(r"\?\s*|\s+and\s+(?=why|how|what|when|which|does|is|are)\b|;\s*", re.I)
+# "What is gradient accumulation, how does it emulate ..., and ...?": questions in a row
+# (not a setting before its question: "In the SWE-bench paper, how is a patch judged?")
+_COMMA_ASKS = re.compile(r",\s+(?=(?:how|why|what|when)\s+(?:is|are|does|do|did|should|can|"
+                         r"would|could|was|were)\b)", re.I)
+_ASKING = re.compile(r"^\s*(?:what|how|why|when|which|explain|describe|define)\b", re.I)
 # "Explain the reparameterization trick in VAEs: why can't you ...": a request, then its
 # questions (not a label, "BIG-bench: how many tasks ...?")
 _ASKED_THEN = re.compile(r"^(\s*(?:explain|describe|define|what (?:is|are))(?:\s+[^\s:?]+){3,}):\s+"
@@ -184,6 +189,8 @@ _REQUEST = re.compile(r"^\s*(?:(?:can|could|would|will) (?:you|u)\s+|please\s+)(
 def detect_intent(question: str) -> Intent:
     """Intents found in ``question`` (``definition`` when none), comparison items."""
     question = _ASKED_THEN.sub(r"\1? ", _REQUEST.sub("", question))
+    if _ASKING.match(question):
+        question = _COMMA_ASKS.sub("? ", question)
     clauses = [(k, clause) for clause in _CLAUSES.split(question) if clause.strip()
                for k in clause_intents(clause)[:1] or ["definition"]]
     kinds = [k for clause in _CLAUSES.split(question) if clause.strip()
