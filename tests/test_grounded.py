@@ -595,6 +595,7 @@ class _StubTable:
         self.unit = ["card"] * len(statement)
         self.labelled = [False] * len(statement)
         self.tagline = [False] * len(statement)
+        self.topic_item = [False] * len(statement)
         self.names = [frozenset()] * len(statement)
         self.asks = [frozenset()] * len(statement)
         self.terms = [[]] * len(statement)
@@ -2086,6 +2087,8 @@ def test_a_later_clause_is_answered_by_what_it_asks_beyond_the_first():
     spelled = Subject(later.anchors, later.key, spelled=frozenset({"translat", "machin"}))
     assert clause_share(table, wmt, spelled, first) == 0.0  # only the expansion's words
     assert clause_share(table, wmt, first, first) == 0.0  # the first clause itself
+    unfocused = Subject(later.anchors, later.key, focused=False)
+    assert clause_share(table, wmt, unfocused, first) == 0.7  # "how well did it do on ..."
 
 
 def test_a_weakness_a_method_got_rid_of_asks_what_it_solved():
@@ -2103,6 +2106,15 @@ def test_what_a_compound_question_asks_about_results_gets_the_result(real_assist
     """The second clause's own word ("speedup") picks the result it asks for."""
     text = real_assistant.ask("What is FlashAttention-2 and what speedup did it report?").text
     assert "2x speedup" in text.split("\n")[0]
+    # a later clause that names nothing focused ("machine translation") still picks its own
+    text = real_assistant.ask("What did the Transformer replace recurrence with, and how well "
+                              "did it do on machine translation?").text
+    assert "28.4 BLEU" in text.split("\n")[0], text
+    # "what problem of RNNs did X solve": the sentence giving the reason, with RNNs, answers
+    answer = real_assistant.ask("What problem of RNNs did the Transformer solve, and how "
+                                "well did it do on translation?")
+    assert not answer.abstained and "than with RNNs" in answer.text.split("\n")[0]
+    assert "28.4 BLEU" in answer.text.split("\n")[0], answer.text
 
 
 @pytest.mark.integration
@@ -2232,3 +2244,16 @@ def test_questions_in_a_row_after_commas_are_clauses():
     assert len(detect_intent("In the SWE-bench paper, how is a generated patch judged "
                              "correct?").clauses) == 1
     assert len(detect_intent("How does X work, which is odd?").clauses) == 1
+
+
+@pytest.mark.integration
+def test_a_syllabus_topic_line_never_leads(real_assistant):
+    """"- VC Dimension for neural networks" is a topic of the reading list's syllabus, not
+    a fact: "What is the VC dimension?" is no longer answered by repeating it."""
+    table = real_assistant._current().backends["extractive"].composer.table
+    item = next(i for i, t in enumerate(table.text) if t.startswith("VC Dimension for"))
+    assert table.topic_item[item]
+    assert not any(table.topic_item[i] for i, t in enumerate(table.text)
+                   if t.startswith("KL Divergence: KL(p||q)"))  # a formula line is a fact
+    answer = real_assistant.ask("What is the VC dimension?")
+    assert answer.abstained, answer.text

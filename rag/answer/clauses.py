@@ -62,10 +62,10 @@ def clause_share(table, c: Candidate, clause: Subject | None,
     not have) the sentence writes: "..., and how well did it do on machine
     translation?" gets the WMT translation scores, not a throughput figure close to
     the whole question."""
-    if clause is None or first is None or clause is first or not clause.focused:
+    if clause is None or first is None or clause is first:
         return 0.0
     w = clause.anchors.weights
-    key = [k for k in clause.key if k not in first.key and k not in clause.spelled]
+    key = [k for k in w if k not in first.anchors.weights and k not in clause.spelled]
     have = sum(w.get(k, 0.0) for k in key if k in table.terms[c.sentence])
     return round(have / (sum(w.get(k, 0.0) for k in key) or 1.0), 1) if key else 0.0
 

@@ -102,7 +102,7 @@ class Composer:
             return False  # "Why does MQA speed up decoding?": not RT-DETR's decoder layers
         if self._close_enough(c, subject, intent) and self.table.explains(c.sentence, subject):
             return True
-        if self.table.tagline[c.sentence]:
+        if self.table.tagline[c.sentence] or self.table.topic_item[c.sentence]:
             return False  # a few words under a heading: only about that heading's subject
         if c.cosine >= cfg.lead_floor and self._gives_reason(c, subject, intent):
             return True  # "why did Transformers replace RNNs?": "Because ... than with RNNs"
@@ -193,7 +193,7 @@ class Composer:
     def _gives_reason(self, c: Candidate, subject: Subject, intent: str) -> bool:
         """A "why" question's answer: a sentence that gives a reason ("because", "since",
         "so that" ...) about the question's heaviest key term, however far its wording."""
-        return intent == "reason" and bool(subject.key) \
+        return intent in ("reason", "problem") and bool(subject.key) \
             and subject.key[0] in self.table.terms[c.sentence] \
             and _REASON_CUE.search(self.table.text[c.sentence]) is not None
 

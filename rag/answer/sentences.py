@@ -19,6 +19,7 @@ from rag.answer.coverage import (
 )
 from rag.answer.intent import FACET_FIT, clause_intents
 from rag.answer.subject import Subject
+from rag.answer.topics import syllabus_items
 from rag.answer.versions import (
     another_version,
     base_only,
@@ -80,6 +81,11 @@ class SentenceTable:
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
         self.list_entry = [bool(_LIST_ENTRY.match(t)) for t in self.text]
+        # "VC Dimension for neural networks": a topic of a syllabus list, not a fact
+        topics = {c for c in set(self.chunk) if syllabus_items(index.chunks[c].text)}
+        self.topic_item = [c in topics and not s.label and ":" not in t and " - " not in t
+                           and not self.statement[i]
+                           for i, (c, s, t) in enumerate(zip(self.chunk, info, self.text))]
         self.labelled = [bool(s.label and s.facet) for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
         # "SAM 2: Segment Anything in Images and Videos": a later version of SAM

@@ -31,13 +31,17 @@ def topic_list(hits: Sequence[Hit], key: Sequence[str], stem,
 def syllabus(hit: Hit, min_items: int = 3) -> tuple[str, list[str]]:
     """``(heading, items)`` of a passage that is only a list of short topics (at least
     ``min_items``); no items when it is not one."""
-    heading = hit.chunk.section.rsplit(" › ", 1)[-1]
-    lines = [ln for ln in hit.chunk.text.splitlines() if ln.strip()]
+    return hit.chunk.section.rsplit(" › ", 1)[-1], syllabus_items(hit.chunk.text, min_items)
+
+
+def syllabus_items(text: str, min_items: int = 3) -> list[str]:
+    """The items of a passage that is only a list of short topics; [] when it is not one."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
     items = [m.group("item").strip() for ln in lines if (m := _ITEM.match(ln))]
     if len(items) >= min_items and len(items) == len(lines) \
             and all(len(i.split()) <= 12 for i in items):
-        return heading, items
-    return heading, []
+        return items
+    return []
 
 
 # "what ways of injecting position ... should you know?", "which families of ... are worth
