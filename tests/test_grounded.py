@@ -2257,3 +2257,14 @@ def test_a_syllabus_topic_line_never_leads(real_assistant):
                    if t.startswith("KL Divergence: KL(p||q)"))  # a formula line is a fact
     answer = real_assistant.ask("What is the VC dimension?")
     assert answer.abstained, answer.text
+
+
+@pytest.mark.integration
+def test_a_faint_lead_for_a_question_naming_nothing_known_is_no_answer(real_assistant):
+    """"What is A/B testing?" (only the common word "test" is the material's) and "How do
+    you detect data drift?" (the material never writes "drift") got an AlphaCodium and an
+    RT-DETR sentence at cosine 0.2; a faint lead for a known name ("What is GPTQ?",
+    cosine 0.1) still answers."""
+    for question in ("What is A/B testing?", "How do you detect data drift?"):
+        assert real_assistant.ask(question).coverage == "none", question
+    assert not real_assistant.ask("What is GPTQ?").abstained

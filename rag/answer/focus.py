@@ -22,14 +22,11 @@ from rag.answer.coverage import (
     decide,
     defines,
     listed,
-    subject_names,
-    unknown_compound,
-    unknown_items,
-    unknown_subject,
     wording_only,
 )
 from rag.answer.grounded import Candidate, Composer
 from rag.answer.intent import Intent, detect_intent
+from rag.answer.offtopic import faint_lead, not_in_material
 from rag.answer.sentences import LIMITING as _LIMITING_WORDS
 from rag.answer.subject import (
     Subject,
@@ -46,7 +43,6 @@ from rag.answer.versions import (
     regex,
     writes_joined,
 )
-from rag.corpus.linking import key as flat_key
 from rag.records import Hit
 from rag.search.names import named_words
 
@@ -83,6 +79,8 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
                 and (about := neighbour_places(backend, bare, plan, subject, hits, named)) \
                 is not None:
             weak, named = True, about
+    if plan.lead is not None and faint_lead(backend, bare, subject, plan.lead):
+        weak, named = True, []
     coverage = decide(plan.lead is not None, plan.missing, weak, bool(named), unknown)
     topics = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
         else None
@@ -176,69 +174,6 @@ def listing_passages(backend, subject: Subject, hits: Sequence[Hit]) -> list[int
     cut = backend.focus.coined_weight * backend.max_idf
     rare = [k for k in subject.key if backend.idf.get(k, 0.0) >= cut]
     return [r for r, h in enumerate(hits) if any(backend.lists_name(h, {k}) for k in rare)]
-
-
-def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> bool:
-    """Is the question's subject outside the reading material: mostly words it never uses
-    (``unknown_subject``), a name it does not know, a word it never uses naming a kind of a
-    key term (``unknown_compound``), or compared items it never names (``unknown_items``)?"""
-    anchors, key, known = subject.anchors, subject.key, glossary_stems()
-    names = getattr(backend, "names", None)
-    return unknown_subject(anchors, known) or bool(key) and names is not None \
-        and (any(key[0] in stems for stems in names.unknown_names(bare))
-             or unknown_kind(backend, bare, key, names)
-             or unknown_joined(backend, bare, anchors.missing, names)) \
-        or unknown_compound(bare, key, anchors.missing, backend._tokenize, known) \
-        or unknown_items(intent.items, anchors.missing, backend._tokenize, known)
-
-
-def unknown_joined(backend, bare: str, missing: Sequence[str], names) -> bool:
-    """Is the word a sentence of the question names its subject with a hyphenated name
-    the material never writes, one of whose parts it never uses ("how does skip-gram
-    with negative sampling train ...": the material writes "skip" connections, never a
-    gram), and no slip of a name it writes ("self-atention")?"""
-    for part in _SENTENCES.split(bare):
-        for word in subject_names(part):
-            if "-" in word and not names.knows_word(word) \
-                    and not names.misspelt(flat_key(word)) \
-                    and any(len(t) >= 3 and t in missing for t in backend._tokenize(word)):
-                return True
-    return False
-
-
-def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
-    """Is a name the material never writes (``QuestionNames.unknown_words``) the word a
-    sentence of the question names its subject with ("How does word2vec learn
-    embeddings?") or right before a key term, naming a kind of it ("how do you pick k in
-    k-means clustering", "word2vec's skip-gram")?  Or is such a name, or an acronym the
-    material never writes nor the glossary spells out, what the subject is a part of
-    ("the update and reset gates in a GRU") or the paper it points to ("In the focal
-    loss paper (RetinaNet), ...")?  (A bare acronym as the subject is not enough: "What
-    is ANN search?" is about what the material calls approximate nearest neighbours.)"""
-    said = {w.lower() for part in _SENTENCES.split(bare) for w in subject_names(part)}
-    known = glossary_stems()  # "GQA": the glossary spells it out
-    acronyms = [a for a in _ACRONYM.findall(bare) if not names.knows_word(a)
-                and not set(backend._tokenize(a)) <= known]
-    paper = _PAPER.search(bare)
-    for word in [w for w, _ in names.unknown_words(bare)] + acronyms:
-        at = rf"(?<![\w-]){re.escape(word)}"
-        if re.search(rf"(?:\bin |{_SETTING})(?:a|an|the) {re.escape(word)}\b", bare, re.I) \
-                or paper and re.search(at, paper.group(0)):
-            return True  # "the gates in a GRU", "In the focal loss paper (RetinaNet)"
-        after = re.search(rf"{at}(?:['’]s)?\s+([\w-]+)", bare)
-        if word not in acronyms and (word.lower() in said or after and set(
-                backend._tokenize(after.group(1))) & set(key)):
-            return True  # "How does word2vec ...", "k-means clustering", "word2vec's skip-gram"
-    return False
-
-
-_SENTENCES = re.compile(r"(?<=[.?!])\s+")
-# "let an SVM learn", "build a TensorRT engine": what the question acts on; not a setting
-# it names ("run an LLM on a CPU", "with a T4")
-_SETTING = r"(?<!\bon )(?<!\bwith )(?<!\busing )(?<!\bfor )(?<!\bvia )(?<!\bfrom )(?<!\bto )\b"
-_ACRONYM = re.compile(r"(?<![\w-])[A-Z]{2,6}s?(?![\w-])")  # not "SWE" of "SWE-bench"
-# "In the focal loss paper (RetinaNet), ...": the paper a question points to
-_PAPER = re.compile(r"\bin the [^,?]{1,60}? paper\b(?:\s*\([^)]*\))?", re.I)
 
 
 # "how does it compare to ...", "is it better than ...", "and how do they differ from ...":

@@ -1,0 +1,97 @@
+"""Is a question outside the reading material?  Its subject is mostly words the
+material never uses, a name it does not know (as the word a sentence names its subject
+with, before a key term, what the subject belongs to, the paper it points to), an
+unwritten hyphenated name, or its only lead is faint (``faint_lead``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.answer.coverage import (
+    subject_names,
+    unknown_compound,
+    unknown_items,
+    unknown_subject,
+)
+from rag.answer.intent import Intent
+from rag.answer.subject import Subject, glossary_stems
+from rag.corpus.linking import key as flat_key
+
+
+def faint_lead(backend, bare: str, subject: Subject, lead) -> bool:
+    """Is the lead barely related to a question that names nothing the material knows
+    (no known or coined name) and asks about common words only, or about a word the
+    material never uses ("What is A/B testing?": an AlphaCodium line on tests; "How do
+    you detect data drift?": RT-DETR)?  Its cosine is under ``lead_floor``."""
+    names = getattr(backend, "names", None)
+    if lead.cosine >= backend.composer.settings.lead_floor or names is None \
+            or names.found(bare) or subject.coined or not subject.key:
+        return False
+    weights = subject.anchors.weights
+    unknown = [t for t in subject.anchors.missing if len(t) >= 4 and t not in glossary_stems()
+               and not names.misspelt(t)]
+    return max(weights.get(k, 0.0) for k in subject.key) < 0.4 or bool(unknown)
+
+
+def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> bool:
+    """Is the question's subject outside the reading material: mostly words it never uses
+    (``unknown_subject``), a name it does not know, a word it never uses naming a kind of a
+    key term (``unknown_compound``), or compared items it never names (``unknown_items``)?"""
+    anchors, key, known = subject.anchors, subject.key, glossary_stems()
+    names = getattr(backend, "names", None)
+    return unknown_subject(anchors, known) or bool(key) and names is not None \
+        and (any(key[0] in stems for stems in names.unknown_names(bare))
+             or unknown_kind(backend, bare, key, names)
+             or unknown_joined(backend, bare, anchors.missing, names)) \
+        or unknown_compound(bare, key, anchors.missing, backend._tokenize, known) \
+        or unknown_items(intent.items, anchors.missing, backend._tokenize, known)
+
+
+def unknown_joined(backend, bare: str, missing: Sequence[str], names) -> bool:
+    """Is the word a sentence of the question names its subject with a hyphenated name
+    the material never writes, one of whose parts it never uses ("how does skip-gram
+    with negative sampling train ...": the material writes "skip" connections, never a
+    gram), and no slip of a name it writes ("self-atention")?"""
+    for part in _SENTENCES.split(bare):
+        for word in subject_names(part):
+            if "-" in word and not names.knows_word(word) \
+                    and not names.misspelt(flat_key(word)) \
+                    and any(len(t) >= 3 and t in missing for t in backend._tokenize(word)):
+                return True
+    return False
+
+
+def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
+    """Is a name the material never writes (``QuestionNames.unknown_words``) the word a
+    sentence of the question names its subject with ("How does word2vec learn
+    embeddings?") or right before a key term, naming a kind of it ("how do you pick k in
+    k-means clustering", "word2vec's skip-gram")?  Or is such a name, or an acronym the
+    material never writes nor the glossary spells out, what the subject is a part of
+    ("the update and reset gates in a GRU") or the paper it points to ("In the focal
+    loss paper (RetinaNet), ...")?  (A bare acronym as the subject is not enough: "What
+    is ANN search?" is about what the material calls approximate nearest neighbours.)"""
+    said = {w.lower() for part in _SENTENCES.split(bare) for w in subject_names(part)}
+    known = glossary_stems()  # "GQA": the glossary spells it out
+    acronyms = [a for a in _ACRONYM.findall(bare) if not names.knows_word(a)
+                and not set(backend._tokenize(a)) <= known]
+    paper = _PAPER.search(bare)
+    for word in [w for w, _ in names.unknown_words(bare)] + acronyms:
+        at = rf"(?<![\w-]){re.escape(word)}"
+        if re.search(rf"(?:\bin |{_SETTING})(?:a|an|the) {re.escape(word)}\b", bare, re.I) \
+                or paper and re.search(at, paper.group(0)):
+            return True  # "the gates in a GRU", "In the focal loss paper (RetinaNet)"
+        after = re.search(rf"{at}(?:['’]s)?\s+([\w-]+)", bare)
+        if word not in acronyms and (word.lower() in said or after and set(
+                backend._tokenize(after.group(1))) & set(key)):
+            return True  # "How does word2vec ...", "k-means clustering", "word2vec's skip-gram"
+    return False
+
+
+_SENTENCES = re.compile(r"(?<=[.?!])\s+")
+# "let an SVM learn", "build a TensorRT engine": what the question acts on; not a setting
+# it names ("run an LLM on a CPU", "with a T4")
+_SETTING = r"(?<!\bon )(?<!\bwith )(?<!\busing )(?<!\bfor )(?<!\bvia )(?<!\bfrom )(?<!\bto )\b"
+_ACRONYM = re.compile(r"(?<![\w-])[A-Z]{2,6}s?(?![\w-])")  # not "SWE" of "SWE-bench"
+# "In the focal loss paper (RetinaNet), ...": the paper a question points to
+_PAPER = re.compile(r"\bin the [^,?]{1,60}? paper\b(?:\s*\([^)]*\))?", re.I)
