@@ -2268,3 +2268,41 @@ def test_a_faint_lead_for_a_question_naming_nothing_known_is_no_answer(real_assi
     for question in ("What is A/B testing?", "How do you detect data drift?"):
         assert real_assistant.ask(question).coverage == "none", question
     assert not real_assistant.ask("What is GPTQ?").abstained
+
+
+def test_an_unknown_word_next_to_a_known_term_names_an_unknown_subject():
+    """A word the material never uses before a term it knows, past a parenthesis
+    ("dilated (atrous) convolutions"), or between two lower-case terms after an article
+    ("a speaker diarization pipeline"); not a verb after a name ("How does ORPO fold
+    SFT"), nor the word after an upper-case name ("the FACTS acronymn")."""
+    from rag.answer.coverage import unknown_compound
+
+    def stem(word):
+        return list(stem_tokens(word))
+
+    terms = ("convolut", "grow", "speaker", "pipelin", "orpo", "sft", "fact", "stand")
+    assert unknown_compound("how do dilated (atrous) convolutions grow the field?", terms,
+                            ("dilat", "atrous"), stem)
+    assert unknown_compound("Our calls are recorded. How does a speaker diarization "
+                            "pipeline work?", terms, ("diariz",), stem)
+    assert not unknown_compound("How does ORPO fold SFT into one step?", terms, ("fold",),
+                                stem)
+    assert not unknown_compound("what does the FACTS acronymn stand for?", terms,
+                                ("acronymn",), stem)
+
+
+@pytest.mark.integration
+def test_off_topic_subjects_after_an_owner_or_as_the_action_get_none(real_assistant):
+    """"DeepMind's Perceiver" names Perceiver (never written); "How do I sort a list in
+    Python?" asks for an action the material never writes of (it names Python only); a
+    lead at a quarter of the question's meaning ("latency in online gaming": a
+    FlashAttention line, cosine 0.12) is no answer; "How does ORPO fold SFT and
+    preference optimization into one step?" is still answered."""
+    for question in ("How does DeepMind's Perceiver use a small latent array to process "
+                     "raw pixels?", "How do I sort a list in Python?",
+                     "How do I install PyTorch on Windows?",
+                     "How do I reduce latency in online gaming?",
+                     "How does speculative decoding speed up LLM inference?"):
+        assert real_assistant.ask(question).coverage == "none", question
+    assert not real_assistant.ask("How does ORPO fold SFT and preference optimization into "
+                                  "one step?").abstained

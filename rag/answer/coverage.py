@@ -270,18 +270,30 @@ def unknown_subject(anchors: Anchors, known: frozenset[str] = frozenset()) -> bo
     return 2 * len(missing) >= len(missing) + len(anchors.weights)
 
 
-def unknown_compound(question: str, key: Sequence[str], missing: Sequence[str], stem,
+def unknown_compound(question: str, terms: Sequence[str], missing: Sequence[str], stem,
                      known: frozenset[str] = frozenset()) -> bool:
-    """Does the question name its subject with a word the material never uses right
-    before a key term ("speculative decoding", "ring attention")?  The material may
-    explain decoding or attention, but never that kind of it."""
+    """Does a sentence of the question name its subject with a word the material never
+    uses, right before a term it knows ("speculative decoding", "ring attention",
+    "dilated (atrous) convolutions") or between two lower-case words after an article
+    ("a speaker diarization pipeline", not "How does ORPO fold SFT ...", nor "the FACTS
+    acronymn")?  The material may explain decoding or attention, but never that kind of it."""
     unknown = {t for t in missing if t not in known and len(t) >= 3}
-    if not unknown or not key:
+    if not unknown or not terms:
         return False
-    m = _SUBJECT_AT.match(question)
-    words = [stem(w) for w in re.findall(r"[\w'-]+", question[m.end():])[:2]] if m else []
-    return len(words) == 2 and len(words[0]) == 1 and words[0][0] in unknown \
-        and bool(set(words[1]) & set(key))
+    terms = set(terms)
+    for part in re.split(r"(?<=[.?!])\s+", question):
+        m = _SUBJECT_AT.match(part)
+        rest = re.sub(r"\s*\([^)]*\)", "", part[m.end():]) if m else ""
+        raw = re.findall(r"[\w'-]+", rest)[:3]
+        words = [stem(w) for w in raw]
+        odd = [len(w) == 1 and w[0] in unknown for w in words]
+        phrase = m is not None and raw[0].islower() \
+            and re.search(r"\b(?:the|an?)\s+$", m.group(0), re.I)
+        if len(words) >= 2 and odd[0] and set(words[1]) & terms \
+                or phrase and len(words) == 3 and odd[1] and set(words[0]) & terms \
+                and set(words[2]) & terms:  # "a speaker diarization pipeline", not a verb
+            return True
+    return False
 
 
 def unknown_items(items: Sequence[str], missing: Sequence[str], stem,

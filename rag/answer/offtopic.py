@@ -23,11 +23,14 @@ def faint_lead(backend, bare: str, subject: Subject, lead) -> bool:
     """Is the lead barely related to a question that names nothing the material knows
     (no known or coined name) and asks about common words only, or about a word the
     material never uses ("What is A/B testing?": an AlphaCodium line on tests; "How do
-    you detect data drift?": RT-DETR)?  Its cosine is under ``lead_floor``."""
-    names = getattr(backend, "names", None)
-    if lead.cosine >= backend.composer.settings.lead_floor or names is None \
+    you detect data drift?": RT-DETR)?  Its cosine is under ``lead_floor``; under half of
+    it, the lead is faint whatever the question's words."""
+    names, floor = getattr(backend, "names", None), backend.composer.settings.lead_floor
+    if lead.cosine >= floor or names is None \
             or names.found(bare) or subject.coined or not subject.key:
         return False
+    if lead.cosine < floor / 2:  # "How do I reduce latency in online gaming?": tiling
+        return True
     weights = subject.anchors.weights
     unknown = [t for t in subject.anchors.missing if len(t) >= 4 and t not in glossary_stems()
                and not names.misspelt(t)]
@@ -43,9 +46,16 @@ def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> boo
     return unknown_subject(anchors, known) or bool(key) and names is not None \
         and (any(key[0] in stems for stems in names.unknown_names(bare))
              or unknown_kind(backend, bare, key, names)
+             or unknown_action(backend, bare, names)
              or unknown_joined(backend, bare, anchors.missing, names)) \
-        or unknown_compound(bare, key, anchors.missing, backend._tokenize, known) \
+        or unknown_compound(bare, [*key, *anchors.weights], _unslipped(anchors.missing, names),
+                            backend._tokenize, known) \
         or unknown_items(intent.items, anchors.missing, backend._tokenize, known)
+
+
+def _unslipped(missing: Sequence[str], names) -> list[str]:
+    """The words the material never uses that are no slip of one it writes ("acronymn")."""
+    return [t for t in missing if names is None or not names.misspelt(t)]
 
 
 def unknown_joined(backend, bare: str, missing: Sequence[str], names) -> bool:
@@ -62,6 +72,22 @@ def unknown_joined(backend, bare: str, missing: Sequence[str], names) -> bool:
     return False
 
 
+def unknown_action(backend, bare: str, names) -> bool:
+    """Does the question ask how to do something the material never writes of ("How do I
+    sort a list in Python?", "How do I install PyTorch on Windows?", "how do you export a
+    PyTorch model to ONNX"): its verb is a word the material never uses, and no slip of
+    one it does?  Naming a setting the material knows (Python, PyTorch) does not make the
+    action one it explains.  Only a sentence that opens with it: "What is prompt injection
+    and how do you defend against it?" asks about prompt injection first."""
+    known = glossary_stems()
+    for m in filter(None, map(_HOW_TO.match, _SENTENCES.split(bare))):
+        stems = backend._tokenize(m.group(1))
+        if stems and any(len(t) >= 3 and t not in backend.idf and t not in known
+                         for t in stems) and not names.misspelt(flat_key(m.group(1))):
+            return True
+    return False
+
+
 def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
     """Is a name the material never writes (``QuestionNames.unknown_words``) the word a
     sentence of the question names its subject with ("How does word2vec learn
@@ -71,7 +97,7 @@ def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
     ("the update and reset gates in a GRU") or the paper it points to ("In the focal
     loss paper (RetinaNet), ...")?  (A bare acronym as the subject is not enough: "What
     is ANN search?" is about what the material calls approximate nearest neighbours.)"""
-    said = {w.lower() for part in _SENTENCES.split(bare) for w in subject_names(part)}
+    said = said_subjects(bare)
     known = glossary_stems()  # "GQA": the glossary spells it out
     acronyms = [a for a in _ACRONYM.findall(bare) if not names.knows_word(a)
                 and not set(backend._tokenize(a)) <= known]
@@ -88,6 +114,23 @@ def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
     return False
 
 
+def said_subjects(bare: str) -> set[str]:
+    """The words the question's sentences name their subjects with (``subject_names``),
+    lower-cased, and the name right after an owner's ("How does DeepMind's Perceiver ...":
+    Perceiver)."""
+    said = set()
+    for part in _SENTENCES.split(bare):
+        for word in subject_names(part):
+            said.add(word.lower())
+            owned = re.search(rf"{re.escape(word)}\s+([\w-]+)", part)
+            if owned and re.search(r"['’]s$", word):
+                said.add(owned.group(1).lower())
+    return said
+
+
+# "How do I sort ...", "how can you export ...", "how should we quickly deploy ...": the action
+_HOW_TO = re.compile(r"\W*how\s+(?:do|can|should|would|could|might)\s+(?:i|you|we|one)\s+"
+                     r"(?:\w+ly\s+)?([a-z][\w'-]*)", re.I)
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
 # "let an SVM learn", "build a TensorRT engine": what the question acts on; not a setting
 # it names ("run an LLM on a CPU", "with a T4")
