@@ -2306,3 +2306,53 @@ def test_off_topic_subjects_after_an_owner_or_as_the_action_get_none(real_assist
         assert real_assistant.ask(question).coverage == "none", question
     assert not real_assistant.ask("How does ORPO fold SFT and preference optimization into "
                                   "one step?").abstained
+
+
+def test_greetings_and_creative_requests_are_no_questions_about_the_material():
+    from rag.answer.offtopic import small_talk
+
+    for text in ("hi! how are you doing today?", "hello", "write me a haiku about GPUs",
+                 "Write me a poem about transformers.", "tell me a joke about machine "
+                 "learning pls"):
+        assert small_talk(text), text
+    for text in ("Hi, what is LoRA?", "Write me a summary of LoRA", "What is a story?",
+                 "Thanks! And what about QLoRA?"):
+        assert not small_talk(text), text
+
+
+def test_a_kinds_question_takes_lists_whose_heading_its_asking_sentence_names():
+    """"I keep losing attention when I study. What practical techniques help me focus?"
+    asks for study techniques: the syllabus list "Attention Mechanisms" shares a word with
+    the first sentence only; "Which ways of injecting position information ..." names
+    "Positional Encoding"'s."""
+    from types import SimpleNamespace
+
+    from rag.answer.topics import enumeration_lists
+    from rag.records import Chunk, Hit
+
+    def hit(section, items):
+        text = "\n".join(f"- {i}" for i in items)
+        return Hit(chunk=Chunk(chunk_id=section, doc_id="d", title="t", section=section,
+                               text=text, embed_text=text), score=1.0)
+
+    hits = [hit("Attention Mechanisms", ["Multi-Head Attention", "Linear Attention variants",
+                                         "Sparse Attention patterns"]),
+            hit("Positional Encoding", ["Absolute (Sinusoidal)", "Learned", "RoPE"])]
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)))
+    assert enumeration_lists(backend, "I keep losing attention when I study. What "
+                             "practical techniques help me focus?", hits) == []
+    lists = enumeration_lists(backend, "Which ways of injecting positional information "
+                              "should I know?", hits)
+    assert [heading for _, heading, _ in lists] == ["Positional Encoding"]
+
+
+@pytest.mark.integration
+def test_a_list_of_resources_never_leads(real_assistant):
+    """"Further Reading › Papers: - Hugging Face Papers - Daily papers" points to a site:
+    it led "How does Hugging Face make money?"."""
+    table = real_assistant._current().backends["extractive"].composer.table
+    line = next(i for i, t in enumerate(table.text) if t.startswith("Hugging Face Papers -"))
+    assert table.topic_item[line]
+    answer = real_assistant.ask("How does Hugging Face make money — what is the company's "
+                                "business model?")
+    assert "Daily papers" not in answer.text.split("\n")[0]

@@ -43,7 +43,7 @@ def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> boo
     key term (``unknown_compound``), or compared items it never names (``unknown_items``)?"""
     anchors, key, known = subject.anchors, subject.key, glossary_stems()
     names = getattr(backend, "names", None)
-    return unknown_subject(anchors, known) or bool(key) and names is not None \
+    return small_talk(bare) or unknown_subject(anchors, known) or bool(key) and names is not None \
         and (any(key[0] in stems for stems in names.unknown_names(bare))
              or unknown_kind(backend, bare, key, names)
              or unknown_action(backend, bare, names)
@@ -56,6 +56,13 @@ def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> boo
 def _unslipped(missing: Sequence[str], names) -> list[str]:
     """The words the material never uses that are no slip of one it writes ("acronymn")."""
     return [t for t in missing if names is None or not names.misspelt(t)]
+
+
+def small_talk(bare: str) -> bool:
+    """Is it no question about the material at all: a greeting or thanks ("hi! how are you
+    doing today?", "thanks, bye") or a request for a poem, a story or a joke ("write me a
+    haiku about GPUs")?  ("Hi, what is LoRA?" is a question.)"""
+    return bool(_GREETING.match(bare) or _CREATIVE.match(bare))
 
 
 def unknown_joined(backend, bare: str, missing: Sequence[str], names) -> bool:
@@ -131,6 +138,15 @@ def said_subjects(bare: str) -> set[str]:
 # "How do I sort ...", "how can you export ...", "how should we quickly deploy ...": the action
 _HOW_TO = re.compile(r"\W*how\s+(?:do|can|should|would|could|might)\s+(?:i|you|we|one)\s+"
                      r"(?:\w+ly\s+)?([a-z][\w'-]*)", re.I)
+_HELLO = (r"(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|thanks|thank\s+you|"
+          r"cheers|bye|goodbye)")
+_HOW_ARE_YOU = r"(?:how\s+are\s+you|how'?s\s+it\s+going|what'?s\s+up)(?:\s+doing)?(?:\s+today)?"
+_GREETING = re.compile(rf"^\W*(?:{_HELLO}\b[\W\s]*)*(?:{_HOW_ARE_YOU})?[\W\s]*$"
+                       rf"(?<=\S)(?<!^)", re.I)
+_CREATIVE = re.compile(r"^\W*(?:(?:please|pls|can\s+you|could\s+you)\s+)?(?:write|compose|"
+                       r"make|give|tell)\s+(?:me\s+|us\s+)?(?:a|an|some|another)\s+"
+                       r"(?:[\w-]+\s+){0,3}?(?:poem|haiku|song|story|joke|limerick|rap|sonnet|"
+                       r"riddle|tweet|pun)s?\b", re.I)
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
 # "let an SVM learn", "build a TensorRT engine": what the question acts on; not a setting
 # it names ("run an LLM on a CPU", "with a T4")

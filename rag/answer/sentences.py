@@ -30,6 +30,7 @@ from rag.answer.versions import (
     writes_joined,
 )
 from rag.corpus.antecedents import sums_up
+from rag.corpus.context import is_resource_heading
 from rag.corpus.linking import key as flat_key
 from rag.corpus.roles import is_dict_key
 from rag.search.query import normalize
@@ -81,10 +82,12 @@ class SentenceTable:
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
         self.list_entry = [bool(_LIST_ENTRY.match(t)) for t in self.text]
-        # "VC Dimension for neural networks": a topic of a syllabus list, not a fact
+        # "VC Dimension for neural networks": a topic of a syllabus list, not a fact; so is
+        # every line of a list of resources ("Papers: - Hugging Face Papers - Daily papers")
         topics = {c for c in set(self.chunk) if syllabus_items(index.chunks[c].text)}
-        self.topic_item = [c in topics and not s.label and ":" not in t and " - " not in t
-                           and not self.statement[i]
+        pointers = {c for c in topics if is_resource_heading(index.chunks[c].section)}
+        self.topic_item = [c in pointers or c in topics and not s.label and ":" not in t
+                           and " - " not in t and not self.statement[i]
                            for i, (c, s, t) in enumerate(zip(self.chunk, info, self.text))]
         self.labelled = [bool(s.label and s.facet) for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]

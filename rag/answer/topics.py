@@ -54,12 +54,14 @@ _ENUMERATION = re.compile(r"\b(?:what|which)\s+(?:\w+\s+){0,2}?(?:ways|kinds|typ
 def enumeration_lists(backend, bare: str, hits: Sequence[Hit]) -> list[tuple[int, str, list[str]]]:
     """The syllabus lists among the top five hits a question asking for the kinds of
     something (``_ENUMERATION``) is answered with: those whose heading shares a word (or its
-    family) with the question ("Positional Encoding" for "ways of injecting position
-    information"; "Generalization Theory" and "Optimization" both for "tools ... about
-    generalization and optimization")."""
-    if not _ENUMERATION.search(bare):
+    family) with the sentence asking it ("Positional Encoding" for "ways of injecting
+    position information"; "Generalization Theory" and "Optimization" both for "tools ...
+    about generalization and optimization"; not "Attention Mechanisms" for "I keep losing
+    attention when I study ... What practical techniques help ...?")."""
+    asking = [part for part in re.split(r"(?<=[.?!])\s+", bare) if _ENUMERATION.search(part)]
+    if not asking:
         return []
-    asked = set(backend._tokenize(bare))
+    asked = set(backend._tokenize(" ".join(asking)))
     out = []
     for rank, hit in enumerate(hits[:5]):
         heading, items = syllabus(hit)

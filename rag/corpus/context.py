@@ -16,6 +16,18 @@ CONTEXT_LABELS = frozenset({
     "resources", "venue", "conference", "where to read papers", "paper discussions",
     "reading groups"})
 
+# Sections that point the reader elsewhere: "Further Reading › Papers: - Hugging Face Papers -
+# Daily papers", "Blogs", "Courses".
+RESOURCE_HEADINGS = frozenset({
+    "papers", "blogs", "courses", "resources", "related resources", "further reading",
+    "references", "see also", "links", "tools and resources"})
+
+
+def is_resource_heading(section: str) -> bool:
+    """Is a section (its heading path's last part) a list of resources to look up?"""
+    return section.rsplit(" › ", 1)[-1].strip().lower() in RESOURCE_HEADINGS
+
+
 _DASH_ITEMS = re.compile(r"(?:^|\s)-\s+\S")
 # "See also ...", and "See Ideogram, Recraft, ..." (names to look up), not "see how ..."
 _SEE_ALSO = re.compile(r"^\(?\s*(?:(?i:see (?:also|more|the))\b|[Ss]ee [A-Z])")
