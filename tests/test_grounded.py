@@ -2356,3 +2356,25 @@ def test_a_list_of_resources_never_leads(real_assistant):
     answer = real_assistant.ask("How does Hugging Face make money — what is the company's "
                                 "business model?")
     assert "Daily papers" not in answer.text.split("\n")[0]
+
+
+def test_how_i_should_do_something_who_or_when_asks_no_explanation():
+    from rag.answer.offtopic import asks_no_explanation
+
+    for text in ("How do I learn French quickly?", "What's the best way to learn Spanish?",
+                 "Who founded OpenAI?", "When was GPT-4 released?",
+                 "Our team is new to this. how should we avoid traffic spikes?"):
+        assert asks_no_explanation(text), text
+    for text in ("What is HyDE?", "Where is HyDE described?", "How does LoRA work?",
+                 "When would you use LoRA?", "How do you pick the LoRA rank?"):
+        assert not asks_no_explanation(text), text
+
+
+@pytest.mark.integration
+def test_a_how_to_naming_a_word_of_the_material_is_not_mentioned(real_assistant):
+    """The material writes "French" (a benchmark's languages) and "traffic": neither is
+    a subject it mentions for "How do I learn French quickly?"; "What is HyDE?" still is."""
+    for question in ("How do I learn French quickly?", "How do I avoid traffic on my "
+                     "commute?", "Who founded OpenAI?"):
+        assert real_assistant.ask(question).coverage == "none", question
+    assert real_assistant.ask("What is HyDE?").coverage == "mentioned"

@@ -26,7 +26,7 @@ from rag.answer.coverage import (
 )
 from rag.answer.grounded import Candidate, Composer
 from rag.answer.intent import Intent, detect_intent
-from rag.answer.offtopic import faint_lead, not_in_material
+from rag.answer.offtopic import asks_no_explanation, faint_lead, not_in_material
 from rag.answer.sentences import LIMITING as _LIMITING_WORDS
 from rag.answer.subject import (
     Subject,
@@ -82,6 +82,8 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     if plan.lead is not None and faint_lead(backend, bare, subject, plan.lead):
         weak, named = True, []
     coverage = decide(plan.lead is not None, plan.missing, weak, bool(named), unknown)
+    if coverage == "mentioned" and asks_no_explanation(bare):
+        coverage = "none"  # "How do I learn French quickly?": naming French is no answer
     topics = topic_list(hits, key, backend._tokenize) if plan.lead is None and not unknown \
         else None
     if topics is not None and (item := asked_item(backend, key, *topics[1:])):

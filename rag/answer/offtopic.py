@@ -65,6 +65,16 @@ def small_talk(bare: str) -> bool:
     return bool(_GREETING.match(bare) or _CREATIVE.match(bare))
 
 
+def asks_no_explanation(bare: str) -> bool:
+    """Does a sentence of the question ask how the asker should do something ("How do I
+    learn French quickly?", "What's the best way to learn Spanish?"), or who or when
+    ("Who founded OpenAI?")?  A ``mentioned`` answer (named, not explained) does not fit
+    it: the material naming a word of it ("French" in a multilingual benchmark) is no
+    place that mentions its subject.  ("Where is HyDE described?" is answered by the
+    places that name it.)"""
+    return any(_NO_EXPLANATION.match(part) for part in _SENTENCES.split(bare))
+
+
 def unknown_joined(backend, bare: str, missing: Sequence[str], names) -> bool:
     """Is the word a sentence of the question names its subject with a hyphenated name
     the material never writes, one of whose parts it never uses ("how does skip-gram
@@ -147,6 +157,10 @@ _CREATIVE = re.compile(r"^\W*(?:(?:please|pls|can\s+you|could\s+you)\s+)?(?:writ
                        r"make|give|tell)\s+(?:me\s+|us\s+)?(?:a|an|some|another)\s+"
                        r"(?:[\w-]+\s+){0,3}?(?:poem|haiku|song|story|joke|limerick|rap|sonnet|"
                        r"riddle|tweet|pun)s?\b", re.I)
+_NO_EXPLANATION = re.compile(
+    r"\W*(?:so\s+|and\s+)?(?:how\s+(?:do|can|should|would|could|might)\s+(?:i|we)\b|"
+    r"what(?:'s|\s+is)\s+the\s+best\s+way\s+to\b|who\b|"
+    r"when\s+(?:was|were|did|is|will)\b)", re.I)
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
 # "let an SVM learn", "build a TensorRT engine": what the question acts on; not a setting
 # it names ("run an LLM on a CPU", "with a T4")
