@@ -2363,10 +2363,13 @@ def test_how_i_should_do_something_who_or_when_asks_no_explanation():
 
     for text in ("How do I learn French quickly?", "What's the best way to learn Spanish?",
                  "Who founded OpenAI?", "When was GPT-4 released?",
-                 "Our team is new to this. how should we avoid traffic spikes?"):
+                 "Our team is new to this. how should we avoid traffic spikes?",
+                 "What GPU should I buy for gaming?",
+                 "How much does a ChatGPT Plus subscription cost?"):
         assert asks_no_explanation(text), text
     for text in ("What is HyDE?", "Where is HyDE described?", "How does LoRA work?",
-                 "When would you use LoRA?", "How do you pick the LoRA rank?"):
+                 "When would you use LoRA?", "How do you pick the LoRA rank?",
+                 "How much memory does QLoRA save?"):
         assert not asks_no_explanation(text), text
 
 
@@ -2378,3 +2381,12 @@ def test_a_how_to_naming_a_word_of_the_material_is_not_mentioned(real_assistant)
                      "commute?", "Who founded OpenAI?"):
         assert real_assistant.ask(question).coverage == "none", question
     assert real_assistant.ask("What is HyDE?").coverage == "mentioned"
+
+
+@pytest.mark.integration
+def test_a_tagline_leads_only_for_its_headings_subject(real_assistant):
+    """"Neuromorphic Computing: brain-inspired hardware" is about neuromorphic computing,
+    not about how neurons in the brain communicate."""
+    assert real_assistant.ask("How do neurons in the brain communicate?").coverage == "none"
+    answer = real_assistant.ask("What is neuromorphic computing?")
+    assert answer.text.startswith("Neuromorphic Computing: brain-inspired hardware")

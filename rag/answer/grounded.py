@@ -100,6 +100,8 @@ class Composer:
             return False  # "How does WGAN-GP's gradient penalty ...": not PPO's clipping
         if subject.words <= cfg.short_words and self.unnamed_acronym(c, subject):
             return False  # "Why does MQA speed up decoding?": not RT-DETR's decoder layers
+        if self.table.tagline[c.sentence] and not set(subject.key) & self.table.subject[c.sentence]:
+            return False  # "Neuromorphic Computing: brain-inspired hardware": not the brain's
         if self._close_enough(c, subject, intent) and self.table.explains(c.sentence, subject):
             return True
         if self.table.tagline[c.sentence] or self.table.topic_item[c.sentence]:

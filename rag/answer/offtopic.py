@@ -67,10 +67,11 @@ def small_talk(bare: str) -> bool:
 
 def asks_no_explanation(bare: str) -> bool:
     """Does a sentence of the question ask how the asker should do something ("How do I
-    learn French quickly?", "What's the best way to learn Spanish?"), or who or when
-    ("Who founded OpenAI?")?  A ``mentioned`` answer (named, not explained) does not fit
-    it: the material naming a word of it ("French" in a multilingual benchmark) is no
-    place that mentions its subject.  ("Where is HyDE described?" is answered by the
+    learn French quickly?", "What's the best way to learn Spanish?", "What GPU should I
+    buy ...?"), what something costs, or who or when ("Who founded OpenAI?")?  A
+    ``mentioned`` answer (named, not explained) does not fit it: the material naming a
+    word of it ("French" in a multilingual benchmark) is no place that mentions its
+    subject.  ("Where is HyDE described?" is answered by the
     places that name it.)"""
     return any(_NO_EXPLANATION.match(part) for part in _SENTENCES.split(bare))
 
@@ -160,7 +161,9 @@ _CREATIVE = re.compile(r"^\W*(?:(?:please|pls|can\s+you|could\s+you)\s+)?(?:writ
 _NO_EXPLANATION = re.compile(
     r"\W*(?:so\s+|and\s+)?(?:how\s+(?:do|can|should|would|could|might)\s+(?:i|we)\b|"
     r"what(?:'s|\s+is)\s+the\s+best\s+way\s+to\b|who\b|"
-    r"when\s+(?:was|were|did|is|will)\b)", re.I)
+    r"when\s+(?:was|were|did|is|will)\b|(?:what|which)\s+(?:[\w-]+\s+){1,3}?should\s+(?:i|we)\s+"
+    r"(?:buy|get|pick|choose)\b|how\s+much\s+(?:does|do|did|is|was|would|will)\b[^?]*?\b"
+    r"(?:cost|charge|pay|price)\w*)", re.I)
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
 # "let an SVM learn", "build a TensorRT engine": what the question acts on; not a setting
 # it names ("run an LLM on a CPU", "with a T4")
