@@ -2390,3 +2390,23 @@ def test_a_tagline_leads_only_for_its_headings_subject(real_assistant):
     assert real_assistant.ask("How do neurons in the brain communicate?").coverage == "none"
     answer = real_assistant.ask("What is neuromorphic computing?")
     assert answer.text.startswith("Neuromorphic Computing: brain-inspired hardware")
+
+
+def test_a_subject_phrase_is_the_pairs_of_its_neighbouring_terms():
+    from rag.answer.focus import adjacent_pairs
+
+    tokens = list(stem_tokens("What is classical conditioning in psychology?"))
+    pairs = adjacent_pairs(tokens, {"classic"}, {"classic", "condit", "psycholog"})
+    assert pairs == {frozenset({"classic", "condit"})}
+    assert adjacent_pairs(tokens, {"psycholog"}, {"classic", "psycholog"}) == set()
+
+
+@pytest.mark.integration
+def test_a_passage_names_a_phrase_only_where_it_writes_it(real_assistant):
+    """YOLO "divides" an image into grid cells, it does not name "cells divide"; a card
+    writing "classical" in prose does not name classical conditioning; the syllabus line
+    "Efficient generation (beam, nucleus)" names nucleus sampling."""
+    for question in ("How do cells divide?", "What is classical conditioning?",
+                     "whats the difference between a process and a thread"):
+        assert real_assistant.ask(question).coverage == "none", question
+    assert real_assistant.ask("What is nucleus sampling?").coverage == "mentioned"

@@ -222,9 +222,31 @@ def naming_passages(backend, subject: Subject, question: str,
     name = next((set(w) for w in named_words(bare) if key[0] in w), set())
     heavy = {t for t, w in own.weights.items() if w >= backend.focus.named_weight}
     wanted = set(key).union(heavy, name, *(n for n in subject.names if n & set(key)))
+    pairs = adjacent_pairs(backend._tokenize(bare), wanted, set(subject.anchors.weights))
     return [r for r, h in enumerate(hits)
             if wanted <= backend.passage_names(h) and backend.names_together(h, wanted)
+            and writes_pairs(backend, h, pairs, wanted)
             or name and backend.lists_name(h, name)]
+
+
+def adjacent_pairs(tokens: Sequence[str], wanted: set[str],
+                   anchors: set[str]) -> set[frozenset[str]]:
+    """The pairs of subject terms, one of them wanted, the question writes next to each
+    other ("classical conditioning", "cells divide")."""
+    return {frozenset(p) for p in zip(tokens, tokens[1:])
+            if set(p) <= anchors and set(p) & wanted and p[0] != p[1]}
+
+
+def writes_pairs(backend, hit: Hit, pairs: set[frozenset[str]], wanted: set[str]) -> bool:
+    """Does the passage write each pair next to each other in one sentence or line, in
+    either order, or list its wanted term on a syllabus line ("Efficient generation (beam,
+    nucleus)")?  A passage naming the subject writes its phrase: YOLO "divides" an image
+    into cells, it does not name "cells divide"."""
+    adjacent: set[frozenset[str]] = set()
+    for part in re.split(r"(?<=[.!?])\s+|\n", hit.chunk.text) if pairs else ():
+        toks = backend._tokenize(part)
+        adjacent |= {frozenset(p) for p in zip(toks, toks[1:])}
+    return all(p in adjacent or backend.lists_name(hit, set(p & wanted)) for p in pairs)
 
 
 def named_units(subject: Subject) -> list[str]:
