@@ -120,7 +120,8 @@ class Assistant:
         index = view.corpus()
         acronyms = learn_acronyms(c.text for c in index.chunks)
         names = QuestionNames(index)
-        extractive = ExtractiveBackend(index, self.settings.answer, self.settings.focus, names)
+        extractive = ExtractiveBackend(index, self.settings.answer, self.settings.focus, names,
+                                       self.dictionary)
         backends = {"extractive": extractive, **_llm_backends(self.settings, extractive)}
         words = vocabulary(f"{c.title} {c.section} {c.text}" for c in index.chunks)
         return _PerBuild(view, index, Retriever(view, self.settings.retrieval), backends,

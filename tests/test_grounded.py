@@ -2410,3 +2410,23 @@ def test_a_passage_names_a_phrase_only_where_it_writes_it(real_assistant):
                      "whats the difference between a process and a thread"):
         assert real_assistant.ask(question).coverage == "none", question
     assert real_assistant.ask("What is nucleus sampling?").coverage == "mentioned"
+
+
+def test_a_lower_case_dictionary_word_is_a_common_word_not_a_name():
+    from types import SimpleNamespace
+
+    from rag.answer.focus import common_word
+
+    backend = SimpleNamespace(_tokenize=lambda t: list(stem_tokens(t)),
+                              dictionary=frozenset({"internet", "work"}))
+    assert common_word(backend, "How does the internet work?", {"internet"})
+    assert not common_word(backend, "How does the Internet Archive work?", {"internet"})
+    assert not common_word(backend, "What is HyDE?", {"hyde"})
+
+
+@pytest.mark.integration
+def test_prose_using_a_common_word_does_not_name_it(real_assistant):
+    """Whisper's card says its audio came "from the internet": that names no subject for
+    "How does the internet work?"."""
+    assert real_assistant.ask("How does the internet work?").coverage == "none"
+    assert real_assistant.ask("What is HyDE?").coverage == "mentioned"

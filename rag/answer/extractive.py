@@ -187,13 +187,15 @@ class ExtractiveBackend:
     name = "extractive"
 
     def __init__(self, index, settings: AnswerSettings, focus: FocusSettings | None = None,
-                 names=None):
+                 names=None, dictionary: frozenset[str] = frozenset()):
         """``names``: the papers and methods the index knows (``rag.search.names``); a
-        short question that names one is about it."""
+        short question that names one is about it.  ``dictionary``: common English words
+        (``rag.search.query.dictionary_words``)."""
         from rag.search.index import bm25_tokenize
 
         self.index = index
         self.names = names
+        self.dictionary = dictionary
         self.settings = settings
         self.focus = focus or FocusSettings()
         self.chunk_index = {c.chunk_id: i for i, c in enumerate(index.chunks)}

@@ -223,10 +223,24 @@ def naming_passages(backend, subject: Subject, question: str,
     heavy = {t for t, w in own.weights.items() if w >= backend.focus.named_weight}
     wanted = set(key).union(heavy, name, *(n for n in subject.names if n & set(key)))
     pairs = adjacent_pairs(backend._tokenize(bare), wanted, set(subject.anchors.weights))
+    if not pairs and common_word(backend, bare, wanted):  # "How does the internet work?":
+        return [r for r, h in enumerate(hits)  # only a syllabus line or heading names it
+                if backend.lists_name(h, wanted)
+                or wanted <= set(backend._tokenize(h.chunk.section))]
     return [r for r, h in enumerate(hits)
             if wanted <= backend.passage_names(h) and backend.names_together(h, wanted)
             and writes_pairs(backend, h, pairs, wanted)
             or name and backend.lists_name(h, name)]
+
+
+def common_word(backend, bare: str, wanted: set[str]) -> bool:
+    """Is the one term wanted written in the question as a lower-case common English word
+    ("internet", "perplexity"), not a name?  Prose using it ("from the internet") does not
+    name it as a subject."""
+    words = [w for w in re.findall(r"[\w'-]+", bare) if set(backend._tokenize(w)) == wanted]
+    dictionary = getattr(backend, "dictionary", frozenset())
+    return len(wanted) == 1 and bool(words) and all(
+        w.islower() and w in dictionary for w in words)
 
 
 def adjacent_pairs(tokens: Sequence[str], wanted: set[str],
