@@ -2430,3 +2430,11 @@ def test_prose_using_a_common_word_does_not_name_it(real_assistant):
     "How does the internet work?"."""
     assert real_assistant.ask("How does the internet work?").coverage == "none"
     assert real_assistant.ask("What is HyDE?").coverage == "mentioned"
+
+
+@pytest.mark.integration
+def test_a_short_definition_question_with_an_unknown_word_is_off_topic(real_assistant):
+    """"What is cognitive behavioral therapy?" got CoALA's cognitive architectures; the
+    material never writes "therapy".  "What is GPTQ?" is still answered."""
+    assert real_assistant.ask("What is cognitive behavioural therapy?").coverage == "none"
+    assert not real_assistant.ask("What is GPTQ?").abstained

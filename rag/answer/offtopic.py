@@ -47,6 +47,7 @@ def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> boo
         and (any(key[0] in stems for stems in names.unknown_names(bare))
              or unknown_kind(backend, bare, key, names)
              or unknown_action(backend, bare, names)
+             or unknown_defined(backend, bare, anchors.missing, names)
              or unknown_joined(backend, bare, anchors.missing, names)) \
         or unknown_compound(bare, [*key, *anchors.weights], _unslipped(anchors.missing, names),
                             backend._tokenize, known) \
@@ -104,6 +105,17 @@ def unknown_action(backend, bare: str, names) -> bool:
                          for t in stems) and not names.misspelt(flat_key(m.group(1))):
             return True
     return False
+
+
+def unknown_defined(backend, bare: str, missing: Sequence[str], names) -> bool:
+    """Is the question a short "What is X?" whose X (four words at most) holds a word the
+    material never uses, and no slip of one it does ("What is cognitive behavioral
+    therapy?": the material knows cognitive architectures, never a therapy)?"""
+    m = _DEFINE.match(bare)
+    if m is None:
+        return False
+    unknown = set(_unslipped(missing, names)) - glossary_stems()
+    return any(t in unknown for t in backend._tokenize(m.group(1)))
 
 
 def unknown_kind(backend, bare: str, key: Sequence[str], names) -> bool:
@@ -164,6 +176,9 @@ _NO_EXPLANATION = re.compile(
     r"when\s+(?:was|were|did|is|will)\b|(?:what|which)\s+(?:[\w-]+\s+){1,3}?should\s+(?:i|we)\s+"
     r"(?:buy|get|pick|choose)\b|how\s+much\s+(?:does|do|did|is|was|would|will)\b[^?]*?\b"
     r"(?:cost|charge|pay|price)\w*)", re.I)
+# "What is cognitive behavioral therapy?", "what's a bloom filter": a short definition question
+_DEFINE = re.compile(r"^\W*what(?:'s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?((?:[\w'-]+\s*){1,4})\?*$",
+                     re.I)
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
 # "let an SVM learn", "build a TensorRT engine": what the question acts on; not a setting
 # it names ("run an LLM on a CPU", "with a T4")
