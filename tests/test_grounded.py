@@ -2365,7 +2365,8 @@ def test_how_i_should_do_something_who_or_when_asks_no_explanation():
                  "Who founded OpenAI?", "When was GPT-4 released?",
                  "Our team is new to this. how should we avoid traffic spikes?",
                  "What GPU should I buy for gaming?",
-                 "How much does a ChatGPT Plus subscription cost?"):
+                 "How much does a ChatGPT Plus subscription cost?",
+                 "What does the OpenAI API charge per million tokens?"):
         assert asks_no_explanation(text), text
     for text in ("What is HyDE?", "Where is HyDE described?", "How does LoRA work?",
                  "When would you use LoRA?", "How do you pick the LoRA rank?",

@@ -175,7 +175,8 @@ _NO_EXPLANATION = re.compile(
     r"what(?:'s|\s+is)\s+the\s+best\s+way\s+to\b|who\b|"
     r"when\s+(?:was|were|did|is|will)\b|(?:what|which)\s+(?:[\w-]+\s+){1,3}?should\s+(?:i|we)\s+"
     r"(?:buy|get|pick|choose)\b|how\s+much\s+(?:does|do|did|is|was|would|will)\b[^?]*?\b"
-    r"(?:cost|charge|pay|price)\w*)", re.I)
+    r"(?:cost|charge|pay|price)\w*|what\s+(?:does|do|did|will)\s+[^?]*?\b(?:charge|cost)s?\b)",
+    re.I)
 # "What is cognitive behavioral therapy?", "what's a bloom filter": a short definition question
 _DEFINE = re.compile(r"^\W*what(?:'s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?((?:[\w'-]+\s*){1,4})\?*$",
                      re.I)
