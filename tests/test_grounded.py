@@ -2439,3 +2439,11 @@ def test_a_short_definition_question_with_an_unknown_word_is_off_topic(real_assi
     material never writes "therapy".  "What is GPTQ?" is still answered."""
     assert real_assistant.ask("What is cognitive behavioural therapy?").coverage == "none"
     assert not real_assistant.ask("What is GPTQ?").abstained
+
+
+@pytest.mark.integration
+def test_small_talk_gets_a_pointer_to_what_the_assistant_answers(real_assistant):
+    from rag.answer.extractive import SMALL_TALK_TEXT
+
+    answer = real_assistant.ask("hi! how are you doing today?")
+    assert answer.coverage == "none" and answer.abstained and answer.text == SMALL_TALK_TEXT

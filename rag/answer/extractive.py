@@ -32,6 +32,12 @@ ABSTAIN_TEXT = (
     "The closest passages are listed below; try rephrasing or asking about a topic "
     "from the reading list."
 )
+# A greeting or a request for a poem (``rag.answer.offtopic.small_talk``): no question.
+SMALL_TALK_TEXT = (
+    "I answer questions about the reading list, with every claim cited, for example "
+    "\u201cWhy divide attention scores by sqrt(d_k)?\u201d or \u201cDPO vs RLHF?\u201d. "
+    "Ask about a topic from it; the passages closest to your message are listed below."
+)
 _MARKER = re.compile(r"\[(\d+)\]")
 
 

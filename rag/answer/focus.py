@@ -26,7 +26,7 @@ from rag.answer.coverage import (
 )
 from rag.answer.grounded import Candidate, Composer
 from rag.answer.intent import Intent, detect_intent
-from rag.answer.offtopic import asks_no_explanation, faint_lead, not_in_material
+from rag.answer.offtopic import asks_no_explanation, faint_lead, not_in_material, small_talk
 from rag.answer.sentences import LIMITING as _LIMITING_WORDS
 from rag.answer.subject import (
     Subject,
@@ -53,7 +53,7 @@ _LIMITS_NOTE = ("The reading material lists no limitations of {s}; what it does 
 
 def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hit]):
     """The ``Draft`` of the extractive answer for ``question`` over ``hits``."""
-    from rag.answer.extractive import Draft, confidence
+    from rag.answer.extractive import SMALL_TALK_TEXT, Draft, confidence
 
     bare = bare_question(question)
     intent = with_antecedent(detect_intent(without_preamble(backend, bare)), question)
@@ -92,7 +92,8 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     elif topics is not None:
         return _list_draft(Draft, backend.name, hits, conf, topics)
     if coverage in ("mentioned", "none"):
-        return _abstain(backend.name, hits, conf, coverage, label, named)
+        return _abstain(backend.name, hits, conf, coverage, label, named,
+                        SMALL_TALK_TEXT if small_talk(bare) else "")
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
 
 
@@ -448,7 +449,7 @@ def _draft(draft_cls, name: str, hits: Sequence[Hit], conf: float, coverage: str
 
 
 def _abstain(name: str, hits: Sequence[Hit], conf: float, coverage: str, subject: str,
-             named: Sequence[int]):
+             named: Sequence[int], text: str = ""):
     from rag.answer.extractive import ABSTAIN_TEXT, Draft, build_citations, citation_order
 
     if coverage == "mentioned" and named:
@@ -459,8 +460,8 @@ def _abstain(name: str, hits: Sequence[Hit], conf: float, coverage: str, subject
         return Draft(text, build_citations(hits, order, cited, {}), True, name, conf,
                      coverage=coverage)
     order = citation_order([], len(hits))
-    return Draft(ABSTAIN_TEXT, build_citations(hits, order, set(), {}), True, name, conf,
-                 coverage="none")
+    return Draft(text or ABSTAIN_TEXT, build_citations(hits, order, set(), {}), True, name,
+                 conf, coverage="none")
 
 
 def _place(hit: Hit) -> str:
