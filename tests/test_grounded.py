@@ -2289,6 +2289,7 @@ def test_an_unknown_word_next_to_a_known_term_names_an_unknown_subject():
                                 stem)
     assert not unknown_compound("what does the FACTS acronymn stand for?", terms,
                                 ("acronymn",), stem)
+    assert not unknown_compound("Sourdough bread. What is a ?", terms, ("sourdough",), stem)
 
 
 @pytest.mark.integration

@@ -287,7 +287,7 @@ def unknown_compound(question: str, terms: Sequence[str], missing: Sequence[str]
         raw = re.findall(r"[\w'-]+", rest)[:3]
         words = [stem(w) for w in raw]
         odd = [len(w) == 1 and w[0] in unknown for w in words]
-        phrase = m is not None and raw[0].islower() \
+        phrase = m is not None and bool(raw) and raw[0].islower() \
             and re.search(r"\b(?:the|an?)\s+$", m.group(0), re.I)
         if len(words) >= 2 and odd[0] and set(words[1]) & terms \
                 or phrase and len(words) == 3 and odd[1] and set(words[0]) & terms \
