@@ -183,6 +183,16 @@ def short_lines(text: str, stem, most: int = 8) -> list[frozenset[str]]:
     return [frozenset(stem(i)) for i in items if i and len(i.split()) <= most]
 
 
+def written_pairs(text: str, stem) -> frozenset[frozenset[str]]:
+    """The pairs of stems written next to each other in a sentence or line of ``text``
+    ("cells divide" is not one of a text saying it "divides" an image into cells)."""
+    pairs: set[frozenset[str]] = set()
+    for part in re.split(r"(?<=[.!?])\s+|\n", text):
+        tokens = stem(part)
+        pairs.update(frozenset(p) for p in zip(tokens, tokens[1:]))
+    return frozenset(pairs)
+
+
 class ExtractiveBackend:
     """Answers from the passages' own sentences; works offline, no model beyond embeddings.
 
@@ -216,6 +226,7 @@ class ExtractiveBackend:
         self.chunk_names = [terms | spelled_acronyms(f"{c.section} {c.text}", self._tokenize)
                             for terms, c in zip(self.chunk_terms, index.chunks)]
         self.chunk_lines = [short_lines(c.text, self._tokenize) for c in index.chunks]
+        self.chunk_pairs = [written_pairs(c.text, self._tokenize) for c in index.chunks]
         self.chunk_units = [sentence_units(c.text, spelled_acronyms(c.section, self._tokenize),
                                            self._tokenize) for c in index.chunks]
         self.composer = Composer(self.table, index.sentence_vectors, settings, self.focus)
@@ -237,6 +248,11 @@ class ExtractiveBackend:
         "Megatron-Turing" in one sentence and "to test the prediction" in another."""
         return any(terms <= unit for cid in hit.chunk_ids
                    for unit in self.chunk_units[self.chunk_index[cid]])
+
+    def passage_pairs(self, hit: Hit) -> frozenset[frozenset[str]]:
+        """The stem pairs a passage writes next to each other (``written_pairs``)."""
+        return frozenset().union(*(self.chunk_pairs[self.chunk_index[cid]]
+                                   for cid in hit.chunk_ids))
 
     def lists_name(self, hit: Hit, name: set[str]) -> bool:
         """Does a short line of the passage (a syllabus item: "- WGAN/WGAN-GP", "ELBO

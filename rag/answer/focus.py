@@ -65,7 +65,8 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
     named = naming_passages(backend, subject, question, hits)
     weak = conf < backend.settings.abstain_threshold \
         and not backend.composer.explaining(cands, subject, intent.primary)
-    unknown = not_in_material(backend, bare, intent, subject)
+    chat = small_talk(bare)  # a greeting or a request for a poem: no question
+    unknown = chat or not_in_material(backend, bare, intent, subject)
     label = " and ".join(intent.items) if intent.is_comparison and len(intent.items) == 2 \
         else subject_label(question, key, backend._tokenize)
     if not unknown and (lists := enumeration_lists(backend, bare, hits)):
@@ -93,7 +94,7 @@ def plan_answer(backend, question: str, query_vec: np.ndarray, hits: Sequence[Hi
         return _list_draft(Draft, backend.name, hits, conf, topics)
     if coverage in ("mentioned", "none"):
         return _abstain(backend.name, hits, conf, coverage, label, named,
-                        SMALL_TALK_TEXT if small_talk(bare) else "")
+                        SMALL_TALK_TEXT if chat else "")
     return _draft(Draft, backend.name, hits, conf, coverage, plan)
 
 
@@ -254,14 +255,12 @@ def adjacent_pairs(tokens: Sequence[str], wanted: set[str],
 
 def writes_pairs(backend, hit: Hit, pairs: set[frozenset[str]], wanted: set[str]) -> bool:
     """Does the passage write each pair next to each other in one sentence or line, in
-    either order, or list its wanted term on a syllabus line ("Efficient generation (beam,
-    nucleus)")?  A passage naming the subject writes its phrase: YOLO "divides" an image
-    into cells, it does not name "cells divide"."""
-    adjacent: set[frozenset[str]] = set()
-    for part in re.split(r"(?<=[.!?])\s+|\n", hit.chunk.text) if pairs else ():
-        toks = backend._tokenize(part)
-        adjacent |= {frozenset(p) for p in zip(toks, toks[1:])}
-    return all(p in adjacent or backend.lists_name(hit, set(p & wanted)) for p in pairs)
+    either order (``ExtractiveBackend.passage_pairs``), or list its wanted term on a
+    syllabus line ("Efficient generation (beam, nucleus)")?  A passage naming the subject
+    writes its phrase: YOLO "divides" an image into cells, it does not name "cells
+    divide"."""
+    written = backend.passage_pairs(hit) if pairs else frozenset()
+    return all(p in written or backend.lists_name(hit, set(p & wanted)) for p in pairs)
 
 
 def named_units(subject: Subject) -> list[str]:

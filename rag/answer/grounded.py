@@ -91,20 +91,18 @@ class Composer:
         not far off the question), or it is semantically close to the question: very
         close for a focused question, close for a descriptive one.  Never a sentence about
         another version of a versioned name ("Llama 2 ..." for "What is Llama 3?")."""
-        cfg = self.settings
-        if subject.version[0] and other_version(self.table.text[c.sentence],
-                                                self.table.subject_name[c.sentence],
-                                                *subject.version):
+        cfg, t, i = self.settings, self.table, c.sentence
+        if subject.version[0] and other_version(t.text[i], t.subject_name[i], *subject.version):
             return False
         if not self.names_coined(c, subject):
             return False  # "How does WGAN-GP's gradient penalty ...": not PPO's clipping
         if subject.words <= cfg.short_words and self.unnamed_acronym(c, subject):
             return False  # "Why does MQA speed up decoding?": not RT-DETR's decoder layers
-        if self.table.tagline[c.sentence] and not set(subject.key) & self.table.subject[c.sentence]:
+        if t.tagline[i] and not set(subject.key) & t.subject[i]:
             return False  # "Neuromorphic Computing: brain-inspired hardware": not the brain's
-        if self._close_enough(c, subject, intent) and self.table.explains(c.sentence, subject):
+        if self._close_enough(c, subject, intent) and t.explains(i, subject):
             return True
-        if self.table.tagline[c.sentence] or self.table.topic_item[c.sentence]:
+        if t.tagline[i] or t.topic_item[i]:
             return False  # a few words under a heading: only about that heading's subject
         if c.cosine >= cfg.lead_floor and self._gives_reason(c, subject, intent):
             return True  # "why did Transformers replace RNNs?": "Because ... than with RNNs"

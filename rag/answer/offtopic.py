@@ -43,7 +43,7 @@ def not_in_material(backend, bare: str, intent: Intent, subject: Subject) -> boo
     key term (``unknown_compound``), or compared items it never names (``unknown_items``)?"""
     anchors, key, known = subject.anchors, subject.key, glossary_stems()
     names = getattr(backend, "names", None)
-    return small_talk(bare) or unknown_subject(anchors, known) or bool(key) and names is not None \
+    return unknown_subject(anchors, known) or bool(key) and names is not None \
         and (any(key[0] in stems for stems in names.unknown_names(bare))
              or unknown_kind(backend, bare, key, names)
              or unknown_action(backend, bare, names)
@@ -164,8 +164,8 @@ _HOW_TO = re.compile(r"\W*how\s+(?:do|can|should|would|could|might)\s+(?:i|you|w
 _HELLO = (r"(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening)|thanks|thank\s+you|"
           r"cheers|bye|goodbye)")
 _HOW_ARE_YOU = r"(?:how\s+are\s+you|how'?s\s+it\s+going|what'?s\s+up)(?:\s+doing)?(?:\s+today)?"
-_GREETING = re.compile(rf"^\W*(?:{_HELLO}\b[\W\s]*)*(?:{_HOW_ARE_YOU})?[\W\s]*$"
-                       rf"(?<=\S)(?<!^)", re.I)
+_GREETING = re.compile(rf"^\W*(?:{_HELLO}\b[\W\s]*)*(?:{_HOW_ARE_YOU})?[\W\s]*$(?<=\S)",
+                       re.I)
 _CREATIVE = re.compile(r"^\W*(?:(?:please|pls|can\s+you|could\s+you)\s+)?(?:write|compose|"
                        r"make|give|tell)\s+(?:me\s+|us\s+)?(?:a|an|some|another)\s+"
                        r"(?:[\w-]+\s+){0,3}?(?:poem|haiku|song|story|joke|limerick|rap|sonnet|"

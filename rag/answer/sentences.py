@@ -82,13 +82,7 @@ class SentenceTable:
         self.hint_intent = [(clause_intents(s.prose) or [""])[0] if s.hint else "" for s in info]
         self.anaphoric = [bool(_ANAPHORA.match(t)) for t in self.text]
         self.list_entry = [bool(_LIST_ENTRY.match(t)) for t in self.text]
-        # "VC Dimension for neural networks": a topic of a syllabus list, not a fact; so is
-        # every line of a list of resources ("Papers: - Hugging Face Papers - Daily papers")
-        topics = {c for c in set(self.chunk) if syllabus_items(index.chunks[c].text)}
-        pointers = {c for c in topics if is_resource_heading(index.chunks[c].section)}
-        self.topic_item = [c in pointers or c in topics and not s.label and ":" not in t
-                           and " - " not in t and not self.statement[i]
-                           for i, (c, s, t) in enumerate(zip(self.chunk, info, self.text))]
+        self.topic_item = _topic_items(index, info, self.text, self.statement)
         self.labelled = [bool(s.label and s.facet) for s in info]
         self.names = [frozenset(re.findall(r"[\w-]+", s.subject.lower())) for s in info]
         # "SAM 2: Segment Anything in Images and Videos": a later version of SAM
@@ -318,6 +312,16 @@ def _named_as(info, units: Sequence[str], index, spelled: dict[str, str], tokeni
                                 f"{_joined(s.subject)} {spelled.get(u, '')}")
                       for s, u in zip(info, units)])
     return [frozenset(t) for t in named]
+
+
+def _topic_items(index, info, text: Sequence[str], statement: Sequence[bool]) -> list[bool]:
+    """Which sentences are a topic of a syllabus list, not a fact ("VC Dimension for
+    neural networks"); so is every line of a list of resources ("Papers: - Hugging Face
+    Papers - Daily papers")."""
+    topics = {c for c in {s.chunk for s in info} if syllabus_items(index.chunks[c].text)}
+    pointers = {c for c in topics if is_resource_heading(index.chunks[c].section)}
+    return [s.chunk in pointers or s.chunk in topics and not s.label and ":" not in t
+            and " - " not in t and not statement[i] for i, (s, t) in enumerate(zip(info, text))]
 
 
 def _heading(chunk) -> str:
